@@ -1,0 +1,197 @@
+//! Who is calling: bearer token → [`Actor`], resolved lazily once per request,
+//! plus the permission checks that services use.
+
+pub mod password;
+pub mod permissions;
+pub mod tokens;
+
+use chrono::Utc;
+use entities::access_token::{self, TokenKind};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// What an API token may do. Session tokens may do everything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum ApiTokenScope {
+    /// Run queries.
+    Read,
+    /// Run mutations.
+    Write,
+}
+
+impl ApiTokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "READ",
+            Self::Write => "WRITE",
+        }
+    }
+
+    pub fn parse_list(stored: &str) -> Vec<Self> {
+        stored
+            .split(',')
+            .filter_map(|s| match s {
+                "READ" => Some(Self::Read),
+                "WRITE" => Some(Self::Write),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn join(scopes: &[Self]) -> String {
+        scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: Uuid,
+    /// The token the request came with; `signOut` revokes it.
+    pub token_id: Uuid,
+    pub kind: TokenKind,
+    pub scopes: Vec<ApiTokenScope>,
+}
+
+impl Actor {
+    pub fn is_api_token(&self) -> bool {
+        self.kind == TokenKind::Api
+    }
+
+    /// Refuses API tokens, for operations only a signed-in person may run
+    /// (managing API tokens, for one).
+    pub fn require_session(&self, what: &str) -> AppResult<()> {
+        if self.is_api_token() {
+            return Err(AppError::Forbidden(format!(
+                "{what} needs a signed-in session; API tokens cannot do it"
+            )));
+        }
+        Ok(())
+    }
+
+    fn require_scope(&self, scope: ApiTokenScope) -> AppResult<()> {
+        if self.is_api_token() && !self.scopes.contains(&scope) {
+            return Err(AppError::Forbidden(format!(
+                "this API token lacks the {} scope",
+                scope.as_str()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Per-request facts that resolvers and services need. One per GraphQL request.
+pub struct RequestContext {
+    /// Echoed in the `x-request-id` header and in error extensions.
+    pub request_id: String,
+    /// The bearer token, if the request carried one.
+    credentials: Option<String>,
+    /// Whether the operation is a mutation: API tokens then need `WRITE`.
+    is_mutation: bool,
+    actor: OnceCell<Option<Actor>>,
+}
+
+impl RequestContext {
+    pub fn new(request_id: String, credentials: Option<String>, is_mutation: bool) -> Self {
+        Self {
+            request_id,
+            credentials,
+            is_mutation,
+            actor: OnceCell::new(),
+        }
+    }
+
+    pub fn has_credentials(&self) -> bool {
+        self.credentials.is_some()
+    }
+
+    /// The caller, or `None` for an anonymous request. A token that is unknown,
+    /// expired or revoked is an error, never a silent downgrade to anonymous.
+    pub async fn actor(&self, state: &AppState) -> AppResult<Option<&Actor>> {
+        let Some(token) = &self.credentials else {
+            return Ok(None);
+        };
+        let actor = self
+            .actor
+            .get_or_try_init(|| async { authenticate(state, token).await.map(Some) })
+            .await?
+            .as_ref();
+        if let Some(actor) = actor {
+            actor.require_scope(if self.is_mutation {
+                ApiTokenScope::Write
+            } else {
+                ApiTokenScope::Read
+            })?;
+        }
+        Ok(actor)
+    }
+
+    /// The caller, or `UNAUTHENTICATED`.
+    pub async fn require_actor(&self, state: &AppState) -> AppResult<&Actor> {
+        self.actor(state).await?.ok_or_else(|| {
+            AppError::Unauthenticated(
+                "sign in first: send `Authorization: Bearer <token>` from signIn or an API token"
+                    .into(),
+            )
+        })
+    }
+}
+
+/// Minimum time between two writes of a token's `last_used_at`.
+const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+/// Resolves a bearer token to the person behind it.
+pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Actor> {
+    let hash = tokens::hash_token(state.config.auth_secret.expose(), token);
+    let found = access_token::Entity::find()
+        .filter(access_token::Column::TokenHash.eq(hash))
+        .one(&state.db)
+        .await?;
+    let now = Utc::now();
+    let row = match found {
+        None => {
+            return Err(AppError::Unauthenticated(
+                "this token is not valid; sign in again".into(),
+            ));
+        }
+        Some(row) if row.revoked_at.is_some() => {
+            return Err(AppError::Unauthenticated(
+                "this token has been revoked; sign in again".into(),
+            ));
+        }
+        Some(row) if row.expires_at <= now => {
+            return Err(AppError::Unauthenticated(
+                "this token has expired; sign in again".into(),
+            ));
+        }
+        Some(row) => row,
+    };
+    let stale = row
+        .last_used_at
+        .is_none_or(|t| (now - t).num_seconds() >= LAST_USED_RESOLUTION_SECS);
+    let actor = Actor {
+        user_id: row.user_id,
+        token_id: row.id,
+        kind: row.kind.clone(),
+        scopes: match row.kind {
+            TokenKind::Session => vec![ApiTokenScope::Read, ApiTokenScope::Write],
+            TokenKind::Api => ApiTokenScope::parse_list(&row.scopes),
+        },
+    };
+    if stale {
+        let mut active: access_token::ActiveModel = row.into();
+        active.last_used_at = Set(Some(now));
+        active.update(&state.db).await?;
+    }
+    Ok(actor)
+}

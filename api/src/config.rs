@@ -1,0 +1,244 @@
+//! Typed settings from the environment (a `.env` file is read if present).
+//! An invalid value stops the process at start with one line naming the setting.
+
+use std::{fmt, net::SocketAddr, path::Path, time::Duration};
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `APP_ENV`: `development` (default) or `production`.
+    pub environment: Environment,
+    /// `DATABASE_URL`: `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// `LISTEN_ADDR`: where the HTTP server listens; port 0 picks a free one.
+    pub listen_addr: SocketAddr,
+    /// `AUTH_SECRET`: keys the hashes under which bearer tokens are stored.
+    pub auth_secret: Secret,
+    /// `SESSION_TTL_HOURS`: how long a sign-in lasts.
+    pub session_ttl: Duration,
+    /// `REQUEST_TIMEOUT_SECS`: the longest a GraphQL request may run; the
+    /// database's statement timeout is set to the same value.
+    pub request_timeout: Duration,
+    /// `SIGN_IN_MAX_FAILURES`: failed sign-ins for one email, within
+    /// `SIGN_IN_WINDOW_SECS`, before further attempts are refused.
+    pub sign_in_max_failures: u32,
+    /// `SIGN_IN_WINDOW_SECS`.
+    pub sign_in_window: Duration,
+    /// `DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `STRIPE_SECRET_KEY`: contributions go through Stripe when set.
+    pub stripe_secret_key: Option<Secret>,
+    /// `STRIPE_WEBHOOK_SECRET`: verifies `Stripe-Signature` on webhooks.
+    pub stripe_webhook_secret: Option<Secret>,
+    /// `STRIPE_API_BASE`: Stripe's API, or a local fake in tests.
+    pub stripe_api_base: String,
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+}
+
+/// A setting that could not be used; `Display` is the one line printed at start.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        reason: reason.into(),
+    }
+}
+
+/// Where a development server keeps the secret it generated.
+const LOCAL_SECRET_FILE: &str = ".auth_secret";
+const MIN_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds the settings from any lookup, so tests need not touch the
+    /// process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let environment = match get("APP_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "APP_ENV",
+                    format!("`{other}` is neither `development` nor `production`"),
+                ));
+            }
+        };
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://pools.db?mode=rwc".into());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must start with `sqlite:` or `postgres://`",
+            ));
+        }
+        let listen_addr = get("LISTEN_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .map_err(|_| invalid("LISTEN_ADDR", "expected host:port, such as 127.0.0.1:8080"))?;
+        let auth_secret = match get("AUTH_SECRET") {
+            Some(s) if s.len() >= MIN_SECRET_LEN => Secret::new(s),
+            Some(_) => {
+                return Err(invalid(
+                    "AUTH_SECRET",
+                    format!("must be at least {MIN_SECRET_LEN} characters"),
+                ));
+            }
+            None if environment == Environment::Production => {
+                return Err(invalid(
+                    "AUTH_SECRET",
+                    "is required when APP_ENV=production",
+                ));
+            }
+            None => local_development_secret()?,
+        };
+        let number =
+            |name: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+                match get(name) {
+                    None => Ok(default),
+                    Some(raw) => match raw.trim().parse::<u64>() {
+                        Ok(n) if (min..=max).contains(&n) => Ok(n),
+                        _ => Err(invalid(
+                            name,
+                            format!("expected a whole number from {min} to {max}"),
+                        )),
+                    },
+                }
+            };
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(invalid("LOG_FORMAT", "expected `text` or `json`")),
+        };
+        let stripe_api_base =
+            get("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into());
+        if !(stripe_api_base.starts_with("http://") || stripe_api_base.starts_with("https://")) {
+            return Err(invalid("STRIPE_API_BASE", "must be an http(s) URL"));
+        }
+        Ok(Self {
+            environment,
+            database_url,
+            listen_addr,
+            auth_secret,
+            session_ttl: Duration::from_secs(3600 * number("SESSION_TTL_HOURS", 720, 1, 24 * 365)?),
+            request_timeout: Duration::from_secs(number("REQUEST_TIMEOUT_SECS", 30, 1, 600)?),
+            sign_in_max_failures: number("SIGN_IN_MAX_FAILURES", 5, 1, 1000)? as u32,
+            sign_in_window: Duration::from_secs(number("SIGN_IN_WINDOW_SECS", 900, 1, 86_400)?),
+            database_max_connections: number("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)? as u32,
+            stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
+            stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
+            stripe_api_base,
+            log_format,
+        })
+    }
+}
+
+/// In development the secret is generated once and kept in a local file, so
+/// sign-ins survive restarts without any setup.
+fn local_development_secret() -> Result<Secret, ConfigError> {
+    let path = Path::new(LOCAL_SECRET_FILE);
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= MIN_SECRET_LEN {
+            return Ok(Secret::new(existing));
+        }
+    }
+    let generated = crate::auth::tokens::random_secret(32);
+    std::fs::write(path, &generated).map_err(|e| {
+        invalid(
+            "AUTH_SECRET",
+            format!(
+                "is unset and a development secret could not be saved in {LOCAL_SECRET_FILE}: {e}"
+            ),
+        )
+    })?;
+    Ok(Secret::new(generated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const SECRET: (&str, &str) = ("AUTH_SECRET", "0123456789abcdef0123456789abcdef");
+
+    #[test]
+    fn defaults_are_the_embedded_database_on_port_8080() {
+        let c = config(&[SECRET]).unwrap();
+        assert_eq!(c.database_url, "sqlite://pools.db?mode=rwc");
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn an_invalid_value_names_the_setting() {
+        let err = config(&[SECRET, ("LISTEN_ADDR", "eighty")]).unwrap_err();
+        assert_eq!(err.name, "LISTEN_ADDR");
+        assert!(err.to_string().starts_with("invalid setting LISTEN_ADDR"));
+        let err = config(&[SECRET, ("REQUEST_TIMEOUT_SECS", "0")]).unwrap_err();
+        assert_eq!(err.name, "REQUEST_TIMEOUT_SECS");
+    }
+
+    #[test]
+    fn production_requires_a_secret() {
+        let err = config(&[("APP_ENV", "production")]).unwrap_err();
+        assert_eq!(err.name, "AUTH_SECRET");
+        let err = config(&[("AUTH_SECRET", "short")]).unwrap_err();
+        assert_eq!(err.name, "AUTH_SECRET");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = config(&[SECRET]).unwrap();
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+}

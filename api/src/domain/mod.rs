@@ -1,0 +1,37 @@
+//! Domain value types. Each is made only by parsing raw input, so a value of
+//! the type is valid from then on; a parse error names the field path.
+
+mod email;
+mod password;
+mod text;
+
+pub use email::Email;
+pub use password::Password;
+pub use text::{BoundedText, Jurisdiction};
+
+use crate::error::{AppError, FieldError};
+
+/// Collects every field error of one input before answering, so a client
+/// sees all that is wrong at once.
+#[derive(Default)]
+pub struct Check {
+    errors: Vec<FieldError>,
+}
+
+impl Check {
+    /// The parsed value, or `None` after recording its error.
+    pub fn field<T>(&mut self, parsed: Result<T, FieldError>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    /// The `VALIDATION` error with every recorded field.
+    pub fn into_error(self) -> AppError {
+        AppError::Validation(self.errors)
+    }
+}

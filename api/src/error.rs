@@ -1,0 +1,236 @@
+//! The one error type of the API, its closed set of codes, and the single place
+//! where it becomes a GraphQL error.
+
+use async_graphql::ErrorExtensions;
+use serde::Serialize;
+
+/// The closed set of `extensions.code` values. The README documents each one;
+/// clients may switch on them.
+pub mod code {
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const VALIDATION: &str = "VALIDATION";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    pub const TIMEOUT: &str = "TIMEOUT";
+    pub const INTERNAL: &str = "INTERNAL";
+
+    /// Every code, in the order the README lists them.
+    pub const ALL: [&str; 13] = [
+        UNAUTHENTICATED,
+        FORBIDDEN,
+        NOT_FOUND,
+        VALIDATION,
+        CONFLICT,
+        RATE_LIMITED,
+        BAD_REQUEST,
+        QUERY_TOO_COMPLEX,
+        PAYLOAD_TOO_LARGE,
+        METHOD_NOT_ALLOWED,
+        UNSUPPORTED_MEDIA_TYPE,
+        TIMEOUT,
+        INTERNAL,
+    ];
+}
+
+/// One invalid input field: `path` is the dotted path from the operation's
+/// arguments (`input.email`), `message` says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Deliberately not `Display`: async-graphql converts any `Display` type into
+/// an uncoded error, so `?` must find only our own conversion below.
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated(String),
+    Forbidden(String),
+    NotFound(String),
+    Validation(Vec<FieldError>),
+    Conflict(String),
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
+    BadRequest(String),
+    /// Anything the client cannot act on. The cause is logged, never sent.
+    Internal(anyhow::Error),
+}
+
+fn summary(fields: &[FieldError]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("{}: {}", f.path, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AppError {
+    /// What the client is told.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m)
+            | Self::Forbidden(m)
+            | Self::NotFound(m)
+            | Self::Conflict(m)
+            | Self::BadRequest(m)
+            | Self::RateLimited { message: m, .. } => m.clone(),
+            Self::Validation(fields) => format!("invalid input: {}", summary(fields)),
+            Self::Internal(_) => INTERNAL_MESSAGE.to_owned(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => code::UNAUTHENTICATED,
+            Self::Forbidden(_) => code::FORBIDDEN,
+            Self::NotFound(_) => code::NOT_FOUND,
+            Self::Validation(_) => code::VALIDATION,
+            Self::Conflict(_) => code::CONFLICT,
+            Self::RateLimited { .. } => code::RATE_LIMITED,
+            Self::BadRequest(_) => code::BAD_REQUEST,
+            Self::Internal(_) => code::INTERNAL,
+        }
+    }
+
+    /// A single-field validation error.
+    pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(path, message)])
+    }
+
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(cause.into())
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+/// The message sent for `INTERNAL`: nothing about the cause, only what lets
+/// an operator find it in the log.
+pub const INTERNAL_MESSAGE: &str =
+    "Something went wrong on our side. Quote the request id if you report it.";
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(cause) = self {
+            // The request span carries the request id.
+            tracing::error!(error = ?cause, "internal error");
+        }
+        async_graphql::Error::new(self.message()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::Validation(fields) => {
+                    let list: Vec<async_graphql::Value> = fields
+                        .iter()
+                        .map(|f| {
+                            let mut obj = async_graphql::indexmap::IndexMap::new();
+                            obj.insert(
+                                async_graphql::Name::new("path"),
+                                async_graphql::Value::from(f.path.clone()),
+                            );
+                            obj.insert(
+                                async_graphql::Name::new("message"),
+                                async_graphql::Value::from(f.message.clone()),
+                            );
+                            async_graphql::Value::Object(obj)
+                        })
+                        .collect();
+                    ext.set("fields", list);
+                }
+                Self::RateLimited {
+                    retry_after_secs, ..
+                } => ext.set("retryAfterSeconds", *retry_after_secs),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.extend()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(err: AppError) -> String {
+        let gql = err.extend();
+        let ext = gql.extensions.expect("extensions are set");
+        match ext.get("code") {
+            Some(async_graphql::Value::String(s)) => s.clone(),
+            other => panic!("no code: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_variant_maps_to_its_code() {
+        assert_eq!(
+            code_of(AppError::Unauthenticated("x".into())),
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(code_of(AppError::Forbidden("x".into())), "FORBIDDEN");
+        assert_eq!(code_of(AppError::NotFound("x".into())), "NOT_FOUND");
+        assert_eq!(code_of(AppError::invalid("input.a", "bad")), "VALIDATION");
+        assert_eq!(code_of(AppError::Conflict("x".into())), "CONFLICT");
+        assert_eq!(
+            code_of(AppError::RateLimited {
+                message: "x".into(),
+                retry_after_secs: 3
+            }),
+            "RATE_LIMITED"
+        );
+        assert_eq!(code_of(AppError::BadRequest("x".into())), "BAD_REQUEST");
+        assert_eq!(
+            code_of(AppError::internal(anyhow::anyhow!("db down"))),
+            "INTERNAL"
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let gql =
+            AppError::from(sea_orm::DbErr::Custom("relation \"users\" secret".into())).extend();
+        assert_eq!(gql.message, INTERNAL_MESSAGE);
+    }
+
+    #[test]
+    fn validation_errors_name_every_field() {
+        let gql = AppError::Validation(vec![
+            FieldError::new("input.email", "is not an email address"),
+            FieldError::new("input.password", "is too short"),
+        ])
+        .extend();
+        let ext = gql.extensions.expect("extensions are set");
+        let Some(async_graphql::Value::List(fields)) = ext.get("fields") else {
+            panic!("no fields");
+        };
+        assert_eq!(fields.len(), 2);
+        assert!(gql.message.contains("input.email"));
+    }
+}

@@ -1,0 +1,286 @@
+//! GraphQL over HTTP: `POST /graphql` (JSON, single or batched) and
+//! `GET /graphql` (queries only; GraphiQL for browsers). Request-level
+//! protections answer with a coded error before any SQL runs.
+
+use async_graphql::{
+    BatchRequest, Request, Response, ServerError,
+    http::GraphiQLSource,
+    parser::types::{DocumentOperations, OperationType},
+};
+use axum::{
+    body::Bytes,
+    extract::{RawQuery, State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse},
+};
+use serde_json::json;
+
+use crate::{
+    auth::RequestContext,
+    error::{AppError, INTERNAL_MESSAGE, code},
+    graphql::{AppSchema, MAX_BATCH, loaders::Loaders},
+    routes::RequestId,
+    state::AppState,
+};
+
+/// What the GraphQL routes share.
+#[derive(Clone)]
+pub struct GraphqlServer {
+    pub schema: AppSchema,
+    pub state: AppState,
+}
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A response that is only an error, for requests refused before execution.
+pub fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> axum::response::Response {
+    let body = json!({
+        "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+pub async fn post(
+    State(server): State<GraphqlServer>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> axum::response::Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::UNSUPPORTED_MEDIA_TYPE,
+            "send the GraphQL request as JSON with `Content-Type: application/json`",
+            &request_id,
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::PAYLOAD_TOO_LARGE,
+                "the request body is larger than 1 MiB",
+                &request_id,
+            );
+        }
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                "the request body could not be read",
+                &request_id,
+            );
+        }
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                &format!("the body is not a GraphQL request (`{{\"query\": …}}`): {e}"),
+                &request_id,
+            );
+        }
+    };
+    let (requests, batched) = match batch {
+        BatchRequest::Single(r) => (vec![r], false),
+        BatchRequest::Batch(rs) if rs.len() > MAX_BATCH => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                &format!("a batch may hold at most {MAX_BATCH} operations"),
+                &request_id,
+            );
+        }
+        BatchRequest::Batch(rs) => (rs, true),
+    };
+    execute(&server, requests, batched, &headers, &request_id, false).await
+}
+
+pub async fn get(
+    State(server): State<GraphqlServer>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
+    let query = query.unwrap_or_default();
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html && !query.contains("query=") {
+        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(r) => r,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                &format!("the query string is not a GraphQL request: {e}"),
+                &request_id,
+            );
+        }
+    };
+    execute(&server, vec![request], false, &headers, &request_id, true).await
+}
+
+async fn execute(
+    server: &GraphqlServer,
+    requests: Vec<Request>,
+    batched: bool,
+    headers: &HeaderMap,
+    request_id: &str,
+    over_get: bool,
+) -> axum::response::Response {
+    let credentials = bearer_token(headers);
+    let mut responses = Vec::with_capacity(requests.len());
+    let mut status = StatusCode::OK;
+    for mut request in requests {
+        let is_mutation = operation_type(&mut request) == Some(OperationType::Mutation);
+        if is_mutation && over_get {
+            let mut resp = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                code::METHOD_NOT_ALLOWED,
+                "mutations must be sent with POST",
+                request_id,
+            );
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+        let context = RequestContext::new(request_id.to_owned(), credentials.clone(), is_mutation);
+        let response = match refuse_read_only_token(&server.state, &context, is_mutation).await {
+            Some(refusal) => refusal,
+            None => {
+                let request = request.data(Loaders::new(&server.state)).data(context);
+                match tokio::time::timeout(
+                    server.state.config.request_timeout,
+                    server.schema.execute(request),
+                )
+                .await
+                {
+                    Ok(response) => response,
+                    Err(_) => {
+                        status = StatusCode::GATEWAY_TIMEOUT;
+                        Response::from_errors(vec![coded_error(
+                            code::TIMEOUT,
+                            "the request took too long and was stopped; ask for less at once",
+                        )])
+                    }
+                }
+            }
+        };
+        responses.push(finalize(response, request_id));
+    }
+    let body = if batched {
+        serde_json::to_value(&responses)
+    } else {
+        serde_json::to_value(responses.pop())
+    };
+    match body {
+        Ok(body) => (status, axum::Json(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "serialising a GraphQL response");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL,
+                INTERNAL_MESSAGE,
+                request_id,
+            )
+        }
+    }
+}
+
+/// API tokens without `WRITE` are refused on every mutation, including
+/// those that need no sign-in; nothing of the operation runs.
+async fn refuse_read_only_token(
+    state: &AppState,
+    context: &RequestContext,
+    is_mutation: bool,
+) -> Option<Response> {
+    if !is_mutation || !context.has_credentials() {
+        return None;
+    }
+    match context.actor(state).await {
+        Err(err @ AppError::Forbidden(_)) => Some(Response::from_errors(vec![
+            async_graphql::Error::from(err).into_server_error(Default::default()),
+        ])),
+        // An invalid token is reported by whichever field needs the caller;
+        // signIn must still work for a client holding a stale token.
+        _ => None,
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => value,
+    };
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
+/// The type of the operation the request will run, if its query parses.
+fn operation_type(request: &mut Request) -> Option<OperationType> {
+    let name = request.operation_name.clone();
+    let doc = request.parsed_query().ok()?;
+    match &doc.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => {
+            let op = match name {
+                Some(name) => ops.get(name.as_str())?,
+                None => ops.values().next()?,
+            };
+            Some(op.node.ty)
+        }
+    }
+}
+
+fn coded_error(code: &str, message: &str) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    err
+}
+
+/// Gives every error a code and the request id. Errors raised by the library
+/// itself (parsing, validation, limits) carry no code until here.
+fn finalize(mut response: Response, request_id: &str) -> Response {
+    for err in &mut response.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            let code =
+                if err.message.contains("nested too deep") || err.message.contains("too complex") {
+                    code::QUERY_TOO_COMPLEX
+                } else if err.path.is_empty() {
+                    code::BAD_REQUEST
+                } else if err.message.starts_with("Failed to parse")
+                    || err.message.starts_with("Invalid value")
+                {
+                    code::VALIDATION
+                } else {
+                    tracing::error!(message = %err.message, "uncoded resolver error");
+                    err.message = INTERNAL_MESSAGE.to_owned();
+                    code::INTERNAL
+                };
+            ext.set("code", code);
+        }
+        ext.set("requestId", request_id);
+    }
+    response
+}

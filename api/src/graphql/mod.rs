@@ -1,0 +1,45 @@
+//! The GraphQL schema: roots merged from one object per domain, limits, and
+//! the per-request context helpers that resolvers use.
+
+pub mod connection;
+pub mod context;
+pub mod http;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+use crate::state::AppState;
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Deepest selection accepted. Introspection's own deepest query
+/// (`ofType` chains) fits.
+pub const MAX_DEPTH: usize = 15;
+/// Complexity budget: each field costs 1, a list field multiplies its
+/// children by the page size asked for.
+pub const MAX_COMPLEXITY: usize = 2_000;
+/// Most operations accepted in one batched HTTP request.
+pub const MAX_BATCH: usize = 10;
+
+fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .disable_suggestions()
+}
+
+/// The served schema, with the application state every resolver reads.
+pub fn build_schema(state: AppState) -> AppSchema {
+    schema_builder().data(state).finish()
+}
+
+/// The schema's SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}

@@ -1,0 +1,74 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::{
+    graphql::{
+        connection::parse_id,
+        context::Ctx,
+        types::{
+            ApiToken, AuthPayload, CreateApiTokenInput, CreatedApiToken, SignInInput, SignUpInput,
+        },
+    },
+    services::{accounts, api_tokens},
+};
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an account and signs it in.
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
+        let c = Ctx::of(ctx)?;
+        let input = accounts::SignUpInput {
+            email: input.email,
+            password: input.password,
+            display_name: input.display_name,
+        };
+        Ok(accounts::sign_up(c.state, input).await?.into())
+    }
+
+    /// Opens a session. Repeated failures for one email are refused for a while.
+    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<AuthPayload> {
+        let c = Ctx::of(ctx)?;
+        let input = accounts::SignInInput {
+            email: input.email,
+            password: input.password,
+        };
+        Ok(accounts::sign_in(c.state, input).await?.into())
+    }
+
+    /// Ends the session this request was made with.
+    async fn sign_out(&self, ctx: &Context<'_>) -> Result<bool> {
+        let c = Ctx::of(ctx)?;
+        accounts::sign_out(c.state, c.actor().await?).await?;
+        Ok(true)
+    }
+
+    /// Creates an API token for an integrator; the secret is returned this once.
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiTokenInput,
+    ) -> Result<CreatedApiToken> {
+        let c = Ctx::of(ctx)?;
+        let input = api_tokens::CreateApiTokenInput {
+            name: input.name,
+            scopes: input.scopes,
+            expires_in_days: input.expires_in_days,
+        };
+        let (token, model) = api_tokens::create(c.state, c.actor().await?, input).await?;
+        Ok(CreatedApiToken {
+            token,
+            api_token: ApiToken(model),
+        })
+    }
+
+    /// Revokes one of your API tokens; it stops working at once.
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(ApiToken(
+            api_tokens::revoke(c.state, c.actor().await?, id).await?,
+        ))
+    }
+}

@@ -1,0 +1,12 @@
+//! The mutation root, merged from one object per domain.
+
+mod accounts;
+mod parent_entities;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    accounts::AccountMutation,
+    parent_entities::ParentEntityMutation,
+);

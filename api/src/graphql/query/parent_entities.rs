@@ -1,0 +1,41 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::{
+    graphql::{
+        connection::{Conn, connection, page_complexity, parse_id},
+        context::Ctx,
+        types::ParentEntity,
+    },
+    services::{self, pagination::PageRequest},
+};
+
+#[derive(Default)]
+pub struct ParentEntityQuery;
+
+#[Object]
+impl ParentEntityQuery {
+    /// A parent entity's public profile.
+    async fn parent_entity(&self, ctx: &Context<'_>, id: ID) -> Result<ParentEntity> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(ParentEntity(
+            services::parent_entities::get(c.state, id).await?,
+        ))
+    }
+
+    /// Every parent entity, oldest first: the directory founders choose from.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn parent_entities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<ParentEntity>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::parent_entities::list(c.state, page).await?;
+        Ok(connection(page, |p| p.id, ParentEntity))
+    }
+}

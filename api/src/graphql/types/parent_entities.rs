@@ -1,0 +1,158 @@
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use entities::{parent_entity, parent_entity_role};
+
+use crate::{
+    error::AppError,
+    graphql::{
+        connection::{Conn, connection, page_complexity},
+        context::Ctx,
+        types::{User, loader_error},
+    },
+    services::{self, pagination::PageRequest},
+};
+
+/// How a parent entity decides on new pools.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::parent_entity::ApprovalPolicy")]
+pub enum ApprovalPolicy {
+    /// A steward approves each submitted formation.
+    Manual,
+    /// Submitted formations are approved at once.
+    Automatic,
+}
+
+/// A role at a parent entity.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::parent_entity_role::RoleKind")]
+pub enum ParentEntityRoleKind {
+    /// Runs the parent entity: approves pools, sets policies, grants roles.
+    Steward,
+    /// Reads everything under the parent entity and changes nothing.
+    Auditor,
+}
+
+/// A registered legal entity that hosts pools.
+pub struct ParentEntity(pub parent_entity::Model);
+
+#[Object]
+impl ParentEntity {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// ISO 3166-1 alpha-2 country code.
+    async fn jurisdiction(&self) -> &str {
+        &self.0.jurisdiction
+    }
+    async fn legal_form(&self) -> &str {
+        &self.0.legal_form
+    }
+    async fn registration_number(&self) -> &str {
+        &self.0.registration_number
+    }
+    async fn approval_policy(&self) -> ApprovalPolicy {
+        self.0.approval_policy.into()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Stewards and auditors, for the parent's own stewards and auditors.
+    /// Revoked roles are history and appear with `includeRevoked: true`.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn roles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_revoked: bool,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<ParentEntityRole>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::parent_entities::roles(
+            c.state,
+            c.actor().await?,
+            self.0.id,
+            include_revoked,
+            page,
+        )
+        .await?;
+        Ok(connection(page, |r| r.id, ParentEntityRole))
+    }
+}
+
+/// A person's role at a parent entity, current or past.
+pub struct ParentEntityRole(pub parent_entity_role::Model);
+
+#[Object]
+impl ParentEntityRole {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn role(&self) -> ParentEntityRoleKind {
+        self.0.role.into()
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        let c = Ctx::of(ctx)?;
+        let user = c
+            .loaders
+            .users
+            .load_one(self.0.user_id)
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("role {} has no user", self.0.id)))?;
+        Ok(User(user))
+    }
+    async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
+        let c = Ctx::of(ctx)?;
+        let parent = c
+            .loaders
+            .parent_entities
+            .load_one(self.0.parent_entity_id)
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("role {} has no parent", self.0.id))
+            })?;
+        Ok(ParentEntity(parent))
+    }
+    async fn granted_at(&self) -> DateTime<Utc> {
+        self.0.granted_at
+    }
+    /// Set once the role has ended.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct RegisterParentEntityInput {
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country code, such as DE, ES or GB.
+    pub jurisdiction: String,
+    /// The legal form, such as "eingetragene Genossenschaft (eG)".
+    pub legal_form: String,
+    /// The number the registering authority gave the entity.
+    pub registration_number: String,
+    #[graphql(default_with = "ApprovalPolicy::Manual")]
+    pub approval_policy: ApprovalPolicy,
+}
+
+#[derive(InputObject)]
+pub struct GrantParentEntityRoleInput {
+    pub parent_entity_id: ID,
+    /// The email of an existing account.
+    pub email: String,
+    pub role: ParentEntityRoleKind,
+}
+
+#[derive(InputObject)]
+pub struct RevokeParentEntityRoleInput {
+    pub parent_entity_id: ID,
+    pub email: String,
+    pub role: ParentEntityRoleKind,
+}

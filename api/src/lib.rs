@@ -1,0 +1,16 @@
+//! The GraphQL backend for one-click co-op pools.
+//!
+//! `startup::Application` builds the server; `graphql::sdl()` prints the
+//! schema; everything else is reached through the router.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,185 @@
+//! Sign-up, sign-in, sign-out and sessions.
+
+use chrono::Utc;
+use entities::{access_token, sign_in_failure, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, password, tokens},
+    domain::{BoundedText, Check, Email, Password},
+    error::{AppError, AppResult},
+    services::OnConflict,
+    state::AppState,
+};
+
+pub struct SignUpInput {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+}
+
+/// A new session: the secret (shown once) and whose it is.
+pub struct Session {
+    pub token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+    pub user: user::Model,
+}
+
+pub type DisplayName = BoundedText<1, 100>;
+
+pub async fn sign_up(state: &AppState, input: SignUpInput) -> AppResult<Session> {
+    let mut check = Check::default();
+    let email = check.field(Email::parse(&input.email, "input.email"));
+    let password = check.field(Password::parse(
+        &input.password,
+        email.as_ref(),
+        "input.password",
+    ));
+    let display_name = check.field(DisplayName::parse(&input.display_name, "input.displayName"));
+    let (Some(email), Some(password), Some(display_name)) = (email, password, display_name) else {
+        return Err(check.into_error());
+    };
+    let password_hash = password::hash(password.into_inner()).await?;
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let user = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.as_str().to_owned()),
+        display_name: Set(display_name.into_inner()),
+        password_hash: Set(password_hash),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .on_conflict(|| format!("an account with the email {email} already exists; sign in instead"))?;
+    let session = open_session(state, &txn, user).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+pub struct SignInInput {
+    pub email: String,
+    pub password: String,
+}
+
+pub async fn sign_in(state: &AppState, input: SignInInput) -> AppResult<Session> {
+    let email =
+        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
+    refuse_if_too_many_failures(state, &email).await?;
+    let user = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&state.db)
+        .await?;
+    let ok = password::verify(
+        input.password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
+    match user {
+        Some(user) if ok => {
+            let txn = state.db.begin().await?;
+            // A success clears the slate for this email.
+            sign_in_failure::Entity::delete_many()
+                .filter(sign_in_failure::Column::Email.eq(email.as_str()))
+                .exec(&txn)
+                .await?;
+            let session = open_session(state, &txn, user).await?;
+            txn.commit().await?;
+            Ok(session)
+        }
+        _ => {
+            sign_in_failure::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                email: Set(email.as_str().to_owned()),
+                attempted_at: Set(Utc::now()),
+            }
+            .insert(&state.db)
+            .await?;
+            Err(AppError::Unauthenticated(
+                "the email or the password is wrong".into(),
+            ))
+        }
+    }
+}
+
+/// Refuses a sign-in while the email has had too many recent failures.
+async fn refuse_if_too_many_failures(state: &AppState, email: &Email) -> AppResult<()> {
+    let window =
+        chrono::Duration::from_std(state.config.sign_in_window).map_err(AppError::internal)?;
+    let since = Utc::now() - window;
+    let failures = sign_in_failure::Entity::find()
+        .filter(sign_in_failure::Column::Email.eq(email.as_str()))
+        .filter(sign_in_failure::Column::AttemptedAt.gt(since))
+        .count(&state.db)
+        .await?;
+    if failures >= u64::from(state.config.sign_in_max_failures) {
+        let secs = state.config.sign_in_window.as_secs();
+        return Err(AppError::RateLimited {
+            message: format!(
+                "too many failed sign-ins for this email; try again in {} minutes",
+                secs.div_ceil(60)
+            ),
+            retry_after_secs: secs,
+        });
+    }
+    Ok(())
+}
+
+async fn open_session(
+    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
+    user: user::Model,
+) -> AppResult<Session> {
+    let token = tokens::new_token(tokens::SESSION_PREFIX);
+    let now = Utc::now();
+    let expires_at =
+        now + chrono::Duration::from_std(state.config.session_ttl).map_err(AppError::internal)?;
+    access_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        kind: Set(access_token::TokenKind::Session),
+        name: Set(None),
+        scopes: Set("READ,WRITE".into()),
+        token_hash: Set(tokens::hash_token(
+            state.config.auth_secret.expose(),
+            &token,
+        )),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(Session {
+        token,
+        expires_at,
+        user,
+    })
+}
+
+/// Revokes the session the request came with.
+pub async fn sign_out(state: &AppState, actor: &Actor) -> AppResult<()> {
+    actor.require_session("signOut")?;
+    access_token::Entity::update_many()
+        .col_expr(
+            access_token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(access_token::Column::Id.eq(actor.token_id))
+        .filter(access_token::Column::RevokedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+pub async fn me(state: &AppState, actor: &Actor) -> AppResult<user::Model> {
+    user::Entity::find_by_id(actor.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))
+}

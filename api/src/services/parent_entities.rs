@@ -1,0 +1,298 @@
+//! Parent entities: registering one, and who stewards and audits it.
+
+use chrono::Utc;
+use entities::{
+    parent_entity::{self, ApprovalPolicy},
+    parent_entity_role::{self, RoleKind},
+    user,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, permissions},
+    domain::{BoundedText, Check, Email, Jurisdiction},
+    error::{AppError, AppResult},
+    services::{
+        OnConflict,
+        pagination::{Page, PageRequest, paginate},
+    },
+    state::AppState,
+};
+
+pub struct RegisterInput {
+    pub name: String,
+    pub jurisdiction: String,
+    pub legal_form: String,
+    pub registration_number: String,
+    pub approval_policy: ApprovalPolicy,
+}
+
+/// Registers a parent entity; the caller becomes its first steward.
+pub async fn register(
+    state: &AppState,
+    actor: &Actor,
+    input: RegisterInput,
+) -> AppResult<parent_entity::Model> {
+    let mut check = Check::default();
+    let name = check.field(BoundedText::<2, 200>::parse(&input.name, "input.name"));
+    let jurisdiction = check.field(Jurisdiction::parse(
+        &input.jurisdiction,
+        "input.jurisdiction",
+    ));
+    let legal_form = check.field(BoundedText::<2, 200>::parse(
+        &input.legal_form,
+        "input.legalForm",
+    ));
+    let registration_number = check.field(BoundedText::<1, 100>::parse(
+        &input.registration_number,
+        "input.registrationNumber",
+    ));
+    let (Some(name), Some(jurisdiction), Some(legal_form), Some(registration_number)) =
+        (name, jurisdiction, legal_form, registration_number)
+    else {
+        return Err(check.into_error());
+    };
+    let jurisdiction = jurisdiction.into_inner();
+    let registration_number = registration_number.into_inner();
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let entity = parent_entity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.into_inner()),
+        jurisdiction: Set(jurisdiction.clone()),
+        legal_form: Set(legal_form.into_inner()),
+        registration_number: Set(registration_number.clone()),
+        approval_policy: Set(input.approval_policy),
+        created_by: Set(actor.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .on_conflict(|| {
+        format!(
+            "a parent entity with registration number {registration_number} in {jurisdiction} is already registered"
+        )
+    })?;
+    insert_role(
+        &txn,
+        entity.id,
+        actor.user_id,
+        RoleKind::Steward,
+        actor.user_id,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(entity)
+}
+
+pub struct RoleInput {
+    pub parent_entity_id: Uuid,
+    pub email: String,
+    pub role: RoleKind,
+}
+
+/// Grants a role to the person with the given email. Stewards only. A person
+/// holds at most one role at a parent entity, which keeps auditors independent.
+pub async fn grant_role(
+    state: &AppState,
+    actor: &Actor,
+    input: RoleInput,
+) -> AppResult<parent_entity_role::Model> {
+    let email =
+        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
+    let txn = state.db.begin().await?;
+    lock_parent(&txn, input.parent_entity_id).await?;
+    permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
+    let grantee = find_user_by_email(&txn, &email).await?;
+    if let Some(held) = permissions::parent_role(&txn, input.parent_entity_id, grantee.id).await? {
+        return Err(AppError::Conflict(if held == input.role {
+            format!(
+                "{email} is already {} of this parent entity",
+                role_name(held)
+            )
+        } else {
+            format!(
+                "{email} is {} of this parent entity; revoke that role before granting {}",
+                role_name(held),
+                role_name(input.role)
+            )
+        }));
+    }
+    let role = insert_role(
+        &txn,
+        input.parent_entity_id,
+        grantee.id,
+        input.role,
+        actor.user_id,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(role)
+}
+
+/// Ends a person's role. Stewards only; the last steward stays.
+pub async fn revoke_role(
+    state: &AppState,
+    actor: &Actor,
+    input: RoleInput,
+) -> AppResult<parent_entity_role::Model> {
+    let email =
+        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
+    let txn = state.db.begin().await?;
+    lock_parent(&txn, input.parent_entity_id).await?;
+    permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
+    let holder = find_user_by_email(&txn, &email).await?;
+    let role = parent_entity_role::Entity::find()
+        .filter(parent_entity_role::Column::ParentEntityId.eq(input.parent_entity_id))
+        .filter(parent_entity_role::Column::UserId.eq(holder.id))
+        .filter(parent_entity_role::Column::Role.eq(input.role))
+        .filter(parent_entity_role::Column::RevokedAt.is_null())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "{email} is not {} of this parent entity",
+                role_name(input.role)
+            ))
+        })?;
+    if input.role == RoleKind::Steward {
+        let stewards = parent_entity_role::Entity::find()
+            .filter(parent_entity_role::Column::ParentEntityId.eq(input.parent_entity_id))
+            .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
+            .filter(parent_entity_role::Column::RevokedAt.is_null())
+            .count(&txn)
+            .await?;
+        if stewards <= 1 {
+            return Err(AppError::Conflict(
+                "the last steward cannot be removed; grant STEWARD to someone else first".into(),
+            ));
+        }
+    }
+    let mut active: parent_entity_role::ActiveModel = role.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    active.revoked_by = Set(Some(actor.user_id));
+    let role = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(role)
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> AppResult<parent_entity::Model> {
+    parent_entity::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// The public directory of parent entities, which founders choose from.
+pub async fn list(state: &AppState, page: PageRequest) -> AppResult<Page<parent_entity::Model>> {
+    paginate(
+        &state.db,
+        parent_entity::Entity::find(),
+        parent_entity::Column::Id,
+        page,
+    )
+    .await
+}
+
+/// Who holds roles at a parent entity: its stewards and auditors may look.
+pub async fn roles(
+    state: &AppState,
+    actor: &Actor,
+    parent_entity_id: Uuid,
+    include_revoked: bool,
+    page: PageRequest,
+) -> AppResult<Page<parent_entity_role::Model>> {
+    permissions::require_steward_or_auditor(&state.db, parent_entity_id, actor.user_id).await?;
+    let mut select = parent_entity_role::Entity::find()
+        .filter(parent_entity_role::Column::ParentEntityId.eq(parent_entity_id));
+    if !include_revoked {
+        select = select.filter(parent_entity_role::Column::RevokedAt.is_null());
+    }
+    paginate(&state.db, select, parent_entity_role::Column::Id, page).await
+}
+
+/// The roles a person holds, for that person only.
+pub async fn roles_of_user(
+    state: &AppState,
+    actor: &Actor,
+    user_id: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<parent_entity_role::Model>> {
+    if actor.user_id != user_id {
+        return Err(AppError::Forbidden(
+            "you can list only your own parent entity roles".into(),
+        ));
+    }
+    let select = parent_entity_role::Entity::find()
+        .filter(parent_entity_role::Column::UserId.eq(user_id))
+        .filter(parent_entity_role::Column::RevokedAt.is_null());
+    paginate(&state.db, select, parent_entity_role::Column::Id, page).await
+}
+
+/// Serialises changes to one parent entity's roles: a no-op update takes the
+/// row lock on PostgreSQL and the write lock on SQLite, so two concurrent
+/// revocations cannot both pass the last-steward check.
+async fn lock_parent(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+    let locked = parent_entity::Entity::update_many()
+        .col_expr(
+            parent_entity::Column::UpdatedAt,
+            Expr::col(parent_entity::Column::UpdatedAt),
+        )
+        .filter(parent_entity::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+async fn find_user_by_email(db: &impl ConnectionTrait, email: &Email) -> AppResult<user::Model> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "no account uses {email}; ask them to sign up first"
+            ))
+        })
+}
+
+async fn insert_role(
+    db: &impl ConnectionTrait,
+    parent_entity_id: Uuid,
+    user_id: Uuid,
+    role: RoleKind,
+    granted_by: Uuid,
+) -> AppResult<parent_entity_role::Model> {
+    parent_entity_role::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        parent_entity_id: Set(parent_entity_id),
+        user_id: Set(user_id),
+        role: Set(role),
+        granted_by: Set(granted_by),
+        granted_at: Set(Utc::now()),
+        revoked_by: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .on_conflict(|| "this person already holds a role at this parent entity".into())
+}
+
+fn role_name(role: RoleKind) -> &'static str {
+    match role {
+        RoleKind::Steward => "a STEWARD",
+        RoleKind::Auditor => "an AUDITOR",
+    }
+}
+
+fn not_found(id: Uuid) -> AppError {
+    AppError::NotFound(format!("no parent entity has id {id}"))
+}

@@ -1,0 +1,15 @@
+//! Shared application state, cloned into every request.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool (PostgreSQL or SQLite).
+    pub db: DatabaseConnection,
+    /// Settings read at start.
+    pub config: Arc<Config>,
+}

@@ -1,0 +1,44 @@
+//! A registered legal entity (co-op, foundation, association) that hosts pools.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ApprovalPolicy {
+    /// A steward approves each submitted formation.
+    #[sea_orm(string_value = "MANUAL")]
+    Manual,
+    /// Submitted formations are approved at once.
+    #[sea_orm(string_value = "AUTOMATIC")]
+    Automatic,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "parent_entities")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub name: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub jurisdiction: String,
+    pub legal_form: String,
+    /// Unique within a jurisdiction.
+    pub registration_number: String,
+    pub approval_policy: ApprovalPolicy,
+    pub created_by: Uuid,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::parent_entity_role::Entity")]
+    Roles,
+}
+
+impl Related<super::parent_entity_role::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Roles.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

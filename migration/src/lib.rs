@@ -1,0 +1,17 @@
+//! Schema migrations. Every migration runs on PostgreSQL and SQLite alike.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts;
+mod m20261122_000002_parent_entities;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_accounts::Migration),
+            Box::new(m20261122_000002_parent_entities::Migration),
+        ]
+    }
+}
