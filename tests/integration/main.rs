@@ -1,1 +1,18 @@
-fn main() {}
+//! Integration tests: each starts the real server on a free port against a
+//! fresh database and talks HTTP to it. Every test runs on SQLite, and on
+//! PostgreSQL when `TEST_POSTGRES_URL` is set (the test command sets it).
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test that meets the unexpected should stop there and show it"
+)]
+
+#[macro_use]
+mod helpers;
+
+mod accounts;
+mod api_tokens;
+mod http;
+mod parent_entities;
+mod schema;

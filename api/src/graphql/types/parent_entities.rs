@@ -65,7 +65,7 @@ impl ParentEntity {
     async fn roles(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false)] include_revoked: bool,
+        include_revoked: Option<bool>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -77,7 +77,7 @@ impl ParentEntity {
             c.state,
             c.actor().await?,
             self.0.id,
-            include_revoked,
+            include_revoked.unwrap_or(false),
             page,
         )
         .await?;

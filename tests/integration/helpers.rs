@@ -1,0 +1,188 @@
+//! The test harness: a server per test, a database per test, and small
+//! helpers that speak GraphQL over HTTP.
+
+use std::collections::HashMap;
+
+use api::{config::Config, startup::Application};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Runs each named `async fn(TestApp)` once per database:
+/// `<name>::sqlite` always, `<name>::postgres` when PostgreSQL is configured.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::TestApp::sqlite().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::helpers::TestApp::postgres().await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("TEST_POSTGRES_URL is unset: PostgreSQL run skipped"),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// A running server and a direct connection to its database (for setting
+/// up states no API call can reach, such as an expired token).
+pub struct TestApp {
+    pub base_url: String,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with(&[]).await
+    }
+
+    pub async fn sqlite_with(settings: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        Self::start(url, Some(dir), settings).await
+    }
+
+    /// A server on a new PostgreSQL database, or `None` when PostgreSQL is
+    /// not configured.
+    pub async fn postgres() -> Option<Self> {
+        Self::postgres_with(&[]).await
+    }
+
+    pub async fn postgres_with(settings: &[(&str, &str)]) -> Option<Self> {
+        let base = std::env::var("TEST_POSTGRES_URL").ok()?;
+        let base = base.trim_end_matches('/');
+        let admin = Database::connect(format!("{base}/postgres"))
+            .await
+            .expect("TEST_POSTGRES_URL is set but PostgreSQL does not answer");
+        let name = format!("t_{}", Uuid::now_v7().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        Some(Self::start(format!("{base}/{name}"), None, settings).await)
+    }
+
+    async fn start(
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+        settings: &[(&str, &str)],
+    ) -> Self {
+        let mut env: HashMap<String, String> = [
+            ("DATABASE_URL", database_url.as_str()),
+            ("LISTEN_ADDR", "127.0.0.1:0"),
+            ("AUTH_SECRET", "test-secret-test-secret-test-secret-0123"),
+            ("DATABASE_MAX_CONNECTIONS", "5"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (k, v) in settings {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
+        if std::env::var_os("TEST_LOG").is_some() {
+            api::telemetry::init(config.log_format);
+        }
+        let app = Application::build(config).await.expect("server starts");
+        let addr = app.local_addr().expect("bound address");
+        let db = app.state().db.clone();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            base_url: format!("http://{addr}"),
+            db,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// POSTs one GraphQL operation and returns the whole JSON response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request sent");
+        res.json().await.expect("JSON response")
+    }
+
+    /// Like [`Self::gql`], but the operation must succeed; returns `data`.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let res = self.gql(token, query, variables).await;
+        assert!(res.get("errors").is_none(), "unexpected errors: {res:#}");
+        res["data"].clone()
+    }
+
+    /// Signs up a person; returns their session token and user id.
+    pub async fn sign_up(&self, email: &str) -> (String, String) {
+        let data = self
+            .ok(
+                None,
+                "mutation($i: SignUpInput!) { signUp(input: $i) { token user { id } } }",
+                json!({ "i": { "email": email, "password": PASSWORD, "displayName": email.split('@').next() } }),
+            )
+            .await;
+        (
+            data["signUp"]["token"].as_str().expect("token").to_owned(),
+            data["signUp"]["user"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        )
+    }
+
+    /// Registers a parent entity with `token`'s owner as steward; returns its id.
+    pub async fn register_parent(&self, token: &str, registration_number: &str) -> String {
+        let data = self
+            .ok(
+                Some(token),
+                "mutation($i: RegisterParentEntityInput!) { registerParentEntity(input: $i) { id } }",
+                json!({ "i": {
+                    "name": "Cooperativa Paraguas",
+                    "jurisdiction": "ES",
+                    "legalForm": "sociedad cooperativa",
+                    "registrationNumber": registration_number,
+                } }),
+            )
+            .await;
+        data["registerParentEntity"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+}
+
+/// The `extensions.code` of the first error, or a panic showing the response.
+pub fn error_code(res: &Value) -> &str {
+    res["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error, got {res:#}"))
+}
+
+/// The field paths of a `VALIDATION` error.
+pub fn error_paths(res: &Value) -> Vec<String> {
+    res["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected field errors, got {res:#}"))
+        .iter()
+        .map(|f| f["path"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
