@@ -4,6 +4,7 @@
 //! schema; everything else is reached through the router.
 
 pub mod auth;
+pub mod catalogue;
 pub mod config;
 pub mod db;
 pub mod domain;

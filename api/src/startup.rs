@@ -5,7 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 use migration::{Migrator, MigratorTrait};
 use tokio::net::TcpListener;
 
-use crate::{config::Config, db, routes, state::AppState};
+use crate::{catalogue::Catalogue, config::Config, db, routes, state::AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -17,6 +17,8 @@ impl Application {
     /// Connects to the database, applies pending migrations and binds the
     /// listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let catalogue =
+            Catalogue::load().map_err(|e| anyhow::anyhow!("the catalogue is invalid: {e}"))?;
         let db = db::connect(&config)
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
@@ -29,6 +31,7 @@ impl Application {
         let state = AppState {
             db,
             config: Arc::new(config),
+            catalogue: Arc::new(catalogue),
         };
         Ok(Self {
             router: routes::router(state.clone()),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::config::Config;
+use crate::{catalogue::Catalogue, config::Config};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -12,4 +12,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Settings read at start.
     pub config: Arc<Config>,
+    /// Legal templates and apps, loaded and checked at start.
+    pub catalogue: Arc<Catalogue>,
 }

@@ -4,15 +4,27 @@
 //! migrations work on PostgreSQL and SQLite and rows stay readable in `psql`.
 
 pub mod access_token;
+pub mod formation;
+pub mod formation_founding_member;
+pub mod membership;
 pub mod parent_entity;
 pub mod parent_entity_role;
+pub mod pool;
+pub mod pool_app;
 pub mod sign_in_failure;
+pub mod stakeholder_group;
 pub mod user;
 
 pub mod prelude {
     pub use super::access_token::Entity as AccessToken;
+    pub use super::formation::Entity as Formation;
+    pub use super::formation_founding_member::Entity as FormationFoundingMember;
+    pub use super::membership::Entity as Membership;
     pub use super::parent_entity::Entity as ParentEntity;
     pub use super::parent_entity_role::Entity as ParentEntityRole;
+    pub use super::pool::Entity as Pool;
+    pub use super::pool_app::Entity as PoolApp;
     pub use super::sign_in_failure::Entity as SignInFailure;
+    pub use super::stakeholder_group::Entity as StakeholderGroup;
     pub use super::user::Entity as User;
 }

@@ -27,6 +27,14 @@ pub struct Model {
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Policy: template ids its pools may use (`None`: any).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub allowed_template_ids: Option<Json>,
+    /// Policy: app ids its pools may use (`None`: any).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub allowed_app_ids: Option<Json>,
+    /// Policy: whether a pool may depart from an ICA principle (with a warning).
+    pub allows_principle_exceptions: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -101,7 +101,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub enum ParentEntities {
     Table,
     Id,
@@ -113,6 +113,9 @@ pub enum ParentEntities {
     CreatedBy,
     CreatedAt,
     UpdatedAt,
+    AllowedTemplateIds,
+    AllowedAppIds,
+    AllowsPrincipleExceptions,
 }
 
 #[derive(DeriveIden)]

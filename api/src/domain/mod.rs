@@ -2,11 +2,15 @@
 //! the type is valid from then on; a parse error names the field path.
 
 mod email;
+mod money;
 mod password;
+mod pool_name;
 mod text;
 
 pub use email::Email;
+pub use money::{Currency, format_minor};
 pub use password::Password;
+pub use pool_name::PoolName;
 pub use text::{BoundedText, Jurisdiction};
 
 use crate::error::{AppError, FieldError};
@@ -28,6 +32,10 @@ impl Check {
                 None
             }
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
     }
 
     /// The `VALIDATION` error with every recorded field.

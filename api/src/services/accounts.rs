@@ -2,9 +2,7 @@
 
 use chrono::Utc;
 use entities::{access_token, sign_in_failure, user};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::{
@@ -44,7 +42,7 @@ pub async fn sign_up(state: &AppState, input: SignUpInput) -> AppResult<Session>
     };
     let password_hash = password::hash(password.into_inner()).await?;
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let user = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email.as_str().to_owned()),
@@ -81,7 +79,7 @@ pub async fn sign_in(state: &AppState, input: SignInInput) -> AppResult<Session>
     .await?;
     match user {
         Some(user) if ok => {
-            let txn = state.db.begin().await?;
+            let txn = crate::services::begin_write(&state.db).await?;
             // A success clears the slate for this email.
             sign_in_failure::Entity::delete_many()
                 .filter(sign_in_failure::Column::Email.eq(email.as_str()))

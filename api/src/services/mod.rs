@@ -3,10 +3,27 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod formations;
 pub mod pagination;
 pub mod parent_entities;
+pub mod policy;
+pub mod pools;
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`), so concurrent writers queue instead of one
+/// failing when its read snapshot goes stale; PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
 
 use crate::error::AppError;
 

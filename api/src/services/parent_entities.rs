@@ -8,14 +8,14 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::{
     auth::{Actor, permissions},
     domain::{BoundedText, Check, Email, Jurisdiction},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, FieldError},
     services::{
         OnConflict,
         pagination::{Page, PageRequest, paginate},
@@ -59,7 +59,7 @@ pub async fn register(
     let jurisdiction = jurisdiction.into_inner();
     let registration_number = registration_number.into_inner();
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     let entity = parent_entity::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name.into_inner()),
@@ -70,6 +70,9 @@ pub async fn register(
         created_by: Set(actor.user_id),
         created_at: Set(now),
         updated_at: Set(now),
+        allowed_template_ids: Set(None),
+        allowed_app_ids: Set(None),
+        allows_principle_exceptions: Set(false),
     }
     .insert(&txn)
     .await
@@ -105,7 +108,7 @@ pub async fn grant_role(
 ) -> AppResult<parent_entity_role::Model> {
     let email =
         Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     lock_parent(&txn, input.parent_entity_id).await?;
     permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
     let grantee = find_user_by_email(&txn, &email).await?;
@@ -143,7 +146,7 @@ pub async fn revoke_role(
 ) -> AppResult<parent_entity_role::Model> {
     let email =
         Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
-    let txn = state.db.begin().await?;
+    let txn = crate::services::begin_write(&state.db).await?;
     lock_parent(&txn, input.parent_entity_id).await?;
     permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
     let holder = find_user_by_email(&txn, &email).await?;
@@ -179,6 +182,57 @@ pub async fn revoke_role(
     let role = active.update(&txn).await?;
     txn.commit().await?;
     Ok(role)
+}
+
+pub struct PolicyInput {
+    pub parent_entity_id: Uuid,
+    pub allowed_template_ids: Option<Vec<String>>,
+    pub allowed_app_ids: Option<Vec<String>>,
+    pub allows_principle_exceptions: bool,
+}
+
+/// Sets the parent's policy for its pools. Stewards only; every id must be in
+/// the catalogue.
+pub async fn set_policy(
+    state: &AppState,
+    actor: &Actor,
+    input: PolicyInput,
+) -> AppResult<parent_entity::Model> {
+    let mut errors = Vec::new();
+    for (i, id) in input.allowed_template_ids.iter().flatten().enumerate() {
+        if state.catalogue.template(id).is_none() {
+            errors.push(FieldError::new(
+                format!("input.allowedTemplateIds[{i}]"),
+                format!("there is no legal template `{id}`"),
+            ));
+        }
+    }
+    for (i, id) in input.allowed_app_ids.iter().flatten().enumerate() {
+        if state.catalogue.app(id).is_none() {
+            errors.push(FieldError::new(
+                format!("input.allowedAppIds[{i}]"),
+                format!("there is no app `{id}`"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let txn = crate::services::begin_write(&state.db).await?;
+    lock_parent(&txn, input.parent_entity_id).await?;
+    permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
+    let parent = parent_entity::Entity::find_by_id(input.parent_entity_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| not_found(input.parent_entity_id))?;
+    let mut active: parent_entity::ActiveModel = parent.into();
+    active.allowed_template_ids = Set(input.allowed_template_ids.map(serde_json::Value::from));
+    active.allowed_app_ids = Set(input.allowed_app_ids.map(serde_json::Value::from));
+    active.allows_principle_exceptions = Set(input.allows_principle_exceptions);
+    active.updated_at = Set(Utc::now());
+    let parent = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(parent)
 }
 
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<parent_entity::Model> {

@@ -5,36 +5,62 @@
 mod by_id;
 
 use async_graphql::dataloader::DataLoader;
-use entities::{parent_entity, user};
+use entities::{parent_entity, pool, pool_app, stakeholder_group, user};
 
-pub use by_id::{ById, Keyed};
+pub use by_id::{ById, ByParent, Keyed, Owned};
 
 use crate::state::AppState;
 
 pub struct Loaders {
     pub users: DataLoader<ById<user::Entity>>,
     pub parent_entities: DataLoader<ById<parent_entity::Entity>>,
+    pub stakeholder_groups: DataLoader<ById<stakeholder_group::Entity>>,
+    pub pools: DataLoader<ById<pool::Entity>>,
+    /// A pool's stakeholder groups, by pool id.
+    pub groups_of_pool: DataLoader<ByParent<stakeholder_group::Entity>>,
+    /// A pool's apps, by pool id.
+    pub apps_of_pool: DataLoader<ByParent<pool_app::Entity>>,
 }
 
 impl Loaders {
     pub fn new(state: &AppState) -> Self {
+        let db = &state.db;
         Self {
-            users: DataLoader::new(ById::new(&state.db), tokio::spawn),
-            parent_entities: DataLoader::new(ById::new(&state.db), tokio::spawn),
+            users: DataLoader::new(ById::new(db), tokio::spawn),
+            parent_entities: DataLoader::new(ById::new(db), tokio::spawn),
+            stakeholder_groups: DataLoader::new(ById::new(db), tokio::spawn),
+            pools: DataLoader::new(ById::new(db), tokio::spawn),
+            groups_of_pool: DataLoader::new(ByParent::new(db), tokio::spawn),
+            apps_of_pool: DataLoader::new(ByParent::new(db), tokio::spawn),
         }
     }
 }
 
-impl Keyed for user::Entity {
-    const ID: Self::Column = user::Column::Id;
-    fn id(model: &Self::Model) -> uuid::Uuid {
-        model.id
+macro_rules! keyed {
+    ($($entity:ident),*) => {$(
+        impl Keyed for $entity::Entity {
+            const ID: Self::Column = $entity::Column::Id;
+            fn id(model: &Self::Model) -> uuid::Uuid {
+                model.id
+            }
+        }
+    )*};
+}
+
+keyed!(user, parent_entity, stakeholder_group, pool);
+
+impl Owned for stakeholder_group::Entity {
+    const OWNER: Self::Column = stakeholder_group::Column::PoolId;
+    const ORDER: Self::Column = stakeholder_group::Column::Id;
+    fn owner(model: &Self::Model) -> uuid::Uuid {
+        model.pool_id
     }
 }
 
-impl Keyed for parent_entity::Entity {
-    const ID: Self::Column = parent_entity::Column::Id;
-    fn id(model: &Self::Model) -> uuid::Uuid {
-        model.id
+impl Owned for pool_app::Entity {
+    const OWNER: Self::Column = pool_app::Column::PoolId;
+    const ORDER: Self::Column = pool_app::Column::Id;
+    fn owner(model: &Self::Model) -> uuid::Uuid {
+        model.pool_id
     }
 }

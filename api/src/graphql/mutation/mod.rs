@@ -1,6 +1,7 @@
 //! The mutation root, merged from one object per domain.
 
 mod accounts;
+mod formations;
 mod parent_entities;
 
 use async_graphql::MergedObject;
@@ -9,4 +10,5 @@ use async_graphql::MergedObject;
 pub struct Mutation(
     accounts::AccountMutation,
     parent_entities::ParentEntityMutation,
+    formations::FormationMutation,
 );

@@ -6,10 +6,10 @@ use crate::{
         context::Ctx,
         types::{
             GrantParentEntityRoleInput, ParentEntity, ParentEntityRole, RegisterParentEntityInput,
-            RevokeParentEntityRoleInput,
+            RevokeParentEntityRoleInput, SetParentEntityPolicyInput,
         },
     },
-    services::parent_entities::{self, RegisterInput, RoleInput},
+    services::parent_entities::{self, PolicyInput, RegisterInput, RoleInput},
 };
 
 #[derive(Default)]
@@ -67,6 +67,29 @@ impl ParentEntityMutation {
         };
         Ok(ParentEntityRole(
             parent_entities::revoke_role(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Sets which templates and apps the parent's pools may use, and whether
+    /// a pool may depart from an ICA principle. Stewards only.
+    async fn set_parent_entity_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: SetParentEntityPolicyInput,
+    ) -> Result<ParentEntity> {
+        let c = Ctx::of(ctx)?;
+        let input = PolicyInput {
+            parent_entity_id: parse_id(&input.parent_entity_id, "input.parentEntityId")?,
+            allowed_template_ids: input
+                .allowed_template_ids
+                .map(|ids| ids.into_iter().map(|i| i.0).collect()),
+            allowed_app_ids: input
+                .allowed_app_ids
+                .map(|ids| ids.into_iter().map(|i| i.0).collect()),
+            allows_principle_exceptions: input.allows_principle_exceptions,
+        };
+        Ok(ParentEntity(
+            parent_entities::set_policy(c.state, c.actor().await?, input).await?,
         ))
     }
 }

@@ -2,10 +2,16 @@
 //! plain shapes that the services parse into domain types.
 
 mod accounts;
+mod catalogue;
+mod formations;
 mod parent_entities;
+mod pools;
 
 pub use accounts::*;
+pub use catalogue::*;
+pub use formations::*;
 pub use parent_entities::*;
+pub use pools::*;
 
 use std::sync::Arc;
 

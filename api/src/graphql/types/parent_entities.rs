@@ -7,7 +7,7 @@ use crate::{
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
-        types::{User, loader_error},
+        types::{Formation, FormationStatus, Pool, User, loader_error},
     },
     services::{self, pagination::PageRequest},
 };
@@ -59,6 +59,65 @@ impl ParentEntity {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    async fn policy(&self) -> ParentEntityPolicy {
+        let p = crate::services::policy::ParentPolicy::of(&self.0);
+        ParentEntityPolicy {
+            allowed_template_ids: p.allowed_template_ids,
+            allowed_app_ids: p.allowed_app_ids,
+            allows_principle_exceptions: p.allows_principle_exceptions,
+        }
+    }
+
+    /// The pools under this parent entity.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn pools(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Pool>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::pools::of_parent(c.state, self.0.id, page).await?;
+        Ok(connection(page, |p| p.id, Pool))
+    }
+
+    /// Formations submitted to this parent entity (drafts stay private), for
+    /// its stewards and auditors.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn formations(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<FormationStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Formation>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::formations::of_parent(
+            c.state,
+            c.actor().await?,
+            self.0.id,
+            status.map(Into::into),
+            page,
+        )
+        .await?;
+        let mut drafts = Vec::with_capacity(page.items.len());
+        for f in &page.items {
+            drafts.push(services::formations::load_draft(&c.state.db, f.id).await?);
+        }
+        let page = services::pagination::Page {
+            items: drafts,
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        };
+        Ok(connection(page, |d| d.formation.id, Formation::new))
+    }
+
     /// Stewards and auditors, for the parent's own stewards and auditors.
     /// Revoked roles are history and appear with `includeRevoked: true`.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -83,6 +142,17 @@ impl ParentEntity {
         .await?;
         Ok(connection(page, |r| r.id, ParentEntityRole))
     }
+}
+
+/// What a parent entity allows its pools.
+#[derive(async_graphql::SimpleObject)]
+pub struct ParentEntityPolicy {
+    /// Template ids pools may use; `null`: every template.
+    pub allowed_template_ids: Option<Vec<String>>,
+    /// App ids pools may use; `null`: every app.
+    pub allowed_app_ids: Option<Vec<String>>,
+    /// Whether a pool may depart from an ICA principle, with a warning.
+    pub allows_principle_exceptions: bool,
 }
 
 /// A person's role at a parent entity, current or past.
@@ -155,4 +225,15 @@ pub struct RevokeParentEntityRoleInput {
     pub parent_entity_id: ID,
     pub email: String,
     pub role: ParentEntityRoleKind,
+}
+
+#[derive(InputObject)]
+pub struct SetParentEntityPolicyInput {
+    pub parent_entity_id: ID,
+    /// Template ids pools may use; `null`: every template.
+    pub allowed_template_ids: Option<Vec<ID>>,
+    /// App ids pools may use; `null`: every app.
+    pub allowed_app_ids: Option<Vec<ID>>,
+    #[graphql(default = false)]
+    pub allows_principle_exceptions: bool,
 }

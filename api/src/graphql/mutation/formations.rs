@@ -1,0 +1,207 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::{
+    graphql::{
+        connection::parse_id,
+        context::Ctx,
+        types::{
+            ChooseLegalTemplateInput, ConfigureAppInput, Formation, NameFormationInput, Pool,
+            RejectFormationInput, SelectAppsInput, SetFinancialProfileInput,
+            SetFoundingMembersInput, SetStakeholderGroupsInput, StartFormationInput,
+        },
+    },
+    services::formations::{
+        lifecycle, load_draft,
+        steps::{
+            self, ConfigureAppInput as Configure, FinancialInput, GroupInput, MemberInput,
+            RoleAssignment,
+        },
+    },
+    state::AppState,
+};
+
+#[derive(Default)]
+pub struct FormationMutation;
+
+/// The formation as stored after a change.
+async fn reload(state: &AppState, id: uuid::Uuid) -> Result<Formation> {
+    Ok(Formation::new(load_draft(&state.db, id).await?))
+}
+
+#[Object]
+impl FormationMutation {
+    /// Starts a formation of a new pool under a parent entity.
+    async fn start_formation(
+        &self,
+        ctx: &Context<'_>,
+        input: StartFormationInput,
+    ) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let parent = parse_id(&input.parent_entity_id, "input.parentEntityId")?;
+        let f = steps::start(c.state, c.actor().await?, parent, &input.working_name).await?;
+        reload(c.state, f.id).await
+    }
+
+    /// Step 1: the stakeholder groups (replaces the previous list).
+    async fn set_stakeholder_groups(
+        &self,
+        ctx: &Context<'_>,
+        input: SetStakeholderGroupsInput,
+    ) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let groups = input
+            .groups
+            .into_iter()
+            .map(|g| GroupInput {
+                key: g.key,
+                name: g.name,
+                kind: g.kind.into(),
+                voting_weight: g.voting_weight,
+                share_price: g.share_price,
+                admission: g.admission.into(),
+            })
+            .collect();
+        steps::set_stakeholder_groups(c.state, c.actor().await?, id, groups).await?;
+        reload(c.state, id).await
+    }
+
+    /// Step 1: the founding members, yourself included (replaces the previous list).
+    async fn set_founding_members(
+        &self,
+        ctx: &Context<'_>,
+        input: SetFoundingMembersInput,
+    ) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let members = input
+            .members
+            .into_iter()
+            .map(|m| MemberInput {
+                email: m.email,
+                display_name: m.display_name,
+                stakeholder_group_key: m.stakeholder_group_key,
+                role: m.role.into(),
+            })
+            .collect();
+        steps::set_founding_members(c.state, c.actor().await?, id, members).await?;
+        reload(c.state, id).await
+    }
+
+    /// Step 2: the financial choices.
+    async fn set_financial_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: SetFinancialProfileInput,
+    ) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let finances = FinancialInput {
+            distributes_surplus: input.distributes_surplus,
+            raises_share_capital: input.raises_share_capital,
+            accepts_investor_members: input.accepts_investor_members,
+            trades_with_public: input.trades_with_public,
+            currency: input.currency,
+        };
+        steps::set_financial_profile(c.state, c.actor().await?, id, finances).await?;
+        reload(c.state, id).await
+    }
+
+    /// Step 3: the legal template.
+    async fn choose_legal_template(
+        &self,
+        ctx: &Context<'_>,
+        input: ChooseLegalTemplateInput,
+    ) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.formation_id, "input.formationId")?;
+        steps::choose_legal_template(c.state, c.actor().await?, id, input.template_id.as_str())
+            .await?;
+        reload(c.state, id).await
+    }
+
+    /// Step 4: the organisation's name; its slug is derived.
+    async fn name_formation(
+        &self,
+        ctx: &Context<'_>,
+        input: NameFormationInput,
+    ) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.formation_id, "input.formationId")?;
+        steps::name_formation(c.state, c.actor().await?, id, &input.name).await?;
+        reload(c.state, id).await
+    }
+
+    /// Step 5: the apps (replaces the previous selection; settings of apps
+    /// left out are kept in case they come back).
+    async fn select_apps(&self, ctx: &Context<'_>, input: SelectAppsInput) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let ids = input.app_ids.into_iter().map(|a| a.0).collect();
+        steps::select_apps(c.state, c.actor().await?, id, ids).await?;
+        reload(c.state, id).await
+    }
+
+    /// Step 6: one app's settings and role mapping.
+    async fn configure_app(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfigureAppInput,
+    ) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let configure = Configure {
+            app_id: input.app_id.0,
+            settings: input.settings.0,
+            admin_role: input.admin_role,
+            role_mapping: input.role_mapping.map(|m| {
+                m.into_iter()
+                    .map(|a| RoleAssignment {
+                        stakeholder_group_key: a.stakeholder_group_key,
+                        app_role: a.app_role,
+                    })
+                    .collect()
+            }),
+        };
+        steps::configure_app(c.state, c.actor().await?, id, configure).await?;
+        reload(c.state, id).await
+    }
+
+    /// Asks the parent for approval; refused with every open problem while
+    /// incomplete. A parent with automatic approval approves at once.
+    async fn submit_formation(&self, ctx: &Context<'_>, formation_id: ID) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&formation_id, "formationId")?;
+        lifecycle::submit(c.state, c.actor().await?, id).await?;
+        reload(c.state, id).await
+    }
+
+    /// Withdraws a draft or submitted formation; editing it later reopens it.
+    async fn withdraw_formation(&self, ctx: &Context<'_>, formation_id: ID) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&formation_id, "formationId")?;
+        lifecycle::withdraw(c.state, c.actor().await?, id).await?;
+        reload(c.state, id).await
+    }
+
+    /// Approves a submitted formation and creates its pool. Stewards of the parent only.
+    async fn approve_formation(&self, ctx: &Context<'_>, formation_id: ID) -> Result<Pool> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&formation_id, "formationId")?;
+        Ok(Pool(
+            lifecycle::approve(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Rejects a submitted formation with a reason. Stewards of the parent only.
+    async fn reject_formation(
+        &self,
+        ctx: &Context<'_>,
+        input: RejectFormationInput,
+    ) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.formation_id, "input.formationId")?;
+        lifecycle::reject(c.state, c.actor().await?, id, &input.reason).await?;
+        reload(c.state, id).await
+    }
+}

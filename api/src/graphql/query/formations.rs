@@ -1,0 +1,199 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::{
+    catalogue::AppCategory,
+    domain::Jurisdiction,
+    error::AppError,
+    graphql::{
+        connection::{Conn, connection, in_memory, page_complexity, parse_id},
+        context::Ctx,
+        types::{App, Formation, LegalTemplate, NameAvailability, Pool, TemplateRecommendation},
+    },
+    services::{
+        self,
+        formations::{load_draft, names, recommend::recommend},
+        pagination::PageRequest,
+        policy::ParentPolicy,
+    },
+};
+
+#[derive(Default)]
+pub struct FormationQuery;
+
+#[Object]
+impl FormationQuery {
+    /// A formation you started, are listed in, or (once submitted) oversee.
+    async fn formation(&self, ctx: &Context<'_>, id: ID) -> Result<Formation> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&id, "id")?;
+        services::formations::get(c.state, c.actor().await?, id).await?;
+        Ok(Formation::new(load_draft(&c.state.db, id).await?))
+    }
+
+    /// Formations you started or are listed in as a founding member, oldest first.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn my_formations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Formation>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::formations::mine(c.state, c.actor().await?, page).await?;
+        let ids: Vec<_> = page.items.iter().map(|f| f.id).collect();
+        let mut drafts = Vec::with_capacity(ids.len());
+        for id in ids {
+            drafts.push(load_draft(&c.state.db, id).await?);
+        }
+        let page = services::pagination::Page {
+            items: drafts,
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        };
+        Ok(connection(page, |d| d.formation.id, Formation::new))
+    }
+
+    /// Legal templates, optionally for one jurisdiction (the pool template,
+    /// valid anywhere, is always included).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn legal_templates(
+        &self,
+        ctx: &Context<'_>,
+        jurisdiction: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<LegalTemplate>> {
+        let c = Ctx::of(ctx)?;
+        let jurisdiction = jurisdiction
+            .map(|j| {
+                Jurisdiction::parse(&j, "jurisdiction").map_err(|e| AppError::Validation(vec![e]))
+            })
+            .transpose()?
+            .map(Jurisdiction::into_inner);
+        let items: Vec<_> = c
+            .state
+            .catalogue
+            .templates
+            .iter()
+            .filter(|t| {
+                jurisdiction
+                    .as_deref()
+                    .is_none_or(|j| t.fits_jurisdiction(j))
+            })
+            .cloned()
+            .collect();
+        Ok(in_memory(
+            items,
+            |t| t.id.as_str(),
+            LegalTemplate,
+            first,
+            after,
+            last,
+            before,
+        )?)
+    }
+
+    async fn legal_template(&self, ctx: &Context<'_>, id: ID) -> Result<LegalTemplate> {
+        let c = Ctx::of(ctx)?;
+        Ok(c.state
+            .catalogue
+            .template(id.as_str())
+            .cloned()
+            .map(LegalTemplate)
+            .ok_or_else(|| {
+                AppError::NotFound(format!("there is no legal template `{}`", id.as_str()))
+            })?)
+    }
+
+    /// The templates the formation's parent allows, best fit first, each with
+    /// what fits and what does not.
+    async fn recommended_templates(
+        &self,
+        ctx: &Context<'_>,
+        formation_id: ID,
+    ) -> Result<Vec<TemplateRecommendation>> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&formation_id, "formationId")?;
+        services::formations::get(c.state, c.actor().await?, id).await?;
+        let draft = load_draft(&c.state.db, id).await?;
+        let parent =
+            services::parent_entities::get(c.state, draft.formation.parent_entity_id).await?;
+        let policy = ParentPolicy::of(&parent);
+        Ok(
+            recommend(&draft, &c.state.catalogue, &policy, &parent.jurisdiction)
+                .into_iter()
+                .map(TemplateRecommendation::from)
+                .collect(),
+        )
+    }
+
+    /// Whether a name is free under a parent entity; alternatives if not.
+    async fn name_availability(
+        &self,
+        ctx: &Context<'_>,
+        parent_entity_id: ID,
+        name: String,
+    ) -> Result<NameAvailability> {
+        let c = Ctx::of(ctx)?;
+        c.actor().await?;
+        let parent_id = parse_id(&parent_entity_id, "parentEntityId")?;
+        let parent = services::parent_entities::get(c.state, parent_id).await?;
+        Ok(
+            names::availability(&c.state.db, parent.id, &parent.jurisdiction, &name, None)
+                .await?
+                .into(),
+        )
+    }
+
+    /// The app catalogue, optionally one category.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn apps(
+        &self,
+        ctx: &Context<'_>,
+        category: Option<AppCategory>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<App>> {
+        let c = Ctx::of(ctx)?;
+        let items: Vec<_> = c
+            .state
+            .catalogue
+            .apps
+            .iter()
+            .filter(|a| category.is_none_or(|cat| a.manifest.category == cat))
+            .map(|a| a.manifest.clone())
+            .collect();
+        Ok(in_memory(
+            items,
+            |a| a.id.as_str(),
+            App,
+            first,
+            after,
+            last,
+            before,
+        )?)
+    }
+
+    async fn app(&self, ctx: &Context<'_>, id: ID) -> Result<App> {
+        let c = Ctx::of(ctx)?;
+        Ok(c.state
+            .catalogue
+            .app(id.as_str())
+            .map(|a| App(a.manifest.clone()))
+            .ok_or_else(|| AppError::NotFound(format!("there is no app `{}`", id.as_str())))?)
+    }
+
+    /// A pool's public profile; its members are for insiders.
+    async fn pool(&self, ctx: &Context<'_>, id: ID) -> Result<Pool> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(Pool(services::pools::get(c.state, id).await?))
+    }
+}

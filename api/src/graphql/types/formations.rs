@@ -1,0 +1,455 @@
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entities::parent_entity;
+use tokio::sync::OnceCell;
+
+use crate::{
+    error::AppError,
+    graphql::{
+        context::Ctx,
+        types::{
+            Admission, App, LegalTemplate, MemberRole, ParentEntity, Pool, StakeholderKind, User,
+            loader_error,
+        },
+    },
+    services::formations::{
+        draft::Draft,
+        evaluate::{Evaluation, FormationStep, IcaPrinciple, ProblemCode, STEPS},
+        evaluate_draft,
+        governance::{Governance, render_rules},
+    },
+};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::formation::FormationStatus")]
+pub enum FormationStatus {
+    /// Being filled in; resumable from any device.
+    Draft,
+    /// Awaiting the parent's decision.
+    Submitted,
+    /// The pool exists.
+    Approved,
+    /// The parent said no, with a reason; editing reopens it as a draft.
+    Rejected,
+    /// The founder withdrew it; editing reopens it as a draft.
+    Withdrawn,
+}
+
+/// A resumable draft of a new pool under a parent entity.
+pub struct Formation {
+    draft: Draft,
+    evaluation: OnceCell<(parent_entity::Model, Evaluation)>,
+}
+
+impl Formation {
+    pub fn new(draft: Draft) -> Self {
+        Self {
+            draft,
+            evaluation: OnceCell::new(),
+        }
+    }
+
+    async fn evaluated(&self, ctx: &Context<'_>) -> Result<&(parent_entity::Model, Evaluation)> {
+        let c = Ctx::of(ctx)?;
+        Ok(self
+            .evaluation
+            .get_or_try_init(|| evaluate_draft(c.state, &c.state.db, &self.draft))
+            .await?)
+    }
+}
+
+#[Object]
+impl Formation {
+    async fn id(&self) -> ID {
+        ID(self.draft.formation.id.to_string())
+    }
+    async fn status(&self) -> FormationStatus {
+        self.draft.formation.status.into()
+    }
+    async fn working_name(&self) -> &str {
+        &self.draft.formation.working_name
+    }
+    async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
+        Ok(ParentEntity(self.evaluated(ctx).await?.0.clone()))
+    }
+    async fn founder(&self, ctx: &Context<'_>) -> Result<User> {
+        let c = Ctx::of(ctx)?;
+        let user = c
+            .loaders
+            .users
+            .load_one(self.draft.formation.founder_id)
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("formation without founder")))?;
+        Ok(User(user))
+    }
+    /// Step 1. `null` until set.
+    async fn stakeholder_groups(&self) -> Option<Vec<FormationStakeholderGroup>> {
+        self.draft.groups.as_ref().map(|groups| {
+            groups
+                .iter()
+                .map(|g| FormationStakeholderGroup {
+                    key: g.key.clone(),
+                    name: g.name.clone(),
+                    kind: g.kind.into(),
+                    voting_weight: g.voting_weight,
+                    share_price: g.share_price,
+                    admission: g.admission.into(),
+                })
+                .collect()
+        })
+    }
+    /// Step 1. `null` until set.
+    async fn founding_members(&self) -> Option<Vec<FoundingMember>> {
+        self.draft.members.as_ref().map(|members| {
+            members
+                .iter()
+                .map(|m| FoundingMember {
+                    email: m.email.clone(),
+                    display_name: m.display_name.clone(),
+                    stakeholder_group_key: m.stakeholder_group_key.clone(),
+                    role: m.role.into(),
+                })
+                .collect()
+        })
+    }
+    /// Step 2. `null` until set.
+    async fn financial_profile(&self) -> Option<FinancialProfile> {
+        self.draft.finances.as_ref().map(|f| FinancialProfile {
+            distributes_surplus: f.distributes_surplus,
+            raises_share_capital: f.raises_share_capital,
+            accepts_investor_members: f.accepts_investor_members,
+            trades_with_public: f.trades_with_public,
+            currency: f.currency.clone(),
+        })
+    }
+    /// Step 3. `null` until chosen.
+    async fn legal_template(&self, ctx: &Context<'_>) -> Result<Option<LegalTemplate>> {
+        let c = Ctx::of(ctx)?;
+        Ok(self
+            .draft
+            .formation
+            .legal_template_id
+            .as_deref()
+            .and_then(|id| c.state.catalogue.template(id))
+            .cloned()
+            .map(LegalTemplate))
+    }
+    /// Step 4. `null` until named.
+    async fn name(&self) -> Option<&str> {
+        self.draft.formation.name.as_deref()
+    }
+    async fn slug(&self) -> Option<&str> {
+        self.draft.formation.slug.as_deref()
+    }
+    /// Steps 5 and 6: the chosen apps with their settings (defaults filled
+    /// in). `null` until chosen.
+    async fn apps(&self, ctx: &Context<'_>) -> Result<Option<Vec<FormationApp>>> {
+        let c = Ctx::of(ctx)?;
+        let Some(ids) = &self.draft.app_ids else {
+            return Ok(None);
+        };
+        Ok(Some(
+            ids.iter()
+                .filter_map(|id| c.state.catalogue.app(id))
+                .map(|app| {
+                    let config = self.draft.app_configs.get(&app.manifest.id);
+                    FormationApp {
+                        app: App(app.manifest.clone()),
+                        configured: config.is_some(),
+                        settings: Json(
+                            config.map_or_else(|| app.default_settings(), |c| c.settings.clone()),
+                        ),
+                        admin_role: config
+                            .map_or_else(|| "admin".to_owned(), |c| c.role_mapping.admins.clone()),
+                        role_mapping: config
+                            .map(|c| {
+                                c.role_mapping
+                                    .groups
+                                    .iter()
+                                    .map(|(k, r)| AppRoleAssignment {
+                                        stakeholder_group_key: k.clone(),
+                                        app_role: r.clone(),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect(),
+        ))
+    }
+    /// Each step's completeness and open problems, in order.
+    async fn steps(&self, ctx: &Context<'_>) -> Result<Vec<FormationStepStatus>> {
+        let (_, evaluation) = self.evaluated(ctx).await?;
+        Ok(STEPS
+            .iter()
+            .map(|step| FormationStepStatus {
+                step: *step,
+                complete: evaluation.step_complete(*step),
+                problems: evaluation
+                    .problems
+                    .iter()
+                    .filter(|p| p.step == *step)
+                    .map(FormationProblem::from)
+                    .collect(),
+            })
+            .collect())
+    }
+    /// Every open problem; submission needs none.
+    async fn problems(&self, ctx: &Context<'_>) -> Result<Vec<FormationProblem>> {
+        let (_, evaluation) = self.evaluated(ctx).await?;
+        Ok(evaluation
+            .problems
+            .iter()
+            .map(FormationProblem::from)
+            .collect())
+    }
+    /// Share of the six steps complete, 0 to 100.
+    async fn progress_percent(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.evaluated(ctx).await?.1.progress_percent())
+    }
+    /// Co-operative principles the configuration would break.
+    async fn principle_violations(&self, ctx: &Context<'_>) -> Result<Vec<PrincipleViolation>> {
+        let (_, evaluation) = self.evaluated(ctx).await?;
+        Ok(evaluation
+            .violations
+            .iter()
+            .map(|v| PrincipleViolation {
+                principle: v.principle,
+                reason: v.reason.clone(),
+                blocking: v.blocking,
+            })
+            .collect())
+    }
+    /// The rules document (Markdown) the choices so far produce; `null` until
+    /// groups, finances and a template are set.
+    async fn rules_document(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let c = Ctx::of(ctx)?;
+        let d = &self.draft;
+        let template = d
+            .formation
+            .legal_template_id
+            .as_deref()
+            .and_then(|id| c.state.catalogue.template(id));
+        let (Some(template), Some(groups), Some(finances)) = (template, &d.groups, &d.finances)
+        else {
+            return Ok(None);
+        };
+        let (parent, _) = self.evaluated(ctx).await?;
+        let name = d
+            .formation
+            .name
+            .as_deref()
+            .unwrap_or(&d.formation.working_name);
+        Ok(Some(render_rules(
+            name,
+            &parent.name,
+            template,
+            &Governance::derive(template, groups, finances),
+        )))
+    }
+    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
+        self.draft.formation.submitted_at
+    }
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.draft.formation.decided_at
+    }
+    async fn rejection_reason(&self) -> Option<&str> {
+        self.draft.formation.rejection_reason.as_deref()
+    }
+    /// The pool, once approved.
+    async fn pool(&self, ctx: &Context<'_>) -> Result<Option<Pool>> {
+        let Some(pool_id) = self.draft.formation.pool_id else {
+            return Ok(None);
+        };
+        let c = Ctx::of(ctx)?;
+        Ok(c.loaders
+            .pools
+            .load_one(pool_id)
+            .await
+            .map_err(loader_error)?
+            .map(Pool))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.draft.formation.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.draft.formation.updated_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct FormationStakeholderGroup {
+    pub key: String,
+    pub name: String,
+    pub kind: StakeholderKind,
+    pub voting_weight: i32,
+    /// Minor units of the formation's currency.
+    pub share_price: Option<i64>,
+    pub admission: Admission,
+}
+
+#[derive(SimpleObject)]
+pub struct FoundingMember {
+    pub email: String,
+    pub display_name: String,
+    pub stakeholder_group_key: String,
+    pub role: MemberRole,
+}
+
+#[derive(SimpleObject)]
+pub struct FinancialProfile {
+    pub distributes_surplus: bool,
+    pub raises_share_capital: bool,
+    pub accepts_investor_members: bool,
+    pub trades_with_public: bool,
+    pub currency: String,
+}
+
+#[derive(SimpleObject)]
+pub struct FormationApp {
+    pub app: App,
+    /// Whether the founder configured it; otherwise the defaults apply.
+    pub configured: bool,
+    pub settings: Json<serde_json::Value>,
+    /// The app role pool admins get.
+    pub admin_role: String,
+    /// App roles chosen per stakeholder group; groups not listed get the app's default member role.
+    pub role_mapping: Vec<AppRoleAssignment>,
+}
+
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "AppRoleAssignmentInput")]
+pub struct AppRoleAssignment {
+    pub stakeholder_group_key: String,
+    pub app_role: String,
+}
+
+#[derive(SimpleObject)]
+pub struct FormationStepStatus {
+    pub step: FormationStep,
+    pub complete: bool,
+    pub problems: Vec<FormationProblem>,
+}
+
+/// Something a founder still has to fix, with where and why.
+#[derive(SimpleObject)]
+pub struct FormationProblem {
+    pub step: FormationStep,
+    /// Such as `foundingMembers[2].stakeholderGroupKey`.
+    pub path: String,
+    pub code: ProblemCode,
+    pub message: String,
+}
+
+impl From<&crate::services::formations::evaluate::Problem> for FormationProblem {
+    fn from(p: &crate::services::formations::evaluate::Problem) -> Self {
+        Self {
+            step: p.step,
+            path: p.path.clone(),
+            code: p.code,
+            message: p.message.clone(),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PrincipleViolation {
+    pub principle: IcaPrinciple,
+    pub reason: String,
+    /// Blocks submission; otherwise a warning (a pool inside a parent that allows exceptions).
+    pub blocking: bool,
+}
+
+#[derive(InputObject)]
+pub struct StartFormationInput {
+    pub parent_entity_id: ID,
+    pub working_name: String,
+}
+
+#[derive(InputObject)]
+pub struct StakeholderGroupInput {
+    /// Short stable key, such as `workers`.
+    pub key: String,
+    pub name: String,
+    pub kind: StakeholderKind,
+    /// 0 (non-voting) to 100; 1 for every group gives one member one vote.
+    #[graphql(default = 1)]
+    pub voting_weight: i32,
+    /// Minor units of the formation's currency; `null` when the group holds no shares.
+    pub share_price: Option<i64>,
+    #[graphql(default_with = "Admission::Application")]
+    pub admission: Admission,
+}
+
+#[derive(InputObject)]
+pub struct SetStakeholderGroupsInput {
+    pub formation_id: ID,
+    pub groups: Vec<StakeholderGroupInput>,
+}
+
+#[derive(InputObject)]
+pub struct FoundingMemberInput {
+    pub email: String,
+    pub display_name: String,
+    pub stakeholder_group_key: String,
+    #[graphql(default_with = "MemberRole::Member")]
+    pub role: MemberRole,
+}
+
+#[derive(InputObject)]
+pub struct SetFoundingMembersInput {
+    pub formation_id: ID,
+    /// The whole list, yourself included; it replaces the previous one.
+    pub members: Vec<FoundingMemberInput>,
+}
+
+#[derive(InputObject)]
+pub struct SetFinancialProfileInput {
+    pub formation_id: ID,
+    pub distributes_surplus: bool,
+    pub raises_share_capital: bool,
+    pub accepts_investor_members: bool,
+    pub trades_with_public: bool,
+    /// ISO 4217, such as EUR.
+    pub currency: String,
+}
+
+#[derive(InputObject)]
+pub struct ChooseLegalTemplateInput {
+    pub formation_id: ID,
+    pub template_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct NameFormationInput {
+    pub formation_id: ID,
+    pub name: String,
+}
+
+#[derive(InputObject)]
+pub struct SelectAppsInput {
+    pub formation_id: ID,
+    /// The whole selection; an empty list means no apps.
+    pub app_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct ConfigureAppInput {
+    pub formation_id: ID,
+    pub app_id: ID,
+    /// Validated against the app's `settingsSchema`; missing settings take their defaults.
+    pub settings: Json<serde_json::Value>,
+    /// The app role of pool admins; `admin` if not given.
+    pub admin_role: Option<String>,
+    /// App roles per stakeholder group; others get the app's default member role.
+    pub role_mapping: Option<Vec<AppRoleAssignment>>,
+}
+
+#[derive(InputObject)]
+pub struct RejectFormationInput {
+    pub formation_id: ID,
+    /// Told to the founder.
+    pub reason: String,
+}

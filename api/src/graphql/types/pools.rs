@@ -1,0 +1,333 @@
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entities::{membership, pool, pool_app, stakeholder_group};
+
+use crate::{
+    catalogue::VotingRule,
+    error::AppError,
+    graphql::{
+        connection::{Conn, connection, page_complexity},
+        context::Ctx,
+        types::{App, LegalTemplate, Money, ParentEntity, User, loader_error},
+    },
+    services::{self, formations::governance, pagination::PageRequest},
+};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::stakeholder_group::StakeholderKind")]
+pub enum StakeholderKind {
+    Workers,
+    Users,
+    Producers,
+    Investors,
+    Supporters,
+    Custodians,
+    Other,
+}
+
+/// How people join a stakeholder group.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::stakeholder_group::Admission")]
+pub enum Admission {
+    /// Anyone may join at once.
+    Open,
+    /// People apply; admins decide.
+    Application,
+    /// Only people the admins invite.
+    Invitation,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::membership::MemberRole")]
+pub enum MemberRole {
+    Admin,
+    Member,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::membership::MembershipStatus")]
+pub enum MembershipStatus {
+    Invited,
+    Active,
+    Left,
+    Removed,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::membership::JoinedVia")]
+pub enum JoinedVia {
+    Founding,
+    Invitation,
+    Application,
+    Open,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::pool::PoolStatus")]
+pub enum PoolStatus {
+    Active,
+    Suspended,
+    Dissolving,
+    Dissolved,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::pool_app::ProvisioningState")]
+pub enum ProvisioningState {
+    Requested,
+    Provisioning,
+    Ready,
+    Failed,
+}
+
+/// A small co-op inside a parent entity.
+pub struct Pool(pub pool::Model);
+
+#[Object]
+impl Pool {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn status(&self) -> PoolStatus {
+        self.0.status.into()
+    }
+    /// ISO 4217 code of the pool's money.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
+        let c = Ctx::of(ctx)?;
+        let parent = c
+            .loaders
+            .parent_entities
+            .load_one(self.0.parent_entity_id)
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("pool {} has no parent", self.0.id))
+            })?;
+        Ok(ParentEntity(parent))
+    }
+    /// The template the pool was formed with (the current catalogue entry).
+    async fn legal_template(&self, ctx: &Context<'_>) -> Result<Option<LegalTemplate>> {
+        let c = Ctx::of(ctx)?;
+        Ok(c.state
+            .catalogue
+            .template(&self.0.legal_template_id)
+            .cloned()
+            .map(LegalTemplate))
+    }
+    async fn stakeholder_groups(&self, ctx: &Context<'_>) -> Result<Vec<StakeholderGroup>> {
+        let c = Ctx::of(ctx)?;
+        let groups = c
+            .loaders
+            .groups_of_pool
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?;
+        Ok(groups
+            .unwrap_or_default()
+            .into_iter()
+            .map(StakeholderGroup)
+            .collect())
+    }
+    async fn apps(&self, ctx: &Context<'_>) -> Result<Vec<PoolApp>> {
+        let c = Ctx::of(ctx)?;
+        let apps = c
+            .loaders
+            .apps_of_pool
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?;
+        Ok(apps.unwrap_or_default().into_iter().map(PoolApp).collect())
+    }
+    /// Current and invited members. For the pool's members and the parent's
+    /// stewards and auditors.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Member>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::pools::members(c.state, c.actor().await?, &self.0, page).await?;
+        Ok(connection(page, |m| m.id, Member))
+    }
+    /// The pool's rules (Markdown), with the template's citation.
+    async fn rules_document(&self) -> &str {
+        &self.0.rules_document
+    }
+    /// The governance settings the rules describe.
+    async fn governance(&self) -> Result<PoolGovernance> {
+        let g: governance::Governance = serde_json::from_value(self.0.governance.clone())
+            .map_err(|e| AppError::internal(anyhow::anyhow!("pool governance unreadable: {e}")))?;
+        Ok(PoolGovernance {
+            voting_rule: g.voting_rule,
+            default_quorum_percent: g.default_quorum_percent,
+            default_pass_threshold_percent: g.default_pass_threshold_percent,
+            rules_change_threshold_percent: g.rules_change_threshold_percent,
+            distributes_surplus: g.distributes_surplus,
+            asset_lock: g.asset_lock,
+        })
+    }
+}
+
+/// Governance settings, derived from the same parameters as the rules document.
+#[derive(SimpleObject)]
+pub struct PoolGovernance {
+    pub voting_rule: VotingRule,
+    pub default_quorum_percent: i32,
+    pub default_pass_threshold_percent: i32,
+    pub rules_change_threshold_percent: i32,
+    pub distributes_surplus: bool,
+    pub asset_lock: bool,
+}
+
+/// A membership class of a pool.
+pub struct StakeholderGroup(pub stakeholder_group::Model);
+
+#[Object]
+impl StakeholderGroup {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn key(&self) -> &str {
+        &self.0.key
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> StakeholderKind {
+        self.0.kind.into()
+    }
+    /// Weight in multi-stakeholder votes; 0 means a non-voting group.
+    async fn voting_weight(&self) -> i32 {
+        self.0.voting_weight
+    }
+    /// Price of one share, in the pool's currency.
+    async fn share_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let Some(amount) = self.0.share_price_minor else {
+            return Ok(None);
+        };
+        let c = Ctx::of(ctx)?;
+        let pool = c
+            .loaders
+            .pools
+            .load_one(self.0.pool_id)
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("group {} has no pool", self.0.id))
+            })?;
+        Ok(Some(Money {
+            amount,
+            currency: pool.currency,
+        }))
+    }
+    async fn admission(&self) -> Admission {
+        self.0.admission.into()
+    }
+}
+
+/// A person's membership of a pool.
+pub struct Member(pub membership::Model);
+
+#[Object]
+impl Member {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The account, once the person has one.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(user_id) = self.0.user_id else {
+            return Ok(None);
+        };
+        let c = Ctx::of(ctx)?;
+        Ok(c.loaders
+            .users
+            .load_one(user_id)
+            .await
+            .map_err(loader_error)?
+            .map(User))
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn stakeholder_group(&self, ctx: &Context<'_>) -> Result<StakeholderGroup> {
+        let c = Ctx::of(ctx)?;
+        let group = c
+            .loaders
+            .stakeholder_groups
+            .load_one(self.0.stakeholder_group_id)
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("member {} has no group", self.0.id))
+            })?;
+        Ok(StakeholderGroup(group))
+    }
+    async fn role(&self) -> MemberRole {
+        self.0.role.into()
+    }
+    async fn status(&self) -> MembershipStatus {
+        self.0.status.into()
+    }
+    async fn joined_via(&self) -> JoinedVia {
+        self.0.joined_via.into()
+    }
+    async fn joined_at(&self) -> Option<DateTime<Utc>> {
+        self.0.joined_at
+    }
+    async fn left_at(&self) -> Option<DateTime<Utc>> {
+        self.0.left_at
+    }
+}
+
+/// An app selected for a pool.
+pub struct PoolApp(pub pool_app::Model);
+
+#[Object]
+impl PoolApp {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn app(&self, ctx: &Context<'_>) -> Result<Option<App>> {
+        let c = Ctx::of(ctx)?;
+        Ok(c.state
+            .catalogue
+            .app(&self.0.app_id)
+            .map(|a| App(a.manifest.clone())))
+    }
+    async fn app_id(&self) -> &str {
+        &self.0.app_id
+    }
+    async fn app_version(&self) -> &str {
+        &self.0.app_version
+    }
+    async fn settings(&self) -> Json<serde_json::Value> {
+        Json(self.0.settings.clone())
+    }
+    /// `{"admins": role, "groups": {groupKey: role}}`.
+    async fn role_mapping(&self) -> Json<serde_json::Value> {
+        Json(self.0.role_mapping.clone())
+    }
+    async fn provisioning_state(&self) -> ProvisioningState {
+        self.0.provisioning_state.into()
+    }
+}

@@ -1,0 +1,502 @@
+//! What a formation still lacks: each step's open problems, and the ICA
+//! principles its configuration would break. Pure functions of the draft.
+
+use entities::{
+    membership::MemberRole,
+    stakeholder_group::{Admission, StakeholderKind},
+};
+
+use crate::{
+    catalogue::{Catalogue, SurplusDistribution, TemplateKind, VotingRule},
+    services::policy::ParentPolicy,
+};
+
+use super::draft::Draft;
+
+/// The six steps, in the order a founder walks them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+pub enum FormationStep {
+    Stakeholders,
+    Finances,
+    LegalTemplate,
+    Name,
+    Apps,
+    AppSettings,
+}
+
+pub const STEPS: [FormationStep; 6] = [
+    FormationStep::Stakeholders,
+    FormationStep::Finances,
+    FormationStep::LegalTemplate,
+    FormationStep::Name,
+    FormationStep::Apps,
+    FormationStep::AppSettings,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum ProblemCode {
+    /// Not answered yet.
+    Missing,
+    /// Refers to something that does not exist (a group key, an app).
+    InvalidReference,
+    /// Fewer than the template requires.
+    TooFew,
+    /// The parent entity's policy does not allow it.
+    NotAllowed,
+    /// The chosen legal template does not allow this choice.
+    TemplateConflict,
+    /// The name is taken or reserved.
+    NameUnavailable,
+    /// App settings do not match the app's schema.
+    InvalidSettings,
+    /// Breaks a co-operative principle, which the parent does not allow.
+    PrincipleViolation,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub step: FormationStep,
+    /// Where in the formation, such as `foundingMembers[2].stakeholderGroupKey`.
+    pub path: String,
+    pub code: ProblemCode,
+    pub message: String,
+}
+
+/// The seven co-operative principles of the International Co-operative Alliance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+pub enum IcaPrinciple {
+    VoluntaryAndOpenMembership,
+    DemocraticMemberControl,
+    MemberEconomicParticipation,
+    AutonomyAndIndependence,
+    EducationTrainingAndInformation,
+    CooperationAmongCooperatives,
+    ConcernForCommunity,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrincipleViolation {
+    pub principle: IcaPrinciple,
+    pub reason: String,
+    /// Blocks submission; otherwise a warning the founders can accept.
+    pub blocking: bool,
+}
+
+pub struct Evaluation {
+    pub problems: Vec<Problem>,
+    pub violations: Vec<PrincipleViolation>,
+}
+
+impl Evaluation {
+    pub fn step_complete(&self, step: FormationStep) -> bool {
+        !self.problems.iter().any(|p| p.step == step)
+    }
+
+    pub fn progress_percent(&self) -> i32 {
+        let done = STEPS.iter().filter(|s| self.step_complete(**s)).count();
+        (done * 100 / STEPS.len()) as i32
+    }
+}
+
+/// What the evaluation needs besides the draft.
+pub struct Facts<'a> {
+    pub catalogue: &'a Catalogue,
+    pub policy: &'a ParentPolicy,
+    pub parent_jurisdiction: &'a str,
+    pub founder_email: &'a str,
+    /// `Err(reason)` when the chosen name is no longer available.
+    pub name_available: Result<(), String>,
+}
+
+pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
+    let mut problems = Vec::new();
+    let mut add = |step, path: &str, code, message: String| {
+        problems.push(Problem {
+            step,
+            path: path.to_owned(),
+            code,
+            message,
+        })
+    };
+    use FormationStep as S;
+    use ProblemCode as C;
+
+    // 1. Stakeholder groups and founding members.
+    if draft.groups.is_none() {
+        add(
+            S::Stakeholders,
+            "stakeholderGroups",
+            C::Missing,
+            "define at least one stakeholder group".into(),
+        );
+    }
+    match &draft.members {
+        None => add(
+            S::Stakeholders,
+            "foundingMembers",
+            C::Missing,
+            "list the founding members, yourself included".into(),
+        ),
+        Some(members) => {
+            for (i, m) in members.iter().enumerate() {
+                if draft.groups.is_some() && draft.group(&m.stakeholder_group_key).is_none() {
+                    add(
+                        S::Stakeholders,
+                        &format!("foundingMembers[{i}].stakeholderGroupKey"),
+                        C::InvalidReference,
+                        format!(
+                            "there is no stakeholder group with key `{}`",
+                            m.stakeholder_group_key
+                        ),
+                    );
+                }
+            }
+            match members.iter().find(|m| m.email == facts.founder_email) {
+                None => add(
+                    S::Stakeholders,
+                    "foundingMembers",
+                    C::Missing,
+                    format!(
+                        "add yourself ({}) as a founding member",
+                        facts.founder_email
+                    ),
+                ),
+                Some(m) if m.role != MemberRole::Admin => add(
+                    S::Stakeholders,
+                    "foundingMembers",
+                    C::Missing,
+                    "you found the pool and become its first admin: give yourself the role ADMIN"
+                        .into(),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    // 2. Finances.
+    if draft.finances.is_none() {
+        add(
+            S::Finances,
+            "financialProfile",
+            C::Missing,
+            "answer the financial questions and choose a currency".into(),
+        );
+    }
+
+    // 3. Legal template, and whether the other choices fit it.
+    match draft.formation.legal_template_id.as_deref() {
+        None => add(
+            S::LegalTemplate,
+            "legalTemplateId",
+            C::Missing,
+            "choose a legal template".into(),
+        ),
+        Some(id) => match facts.catalogue.template(id) {
+            None => add(
+                S::LegalTemplate,
+                "legalTemplateId",
+                C::InvalidReference,
+                format!("template `{id}` is no longer in the catalogue; choose another"),
+            ),
+            Some(t) => {
+                if !facts.policy.allows_template(id) {
+                    add(
+                        S::LegalTemplate,
+                        "legalTemplateId",
+                        C::NotAllowed,
+                        format!("the parent entity does not allow the template `{}`", t.name),
+                    );
+                }
+                if !t.fits_jurisdiction(facts.parent_jurisdiction) {
+                    add(
+                        S::LegalTemplate,
+                        "legalTemplateId",
+                        C::TemplateConflict,
+                        format!(
+                            "`{}` is for {}; the parent entity is in {}",
+                            t.name,
+                            t.jurisdiction.as_deref().unwrap_or("any"),
+                            facts.parent_jurisdiction
+                        ),
+                    );
+                }
+                let count = draft.members.as_ref().map_or(0, Vec::len);
+                if let Some(min) = t.min_founding_members
+                    && (count as u32) < min
+                {
+                    add(
+                        S::LegalTemplate,
+                        "foundingMembers",
+                        C::TooFew,
+                        format!(
+                            "`{}` needs at least {min} founding members; you have {count}",
+                            t.name
+                        ),
+                    );
+                }
+                let groups = draft.groups.as_deref().unwrap_or_default();
+                if let Some(allowed) = &t.allowed_stakeholder_kinds {
+                    for (i, g) in groups.iter().enumerate() {
+                        if !allowed.contains(&g.kind) {
+                            add(
+                                S::LegalTemplate,
+                                &format!("stakeholderGroups[{i}].kind"),
+                                C::TemplateConflict,
+                                format!(
+                                    "`{}` does not allow {} as a stakeholder group",
+                                    t.name,
+                                    kind_name(g.kind)
+                                ),
+                            );
+                        }
+                    }
+                }
+                if draft.groups.is_some() {
+                    for required in &t.required_stakeholder_kinds {
+                        if !groups.iter().any(|g| g.kind == *required) {
+                            add(
+                                S::LegalTemplate,
+                                "stakeholderGroups",
+                                C::TemplateConflict,
+                                format!(
+                                    "`{}` requires a stakeholder group of {}",
+                                    t.name,
+                                    kind_name(*required)
+                                ),
+                            );
+                        }
+                    }
+                }
+                let investors_refused = t.investor_members_allowed == Some(false);
+                if let Some(f) = &draft.finances {
+                    if investors_refused && f.accepts_investor_members {
+                        add(
+                            S::LegalTemplate,
+                            "financialProfile.acceptsInvestorMembers",
+                            C::TemplateConflict,
+                            format!("`{}` does not admit investor members", t.name),
+                        );
+                    }
+                    if f.distributes_surplus
+                        && t.surplus_distribution == Some(SurplusDistribution::Prohibited)
+                    {
+                        add(
+                            S::LegalTemplate,
+                            "financialProfile.distributesSurplus",
+                            C::TemplateConflict,
+                            format!(
+                                "`{}` does not allow distributing surplus to members",
+                                t.name
+                            ),
+                        );
+                    }
+                    if let Some(capital) = t.min_share_capital.as_ref().filter(|c| c.amount > 0)
+                        && !f.raises_share_capital
+                    {
+                        add(
+                            S::LegalTemplate,
+                            "financialProfile.raisesShareCapital",
+                            C::TemplateConflict,
+                            format!(
+                                "`{}` needs share capital of at least {} {} (minor units)",
+                                t.name, capital.amount, capital.currency
+                            ),
+                        );
+                    }
+                }
+                if investors_refused
+                    && let Some(i) = groups
+                        .iter()
+                        .position(|g| g.kind == StakeholderKind::Investors)
+                {
+                    add(
+                        S::LegalTemplate,
+                        &format!("stakeholderGroups[{i}].kind"),
+                        C::TemplateConflict,
+                        format!("`{}` does not admit investor members", t.name),
+                    );
+                }
+                if t.voting_rule == Some(VotingRule::OneMemberOneVote) {
+                    let mut weights = groups.iter().map(|g| g.voting_weight).filter(|w| *w > 0);
+                    if let Some(first) = weights.next()
+                        && weights.any(|w| w != first)
+                    {
+                        add(
+                            S::LegalTemplate,
+                            "stakeholderGroups",
+                            C::TemplateConflict,
+                            format!(
+                                "`{}` gives one member one vote: give every voting group the same weight",
+                                t.name
+                            ),
+                        );
+                    }
+                }
+            }
+        },
+    }
+
+    // 4. Name.
+    if draft.formation.name.is_none() {
+        add(S::Name, "name", C::Missing, "name the organisation".into());
+    } else if let Err(reason) = &facts.name_available {
+        add(S::Name, "name", C::NameUnavailable, reason.clone());
+    }
+
+    // 5 and 6. Apps and their settings.
+    match &draft.app_ids {
+        None => {
+            add(
+                S::Apps,
+                "appIds",
+                C::Missing,
+                "choose the apps the pool needs (or none)".into(),
+            );
+            add(
+                S::AppSettings,
+                "appIds",
+                C::Missing,
+                "choose the apps before configuring them".into(),
+            );
+        }
+        Some(ids) => {
+            for (i, id) in ids.iter().enumerate() {
+                let Some(app) = facts.catalogue.app(id) else {
+                    add(
+                        S::Apps,
+                        &format!("appIds[{i}]"),
+                        C::InvalidReference,
+                        format!("app `{id}` is not in the catalogue"),
+                    );
+                    continue;
+                };
+                if !facts.policy.allows_app(id) {
+                    add(
+                        S::Apps,
+                        &format!("appIds[{i}]"),
+                        C::NotAllowed,
+                        format!("the parent entity does not allow {}", app.manifest.name),
+                    );
+                }
+                let Some(config) = draft.app_configs.get(id) else {
+                    continue;
+                };
+                if let Err(errors) = app.validate_settings(&config.settings) {
+                    for e in errors {
+                        add(
+                            S::AppSettings,
+                            &format!("appSettings.{id}.{}", e.path),
+                            C::InvalidSettings,
+                            e.message,
+                        );
+                    }
+                }
+                for key in config.role_mapping.groups.keys() {
+                    if draft.groups.is_some() && draft.group(key).is_none() {
+                        add(
+                            S::AppSettings,
+                            &format!("appSettings.{id}.roleMapping.{key}"),
+                            C::InvalidReference,
+                            format!("there is no stakeholder group with key `{key}`"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    let violations = principle_violations(draft, facts);
+    for v in violations.iter().filter(|v| v.blocking) {
+        problems.push(Problem {
+            step: S::Stakeholders,
+            path: "stakeholderGroups".into(),
+            code: C::PrincipleViolation,
+            message: v.reason.clone(),
+        });
+    }
+    Evaluation {
+        problems,
+        violations,
+    }
+}
+
+/// The ICA principles this configuration would break. Only what the
+/// configuration can show is checked; education, co-operation among
+/// co-ops and concern for community depend on what the members do.
+fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleViolation> {
+    let Some(groups) = draft.groups.as_deref() else {
+        return Vec::new();
+    };
+    let template = draft
+        .formation
+        .legal_template_id
+        .as_deref()
+        .and_then(|id| facts.catalogue.template(id));
+    // A warning only for a pool inside a parent that allows exceptions.
+    let blocking = !(facts.policy.allows_principle_exceptions
+        && template.is_none_or(|t| t.kind == TemplateKind::PoolInsideParent));
+    let mut found = Vec::new();
+    let mut add = |principle, reason: String| {
+        found.push(PrincipleViolation {
+            principle,
+            reason,
+            blocking,
+        })
+    };
+
+    if groups.iter().all(|g| g.admission == Admission::Invitation) {
+        add(
+            IcaPrinciple::VoluntaryAndOpenMembership,
+            "no stakeholder group admits new members: every group joins by invitation only".into(),
+        );
+    }
+    let total: i64 = groups.iter().map(|g| i64::from(g.voting_weight)).sum();
+    let investors: i64 = groups
+        .iter()
+        .filter(|g| g.kind == StakeholderKind::Investors)
+        .map(|g| i64::from(g.voting_weight))
+        .sum();
+    if total == 0 {
+        add(
+            IcaPrinciple::DemocraticMemberControl,
+            "no stakeholder group has a vote".into(),
+        );
+    } else if investors > 0 && investors * 2 >= total {
+        add(
+            IcaPrinciple::DemocraticMemberControl,
+            format!(
+                "investor votes (weight {investors}) equal or outweigh the members' votes (weight {})",
+                total - investors
+            ),
+        );
+        add(
+            IcaPrinciple::AutonomyAndIndependence,
+            "outside investors would hold at least half of the votes and could control the co-op"
+                .into(),
+        );
+    }
+    if let Some(f) = &draft.finances {
+        let member_voters = groups
+            .iter()
+            .any(|g| g.kind != StakeholderKind::Investors && g.voting_weight > 0);
+        if f.distributes_surplus && f.accepts_investor_members && !member_voters {
+            add(
+                IcaPrinciple::MemberEconomicParticipation,
+                "surplus would be distributed while only investors control it; members should share it by their participation".into(),
+            );
+        }
+    }
+    found
+}
+
+pub fn kind_name(kind: StakeholderKind) -> &'static str {
+    match kind {
+        StakeholderKind::Workers => "WORKERS",
+        StakeholderKind::Users => "USERS",
+        StakeholderKind::Producers => "PRODUCERS",
+        StakeholderKind::Investors => "INVESTORS",
+        StakeholderKind::Supporters => "SUPPORTERS",
+        StakeholderKind::Custodians => "CUSTODIANS",
+        StakeholderKind::Other => "OTHER",
+    }
+}

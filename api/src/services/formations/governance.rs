@@ -1,0 +1,268 @@
+//! The pool's governance settings and its rules document, both derived from
+//! one set of parameters so that what the rules say and what the software
+//! does cannot drift apart.
+
+use std::fmt::Write;
+
+use entities::stakeholder_group::{Admission, StakeholderKind};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    catalogue::{LegalTemplate, SurplusDistribution, VotingRule},
+    domain::format_minor,
+};
+
+use super::{
+    draft::{DraftGroup, FinancialProfile},
+    evaluate::kind_name,
+};
+
+/// Share of members who must vote for a decision to count.
+pub const DEFAULT_QUORUM_PERCENT: i32 = 50;
+/// Share of votes cast that must agree for a proposal to pass.
+pub const DEFAULT_PASS_THRESHOLD_PERCENT: i32 = 50;
+/// Changing the rules needs more.
+pub const RULES_CHANGE_THRESHOLD_PERCENT: i32 = 67;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupGovernance {
+    pub key: String,
+    pub name: String,
+    pub kind: StakeholderKind,
+    pub voting_weight: i32,
+    pub admission: Admission,
+    pub share_price: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Governance {
+    pub voting_rule: VotingRule,
+    pub default_quorum_percent: i32,
+    pub default_pass_threshold_percent: i32,
+    pub rules_change_threshold_percent: i32,
+    pub currency: String,
+    pub distributes_surplus: bool,
+    pub raises_share_capital: bool,
+    pub accepts_investor_members: bool,
+    pub trades_with_public: bool,
+    pub asset_lock: bool,
+    pub groups: Vec<GroupGovernance>,
+}
+
+impl Governance {
+    pub fn derive(
+        template: &LegalTemplate,
+        groups: &[DraftGroup],
+        finances: &FinancialProfile,
+    ) -> Self {
+        // The template's rule where it has one; else one member one vote
+        // unless the founders weighted their groups differently.
+        let weights_differ = {
+            let mut voting = groups.iter().map(|g| g.voting_weight).filter(|w| *w > 0);
+            voting
+                .next()
+                .is_some_and(|first| voting.any(|w| w != first))
+        };
+        let voting_rule = template.voting_rule.unwrap_or(if weights_differ {
+            VotingRule::WeightedByGroup
+        } else {
+            VotingRule::OneMemberOneVote
+        });
+        Self {
+            voting_rule,
+            default_quorum_percent: DEFAULT_QUORUM_PERCENT,
+            default_pass_threshold_percent: DEFAULT_PASS_THRESHOLD_PERCENT,
+            rules_change_threshold_percent: RULES_CHANGE_THRESHOLD_PERCENT,
+            currency: finances.currency.clone(),
+            distributes_surplus: finances.distributes_surplus
+                && template.surplus_distribution != Some(SurplusDistribution::Prohibited),
+            raises_share_capital: finances.raises_share_capital,
+            accepts_investor_members: finances.accepts_investor_members,
+            trades_with_public: finances.trades_with_public,
+            asset_lock: template.asset_lock.unwrap_or(false),
+            groups: groups
+                .iter()
+                .map(|g| GroupGovernance {
+                    key: g.key.clone(),
+                    name: g.name.clone(),
+                    kind: g.kind,
+                    voting_weight: g.voting_weight,
+                    admission: g.admission,
+                    share_price: g.share_price,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The rules document, in Markdown.
+pub fn render_rules(
+    name: &str,
+    parent_name: &str,
+    template: &LegalTemplate,
+    g: &Governance,
+) -> String {
+    let mut doc = String::new();
+    let _ = writeln!(doc, "# Rules of {name}\n");
+    let _ = writeln!(doc, "## 1. Name and legal form\n");
+    let _ = writeln!(doc, "1.1 The organisation is called **{name}**.");
+    let _ = writeln!(
+        doc,
+        "1.2 Legal form: {} ({}). It rests on: {}.",
+        template.legal_form, template.name, template.citation
+    );
+    if template.registration_required {
+        let authority = template
+            .registering_authority
+            .as_deref()
+            .unwrap_or("the competent registering authority");
+        let _ = writeln!(doc, "1.3 It is registered with {authority}.");
+    } else {
+        let _ = writeln!(
+            doc,
+            "1.3 It is a pool inside **{parent_name}**, which holds its legal personality and its money; the rules of {parent_name} apply where these rules are silent."
+        );
+    }
+    let _ = writeln!(doc, "\n## 2. Membership\n");
+    let _ = writeln!(
+        doc,
+        "2.1 Membership is voluntary. The members belong to these stakeholder groups:\n"
+    );
+    let _ = writeln!(
+        doc,
+        "| group | kind | voting weight | how people join | share price |"
+    );
+    let _ = writeln!(doc, "|---|---|---|---|---|");
+    for group in &g.groups {
+        let price = group.share_price.map_or_else(
+            || "none".to_owned(),
+            |p| format!("{} {}", format_minor(p, &g.currency), g.currency),
+        );
+        let _ = writeln!(
+            doc,
+            "| {} | {} | {} | {} | {} |",
+            group.name,
+            kind_name(group.kind),
+            group.voting_weight,
+            admission_text(group.admission),
+            price
+        );
+    }
+    let _ = writeln!(
+        doc,
+        "\n2.2 A member belongs to exactly one stakeholder group. Members may leave at any time; the member register keeps every membership with its dates."
+    );
+    let _ = writeln!(
+        doc,
+        "2.3 Paying and belonging are separate: a member who cannot contribute keeps their rights."
+    );
+    let _ = writeln!(doc, "\n## 3. Decisions\n");
+    match g.voting_rule {
+        VotingRule::OneMemberOneVote => {
+            let _ = writeln!(doc, "3.1 Each member has one vote.");
+        }
+        VotingRule::WeightedByGroup => {
+            let _ = writeln!(
+                doc,
+                "3.1 Each member has one vote within their group, and each group's result counts by its voting weight."
+            );
+        }
+    }
+    if let Some(non_voting) = non_voting_groups(g) {
+        let _ = writeln!(
+            doc,
+            "3.2 Members of {non_voting} take part in discussion but do not vote."
+        );
+    }
+    let _ = writeln!(
+        doc,
+        "3.3 A decision needs a quorum of {}% of the eligible members and passes with more than {}% of the votes cast, unless the proposal sets a higher bar.",
+        g.default_quorum_percent, g.default_pass_threshold_percent
+    );
+    let _ = writeln!(
+        doc,
+        "3.4 These rules change only by a proposal that at least {}% of the votes cast agree to.",
+        g.rules_change_threshold_percent
+    );
+    let _ = writeln!(doc, "\n## 4. Money\n");
+    let _ = writeln!(
+        doc,
+        "4.1 The pool keeps its accounts in {}. Every member can read the ledger.",
+        g.currency
+    );
+    let _ = writeln!(
+        doc,
+        "4.2 {}",
+        if g.distributes_surplus {
+            "Surplus may be distributed to members in proportion to their participation, not to capital held."
+        } else {
+            "Surplus is not distributed to members; it stays in the pool for its purpose."
+        }
+    );
+    let _ = writeln!(
+        doc,
+        "4.3 {}",
+        if g.raises_share_capital {
+            "The pool raises share capital from its members at the share prices above."
+        } else {
+            "The pool raises no share capital."
+        }
+    );
+    let _ = writeln!(
+        doc,
+        "4.4 {}",
+        if g.accepts_investor_members {
+            "Investor members may join; their votes never outweigh those of the other members."
+        } else {
+            "The pool admits no investor members."
+        }
+    );
+    let _ = writeln!(
+        doc,
+        "4.5 {}",
+        if g.trades_with_public {
+            "The pool trades with the public."
+        } else {
+            "The pool trades with its members only."
+        }
+    );
+    let _ = writeln!(
+        doc,
+        "4.6 Expenses are proposed to the members and paid only once approved."
+    );
+    let _ = writeln!(doc, "\n## 5. Dissolution\n");
+    let clause = template.dissolution_clause.clone().unwrap_or_else(|| {
+        if g.asset_lock {
+            format!("On dissolution, remaining assets go to {parent_name} or to another co-operative, never to members.")
+        } else {
+            "On dissolution, remaining assets are applied as the law of the legal form requires.".to_owned()
+        }
+    });
+    let _ = writeln!(doc, "5.1 {clause}");
+    let _ = writeln!(
+        doc,
+        "\n---\nBased on the template \"{}\" (version {}). Templates are starting points, not legal advice.",
+        template.name, template.version
+    );
+    doc
+}
+
+fn non_voting_groups(g: &Governance) -> Option<String> {
+    let names: Vec<&str> = g
+        .groups
+        .iter()
+        .filter(|x| x.voting_weight == 0)
+        .map(|x| x.name.as_str())
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
+fn admission_text(admission: Admission) -> &'static str {
+    match admission {
+        Admission::Open => "open: anyone may join",
+        Admission::Application => "by application, decided by the admins",
+        Admission::Invitation => "by invitation",
+    }
+}

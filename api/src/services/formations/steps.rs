@@ -1,0 +1,578 @@
+//! The step mutations. Each validates its own input and refuses the call on
+//! any error, leaving the stored draft as it was; what depends on other steps
+//! is reported as a problem of the formation instead.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::Utc;
+use entities::{
+    formation::{self, FormationStatus},
+    formation_founding_member,
+    membership::MemberRole,
+    parent_entity,
+    stakeholder_group::{Admission, StakeholderKind},
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    auth::Actor,
+    catalogue::apps::ADMIN_ROLE,
+    domain::{BoundedText, Check, Currency, Email, PoolName},
+    error::{AppError, AppResult, FieldError},
+    services::{parent_entities, policy::ParentPolicy},
+    state::AppState,
+};
+
+use super::{
+    draft::{AppConfig, DraftGroup, FinancialProfile, RoleMapping, encode},
+    load_draft, names,
+};
+
+const MAX_GROUPS: usize = 12;
+const MAX_FOUNDING_MEMBERS: usize = 200;
+const MAX_APPS: usize = 20;
+const MAX_VOTING_WEIGHT: i32 = 100;
+const MAX_SHARE_PRICE: i64 = 100_000_000_000;
+
+pub async fn start(
+    state: &AppState,
+    actor: &Actor,
+    parent_entity_id: Uuid,
+    working_name: &str,
+) -> AppResult<formation::Model> {
+    let working_name =
+        BoundedText::<1, 100>::parse(working_name, "input.workingName").map_err(one)?;
+    parent_entities::get(state, parent_entity_id).await?;
+    let now = Utc::now();
+    Ok(formation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        parent_entity_id: Set(parent_entity_id),
+        founder_id: Set(actor.user_id),
+        working_name: Set(working_name.into_inner()),
+        status: Set(FormationStatus::Draft),
+        stakeholder_groups: Set(None),
+        founding_members_set: Set(false),
+        financial_profile: Set(None),
+        legal_template_id: Set(None),
+        name: Set(None),
+        slug: Set(None),
+        name_key: Set(None),
+        app_ids: Set(None),
+        app_configs: Set(Value::Object(Default::default())),
+        submitted_at: Set(None),
+        decided_at: Set(None),
+        decided_by: Set(None),
+        rejection_reason: Set(None),
+        pool_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&state.db)
+    .await?)
+}
+
+pub struct GroupInput {
+    pub key: String,
+    pub name: String,
+    pub kind: StakeholderKind,
+    pub voting_weight: i32,
+    pub share_price: Option<i64>,
+    pub admission: Admission,
+}
+
+pub async fn set_stakeholder_groups(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    groups: Vec<GroupInput>,
+) -> AppResult<formation::Model> {
+    let mut check = Check::default();
+    if groups.is_empty() || groups.len() > MAX_GROUPS {
+        check.field::<()>(Err(FieldError::new(
+            "input.groups",
+            format!("give between 1 and {MAX_GROUPS} stakeholder groups"),
+        )));
+    }
+    let mut keys = HashSet::new();
+    let mut parsed = Vec::new();
+    for (i, g) in groups.into_iter().enumerate() {
+        let key = check.field(group_key(&g.key, &format!("input.groups[{i}].key")));
+        if let Some(k) = &key
+            && !keys.insert(k.clone())
+        {
+            check.field::<()>(Err(FieldError::new(
+                format!("input.groups[{i}].key"),
+                format!("the key `{k}` is used twice"),
+            )));
+        }
+        let name = check.field(BoundedText::<1, 100>::parse(
+            &g.name,
+            &format!("input.groups[{i}].name"),
+        ));
+        let weight = check.field(if (0..=MAX_VOTING_WEIGHT).contains(&g.voting_weight) {
+            Ok(g.voting_weight)
+        } else {
+            Err(FieldError::new(
+                format!("input.groups[{i}].votingWeight"),
+                format!("must be between 0 (no vote) and {MAX_VOTING_WEIGHT}"),
+            ))
+        });
+        let price = check.field(match g.share_price {
+            Some(p) if !(0..=MAX_SHARE_PRICE).contains(&p) => Err(FieldError::new(
+                format!("input.groups[{i}].sharePrice"),
+                "must be a non-negative amount in minor units (cents)",
+            )),
+            other => Ok(other),
+        });
+        if let (Some(key), Some(name), Some(voting_weight), Some(share_price)) =
+            (key, name, weight, price)
+        {
+            parsed.push(DraftGroup {
+                key,
+                name: name.into_inner(),
+                kind: g.kind,
+                voting_weight,
+                share_price,
+                admission: g.admission,
+            });
+        }
+    }
+    if !check.is_empty() {
+        return Err(check.into_error());
+    }
+    update(state, actor, id, |f| {
+        f.stakeholder_groups = Set(Some(encode(&parsed)?));
+        Ok(())
+    })
+    .await
+}
+
+pub struct MemberInput {
+    pub email: String,
+    pub display_name: String,
+    pub stakeholder_group_key: String,
+    pub role: MemberRole,
+}
+
+pub async fn set_founding_members(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    members: Vec<MemberInput>,
+) -> AppResult<formation::Model> {
+    let mut check = Check::default();
+    if members.is_empty() || members.len() > MAX_FOUNDING_MEMBERS {
+        check.field::<()>(Err(FieldError::new(
+            "input.members",
+            format!("give between 1 and {MAX_FOUNDING_MEMBERS} founding members"),
+        )));
+    }
+    let mut emails = HashSet::new();
+    let mut rows = Vec::new();
+    for (i, m) in members.into_iter().enumerate() {
+        let email = check.field(Email::parse(&m.email, &format!("input.members[{i}].email")));
+        if let Some(e) = &email
+            && !emails.insert(e.as_str().to_owned())
+        {
+            check.field::<()>(Err(FieldError::new(
+                format!("input.members[{i}].email"),
+                format!("{e} is listed twice"),
+            )));
+        }
+        let name = check.field(BoundedText::<1, 100>::parse(
+            &m.display_name,
+            &format!("input.members[{i}].displayName"),
+        ));
+        let key = check.field(group_key(
+            &m.stakeholder_group_key,
+            &format!("input.members[{i}].stakeholderGroupKey"),
+        ));
+        if let (Some(email), Some(name), Some(key)) = (email, name, key) {
+            rows.push((i, email, name.into_inner(), key, m.role));
+        }
+    }
+    if !check.is_empty() {
+        return Err(check.into_error());
+    }
+    let txn = crate::services::begin_write(&state.db).await?;
+    let model = update_in(&txn, actor, id, |f| {
+        f.founding_members_set = Set(true);
+        Ok(())
+    })
+    .await?;
+    // The list is replaced as a whole; these draft rows are not the register.
+    formation_founding_member::Entity::delete_many()
+        .filter(formation_founding_member::Column::FormationId.eq(id))
+        .exec(&txn)
+        .await?;
+    let models = rows.into_iter().map(|(i, email, display_name, key, role)| {
+        formation_founding_member::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            formation_id: Set(id),
+            position: Set(i as i32),
+            email: Set(email.as_str().to_owned()),
+            display_name: Set(display_name),
+            stakeholder_group_key: Set(key),
+            role: Set(role),
+        }
+    });
+    formation_founding_member::Entity::insert_many(models)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub struct FinancialInput {
+    pub distributes_surplus: bool,
+    pub raises_share_capital: bool,
+    pub accepts_investor_members: bool,
+    pub trades_with_public: bool,
+    pub currency: String,
+}
+
+pub async fn set_financial_profile(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    input: FinancialInput,
+) -> AppResult<formation::Model> {
+    let currency = Currency::parse(&input.currency, "input.currency").map_err(one)?;
+    let profile = FinancialProfile {
+        distributes_surplus: input.distributes_surplus,
+        raises_share_capital: input.raises_share_capital,
+        accepts_investor_members: input.accepts_investor_members,
+        trades_with_public: input.trades_with_public,
+        currency: currency.into_inner(),
+    };
+    update(state, actor, id, |f| {
+        f.financial_profile = Set(Some(encode(&profile)?));
+        Ok(())
+    })
+    .await
+}
+
+pub async fn choose_legal_template(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    template_id: &str,
+) -> AppResult<formation::Model> {
+    let (_, parent) = editable(&state.db, actor, id).await?;
+    let template = state.catalogue.template(template_id).ok_or_else(|| {
+        AppError::invalid(
+            "input.templateId",
+            format!("there is no legal template `{template_id}`"),
+        )
+    })?;
+    if !ParentPolicy::of(&parent).allows_template(template_id) {
+        return Err(AppError::invalid(
+            "input.templateId",
+            format!(
+                "{} does not allow the template `{}`",
+                parent.name, template.name
+            ),
+        ));
+    }
+    if !template.fits_jurisdiction(&parent.jurisdiction) {
+        return Err(AppError::invalid(
+            "input.templateId",
+            format!(
+                "`{}` is for {}; {} is in {}",
+                template.name,
+                template.jurisdiction.as_deref().unwrap_or("any"),
+                parent.name,
+                parent.jurisdiction
+            ),
+        ));
+    }
+    let template_id = template.id.clone();
+    update(state, actor, id, move |f| {
+        f.legal_template_id = Set(Some(template_id));
+        Ok(())
+    })
+    .await
+}
+
+pub async fn name_formation(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    raw: &str,
+) -> AppResult<formation::Model> {
+    let name = PoolName::parse(raw, "input.name").map_err(one)?;
+    let (formation, parent) = editable(&state.db, actor, id).await?;
+    if names::unavailable_reason(&state.db, parent.id, &name, Some(formation.id))
+        .await?
+        .is_some()
+    {
+        let check = names::availability(
+            &state.db,
+            parent.id,
+            &parent.jurisdiction,
+            raw,
+            Some(formation.id),
+        )
+        .await?;
+        let mut message = check.reason.unwrap_or_default();
+        if !check.suggestions.is_empty() {
+            message.push_str(&format!(
+                "; free alternatives: {}",
+                check.suggestions.join(", ")
+            ));
+        }
+        return Err(AppError::invalid("input.name", message));
+    }
+    update(state, actor, id, move |f| {
+        f.name = Set(Some(name.as_str().to_owned()));
+        f.name_key = Set(Some(name.key().to_owned()));
+        f.slug = Set(Some(name.slug().to_owned()));
+        Ok(())
+    })
+    .await
+}
+
+pub async fn select_apps(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    app_ids: Vec<String>,
+) -> AppResult<formation::Model> {
+    let (_, parent) = editable(&state.db, actor, id).await?;
+    let policy = ParentPolicy::of(&parent);
+    let mut check = Check::default();
+    if app_ids.len() > MAX_APPS {
+        check.field::<()>(Err(FieldError::new(
+            "input.appIds",
+            format!("choose at most {MAX_APPS} apps"),
+        )));
+    }
+    let mut seen = HashSet::new();
+    for (i, app_id) in app_ids.iter().enumerate() {
+        let path = format!("input.appIds[{i}]");
+        match state.catalogue.app(app_id) {
+            None => check.field::<()>(Err(FieldError::new(
+                path,
+                format!("there is no app `{app_id}` in the catalogue"),
+            ))),
+            Some(app) if !policy.allows_app(app_id) => check.field::<()>(Err(FieldError::new(
+                path,
+                format!("{} does not allow {}", parent.name, app.manifest.name),
+            ))),
+            Some(_) if !seen.insert(app_id.clone()) => check.field::<()>(Err(FieldError::new(
+                path,
+                format!("`{app_id}` is chosen twice"),
+            ))),
+            Some(_) => None,
+        };
+    }
+    if !check.is_empty() {
+        return Err(check.into_error());
+    }
+    update(state, actor, id, move |f| {
+        f.app_ids = Set(Some(encode(&app_ids)?));
+        Ok(())
+    })
+    .await
+}
+
+pub struct RoleAssignment {
+    pub stakeholder_group_key: String,
+    pub app_role: String,
+}
+
+pub struct ConfigureAppInput {
+    pub app_id: String,
+    pub settings: Value,
+    pub admin_role: Option<String>,
+    pub role_mapping: Option<Vec<RoleAssignment>>,
+}
+
+pub async fn configure_app(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    input: ConfigureAppInput,
+) -> AppResult<formation::Model> {
+    let draft = load_draft(&state.db, id).await?;
+    require_editable(actor, &draft.formation)?;
+    let app = state.catalogue.app(&input.app_id).ok_or_else(|| {
+        AppError::invalid(
+            "input.appId",
+            format!("there is no app `{}` in the catalogue", input.app_id),
+        )
+    })?;
+    if !draft
+        .app_ids
+        .as_deref()
+        .unwrap_or_default()
+        .contains(&input.app_id)
+    {
+        return Err(AppError::invalid(
+            "input.appId",
+            format!(
+                "select {} with selectApps before configuring it",
+                app.manifest.name
+            ),
+        ));
+    }
+    let mut errors = Vec::new();
+    let settings = match app.validate_settings(&input.settings) {
+        Ok(filled) => Some(filled),
+        Err(e) => {
+            errors.extend(
+                e.into_iter()
+                    .map(|f| FieldError::new(format!("input.{}", f.path), f.message)),
+            );
+            None
+        }
+    };
+    let roles = &app.manifest.roles;
+    let role_error = |path: String, role: &str| {
+        FieldError::new(
+            path,
+            format!(
+                "{} offers the roles {}, not `{role}`",
+                app.manifest.name,
+                roles.join(", ")
+            ),
+        )
+    };
+    let admins = input.admin_role.unwrap_or_else(|| ADMIN_ROLE.to_owned());
+    if !roles.contains(&admins) {
+        errors.push(role_error("input.adminRole".into(), &admins));
+    }
+    let mut groups = BTreeMap::new();
+    for (i, a) in input
+        .role_mapping
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        if draft.groups.is_some() && draft.group(&a.stakeholder_group_key).is_none() {
+            errors.push(FieldError::new(
+                format!("input.roleMapping[{i}].stakeholderGroupKey"),
+                format!(
+                    "there is no stakeholder group with key `{}`",
+                    a.stakeholder_group_key
+                ),
+            ));
+        }
+        if !roles.contains(&a.app_role) {
+            errors.push(role_error(
+                format!("input.roleMapping[{i}].appRole"),
+                &a.app_role,
+            ));
+        }
+        groups.insert(a.stakeholder_group_key, a.app_role);
+    }
+    let Some(settings) = settings.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    let mut configs = draft.app_configs;
+    configs.insert(
+        input.app_id,
+        AppConfig {
+            settings,
+            role_mapping: RoleMapping { admins, groups },
+        },
+    );
+    update(state, actor, id, move |f| {
+        f.app_configs = Set(encode(&configs)?);
+        Ok(())
+    })
+    .await
+}
+
+/// Applies `change` to the formation if the caller may edit it.
+async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    change: impl FnOnce(&mut formation::ActiveModel) -> AppResult<()>,
+) -> AppResult<formation::Model> {
+    update_in(&state.db, actor, id, change).await
+}
+
+async fn update_in(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    change: impl FnOnce(&mut formation::ActiveModel) -> AppResult<()>,
+) -> AppResult<formation::Model> {
+    let formation = find(db, id).await?;
+    require_editable(actor, &formation)?;
+    let mut active: formation::ActiveModel = formation.into();
+    change(&mut active)?;
+    // Editing a rejected or withdrawn formation reopens it as a draft.
+    active.status = Set(FormationStatus::Draft);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+async fn editable(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<(formation::Model, parent_entity::Model)> {
+    let formation = find(db, id).await?;
+    require_editable(actor, &formation)?;
+    let parent = parent_entity::Entity::find_by_id(formation.parent_entity_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("formation {id} has no parent entity"))
+        })?;
+    Ok((formation, parent))
+}
+
+pub(super) async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<formation::Model> {
+    formation::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no formation has id {id}")))
+}
+
+/// Only the founder edits, and only while the formation is not under
+/// decision or decided.
+pub(super) fn require_editable(actor: &Actor, formation: &formation::Model) -> AppResult<()> {
+    if formation.founder_id != actor.user_id {
+        return Err(AppError::Forbidden(
+            "only the founder who started this formation may change it".into(),
+        ));
+    }
+    match formation.status {
+        FormationStatus::Draft | FormationStatus::Rejected | FormationStatus::Withdrawn => Ok(()),
+        FormationStatus::Submitted => Err(AppError::Conflict(
+            "the formation is submitted and awaits the parent's decision; withdraw it to change it"
+                .into(),
+        )),
+        FormationStatus::Approved => Err(AppError::Conflict(
+            "the formation is approved; change the pool instead".into(),
+        )),
+    }
+}
+
+/// Lower-case letters, digits, `-` and `_`, starting with a letter.
+fn group_key(raw: &str, path: &str) -> Result<String, FieldError> {
+    let key = raw.trim();
+    let valid = (1..=40).contains(&key.len())
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(key.to_owned())
+    } else {
+        Err(FieldError::new(
+            path,
+            "use 1 to 40 lower-case letters, digits, - or _, starting with a letter (such as `workers`)",
+        ))
+    }
+}
+
+fn one(e: FieldError) -> AppError {
+    AppError::Validation(vec![e])
+}

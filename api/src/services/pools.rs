@@ -1,0 +1,72 @@
+//! Pools: public facts for anyone, the membership for those inside.
+
+use entities::{
+    membership::{self, MembershipStatus},
+    pool,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, permissions},
+    error::{AppError, AppResult},
+    services::pagination::{Page, PageRequest, paginate},
+    state::AppState,
+};
+
+pub async fn get(state: &AppState, id: Uuid) -> AppResult<pool::Model> {
+    pool::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no pool has id {id}")))
+}
+
+/// The pools under a parent entity: their public facts.
+pub async fn of_parent(
+    state: &AppState,
+    parent_entity_id: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<pool::Model>> {
+    let select = pool::Entity::find().filter(pool::Column::ParentEntityId.eq(parent_entity_id));
+    paginate(&state.db, select, pool::Column::Id, page).await
+}
+
+/// The pool's memberships, current and invited, for its members and the
+/// parent's stewards and auditors.
+pub async fn members(
+    state: &AppState,
+    actor: &Actor,
+    pool: &pool::Model,
+    page: PageRequest,
+) -> AppResult<Page<membership::Model>> {
+    require_insider(&state.db, pool, actor.user_id).await?;
+    let select = membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(pool.id))
+        .filter(membership::Column::LeftAt.is_null());
+    paginate(&state.db, select, membership::Column::Id, page).await
+}
+
+/// Active members of the pool, and stewards and auditors of its parent.
+pub async fn require_insider(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+) -> AppResult<()> {
+    let member = membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(pool.id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .one(db)
+        .await?
+        .is_some();
+    if member
+        || permissions::parent_role(db, pool.parent_entity_id, user_id)
+            .await?
+            .is_some()
+    {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "only the pool's members and its parent's stewards and auditors may see this".into(),
+    ))
+}
