@@ -1,12 +1,24 @@
 //! The connection pool, tuned per backend.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 use crate::config::Config;
 
-pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+/// Statements slower than this are logged (without their parameters).
+const SLOW_STATEMENT: Duration = Duration::from_millis(500);
+
+pub async fn connect(
+    config: &Config,
+    statements: Arc<AtomicU64>,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(&config.database_url);
     options
         .max_connections(config.database_max_connections)
@@ -22,5 +34,12 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    Database::connect(options).await
+    let mut db = Database::connect(options).await?;
+    db.set_metric_callback(move |info| {
+        statements.fetch_add(1, Ordering::Relaxed);
+        if info.elapsed > SLOW_STATEMENT {
+            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
+        }
+    });
+    Ok(db)
 }

@@ -1,6 +1,9 @@
 //! Building and running the server; `main` and the tests start it the same way.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicU64},
+};
 
 use migration::{Migrator, MigratorTrait};
 use tokio::net::TcpListener;
@@ -19,7 +22,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let catalogue =
             Catalogue::load().map_err(|e| anyhow::anyhow!("the catalogue is invalid: {e}"))?;
-        let db = db::connect(&config)
+        let sql_statements = Arc::new(AtomicU64::new(0));
+        let db = db::connect(&config, sql_statements.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
         Migrator::up(&db, None)
@@ -32,6 +36,7 @@ impl Application {
             db,
             config: Arc::new(config),
             catalogue: Arc::new(catalogue),
+            sql_statements,
         };
         Ok(Self {
             router: routes::router(state.clone()),

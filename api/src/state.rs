@@ -1,6 +1,6 @@
 //! Shared application state, cloned into every request.
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::DatabaseConnection;
 
@@ -14,4 +14,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Legal templates and apps, loaded and checked at start.
     pub catalogue: Arc<Catalogue>,
+    /// SQL statements run since start: diagnostics, and the measure that
+    /// tests use to prove relations load without N+1 queries.
+    pub sql_statements: Arc<AtomicU64>,
 }

@@ -35,6 +35,8 @@ macro_rules! on_both_databases {
 /// up states no API call can reach, such as an expired token).
 pub struct TestApp {
     pub base_url: String,
+    /// SQL statements the server has run (see `AppState::sql_statements`).
+    pub statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
     _dir: Option<tempfile::TempDir>,
@@ -98,13 +100,20 @@ impl TestApp {
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr().expect("bound address");
         let db = app.state().db.clone();
+        let statements = app.state().sql_statements.clone();
         tokio::spawn(app.run_until_stopped());
         Self {
             base_url: format!("http://{addr}"),
+            statements,
             db,
             client: reqwest::Client::new(),
             _dir: dir,
         }
+    }
+
+    /// SQL statements run so far.
+    pub fn sql_count(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -151,6 +160,16 @@ impl TestApp {
 
     /// Registers a parent entity with `token`'s owner as steward; returns its id.
     pub async fn register_parent(&self, token: &str, registration_number: &str) -> String {
+        self.register_parent_with(token, registration_number, "MANUAL")
+            .await
+    }
+
+    pub async fn register_parent_with(
+        &self,
+        token: &str,
+        registration_number: &str,
+        policy: &str,
+    ) -> String {
         let data = self
             .ok(
                 Some(token),
@@ -160,6 +179,7 @@ impl TestApp {
                     "jurisdiction": "ES",
                     "legalForm": "sociedad cooperativa",
                     "registrationNumber": registration_number,
+                    "approvalPolicy": policy,
                 } }),
             )
             .await;

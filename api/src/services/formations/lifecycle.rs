@@ -124,12 +124,11 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<fo
 /// create one pool, as only one can move the formation out of `SUBMITTED`.
 pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<pool::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
-    let formation = find(&txn, id).await?;
-    permissions::require_steward(&txn, formation.parent_entity_id, actor.user_id).await?;
-    if let Some(pool) = existing_pool(&txn, &formation).await? {
+    let draft = load_draft_in(&txn, id).await?;
+    permissions::require_steward(&txn, draft.formation.parent_entity_id, actor.user_id).await?;
+    if let Some(pool) = existing_pool(&txn, &draft.formation).await? {
         return Ok(pool);
     }
-    let draft = load_draft_in(&txn, id).await?;
     let (parent, evaluation) = evaluate_draft(state, &txn, &draft).await?;
     if draft.formation.status != FormationStatus::Submitted {
         return Err(AppError::Conflict(format!(
