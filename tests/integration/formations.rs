@@ -179,6 +179,7 @@ on_both_databases!(
     an_automatic_parent_approves_on_submission,
     rejection_and_withdrawal,
     the_parent_policy_limits_templates_and_apps,
+    formation_lists_cost_the_same_for_any_length,
 );
 
 async fn the_whole_journey_ends_in_a_pool(app: TestApp) {
@@ -1042,5 +1043,37 @@ async fn the_parent_policy_limits_templates_and_apps(app: TestApp) {
     assert_eq!(
         w.submit(&id).await["data"]["submitFormation"]["status"],
         "SUBMITTED"
+    );
+}
+
+async fn formation_lists_cost_the_same_for_any_length(app: TestApp) {
+    let w = World::new(app, "MANUAL").await;
+    let query = "{ myFormations(first: 50) { edges { node {
+        id progressPercent problems { path } principleViolations { principle }
+        parentEntity { name } founder { email } foundingMembers { email } } } } }";
+    let cost = || async {
+        w.app.ok(Some(&w.founder), query, json!({})).await; // warm: token bookkeeping
+        let before = w.app.sql_count();
+        let data = w.app.ok(Some(&w.founder), query, json!({})).await;
+        (
+            w.app.sql_count() - before,
+            data["myFormations"]["edges"].as_array().unwrap().len(),
+        )
+    };
+    for n in 0..2 {
+        let id = w.start(&format!("Small {n}")).await;
+        w.complete(&id, &format!("Small Co-op {n}")).await;
+    }
+    let (two, count) = cost().await;
+    assert_eq!(count, 2);
+    for n in 0..6 {
+        let id = w.start(&format!("More {n}")).await;
+        w.complete(&id, &format!("More Co-op {n}")).await;
+    }
+    let (eight, count) = cost().await;
+    assert_eq!(count, 8);
+    assert_eq!(
+        two, eight,
+        "statements for 2 formations ({two}) and for 8 ({eight}) must not differ"
     );
 }

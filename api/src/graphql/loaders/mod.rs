@@ -3,11 +3,13 @@
 //! between callers.
 
 mod by_id;
+mod formation_facts;
 
 use async_graphql::dataloader::DataLoader;
 use entities::{parent_entity, pool, pool_app, stakeholder_group, user};
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
+pub use formation_facts::FormationFactsLoader;
 
 use crate::state::AppState;
 
@@ -20,6 +22,8 @@ pub struct Loaders {
     pub groups_of_pool: DataLoader<ByParent<stakeholder_group::Entity>>,
     /// A pool's apps, by pool id.
     pub apps_of_pool: DataLoader<ByParent<pool_app::Entity>>,
+    /// What evaluating a formation needs, by formation id.
+    pub formation_facts: DataLoader<FormationFactsLoader>,
 }
 
 impl Loaders {
@@ -32,6 +36,7 @@ impl Loaders {
             pools: DataLoader::new(ById::new(db), tokio::spawn),
             groups_of_pool: DataLoader::new(ByParent::new(db), tokio::spawn),
             apps_of_pool: DataLoader::new(ByParent::new(db), tokio::spawn),
+            formation_facts: DataLoader::new(FormationFactsLoader(state.clone()), tokio::spawn),
         }
     }
 }

@@ -43,16 +43,6 @@ impl FormationQuery {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::formations::mine(c.state, c.actor().await?, page).await?;
-        let ids: Vec<_> = page.items.iter().map(|f| f.id).collect();
-        let mut drafts = Vec::with_capacity(ids.len());
-        for id in ids {
-            drafts.push(load_draft(&c.state.db, id).await?);
-        }
-        let page = services::pagination::Page {
-            items: drafts,
-            has_next_page: page.has_next_page,
-            has_previous_page: page.has_previous_page,
-        };
         Ok(connection(page, |d| d.formation.id, Formation::new))
     }
 

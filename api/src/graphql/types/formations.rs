@@ -15,7 +15,7 @@ use crate::{
     services::formations::{
         draft::Draft,
         evaluate::{Evaluation, FormationStep, IcaPrinciple, ProblemCode, STEPS},
-        evaluate_draft,
+        evaluate_with,
         governance::{Governance, render_rules},
     },
 };
@@ -49,11 +49,25 @@ impl Formation {
         }
     }
 
+    /// Evaluated once per object; the facts of every formation in the
+    /// response load together.
     async fn evaluated(&self, ctx: &Context<'_>) -> Result<&(parent_entity::Model, Evaluation)> {
         let c = Ctx::of(ctx)?;
         Ok(self
             .evaluation
-            .get_or_try_init(|| evaluate_draft(c.state, &c.state.db, &self.draft))
+            .get_or_try_init(|| async {
+                let facts = c
+                    .loaders
+                    .formation_facts
+                    .load_one(self.draft.formation.id)
+                    .await
+                    .map_err(loader_error)?
+                    .ok_or_else(|| {
+                        AppError::internal(anyhow::anyhow!("no facts for a formation"))
+                    })?;
+                let evaluation = evaluate_with(c.state, &self.draft, &facts);
+                Ok::<_, AppError>((facts.parent, evaluation))
+            })
             .await?)
     }
 }

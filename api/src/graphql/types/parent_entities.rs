@@ -106,15 +106,6 @@ impl ParentEntity {
             page,
         )
         .await?;
-        let mut drafts = Vec::with_capacity(page.items.len());
-        for f in &page.items {
-            drafts.push(services::formations::load_draft(&c.state.db, f.id).await?);
-        }
-        let page = services::pagination::Page {
-            items: drafts,
-            has_next_page: page.has_next_page,
-            has_previous_page: page.has_previous_page,
-        };
         Ok(connection(page, |d| d.formation.id, Formation::new))
     }
 

@@ -10,6 +10,8 @@ pub mod names;
 pub mod recommend;
 pub mod steps;
 
+use std::collections::HashMap;
+
 use entities::{
     formation::{self, FormationStatus},
     formation_founding_member, parent_entity, user,
@@ -50,46 +52,142 @@ pub(crate) async fn load_draft_in(db: &impl ConnectionTrait, id: Uuid) -> AppRes
     Draft::read(formation, members)
 }
 
-/// Evaluates a draft against its parent, the catalogue and the names in use.
+/// Reads a page of formations as drafts: one query for all their members.
+async fn drafts(db: &impl ConnectionTrait, page: Page<formation::Model>) -> AppResult<Page<Draft>> {
+    let ids: Vec<Uuid> = page.items.iter().map(|f| f.id).collect();
+    let mut members: HashMap<Uuid, Vec<formation_founding_member::Model>> = HashMap::new();
+    if !ids.is_empty() {
+        for m in formation_founding_member::Entity::find()
+            .filter(formation_founding_member::Column::FormationId.is_in(ids))
+            .order_by_asc(formation_founding_member::Column::Position)
+            .all(db)
+            .await?
+        {
+            members.entry(m.formation_id).or_default().push(m);
+        }
+    }
+    let mut items = Vec::with_capacity(page.items.len());
+    for f in page.items {
+        let listed = members.remove(&f.id).unwrap_or_default();
+        items.push(Draft::read(f, listed)?);
+    }
+    Ok(Page {
+        items,
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+    })
+}
+
+/// What evaluating a draft needs from the database besides the draft.
+#[derive(Clone)]
+pub struct DraftFacts {
+    pub parent: parent_entity::Model,
+    pub founder_email: String,
+    /// `Err(reason)` when the chosen name is taken.
+    pub name_available: Result<(), String>,
+}
+
+/// The facts for many formations at once: four queries whatever their number.
+pub async fn facts(
+    db: &impl ConnectionTrait,
+    formations: &[&formation::Model],
+) -> AppResult<HashMap<Uuid, DraftFacts>> {
+    if formations.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let parents: HashMap<Uuid, parent_entity::Model> = parent_entity::Entity::find()
+        .filter(parent_entity::Column::Id.is_in(formations.iter().map(|f| f.parent_entity_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let founders: HashMap<Uuid, String> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Email)
+        .filter(user::Column::Id.is_in(formations.iter().map(|f| f.founder_id)))
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    // Names as stored may no longer parse if the rules tightened; say so.
+    let mut wanted = Vec::new();
+    let mut owners = Vec::new();
+    let mut unparsable = HashMap::new();
+    for f in formations {
+        if let Some(raw) = &f.name {
+            match PoolName::parse(raw, "name") {
+                Ok(name) => {
+                    wanted.push(names::Wanted {
+                        parent_entity_id: f.parent_entity_id,
+                        key: name.key().to_owned(),
+                        slug: name.slug().to_owned(),
+                        formation_id: Some(f.id),
+                    });
+                    owners.push((f.id, name.as_str().to_owned()));
+                }
+                Err(e) => {
+                    unparsable.insert(f.id, format!("the name {}", e.message));
+                }
+            }
+        }
+    }
+    let taken = names::taken_batch(db, &wanted).await?;
+    let mut taken_reason: HashMap<Uuid, String> = owners
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| taken.contains(i))
+        .map(|(_, (id, name))| (id, format!("`{name}` is already used under this parent entity (case, accents and punctuation are ignored)")))
+        .collect();
+    taken_reason.extend(unparsable);
+    formations
+        .iter()
+        .map(|f| {
+            let parent = parents.get(&f.parent_entity_id).cloned().ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("formation {} has no parent", f.id))
+            })?;
+            let facts = DraftFacts {
+                parent,
+                founder_email: founders.get(&f.founder_id).cloned().unwrap_or_default(),
+                name_available: taken_reason.get(&f.id).map_or(Ok(()), |r| Err(r.clone())),
+            };
+            Ok((f.id, facts))
+        })
+        .collect()
+}
+
+/// Evaluates a draft with its facts.
+pub fn evaluate_with(state: &AppState, draft: &Draft, facts: &DraftFacts) -> Evaluation {
+    let policy = ParentPolicy::of(&facts.parent);
+    evaluate(
+        draft,
+        &Facts {
+            catalogue: &state.catalogue,
+            policy: &policy,
+            parent_jurisdiction: &facts.parent.jurisdiction,
+            founder_email: &facts.founder_email,
+            name_available: facts.name_available.clone(),
+        },
+    )
+}
+
+/// Evaluates one draft against its parent, the catalogue and the names in use.
 pub async fn evaluate_draft(
     state: &AppState,
     db: &impl ConnectionTrait,
     draft: &Draft,
 ) -> AppResult<(parent_entity::Model, Evaluation)> {
-    let f = &draft.formation;
-    let parent = parent_entity::Entity::find_by_id(f.parent_entity_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("formation {} has no parent", f.id)))?;
-    let founder_email = user::Entity::find_by_id(f.founder_id)
-        .select_only()
-        .column(user::Column::Email)
-        .into_tuple::<String>()
-        .one(db)
-        .await?
-        .unwrap_or_default();
-    let name_available = match f.name.as_deref().map(|n| PoolName::parse(n, "name")) {
-        Some(Ok(name)) => {
-            match names::unavailable_reason(db, parent.id, &name, Some(f.id)).await? {
-                Some(reason) => Err(reason),
-                None => Ok(()),
-            }
-        }
-        Some(Err(e)) => Err(e.message),
-        None => Ok(()),
-    };
-    let policy = ParentPolicy::of(&parent);
-    let evaluation = evaluate(
-        draft,
-        &Facts {
-            catalogue: &state.catalogue,
-            policy: &policy,
-            parent_jurisdiction: &parent.jurisdiction,
-            founder_email: &founder_email,
-            name_available,
-        },
-    );
-    Ok((parent, evaluation))
+    let mut all = facts(db, &[&draft.formation]).await?;
+    let facts = all.remove(&draft.formation.id).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "no facts for formation {}",
+            draft.formation.id
+        ))
+    })?;
+    let evaluation = evaluate_with(state, draft, &facts);
+    Ok((facts.parent, evaluation))
 }
 
 /// A formation, for those who may see it: its founder, founding members
@@ -128,11 +226,7 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formati
 }
 
 /// Formations the caller started or is listed in, oldest first.
-pub async fn mine(
-    state: &AppState,
-    actor: &Actor,
-    page: PageRequest,
-) -> AppResult<Page<formation::Model>> {
+pub async fn mine(state: &AppState, actor: &Actor, page: PageRequest) -> AppResult<Page<Draft>> {
     let email = user::Entity::find_by_id(actor.user_id)
         .select_only()
         .column(user::Column::Email)
@@ -150,7 +244,11 @@ pub async fn mine(
             .add(formation::Column::FounderId.eq(actor.user_id))
             .add(formation::Column::Id.in_subquery(listed_in)),
     );
-    paginate(&state.db, select, formation::Column::Id, page).await
+    drafts(
+        &state.db,
+        paginate(&state.db, select, formation::Column::Id, page).await?,
+    )
+    .await
 }
 
 /// Formations submitted to a parent entity, for its stewards and auditors.
@@ -160,7 +258,7 @@ pub async fn of_parent(
     parent_entity_id: Uuid,
     status: Option<FormationStatus>,
     page: PageRequest,
-) -> AppResult<Page<formation::Model>> {
+) -> AppResult<Page<Draft>> {
     permissions::require_steward_or_auditor(&state.db, parent_entity_id, actor.user_id).await?;
     let mut select = formation::Entity::find()
         .filter(formation::Column::ParentEntityId.eq(parent_entity_id))
@@ -168,5 +266,9 @@ pub async fn of_parent(
     if let Some(status) = status {
         select = select.filter(formation::Column::Status.eq(status));
     }
-    paginate(&state.db, select, formation::Column::Id, page).await
+    drafts(
+        &state.db,
+        paginate(&state.db, select, formation::Column::Id, page).await?,
+    )
+    .await
 }

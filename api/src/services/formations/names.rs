@@ -85,50 +85,91 @@ async fn taken(
     names: &[PoolName],
     exclude_formation: Option<Uuid>,
 ) -> AppResult<HashSet<String>> {
-    let keys: Vec<&str> = names.iter().map(PoolName::key).collect();
-    let slugs: Vec<&str> = names.iter().map(PoolName::slug).collect();
-    let pools: Vec<(String, String)> = pool::Entity::find()
+    let wanted: Vec<Wanted> = names
+        .iter()
+        .map(|n| Wanted {
+            parent_entity_id,
+            key: n.key().to_owned(),
+            slug: n.slug().to_owned(),
+            formation_id: exclude_formation,
+        })
+        .collect();
+    let taken = taken_batch(db, &wanted).await?;
+    Ok(wanted
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| taken.contains(i))
+        .map(|(_, w)| w.key)
+        .collect())
+}
+
+/// A name wanted under a parent, by a formation (which does not clash with itself).
+pub struct Wanted {
+    pub parent_entity_id: Uuid,
+    pub key: String,
+    pub slug: String,
+    pub formation_id: Option<Uuid>,
+}
+
+/// The indexes of `wanted` whose key or slug another pool or submitted
+/// formation of the same parent already uses. Two queries for any number.
+pub async fn taken_batch(
+    db: &impl ConnectionTrait,
+    wanted: &[Wanted],
+) -> AppResult<HashSet<usize>> {
+    if wanted.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let parents: HashSet<Uuid> = wanted.iter().map(|w| w.parent_entity_id).collect();
+    let keys: HashSet<&str> = wanted.iter().map(|w| w.key.as_str()).collect();
+    let slugs: HashSet<&str> = wanted.iter().map(|w| w.slug.as_str()).collect();
+    let pools: Vec<(Uuid, String, String)> = pool::Entity::find()
         .select_only()
+        .column(pool::Column::ParentEntityId)
         .column(pool::Column::NameKey)
         .column(pool::Column::Slug)
-        .filter(pool::Column::ParentEntityId.eq(parent_entity_id))
+        .filter(pool::Column::ParentEntityId.is_in(parents.iter().copied()))
         .filter(
             Condition::any()
-                .add(pool::Column::NameKey.is_in(keys.clone()))
-                .add(pool::Column::Slug.is_in(slugs.clone())),
+                .add(pool::Column::NameKey.is_in(keys.iter().copied()))
+                .add(pool::Column::Slug.is_in(slugs.iter().copied())),
         )
         .into_tuple()
         .all(db)
         .await?;
-    let mut submitted = formation::Entity::find()
+    let formations: Vec<(Uuid, Uuid, Option<String>, Option<String>)> = formation::Entity::find()
         .select_only()
+        .column(formation::Column::Id)
+        .column(formation::Column::ParentEntityId)
         .column(formation::Column::NameKey)
         .column(formation::Column::Slug)
-        .filter(formation::Column::ParentEntityId.eq(parent_entity_id))
+        .filter(formation::Column::ParentEntityId.is_in(parents.iter().copied()))
         .filter(formation::Column::Status.eq(FormationStatus::Submitted))
         .filter(
             Condition::any()
-                .add(formation::Column::NameKey.is_in(keys))
-                .add(formation::Column::Slug.is_in(slugs)),
-        );
-    if let Some(id) = exclude_formation {
-        submitted = submitted.filter(formation::Column::Id.ne(id));
-    }
-    let formations: Vec<(Option<String>, Option<String>)> = submitted.into_tuple().all(db).await?;
-    let used_keys: HashSet<String> = pools
+                .add(formation::Column::NameKey.is_in(keys.iter().copied()))
+                .add(formation::Column::Slug.is_in(slugs.iter().copied())),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(wanted
         .iter()
-        .map(|(k, _)| k.clone())
-        .chain(formations.iter().filter_map(|(k, _)| k.clone()))
-        .collect();
-    let used_slugs: HashSet<String> = pools
-        .into_iter()
-        .map(|(_, s)| s)
-        .chain(formations.into_iter().filter_map(|(_, s)| s))
-        .collect();
-    Ok(names
-        .iter()
-        .filter(|n| used_keys.contains(n.key()) || used_slugs.contains(n.slug()))
-        .map(|n| n.key().to_owned())
+        .enumerate()
+        .filter(|(_, w)| {
+            let clash = |key: Option<&str>, slug: Option<&str>| {
+                key == Some(w.key.as_str()) || slug == Some(w.slug.as_str())
+            };
+            pools
+                .iter()
+                .any(|(p, k, s)| *p == w.parent_entity_id && clash(Some(k), Some(s)))
+                || formations.iter().any(|(id, p, k, s)| {
+                    *p == w.parent_entity_id
+                        && Some(*id) != w.formation_id
+                        && clash(k.as_deref(), s.as_deref())
+                })
+        })
+        .map(|(i, _)| i)
         .collect())
 }
 
