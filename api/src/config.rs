@@ -54,6 +54,10 @@ pub struct Config {
     pub sign_in_max_failures: u32,
     /// `SIGN_IN_WINDOW_SECS`.
     pub sign_in_window: Duration,
+    /// `INVITATION_TTL_DAYS`: how long an invitation link stays valid.
+    pub invitation_ttl: Duration,
+    /// `PROPOSAL_CLOSE_INTERVAL_SECS`: how often due proposals are closed.
+    pub proposal_close_interval: Duration,
     /// `DATABASE_MAX_CONNECTIONS`.
     pub database_max_connections: u32,
     /// `STRIPE_SECRET_KEY`: contributions go through Stripe when set.
@@ -166,6 +170,15 @@ impl Config {
             sign_in_max_failures: number("SIGN_IN_MAX_FAILURES", 5, 1, 1000)? as u32,
             sign_in_window: Duration::from_secs(number("SIGN_IN_WINDOW_SECS", 900, 1, 86_400)?),
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)? as u32,
+            invitation_ttl: Duration::from_secs(
+                86_400 * number("INVITATION_TTL_DAYS", 14, 1, 365)?,
+            ),
+            proposal_close_interval: Duration::from_secs(number(
+                "PROPOSAL_CLOSE_INTERVAL_SECS",
+                15,
+                1,
+                3600,
+            )?),
             stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
             stripe_api_base,

@@ -55,13 +55,19 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C; requests in flight then finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
+        let closer = crate::services::proposals::closing::spawn_closer(
+            self.state.clone(),
+            self.state.config.proposal_close_interval,
+        );
+        let result = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+        closer.abort();
+        result
     }
 }
 

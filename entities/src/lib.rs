@@ -4,16 +4,23 @@
 //! migrations work on PostgreSQL and SQLite and rows stay readable in `psql`.
 
 pub mod access_token;
+pub mod application;
+pub mod delegation;
+pub mod expense;
 pub mod formation;
 pub mod formation_founding_member;
+pub mod invitation;
+pub mod ledger_entry;
 pub mod membership;
 pub mod parent_entity;
 pub mod parent_entity_role;
 pub mod pool;
 pub mod pool_app;
+pub mod proposal;
 pub mod sign_in_failure;
 pub mod stakeholder_group;
 pub mod user;
+pub mod vote;
 
 pub mod prelude {
     pub use super::access_token::Entity as AccessToken;

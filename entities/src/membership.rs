@@ -69,6 +69,12 @@ pub struct Model {
     pub left_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Shares held, for pools that raise share capital.
+    pub shares_held: i64,
+    /// Why the membership ended (a removal records its reason here).
+    pub end_reason: Option<String>,
+    /// Who ended it: the member leaving, or the admin removing them.
+    pub ended_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

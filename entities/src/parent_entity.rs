@@ -35,6 +35,10 @@ pub struct Model {
     pub allowed_app_ids: Option<Json>,
     /// Policy: whether a pool may depart from an ICA principle (with a warning).
     pub allows_principle_exceptions: bool,
+    /// Policy: expenses above this amount (minor units) need at least
+    /// `expense_min_approvals` agreeing votes.
+    pub expense_approval_above_minor: Option<i64>,
+    pub expense_min_approvals: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

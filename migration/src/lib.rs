@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts;
 mod m20261122_000002_parent_entities;
 mod m20261122_000003_formations_and_pools;
+mod m20261122_000004_pool_governance;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts::Migration),
             Box::new(m20261122_000002_parent_entities::Migration),
             Box::new(m20261122_000003_formations_and_pools::Migration),
+            Box::new(m20261122_000004_pool_governance::Migration),
         ]
     }
 }

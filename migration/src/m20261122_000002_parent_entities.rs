@@ -116,6 +116,8 @@ pub enum ParentEntities {
     AllowedTemplateIds,
     AllowedAppIds,
     AllowsPrincipleExceptions,
+    ExpenseApprovalAboveMinor,
+    ExpenseMinApprovals,
 }
 
 #[derive(DeriveIden)]

@@ -444,6 +444,9 @@ pub enum Memberships {
     LeftAt,
     CreatedAt,
     UpdatedAt,
+    SharesHeld,
+    EndReason,
+    EndedBy,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

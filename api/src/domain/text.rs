@@ -34,6 +34,10 @@ impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
     pub fn into_inner(self) -> String {
         self.0
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// An ISO 3166-1 alpha-2 country code, upper case.

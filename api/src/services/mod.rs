@@ -3,11 +3,15 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod expenses;
 pub mod formations;
+pub mod ledger;
+pub mod membership;
 pub mod pagination;
 pub mod parent_entities;
 pub mod policy;
 pub mod pools;
+pub mod proposals;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,

@@ -73,6 +73,8 @@ pub async fn register(
         allowed_template_ids: Set(None),
         allowed_app_ids: Set(None),
         allows_principle_exceptions: Set(false),
+        expense_approval_above_minor: Set(None),
+        expense_min_approvals: Set(None),
     }
     .insert(&txn)
     .await

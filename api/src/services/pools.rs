@@ -1,14 +1,11 @@
 //! Pools: public facts for anyone, the membership for those inside.
 
-use entities::{
-    membership::{self, MembershipStatus},
-    pool,
-};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use entities::{membership, pool};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Actor, permissions},
+    auth::Actor,
     error::{AppError, AppResult},
     services::pagination::{Page, PageRequest, paginate},
     state::AppState,
@@ -39,34 +36,9 @@ pub async fn members(
     pool: &pool::Model,
     page: PageRequest,
 ) -> AppResult<Page<membership::Model>> {
-    require_insider(&state.db, pool, actor.user_id).await?;
+    crate::services::membership::require_reader(&state.db, pool, actor.user_id).await?;
     let select = membership::Entity::find()
         .filter(membership::Column::PoolId.eq(pool.id))
         .filter(membership::Column::LeftAt.is_null());
     paginate(&state.db, select, membership::Column::Id, page).await
-}
-
-/// Active members of the pool, and stewards and auditors of its parent.
-pub async fn require_insider(
-    db: &impl ConnectionTrait,
-    pool: &pool::Model,
-    user_id: Uuid,
-) -> AppResult<()> {
-    let member = membership::Entity::find()
-        .filter(membership::Column::PoolId.eq(pool.id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::Status.eq(MembershipStatus::Active))
-        .one(db)
-        .await?
-        .is_some();
-    if member
-        || permissions::parent_role(db, pool.parent_entity_id, user_id)
-            .await?
-            .is_some()
-    {
-        return Ok(());
-    }
-    Err(AppError::Forbidden(
-        "only the pool's members and its parent's stewards and auditors may see this".into(),
-    ))
 }

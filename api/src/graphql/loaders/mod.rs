@@ -6,7 +6,9 @@ mod by_id;
 mod formation_facts;
 
 use async_graphql::dataloader::DataLoader;
-use entities::{parent_entity, pool, pool_app, stakeholder_group, user};
+use entities::{
+    expense, membership, parent_entity, pool, pool_app, proposal, stakeholder_group, user,
+};
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
 pub use formation_facts::FormationFactsLoader;
@@ -18,6 +20,10 @@ pub struct Loaders {
     pub parent_entities: DataLoader<ById<parent_entity::Entity>>,
     pub stakeholder_groups: DataLoader<ById<stakeholder_group::Entity>>,
     pub pools: DataLoader<ById<pool::Entity>>,
+    pub members: DataLoader<ById<membership::Entity>>,
+    pub proposals: DataLoader<ById<proposal::Entity>>,
+    /// The expense a proposal decides, by proposal id.
+    pub expense_of_proposal: DataLoader<ByParent<expense::Entity>>,
     /// A pool's stakeholder groups, by pool id.
     pub groups_of_pool: DataLoader<ByParent<stakeholder_group::Entity>>,
     /// A pool's apps, by pool id.
@@ -34,6 +40,9 @@ impl Loaders {
             parent_entities: DataLoader::new(ById::new(db), tokio::spawn),
             stakeholder_groups: DataLoader::new(ById::new(db), tokio::spawn),
             pools: DataLoader::new(ById::new(db), tokio::spawn),
+            members: DataLoader::new(ById::new(db), tokio::spawn),
+            proposals: DataLoader::new(ById::new(db), tokio::spawn),
+            expense_of_proposal: DataLoader::new(ByParent::new(db), tokio::spawn),
             groups_of_pool: DataLoader::new(ByParent::new(db), tokio::spawn),
             apps_of_pool: DataLoader::new(ByParent::new(db), tokio::spawn),
             formation_facts: DataLoader::new(FormationFactsLoader(state.clone()), tokio::spawn),
@@ -52,7 +61,14 @@ macro_rules! keyed {
     )*};
 }
 
-keyed!(user, parent_entity, stakeholder_group, pool);
+keyed!(
+    user,
+    parent_entity,
+    stakeholder_group,
+    pool,
+    membership,
+    proposal
+);
 
 impl Owned for stakeholder_group::Entity {
     const OWNER: Self::Column = stakeholder_group::Column::PoolId;
@@ -67,5 +83,13 @@ impl Owned for pool_app::Entity {
     const ORDER: Self::Column = pool_app::Column::Id;
     fn owner(model: &Self::Model) -> uuid::Uuid {
         model.pool_id
+    }
+}
+
+impl Owned for expense::Entity {
+    const OWNER: Self::Column = expense::Column::ProposalId;
+    const ORDER: Self::Column = expense::Column::Id;
+    fn owner(model: &Self::Model) -> uuid::Uuid {
+        model.proposal_id
     }
 }

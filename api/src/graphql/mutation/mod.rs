@@ -2,6 +2,8 @@
 
 mod accounts;
 mod formations;
+mod governance;
+mod membership;
 mod parent_entities;
 
 use async_graphql::MergedObject;
@@ -11,4 +13,6 @@ pub struct Mutation(
     accounts::AccountMutation,
     parent_entities::ParentEntityMutation,
     formations::FormationMutation,
+    membership::MembershipMutation,
+    governance::GovernanceMutation,
 );

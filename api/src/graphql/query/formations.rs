@@ -7,7 +7,9 @@ use crate::{
     graphql::{
         connection::{Conn, connection, in_memory, page_complexity, parse_id},
         context::Ctx,
-        types::{App, Formation, LegalTemplate, NameAvailability, Pool, TemplateRecommendation},
+        types::{
+            App, Formation, LegalTemplate, NameAvailability, Pool, Proposal, TemplateRecommendation,
+        },
     },
     services::{
         self,
@@ -178,6 +180,15 @@ impl FormationQuery {
             .app(id.as_str())
             .map(|a| App(a.manifest.clone()))
             .ok_or_else(|| AppError::NotFound(format!("there is no app `{}`", id.as_str())))?)
+    }
+
+    /// A proposal, for the pool's members and the parent's overseers.
+    async fn proposal(&self, ctx: &Context<'_>, id: ID) -> Result<Proposal> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(Proposal(
+            services::proposals::get(c.state, c.actor().await?, id).await?,
+        ))
     }
 
     /// A pool's public profile; its members are for insiders.

@@ -4,12 +4,14 @@
 mod accounts;
 mod catalogue;
 mod formations;
+mod governance;
 mod parent_entities;
 mod pools;
 
 pub use accounts::*;
 pub use catalogue::*;
 pub use formations::*;
+pub use governance::*;
 pub use parent_entities::*;
 pub use pools::*;
 

@@ -6,9 +6,12 @@ use crate::{
     catalogue::VotingRule,
     error::AppError,
     graphql::{
-        connection::{Conn, connection, page_complexity},
+        connection::{Conn, connection, page_complexity, parse_id},
         context::Ctx,
-        types::{App, LegalTemplate, Money, ParentEntity, User, loader_error},
+        types::{
+            App, ApplicationStatus, Ledger, LegalTemplate, MembershipApplication, Money,
+            ParentEntity, Proposal, ProposalStatus, RegisterFilter, User, loader_error,
+        },
     },
     services::{self, formations::governance, pagination::PageRequest},
 };
@@ -166,6 +169,101 @@ impl Pool {
         let page = services::pools::members(c.state, c.actor().await?, &self.0, page).await?;
         Ok(connection(page, |m| m.id, Member))
     }
+    /// The member register: every membership ever held, with its group,
+    /// role, dates, shares and how the person joined. Nothing is deleted.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RegisterFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Member>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let filter = filter.unwrap_or(RegisterFilter {
+            status: None,
+            stakeholder_group_id: None,
+        });
+        let filter = services::membership::RegisterFilter {
+            status: filter.status.map(Into::into),
+            stakeholder_group_id: filter
+                .stakeholder_group_id
+                .map(|id| parse_id(&id, "filter.stakeholderGroupId"))
+                .transpose()?,
+        };
+        let page = services::membership::register(
+            c.state,
+            c.actor().await?.user_id,
+            &self.0,
+            filter,
+            page,
+        )
+        .await?;
+        Ok(connection(page, |m| m.id, Member))
+    }
+    /// Proposals, polls and expense votes, oldest first.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn proposals(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ProposalStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Proposal>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::proposals::list(
+            c.state,
+            c.actor().await?,
+            &self.0,
+            status.map(Into::into),
+            page,
+        )
+        .await?;
+        Ok(connection(page, |p| p.id, Proposal))
+    }
+    /// The pool's money, open to every member.
+    async fn ledger(&self) -> Ledger {
+        Ledger(self.0.clone())
+    }
+    /// Applications to join, for the pool's admins and the parent's overseers.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn applications(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ApplicationStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<MembershipApplication>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::membership::applications::list(
+            c.state,
+            c.actor().await?,
+            &self.0,
+            status.map(Into::into),
+            page,
+        )
+        .await?;
+        Ok(connection(page, |a| a.id, MembershipApplication))
+    }
+    /// Your current membership of this pool, if any.
+    async fn my_membership(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        let c = Ctx::of(ctx)?;
+        let actor = c.actor().await?;
+        Ok(
+            services::membership::active_membership(&c.state.db, self.0.id, actor.user_id)
+                .await?
+                .map(Member),
+        )
+    }
     /// The pool's rules (Markdown), with the template's citation.
     async fn rules_document(&self) -> &str {
         &self.0.rules_document
@@ -296,6 +394,13 @@ impl Member {
     }
     async fn left_at(&self) -> Option<DateTime<Utc>> {
         self.0.left_at
+    }
+    async fn shares_held(&self) -> i64 {
+        self.0.shares_held
+    }
+    /// Why the membership ended; a removal's recorded reason.
+    async fn end_reason(&self) -> Option<&str> {
+        self.0.end_reason.as_deref()
     }
 }
 

@@ -336,6 +336,9 @@ async fn create_pool(
             left_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            shares_held: Set(0),
+            end_reason: Set(None),
+            ended_by: Set(None),
         });
     }
     membership::Entity::insert_many(memberships)

@@ -1,0 +1,163 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::{
+    graphql::{
+        connection::parse_id,
+        context::Ctx,
+        types::{
+            CastVoteInput, CreateProposalInput, DelegateVoteInput, Delegation, Expense,
+            LedgerEntry, MarkExpensePaidInput, Proposal, RecordLedgerAdjustmentInput,
+            RevokeDelegationInput, SubmitExpenseInput, Vote,
+        },
+    },
+    services::{expenses, ledger, proposals},
+};
+
+#[derive(Default)]
+pub struct GovernanceMutation;
+
+#[Object]
+impl GovernanceMutation {
+    /// Puts a proposal or poll to the members; defaults come from the pool's rules.
+    async fn create_proposal(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProposalInput,
+    ) -> Result<Proposal> {
+        let c = Ctx::of(ctx)?;
+        let eligible = match input.eligible_group_ids {
+            Some(ids) => Some(
+                ids.iter()
+                    .enumerate()
+                    .map(|(i, id)| parse_id(id, &format!("input.eligibleGroupIds[{i}]")))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        let input = proposals::CreateInput {
+            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            title: input.title,
+            body: input.body,
+            kind: input.kind.into(),
+            options: input.options,
+            closes_at: input.closes_at,
+            quorum_percent: input.quorum_percent,
+            pass_threshold_percent: input.pass_threshold_percent,
+            voting_rule: input.voting_rule,
+            eligible_group_ids: eligible,
+        };
+        Ok(Proposal(
+            proposals::create(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Casts or changes your vote while the proposal is open.
+    async fn cast_vote(&self, ctx: &Context<'_>, input: CastVoteInput) -> Result<Vote> {
+        let c = Ctx::of(ctx)?;
+        let input = proposals::voting::CastInput {
+            proposal_id: parse_id(&input.proposal_id, "input.proposalId")?,
+            choice: input.choice,
+            reason: input.reason,
+        };
+        Ok(Vote(
+            proposals::voting::cast(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Closes a proposal before its time and counts it (admins).
+    async fn close_proposal(&self, ctx: &Context<'_>, proposal_id: ID) -> Result<Proposal> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&proposal_id, "proposalId")?;
+        Ok(Proposal(
+            proposals::closing::close_early(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Hands your vote to another member of your group, for one proposal or
+    /// standing; their own vote counts for you unless you vote yourself.
+    async fn delegate_vote(
+        &self,
+        ctx: &Context<'_>,
+        input: DelegateVoteInput,
+    ) -> Result<Delegation> {
+        let c = Ctx::of(ctx)?;
+        let proposal = input
+            .proposal_id
+            .map(|id| parse_id(&id, "input.proposalId"))
+            .transpose()?;
+        let to = parse_id(&input.to_member_id, "input.toMemberId")?;
+        Ok(Delegation(
+            proposals::voting::delegate(c.state, c.actor().await?, proposal, to).await?,
+        ))
+    }
+
+    /// Ends your delegation for a proposal, or your standing one.
+    async fn revoke_delegation(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeDelegationInput,
+    ) -> Result<bool> {
+        let c = Ctx::of(ctx)?;
+        let pool = parse_id(&input.pool_id, "input.poolId")?;
+        let proposal = input
+            .proposal_id
+            .map(|id| parse_id(&id, "input.proposalId"))
+            .transpose()?;
+        proposals::voting::revoke(c.state, c.actor().await?, pool, proposal).await?;
+        Ok(true)
+    }
+
+    /// Submits an expense; the members decide on it as a proposal.
+    async fn submit_expense(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitExpenseInput,
+    ) -> Result<Expense> {
+        let c = Ctx::of(ctx)?;
+        let input = expenses::SubmitInput {
+            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            title: input.title,
+            description: input.description,
+            amount: input.amount,
+            currency: input.currency,
+            payee: input.payee,
+            closes_at: input.closes_at,
+        };
+        Ok(Expense(
+            expenses::submit(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Records an approved expense as paid and writes it to the ledger
+    /// (admins; not the member who submitted it).
+    async fn mark_expense_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkExpensePaidInput,
+    ) -> Result<Expense> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.expense_id, "input.expenseId")?;
+        Ok(Expense(
+            expenses::mark_paid(c.state, c.actor().await?, id, &input.reference).await?,
+        ))
+    }
+
+    /// Records a correction or opening balance in the ledger (admins).
+    async fn record_ledger_adjustment(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordLedgerAdjustmentInput,
+    ) -> Result<LedgerEntry> {
+        let c = Ctx::of(ctx)?;
+        let input = ledger::AdjustmentInput {
+            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            amount: input.amount,
+            currency: input.currency,
+            reference: input.reference,
+            description: input.description,
+        };
+        Ok(LedgerEntry(
+            ledger::adjust(c.state, c.actor().await?, input).await?,
+        ))
+    }
+}

@@ -1,0 +1,121 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::{
+    graphql::{
+        connection::parse_id,
+        context::Ctx,
+        types::{
+            ApplicationDecision, ApplyForMembershipInput, ChangeMemberRoleInput,
+            DecideMembershipApplicationInput, Invitation, InvitationPayload, InviteMemberInput,
+            Member, MembershipApplication, RemoveMemberInput,
+        },
+    },
+    services::membership::{applications, changes, invitations},
+};
+
+#[derive(Default)]
+pub struct MembershipMutation;
+
+#[Object]
+impl MembershipMutation {
+    /// Invites an email into a stakeholder group (admins). Returns the token
+    /// for the invitation link, shown this once; inviting again issues a new one.
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteMemberInput,
+    ) -> Result<InvitationPayload> {
+        let c = Ctx::of(ctx)?;
+        let input = invitations::InviteInput {
+            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            email: input.email,
+            stakeholder_group_id: parse_id(
+                &input.stakeholder_group_id,
+                "input.stakeholderGroupId",
+            )?,
+            role: input.role.into(),
+        };
+        let (invitation, token) = invitations::invite(c.state, c.actor().await?, input).await?;
+        Ok(InvitationPayload {
+            invitation: Invitation(invitation),
+            token,
+        })
+    }
+
+    /// Accepts an invitation sent to your email, before it expires.
+    async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Member> {
+        let c = Ctx::of(ctx)?;
+        Ok(Member(
+            invitations::accept(c.state, c.actor().await?, &token).await?,
+        ))
+    }
+
+    /// Applies to join a stakeholder group: OPEN groups admit at once,
+    /// APPLICATION groups wait for the admins, INVITATION groups refuse.
+    async fn apply_for_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplyForMembershipInput,
+    ) -> Result<MembershipApplication> {
+        let c = Ctx::of(ctx)?;
+        let input = applications::ApplyInput {
+            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            stakeholder_group_id: parse_id(
+                &input.stakeholder_group_id,
+                "input.stakeholderGroupId",
+            )?,
+            message: input.message,
+        };
+        Ok(MembershipApplication(
+            applications::apply(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Approves or rejects a pending application (admins).
+    async fn decide_membership_application(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideMembershipApplicationInput,
+    ) -> Result<MembershipApplication> {
+        let c = Ctx::of(ctx)?;
+        let input = applications::DecideInput {
+            application_id: parse_id(&input.application_id, "input.applicationId")?,
+            approve: input.decision == ApplicationDecision::Approve,
+            reason: input.reason,
+        };
+        Ok(MembershipApplication(
+            applications::decide(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Leaves a pool; the register keeps the membership with its dates.
+    async fn leave_pool(&self, ctx: &Context<'_>, pool_id: ID) -> Result<Member> {
+        let c = Ctx::of(ctx)?;
+        let pool_id = parse_id(&pool_id, "poolId")?;
+        Ok(Member(
+            changes::leave(c.state, c.actor().await?, pool_id).await?,
+        ))
+    }
+
+    /// Removes a member with a recorded reason (admins).
+    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<Member> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.member_id, "input.memberId")?;
+        Ok(Member(
+            changes::remove(c.state, c.actor().await?, id, &input.reason).await?,
+        ))
+    }
+
+    /// Makes a member an admin or a plain member (admins); the last admin stays.
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeMemberRoleInput,
+    ) -> Result<Member> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.member_id, "input.memberId")?;
+        Ok(Member(
+            changes::change_role(c.state, c.actor().await?, id, input.role.into()).await?,
+        ))
+    }
+}

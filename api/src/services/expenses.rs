@@ -1,0 +1,182 @@
+//! Expenses: submitted as proposals, paid by an admin once approved, and
+//! written to the ledger when paid.
+
+use chrono::{DateTime, Utc};
+use entities::{
+    expense::{self, ExpenseStatus},
+    ledger_entry::{self, LedgerKind},
+    proposal::ProposalKind,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::{
+    auth::Actor,
+    domain::{BoundedText, Check, Currency},
+    error::{AppError, AppResult, FieldError},
+    services::{
+        OnConflict, begin_write,
+        membership::{find_pool, require_admin, require_member},
+        proposals::{self, CreateInput},
+    },
+    state::AppState,
+};
+
+pub struct SubmitInput {
+    pub pool_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub amount: i64,
+    pub currency: String,
+    pub payee: String,
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+/// Submits an expense; it is put to the members as a proposal.
+pub async fn submit(
+    state: &AppState,
+    actor: &Actor,
+    input: SubmitInput,
+) -> AppResult<expense::Model> {
+    let mut check = Check::default();
+    let currency = check.field(Currency::parse(&input.currency, "input.currency"));
+    let payee = check.field(BoundedText::<1, 200>::parse(&input.payee, "input.payee"));
+    let amount = check.field(if input.amount > 0 {
+        Ok(input.amount)
+    } else {
+        Err(FieldError::new(
+            "input.amount",
+            "must be a positive amount in minor units (cents)",
+        ))
+    });
+    let (Some(currency), Some(payee), Some(amount)) = (currency, payee, amount) else {
+        return Err(check.into_error());
+    };
+    let txn = begin_write(&state.db).await?;
+    let pool = find_pool(&txn, input.pool_id).await?;
+    let member = require_member(&txn, &pool, actor.user_id).await?;
+    let body = format!(
+        "{}\n\nAmount: {} {} to {}.",
+        input.description.trim(),
+        crate::domain::format_minor(amount, currency.as_str()),
+        currency.as_str(),
+        payee.as_str()
+    );
+    let proposal = proposals::insert(
+        &txn,
+        &pool,
+        &member,
+        CreateInput {
+            pool_id: pool.id,
+            title: input.title.clone(),
+            body,
+            kind: ProposalKind::Expense,
+            options: Vec::new(),
+            closes_at: input.closes_at,
+            quorum_percent: None,
+            pass_threshold_percent: None,
+            voting_rule: None,
+            eligible_group_ids: None,
+        },
+    )
+    .await?;
+    let now = Utc::now();
+    let expense = expense::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        pool_id: Set(pool.id),
+        proposal_id: Set(proposal.id),
+        submitted_by_membership_id: Set(member.id),
+        title: Set(proposal.title.clone()),
+        description: Set(input.description.trim().to_owned()),
+        amount_minor: Set(amount),
+        currency: Set(currency.into_inner()),
+        payee: Set(payee.into_inner()),
+        status: Set(ExpenseStatus::Proposed),
+        paid_by_membership_id: Set(None),
+        paid_at: Set(None),
+        reference: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(expense)
+}
+
+/// Records an approved expense as paid (admins only, never the member who
+/// submitted it) and writes its ledger entry.
+pub async fn mark_paid(
+    state: &AppState,
+    actor: &Actor,
+    expense_id: Uuid,
+    reference: &str,
+) -> AppResult<expense::Model> {
+    let reference = BoundedText::<1, 200>::parse(reference, "input.reference")
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let txn = begin_write(&state.db).await?;
+    let expense = expense::Entity::find_by_id(expense_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no expense has id {expense_id}")))?;
+    let pool = find_pool(&txn, expense.pool_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    if expense.submitted_by_membership_id == admin.id {
+        return Err(AppError::Forbidden(
+            "the member who submitted an expense cannot mark it paid; another admin must".into(),
+        ));
+    }
+    match expense.status {
+        ExpenseStatus::Approved => {}
+        ExpenseStatus::Paid => {
+            return Err(AppError::Conflict("this expense is already paid".into()));
+        }
+        ExpenseStatus::Proposed => {
+            return Err(AppError::Conflict(
+                "this expense is still being voted on".into(),
+            ));
+        }
+        ExpenseStatus::Rejected => {
+            return Err(AppError::Conflict(
+                "the members did not approve this expense".into(),
+            ));
+        }
+    }
+    let now = Utc::now();
+    let reference = reference.into_inner();
+    ledger_entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        pool_id: Set(pool.id),
+        kind: Set(LedgerKind::Expense),
+        amount_minor: Set(-expense.amount_minor),
+        currency: Set(expense.currency.clone()),
+        reference: Set(reference.clone()),
+        description: Set(format!("{} (paid to {})", expense.title, expense.payee)),
+        expense_id: Set(Some(expense.id)),
+        recorded_by: Set(Some(actor.user_id)),
+        occurred_at: Set(now),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .on_conflict(|| "this expense is already in the ledger".into())?;
+    let mut active: expense::ActiveModel = expense.into();
+    active.status = Set(ExpenseStatus::Paid);
+    active.paid_by_membership_id = Set(Some(admin.id));
+    active.paid_at = Set(Some(now));
+    active.reference = Set(Some(reference));
+    active.updated_at = Set(now);
+    let paid = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(paid)
+}
+
+pub async fn for_proposal(
+    db: &impl sea_orm::ConnectionTrait,
+    proposal_id: Uuid,
+) -> AppResult<Option<expense::Model>> {
+    Ok(expense::Entity::find()
+        .filter(expense::Column::ProposalId.eq(proposal_id))
+        .one(db)
+        .await?)
+}

@@ -1,0 +1,227 @@
+//! Applications: joining a group by its admission rule.
+
+use chrono::Utc;
+use entities::{
+    application::{self, ApplicationStatus},
+    membership::{self, JoinedVia, MemberRole, MembershipStatus},
+    stakeholder_group::Admission,
+    user,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::{
+    auth::Actor,
+    domain::BoundedText,
+    error::{AppError, AppResult},
+    services::{OnConflict, begin_write},
+    state::AppState,
+};
+
+use super::{find_pool, group_of_pool, require_active_pool, require_admin};
+
+pub struct ApplyInput {
+    pub pool_id: Uuid,
+    pub stakeholder_group_id: Uuid,
+    pub message: String,
+}
+
+/// Applies to join: an OPEN group admits at once, an APPLICATION group waits
+/// for the admins, an INVITATION group refuses.
+pub async fn apply(
+    state: &AppState,
+    actor: &Actor,
+    input: ApplyInput,
+) -> AppResult<application::Model> {
+    let message = BoundedText::<0, 2000>::parse(&input.message, "input.message")
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let txn = begin_write(&state.db).await?;
+    let pool = find_pool(&txn, input.pool_id).await?;
+    require_active_pool(&pool)?;
+    let group = group_of_pool(
+        &txn,
+        pool.id,
+        input.stakeholder_group_id,
+        "input.stakeholderGroupId",
+    )
+    .await?;
+    if group.admission == Admission::Invitation {
+        return Err(AppError::Forbidden(format!(
+            "the group {} admits members by invitation only",
+            group.name
+        )));
+    }
+    let me = user::Entity::find_by_id(actor.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))?;
+    let current = membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(pool.id))
+        .filter(membership::Column::Email.eq(me.email.as_str()))
+        .filter(membership::Column::LeftAt.is_null())
+        .one(&txn)
+        .await?;
+    if let Some(m) = current {
+        return Err(AppError::Conflict(match m.status {
+            MembershipStatus::Invited => {
+                "you are already invited to this pool; accept the invitation instead".to_owned()
+            }
+            _ => "you are already a member of this pool".to_owned(),
+        }));
+    }
+    let now = Utc::now();
+    let open = group.admission == Admission::Open;
+    let membership_id = if open {
+        Some(
+            insert_member(&txn, pool.id, &me, group.id, JoinedVia::Open)
+                .await?
+                .id,
+        )
+    } else {
+        None
+    };
+    let application = application::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        pool_id: Set(pool.id),
+        user_id: Set(me.id),
+        stakeholder_group_id: Set(group.id),
+        message: Set(message.into_inner()),
+        status: Set(if open {
+            ApplicationStatus::Approved
+        } else {
+            ApplicationStatus::Pending
+        }),
+        decided_by: Set(None),
+        decided_at: Set(open.then_some(now)),
+        reason: Set(open.then(|| "open admission".to_owned())),
+        membership_id: Set(membership_id),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .on_conflict(|| "you already have an application pending for this pool".into())?;
+    txn.commit().await?;
+    Ok(application)
+}
+
+pub struct DecideInput {
+    pub application_id: Uuid,
+    pub approve: bool,
+    pub reason: Option<String>,
+}
+
+/// Decides a pending application (admins only).
+pub async fn decide(
+    state: &AppState,
+    actor: &Actor,
+    input: DecideInput,
+) -> AppResult<application::Model> {
+    let reason = input
+        .reason
+        .map(|r| {
+            BoundedText::<1, 2000>::parse(&r, "input.reason")
+                .map_err(|e| AppError::Validation(vec![e]))
+        })
+        .transpose()?
+        .map(BoundedText::into_inner);
+    let txn = begin_write(&state.db).await?;
+    let application = application::Entity::find_by_id(input.application_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!("no application has id {}", input.application_id))
+        })?;
+    let pool = find_pool(&txn, application.pool_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    if application.status != ApplicationStatus::Pending {
+        return Err(AppError::Conflict(
+            "this application has already been decided".into(),
+        ));
+    }
+    let membership_id = if input.approve {
+        let applicant = user::Entity::find_by_id(application.user_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::Conflict("the applicant's account no longer exists".into()))?;
+        Some(
+            insert_member(
+                &txn,
+                pool.id,
+                &applicant,
+                application.stakeholder_group_id,
+                JoinedVia::Application,
+            )
+            .await?
+            .id,
+        )
+    } else {
+        None
+    };
+    let mut active: application::ActiveModel = application.into();
+    active.status = Set(if input.approve {
+        ApplicationStatus::Approved
+    } else {
+        ApplicationStatus::Rejected
+    });
+    active.decided_by = Set(Some(admin.id));
+    active.decided_at = Set(Some(Utc::now()));
+    active.reason = Set(reason);
+    active.membership_id = Set(membership_id);
+    let decided = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(decided)
+}
+
+async fn insert_member(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    person: &user::Model,
+    group_id: Uuid,
+    via: JoinedVia,
+) -> AppResult<membership::Model> {
+    let now = Utc::now();
+    membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        pool_id: Set(pool_id),
+        user_id: Set(Some(person.id)),
+        email: Set(person.email.clone()),
+        display_name: Set(person.display_name.clone()),
+        stakeholder_group_id: Set(group_id),
+        role: Set(MemberRole::Member),
+        status: Set(MembershipStatus::Active),
+        joined_via: Set(via),
+        joined_at: Set(Some(now)),
+        left_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        shares_held: Set(0),
+        end_reason: Set(None),
+        ended_by: Set(None),
+    }
+    .insert(db)
+    .await
+    .on_conflict(|| format!("{} already has a membership in this pool", person.email))
+}
+
+/// A pool's applications, for its admins and the parent's stewards and auditors.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    pool: &entities::pool::Model,
+    status: Option<ApplicationStatus>,
+    page: crate::services::pagination::PageRequest,
+) -> AppResult<crate::services::pagination::Page<application::Model>> {
+    match super::require_reader(&state.db, pool, actor.user_id).await? {
+        super::Viewer::Member(m) if m.role != MemberRole::Admin => {
+            return Err(AppError::Forbidden(
+                "only admins of this pool may see its applications".into(),
+            ));
+        }
+        _ => {}
+    }
+    let mut select = application::Entity::find().filter(application::Column::PoolId.eq(pool.id));
+    if let Some(status) = status {
+        select = select.filter(application::Column::Status.eq(status));
+    }
+    crate::services::pagination::paginate(&state.db, select, application::Column::Id, page).await
+}

@@ -1,0 +1,118 @@
+//! Leaving, removal and role changes. Memberships end; they are never deleted.
+
+use chrono::Utc;
+use entities::membership::{self, MemberRole, MembershipStatus};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::{
+    auth::Actor,
+    domain::BoundedText,
+    error::{AppError, AppResult},
+    services::begin_write,
+    state::AppState,
+};
+
+use super::{
+    find_membership, find_pool, keep_an_admin, lock_pool, require_active_pool, require_admin,
+};
+
+/// Leaves a pool (an invitation not yet accepted may be declined the same way).
+pub async fn leave(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<membership::Model> {
+    let txn = begin_write(&state.db).await?;
+    let pool = find_pool(&txn, pool_id).await?;
+    require_active_pool(&pool)?;
+    lock_pool(&txn, pool.id).await?;
+    let mine = membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(pool.id))
+        .filter(membership::Column::UserId.eq(actor.user_id))
+        .filter(membership::Column::LeftAt.is_null())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("you are not a member of this pool".into()))?;
+    keep_an_admin(&txn, pool.id, &mine, "leave").await?;
+    let ended = end(
+        mine,
+        MembershipStatus::Left,
+        "left the pool".into(),
+        actor.user_id,
+    )
+    .update(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(ended)
+}
+
+/// Removes a member (admins only): a recorded sanction with its reason.
+pub async fn remove(
+    state: &AppState,
+    actor: &Actor,
+    member_id: Uuid,
+    reason: &str,
+) -> AppResult<membership::Model> {
+    let reason = BoundedText::<3, 2000>::parse(reason, "input.reason")
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let txn = begin_write(&state.db).await?;
+    let target = find_membership(&txn, member_id).await?;
+    let pool = find_pool(&txn, target.pool_id).await?;
+    require_admin(&txn, &pool, actor.user_id).await?;
+    lock_pool(&txn, pool.id).await?;
+    if target.left_at.is_some() {
+        return Err(AppError::Conflict(
+            "this membership has already ended".into(),
+        ));
+    }
+    keep_an_admin(&txn, pool.id, &target, "be removed").await?;
+    let ended = end(
+        target,
+        MembershipStatus::Removed,
+        reason.into_inner(),
+        actor.user_id,
+    )
+    .update(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(ended)
+}
+
+/// Makes a member an admin or a plain member (admins only).
+pub async fn change_role(
+    state: &AppState,
+    actor: &Actor,
+    member_id: Uuid,
+    role: MemberRole,
+) -> AppResult<membership::Model> {
+    let txn = begin_write(&state.db).await?;
+    let target = find_membership(&txn, member_id).await?;
+    let pool = find_pool(&txn, target.pool_id).await?;
+    require_admin(&txn, &pool, actor.user_id).await?;
+    lock_pool(&txn, pool.id).await?;
+    if target.left_at.is_some() {
+        return Err(AppError::Conflict("this membership has ended".into()));
+    }
+    if role == MemberRole::Member {
+        keep_an_admin(&txn, pool.id, &target, "be demoted").await?;
+    }
+    let mut active: membership::ActiveModel = target.into();
+    active.role = Set(role);
+    active.updated_at = Set(Utc::now());
+    let changed = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(changed)
+}
+
+fn end(
+    m: membership::Model,
+    status: MembershipStatus,
+    reason: String,
+    by: Uuid,
+) -> membership::ActiveModel {
+    let now = Utc::now();
+    let mut active: membership::ActiveModel = m.into();
+    active.status = Set(status);
+    active.left_at = Set(Some(now));
+    active.end_reason = Set(Some(reason));
+    active.ended_by = Set(Some(by));
+    active.updated_at = Set(now);
+    active
+}

@@ -1,0 +1,192 @@
+//! Invitations: an admin invites an email into a group; the person accepts
+//! with the token from the invitation link before it expires.
+
+use chrono::Utc;
+use entities::{
+    invitation,
+    membership::{self, JoinedVia, MemberRole, MembershipStatus},
+    user,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, tokens},
+    domain::Email,
+    error::{AppError, AppResult},
+    services::{OnConflict, begin_write},
+    state::AppState,
+};
+
+use super::{find_pool, group_of_pool, require_active_pool, require_admin};
+
+/// Prefix of invitation tokens.
+pub const INVITATION_PREFIX: &str = "inv_";
+
+pub struct InviteInput {
+    pub pool_id: Uuid,
+    pub email: String,
+    pub stakeholder_group_id: Uuid,
+    pub role: MemberRole,
+}
+
+/// Invites an email (admins only). Inviting someone already invited issues a
+/// new link and retires the old one. Returns the invitation and its token,
+/// shown this once.
+pub async fn invite(
+    state: &AppState,
+    actor: &Actor,
+    input: InviteInput,
+) -> AppResult<(invitation::Model, String)> {
+    let email =
+        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
+    let txn = begin_write(&state.db).await?;
+    let pool = find_pool(&txn, input.pool_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    let group = group_of_pool(
+        &txn,
+        pool.id,
+        input.stakeholder_group_id,
+        "input.stakeholderGroupId",
+    )
+    .await?;
+    let now = Utc::now();
+    let current = membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(pool.id))
+        .filter(membership::Column::Email.eq(email.as_str()))
+        .filter(membership::Column::LeftAt.is_null())
+        .one(&txn)
+        .await?;
+    let membership = match current {
+        Some(m) if m.status == MembershipStatus::Active => {
+            return Err(AppError::Conflict(format!(
+                "{email} is already a member of this pool"
+            )));
+        }
+        Some(m) => {
+            // Re-invite: same membership, possibly another group or role.
+            let mut active: membership::ActiveModel = m.into();
+            active.stakeholder_group_id = Set(group.id);
+            active.role = Set(input.role);
+            active.updated_at = Set(now);
+            let m = active.update(&txn).await?;
+            invitation::Entity::update_many()
+                .col_expr(invitation::Column::RevokedAt, Expr::value(now))
+                .filter(invitation::Column::MembershipId.eq(m.id))
+                .filter(invitation::Column::AcceptedAt.is_null())
+                .filter(invitation::Column::RevokedAt.is_null())
+                .exec(&txn)
+                .await?;
+            m
+        }
+        None => {
+            let account = user::Entity::find()
+                .filter(user::Column::Email.eq(email.as_str()))
+                .one(&txn)
+                .await?;
+            membership::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                pool_id: Set(pool.id),
+                user_id: Set(account.map(|u| u.id)),
+                email: Set(email.as_str().to_owned()),
+                display_name: Set(email.local_part().to_owned()),
+                stakeholder_group_id: Set(group.id),
+                role: Set(input.role),
+                status: Set(MembershipStatus::Invited),
+                joined_via: Set(JoinedVia::Invitation),
+                joined_at: Set(None),
+                left_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                shares_held: Set(0),
+                end_reason: Set(None),
+                ended_by: Set(None),
+            }
+            .insert(&txn)
+            .await
+            .on_conflict(|| format!("{email} already has a membership in this pool"))?
+        }
+    };
+    let token = tokens::new_token(INVITATION_PREFIX);
+    let ttl =
+        chrono::Duration::from_std(state.config.invitation_ttl).map_err(AppError::internal)?;
+    let invitation = invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        pool_id: Set(pool.id),
+        membership_id: Set(membership.id),
+        email: Set(email.as_str().to_owned()),
+        token_hash: Set(tokens::hash_token(
+            state.config.auth_secret.expose(),
+            &token,
+        )),
+        invited_by: Set(Some(admin.id)),
+        expires_at: Set(now + ttl),
+        accepted_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok((invitation, token))
+}
+
+/// Accepts an invitation as the signed-in person it was sent to.
+pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<membership::Model> {
+    let hash = tokens::hash_token(state.config.auth_secret.expose(), token.trim());
+    let txn = begin_write(&state.db).await?;
+    let invitation = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(hash))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound("no invitation has this token; ask an admin for a new link".into())
+        })?;
+    if invitation.accepted_at.is_some() {
+        return Err(AppError::Conflict(
+            "this invitation has already been accepted".into(),
+        ));
+    }
+    if invitation.revoked_at.is_some() {
+        return Err(AppError::Conflict(
+            "this invitation was replaced by a newer one; use the latest link".into(),
+        ));
+    }
+    if invitation.expires_at <= Utc::now() {
+        return Err(AppError::Conflict(
+            "this invitation has expired; ask an admin to invite you again".into(),
+        ));
+    }
+    let me = user::Entity::find_by_id(actor.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))?;
+    if me.email != invitation.email {
+        return Err(AppError::Forbidden(format!(
+            "this invitation was sent to another email address; sign in as {} to accept it",
+            invitation.email
+        )));
+    }
+    let pool = find_pool(&txn, invitation.pool_id).await?;
+    require_active_pool(&pool)?;
+    let membership = membership::Entity::find_by_id(invitation.membership_id)
+        .one(&txn)
+        .await?
+        .filter(|m| m.status == MembershipStatus::Invited && m.left_at.is_none())
+        .ok_or_else(|| {
+            AppError::Conflict("this invitation no longer leads to a membership".into())
+        })?;
+    let now = Utc::now();
+    let mut active: membership::ActiveModel = membership.into();
+    active.user_id = Set(Some(me.id));
+    active.display_name = Set(me.display_name.clone());
+    active.status = Set(MembershipStatus::Active);
+    active.joined_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let membership = active.update(&txn).await?;
+    let mut accepted: invitation::ActiveModel = invitation.into();
+    accepted.accepted_at = Set(Some(now));
+    accepted.update(&txn).await?;
+    txn.commit().await?;
+    Ok(membership)
+}

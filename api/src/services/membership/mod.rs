@@ -1,0 +1,188 @@
+//! Membership of a pool: who is inside, who may read and who may act.
+//! `invitations`, `applications` and `changes` hold the ways in and out.
+
+pub mod applications;
+pub mod changes;
+pub mod invitations;
+
+use entities::{
+    membership::{self, MemberRole, MembershipStatus},
+    parent_entity_role::RoleKind,
+    pool::{self, PoolStatus},
+    stakeholder_group,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::permissions,
+    error::{AppError, AppResult},
+    services::pagination::{Page, PageRequest, paginate},
+    state::AppState,
+};
+
+/// How the caller relates to a pool, for reads.
+pub enum Viewer {
+    /// An active member.
+    Member(Box<membership::Model>),
+    /// A steward or auditor of the parent entity.
+    Overseer(RoleKind),
+}
+
+/// The caller's active membership of the pool, if any.
+pub async fn active_membership(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(pool_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .one(db)
+        .await?)
+}
+
+/// Members read their pool's private data; so do the parent's stewards and auditors.
+pub async fn require_reader(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+) -> AppResult<Viewer> {
+    if let Some(m) = active_membership(db, pool.id, user_id).await? {
+        return Ok(Viewer::Member(Box::new(m)));
+    }
+    if let Some(role) = permissions::parent_role(db, pool.parent_entity_id, user_id).await? {
+        return Ok(Viewer::Overseer(role));
+    }
+    Err(AppError::Forbidden(
+        "only the pool's members and its parent's stewards and auditors may see this".into(),
+    ))
+}
+
+/// Active members act in their pool (propose, vote, submit expenses).
+pub async fn require_member(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+) -> AppResult<membership::Model> {
+    require_active_pool(pool)?;
+    active_membership(db, pool.id, user_id).await?.ok_or_else(|| {
+        AppError::Forbidden("only active members of this pool may do this (auditors and stewards read, they do not act in pools)".into())
+    })
+}
+
+/// Admins run the pool's membership and pay its expenses.
+pub async fn require_admin(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+) -> AppResult<membership::Model> {
+    let member = require_member(db, pool, user_id).await?;
+    if member.role != MemberRole::Admin {
+        return Err(AppError::Forbidden(
+            "only admins of this pool may do this".into(),
+        ));
+    }
+    Ok(member)
+}
+
+/// Only an active pool changes; a suspended or dissolved one is read-only.
+pub fn require_active_pool(pool: &pool::Model) -> AppResult<()> {
+    if pool.status != PoolStatus::Active {
+        return Err(AppError::Conflict(
+            format!("the pool is {:?} and cannot change", pool.status).to_uppercase(),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn find_pool(db: &impl ConnectionTrait, id: Uuid) -> AppResult<pool::Model> {
+    pool::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no pool has id {id}")))
+}
+
+pub async fn find_membership(db: &impl ConnectionTrait, id: Uuid) -> AppResult<membership::Model> {
+    membership::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no member has id {id}")))
+}
+
+/// A stakeholder group of this pool, or a validation error at `path`.
+pub async fn group_of_pool(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    group_id: Uuid,
+    path: &str,
+) -> AppResult<stakeholder_group::Model> {
+    stakeholder_group::Entity::find_by_id(group_id)
+        .one(db)
+        .await?
+        .filter(|g| g.pool_id == pool_id)
+        .ok_or_else(|| AppError::invalid(path, "is not a stakeholder group of this pool"))
+}
+
+/// Serialises membership changes of one pool (a no-op update takes the row
+/// lock on PostgreSQL and the write lock on SQLite), so two concurrent
+/// demotions cannot both pass the last-admin check.
+pub async fn lock_pool(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<()> {
+    pool::Entity::update_many()
+        .col_expr(pool::Column::UpdatedAt, Expr::col(pool::Column::UpdatedAt))
+        .filter(pool::Column::Id.eq(pool_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Refuses a change that would leave the pool without an active admin.
+pub async fn keep_an_admin(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    losing: &membership::Model,
+    what: &str,
+) -> AppResult<()> {
+    if losing.role != MemberRole::Admin || losing.status != MembershipStatus::Active {
+        return Ok(());
+    }
+    let admins = membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(pool_id))
+        .filter(membership::Column::Role.eq(MemberRole::Admin))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .count(db)
+        .await?;
+    if admins <= 1 {
+        return Err(AppError::Conflict(format!(
+            "the last admin cannot {what}; make another member an admin first"
+        )));
+    }
+    Ok(())
+}
+
+pub struct RegisterFilter {
+    pub status: Option<MembershipStatus>,
+    pub stakeholder_group_id: Option<Uuid>,
+}
+
+/// The member register: every membership ever held, oldest first.
+pub async fn register(
+    state: &AppState,
+    actor_user: Uuid,
+    pool: &pool::Model,
+    filter: RegisterFilter,
+    page: PageRequest,
+) -> AppResult<Page<membership::Model>> {
+    require_reader(&state.db, pool, actor_user).await?;
+    let mut select = membership::Entity::find().filter(membership::Column::PoolId.eq(pool.id));
+    if let Some(status) = filter.status {
+        select = select.filter(membership::Column::Status.eq(status));
+    }
+    if let Some(group) = filter.stakeholder_group_id {
+        select = select.filter(membership::Column::StakeholderGroupId.eq(group));
+    }
+    paginate(&state.db, select, membership::Column::Id, page).await
+}

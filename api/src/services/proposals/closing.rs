@@ -1,0 +1,223 @@
+//! Closing proposals: at their closing time (a background task in every
+//! server) or early by an admin. Whoever moves the proposal out of OPEN
+//! counts it, so several servers never count twice.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use entities::{
+    delegation,
+    expense::{self, ExpenseStatus},
+    membership::{self, MembershipStatus},
+    parent_entity,
+    proposal::{self, Outcome, ProposalKind, ProposalStatus},
+    stakeholder_group, vote,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::Actor,
+    error::{AppError, AppResult},
+    services::{
+        begin_write,
+        membership::{find_pool, require_admin},
+    },
+    state::AppState,
+};
+
+use super::{
+    eligible_groups_of, find, options_of, parse_rule,
+    tally::{TallyInput, tally},
+};
+
+/// Closes a proposal now (admins only) and returns it with its outcome.
+pub async fn close_early(
+    state: &AppState,
+    actor: &Actor,
+    id: uuid::Uuid,
+) -> AppResult<proposal::Model> {
+    let txn = begin_write(&state.db).await?;
+    let proposal = find(&txn, id).await?;
+    let pool = find_pool(&txn, proposal.pool_id).await?;
+    require_admin(&txn, &pool, actor.user_id).await?;
+    if proposal.status != ProposalStatus::Open {
+        return Err(AppError::Conflict("this proposal is already closed".into()));
+    }
+    close_in(&txn, &proposal).await?;
+    let closed = find(&txn, id).await?;
+    txn.commit().await?;
+    Ok(closed)
+}
+
+/// Closes every proposal whose time has come; returns how many.
+pub async fn close_due(state: &AppState) -> AppResult<usize> {
+    let due: Vec<proposal::Model> = proposal::Entity::find()
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
+        .filter(proposal::Column::ClosesAt.lte(Utc::now()))
+        .order_by_asc(proposal::Column::ClosesAt)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut closed = 0;
+    for p in due {
+        let txn = begin_write(&state.db).await?;
+        if close_in(&txn, &p).await? {
+            closed += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(closed)
+}
+
+/// Runs [`close_due`] every `interval` until the process ends.
+pub fn spawn_closer(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match close_due(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(closed = n, "closed due proposals"),
+                Err(e) => tracing::error!(error = ?e, "closing due proposals failed"),
+            }
+        }
+    })
+}
+
+/// Claims the proposal and stores its count. `false` if another closed it first.
+async fn close_in(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<bool> {
+    let now = Utc::now();
+    let claimed = proposal::Entity::update_many()
+        .col_expr(
+            proposal::Column::Status,
+            Expr::value(ProposalStatus::Closed),
+        )
+        .col_expr(proposal::Column::ClosedAt, Expr::value(now))
+        .col_expr(proposal::Column::UpdatedAt, Expr::value(now))
+        .filter(proposal::Column::Id.eq(p.id))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(false);
+    }
+    let eligible_groups = eligible_groups_of(p);
+    let weights: HashMap<Uuid, i32> = stakeholder_group::Entity::find()
+        .filter(stakeholder_group::Column::PoolId.eq(p.pool_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g.voting_weight))
+        .collect();
+    // The electorate at closing: active members of eligible, voting groups.
+    let electorate: HashMap<Uuid, Uuid> = membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(p.pool_id))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .filter(membership::Column::StakeholderGroupId.is_in(eligible_groups))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|m| weights.get(&m.stakeholder_group_id).copied().unwrap_or(0) > 0)
+        .map(|m| (m.id, m.stakeholder_group_id))
+        .collect();
+    let votes: HashMap<Uuid, String> = vote::Entity::find()
+        .filter(vote::Column::ProposalId.eq(p.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.membership_id, v.choice))
+        .collect();
+    // A delegation for this proposal overrides a standing one.
+    let mut delegations: HashMap<Uuid, Uuid> = HashMap::new();
+    let active = delegation::Entity::find()
+        .filter(delegation::Column::PoolId.eq(p.pool_id))
+        .filter(delegation::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(delegation::Column::ProposalId.eq(p.id))
+                .add(delegation::Column::ProposalId.is_null()),
+        )
+        .all(db)
+        .await?;
+    for d in active.iter().filter(|d| d.proposal_id.is_none()) {
+        delegations.insert(d.delegator_membership_id, d.delegate_membership_id);
+    }
+    for d in active.iter().filter(|d| d.proposal_id.is_some()) {
+        delegations.insert(d.delegator_membership_id, d.delegate_membership_id);
+    }
+    let (expense, min_agree) = expense_rule(db, p).await?;
+    let options = options_of(p);
+    let result = tally(&TallyInput {
+        kind: p.kind,
+        options: &options,
+        rule: parse_rule(&p.voting_rule),
+        quorum_percent: p.quorum_percent,
+        pass_threshold_percent: p.pass_threshold_percent,
+        electorate: &electorate,
+        weights: &weights,
+        votes: &votes,
+        delegations: &delegations,
+        min_agree,
+    });
+    proposal::Entity::update_many()
+        .col_expr(proposal::Column::Outcome, Expr::value(result.outcome))
+        .col_expr(
+            proposal::Column::Result,
+            Expr::value(serde_json::to_value(&result).map_err(AppError::internal)?),
+        )
+        .filter(proposal::Column::Id.eq(p.id))
+        .exec(db)
+        .await?;
+    if let Some(expense) = expense {
+        let status = if result.outcome == Outcome::Passed {
+            ExpenseStatus::Approved
+        } else {
+            ExpenseStatus::Rejected
+        };
+        expense::Entity::update_many()
+            .col_expr(expense::Column::Status, Expr::value(status))
+            .col_expr(expense::Column::UpdatedAt, Expr::value(now))
+            .filter(expense::Column::Id.eq(expense.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// For an expense proposal: the expense, and the fewest agreeing votes the
+/// parent's policy asks for at its amount.
+async fn expense_rule(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+) -> AppResult<(Option<expense::Model>, Option<i64>)> {
+    if p.kind != ProposalKind::Expense {
+        return Ok((None, None));
+    }
+    let Some(expense) = expense::Entity::find()
+        .filter(expense::Column::ProposalId.eq(p.id))
+        .one(db)
+        .await?
+    else {
+        return Ok((None, None));
+    };
+    let pool = find_pool(db, p.pool_id).await?;
+    let parent = parent_entity::Entity::find_by_id(pool.parent_entity_id)
+        .one(db)
+        .await?;
+    let min = parent.and_then(|parent| {
+        match (
+            parent.expense_approval_above_minor,
+            parent.expense_min_approvals,
+        ) {
+            (Some(above), Some(min)) if expense.amount_minor > above => Some(i64::from(min)),
+            _ => None,
+        }
+    });
+    Ok((Some(expense), min))
+}

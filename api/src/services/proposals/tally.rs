@@ -1,0 +1,342 @@
+//! Counting votes: the outcome of a closed proposal. A pure function of the
+//! electorate, the votes and the delegations, so the rules are unit-tested.
+
+use std::collections::HashMap;
+
+use entities::proposal::{Outcome, ProposalKind};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::catalogue::VotingRule;
+
+pub const AGREE: &str = "agree";
+pub const ABSTAIN: &str = "abstain";
+pub const DISAGREE: &str = "disagree";
+pub const BLOCK: &str = "block";
+/// The options of a proposal (and of an expense).
+pub const PROPOSAL_OPTIONS: [&str; 4] = [AGREE, ABSTAIN, DISAGREE, BLOCK];
+
+pub struct TallyInput<'a> {
+    pub kind: ProposalKind,
+    pub options: &'a [String],
+    pub rule: VotingRule,
+    pub quorum_percent: i32,
+    pub pass_threshold_percent: i32,
+    /// Eligible voters: membership id → group id.
+    pub electorate: &'a HashMap<Uuid, Uuid>,
+    /// Group id → voting weight.
+    pub weights: &'a HashMap<Uuid, i32>,
+    /// Direct votes: membership id → choice.
+    pub votes: &'a HashMap<Uuid, String>,
+    /// Delegator → delegate, already resolved (a proposal's own delegation
+    /// before a standing one).
+    pub delegations: &'a HashMap<Uuid, Uuid>,
+    /// Fewest agreeing votes needed (the parent's policy for large expenses).
+    pub min_agree: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionCount {
+    pub option: String,
+    pub direct: i64,
+    pub delegated: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupCount {
+    pub group_id: Uuid,
+    pub weight: i32,
+    pub eligible: i64,
+    pub counts: Vec<OptionCount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tally {
+    pub outcome: Outcome,
+    pub eligible_voters: i64,
+    /// Ballots counted, direct and delegated.
+    pub ballots: i64,
+    /// Ballots per 100 eligible voters, rounded down.
+    pub turnout_percent: i64,
+    pub quorum_reached: bool,
+    /// Share of agreeing votes among agree and disagree, in basis points
+    /// (10 000 = all), weighted by group under `WEIGHTED_BY_GROUP`.
+    pub agree_basis_points: Option<i64>,
+    pub counts: Vec<OptionCount>,
+    pub groups: Vec<GroupCount>,
+    /// The poll option with most votes (ties: the first listed).
+    pub winning_option: Option<String>,
+}
+
+pub fn tally(input: &TallyInput<'_>) -> Tally {
+    // Each eligible voter casts at most one ballot: their own, or their
+    // delegate's own (delegations never chain).
+    let mut ballots: Vec<(Uuid, &str, bool)> = Vec::new();
+    for (member, group) in input.electorate {
+        if let Some(choice) = input.votes.get(member) {
+            ballots.push((*group, choice, false));
+        } else if let Some(choice) = input
+            .delegations
+            .get(member)
+            .filter(|d| input.electorate.get(d) == Some(group))
+            .and_then(|d| input.votes.get(d))
+        {
+            ballots.push((*group, choice, true));
+        }
+    }
+    let count = |filter: &dyn Fn(Uuid) -> bool| -> Vec<OptionCount> {
+        input
+            .options
+            .iter()
+            .map(|o| OptionCount {
+                option: o.clone(),
+                direct: ballots
+                    .iter()
+                    .filter(|(g, c, d)| filter(*g) && *c == o && !d)
+                    .count() as i64,
+                delegated: ballots
+                    .iter()
+                    .filter(|(g, c, d)| filter(*g) && *c == o && *d)
+                    .count() as i64,
+            })
+            .collect()
+    };
+    let counts = count(&|_| true);
+    let mut group_ids: Vec<Uuid> = input.electorate.values().copied().collect();
+    group_ids.sort();
+    group_ids.dedup();
+    let groups: Vec<GroupCount> = group_ids
+        .iter()
+        .map(|g| GroupCount {
+            group_id: *g,
+            weight: input.weights.get(g).copied().unwrap_or(0),
+            eligible: input.electorate.values().filter(|x| *x == g).count() as i64,
+            counts: count(&|x| x == *g),
+        })
+        .collect();
+    let eligible_voters = input.electorate.len() as i64;
+    let cast = ballots.len() as i64;
+    let turnout_percent = if eligible_voters == 0 {
+        0
+    } else {
+        cast * 100 / eligible_voters
+    };
+    let quorum_reached =
+        eligible_voters > 0 && cast * 100 >= i64::from(input.quorum_percent) * eligible_voters;
+    let total = |counts: &[OptionCount], option: &str| {
+        counts
+            .iter()
+            .find(|c| c.option == option)
+            .map_or(0, |c| c.direct + c.delegated)
+    };
+
+    let mut agree_basis_points = None;
+    let mut winning_option = None;
+    let outcome = if !quorum_reached {
+        Outcome::NoQuorum
+    } else if input.kind == ProposalKind::Poll {
+        winning_option = counts
+            .iter()
+            .fold(None::<&OptionCount>, |best, c| match best {
+                Some(b) if b.direct + b.delegated >= c.direct + c.delegated => Some(b),
+                _ => Some(c),
+            })
+            .filter(|c| c.direct + c.delegated > 0)
+            .map(|c| c.option.clone());
+        if winning_option.is_some() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        }
+    } else if total(&counts, BLOCK) > 0 {
+        Outcome::Blocked
+    } else {
+        // Each group's share of agreement, weighted; or every ballot alike.
+        let share = match input.rule {
+            VotingRule::OneMemberOneVote => {
+                let (a, d) = (total(&counts, AGREE), total(&counts, DISAGREE));
+                (a + d > 0).then(|| a * 10_000 / (a + d))
+            }
+            VotingRule::WeightedByGroup => {
+                let mut weighted = 0i64;
+                let mut weight_sum = 0i64;
+                for g in &groups {
+                    let (a, d) = (total(&g.counts, AGREE), total(&g.counts, DISAGREE));
+                    if a + d > 0 && g.weight > 0 {
+                        weighted += i64::from(g.weight) * a * 10_000 / (a + d);
+                        weight_sum += i64::from(g.weight);
+                    }
+                }
+                (weight_sum > 0).then(|| weighted / weight_sum)
+            }
+        };
+        agree_basis_points = share;
+        let enough_agree = input
+            .min_agree
+            .is_none_or(|min| total(&counts, AGREE) >= min);
+        match share {
+            Some(bp) if bp > i64::from(input.pass_threshold_percent) * 100 && enough_agree => {
+                Outcome::Passed
+            }
+            _ => Outcome::Failed,
+        }
+    };
+    Tally {
+        outcome,
+        eligible_voters,
+        ballots: cast,
+        turnout_percent,
+        quorum_reached,
+        agree_basis_points,
+        counts,
+        groups,
+        winning_option,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Setup {
+        electorate: HashMap<Uuid, Uuid>,
+        weights: HashMap<Uuid, i32>,
+        votes: HashMap<Uuid, String>,
+        delegations: HashMap<Uuid, Uuid>,
+        options: Vec<String>,
+    }
+
+    fn setup(groups: &[(i32, usize)]) -> (Setup, Vec<Vec<Uuid>>) {
+        let mut s = Setup {
+            electorate: HashMap::new(),
+            weights: HashMap::new(),
+            votes: HashMap::new(),
+            delegations: HashMap::new(),
+            options: PROPOSAL_OPTIONS.iter().map(|o| o.to_string()).collect(),
+        };
+        let mut members = Vec::new();
+        for (weight, size) in groups {
+            let g = Uuid::now_v7();
+            s.weights.insert(g, *weight);
+            let ms: Vec<Uuid> = (0..*size).map(|_| Uuid::now_v7()).collect();
+            for m in &ms {
+                s.electorate.insert(*m, g);
+            }
+            members.push(ms);
+        }
+        (s, members)
+    }
+
+    fn run(s: &Setup, rule: VotingRule, quorum: i32) -> Tally {
+        tally(&TallyInput {
+            kind: ProposalKind::Proposal,
+            options: &s.options,
+            rule,
+            quorum_percent: quorum,
+            pass_threshold_percent: 50,
+            electorate: &s.electorate,
+            weights: &s.weights,
+            votes: &s.votes,
+            delegations: &s.delegations,
+            min_agree: None,
+        })
+    }
+
+    #[test]
+    fn a_simple_majority_passes_and_a_tie_fails() {
+        let (mut s, m) = setup(&[(1, 4)]);
+        s.votes.insert(m[0][0], AGREE.into());
+        s.votes.insert(m[0][1], AGREE.into());
+        s.votes.insert(m[0][2], DISAGREE.into());
+        assert_eq!(
+            run(&s, VotingRule::OneMemberOneVote, 50).outcome,
+            Outcome::Passed
+        );
+        s.votes.insert(m[0][3], DISAGREE.into());
+        let t = run(&s, VotingRule::OneMemberOneVote, 50);
+        assert_eq!(t.outcome, Outcome::Failed);
+        assert_eq!(t.turnout_percent, 100);
+    }
+
+    #[test]
+    fn quorum_and_block() {
+        let (mut s, m) = setup(&[(1, 10)]);
+        s.votes.insert(m[0][0], AGREE.into());
+        assert_eq!(
+            run(&s, VotingRule::OneMemberOneVote, 20).outcome,
+            Outcome::NoQuorum
+        );
+        s.votes.insert(m[0][1], ABSTAIN.into());
+        assert_eq!(
+            run(&s, VotingRule::OneMemberOneVote, 20).outcome,
+            Outcome::Passed,
+            "abstentions count for quorum"
+        );
+        s.votes.insert(m[0][2], BLOCK.into());
+        assert_eq!(
+            run(&s, VotingRule::OneMemberOneVote, 20).outcome,
+            Outcome::Blocked
+        );
+    }
+
+    #[test]
+    fn weighted_groups_count_by_weight_not_headcount() {
+        // Workers (weight 3, 2 people) agree; users (weight 1, 6 people) disagree.
+        let (mut s, m) = setup(&[(3, 2), (1, 6)]);
+        for w in &m[0] {
+            s.votes.insert(*w, AGREE.into());
+        }
+        for u in &m[1] {
+            s.votes.insert(*u, DISAGREE.into());
+        }
+        assert_eq!(
+            run(&s, VotingRule::OneMemberOneVote, 50).outcome,
+            Outcome::Failed,
+            "2 against 6 by headcount"
+        );
+        let t = run(&s, VotingRule::WeightedByGroup, 50);
+        assert_eq!(t.outcome, Outcome::Passed, "3 against 1 by weight");
+        assert_eq!(t.agree_basis_points, Some(7_500));
+    }
+
+    #[test]
+    fn delegated_votes_count_once_and_do_not_chain() {
+        let (mut s, m) = setup(&[(1, 4)]);
+        let [a, b, c, d] = [m[0][0], m[0][1], m[0][2], m[0][3]];
+        s.votes.insert(a, DISAGREE.into());
+        s.delegations.insert(b, a); // b follows a
+        s.delegations.insert(c, b); // c follows b, who did not vote: no chain
+        s.delegations.insert(d, a);
+        s.votes.insert(d, AGREE.into()); // d voted: their own vote wins
+        let t = run(&s, VotingRule::OneMemberOneVote, 0);
+        let disagree = t.counts.iter().find(|c| c.option == DISAGREE).unwrap();
+        assert_eq!((disagree.direct, disagree.delegated), (1, 1));
+        assert_eq!(t.ballots, 3);
+    }
+
+    #[test]
+    fn polls_pick_the_most_chosen_option() {
+        let (mut s, m) = setup(&[(1, 3)]);
+        s.options = vec!["Tuesday".into(), "Thursday".into()];
+        s.votes.insert(m[0][0], "Thursday".into());
+        s.votes.insert(m[0][1], "Thursday".into());
+        s.votes.insert(m[0][2], "Tuesday".into());
+        let t = tally(&TallyInput {
+            kind: ProposalKind::Poll,
+            options: &s.options,
+            rule: VotingRule::OneMemberOneVote,
+            quorum_percent: 50,
+            pass_threshold_percent: 50,
+            electorate: &s.electorate,
+            weights: &s.weights,
+            votes: &s.votes,
+            delegations: &s.delegations,
+            min_agree: None,
+        });
+        assert_eq!(t.winning_option.as_deref(), Some("Thursday"));
+        assert_eq!(t.outcome, Outcome::Passed);
+    }
+}

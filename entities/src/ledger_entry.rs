@@ -1,0 +1,52 @@
+//! One movement of a pool's money. Entries are never changed or deleted; a
+//! correction is an ADJUSTMENT entry.
+use sea_orm::entity::prelude::*;
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LedgerKind {
+    #[sea_orm(string_value = "CONTRIBUTION")]
+    Contribution,
+    #[sea_orm(string_value = "PARENT_SHARE")]
+    ParentShare,
+    #[sea_orm(string_value = "EXPENSE")]
+    Expense,
+    #[sea_orm(string_value = "ADJUSTMENT")]
+    Adjustment,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "ledger_entries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub pool_id: Uuid,
+    pub kind: LedgerKind,
+    /// Minor units; income positive, spending negative.
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reference: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub expense_id: Option<Uuid>,
+    pub recorded_by: Option<Uuid>,
+    pub occurred_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

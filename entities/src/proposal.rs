@@ -1,0 +1,111 @@
+//! A decision put to a pool's members.
+use sea_orm::entity::prelude::*;
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProposalKind {
+    /// Agree, abstain, disagree or block.
+    #[sea_orm(string_value = "PROPOSAL")]
+    Proposal,
+    /// The proposal's own options.
+    #[sea_orm(string_value = "POLL")]
+    Poll,
+    /// An expense to approve; votes as a proposal.
+    #[sea_orm(string_value = "EXPENSE")]
+    Expense,
+}
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProposalStatus {
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "CLOSED")]
+    Closed,
+}
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    #[sea_orm(string_value = "PASSED")]
+    Passed,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    #[sea_orm(string_value = "NO_QUORUM")]
+    NoQuorum,
+    #[sea_orm(string_value = "BLOCKED")]
+    Blocked,
+}
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "proposals")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub pool_id: Uuid,
+    pub author_membership_id: Uuid,
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub body: String,
+    pub kind: ProposalKind,
+    /// The choices, as a list of strings.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub options: Json,
+    pub closes_at: DateTimeUtc,
+    pub quorum_percent: i32,
+    pub pass_threshold_percent: i32,
+    /// `ONE_MEMBER_ONE_VOTE` or `WEIGHTED_BY_GROUP`.
+    pub voting_rule: String,
+    /// Stakeholder group ids whose members may vote.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub eligible_group_ids: Json,
+    pub status: ProposalStatus,
+    pub outcome: Option<Outcome>,
+    /// Counts per option and group, turnout, quorum: stored at closing.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub result: Option<Json>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
