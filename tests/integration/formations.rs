@@ -19,7 +19,7 @@ const FORMATION_FIELDS: &str = "id status name slug progressPercent
     pool { id }";
 
 /// A parent entity (in Spain) with a steward and an auditor, and a founder.
-pub struct World {
+pub(crate) struct World {
     pub app: TestApp,
     pub steward: String,
     pub auditor: String,

@@ -16,4 +16,5 @@ mod api_tokens;
 mod formations;
 mod http;
 mod parent_entities;
+mod pools;
 mod schema;

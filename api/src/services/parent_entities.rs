@@ -191,6 +191,8 @@ pub struct PolicyInput {
     pub allowed_template_ids: Option<Vec<String>>,
     pub allowed_app_ids: Option<Vec<String>>,
     pub allows_principle_exceptions: bool,
+    pub expense_approval_above: Option<i64>,
+    pub expense_min_approvals: Option<i32>,
 }
 
 /// Sets the parent's policy for its pools. Stewards only; every id must be in
@@ -217,6 +219,27 @@ pub async fn set_policy(
             ));
         }
     }
+    if input.expense_approval_above.is_some_and(|a| a < 0) {
+        errors.push(FieldError::new(
+            "input.expenseApprovalAbove",
+            "must not be negative",
+        ));
+    }
+    if input
+        .expense_min_approvals
+        .is_some_and(|n| !(1..=1000).contains(&n))
+    {
+        errors.push(FieldError::new(
+            "input.expenseMinApprovals",
+            "must be between 1 and 1000",
+        ));
+    }
+    if input.expense_approval_above.is_some() != input.expense_min_approvals.is_some() {
+        errors.push(FieldError::new(
+            "input.expenseMinApprovals",
+            "give both expenseApprovalAbove and expenseMinApprovals, or neither",
+        ));
+    }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -231,6 +254,8 @@ pub async fn set_policy(
     active.allowed_template_ids = Set(input.allowed_template_ids.map(serde_json::Value::from));
     active.allowed_app_ids = Set(input.allowed_app_ids.map(serde_json::Value::from));
     active.allows_principle_exceptions = Set(input.allows_principle_exceptions);
+    active.expense_approval_above_minor = Set(input.expense_approval_above);
+    active.expense_min_approvals = Set(input.expense_min_approvals);
     active.updated_at = Set(Utc::now());
     let parent = active.update(&txn).await?;
     txn.commit().await?;

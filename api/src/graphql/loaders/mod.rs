@@ -1,11 +1,11 @@
 //! One DataLoader per relation: each batches the keys of one request into a
-//! single `IN (…)` query. New loaders per request, so nothing is cached
-//! between callers.
+//! single `IN (…)` query. New loaders per request: they cache within the
+//! request (so a list can prime them) and never between callers.
 
 mod by_id;
 mod formation_facts;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
     expense, membership, parent_entity, pool, pool_app, proposal, stakeholder_group, user,
 };
@@ -15,37 +15,64 @@ pub use formation_facts::FormationFactsLoader;
 
 use crate::state::AppState;
 
+/// A loader that caches within one request.
+pub type Cached<T> = DataLoader<T, HashMapCache>;
+
 pub struct Loaders {
-    pub users: DataLoader<ById<user::Entity>>,
-    pub parent_entities: DataLoader<ById<parent_entity::Entity>>,
-    pub stakeholder_groups: DataLoader<ById<stakeholder_group::Entity>>,
-    pub pools: DataLoader<ById<pool::Entity>>,
-    pub members: DataLoader<ById<membership::Entity>>,
-    pub proposals: DataLoader<ById<proposal::Entity>>,
+    pub users: Cached<ById<user::Entity>>,
+    pub parent_entities: Cached<ById<parent_entity::Entity>>,
+    pub stakeholder_groups: Cached<ById<stakeholder_group::Entity>>,
+    pub pools: Cached<ById<pool::Entity>>,
+    pub members: Cached<ById<membership::Entity>>,
+    pub proposals: Cached<ById<proposal::Entity>>,
     /// The expense a proposal decides, by proposal id.
-    pub expense_of_proposal: DataLoader<ByParent<expense::Entity>>,
+    pub expense_of_proposal: Cached<ByParent<expense::Entity>>,
     /// A pool's stakeholder groups, by pool id.
-    pub groups_of_pool: DataLoader<ByParent<stakeholder_group::Entity>>,
+    pub groups_of_pool: Cached<ByParent<stakeholder_group::Entity>>,
     /// A pool's apps, by pool id.
-    pub apps_of_pool: DataLoader<ByParent<pool_app::Entity>>,
+    pub apps_of_pool: Cached<ByParent<pool_app::Entity>>,
     /// What evaluating a formation needs, by formation id.
-    pub formation_facts: DataLoader<FormationFactsLoader>,
+    pub formation_facts: Cached<FormationFactsLoader>,
 }
 
 impl Loaders {
     pub fn new(state: &AppState) -> Self {
         let db = &state.db;
         Self {
-            users: DataLoader::new(ById::new(db), tokio::spawn),
-            parent_entities: DataLoader::new(ById::new(db), tokio::spawn),
-            stakeholder_groups: DataLoader::new(ById::new(db), tokio::spawn),
-            pools: DataLoader::new(ById::new(db), tokio::spawn),
-            members: DataLoader::new(ById::new(db), tokio::spawn),
-            proposals: DataLoader::new(ById::new(db), tokio::spawn),
-            expense_of_proposal: DataLoader::new(ByParent::new(db), tokio::spawn),
-            groups_of_pool: DataLoader::new(ByParent::new(db), tokio::spawn),
-            apps_of_pool: DataLoader::new(ByParent::new(db), tokio::spawn),
-            formation_facts: DataLoader::new(FormationFactsLoader(state.clone()), tokio::spawn),
+            users: DataLoader::with_cache(ById::new(db), tokio::spawn, HashMapCache::default()),
+            parent_entities: DataLoader::with_cache(
+                ById::new(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            stakeholder_groups: DataLoader::with_cache(
+                ById::new(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            pools: DataLoader::with_cache(ById::new(db), tokio::spawn, HashMapCache::default()),
+            members: DataLoader::with_cache(ById::new(db), tokio::spawn, HashMapCache::default()),
+            proposals: DataLoader::with_cache(ById::new(db), tokio::spawn, HashMapCache::default()),
+            expense_of_proposal: DataLoader::with_cache(
+                ByParent::new(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            groups_of_pool: DataLoader::with_cache(
+                ByParent::new(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            apps_of_pool: DataLoader::with_cache(
+                ByParent::new(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            formation_facts: DataLoader::with_cache(
+                FormationFactsLoader(state.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 }

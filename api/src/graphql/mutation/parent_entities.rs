@@ -87,6 +87,8 @@ impl ParentEntityMutation {
                 .allowed_app_ids
                 .map(|ids| ids.into_iter().map(|i| i.0).collect()),
             allows_principle_exceptions: input.allows_principle_exceptions,
+            expense_approval_above: input.expense_approval_above,
+            expense_min_approvals: input.expense_min_approvals,
         };
         Ok(ParentEntity(
             parent_entities::set_policy(c.state, c.actor().await?, input).await?,

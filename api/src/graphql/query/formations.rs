@@ -45,6 +45,7 @@ impl FormationQuery {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::formations::mine(c.state, c.actor().await?, page).await?;
+        Formation::prime(ctx, &page.items).await?;
         Ok(connection(page, |d| d.formation.id, Formation::new))
     }
 

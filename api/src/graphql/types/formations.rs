@@ -49,6 +49,34 @@ impl Formation {
         }
     }
 
+    /// Loads what a page of formations needs in one batch per relation when
+    /// the query asks for it, so the nodes find it cached.
+    pub async fn prime(ctx: &Context<'_>, drafts: &[Draft]) -> Result<()> {
+        let c = Ctx::of(ctx)?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let evaluated = [
+            "parentEntity",
+            "steps",
+            "problems",
+            "progressPercent",
+            "principleViolations",
+            "rulesDocument",
+        ];
+        if evaluated.iter().any(|f| node.field(f).exists()) {
+            let ids: Vec<_> = drafts.iter().map(|d| d.formation.id).collect();
+            c.loaders
+                .formation_facts
+                .load_many(ids)
+                .await
+                .map_err(loader_error)?;
+        }
+        if node.field("founder").exists() {
+            let ids: Vec<_> = drafts.iter().map(|d| d.formation.founder_id).collect();
+            c.loaders.users.load_many(ids).await.map_err(loader_error)?;
+        }
+        Ok(())
+    }
+
     /// Evaluated once per object; the facts of every formation in the
     /// response load together.
     async fn evaluated(&self, ctx: &Context<'_>) -> Result<&(parent_entity::Model, Evaluation)> {

@@ -65,6 +65,8 @@ impl ParentEntity {
             allowed_template_ids: p.allowed_template_ids,
             allowed_app_ids: p.allowed_app_ids,
             allows_principle_exceptions: p.allows_principle_exceptions,
+            expense_approval_above: self.0.expense_approval_above_minor,
+            expense_min_approvals: self.0.expense_min_approvals,
         }
     }
 
@@ -106,6 +108,7 @@ impl ParentEntity {
             page,
         )
         .await?;
+        Formation::prime(ctx, &page.items).await?;
         Ok(connection(page, |d| d.formation.id, Formation::new))
     }
 
@@ -144,6 +147,10 @@ pub struct ParentEntityPolicy {
     pub allowed_app_ids: Option<Vec<String>>,
     /// Whether a pool may depart from an ICA principle, with a warning.
     pub allows_principle_exceptions: bool,
+    /// Expenses above this amount (minor units, the pool's currency) need
+    /// at least `expenseMinApprovals` agreeing votes.
+    pub expense_approval_above: Option<i64>,
+    pub expense_min_approvals: Option<i32>,
 }
 
 /// A person's role at a parent entity, current or past.
@@ -227,4 +234,7 @@ pub struct SetParentEntityPolicyInput {
     pub allowed_app_ids: Option<Vec<ID>>,
     #[graphql(default = false)]
     pub allows_principle_exceptions: bool,
+    /// Expenses above this amount (minor units) need `expenseMinApprovals` agreeing votes.
+    pub expense_approval_above: Option<i64>,
+    pub expense_min_approvals: Option<i32>,
 }

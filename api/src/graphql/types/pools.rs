@@ -167,6 +167,7 @@ impl Pool {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::pools::members(c.state, c.actor().await?, &self.0, page).await?;
+        prime_member_relations(ctx, &c, &page.items).await?;
         Ok(connection(page, |m| m.id, Member))
     }
     /// The member register: every membership ever held, with its group,
@@ -281,6 +282,31 @@ impl Pool {
             asset_lock: g.asset_lock,
         })
     }
+}
+
+/// Loads the groups and accounts of a page of members in one batch each,
+/// when the query asks for them, so that resolving the nodes one by one
+/// finds them cached however long the page takes to resolve.
+async fn prime_member_relations(
+    ctx: &Context<'_>,
+    c: &Ctx<'_>,
+    members: &[membership::Model],
+) -> Result<()> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    let nodes = ctx.look_ahead().field("nodes");
+    if node.field("stakeholderGroup").exists() || nodes.field("stakeholderGroup").exists() {
+        let ids: Vec<_> = members.iter().map(|m| m.stakeholder_group_id).collect();
+        c.loaders
+            .stakeholder_groups
+            .load_many(ids)
+            .await
+            .map_err(loader_error)?;
+    }
+    if node.field("user").exists() || nodes.field("user").exists() {
+        let ids: Vec<_> = members.iter().filter_map(|m| m.user_id).collect();
+        c.loaders.users.load_many(ids).await.map_err(loader_error)?;
+    }
+    Ok(())
 }
 
 /// Governance settings, derived from the same parameters as the rules document.
