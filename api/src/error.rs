@@ -19,10 +19,12 @@ pub mod code {
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
     pub const TIMEOUT: &str = "TIMEOUT";
+    pub const PAYMENT_FAILED: &str = "PAYMENT_FAILED";
+    pub const PAYMENT_PROVIDER: &str = "PAYMENT_PROVIDER";
     pub const INTERNAL: &str = "INTERNAL";
 
     /// Every code, in the order the README lists them.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 15] = [
         UNAUTHENTICATED,
         FORBIDDEN,
         NOT_FOUND,
@@ -35,6 +37,8 @@ pub mod code {
         METHOD_NOT_ALLOWED,
         UNSUPPORTED_MEDIA_TYPE,
         TIMEOUT,
+        PAYMENT_FAILED,
+        PAYMENT_PROVIDER,
         INTERNAL,
     ];
 }
@@ -72,6 +76,10 @@ pub enum AppError {
         retry_after_secs: u64,
     },
     BadRequest(String),
+    /// The card was declined or the payment refused.
+    PaymentFailed(String),
+    /// The payment provider could not be reached or failed.
+    PaymentProvider(String),
     /// Anything the client cannot act on. The cause is logged, never sent.
     Internal(anyhow::Error),
 }
@@ -93,6 +101,8 @@ impl AppError {
             | Self::NotFound(m)
             | Self::Conflict(m)
             | Self::BadRequest(m)
+            | Self::PaymentFailed(m)
+            | Self::PaymentProvider(m)
             | Self::RateLimited { message: m, .. } => m.clone(),
             Self::Validation(fields) => format!("invalid input: {}", summary(fields)),
             Self::Internal(_) => INTERNAL_MESSAGE.to_owned(),
@@ -108,6 +118,8 @@ impl AppError {
             Self::Conflict(_) => code::CONFLICT,
             Self::RateLimited { .. } => code::RATE_LIMITED,
             Self::BadRequest(_) => code::BAD_REQUEST,
+            Self::PaymentFailed(_) => code::PAYMENT_FAILED,
+            Self::PaymentProvider(_) => code::PAYMENT_PROVIDER,
             Self::Internal(_) => code::INTERNAL,
         }
     }
@@ -206,6 +218,14 @@ mod tests {
             "RATE_LIMITED"
         );
         assert_eq!(code_of(AppError::BadRequest("x".into())), "BAD_REQUEST");
+        assert_eq!(
+            code_of(AppError::PaymentFailed("x".into())),
+            "PAYMENT_FAILED"
+        );
+        assert_eq!(
+            code_of(AppError::PaymentProvider("x".into())),
+            "PAYMENT_PROVIDER"
+        );
         assert_eq!(
             code_of(AppError::internal(anyhow::anyhow!("db down"))),
             "INTERNAL"

@@ -8,7 +8,9 @@ use std::{
 use migration::{Migrator, MigratorTrait};
 use tokio::net::TcpListener;
 
-use crate::{catalogue::Catalogue, config::Config, db, routes, state::AppState};
+use crate::{
+    catalogue::Catalogue, config::Config, db, payments::StripeGateway, routes, state::AppState,
+};
 
 pub struct Application {
     listener: TcpListener,
@@ -32,11 +34,19 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
+        let stripe = match &config.stripe_secret_key {
+            Some(key) => Some(Arc::new(
+                StripeGateway::new(key.expose(), &config.stripe_api_base)
+                    .map_err(|e| anyhow::anyhow!("cannot set up the Stripe client: {e}"))?,
+            )),
+            None => None,
+        };
         let state = AppState {
             db,
             config: Arc::new(config),
             catalogue: Arc::new(catalogue),
             sql_statements,
+            stripe,
         };
         Ok(Self {
             router: routes::router(state.clone()),

@@ -4,7 +4,7 @@ use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::DatabaseConnection;
 
-use crate::{catalogue::Catalogue, config::Config};
+use crate::{catalogue::Catalogue, config::Config, payments::StripeGateway};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,4 +17,7 @@ pub struct AppState {
     /// SQL statements run since start: diagnostics, and the measure that
     /// tests use to prove relations load without N+1 queries.
     pub sql_statements: Arc<AtomicU64>,
+    /// Stripe, when `STRIPE_SECRET_KEY` is set; contributions are manual
+    /// pledges otherwise.
+    pub stripe: Option<Arc<StripeGateway>>,
 }

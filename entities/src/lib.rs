@@ -5,6 +5,7 @@
 
 pub mod access_token;
 pub mod application;
+pub mod contribution;
 pub mod delegation;
 pub mod expense;
 pub mod formation;
@@ -18,7 +19,10 @@ pub mod pool;
 pub mod pool_app;
 pub mod proposal;
 pub mod sign_in_failure;
+pub mod sliding_scale;
 pub mod stakeholder_group;
+pub mod stripe_event;
+pub mod stripe_object;
 pub mod user;
 pub mod vote;
 

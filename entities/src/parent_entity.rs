@@ -39,6 +39,9 @@ pub struct Model {
     /// `expense_min_approvals` agreeing votes.
     pub expense_approval_above_minor: Option<i64>,
     pub expense_min_approvals: Option<i32>,
+    /// Policy: the parent's share of each contribution, in basis points
+    /// (250 = 2.5 %).
+    pub parent_share_basis_points: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_parent_entities;
 mod m20261122_000003_formations_and_pools;
 mod m20261122_000004_pool_governance;
+mod m20261122_000005_contributions;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_parent_entities::Migration),
             Box::new(m20261122_000003_formations_and_pools::Migration),
             Box::new(m20261122_000004_pool_governance::Migration),
+            Box::new(m20261122_000005_contributions::Migration),
         ]
     }
 }

@@ -118,6 +118,7 @@ pub enum ParentEntities {
     AllowsPrincipleExceptions,
     ExpenseApprovalAboveMinor,
     ExpenseMinApprovals,
+    ParentShareBasisPoints,
 }
 
 #[derive(DeriveIden)]

@@ -11,17 +11,23 @@ use uuid::Uuid;
 /// Runs each named `async fn(TestApp)` once per database:
 /// `<name>::sqlite` always, `<name>::postgres` when PostgreSQL is configured.
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
+    (settings: $settings:expr; $($name:ident),* $(,)?) => {
         $(
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$name($crate::helpers::TestApp::sqlite().await).await;
+                    if !$crate::helpers::settings_available($settings) {
+                        return;
+                    }
+                    super::$name($crate::helpers::TestApp::sqlite_with($settings).await).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    match $crate::helpers::TestApp::postgres().await {
+                    if !$crate::helpers::settings_available($settings) {
+                        return;
+                    }
+                    match $crate::helpers::TestApp::postgres_with($settings).await {
                         Some(app) => super::$name(app).await,
                         None => eprintln!("TEST_POSTGRES_URL is unset: PostgreSQL run skipped"),
                     }
@@ -29,6 +35,31 @@ macro_rules! on_both_databases {
             }
         )*
     };
+    ($($name:ident),* $(,)?) => {
+        on_both_databases!(settings: &[]; $($name),*);
+    };
+}
+
+/// A setting written `env:NAME` takes the value of the environment variable
+/// NAME (such as the test command's localstripe URL).
+fn resolve(value: &str) -> Option<String> {
+    match value.strip_prefix("env:") {
+        Some(name) => std::env::var(name).ok(),
+        None => Some(value.to_owned()),
+    }
+}
+
+/// Whether every `env:` setting is there; if not, says which test is skipped.
+pub fn settings_available(settings: &[(&str, &str)]) -> bool {
+    let missing: Vec<&str> = settings
+        .iter()
+        .filter(|(_, v)| resolve(v).is_none())
+        .map(|(_, v)| *v)
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("{missing:?} unset: test skipped (the test command sets it)");
+    }
+    missing.is_empty()
 }
 
 /// A running server and a direct connection to its database (for setting
@@ -45,10 +76,6 @@ pub struct TestApp {
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
-    pub async fn sqlite() -> Self {
-        Self::sqlite_with(&[]).await
-    }
-
     pub async fn sqlite_with(settings: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
@@ -57,10 +84,6 @@ impl TestApp {
 
     /// A server on a new PostgreSQL database, or `None` when PostgreSQL is
     /// not configured.
-    pub async fn postgres() -> Option<Self> {
-        Self::postgres_with(&[]).await
-    }
-
     pub async fn postgres_with(settings: &[(&str, &str)]) -> Option<Self> {
         let base = std::env::var("TEST_POSTGRES_URL").ok()?;
         let base = base.trim_end_matches('/');
@@ -91,7 +114,10 @@ impl TestApp {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         for (k, v) in settings {
-            env.insert((*k).to_owned(), (*v).to_owned());
+            env.insert(
+                (*k).to_owned(),
+                resolve(v).expect("checked by settings_available"),
+            );
         }
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         if std::env::var_os("TEST_LOG").is_some() {

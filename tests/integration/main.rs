@@ -13,6 +13,7 @@ mod helpers;
 
 mod accounts;
 mod api_tokens;
+mod contributions;
 mod formations;
 mod http;
 mod parent_entities;

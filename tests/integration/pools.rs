@@ -14,14 +14,14 @@ use crate::{
 };
 
 /// A pool whose founder is its only (admin) member, with the given groups.
-struct PoolWorld {
-    w: World,
-    pool: String,
-    groups: HashMap<String, String>,
+pub(crate) struct PoolWorld {
+    pub w: World,
+    pub pool: String,
+    pub groups: HashMap<String, String>,
 }
 
 impl PoolWorld {
-    async fn new(app: TestApp, groups: Value) -> Self {
+    pub async fn new(app: TestApp, groups: Value) -> Self {
         let w = World::new(app, "AUTOMATIC").await;
         let id = w.start("Pool").await;
         w.step(
@@ -84,12 +84,12 @@ impl PoolWorld {
         Self { w, pool, groups }
     }
 
-    fn app(&self) -> &TestApp {
+    pub fn app(&self) -> &TestApp {
         &self.w.app
     }
 
     /// Signs someone up and has them join `group` (which must be OPEN).
-    async fn join(&self, email: &str, group: &str) -> (String, String) {
+    pub async fn join(&self, email: &str, group: &str) -> (String, String) {
         let (token, _) = self.app().sign_up(email).await;
         let res = self.apply(&token, group).await;
         let member = res["data"]["applyForMembership"]["member"]["id"]
@@ -109,7 +109,7 @@ impl PoolWorld {
             .await
     }
 
-    async fn member_id(&self, token: &str) -> String {
+    pub async fn member_id(&self, token: &str) -> String {
         let data = self
             .app()
             .ok(
@@ -172,7 +172,7 @@ fn count<'a>(result: &'a Value, option: &str) -> &'a Value {
         .unwrap()
 }
 
-const TWO_GROUPS: fn() -> Value = || {
+pub(crate) const TWO_GROUPS: fn() -> Value = || {
     json!([
         { "key": "workers", "name": "Workers", "kind": "WORKERS", "votingWeight": 1, "admission": "OPEN" },
         { "key": "users", "name": "Users", "kind": "USERS", "votingWeight": 1, "admission": "OPEN" },
@@ -190,8 +190,9 @@ on_both_databases!(
     expenses_flow_into_the_ledger,
     who_may_do_what_in_a_pool,
     members_load_without_n_plus_one,
-    due_proposals_close_by_themselves,
 );
+
+on_both_databases!(settings: &[("PROPOSAL_CLOSE_INTERVAL_SECS", "1")]; due_proposals_close_by_themselves);
 
 async fn each_admission_rule_is_followed(app: TestApp) {
     let p = PoolWorld::new(app, json!([
@@ -1018,8 +1019,6 @@ async fn members_load_without_n_plus_one(app: TestApp) {
 }
 
 async fn due_proposals_close_by_themselves(app: TestApp) {
-    drop(app);
-    let app = TestApp::sqlite_with(&[("PROPOSAL_CLOSE_INTERVAL_SECS", "1")]).await;
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
     let proposal_id = p.propose(&p.w.founder, json!({ "quorumPercent": 0 })).await;
     p.vote(&p.w.founder, &proposal_id, "agree").await;

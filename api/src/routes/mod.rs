@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, its layers, and non-GraphQL routes.
 
 mod health;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -85,7 +86,8 @@ pub fn router(state: AppState) -> Router {
         });
     Router::new()
         .merge(graphql_routes)
-        .merge(health::routes(state))
+        .merge(health::routes(state.clone()))
+        .merge(webhooks::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod contributions;
 pub mod expenses;
 pub mod formations;
 pub mod ledger;

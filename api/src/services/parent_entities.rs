@@ -75,6 +75,7 @@ pub async fn register(
         allows_principle_exceptions: Set(false),
         expense_approval_above_minor: Set(None),
         expense_min_approvals: Set(None),
+        parent_share_basis_points: Set(0),
     }
     .insert(&txn)
     .await
@@ -193,6 +194,7 @@ pub struct PolicyInput {
     pub allows_principle_exceptions: bool,
     pub expense_approval_above: Option<i64>,
     pub expense_min_approvals: Option<i32>,
+    pub parent_share_basis_points: i32,
 }
 
 /// Sets the parent's policy for its pools. Stewards only; every id must be in
@@ -240,6 +242,12 @@ pub async fn set_policy(
             "give both expenseApprovalAbove and expenseMinApprovals, or neither",
         ));
     }
+    if !(0..=10_000).contains(&input.parent_share_basis_points) {
+        errors.push(FieldError::new(
+            "input.parentShareBasisPoints",
+            "must be between 0 and 10000 (100 %)",
+        ));
+    }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -256,6 +264,7 @@ pub async fn set_policy(
     active.allows_principle_exceptions = Set(input.allows_principle_exceptions);
     active.expense_approval_above_minor = Set(input.expense_approval_above);
     active.expense_min_approvals = Set(input.expense_min_approvals);
+    active.parent_share_basis_points = Set(input.parent_share_basis_points);
     active.updated_at = Set(Utc::now());
     let parent = active.update(&txn).await?;
     txn.commit().await?;

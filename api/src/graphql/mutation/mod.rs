@@ -1,6 +1,7 @@
 //! The mutation root, merged from one object per domain.
 
 mod accounts;
+mod contributions;
 mod formations;
 mod governance;
 mod membership;
@@ -15,4 +16,5 @@ pub struct Mutation(
     formations::FormationMutation,
     membership::MembershipMutation,
     governance::GovernanceMutation,
+    contributions::ContributionMutation,
 );

@@ -89,6 +89,7 @@ impl ParentEntityMutation {
             allows_principle_exceptions: input.allows_principle_exceptions,
             expense_approval_above: input.expense_approval_above,
             expense_min_approvals: input.expense_min_approvals,
+            parent_share_basis_points: input.parent_share_basis_points,
         };
         Ok(ParentEntity(
             parent_entities::set_policy(c.state, c.actor().await?, input).await?,

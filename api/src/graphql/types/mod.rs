@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalogue;
+mod contributions;
 mod formations;
 mod governance;
 mod parent_entities;
@@ -10,6 +11,7 @@ mod pools;
 
 pub use accounts::*;
 pub use catalogue::*;
+pub use contributions::*;
 pub use formations::*;
 pub use governance::*;
 pub use parent_entities::*;

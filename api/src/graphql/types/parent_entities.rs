@@ -67,6 +67,7 @@ impl ParentEntity {
             allows_principle_exceptions: p.allows_principle_exceptions,
             expense_approval_above: self.0.expense_approval_above_minor,
             expense_min_approvals: self.0.expense_min_approvals,
+            parent_share_basis_points: self.0.parent_share_basis_points,
         }
     }
 
@@ -151,6 +152,8 @@ pub struct ParentEntityPolicy {
     /// at least `expenseMinApprovals` agreeing votes.
     pub expense_approval_above: Option<i64>,
     pub expense_min_approvals: Option<i32>,
+    /// The parent's share of every contribution, in basis points (250 = 2.5 %).
+    pub parent_share_basis_points: i32,
 }
 
 /// A person's role at a parent entity, current or past.
@@ -237,4 +240,7 @@ pub struct SetParentEntityPolicyInput {
     /// Expenses above this amount (minor units) need `expenseMinApprovals` agreeing votes.
     pub expense_approval_above: Option<i64>,
     pub expense_min_approvals: Option<i32>,
+    /// The parent's share of every contribution, in basis points (0 to 10000).
+    #[graphql(default = 0)]
+    pub parent_share_basis_points: i32,
 }

@@ -9,8 +9,9 @@ use crate::{
         connection::{Conn, connection, page_complexity, parse_id},
         context::Ctx,
         types::{
-            App, ApplicationStatus, Ledger, LegalTemplate, MembershipApplication, Money,
-            ParentEntity, Proposal, ProposalStatus, RegisterFilter, User, loader_error,
+            App, ApplicationStatus, Contribution, Ledger, LegalTemplate, MembershipApplication,
+            Money, ParentEntity, Proposal, ProposalStatus, RegisterFilter, SlidingScale,
+            Solidarity, User, loader_error,
         },
     },
     services::{self, formations::governance, pagination::PageRequest},
@@ -255,6 +256,47 @@ impl Pool {
         .await?;
         Ok(connection(page, |a| a.id, MembershipApplication))
     }
+    /// The pool's own sliding scale (groups may have their own).
+    async fn sliding_scale(&self, ctx: &Context<'_>) -> Result<Option<SlidingScale>> {
+        let c = Ctx::of(ctx)?;
+        Ok(
+            services::contributions::scales::current(&c.state.db, self.0.id, None)
+                .await?
+                .map(SlidingScale),
+        )
+    }
+    /// Every contribution, for admins and the parent's overseers.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn contributions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Contribution>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page =
+            services::contributions::of_pool(c.state, c.actor().await?, &self.0, page).await?;
+        Ok(connection(page, |x| x.id, Contribution))
+    }
+    /// Your live contribution to this pool.
+    async fn my_contribution(&self, ctx: &Context<'_>) -> Result<Option<Contribution>> {
+        let c = Ctx::of(ctx)?;
+        Ok(
+            services::contributions::mine(c.state, c.actor().await?, self.0.id)
+                .await?
+                .map(Contribution),
+        )
+    }
+    /// How paying above the suggestion covers those below it, per currency.
+    async fn solidarity(&self, ctx: &Context<'_>) -> Result<Vec<Solidarity>> {
+        let c = Ctx::of(ctx)?;
+        let report =
+            services::contributions::solidarity::report(c.state, c.actor().await?, &self.0).await?;
+        Ok(report.into_iter().map(Solidarity::from).collect())
+    }
     /// Your current membership of this pool, if any.
     async fn my_membership(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         let c = Ctx::of(ctx)?;
@@ -363,6 +405,15 @@ impl StakeholderGroup {
     }
     async fn admission(&self) -> Admission {
         self.0.admission.into()
+    }
+    /// The group's own sliding scale, if it has one (else the pool's applies).
+    async fn sliding_scale(&self, ctx: &Context<'_>) -> Result<Option<SlidingScale>> {
+        let c = Ctx::of(ctx)?;
+        Ok(
+            services::contributions::scales::current(&c.state.db, self.0.pool_id, Some(self.0.id))
+                .await?
+                .map(SlidingScale),
+        )
     }
 }
 

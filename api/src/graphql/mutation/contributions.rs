@@ -1,0 +1,105 @@
+use async_graphql::{Context, Object, Result};
+
+use crate::{
+    graphql::{
+        connection::parse_id,
+        context::Ctx,
+        types::{
+            CancelContributionInput, ChangeContributionInput, Contribution, ContributionPayload,
+            MarkContributionPaidInput, SetSlidingScaleInput, SlidingScale, StartContributionInput,
+        },
+    },
+    services::contributions::{self, scales},
+};
+
+#[derive(Default)]
+pub struct ContributionMutation;
+
+#[Object]
+impl ContributionMutation {
+    /// Sets the pool's sliding scale, or a group's own (admins).
+    async fn set_sliding_scale(
+        &self,
+        ctx: &Context<'_>,
+        input: SetSlidingScaleInput,
+    ) -> Result<SlidingScale> {
+        let c = Ctx::of(ctx)?;
+        let input = scales::ScaleInput {
+            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            stakeholder_group_id: input
+                .stakeholder_group_id
+                .map(|g| parse_id(&g, "input.stakeholderGroupId"))
+                .transpose()?,
+            currency: input.currency,
+            interval: input.interval.into(),
+            minimum: input.minimum,
+            maximum: input.maximum,
+            suggested: input.suggested,
+            allow_zero: input.allow_zero,
+        };
+        Ok(SlidingScale(
+            scales::set(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Starts your contribution to a pool: through Stripe when the server has
+    /// it, as a pledge otherwise; 0 is a solidarity membership where allowed.
+    async fn start_contribution(
+        &self,
+        ctx: &Context<'_>,
+        input: StartContributionInput,
+    ) -> Result<ContributionPayload> {
+        let c = Ctx::of(ctx)?;
+        let input = contributions::StartInput {
+            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            amount: input.amount,
+            payment_method_id: input.payment_method_id,
+            idempotency_key: input.idempotency_key,
+        };
+        let started = contributions::start(c.state, c.actor().await?, input).await?;
+        Ok(ContributionPayload {
+            contribution: Contribution(started.contribution),
+            client_secret: started.client_secret,
+        })
+    }
+
+    /// Changes your contribution's amount; Stripe prorates the current period.
+    async fn change_contribution(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeContributionInput,
+    ) -> Result<Contribution> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.contribution_id, "input.contributionId")?;
+        Ok(Contribution(
+            contributions::change(c.state, c.actor().await?, id, input.amount).await?,
+        ))
+    }
+
+    /// Cancels your contribution, now or at the end of the paid period.
+    async fn cancel_contribution(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelContributionInput,
+    ) -> Result<Contribution> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.contribution_id, "input.contributionId")?;
+        Ok(Contribution(
+            contributions::cancel(c.state, c.actor().await?, id, input.at_period_end).await?,
+        ))
+    }
+
+    /// Records a pledge's bank transfer (admins); it enters the ledger with
+    /// the parent's share.
+    async fn mark_contribution_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkContributionPaidInput,
+    ) -> Result<Contribution> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.contribution_id, "input.contributionId")?;
+        Ok(Contribution(
+            contributions::mark_paid(c.state, c.actor().await?, id, &input.reference).await?,
+        ))
+    }
+}

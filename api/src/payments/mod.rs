@@ -1,0 +1,18 @@
+//! Payments: the Stripe gateway and webhook signature checks.
+
+pub mod signature;
+mod stripe;
+
+pub use self::stripe::{PaymentError, StripeGateway, StripeSubscription};
+
+use crate::error::AppError;
+
+impl From<PaymentError> for AppError {
+    fn from(e: PaymentError) -> Self {
+        match e {
+            PaymentError::Declined(m) => AppError::PaymentFailed(m),
+            PaymentError::Unavailable(m) => AppError::PaymentProvider(m),
+            PaymentError::Internal(m) => AppError::internal(anyhow::anyhow!(m)),
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The Stripe gateway: typed request builders from async-stripe (the 1.0
+//! split crates), answers read into the few fields we use. Reading lean
+//! answers keeps us working against Stripe API versions (and a local fake)
+//! whose objects lack fields the generated structs require.
+
+use std::{fmt, str::FromStr, time::Duration};
+
+use miniserde::json::Value;
+use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use stripe_billing::{
+    PlanInterval,
+    plan::{CreatePlan, CreatePlanProduct},
+    subscription::{
+        CancelSubscription, CreateSubscription, CreateSubscriptionItems, UpdateSubscription,
+        UpdateSubscriptionItems,
+    },
+};
+use stripe_core::customer::{CreateCustomer, UpdateCustomer, UpdateCustomerInvoiceSettings};
+use stripe_payment::payment_method::AttachPaymentMethod;
+use stripe_product::product::CreateProduct;
+use stripe_types::Currency;
+
+#[derive(Debug)]
+pub enum PaymentError {
+    /// The card was declined, or Stripe refused the payment.
+    Declined(String),
+    /// Stripe could not be reached, or failed.
+    Unavailable(String),
+    /// Our side failed around the call.
+    Internal(String),
+}
+
+impl fmt::Display for PaymentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Declined(m) => write!(f, "the payment was declined: {m}"),
+            Self::Unavailable(m) => write!(f, "the payment provider is unavailable: {m}"),
+            Self::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl From<StripeError> for PaymentError {
+    fn from(e: StripeError) -> Self {
+        match e {
+            // 402 and card errors are the member's bank saying no.
+            StripeError::Stripe(api, status)
+                if status == 402 || api.type_.as_str() == "card_error" =>
+            {
+                Self::Declined(
+                    api.message
+                        .clone()
+                        .unwrap_or_else(|| "your card was declined".into()),
+                )
+            }
+            StripeError::Stripe(api, status) if status < 500 => Self::Unavailable(format!(
+                "Stripe refused the request ({}): {}",
+                status,
+                api.message.clone().unwrap_or_default()
+            )),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// What we keep of a subscription.
+pub struct StripeSubscription {
+    pub id: String,
+    pub item_id: Option<String>,
+    /// Stripe's status: `active`, `incomplete`, `past_due`, `canceled`, …
+    pub status: String,
+    /// The first invoice's payment to confirm, when one is pending.
+    pub client_secret: Option<String>,
+}
+
+pub struct StripeGateway {
+    client: Client,
+}
+
+/// How long one Stripe call may take.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+impl StripeGateway {
+    /// A client for `api_base` (Stripe's API, or a local fake).
+    pub fn new(secret_key: &str, api_base: &str) -> Result<Self, PaymentError> {
+        let base = if api_base.ends_with('/') {
+            api_base.to_owned()
+        } else {
+            format!("{api_base}/")
+        };
+        let client = ClientBuilder::new(secret_key)
+            .url(base)
+            .timeout(TIMEOUT)
+            .build()
+            .map_err(|e| PaymentError::Internal(e.to_string()))?;
+        Ok(Self { client })
+    }
+
+    pub async fn create_customer(
+        &self,
+        key: &str,
+        email: &str,
+        name: &str,
+    ) -> Result<String, PaymentError> {
+        let answer = self
+            .send(&CreateCustomer::new().email(email).name(name), Some(key))
+            .await?;
+        id_of(&answer)
+    }
+
+    pub async fn create_product(&self, key: &str, name: &str) -> Result<String, PaymentError> {
+        let answer = self.send(&CreateProduct::new(name), Some(key)).await?;
+        id_of(&answer)
+    }
+
+    /// A recurring plan (Stripe accepts plans wherever it takes prices).
+    pub async fn create_plan(
+        &self,
+        key: &str,
+        product: &str,
+        amount: i64,
+        currency: &str,
+        interval: &str,
+    ) -> Result<String, PaymentError> {
+        let currency = Currency::from_str(&currency.to_lowercase()).map_err(|_| {
+            PaymentError::Internal(format!("Stripe does not know the currency {currency}"))
+        })?;
+        let interval = if interval == "year" {
+            PlanInterval::Year
+        } else {
+            PlanInterval::Month
+        };
+        let request = CreatePlan::new(currency, interval)
+            .id(key)
+            .amount(amount)
+            .product(CreatePlanProduct::Id(product.to_owned()));
+        let answer = self.send(&request, Some(key)).await?;
+        id_of(&answer)
+    }
+
+    /// Attaches the card to the customer and makes it the default for invoices.
+    pub async fn attach_payment_method(
+        &self,
+        payment_method: &str,
+        customer: &str,
+    ) -> Result<(), PaymentError> {
+        self.send(
+            &AttachPaymentMethod::new(payment_method).customer(customer),
+            None,
+        )
+        .await?;
+        let mut settings = UpdateCustomerInvoiceSettings::new();
+        settings.default_payment_method = Some(payment_method.to_owned());
+        self.send(
+            &UpdateCustomer::new(customer).invoice_settings(settings),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Subscribes the customer to the plan. A first payment the card
+    /// declined is reported as `Declined` and the subscription is canceled,
+    /// so nothing half-made stays behind at Stripe either.
+    pub async fn create_subscription(
+        &self,
+        key: &str,
+        customer: &str,
+        plan: &str,
+        contribution: &str,
+    ) -> Result<StripeSubscription, PaymentError> {
+        let mut item = CreateSubscriptionItems::new();
+        item.plan = Some(plan.to_owned());
+        let request = CreateSubscription::new()
+            .customer(customer)
+            .items(vec![item])
+            .metadata(
+                [("contribution_id".to_owned(), contribution.to_owned())]
+                    .into_iter()
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
+            .expand(vec!["latest_invoice.payment_intent".to_owned()]);
+        let answer = self.send(&request, Some(key)).await?;
+        let sub = subscription_of(&answer)?;
+        let intent = field(&answer, &["latest_invoice", "payment_intent"]);
+        if let Some(code) = intent.and_then(|i| text(i, &["last_payment_error", "code"])) {
+            let message = intent
+                .and_then(|i| text(i, &["last_payment_error", "message"]))
+                .unwrap_or_else(|| code.clone());
+            // Best effort: the declined subscription must not linger.
+            let _ = self
+                .send(&CancelSubscription::new(sub.id.as_str()), None)
+                .await;
+            return Err(PaymentError::Declined(message));
+        }
+        Ok(sub)
+    }
+
+    /// Moves the subscription to another plan; Stripe prorates the period.
+    pub async fn change_plan(
+        &self,
+        key: &str,
+        subscription: &str,
+        item: &str,
+        plan: &str,
+    ) -> Result<StripeSubscription, PaymentError> {
+        let mut change = UpdateSubscriptionItems::new();
+        change.id = Some(item.to_owned());
+        change.plan = Some(plan.to_owned());
+        let answer = self
+            .send(
+                &UpdateSubscription::new(subscription).items(vec![change]),
+                Some(key),
+            )
+            .await?;
+        subscription_of(&answer)
+    }
+
+    /// Cancels now, or at the end of the paid period.
+    pub async fn cancel(
+        &self,
+        subscription: &str,
+        at_period_end: bool,
+    ) -> Result<StripeSubscription, PaymentError> {
+        let answer = if at_period_end {
+            self.send(
+                &UpdateSubscription::new(subscription).cancel_at_period_end(true),
+                None,
+            )
+            .await?
+        } else {
+            self.send(&CancelSubscription::new(subscription), None)
+                .await?
+        };
+        subscription_of(&answer)
+    }
+
+    async fn send(
+        &self,
+        request: &impl StripeRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, PaymentError> {
+        let mut call = request.build().customize::<Value>();
+        if let Some(key) = idempotency_key {
+            let key = IdempotencyKey::new(key)
+                .map_err(|e| PaymentError::Internal(format!("idempotency key: {e:?}")))?;
+            call = call.request_strategy(RequestStrategy::Idempotent(key));
+        }
+        Ok(call.send(&self.client).await?)
+    }
+}
+
+fn field<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| match v {
+        Value::Object(o) => o.get(*key),
+        _ => None,
+    })
+}
+
+fn text(value: &Value, path: &[&str]) -> Option<String> {
+    match field(value, path)? {
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn id_of(answer: &Value) -> Result<String, PaymentError> {
+    text(answer, &["id"])
+        .ok_or_else(|| PaymentError::Unavailable("Stripe answered without an id".into()))
+}
+
+fn subscription_of(answer: &Value) -> Result<StripeSubscription, PaymentError> {
+    let item_id = match field(answer, &["items", "data"]) {
+        Some(Value::Array(items)) => items.first().and_then(|i| text(i, &["id"])),
+        _ => None,
+    };
+    Ok(StripeSubscription {
+        id: id_of(answer)?,
+        item_id,
+        status: text(answer, &["status"]).unwrap_or_default(),
+        client_secret: text(
+            answer,
+            &["latest_invoice", "payment_intent", "client_secret"],
+        ),
+    })
+}
