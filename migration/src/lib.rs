@@ -1,6 +1,7 @@
 //! Schema migrations. Every migration runs on PostgreSQL and SQLite alike.
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261122_000001_accounts;
 mod m20261122_000002_parent_entities;
 mod m20261122_000003_formations_and_pools;

@@ -2,7 +2,11 @@
 //! them, and the parent entity's policy for its pools.
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::{m20261122_000001_accounts::Users, m20261122_000002_parent_entities::ParentEntities};
+use crate::{
+    helpers::{index, unique},
+    m20261122_000001_accounts::Users,
+    m20261122_000002_parent_entities::ParentEntities,
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -329,32 +333,6 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-async fn index<T: IntoIden + Copy + 'static, C: IntoIden + Copy + 'static>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    columns: &[C],
-) -> Result<(), DbErr> {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for c in columns {
-        stmt.col(*c);
-    }
-    manager.create_index(stmt).await
-}
-
-async fn unique<T: IntoIden + Copy + 'static, C: IntoIden + Copy + 'static>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    columns: &[C],
-) -> Result<(), DbErr> {
-    let mut stmt = Index::create().name(name).table(table).unique().to_owned();
-    for c in columns {
-        stmt.col(*c);
-    }
-    manager.create_index(stmt).await
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -3,6 +3,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 use crate::{
+    helpers::{fk, index},
     m20261122_000001_accounts::Users,
     m20261122_000002_parent_entities::ParentEntities,
     m20261122_000003_formations_and_pools::{Memberships, Pools, StakeholderGroups},
@@ -77,14 +78,14 @@ impl MigrationTrait for Migration {
             manager,
             "idx_invitations_membership",
             Invitations::Table,
-            Invitations::MembershipId,
+            &[Invitations::MembershipId],
         )
         .await?;
         index(
             manager,
             "idx_invitations_email",
             Invitations::Table,
-            Invitations::Email,
+            &[Invitations::Email],
         )
         .await?;
 
@@ -131,7 +132,7 @@ impl MigrationTrait for Migration {
             manager,
             "idx_applications_pool",
             Applications::Table,
-            Applications::PoolId,
+            &[Applications::PoolId],
         )
         .await?;
         manager
@@ -184,14 +185,14 @@ impl MigrationTrait for Migration {
             manager,
             "idx_proposals_pool",
             Proposals::Table,
-            Proposals::PoolId,
+            &[Proposals::PoolId],
         )
         .await?;
         index(
             manager,
             "idx_proposals_status_closes",
             Proposals::Table,
-            Proposals::Status,
+            &[Proposals::Status],
         )
         .await?;
 
@@ -274,7 +275,7 @@ impl MigrationTrait for Migration {
             manager,
             "idx_delegations_pool",
             Delegations::Table,
-            Delegations::PoolId,
+            &[Delegations::PoolId],
         )
         .await?;
 
@@ -318,7 +319,7 @@ impl MigrationTrait for Migration {
             manager,
             "idx_expenses_pool",
             Expenses::Table,
-            Expenses::PoolId,
+            &[Expenses::PoolId],
         )
         .await?;
 
@@ -351,7 +352,7 @@ impl MigrationTrait for Migration {
             manager,
             "idx_ledger_entries_pool",
             LedgerEntries::Table,
-            LedgerEntries::PoolId,
+            &[LedgerEntries::PoolId],
         )
         .await?;
         // An expense is paid once: one ledger entry per expense.
@@ -405,42 +406,6 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-fn fk<
-    T: IntoIden + 'static,
-    C: IntoIden + 'static,
-    U: IntoIden + 'static,
-    D: IntoIden + 'static,
->(
-    name: &str,
-    table: T,
-    column: C,
-    to_table: U,
-    to_column: D,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(table, column)
-        .to(to_table, to_column)
-        .to_owned()
-}
-
-async fn index<T: IntoIden + 'static, C: IntoIden + 'static>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    column: C,
-) -> Result<(), DbErr> {
-    manager
-        .create_index(
-            Index::create()
-                .name(name)
-                .table(table)
-                .col(column)
-                .to_owned(),
-        )
-        .await
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -3,6 +3,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 use crate::{
+    helpers::{fk, index},
     m20261122_000001_accounts::Users,
     m20261122_000002_parent_entities::ParentEntities,
     m20261122_000003_formations_and_pools::{Memberships, Pools, StakeholderGroups},
@@ -60,7 +61,7 @@ impl MigrationTrait for Migration {
             manager,
             "idx_sliding_scales_pool",
             SlidingScales::Table,
-            SlidingScales::PoolId,
+            &[SlidingScales::PoolId],
         )
         .await?;
 
@@ -119,14 +120,14 @@ impl MigrationTrait for Migration {
             manager,
             "idx_contributions_pool",
             Contributions::Table,
-            Contributions::PoolId,
+            &[Contributions::PoolId],
         )
         .await?;
         index(
             manager,
             "idx_contributions_membership",
             Contributions::Table,
-            Contributions::MembershipId,
+            &[Contributions::MembershipId],
         )
         .await?;
         let conn = manager.get_connection();
@@ -193,42 +194,6 @@ impl MigrationTrait for Migration {
             )
             .await
     }
-}
-
-fn fk<
-    T: IntoIden + 'static,
-    C: IntoIden + 'static,
-    U: IntoIden + 'static,
-    D: IntoIden + 'static,
->(
-    name: &str,
-    table: T,
-    column: C,
-    to_table: U,
-    to_column: D,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(table, column)
-        .to(to_table, to_column)
-        .to_owned()
-}
-
-async fn index<T: IntoIden + 'static, C: IntoIden + 'static>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    column: C,
-) -> Result<(), DbErr> {
-    manager
-        .create_index(
-            Index::create()
-                .name(name)
-                .table(table)
-                .col(column)
-                .to_owned(),
-        )
-        .await
 }
 
 #[derive(DeriveIden, Clone, Copy)]

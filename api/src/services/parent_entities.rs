@@ -109,12 +109,7 @@ pub async fn grant_role(
     actor: &Actor,
     input: RoleInput,
 ) -> AppResult<parent_entity_role::Model> {
-    let email =
-        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
-    let txn = crate::services::begin_write(&state.db).await?;
-    lock_parent(&txn, input.parent_entity_id).await?;
-    permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
-    let grantee = find_user_by_email(&txn, &email).await?;
+    let (txn, email, grantee) = begin_role_change(state, actor, &input).await?;
     if let Some(held) = permissions::parent_role(&txn, input.parent_entity_id, grantee.id).await? {
         return Err(AppError::Conflict(if held == input.role {
             format!(
@@ -147,12 +142,7 @@ pub async fn revoke_role(
     actor: &Actor,
     input: RoleInput,
 ) -> AppResult<parent_entity_role::Model> {
-    let email =
-        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
-    let txn = crate::services::begin_write(&state.db).await?;
-    lock_parent(&txn, input.parent_entity_id).await?;
-    permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
-    let holder = find_user_by_email(&txn, &email).await?;
+    let (txn, email, holder) = begin_role_change(state, actor, &input).await?;
     let role = parent_entity_role::Entity::find()
         .filter(parent_entity_role::Column::ParentEntityId.eq(input.parent_entity_id))
         .filter(parent_entity_role::Column::UserId.eq(holder.id))
@@ -322,6 +312,22 @@ pub async fn roles_of_user(
         .filter(parent_entity_role::Column::UserId.eq(user_id))
         .filter(parent_entity_role::Column::RevokedAt.is_null());
     paginate(&state.db, select, parent_entity_role::Column::Id, page).await
+}
+
+/// Opens the transaction of a role change: the parent locked, the caller
+/// checked as steward, the person found by email.
+async fn begin_role_change(
+    state: &AppState,
+    actor: &Actor,
+    input: &RoleInput,
+) -> AppResult<(sea_orm::DatabaseTransaction, Email, user::Model)> {
+    let email =
+        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
+    let txn = crate::services::begin_write(&state.db).await?;
+    lock_parent(&txn, input.parent_entity_id).await?;
+    permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
+    let person = find_user_by_email(&txn, &email).await?;
+    Ok((txn, email, person))
 }
 
 /// Serialises changes to one parent entity's roles: a no-op update takes the

@@ -190,6 +190,17 @@ pub async fn evaluate_draft(
     Ok((facts.parent, evaluation))
 }
 
+/// A person's (normalised) email.
+async fn email_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<String> {
+    Ok(user::Entity::find_by_id(user_id)
+        .select_only()
+        .column(user::Column::Email)
+        .into_tuple::<String>()
+        .one(db)
+        .await?
+        .unwrap_or_default())
+}
+
 /// A formation, for those who may see it: its founder, founding members
 /// with accounts, and (once submitted) the parent's stewards and auditors.
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formation::Model> {
@@ -197,13 +208,7 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formati
     if formation.founder_id == actor.user_id {
         return Ok(formation);
     }
-    let email = user::Entity::find_by_id(actor.user_id)
-        .select_only()
-        .column(user::Column::Email)
-        .into_tuple::<String>()
-        .one(&state.db)
-        .await?
-        .unwrap_or_default();
+    let email = email_of(&state.db, actor.user_id).await?;
     let listed = formation_founding_member::Entity::find()
         .filter(formation_founding_member::Column::FormationId.eq(id))
         .filter(formation_founding_member::Column::Email.eq(email))
@@ -227,13 +232,7 @@ pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formati
 
 /// Formations the caller started or is listed in, oldest first.
 pub async fn mine(state: &AppState, actor: &Actor, page: PageRequest) -> AppResult<Page<Draft>> {
-    let email = user::Entity::find_by_id(actor.user_id)
-        .select_only()
-        .column(user::Column::Email)
-        .into_tuple::<String>()
-        .one(&state.db)
-        .await?
-        .unwrap_or_default();
+    let email = email_of(&state.db, actor.user_id).await?;
     let listed_in = formation_founding_member::Entity::find()
         .select_only()
         .column(formation_founding_member::Column::FormationId)
