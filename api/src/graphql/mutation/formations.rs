@@ -11,11 +11,9 @@ use crate::{
         },
     },
     services::formations::{
+        apps::{self, ConfigureAppInput as Configure, RoleAssignment},
         lifecycle, load_draft,
-        steps::{
-            self, ConfigureAppInput as Configure, FinancialInput, GroupInput, MemberInput,
-            RoleAssignment,
-        },
+        steps::{self, FinancialInput, GroupInput, MemberInput},
     },
     state::AppState,
 };
@@ -138,7 +136,7 @@ impl FormationMutation {
         let c = Ctx::of(ctx)?;
         let id = parse_id(&input.formation_id, "input.formationId")?;
         let ids = input.app_ids.into_iter().map(|a| a.0).collect();
-        steps::select_apps(c.state, c.actor().await?, id, ids).await?;
+        apps::select_apps(c.state, c.actor().await?, id, ids).await?;
         reload(c.state, id).await
     }
 
@@ -163,7 +161,7 @@ impl FormationMutation {
                     .collect()
             }),
         };
-        steps::configure_app(c.state, c.actor().await?, id, configure).await?;
+        apps::configure_app(c.state, c.actor().await?, id, configure).await?;
         reload(c.state, id).await
     }
 

@@ -14,9 +14,10 @@ use crate::{
     },
     services::formations::{
         draft::Draft,
-        evaluate::{Evaluation, FormationStep, IcaPrinciple, ProblemCode, STEPS},
+        evaluate::{Evaluation, FormationStep, ProblemCode, STEPS},
         evaluate_with,
         governance::{Governance, render_rules},
+        principles::IcaPrinciple,
     },
 };
 

@@ -5,17 +5,21 @@ mod accounts;
 mod catalogue;
 mod contributions;
 mod formations;
-mod governance;
+mod membership;
+mod money;
 mod parent_entities;
 mod pools;
+mod proposals;
 
 pub use accounts::*;
 pub use catalogue::*;
 pub use contributions::*;
 pub use formations::*;
-pub use governance::*;
+pub use membership::*;
+pub use money::*;
 pub use parent_entities::*;
 pub use pools::*;
+pub use proposals::*;
 
 use std::sync::Arc;
 

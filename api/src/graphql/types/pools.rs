@@ -513,3 +513,16 @@ impl PoolApp {
         self.0.provisioning_state.into()
     }
 }
+
+/// A member by membership id, through the request's loader.
+pub(crate) async fn load_member(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Member> {
+    let c = Ctx::of(ctx)?;
+    let m = c
+        .loaders
+        .members
+        .load_one(id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("member {id} missing")))?;
+    Ok(Member(m))
+}

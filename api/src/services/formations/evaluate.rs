@@ -1,17 +1,17 @@
 //! What a formation still lacks: each step's open problems, and the ICA
 //! principles its configuration would break. Pure functions of the draft.
 
-use entities::{
-    membership::MemberRole,
-    stakeholder_group::{Admission, StakeholderKind},
-};
+use entities::{membership::MemberRole, stakeholder_group::StakeholderKind};
 
 use crate::{
-    catalogue::{Catalogue, SurplusDistribution, TemplateKind, VotingRule},
+    catalogue::{Catalogue, SurplusDistribution, VotingRule},
     services::policy::ParentPolicy,
 };
 
-use super::draft::Draft;
+use super::{
+    draft::Draft,
+    principles::{PrincipleViolation, principle_violations},
+};
 
 /// The six steps, in the order a founder walks them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
@@ -60,26 +60,6 @@ pub struct Problem {
     pub path: String,
     pub code: ProblemCode,
     pub message: String,
-}
-
-/// The seven co-operative principles of the International Co-operative Alliance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-pub enum IcaPrinciple {
-    VoluntaryAndOpenMembership,
-    DemocraticMemberControl,
-    MemberEconomicParticipation,
-    AutonomyAndIndependence,
-    EducationTrainingAndInformation,
-    CooperationAmongCooperatives,
-    ConcernForCommunity,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrincipleViolation {
-    pub principle: IcaPrinciple,
-    pub reason: String,
-    /// Blocks submission; otherwise a warning the founders can accept.
-    pub blocking: bool,
 }
 
 pub struct Evaluation {
@@ -418,75 +398,6 @@ pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
         problems,
         violations,
     }
-}
-
-/// The ICA principles this configuration would break. Only what the
-/// configuration can show is checked; education, co-operation among
-/// co-ops and concern for community depend on what the members do.
-fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleViolation> {
-    let Some(groups) = draft.groups.as_deref() else {
-        return Vec::new();
-    };
-    let template = draft
-        .formation
-        .legal_template_id
-        .as_deref()
-        .and_then(|id| facts.catalogue.template(id));
-    // A warning only for a pool inside a parent that allows exceptions.
-    let blocking = !(facts.policy.allows_principle_exceptions
-        && template.is_none_or(|t| t.kind == TemplateKind::PoolInsideParent));
-    let mut found = Vec::new();
-    let mut add = |principle, reason: String| {
-        found.push(PrincipleViolation {
-            principle,
-            reason,
-            blocking,
-        })
-    };
-
-    if groups.iter().all(|g| g.admission == Admission::Invitation) {
-        add(
-            IcaPrinciple::VoluntaryAndOpenMembership,
-            "no stakeholder group admits new members: every group joins by invitation only".into(),
-        );
-    }
-    let total: i64 = groups.iter().map(|g| i64::from(g.voting_weight)).sum();
-    let investors: i64 = groups
-        .iter()
-        .filter(|g| g.kind == StakeholderKind::Investors)
-        .map(|g| i64::from(g.voting_weight))
-        .sum();
-    if total == 0 {
-        add(
-            IcaPrinciple::DemocraticMemberControl,
-            "no stakeholder group has a vote".into(),
-        );
-    } else if investors > 0 && investors * 2 >= total {
-        add(
-            IcaPrinciple::DemocraticMemberControl,
-            format!(
-                "investor votes (weight {investors}) equal or outweigh the members' votes (weight {})",
-                total - investors
-            ),
-        );
-        add(
-            IcaPrinciple::AutonomyAndIndependence,
-            "outside investors would hold at least half of the votes and could control the co-op"
-                .into(),
-        );
-    }
-    if let Some(f) = &draft.finances {
-        let member_voters = groups
-            .iter()
-            .any(|g| g.kind != StakeholderKind::Investors && g.voting_weight > 0);
-        if f.distributes_surplus && f.accepts_investor_members && !member_voters {
-            add(
-                IcaPrinciple::MemberEconomicParticipation,
-                "surplus would be distributed while only investors control it; members should share it by their participation".into(),
-            );
-        }
-    }
-    found
 }
 
 pub fn kind_name(kind: StakeholderKind) -> &'static str {

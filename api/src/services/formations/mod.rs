@@ -2,11 +2,13 @@
 //! approved pool. `steps` edits a draft, `evaluate` says what is missing,
 //! `lifecycle` submits and decides, `governance` renders the rules.
 
+pub mod apps;
 pub mod draft;
 pub mod evaluate;
 pub mod governance;
 pub mod lifecycle;
 pub mod names;
+pub mod principles;
 pub mod recommend;
 pub mod steps;
 

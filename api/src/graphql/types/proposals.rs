@@ -1,6 +1,6 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{delegation, expense, invitation, ledger_entry, proposal, vote};
+use entities::{delegation, proposal, vote};
 
 use crate::{
     catalogue::VotingRule,
@@ -8,7 +8,7 @@ use crate::{
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
-        types::{Member, Money, StakeholderGroup, User, loader_error},
+        types::{Expense, Member, StakeholderGroup, load_member, loader_error},
     },
     services::{
         self,
@@ -42,32 +42,6 @@ pub enum ProposalOutcome {
     Failed,
     NoQuorum,
     Blocked,
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "entities::expense::ExpenseStatus")]
-pub enum ExpenseStatus {
-    Proposed,
-    Approved,
-    Rejected,
-    Paid,
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "entities::ledger_entry::LedgerKind")]
-pub enum LedgerEntryKind {
-    Contribution,
-    ParentShare,
-    Expense,
-    Adjustment,
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "entities::application::ApplicationStatus")]
-pub enum ApplicationStatus {
-    Pending,
-    Approved,
-    Rejected,
 }
 
 /// A decision put to a pool's members.
@@ -169,18 +143,6 @@ impl Proposal {
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
     }
-}
-
-async fn load_member(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Member> {
-    let c = Ctx::of(ctx)?;
-    let m = c
-        .loaders
-        .members
-        .load_one(id)
-        .await
-        .map_err(loader_error)?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("member {id} missing")))?;
-    Ok(Member(m))
 }
 
 /// How a closed proposal was counted.
@@ -326,243 +288,6 @@ impl Delegation {
     }
 }
 
-/// An expense: proposed, decided by vote, then paid.
-pub struct Expense(pub expense::Model);
-
-#[Object]
-impl Expense {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    async fn amount(&self) -> Money {
-        Money {
-            amount: self.0.amount_minor,
-            currency: self.0.currency.clone(),
-        }
-    }
-    async fn payee(&self) -> &str {
-        &self.0.payee
-    }
-    async fn status(&self) -> ExpenseStatus {
-        self.0.status.into()
-    }
-    async fn proposal(&self, ctx: &Context<'_>) -> Result<Proposal> {
-        let c = Ctx::of(ctx)?;
-        let p = c
-            .loaders
-            .proposals
-            .load_one(self.0.proposal_id)
-            .await
-            .map_err(loader_error)?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("expense without proposal")))?;
-        Ok(Proposal(p))
-    }
-    async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Member> {
-        load_member(ctx, self.0.submitted_by_membership_id).await
-    }
-    async fn paid_at(&self) -> Option<DateTime<Utc>> {
-        self.0.paid_at
-    }
-    /// The payment's reference (bank transfer id, receipt number).
-    async fn reference(&self) -> Option<&str> {
-        self.0.reference.as_deref()
-    }
-}
-
-/// One movement of the pool's money.
-pub struct LedgerEntry(pub ledger_entry::Model);
-
-#[Object]
-impl LedgerEntry {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn kind(&self) -> LedgerEntryKind {
-        self.0.kind.into()
-    }
-    /// Income positive, spending negative.
-    async fn amount(&self) -> Money {
-        Money {
-            amount: self.0.amount_minor,
-            currency: self.0.currency.clone(),
-        }
-    }
-    async fn reference(&self) -> &str {
-        &self.0.reference
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
-    }
-}
-
-/// The pool's money: every member can read it.
-pub struct Ledger(pub entities::pool::Model);
-
-#[Object]
-impl Ledger {
-    /// Balance per currency.
-    async fn balances(&self, ctx: &Context<'_>) -> Result<Vec<Money>> {
-        let c = Ctx::of(ctx)?;
-        let rows = services::ledger::balances(c.state, c.actor().await?, &self.0).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(currency, amount)| Money { amount, currency })
-            .collect())
-    }
-    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
-    async fn entries(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<LedgerEntry>> {
-        let c = Ctx::of(ctx)?;
-        let page = PageRequest::parse(first, after, last, before)?;
-        let page = services::ledger::entries(c.state, c.actor().await?, &self.0, page).await?;
-        Ok(connection(page, |e| e.id, LedgerEntry))
-    }
-}
-
-/// An invitation to join a pool.
-pub struct Invitation(pub invitation::Model);
-
-#[Object]
-impl Invitation {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-    async fn expires_at(&self) -> DateTime<Utc> {
-        self.0.expires_at
-    }
-    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.accepted_at
-    }
-    async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
-        load_member(ctx, self.0.membership_id).await
-    }
-}
-
-/// A new invitation and the token for its link, shown this once.
-#[derive(SimpleObject)]
-pub struct InvitationPayload {
-    pub invitation: Invitation,
-    /// Give it to the invitee; they accept with `acceptInvitation(token)`.
-    pub token: String,
-}
-
-/// An application to join a pool.
-pub struct MembershipApplication(pub entities::application::Model);
-
-#[Object]
-impl MembershipApplication {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn status(&self) -> ApplicationStatus {
-        self.0.status.into()
-    }
-    async fn message(&self) -> &str {
-        &self.0.message
-    }
-    async fn applicant(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let c = Ctx::of(ctx)?;
-        Ok(c.loaders
-            .users
-            .load_one(self.0.user_id)
-            .await
-            .map_err(loader_error)?
-            .map(User))
-    }
-    async fn stakeholder_group(&self, ctx: &Context<'_>) -> Result<Option<StakeholderGroup>> {
-        let c = Ctx::of(ctx)?;
-        Ok(c.loaders
-            .stakeholder_groups
-            .load_one(self.0.stakeholder_group_id)
-            .await
-            .map_err(loader_error)?
-            .map(StakeholderGroup))
-    }
-    async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
-    }
-    async fn decided_at(&self) -> Option<DateTime<Utc>> {
-        self.0.decided_at
-    }
-    /// The membership an approval created.
-    async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        match self.0.membership_id {
-            Some(id) => Ok(Some(load_member(ctx, id).await?)),
-            None => Ok(None),
-        }
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum ApplicationDecision {
-    Approve,
-    Reject,
-}
-
-#[derive(InputObject)]
-pub struct InviteMemberInput {
-    pub pool_id: ID,
-    pub email: String,
-    pub stakeholder_group_id: ID,
-    #[graphql(default_with = "super::MemberRole::Member")]
-    pub role: super::MemberRole,
-}
-
-#[derive(InputObject)]
-pub struct ApplyForMembershipInput {
-    pub pool_id: ID,
-    pub stakeholder_group_id: ID,
-    #[graphql(default)]
-    pub message: String,
-}
-
-#[derive(InputObject)]
-pub struct DecideMembershipApplicationInput {
-    pub application_id: ID,
-    pub decision: ApplicationDecision,
-    pub reason: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct RemoveMemberInput {
-    pub member_id: ID,
-    /// Recorded in the register.
-    pub reason: String,
-}
-
-#[derive(InputObject)]
-pub struct ChangeMemberRoleInput {
-    pub member_id: ID,
-    pub role: super::MemberRole,
-}
-
-#[derive(InputObject)]
-pub struct RegisterFilter {
-    pub status: Option<super::MembershipStatus>,
-    pub stakeholder_group_id: Option<ID>,
-}
-
 #[derive(InputObject)]
 pub struct CreateProposalInput {
     pub pool_id: ID,
@@ -606,35 +331,4 @@ pub struct RevokeDelegationInput {
     pub pool_id: ID,
     /// `null` for the standing delegation.
     pub proposal_id: Option<ID>,
-}
-
-#[derive(InputObject)]
-pub struct SubmitExpenseInput {
-    pub pool_id: ID,
-    pub title: String,
-    #[graphql(default)]
-    pub description: String,
-    /// Minor units (cents).
-    pub amount: i64,
-    pub currency: String,
-    pub payee: String,
-    /// When the vote on it closes; seven days from now if not given.
-    pub closes_at: Option<DateTime<Utc>>,
-}
-
-#[derive(InputObject)]
-pub struct MarkExpensePaidInput {
-    pub expense_id: ID,
-    /// The payment's reference (bank transfer id, receipt number).
-    pub reference: String,
-}
-
-#[derive(InputObject)]
-pub struct RecordLedgerAdjustmentInput {
-    pub pool_id: ID,
-    /// Minor units; positive adds, negative subtracts.
-    pub amount: i64,
-    pub currency: String,
-    pub reference: String,
-    pub description: String,
 }
