@@ -7,7 +7,8 @@ mod formation_facts;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
-    expense, membership, parent_entity, pool, pool_app, proposal, stakeholder_group, user,
+    expense, membership, parent_entity, pool, pool_app, proposal, sliding_scale, stakeholder_group,
+    user,
 };
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
@@ -31,6 +32,8 @@ pub struct Loaders {
     pub groups_of_pool: Cached<ByParent<stakeholder_group::Entity>>,
     /// A pool's apps, by pool id.
     pub apps_of_pool: Cached<ByParent<pool_app::Entity>>,
+    /// A pool's sliding scales (current and past), by pool id.
+    pub scales_of_pool: Cached<ByParent<sliding_scale::Entity>>,
     /// What evaluating a formation needs, by formation id.
     pub formation_facts: Cached<FormationFactsLoader>,
 }
@@ -64,6 +67,11 @@ impl Loaders {
                 HashMapCache::default(),
             ),
             apps_of_pool: DataLoader::with_cache(
+                ByParent::new(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            scales_of_pool: DataLoader::with_cache(
                 ByParent::new(db),
                 tokio::spawn,
                 HashMapCache::default(),
@@ -118,5 +126,13 @@ impl Owned for expense::Entity {
     const ORDER: Self::Column = expense::Column::Id;
     fn owner(model: &Self::Model) -> uuid::Uuid {
         model.proposal_id
+    }
+}
+
+impl Owned for sliding_scale::Entity {
+    const OWNER: Self::Column = sliding_scale::Column::PoolId;
+    const ORDER: Self::Column = sliding_scale::Column::Id;
+    fn owner(model: &Self::Model) -> uuid::Uuid {
+        model.pool_id
     }
 }

@@ -13,7 +13,7 @@ use crate::{
     },
     services::{
         self,
-        formations::{load_draft, names, recommend::recommend},
+        formations::{names, recommend::recommend},
         pagination::PageRequest,
         policy::ParentPolicy,
     },
@@ -28,8 +28,9 @@ impl FormationQuery {
     async fn formation(&self, ctx: &Context<'_>, id: ID) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
         let id = parse_id(&id, "id")?;
-        services::formations::get(c.state, c.actor().await?, id).await?;
-        Ok(Formation::new(load_draft(&c.state.db, id).await?))
+        Ok(Formation::new(
+            services::formations::get(c.state, c.actor().await?, id).await?,
+        ))
     }
 
     /// Formations you started or are listed in as a founding member, oldest first.
@@ -112,8 +113,7 @@ impl FormationQuery {
     ) -> Result<Vec<TemplateRecommendation>> {
         let c = Ctx::of(ctx)?;
         let id = parse_id(&formation_id, "formationId")?;
-        services::formations::get(c.state, c.actor().await?, id).await?;
-        let draft = load_draft(&c.state.db, id).await?;
+        let draft = services::formations::get(c.state, c.actor().await?, id).await?;
         let parent =
             services::parent_entities::get(c.state, draft.formation.parent_entity_id).await?;
         let policy = ParentPolicy::of(&parent);

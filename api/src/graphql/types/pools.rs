@@ -258,12 +258,7 @@ impl Pool {
     }
     /// The pool's own sliding scale (groups may have their own).
     async fn sliding_scale(&self, ctx: &Context<'_>) -> Result<Option<SlidingScale>> {
-        let c = Ctx::of(ctx)?;
-        Ok(
-            services::contributions::scales::current(&c.state.db, self.0.id, None)
-                .await?
-                .map(SlidingScale),
-        )
+        current_scale(ctx, self.0.id, None).await
     }
     /// Every contribution, for admins and the parent's overseers.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -408,13 +403,29 @@ impl StakeholderGroup {
     }
     /// The group's own sliding scale, if it has one (else the pool's applies).
     async fn sliding_scale(&self, ctx: &Context<'_>) -> Result<Option<SlidingScale>> {
-        let c = Ctx::of(ctx)?;
-        Ok(
-            services::contributions::scales::current(&c.state.db, self.0.pool_id, Some(self.0.id))
-                .await?
-                .map(SlidingScale),
-        )
+        current_scale(ctx, self.0.pool_id, Some(self.0.id)).await
     }
+}
+
+/// The current scale of a pool (`group` = `None`) or of one of its groups,
+/// from the pool's scales loaded once for every group in the response.
+async fn current_scale(
+    ctx: &Context<'_>,
+    pool_id: uuid::Uuid,
+    group: Option<uuid::Uuid>,
+) -> Result<Option<SlidingScale>> {
+    let c = Ctx::of(ctx)?;
+    let scales = c
+        .loaders
+        .scales_of_pool
+        .load_one(pool_id)
+        .await
+        .map_err(loader_error)?;
+    Ok(scales
+        .unwrap_or_default()
+        .into_iter()
+        .find(|s| s.superseded_at.is_none() && s.stakeholder_group_id == group)
+        .map(SlidingScale))
 }
 
 /// A person's membership of a pool.

@@ -23,7 +23,7 @@ use crate::{
     payments::{PaymentError, StripeGateway, StripeSubscription},
     services::{
         OnConflict, begin_write,
-        membership::{Viewer, find_pool, require_admin, require_member, require_reader},
+        membership::{find_pool, require_admin, require_admin_reader, require_member},
         pagination::{Page, PageRequest, paginate},
     },
     state::AppState,
@@ -468,13 +468,13 @@ pub async fn of_pool(
     pool: &pool::Model,
     page: PageRequest,
 ) -> AppResult<Page<contribution::Model>> {
-    if let Viewer::Member(m) = require_reader(&state.db, pool, actor.user_id).await?
-        && m.role != entities::membership::MemberRole::Admin
-    {
-        return Err(AppError::Forbidden(
-            "only admins see every member's contribution; see yours with myContribution".into(),
-        ));
-    }
+    require_admin_reader(
+        &state.db,
+        pool,
+        actor.user_id,
+        "only admins see every member's contribution; see yours with myContribution",
+    )
+    .await?;
     let select = contribution::Entity::find().filter(contribution::Column::PoolId.eq(pool.id));
     paginate(&state.db, select, contribution::Column::Id, page).await
 }

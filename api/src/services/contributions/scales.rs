@@ -120,19 +120,3 @@ pub async fn applicable(
             .find(|s| s.stakeholder_group_id.is_none())
     }))
 }
-
-/// The current scale of a pool (`group` = `None`) or of one group only.
-pub async fn current(
-    db: &impl ConnectionTrait,
-    pool_id: Uuid,
-    group_id: Option<Uuid>,
-) -> AppResult<Option<sliding_scale::Model>> {
-    let mut select = sliding_scale::Entity::find()
-        .filter(sliding_scale::Column::PoolId.eq(pool_id))
-        .filter(sliding_scale::Column::SupersededAt.is_null());
-    select = match group_id {
-        Some(g) => select.filter(sliding_scale::Column::StakeholderGroupId.eq(g)),
-        None => select.filter(sliding_scale::Column::StakeholderGroupId.is_null()),
-    };
-    Ok(select.one(db).await?)
-}

@@ -205,27 +205,25 @@ async fn email_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<String>
 
 /// A formation, for those who may see it: its founder, founding members
 /// with accounts, and (once submitted) the parent's stewards and auditors.
-pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formation::Model> {
-    let formation = steps::find(&state.db, id).await?;
-    if formation.founder_id == actor.user_id {
-        return Ok(formation);
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Draft> {
+    let draft = load_draft(&state.db, id).await?;
+    let f = &draft.formation;
+    if f.founder_id == actor.user_id {
+        return Ok(draft);
     }
     let email = email_of(&state.db, actor.user_id).await?;
-    let listed = formation_founding_member::Entity::find()
-        .filter(formation_founding_member::Column::FormationId.eq(id))
-        .filter(formation_founding_member::Column::Email.eq(email))
-        .one(&state.db)
-        .await?
-        .is_some();
-    if listed && formation.founding_members_set {
-        return Ok(formation);
-    }
-    if formation.submitted_at.is_some()
-        && permissions::parent_role(&state.db, formation.parent_entity_id, actor.user_id)
+    let listed = draft
+        .members
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .any(|m| m.email == email);
+    let overseer = f.submitted_at.is_some()
+        && permissions::parent_role(&state.db, f.parent_entity_id, actor.user_id)
             .await?
-            .is_some()
-    {
-        return Ok(formation);
+            .is_some();
+    if listed || overseer {
+        return Ok(draft);
     }
     Err(AppError::Forbidden(
         "only the founder, the founding members and (once submitted) the parent's stewards and auditors may see this formation".into(),

@@ -211,14 +211,13 @@ pub async fn list(
     status: Option<ApplicationStatus>,
     page: crate::services::pagination::PageRequest,
 ) -> AppResult<crate::services::pagination::Page<application::Model>> {
-    match super::require_reader(&state.db, pool, actor.user_id).await? {
-        super::Viewer::Member(m) if m.role != MemberRole::Admin => {
-            return Err(AppError::Forbidden(
-                "only admins of this pool may see its applications".into(),
-            ));
-        }
-        _ => {}
-    }
+    super::require_admin_reader(
+        &state.db,
+        pool,
+        actor.user_id,
+        "only admins of this pool may see its applications",
+    )
+    .await?;
     let mut select = application::Entity::find().filter(application::Column::PoolId.eq(pool.id));
     if let Some(status) = status {
         select = select.filter(application::Column::Status.eq(status));

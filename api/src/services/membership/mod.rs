@@ -62,6 +62,22 @@ pub async fn require_reader(
     ))
 }
 
+/// What only admins manage, admins read; so do the parent's stewards and
+/// auditors. `refusal` tells other members where to look instead.
+pub async fn require_admin_reader(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+    refusal: &str,
+) -> AppResult<()> {
+    match require_reader(db, pool, user_id).await? {
+        Viewer::Member(m) if m.role != MemberRole::Admin => {
+            Err(AppError::Forbidden(refusal.into()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Active members act in their pool (propose, vote, submit expenses).
 pub async fn require_member(
     db: &impl ConnectionTrait,
@@ -92,9 +108,10 @@ pub async fn require_admin(
 /// Only an active pool changes; a suspended or dissolved one is read-only.
 pub fn require_active_pool(pool: &pool::Model) -> AppResult<()> {
     if pool.status != PoolStatus::Active {
-        return Err(AppError::Conflict(
-            format!("the pool is {:?} and cannot change", pool.status).to_uppercase(),
-        ));
+        return Err(AppError::Conflict(format!(
+            "the pool is {} and cannot change",
+            format!("{:?}", pool.status).to_uppercase()
+        )));
     }
     Ok(())
 }
