@@ -2,8 +2,9 @@
 //! Only a keyed hash of the secret is stored.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[derive(Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TokenKind {
     #[sea_orm(string_value = "SESSION")]
     Session,
@@ -11,7 +12,7 @@ pub enum TokenKind {
     Api,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "access_tokens")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -23,6 +24,7 @@ pub struct Model {
     /// Comma-separated scopes (`READ,WRITE`); sessions hold every scope.
     pub scopes: String,
     #[sea_orm(unique)]
+    #[serde(skip)]
     pub token_hash: String,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,

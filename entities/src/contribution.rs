@@ -56,7 +56,7 @@ pub enum ContributionStatus {
     Canceled,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "contributions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -26,7 +26,7 @@ pub enum ExpenseStatus {
     Paid,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "expenses")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -47,6 +47,8 @@ pub struct Model {
     pub reference: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Groups the pool's accounts: `contributions`, `rent`, `general`…
+    pub category: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

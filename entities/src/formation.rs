@@ -28,7 +28,7 @@ pub enum FormationStatus {
     Withdrawn,
 }
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "formations")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

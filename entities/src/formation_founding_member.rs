@@ -3,7 +3,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::membership::MemberRole;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "formation_founding_members")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -2,7 +2,7 @@
 //! Only a keyed hash of its token is stored.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "invitations")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -11,6 +11,7 @@ pub struct Model {
     pub membership_id: Uuid,
     pub email: String,
     #[sea_orm(unique)]
+    #[serde(skip)]
     pub token_hash: String,
     pub invited_by: Option<Uuid>,
     pub expires_at: DateTimeUtc,

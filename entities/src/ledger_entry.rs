@@ -27,7 +27,7 @@ pub enum LedgerKind {
     Adjustment,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "ledger_entries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -44,6 +44,8 @@ pub struct Model {
     pub recorded_by: Option<Uuid>,
     pub occurred_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// Groups the pool's accounts: `contributions`, `rent`, `general`…
+    pub category: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,13 +4,17 @@
 //! migrations work on PostgreSQL and SQLite and rows stay readable in `psql`.
 
 pub mod access_token;
+pub mod app_provisioner;
 pub mod application;
+pub mod audit_chain_head;
+pub mod audit_event;
 pub mod contribution;
 pub mod delegation;
 pub mod expense;
 pub mod formation;
 pub mod formation_founding_member;
 pub mod invitation;
+pub mod job;
 pub mod ledger_entry;
 pub mod membership;
 pub mod parent_entity;
@@ -25,6 +29,9 @@ pub mod stripe_event;
 pub mod stripe_object;
 pub mod user;
 pub mod vote;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_event;
 
 pub mod prelude {
     pub use super::access_token::Entity as AccessToken;

@@ -1,8 +1,9 @@
 //! A registered legal entity (co-op, foundation, association) that hosts pools.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ApprovalPolicy {
     /// A steward approves each submitted formation.
     #[sea_orm(string_value = "MANUAL")]
@@ -12,7 +13,7 @@ pub enum ApprovalPolicy {
     Automatic,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "parent_entities")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

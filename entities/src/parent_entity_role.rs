@@ -2,8 +2,9 @@
 //! `revoked_at`; rows are never deleted, so the history of who could act stays.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RoleKind {
     #[sea_orm(string_value = "STEWARD")]
     Steward,
@@ -11,7 +12,7 @@ pub enum RoleKind {
     Auditor,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "parent_entity_roles")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -25,7 +25,7 @@ pub enum PoolStatus {
     Dissolved,
 }
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "pools")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

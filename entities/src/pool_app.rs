@@ -25,7 +25,7 @@ pub enum ProvisioningState {
     Failed,
 }
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "pool_apps")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -42,6 +42,15 @@ pub struct Model {
     pub provisioning_state: ProvisioningState,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Where the app lives once READY.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub url: Option<String>,
+    /// JSON the operator returned for the pool's admins (first login, …).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub handover: Option<String>,
+    /// Why the app is where it is (no provisioner yet, the last failure).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub status_message: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -73,7 +73,7 @@ pub enum Outcome {
     Blocked,
 }
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "proposals")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

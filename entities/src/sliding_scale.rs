@@ -23,7 +23,7 @@ pub enum Interval {
     Year,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "sliding_scales")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

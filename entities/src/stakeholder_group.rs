@@ -58,7 +58,7 @@ pub enum Admission {
     Invitation,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "stakeholder_groups")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

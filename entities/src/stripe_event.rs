@@ -1,7 +1,7 @@
 //! A Stripe webhook event already processed: duplicates are ignored.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "stripe_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

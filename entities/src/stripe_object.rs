@@ -2,7 +2,7 @@
 //! `product:<pool>`, `plan:<pool>:<amount>:<currency>:<interval>`), reused.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "stripe_objects")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! A member's vote on a proposal; one per member, changeable while open.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "votes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

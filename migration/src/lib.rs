@@ -7,6 +7,8 @@ mod m20261122_000002_parent_entities;
 mod m20261122_000003_formations_and_pools;
 mod m20261122_000004_pool_governance;
 mod m20261122_000005_contributions;
+mod m20261122_000006_audit_trail;
+mod m20261122_000007_jobs_and_webhooks;
 
 pub struct Migrator;
 
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_formations_and_pools::Migration),
             Box::new(m20261122_000004_pool_governance::Migration),
             Box::new(m20261122_000005_contributions::Migration),
+            Box::new(m20261122_000006_audit_trail::Migration),
+            Box::new(m20261122_000007_jobs_and_webhooks::Migration),
         ]
     }
 }

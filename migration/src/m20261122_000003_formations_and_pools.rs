@@ -439,4 +439,7 @@ pub enum PoolApps {
     ProvisioningState,
     CreatedAt,
     UpdatedAt,
+    Url,
+    Handover,
+    StatusMessage,
 }

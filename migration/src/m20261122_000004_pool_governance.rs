@@ -487,7 +487,7 @@ enum Delegations {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-enum Expenses {
+pub enum Expenses {
     Table,
     Id,
     PoolId,
@@ -504,6 +504,7 @@ enum Expenses {
     Reference,
     CreatedAt,
     UpdatedAt,
+    Category,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -520,4 +521,5 @@ pub enum LedgerEntries {
     RecordedBy,
     OccurredAt,
     CreatedAt,
+    Category,
 }
