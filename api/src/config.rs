@@ -56,8 +56,6 @@ pub struct Config {
     pub sign_in_window: Duration,
     /// `INVITATION_TTL_DAYS`: how long an invitation link stays valid.
     pub invitation_ttl: Duration,
-    /// `PROPOSAL_CLOSE_INTERVAL_SECS`: how often due proposals are closed.
-    pub proposal_close_interval: Duration,
     /// `DATABASE_MAX_CONNECTIONS`.
     pub database_max_connections: u32,
     /// `STRIPE_SECRET_KEY`: contributions go through Stripe when set.
@@ -68,6 +66,28 @@ pub struct Config {
     pub stripe_api_base: String,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// Take the client's address from `X-Forwarded-For` (behind a proxy
+    /// that sets it); otherwise the connection's peer address is recorded.
+    pub trust_forwarded_for: bool,
+    /// The address others reach this server at (provisioning callbacks);
+    /// the listening address when unset.
+    pub public_url: Option<String>,
+    /// Whether this server runs the job worker.
+    pub run_jobs: bool,
+    /// How often an idle worker looks for due jobs (PostgreSQL wakes it sooner).
+    pub job_poll_interval: Duration,
+    /// How long a claimed job may run before another worker takes it over.
+    pub job_lease: Duration,
+    /// The first retry's delay; each further retry doubles it (with jitter).
+    pub job_retry_base: Duration,
+    /// The most attempts any job gets here.
+    pub job_max_attempts: i32,
+    /// Jobs a worker runs at once.
+    pub job_batch: u64,
+    /// How long finished jobs are kept; `None` keeps them forever.
+    pub job_retention: Option<Duration>,
+    /// Timeout of calls to provisioners and webhook endpoints.
+    pub outbound_timeout: Duration,
 }
 
 /// A setting that could not be used; `Display` is the one line printed at start.
@@ -160,6 +180,23 @@ impl Config {
         if !(stripe_api_base.starts_with("http://") || stripe_api_base.starts_with("https://")) {
             return Err(invalid("STRIPE_API_BASE", "must be an http(s) URL"));
         }
+        let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(invalid("TRUST_FORWARDED_FOR", "expected `true` or `false`")),
+        };
+        let public_url = get("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if public_url
+            .as_ref()
+            .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            return Err(invalid("PUBLIC_URL", "must be an http(s) URL"));
+        }
+        let run_jobs = match get("RUN_JOBS").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => return Err(invalid("RUN_JOBS", "expected `true` or `false`")),
+        };
         Ok(Self {
             environment,
             database_url,
@@ -173,16 +210,28 @@ impl Config {
             invitation_ttl: Duration::from_secs(
                 86_400 * number("INVITATION_TTL_DAYS", 14, 1, 365)?,
             ),
-            proposal_close_interval: Duration::from_secs(number(
-                "PROPOSAL_CLOSE_INTERVAL_SECS",
-                15,
-                1,
-                3600,
-            )?),
             stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
             stripe_api_base,
             log_format,
+            trust_forwarded_for,
+            public_url,
+            run_jobs,
+            job_poll_interval: Duration::from_millis(number(
+                "JOB_POLL_INTERVAL_MS",
+                500,
+                10,
+                60_000,
+            )?),
+            job_lease: Duration::from_secs(number("JOB_LEASE_SECS", 120, 1, 86_400)?),
+            job_retry_base: Duration::from_millis(number("JOB_RETRY_BASE_MS", 1000, 1, 3_600_000)?),
+            job_max_attempts: number("JOB_MAX_ATTEMPTS", 10, 1, 100)? as i32,
+            job_batch: number("JOB_BATCH", 8, 1, 100)?,
+            job_retention: match number("JOB_RETENTION_DAYS", 30, 0, 36_500)? {
+                0 => None,
+                days => Some(Duration::from_secs(86_400 * days)),
+            },
+            outbound_timeout: Duration::from_secs(number("OUTBOUND_TIMEOUT_SECS", 10, 1, 300)?),
         })
     }
 }

@@ -41,12 +41,25 @@ impl Application {
             )),
             None => None,
         };
+        let http = reqwest::Client::builder()
+            .timeout(config.outbound_timeout)
+            .user_agent("pools-webhooks/1")
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot set up the HTTP client: {e}"))?;
+        let public_url = match &config.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
         let state = AppState {
             db,
+            public_url,
             config: Arc::new(config),
             catalogue: Arc::new(catalogue),
             sql_statements,
             stripe,
+            worker_id: format!("worker-{}", uuid::Uuid::now_v7()),
+            http,
+            signals: Default::default(),
         };
         Ok(Self {
             router: routes::router(state.clone()),
@@ -65,10 +78,17 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C; requests in flight then finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let closer = crate::services::proposals::closing::spawn_closer(
-            self.state.clone(),
-            self.state.config.proposal_close_interval,
-        );
+        let listener = crate::services::signals::spawn_listener(self.state.clone());
+        let worker = self.state.config.run_jobs.then(|| {
+            crate::services::jobs::worker::spawn(
+                self.state.clone(),
+                self.state.signals.jobs.clone(),
+            )
+        });
+        if let Err(e) = crate::services::proposals::closing::schedule_unscheduled(&self.state).await
+        {
+            tracing::error!(error = ?e, "scheduling the closing of open proposals failed");
+        }
         let result = axum::serve(
             self.listener,
             self.router
@@ -76,7 +96,9 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await;
-        closer.abort();
+        for task in listener.into_iter().chain(worker) {
+            task.abort();
+        }
         result
     }
 }

@@ -4,7 +4,9 @@ use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::DatabaseConnection;
 
-use crate::{catalogue::Catalogue, config::Config, payments::StripeGateway};
+use crate::{
+    catalogue::Catalogue, config::Config, payments::StripeGateway, services::signals::Signals,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,4 +22,12 @@ pub struct AppState {
     /// Stripe, when `STRIPE_SECRET_KEY` is set; contributions are manual
     /// pledges otherwise.
     pub stripe: Option<Arc<StripeGateway>>,
+    /// Where operators call back: `PUBLIC_URL`, or the address listened on.
+    pub public_url: String,
+    /// Names this server's worker in the jobs it claims.
+    pub worker_id: String,
+    /// Calls to provisioners and webhook endpoints.
+    pub http: reqwest::Client,
+    /// Wake-ups for the worker and live subscriptions.
+    pub signals: Signals,
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
+    services::audit::Origin,
     state::AppState,
 };
 
@@ -61,6 +62,8 @@ pub struct Actor {
     pub token_id: Uuid,
     pub kind: TokenKind,
     pub scopes: Vec<ApiTokenScope>,
+    /// Where the request came from, for the audit trail.
+    pub origin: Origin,
 }
 
 impl Actor {
@@ -94,6 +97,8 @@ impl Actor {
 pub struct RequestContext {
     /// Echoed in the `x-request-id` header and in error extensions.
     pub request_id: String,
+    /// The request id and client address, as the audit trail records them.
+    pub origin: Origin,
     /// The bearer token, if the request carried one.
     credentials: Option<String>,
     /// Whether the operation is a mutation: API tokens then need `WRITE`.
@@ -102,8 +107,17 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn new(request_id: String, credentials: Option<String>, is_mutation: bool) -> Self {
+    pub fn new(
+        request_id: String,
+        client_address: Option<String>,
+        credentials: Option<String>,
+        is_mutation: bool,
+    ) -> Self {
         Self {
+            origin: Origin {
+                request_id: Some(request_id.clone()),
+                client_address,
+            },
             request_id,
             credentials,
             is_mutation,
@@ -123,7 +137,11 @@ impl RequestContext {
         };
         let actor = self
             .actor
-            .get_or_try_init(|| async { authenticate(state, token).await.map(Some) })
+            .get_or_try_init(|| async {
+                let mut actor = authenticate(state, token).await?;
+                actor.origin = self.origin.clone();
+                Ok::<_, AppError>(Some(actor))
+            })
             .await?
             .as_ref();
         if let Some(actor) = actor {
@@ -150,6 +168,34 @@ impl RequestContext {
 /// Minimum time between two writes of a token's `last_used_at`.
 const LAST_USED_RESOLUTION_SECS: i64 = 60;
 
+/// A token that exists, is not revoked and has not expired.
+fn usable(
+    found: Option<access_token::Model>,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<access_token::Model> {
+    match found {
+        None => Err(AppError::Unauthenticated(
+            "this token is not valid; sign in again".into(),
+        )),
+        Some(row) if row.revoked_at.is_some() => Err(AppError::Unauthenticated(
+            "this token has been revoked; sign in again".into(),
+        )),
+        Some(row) if row.expires_at <= now => Err(AppError::Unauthenticated(
+            "this token has expired; sign in again".into(),
+        )),
+        Some(row) => Ok(row),
+    }
+}
+
+/// Whether the token an actor authenticated with still holds, for
+/// long-lived connections that authenticated once (subscriptions).
+pub async fn require_live_token(state: &AppState, actor: &Actor) -> AppResult<()> {
+    let found = access_token::Entity::find_by_id(actor.token_id)
+        .one(&state.db)
+        .await?;
+    usable(found, Utc::now()).map(|_| ())
+}
+
 /// Resolves a bearer token to the person behind it.
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Actor> {
     let hash = tokens::hash_token(state.config.auth_secret.expose(), token);
@@ -158,24 +204,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Actor> {
         .one(&state.db)
         .await?;
     let now = Utc::now();
-    let row = match found {
-        None => {
-            return Err(AppError::Unauthenticated(
-                "this token is not valid; sign in again".into(),
-            ));
-        }
-        Some(row) if row.revoked_at.is_some() => {
-            return Err(AppError::Unauthenticated(
-                "this token has been revoked; sign in again".into(),
-            ));
-        }
-        Some(row) if row.expires_at <= now => {
-            return Err(AppError::Unauthenticated(
-                "this token has expired; sign in again".into(),
-            ));
-        }
-        Some(row) => row,
-    };
+    let row = usable(found, now)?;
     let stale = row
         .last_used_at
         .is_none_or(|t| (now - t).num_seconds() >= LAST_USED_RESOLUTION_SECS);
@@ -187,6 +216,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Actor> {
             TokenKind::Session => vec![ApiTokenScope::Read, ApiTokenScope::Write],
             TokenKind::Api => ApiTokenScope::parse_list(&row.scopes),
         },
+        origin: Origin::default(),
     };
     if stale {
         let mut active: access_token::ActiveModel = row.into();

@@ -52,3 +52,18 @@ pub async fn require_steward_or_auditor(
             )
         })
 }
+
+/// Auditors stay independent of what they audit: they do not found, join
+/// or act in pools under their parent entity.
+pub async fn refuse_auditor(
+    db: &impl ConnectionTrait,
+    parent_entity_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<()> {
+    if parent_role(db, parent_entity_id, user_id).await? == Some(RoleKind::Auditor) {
+        return Err(AppError::Forbidden(
+            "auditors of the parent entity read and never act in its pools".into(),
+        ));
+    }
+    Ok(())
+}

@@ -40,6 +40,11 @@ pub fn parse_id(id: &ID, path: &str) -> AppResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::invalid(path, "is not an id from this API"))
 }
 
+/// Parses an optional GraphQL `ID` argument holding a UUID.
+pub fn parse_optional_id(id: Option<&ID>, path: &str) -> AppResult<Option<Uuid>> {
+    id.map(|id| parse_id(id, path)).transpose()
+}
+
 /// A connection over a list held in memory (the catalogue), keyed by a
 /// string id; the same arguments and limits as database lists.
 pub fn in_memory<T, N: OutputType>(

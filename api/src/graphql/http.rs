@@ -3,9 +3,8 @@
 //! protections answer with a coded error before any SQL runs.
 
 use async_graphql::{
-    BatchRequest, Request, Response, ServerError,
-    http::GraphiQLSource,
-    parser::types::{DocumentOperations, OperationType},
+    BatchRequest, Request, Response, ServerError, http::GraphiQLSource,
+    parser::types::OperationType,
 };
 use axum::{
     body::Bytes,
@@ -18,8 +17,8 @@ use serde_json::json;
 use crate::{
     auth::RequestContext,
     error::{AppError, INTERNAL_MESSAGE, code},
-    graphql::{AppSchema, MAX_BATCH, loaders::Loaders},
-    routes::RequestId,
+    graphql::{AppSchema, MAX_BATCH, denials, loaders::Loaders},
+    routes::{Peer, RequestId},
     state::AppState,
 };
 
@@ -49,6 +48,7 @@ pub fn error_response(
 pub async fn post(
     State(server): State<GraphqlServer>,
     RequestId(request_id): RequestId,
+    peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> axum::response::Response {
@@ -107,12 +107,22 @@ pub async fn post(
         }
         BatchRequest::Batch(rs) => (rs, true),
     };
-    execute(&server, requests, batched, &headers, &request_id, false).await
+    execute(
+        &server,
+        requests,
+        batched,
+        &headers,
+        &peer,
+        &request_id,
+        false,
+    )
+    .await
 }
 
 pub async fn get(
     State(server): State<GraphqlServer>,
     RequestId(request_id): RequestId,
+    peer: Peer,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
@@ -135,7 +145,16 @@ pub async fn get(
             );
         }
     };
-    execute(&server, vec![request], false, &headers, &request_id, true).await
+    execute(
+        &server,
+        vec![request],
+        false,
+        &headers,
+        &peer,
+        &request_id,
+        true,
+    )
+    .await
 }
 
 async fn execute(
@@ -143,10 +162,12 @@ async fn execute(
     requests: Vec<Request>,
     batched: bool,
     headers: &HeaderMap,
+    peer: &Peer,
     request_id: &str,
     over_get: bool,
 ) -> axum::response::Response {
     let credentials = bearer_token(headers);
+    let client_address = peer.client_address(server.state.config.trust_forwarded_for);
     let mut responses = Vec::with_capacity(requests.len());
     let mut status = StatusCode::OK;
     for mut request in requests {
@@ -162,8 +183,25 @@ async fn execute(
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return resp;
         }
-        let context = RequestContext::new(request_id.to_owned(), credentials.clone(), is_mutation);
-        let response = match refuse_read_only_token(&server.state, &context, is_mutation).await {
+        let calls = if is_mutation {
+            denials::mutation_calls(&mut request)
+        } else {
+            Vec::new()
+        };
+        let context = RequestContext::new(
+            request_id.to_owned(),
+            client_address.clone(),
+            credentials.clone(),
+            is_mutation,
+        );
+        let refusal = refuse_read_only_token(&server.state, &context, is_mutation).await;
+        // Resolved now (the context caches the caller) for recording refusals.
+        let author = if calls.is_empty() {
+            None
+        } else {
+            Some(denials::author_of(&server.state, &context).await)
+        };
+        let response = match refusal {
             Some(refusal) => refusal,
             None => {
                 let request = request.data(Loaders::new(&server.state)).data(context);
@@ -184,6 +222,9 @@ async fn execute(
                 }
             }
         };
+        if let Some(author) = &author {
+            denials::record_refusals(&server.state, author, &calls, &response).await;
+        }
         responses.push(finalize(response, request_id));
     }
     let body = if batched {
@@ -225,8 +266,13 @@ async fn refuse_read_only_token(
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    strip_bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token in `Bearer <token>`, or the whole value when it has no scheme.
+pub fn strip_bearer(value: &str) -> Option<String> {
+    let value = value.trim();
     let token = match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => value,
@@ -238,16 +284,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 fn operation_type(request: &mut Request) -> Option<OperationType> {
     let name = request.operation_name.clone();
     let doc = request.parsed_query().ok()?;
-    match &doc.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => {
-            let op = match name {
-                Some(name) => ops.get(name.as_str())?,
-                None => ops.values().next()?,
-            };
-            Some(op.node.ty)
-        }
-    }
+    denials::selected_operation(doc, name.as_deref()).map(|op| op.node.ty)
 }
 
 fn coded_error(code: &str, message: &str) -> ServerError {
@@ -260,7 +297,7 @@ fn coded_error(code: &str, message: &str) -> ServerError {
 
 /// Gives every error a code and the request id. Errors raised by the library
 /// itself (parsing, validation, limits) carry no code until here.
-fn finalize(mut response: Response, request_id: &str) -> Response {
+pub(crate) fn finalize(mut response: Response, request_id: &str) -> Response {
     for err in &mut response.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {

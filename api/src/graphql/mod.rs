@@ -3,20 +3,24 @@
 
 pub mod connection;
 pub mod context;
+pub mod denials;
 pub mod http;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
+pub mod ws;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
 pub use mutation::Mutation;
 pub use query::Query;
+pub use subscription::SubscriptionRoot;
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// Deepest selection accepted. Introspection's own deepest query
 /// (`ofType` chains) fits.
@@ -27,11 +31,12 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// Most operations accepted in one batched HTTP request.
 pub const MAX_BATCH: usize = 10;
 
-fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn schema_builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
+    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .disable_suggestions()
+        .extension(ws::WebSocketErrorCodes)
 }
 
 /// The served schema, with the application state every resolver reads.

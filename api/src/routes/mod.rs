@@ -1,13 +1,15 @@
 //! The HTTP surface: the router, its layers, and non-GraphQL routes.
 
+mod callbacks;
+mod exports;
 mod health;
 mod webhooks;
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRequestParts},
+    extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts},
     http::{HeaderName, Request, StatusCode, request::Parts},
     response::Response,
     routing::get,
@@ -61,6 +63,69 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
+/// The connection's peer and what a proxy says the client was; which one is
+/// believed depends on `TRUST_FORWARDED_FOR`.
+pub struct Peer {
+    socket: Option<SocketAddr>,
+    forwarded_for: Option<String>,
+}
+
+impl Peer {
+    pub fn client_address(&self, trust_forwarded_for: bool) -> Option<String> {
+        let forwarded = self
+            .forwarded_for
+            .as_deref()
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().chars().take(64).collect::<String>())
+            .filter(|v| !v.is_empty());
+        match forwarded {
+            Some(client) if trust_forwarded_for => Some(client),
+            _ => self.socket.map(|s| s.ip().to_string()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            socket: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+            forwarded_for: parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        })
+    }
+}
+
+/// An error of a non-GraphQL route as JSON with its code and an HTTP
+/// status to match; an internal cause is logged (as `what`), never sent.
+pub(crate) fn app_error_response(
+    e: crate::error::AppError,
+    request_id: &str,
+    what: &str,
+) -> Response {
+    let status = match &e {
+        crate::error::AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        crate::error::AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        crate::error::AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        crate::error::AppError::Validation(_) | crate::error::AppError::BadRequest(_) => {
+            StatusCode::BAD_REQUEST
+        }
+        crate::error::AppError::Internal(cause) => {
+            tracing::error!(request_id = %request_id, error = ?cause, "{what}");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::CONFLICT,
+    };
+    crate::graphql::http::error_response(status, e.code(), &e.message(), request_id)
+}
+
 pub fn router(state: AppState) -> Router {
     let server = GraphqlServer {
         schema: graphql::build_schema(state.clone()),
@@ -71,6 +136,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::http::get).post(graphql::http::post),
         )
+        .route("/graphql/ws", get(graphql::ws::handler))
         .with_state(server);
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
@@ -87,6 +153,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(graphql_routes)
         .merge(health::routes(state.clone()))
+        .merge(exports::routes(state.clone()))
+        .merge(callbacks::routes(state.clone()))
         .merge(webhooks::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -10,6 +10,7 @@ use crate::{
     domain::{BoundedText, Check, Email, Password},
     error::{AppError, AppResult},
     services::OnConflict,
+    services::audit::{self, Author, Change, Origin},
     state::AppState,
 };
 
@@ -24,11 +25,12 @@ pub struct Session {
     pub token: String,
     pub expires_at: chrono::DateTime<Utc>,
     pub user: user::Model,
+    pub token_id: Uuid,
 }
 
 pub type DisplayName = BoundedText<1, 100>;
 
-pub async fn sign_up(state: &AppState, input: SignUpInput) -> AppResult<Session> {
+pub async fn sign_up(state: &AppState, origin: &Origin, input: SignUpInput) -> AppResult<Session> {
     let mut check = Check::default();
     let email = check.field(Email::parse(&input.email, "input.email"));
     let password = check.field(Password::parse(
@@ -54,6 +56,12 @@ pub async fn sign_up(state: &AppState, input: SignUpInput) -> AppResult<Session>
     .insert(&txn)
     .await
     .on_conflict(|| format!("an account with the email {email} already exists; sign in instead"))?;
+    audit::record(
+        &txn,
+        Author::anonymous(origin).identified(user.id),
+        Change::new("account.created", "User", user.id).created(&user),
+    )
+    .await?;
     let session = open_session(state, &txn, user).await?;
     txn.commit().await?;
     Ok(session)
@@ -64,7 +72,7 @@ pub struct SignInInput {
     pub password: String,
 }
 
-pub async fn sign_in(state: &AppState, input: SignInInput) -> AppResult<Session> {
+pub async fn sign_in(state: &AppState, origin: &Origin, input: SignInInput) -> AppResult<Session> {
     let email =
         Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
     refuse_if_too_many_failures(state, &email).await?;
@@ -85,7 +93,14 @@ pub async fn sign_in(state: &AppState, input: SignInInput) -> AppResult<Session>
                 .filter(sign_in_failure::Column::Email.eq(email.as_str()))
                 .exec(&txn)
                 .await?;
+            let author = Author::anonymous(origin).identified(user.id);
             let session = open_session(state, &txn, user).await?;
+            audit::record(
+                &txn,
+                author,
+                Change::new("session.opened", "ApiToken", session.token_id),
+            )
+            .await?;
             txn.commit().await?;
             Ok(session)
         }
@@ -136,8 +151,9 @@ async fn open_session(
     let now = Utc::now();
     let expires_at =
         now + chrono::Duration::from_std(state.config.session_ttl).map_err(AppError::internal)?;
+    let token_id = Uuid::now_v7();
     access_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(token_id),
         user_id: Set(user.id),
         kind: Set(access_token::TokenKind::Session),
         name: Set(None),
@@ -157,21 +173,32 @@ async fn open_session(
         token,
         expires_at,
         user,
+        token_id,
     })
 }
 
 /// Revokes the session the request came with.
 pub async fn sign_out(state: &AppState, actor: &Actor) -> AppResult<()> {
     actor.require_session("signOut")?;
-    access_token::Entity::update_many()
+    let txn = crate::services::begin_write(&state.db).await?;
+    let ended = access_token::Entity::update_many()
         .col_expr(
             access_token::Column::RevokedAt,
             sea_orm::sea_query::Expr::value(Utc::now()),
         )
         .filter(access_token::Column::Id.eq(actor.token_id))
         .filter(access_token::Column::RevokedAt.is_null())
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    if ended.rows_affected > 0 {
+        audit::record(
+            &txn,
+            actor,
+            Change::new("session.closed", "ApiToken", actor.token_id),
+        )
+        .await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 

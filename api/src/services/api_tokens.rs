@@ -11,6 +11,10 @@ use crate::{
     domain::{BoundedText, Check},
     error::{AppError, AppResult, FieldError},
     services::pagination::{Page, PageRequest, paginate},
+    services::{
+        audit::{self, Change},
+        begin_write,
+    },
     state::AppState,
 };
 
@@ -56,6 +60,7 @@ pub async fn create(
     };
     let token = tokens::new_token(tokens::API_PREFIX);
     let now = Utc::now();
+    let txn = begin_write(&state.db).await?;
     let model = access_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(actor.user_id),
@@ -71,8 +76,15 @@ pub async fn create(
         last_used_at: Set(None),
         revoked_at: Set(None),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("apiToken.created", "ApiToken", model.id).created(&model),
+    )
+    .await?;
+    txn.commit().await?;
     Ok((token, model))
 }
 
@@ -91,9 +103,10 @@ pub async fn list(
 
 pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<access_token::Model> {
     actor.require_session("revokeApiToken")?;
+    let txn = begin_write(&state.db).await?;
     let token = access_token::Entity::find_by_id(id)
         .filter(access_token::Column::Kind.eq(TokenKind::Api))
-        .one(&state.db)
+        .one(&txn)
         .await?
         // Someone else's token is as unknown as a missing one.
         .filter(|t| t.user_id == actor.user_id)
@@ -101,7 +114,15 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<acce
     if token.revoked_at.is_some() {
         return Ok(token);
     }
-    let mut active: access_token::ActiveModel = token.into();
+    let mut active: access_token::ActiveModel = token.clone().into();
     active.revoked_at = Set(Some(Utc::now()));
-    Ok(active.update(&state.db).await?)
+    let revoked = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("apiToken.revoked", "ApiToken", id).diff(&token, &revoked),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(revoked)
 }

@@ -15,7 +15,10 @@ use crate::{
     domain::{BoundedText, Check, Currency},
     error::{AppError, AppResult, FieldError},
     services::{
-        OnConflict, begin_write,
+        OnConflict,
+        audit::{self, Change},
+        begin_write,
+        ledger::parse_category,
         membership::{find_pool, require_admin, require_member},
         proposals::{self, CreateInput},
     },
@@ -30,6 +33,7 @@ pub struct SubmitInput {
     pub currency: String,
     pub payee: String,
     pub closes_at: Option<DateTime<Utc>>,
+    pub category: Option<String>,
 }
 
 /// Submits an expense; it is put to the members as a proposal.
@@ -49,7 +53,14 @@ pub async fn submit(
             "must be a positive amount in minor units (cents)",
         ))
     });
-    let (Some(currency), Some(payee), Some(amount)) = (currency, payee, amount) else {
+    let category = check.field(parse_category(
+        input.category.as_deref(),
+        "general",
+        "input.category",
+    ));
+    let (Some(currency), Some(payee), Some(amount), Some(category)) =
+        (currency, payee, amount, category)
+    else {
         return Err(check.into_error());
     };
     let txn = begin_write(&state.db).await?;
@@ -97,8 +108,18 @@ pub async fn submit(
         reference: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        category: Set(category),
     }
     .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("expense.submitted", "Expense", expense.id)
+            .in_pool(&pool)
+            .created(&expense)
+            .with("proposalId", proposal.id.to_string()),
+    )
     .await?;
     txn.commit().await?;
     Ok(expense)
@@ -144,7 +165,7 @@ pub async fn mark_paid(
     }
     let now = Utc::now();
     let reference = reference.into_inner();
-    ledger_entry::ActiveModel {
+    let entry = ledger_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
         kind: Set(LedgerKind::Expense),
@@ -156,10 +177,12 @@ pub async fn mark_paid(
         recorded_by: Set(Some(actor.user_id)),
         occurred_at: Set(now),
         created_at: Set(now),
+        category: Set(expense.category.clone()),
     }
     .insert(&txn)
     .await
     .on_conflict(|| "this expense is already in the ledger".into())?;
+    let before = expense.clone();
     let mut active: expense::ActiveModel = expense.into();
     active.status = Set(ExpenseStatus::Paid);
     active.paid_by_membership_id = Set(Some(admin.id));
@@ -167,6 +190,15 @@ pub async fn mark_paid(
     active.reference = Set(Some(reference));
     active.updated_at = Set(now);
     let paid = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("expense.paid", "Expense", paid.id)
+            .in_pool(&pool)
+            .diff(&before, &paid)
+            .with("ledgerEntryId", entry.id.to_string()),
+    )
+    .await?;
     txn.commit().await?;
     Ok(paid)
 }

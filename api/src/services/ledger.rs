@@ -17,6 +17,7 @@ use crate::{
     domain::{BoundedText, Check, Currency},
     error::{AppResult, FieldError},
     services::{
+        audit::{self, Change},
         begin_write,
         membership::{find_pool, require_admin, require_reader},
         pagination::{Page, PageRequest, paginate},
@@ -67,6 +68,7 @@ pub struct AdjustmentInput {
     pub currency: String,
     pub reference: String,
     pub description: String,
+    pub category: Option<String>,
 }
 
 /// Records a correction or an opening balance (admins only).
@@ -88,7 +90,13 @@ pub async fn adjust(
     if input.amount == 0 {
         check.field::<()>(Err(FieldError::new("input.amount", "must not be zero")));
     }
-    let (Some(currency), Some(reference), Some(description)) = (currency, reference, description)
+    let category = check.field(parse_category(
+        input.category.as_deref(),
+        "adjustment",
+        "input.category",
+    ));
+    let (Some(currency), Some(reference), Some(description), Some(category)) =
+        (currency, reference, description, category)
     else {
         return Err(check.into_error());
     };
@@ -111,9 +119,27 @@ pub async fn adjust(
         recorded_by: Set(Some(actor.user_id)),
         occurred_at: Set(now),
         created_at: Set(now),
+        category: Set(category),
     }
     .insert(&txn)
     .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("ledger.adjusted", "LedgerEntry", entry.id)
+            .in_pool(&pool)
+            .created(&entry),
+    )
+    .await?;
     txn.commit().await?;
     Ok(entry)
+}
+
+/// A ledger category: trimmed, lower-case, 1 to 64 characters; `default`
+/// when not given.
+pub fn parse_category(raw: Option<&str>, default: &str, path: &str) -> Result<String, FieldError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(default.to_owned()),
+        Some(raw) => BoundedText::<1, 64>::parse(raw, path).map(|c| c.into_inner().to_lowercase()),
+    }
 }

@@ -3,16 +3,24 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod audit;
 pub mod contributions;
 pub mod expenses;
+pub mod exports;
 pub mod formations;
+pub mod jobs;
 pub mod ledger;
 pub mod membership;
+pub mod outbox;
 pub mod pagination;
 pub mod parent_entities;
 pub mod policy;
 pub mod pools;
 pub mod proposals;
+pub mod provisioning;
+pub mod reports;
+pub mod signals;
+pub mod webhooks;
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,

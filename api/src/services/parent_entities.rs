@@ -2,9 +2,10 @@
 
 use chrono::Utc;
 use entities::{
+    membership::{self, MembershipStatus},
     parent_entity::{self, ApprovalPolicy},
     parent_entity_role::{self, RoleKind},
-    user,
+    pool, user,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -16,6 +17,7 @@ use crate::{
     auth::{Actor, permissions},
     domain::{BoundedText, Check, Email, Jurisdiction},
     error::{AppError, AppResult, FieldError},
+    services::audit::{self, Change},
     services::{
         OnConflict,
         pagination::{Page, PageRequest, paginate},
@@ -84,12 +86,21 @@ pub async fn register(
             "a parent entity with registration number {registration_number} in {jurisdiction} is already registered"
         )
     })?;
-    insert_role(
+    let steward = insert_role(
         &txn,
         entity.id,
         actor.user_id,
         RoleKind::Steward,
         actor.user_id,
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("parentEntity.registered", "ParentEntity", entity.id)
+            .in_parent(entity.id)
+            .created(&entity)
+            .with("firstStewardRoleId", steward.id.to_string()),
     )
     .await?;
     txn.commit().await?;
@@ -124,6 +135,9 @@ pub async fn grant_role(
             )
         }));
     }
+    if input.role == RoleKind::Auditor {
+        refuse_members_as_auditors(&txn, input.parent_entity_id, &grantee, &email).await?;
+    }
     let role = insert_role(
         &txn,
         input.parent_entity_id,
@@ -132,8 +146,43 @@ pub async fn grant_role(
         actor.user_id,
     )
     .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("parentEntityRole.granted", "ParentEntityRole", role.id)
+            .in_parent(input.parent_entity_id)
+            .created(&role),
+    )
+    .await?;
     txn.commit().await?;
     Ok(role)
+}
+
+/// An auditor is independent of what they audit: no active membership of
+/// a pool under the parent.
+async fn refuse_members_as_auditors(
+    db: &impl ConnectionTrait,
+    parent_entity_id: Uuid,
+    person: &user::Model,
+    email: &Email,
+) -> AppResult<()> {
+    let pools_of_parent = sea_orm::sea_query::Query::select()
+        .column(pool::Column::Id)
+        .from(pool::Entity)
+        .and_where(pool::Column::ParentEntityId.eq(parent_entity_id))
+        .to_owned();
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(person.id))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .filter(membership::Column::PoolId.in_subquery(pools_of_parent))
+        .count(db)
+        .await?;
+    if memberships > 0 {
+        return Err(AppError::Conflict(format!(
+            "{email} is a member of a pool under this parent entity; an auditor must be independent of the pools they audit"
+        )));
+    }
+    Ok(())
 }
 
 /// Ends a person's role. Stewards only; the last steward stays.
@@ -169,10 +218,19 @@ pub async fn revoke_role(
             ));
         }
     }
+    let before = role.clone();
     let mut active: parent_entity_role::ActiveModel = role.into();
     active.revoked_at = Set(Some(Utc::now()));
     active.revoked_by = Set(Some(actor.user_id));
     let role = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("parentEntityRole.revoked", "ParentEntityRole", role.id)
+            .in_parent(input.parent_entity_id)
+            .diff(&before, &role),
+    )
+    .await?;
     txn.commit().await?;
     Ok(role)
 }
@@ -248,6 +306,7 @@ pub async fn set_policy(
         .one(&txn)
         .await?
         .ok_or_else(|| not_found(input.parent_entity_id))?;
+    let before = parent.clone();
     let mut active: parent_entity::ActiveModel = parent.into();
     active.allowed_template_ids = Set(input.allowed_template_ids.map(serde_json::Value::from));
     active.allowed_app_ids = Set(input.allowed_app_ids.map(serde_json::Value::from));
@@ -257,6 +316,14 @@ pub async fn set_policy(
     active.parent_share_basis_points = Set(input.parent_share_basis_points);
     active.updated_at = Set(Utc::now());
     let parent = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("parentEntity.policyChanged", "ParentEntity", parent.id)
+            .in_parent(parent.id)
+            .diff(&before, &parent),
+    )
+    .await?;
     txn.commit().await?;
     Ok(parent)
 }

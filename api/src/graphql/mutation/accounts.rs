@@ -24,7 +24,9 @@ impl AccountMutation {
             password: input.password,
             display_name: input.display_name,
         };
-        Ok(accounts::sign_up(c.state, input).await?.into())
+        Ok(accounts::sign_up(c.state, &c.request.origin, input)
+            .await?
+            .into())
     }
 
     /// Opens a session. Repeated failures for one email are refused for a while.
@@ -34,7 +36,9 @@ impl AccountMutation {
             email: input.email,
             password: input.password,
         };
-        Ok(accounts::sign_in(c.state, input).await?.into())
+        Ok(accounts::sign_in(c.state, &c.request.origin, input)
+            .await?
+            .into())
     }
 
     /// Ends the session this request was made with.

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::parse_id,
+        connection::{parse_id, parse_optional_id},
         context::Ctx,
         types::{
             CastVoteInput, CreateProposalInput, DelegateVoteInput, Delegation, Expense,
@@ -81,10 +81,7 @@ impl GovernanceMutation {
         input: DelegateVoteInput,
     ) -> Result<Delegation> {
         let c = Ctx::of(ctx)?;
-        let proposal = input
-            .proposal_id
-            .map(|id| parse_id(&id, "input.proposalId"))
-            .transpose()?;
+        let proposal = parse_optional_id(input.proposal_id.as_ref(), "input.proposalId")?;
         let to = parse_id(&input.to_member_id, "input.toMemberId")?;
         Ok(Delegation(
             proposals::voting::delegate(c.state, c.actor().await?, proposal, to).await?,
@@ -99,10 +96,7 @@ impl GovernanceMutation {
     ) -> Result<bool> {
         let c = Ctx::of(ctx)?;
         let pool = parse_id(&input.pool_id, "input.poolId")?;
-        let proposal = input
-            .proposal_id
-            .map(|id| parse_id(&id, "input.proposalId"))
-            .transpose()?;
+        let proposal = parse_optional_id(input.proposal_id.as_ref(), "input.proposalId")?;
         proposals::voting::revoke(c.state, c.actor().await?, pool, proposal).await?;
         Ok(true)
     }
@@ -122,6 +116,7 @@ impl GovernanceMutation {
             currency: input.currency,
             payee: input.payee,
             closes_at: input.closes_at,
+            category: input.category,
         };
         Ok(Expense(
             expenses::submit(c.state, c.actor().await?, input).await?,
@@ -155,6 +150,7 @@ impl GovernanceMutation {
             currency: input.currency,
             reference: input.reference,
             description: input.description,
+            category: input.category,
         };
         Ok(LedgerEntry(
             ledger::adjust(c.state, c.actor().await?, input).await?,

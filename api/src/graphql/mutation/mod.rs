@@ -2,6 +2,7 @@
 
 mod accounts;
 mod contributions;
+mod events;
 mod formations;
 mod governance;
 mod membership;
@@ -17,4 +18,5 @@ pub struct Mutation(
     membership::MembershipMutation,
     governance::GovernanceMutation,
     contributions::ContributionMutation,
+    events::EventMutation,
 );

@@ -1,6 +1,8 @@
 //! The query root, merged from one object per domain.
 
 mod accounts;
+mod audit;
+mod events;
 mod formations;
 mod parent_entities;
 
@@ -9,6 +11,8 @@ use async_graphql::MergedObject;
 #[derive(MergedObject, Default)]
 pub struct Query(
     accounts::AccountQuery,
+    audit::AuditQuery,
+    events::EventQuery,
     parent_entities::ParentEntityQuery,
     formations::FormationQuery,
 );

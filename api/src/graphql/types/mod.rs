@@ -2,24 +2,30 @@
 //! plain shapes that the services parse into domain types.
 
 mod accounts;
+mod audit;
 mod catalogue;
 mod contributions;
+mod events;
 mod formations;
 mod membership;
 mod money;
 mod parent_entities;
 mod pools;
 mod proposals;
+mod reports;
 
 pub use accounts::*;
+pub use audit::*;
 pub use catalogue::*;
 pub use contributions::*;
+pub use events::*;
 pub use formations::*;
 pub use membership::*;
 pub use money::*;
 pub use parent_entities::*;
 pub use pools::*;
 pub use proposals::*;
+pub use reports::*;
 
 use std::sync::Arc;
 

@@ -53,6 +53,10 @@ impl Expense {
     async fn payee(&self) -> &str {
         &self.0.payee
     }
+    /// Groups it in the pool's accounts once paid.
+    async fn category(&self) -> &str {
+        &self.0.category
+    }
     async fn status(&self) -> ExpenseStatus {
         self.0.status.into()
     }
@@ -89,6 +93,10 @@ impl LedgerEntry {
     }
     async fn kind(&self) -> LedgerEntryKind {
         self.0.kind.into()
+    }
+    /// Groups it in the pool's accounts.
+    async fn category(&self) -> &str {
+        &self.0.category
     }
     /// Income positive, spending negative.
     async fn amount(&self) -> Money {
@@ -150,6 +158,9 @@ pub struct SubmitExpenseInput {
     pub payee: String,
     /// When the vote on it closes; seven days from now if not given.
     pub closes_at: Option<DateTime<Utc>>,
+    /// Groups it in the pool's accounts (`rent`, `equipment`…); `general`
+    /// if not given.
+    pub category: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -167,4 +178,6 @@ pub struct RecordLedgerAdjustmentInput {
     pub currency: String,
     pub reference: String,
     pub description: String,
+    /// Groups it in the pool's accounts; `adjustment` if not given.
+    pub category: Option<String>,
 }

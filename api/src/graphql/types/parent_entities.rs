@@ -71,6 +71,25 @@ impl ParentEntity {
         }
     }
 
+    /// Figures for `[from, to)` across every pool, and per pool (stewards
+    /// and auditors).
+    async fn report(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<super::ParentEntityReport> {
+        let c = Ctx::of(ctx)?;
+        let period = services::reports::Period::parse(from, to)?;
+        services::reports::authorize(c.state, c.actor().await?, self.0.id).await?;
+        let totals = services::reports::totals(&c.state.db, self.0.id, period).await?;
+        Ok(super::ParentEntityReport {
+            parent_entity_id: self.0.id,
+            period,
+            totals,
+        })
+    }
+
     /// The pools under this parent entity.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn pools(

@@ -6,7 +6,7 @@ use crate::{
     catalogue::VotingRule,
     error::AppError,
     graphql::{
-        connection::{Conn, connection, page_complexity, parse_id},
+        connection::{Conn, connection, page_complexity, parse_optional_id},
         context::Ctx,
         types::{
             App, ApplicationStatus, Contribution, Ledger, LegalTemplate, MembershipApplication,
@@ -191,10 +191,10 @@ impl Pool {
         });
         let filter = services::membership::RegisterFilter {
             status: filter.status.map(Into::into),
-            stakeholder_group_id: filter
-                .stakeholder_group_id
-                .map(|id| parse_id(&id, "filter.stakeholderGroupId"))
-                .transpose()?,
+            stakeholder_group_id: parse_optional_id(
+                filter.stakeholder_group_id.as_ref(),
+                "filter.stakeholderGroupId",
+            )?,
         };
         let page = services::membership::register(
             c.state,
@@ -232,6 +232,26 @@ impl Pool {
     /// The pool's money, open to every member.
     async fn ledger(&self) -> Ledger {
         Ledger(self.0.clone())
+    }
+    /// The pool's accounts for `[from, to)`: balances at both ends, income
+    /// and spending by kind and category, per currency. For its members and
+    /// the parent's stewards and auditors.
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<super::PoolAccounts> {
+        let c = Ctx::of(ctx)?;
+        let period = services::reports::Period::parse(from, to)?;
+        let currencies =
+            services::reports::accounts::of_pool(c.state, c.actor().await?, &self.0, period)
+                .await?;
+        Ok(super::PoolAccounts {
+            from,
+            to,
+            currencies: currencies.into_iter().map(Into::into).collect(),
+        })
     }
     /// Applications to join, for the pool's admins and the parent's overseers.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -522,6 +542,35 @@ impl PoolApp {
     }
     async fn provisioning_state(&self) -> ProvisioningState {
         self.0.provisioning_state.into()
+    }
+    /// Where the app lives, once READY.
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    /// What the operator handed over for the pool's admins (first login,
+    /// support contact), once READY: for the pool's admins and the
+    /// parent's stewards and auditors.
+    async fn handover(&self, ctx: &Context<'_>) -> Result<Option<Json<serde_json::Value>>> {
+        let Some(handover) = &self.0.handover else {
+            return Ok(None);
+        };
+        let c = Ctx::of(ctx)?;
+        let actor = c.actor().await?;
+        let pool = services::membership::find_pool(&c.state.db, self.0.pool_id).await?;
+        services::membership::require_admin_reader(
+            &c.state.db,
+            &pool,
+            actor.user_id,
+            "only the pool's admins see an app's hand-over",
+        )
+        .await?;
+        Ok(Some(Json(
+            serde_json::from_str(handover).unwrap_or_default(),
+        )))
+    }
+    /// Why the app is where it is: waiting for a provisioner, the last failure.
+    async fn status_message(&self) -> Option<&str> {
+        self.0.status_message.as_deref()
     }
 }
 

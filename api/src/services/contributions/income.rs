@@ -72,6 +72,11 @@ pub async fn record(
         recorded_by: Set(recorded_by),
         occurred_at: Set(occurred_at),
         created_at: Set(now),
+        category: Set(match kind {
+            LedgerKind::ParentShare => "parent share",
+            _ => "contributions",
+        }
+        .to_owned()),
     };
     entry(LedgerKind::Contribution, amount, description.to_owned())
         .insert(db)

@@ -21,6 +21,7 @@ use crate::{
     domain::BoundedText,
     error::{AppError, AppResult},
     payments::{PaymentError, StripeGateway, StripeSubscription},
+    services::audit::{self, Change},
     services::{
         OnConflict, begin_write,
         membership::{find_pool, require_admin, require_admin_reader, require_member},
@@ -122,6 +123,14 @@ pub async fn start(state: &AppState, actor: &Actor, input: StartInput) -> AppRes
     .insert(&txn)
     .await
     .on_conflict(|| "a contribution with this idempotency key already exists".into())?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("contribution.started", "Contribution", recorded.id)
+            .in_pool(&pool)
+            .created(&recorded),
+    )
+    .await?;
     txn.commit().await?;
 
     let Some(gateway) = state
@@ -149,6 +158,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: StartInput) -> AppRes
     )
     .await;
     // 3. Finish on the answer; a failure leaves a canceled record, not a half-made one.
+    let before = recorded.clone();
     let mut active: contribution::ActiveModel = recorded.into();
     active.updated_at = Set(Utc::now());
     match opened {
@@ -157,7 +167,8 @@ pub async fn start(state: &AppState, actor: &Actor, input: StartInput) -> AppRes
             active.stripe_subscription_item_id = Set(sub.item_id.clone());
             active.stripe_plan_id = Set(Some(plan));
             active.status = Set(map_status(&sub.status));
-            let contribution = active.update(&state.db).await?;
+            let contribution =
+                save(state, actor, "contribution.paymentSetUp", &before, active).await?;
             Ok(Started {
                 contribution,
                 client_secret: sub.client_secret,
@@ -167,7 +178,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: StartInput) -> AppRes
             active.status = Set(ContributionStatus::Canceled);
             active.canceled_at = Set(Some(Utc::now()));
             active.failure_reason = Set(Some(e.to_string()));
-            active.update(&state.db).await?;
+            save(state, actor, "contribution.paymentFailed", &before, active).await?;
             Err(e.into())
         }
     }
@@ -304,13 +315,40 @@ fn check_amount(amount: i64, scale: &entities::sliding_scale::Model) -> AppResul
     Ok(())
 }
 
+/// Stores a contribution's new state with its audit event.
+async fn save(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    before: &contribution::Model,
+    active: contribution::ActiveModel,
+) -> AppResult<contribution::Model> {
+    let txn = begin_write(&state.db).await?;
+    let after = active.update(&txn).await?;
+    let pool = find_pool(&txn, after.pool_id).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new(action, "Contribution", after.id)
+            .in_pool(&pool)
+            .diff(before, &after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
 /// A contribution its owner may change.
 async fn own(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<contribution::Model> {
     let c = contribution::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|c| c.user_id == actor.user_id)
-        .ok_or_else(|| AppError::NotFound(format!("you have no contribution with id {id}")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no contribution has id {id}")))?;
+    if c.user_id != actor.user_id {
+        return Err(AppError::Forbidden(
+            "only the member who makes a contribution may change or cancel it".into(),
+        ));
+    }
     if c.status == ContributionStatus::Canceled {
         return Err(AppError::Conflict(
             "this contribution is canceled; start a new one".into(),
@@ -387,7 +425,7 @@ pub async fn change(
     active.amount = Set(amount);
     active.suggested_at_start = Set(scale.suggested);
     active.updated_at = Set(Utc::now());
-    Ok(active.update(&state.db).await?)
+    save(state, actor, "contribution.changed", &c, active).await
 }
 
 /// Cancels now, or at the end of the paid period.
@@ -414,7 +452,7 @@ pub async fn cancel(
         active.cancel_at_period_end = Set(true);
     }
     active.updated_at = Set(now);
-    Ok(active.update(&state.db).await?)
+    save(state, actor, "contribution.canceled", &c, active).await
 }
 
 /// Records a manual pledge's payment (admins), into the ledger.
@@ -457,6 +495,16 @@ pub async fn mark_paid(
             reference.as_str()
         )));
     }
+    audit::record(
+        &txn,
+        actor,
+        Change::new("contribution.paid", "Contribution", c.id)
+            .in_pool(&pool)
+            .with("amount", c.amount)
+            .with("currency", c.currency.clone())
+            .with("reference", reference.as_str()),
+    )
+    .await?;
     txn.commit().await?;
     Ok(c)
 }

@@ -11,6 +11,7 @@ use crate::{
     auth::Actor,
     domain::{Check, Currency},
     error::{AppResult, FieldError},
+    services::audit::{self, Change},
     services::{
         begin_write,
         membership::{find_pool, group_of_pool, lock_pool, require_admin},
@@ -94,6 +95,14 @@ pub async fn set(
         superseded_at: Set(None),
     }
     .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("slidingScale.set", "SlidingScale", scale.id)
+            .in_pool(&pool)
+            .created(&scale),
+    )
     .await?;
     txn.commit().await?;
     Ok(scale)

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{
     error::{AppError, AppResult},
     payments::signature::{self, SignatureError},
+    services::audit::{self, Author, Change},
     services::{begin_write, membership::find_pool},
     state::AppState,
 };
@@ -167,7 +168,7 @@ async fn subscription_changed(
     active.stripe_subscription_id = Set(sub["id"]
         .as_str()
         .map(str::to_owned)
-        .or(c.stripe_subscription_id));
+        .or(c.stripe_subscription_id.clone()));
     active.cancel_at_period_end = Set(sub["cancel_at_period_end"]
         .as_bool()
         .unwrap_or(c.cancel_at_period_end));
@@ -176,8 +177,28 @@ async fn subscription_changed(
     }
     active.last_event_at = Set(Some(created));
     active.updated_at = Set(Utc::now());
-    active.update(db).await?;
+    let after = active.update(db).await?;
+    record(db, "contribution.statusChanged", &c, &after).await?;
     Ok(Outcome::Applied)
+}
+
+/// Payment events are the server's own doing, on Stripe's word.
+async fn record(
+    db: &impl ConnectionTrait,
+    action: &str,
+    before: &contribution::Model,
+    after: &contribution::Model,
+) -> AppResult<()> {
+    let pool = find_pool(db, after.pool_id).await?;
+    audit::record(
+        db,
+        Author::system(),
+        Change::new(action, "Contribution", after.id)
+            .in_pool(&pool)
+            .diff(before, after),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn invoice_paid(
@@ -205,15 +226,29 @@ async fn invoice_paid(
             recorded_by: None,
             occurred_at: created,
         };
-        income::record(db, &pool, payment).await?;
+        if income::record(db, &pool, payment).await? {
+            audit::record(
+                db,
+                Author::system(),
+                Change::new("contribution.paid", "Contribution", c.id)
+                    .in_pool(&pool)
+                    .with("amount", paid)
+                    .with("currency", currency.clone())
+                    .with("reference", invoice_id),
+            )
+            .await?;
+        }
     }
     // A payment proves the subscription live, unless something newer says otherwise.
     if !is_stale(&c, created) && c.status != ContributionStatus::Canceled {
-        let mut active: contribution::ActiveModel = c.into();
+        let mut active: contribution::ActiveModel = c.clone().into();
         active.status = Set(ContributionStatus::Active);
         active.last_event_at = Set(Some(created));
         active.updated_at = Set(Utc::now());
-        active.update(db).await?;
+        let after = active.update(db).await?;
+        if after.status != c.status {
+            record(db, "contribution.statusChanged", &c, &after).await?;
+        }
     }
     Ok(Outcome::Applied)
 }
@@ -230,10 +265,11 @@ async fn invoice_failed(
     if is_stale(&c, created) || c.status == ContributionStatus::Canceled {
         return Ok(Outcome::Ignored);
     }
-    let mut active: contribution::ActiveModel = c.into();
+    let mut active: contribution::ActiveModel = c.clone().into();
     active.status = Set(ContributionStatus::PastDue);
     active.last_event_at = Set(Some(created));
     active.updated_at = Set(Utc::now());
-    active.update(db).await?;
+    let after = active.update(db).await?;
+    record(db, "contribution.statusChanged", &c, &after).await?;
     Ok(Outcome::Applied)
 }

@@ -62,7 +62,7 @@ pub async fn select_apps(
     if !check.is_empty() {
         return Err(check.into_error());
     }
-    update(state, actor, id, move |f| {
+    update(state, actor, id, "formation.appsSelected", move |f| {
         f.app_ids = Set(Some(encode(&app_ids)?));
         Ok(())
     })
@@ -170,7 +170,7 @@ pub async fn configure_app(
             role_mapping: RoleMapping { admins, groups },
         },
     );
-    update(state, actor, id, move |f| {
+    update(state, actor, id, "formation.appConfigured", move |f| {
         f.app_configs = Set(encode(&configs)?);
         Ok(())
     })

@@ -23,7 +23,10 @@ use crate::{
     catalogue::apps::ADMIN_ROLE,
     domain::BoundedText,
     error::{AppError, AppResult, FieldError},
-    services::OnConflict,
+    services::{
+        OnConflict,
+        audit::{self, Change},
+    },
     state::AppState,
 };
 
@@ -81,18 +84,22 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
             "the formation changed meanwhile; reload it and try again".into(),
         ));
     }
-    if parent.approval_policy == ApprovalPolicy::Automatic {
+    let before = draft.formation.clone();
+    let pool = if parent.approval_policy == ApprovalPolicy::Automatic {
         let mut submitted = draft;
         submitted.formation.status = FormationStatus::Submitted;
-        create_pool(state, &txn, &submitted, &parent, None).await?;
-    }
-    let result = find(&txn, id).await?;
+        Some(create_pool(state, &txn, &submitted, &parent, None).await?)
+    } else {
+        None
+    };
+    let result = record_step(&txn, actor, &before, "formation.submitted", pool.as_ref()).await?;
     txn.commit().await?;
     Ok(result)
 }
 
 pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formation::Model> {
-    let formation = find(&state.db, id).await?;
+    let txn = crate::services::begin_write(&state.db).await?;
+    let formation = find(&txn, id).await?;
     if formation.founder_id != actor.user_id {
         return Err(AppError::Forbidden(
             "only the founder may withdraw this formation".into(),
@@ -108,7 +115,7 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<fo
         .filter(
             formation::Column::Status.is_in([FormationStatus::Draft, FormationStatus::Submitted]),
         )
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if updated.rows_affected == 0 {
         return Err(AppError::Conflict(format!(
@@ -116,7 +123,9 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<fo
             status_name(formation.status)
         )));
     }
-    find(&state.db, id).await
+    let result = record_step(&txn, actor, &formation, "formation.withdrawn", None).await?;
+    txn.commit().await?;
+    Ok(result)
 }
 
 /// Approves a submitted formation (stewards of its parent only) and returns
@@ -157,6 +166,14 @@ pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<poo
         }
         Err(e) => return Err(e),
     };
+    record_step(
+        &txn,
+        actor,
+        &draft.formation,
+        "formation.approved",
+        Some(&pool),
+    )
+    .await?;
     txn.commit().await?;
     Ok(pool)
 }
@@ -169,8 +186,9 @@ pub async fn reject(
 ) -> AppResult<formation::Model> {
     let reason = BoundedText::<1, 2000>::parse(reason, "input.reason")
         .map_err(|e| AppError::Validation(vec![e]))?;
-    let formation = find(&state.db, id).await?;
-    permissions::require_steward(&state.db, formation.parent_entity_id, actor.user_id).await?;
+    let txn = crate::services::begin_write(&state.db).await?;
+    let formation = find(&txn, id).await?;
+    permissions::require_steward(&txn, formation.parent_entity_id, actor.user_id).await?;
     let now = Utc::now();
     let updated = formation::Entity::update_many()
         .col_expr(
@@ -186,7 +204,7 @@ pub async fn reject(
         .col_expr(formation::Column::UpdatedAt, Expr::value(now))
         .filter(formation::Column::Id.eq(id))
         .filter(formation::Column::Status.eq(FormationStatus::Submitted))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if updated.rows_affected == 0 {
         return Err(AppError::Conflict(format!(
@@ -194,7 +212,9 @@ pub async fn reject(
             status_name(formation.status)
         )));
     }
-    find(&state.db, id).await
+    let result = record_step(&txn, actor, &formation, "formation.rejected", None).await?;
+    txn.commit().await?;
+    Ok(result)
 }
 
 async fn existing_pool(
@@ -207,6 +227,36 @@ async fn existing_pool(
         }
         _ => Ok(None),
     }
+}
+
+/// Records a formation's move to its next state, and the pool it created.
+async fn record_step(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    before: &formation::Model,
+    action: &str,
+    pool: Option<&pool::Model>,
+) -> AppResult<formation::Model> {
+    let after = find(txn, before.id).await?;
+    audit::record(
+        txn,
+        actor,
+        Change::new(action, "Formation", after.id)
+            .in_parent(after.parent_entity_id)
+            .diff(before, &after),
+    )
+    .await?;
+    if let Some(pool) = pool {
+        audit::record(
+            txn,
+            actor,
+            Change::new("pool.created", "Pool", pool.id)
+                .in_pool(pool)
+                .created(pool),
+        )
+        .await?;
+    }
+    Ok(after)
 }
 
 /// Claims the formation, then writes the pool, its groups, the founding
@@ -385,9 +435,13 @@ async fn create_pool(
                 provisioning_state: Set(ProvisioningState::Requested),
                 created_at: Set(now),
                 updated_at: Set(now),
+                url: Set(None),
+                handover: Set(None),
+                status_message: Set(None),
             });
         }
         pool_app::Entity::insert_many(rows).exec(txn).await?;
+        crate::services::provisioning::request_for_pool(txn, pool_id).await?;
     }
     Ok(pool)
 }

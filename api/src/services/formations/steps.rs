@@ -20,7 +20,11 @@ use crate::{
     auth::Actor,
     domain::{BoundedText, Check, Currency, Email, PoolName},
     error::{AppError, AppResult, FieldError},
-    services::{parent_entities, policy::ParentPolicy},
+    services::{
+        audit::{self, Change},
+        parent_entities,
+        policy::ParentPolicy,
+    },
     state::AppState,
 };
 
@@ -43,8 +47,10 @@ pub async fn start(
     let working_name =
         BoundedText::<1, 100>::parse(working_name, "input.workingName").map_err(one)?;
     parent_entities::get(state, parent_entity_id).await?;
+    crate::auth::permissions::refuse_auditor(&state.db, parent_entity_id, actor.user_id).await?;
     let now = Utc::now();
-    Ok(formation::ActiveModel {
+    let txn = crate::services::begin_write(&state.db).await?;
+    let formation = formation::ActiveModel {
         id: Set(Uuid::now_v7()),
         parent_entity_id: Set(parent_entity_id),
         founder_id: Set(actor.user_id),
@@ -67,8 +73,18 @@ pub async fn start(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&state.db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("formation.started", "Formation", formation.id)
+            .in_parent(parent_entity_id)
+            .created(&formation),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(formation)
 }
 
 pub struct GroupInput {
@@ -140,7 +156,7 @@ pub async fn set_stakeholder_groups(
     if !check.is_empty() {
         return Err(check.into_error());
     }
-    update(state, actor, id, |f| {
+    update(state, actor, id, "formation.stakeholderGroupsSet", |f| {
         f.stakeholder_groups = Set(Some(encode(&parsed)?));
         Ok(())
     })
@@ -195,11 +211,17 @@ pub async fn set_founding_members(
         return Err(check.into_error());
     }
     let txn = crate::services::begin_write(&state.db).await?;
-    let model = update_in(&txn, actor, id, |f| {
+    let (before, model) = update_in(&txn, actor, id, |f| {
         f.founding_members_set = Set(true);
         Ok(())
     })
     .await?;
+    let listed: Vec<Value> = rows
+        .iter()
+        .map(|(_, email, name, key, role)| {
+            serde_json::json!({ "email": email.as_str(), "displayName": name, "stakeholderGroupKey": key, "role": role })
+        })
+        .collect();
     // The list is replaced as a whole; these draft rows are not the register.
     formation_founding_member::Entity::delete_many()
         .filter(formation_founding_member::Column::FormationId.eq(id))
@@ -219,6 +241,15 @@ pub async fn set_founding_members(
     formation_founding_member::Entity::insert_many(models)
         .exec(&txn)
         .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("formation.foundingMembersSet", "Formation", id)
+            .in_parent(model.parent_entity_id)
+            .diff(&before, &model)
+            .with("foundingMembers", listed),
+    )
+    .await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -245,7 +276,7 @@ pub async fn set_financial_profile(
         trades_with_public: input.trades_with_public,
         currency: currency.into_inner(),
     };
-    update(state, actor, id, |f| {
+    update(state, actor, id, "formation.financialProfileSet", |f| {
         f.financial_profile = Set(Some(encode(&profile)?));
         Ok(())
     })
@@ -287,10 +318,16 @@ pub async fn choose_legal_template(
         ));
     }
     let template_id = template.id.clone();
-    update(state, actor, id, move |f| {
-        f.legal_template_id = Set(Some(template_id));
-        Ok(())
-    })
+    update(
+        state,
+        actor,
+        id,
+        "formation.legalTemplateChosen",
+        move |f| {
+            f.legal_template_id = Set(Some(template_id));
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -323,7 +360,7 @@ pub async fn name_formation(
         }
         return Err(AppError::invalid("input.name", message));
     }
-    update(state, actor, id, move |f| {
+    update(state, actor, id, "formation.named", move |f| {
         f.name = Set(Some(name.as_str().to_owned()));
         f.name_key = Set(Some(name.key().to_owned()));
         f.slug = Set(Some(name.slug().to_owned()));
@@ -332,30 +369,44 @@ pub async fn name_formation(
     .await
 }
 
-/// Applies `change` to the formation if the caller may edit it.
+/// Applies `change` to the formation if the caller may edit it, and
+/// records `action` in the audit trail.
 pub(super) async fn update(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
+    action: &str,
     change: impl FnOnce(&mut formation::ActiveModel) -> AppResult<()>,
 ) -> AppResult<formation::Model> {
-    update_in(&state.db, actor, id, change).await
+    let txn = crate::services::begin_write(&state.db).await?;
+    let (before, after) = update_in(&txn, actor, id, change).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new(action, "Formation", id)
+            .in_parent(after.parent_entity_id)
+            .diff(&before, &after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
 }
 
+/// The formation before and after `change`.
 async fn update_in(
     db: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
     change: impl FnOnce(&mut formation::ActiveModel) -> AppResult<()>,
-) -> AppResult<formation::Model> {
-    let formation = find(db, id).await?;
-    require_editable(actor, &formation)?;
-    let mut active: formation::ActiveModel = formation.into();
+) -> AppResult<(formation::Model, formation::Model)> {
+    let before = find(db, id).await?;
+    require_editable(actor, &before)?;
+    let mut active: formation::ActiveModel = before.clone().into();
     change(&mut active)?;
     // Editing a rejected or withdrawn formation reopens it as a draft.
     active.status = Set(FormationStatus::Draft);
     active.updated_at = Set(Utc::now());
-    Ok(active.update(db).await?)
+    Ok((before, active.update(db).await?))
 }
 
 pub(super) async fn editable(

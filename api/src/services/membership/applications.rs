@@ -12,8 +12,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
+    auth::permissions,
     domain::BoundedText,
     error::{AppError, AppResult},
+    services::audit::{self, Change},
     services::{OnConflict, begin_write},
     state::AppState,
 };
@@ -38,6 +40,7 @@ pub async fn apply(
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
     require_active_pool(&pool)?;
+    permissions::refuse_auditor(&txn, pool.parent_entity_id, actor.user_id).await?;
     let group = group_of_pool(
         &txn,
         pool.id,
@@ -71,15 +74,12 @@ pub async fn apply(
     }
     let now = Utc::now();
     let open = group.admission == Admission::Open;
-    let membership_id = if open {
-        Some(
-            insert_member(&txn, pool.id, &me, group.id, JoinedVia::Open)
-                .await?
-                .id,
-        )
+    let joined = if open {
+        Some(insert_member(&txn, pool.id, &me, group.id, JoinedVia::Open).await?)
     } else {
         None
     };
+    let membership_id = joined.as_ref().map(|m| m.id);
     let application = application::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
@@ -100,6 +100,19 @@ pub async fn apply(
     .insert(&txn)
     .await
     .on_conflict(|| "you already have an application pending for this pool".into())?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new(
+            "application.submitted",
+            "MembershipApplication",
+            application.id,
+        )
+        .in_pool(&pool)
+        .created(&application),
+    )
+    .await?;
+    record_joined(&txn, actor, &pool, joined.as_ref()).await?;
     txn.commit().await?;
     Ok(application)
 }
@@ -138,7 +151,7 @@ pub async fn decide(
             "this application has already been decided".into(),
         ));
     }
-    let membership_id = if input.approve {
+    let joined = if input.approve {
         let applicant = user::Entity::find_by_id(application.user_id)
             .one(&txn)
             .await?
@@ -151,12 +164,13 @@ pub async fn decide(
                 application.stakeholder_group_id,
                 JoinedVia::Application,
             )
-            .await?
-            .id,
+            .await?,
         )
     } else {
         None
     };
+    let membership_id = joined.as_ref().map(|m| m.id);
+    let before = application.clone();
     let mut active: application::ActiveModel = application.into();
     active.status = Set(if input.approve {
         ApplicationStatus::Approved
@@ -168,8 +182,41 @@ pub async fn decide(
     active.reason = Set(reason);
     active.membership_id = Set(membership_id);
     let decided = active.update(&txn).await?;
+    let action = if input.approve {
+        "application.approved"
+    } else {
+        "application.rejected"
+    };
+    audit::record(
+        &txn,
+        actor,
+        Change::new(action, "MembershipApplication", decided.id)
+            .in_pool(&pool)
+            .diff(&before, &decided),
+    )
+    .await?;
+    record_joined(&txn, actor, &pool, joined.as_ref()).await?;
     txn.commit().await?;
     Ok(decided)
+}
+
+async fn record_joined(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    pool: &entities::pool::Model,
+    joined: Option<&membership::Model>,
+) -> AppResult<()> {
+    if let Some(m) = joined {
+        audit::record(
+            db,
+            actor,
+            Change::new("member.joined", "Member", m.id)
+                .in_pool(pool)
+                .created(m),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn insert_member(

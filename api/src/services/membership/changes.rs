@@ -1,15 +1,21 @@
 //! Leaving, removal and role changes. Memberships end; they are never deleted.
 
 use chrono::Utc;
-use entities::membership::{self, MemberRole, MembershipStatus};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use entities::{
+    membership::{self, MemberRole, MembershipStatus},
+    pool,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::{
     auth::Actor,
     domain::BoundedText,
     error::{AppError, AppResult},
-    services::begin_write,
+    services::{
+        audit::{self, Change},
+        begin_write,
+    },
     state::AppState,
 };
 
@@ -22,6 +28,7 @@ pub async fn leave(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, pool_id).await?;
     require_active_pool(&pool)?;
+    crate::auth::permissions::refuse_auditor(&txn, pool.parent_entity_id, actor.user_id).await?;
     lock_pool(&txn, pool.id).await?;
     let mine = membership::Entity::find()
         .filter(membership::Column::PoolId.eq(pool.id))
@@ -29,8 +36,11 @@ pub async fn leave(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<
         .filter(membership::Column::LeftAt.is_null())
         .one(&txn)
         .await?
-        .ok_or_else(|| AppError::NotFound("you are not a member of this pool".into()))?;
+        .ok_or_else(|| {
+            AppError::Forbidden("only members leave a pool, and you are not one".into())
+        })?;
     keep_an_admin(&txn, pool.id, &mine, "leave").await?;
+    let before = mine.clone();
     let ended = end(
         mine,
         MembershipStatus::Left,
@@ -39,6 +49,7 @@ pub async fn leave(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<
     )
     .update(&txn)
     .await?;
+    record(&txn, actor, &pool, "member.left", &before, &ended).await?;
     txn.commit().await?;
     Ok(ended)
 }
@@ -63,6 +74,7 @@ pub async fn remove(
         ));
     }
     keep_an_admin(&txn, pool.id, &target, "be removed").await?;
+    let before = target.clone();
     let ended = end(
         target,
         MembershipStatus::Removed,
@@ -71,6 +83,7 @@ pub async fn remove(
     )
     .update(&txn)
     .await?;
+    record(&txn, actor, &pool, "member.removed", &before, &ended).await?;
     txn.commit().await?;
     Ok(ended)
 }
@@ -93,12 +106,33 @@ pub async fn change_role(
     if role == MemberRole::Member {
         keep_an_admin(&txn, pool.id, &target, "be demoted").await?;
     }
+    let before = target.clone();
     let mut active: membership::ActiveModel = target.into();
     active.role = Set(role);
     active.updated_at = Set(Utc::now());
     let changed = active.update(&txn).await?;
+    record(&txn, actor, &pool, "member.roleChanged", &before, &changed).await?;
     txn.commit().await?;
     Ok(changed)
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    pool: &pool::Model,
+    action: &str,
+    before: &membership::Model,
+    after: &membership::Model,
+) -> AppResult<()> {
+    audit::record(
+        db,
+        actor,
+        Change::new(action, "Member", after.id)
+            .in_pool(pool)
+            .diff(before, after),
+    )
+    .await?;
+    Ok(())
 }
 
 fn end(

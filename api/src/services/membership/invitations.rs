@@ -14,6 +14,7 @@ use crate::{
     auth::{Actor, tokens},
     domain::Email,
     error::{AppError, AppResult},
+    services::audit::{self, Change},
     services::{OnConflict, begin_write},
     state::AppState,
 };
@@ -57,6 +58,7 @@ pub async fn invite(
         .filter(membership::Column::LeftAt.is_null())
         .one(&txn)
         .await?;
+    let previous = current.clone();
     let membership = match current {
         Some(m) if m.status == MembershipStatus::Active => {
             return Err(AppError::Conflict(format!(
@@ -127,6 +129,17 @@ pub async fn invite(
     }
     .insert(&txn)
     .await?;
+    let change = Change::new("member.invited", "Member", membership.id).in_pool(&pool);
+    let change = match &previous {
+        Some(before) => change.diff(before, &membership),
+        None => change.created(&membership),
+    };
+    audit::record(
+        &txn,
+        actor,
+        change.with("invitationId", invitation.id.to_string()),
+    )
+    .await?;
     txn.commit().await?;
     Ok((invitation, token))
 }
@@ -169,6 +182,7 @@ pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<m
     }
     let pool = find_pool(&txn, invitation.pool_id).await?;
     require_active_pool(&pool)?;
+    crate::auth::permissions::refuse_auditor(&txn, pool.parent_entity_id, me.id).await?;
     let membership = membership::Entity::find_by_id(invitation.membership_id)
         .one(&txn)
         .await?
@@ -177,6 +191,7 @@ pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<m
             AppError::Conflict("this invitation no longer leads to a membership".into())
         })?;
     let now = Utc::now();
+    let before = membership.clone();
     let mut active: membership::ActiveModel = membership.into();
     active.user_id = Set(Some(me.id));
     active.display_name = Set(me.display_name.clone());
@@ -184,9 +199,19 @@ pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<m
     active.joined_at = Set(Some(now));
     active.updated_at = Set(now);
     let membership = active.update(&txn).await?;
+    let invitation_id = invitation.id;
     let mut accepted: invitation::ActiveModel = invitation.into();
     accepted.accepted_at = Set(Some(now));
     accepted.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("member.joined", "Member", membership.id)
+            .in_pool(&pool)
+            .diff(&before, &membership)
+            .with("invitationId", invitation_id.to_string()),
+    )
+    .await?;
     txn.commit().await?;
     Ok(membership)
 }

@@ -1,30 +1,32 @@
-//! Closing proposals: at their closing time (a background task in every
-//! server) or early by an admin. Whoever moves the proposal out of OPEN
+//! Closing proposals: at their closing time (a job in the queue every
+//! server works on) or early by an admin. Whoever moves the proposal out of OPEN
 //! counts it, so several servers never count twice.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::Utc;
 use entities::{
     delegation,
     expense::{self, ExpenseStatus},
+    job,
     membership::{self, MembershipStatus},
     parent_entity,
     proposal::{self, Outcome, ProposalKind, ProposalStatus},
     stakeholder_group, vote,
 };
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
 use crate::{
     auth::Actor,
     error::{AppError, AppResult},
+    services::audit::{self, Author, Change},
     services::{
         begin_write,
+        jobs::{
+            self, Kind,
+            worker::{JobError, JobResult},
+        },
         membership::{find_pool, require_admin},
     },
     state::AppState,
@@ -50,44 +52,79 @@ pub async fn close_early(
     }
     close_in(&txn, &proposal).await?;
     let closed = find(&txn, id).await?;
+    record_closed(&txn, actor.into(), &pool, &proposal, &closed).await?;
     txn.commit().await?;
     Ok(closed)
 }
 
-/// Closes every proposal whose time has come; returns how many.
-pub async fn close_due(state: &AppState) -> AppResult<usize> {
-    let due: Vec<proposal::Model> = proposal::Entity::find()
-        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
-        .filter(proposal::Column::ClosesAt.lte(Utc::now()))
-        .order_by_asc(proposal::Column::ClosesAt)
-        .limit(100)
-        .all(&state.db)
-        .await?;
-    let mut closed = 0;
-    for p in due {
-        let txn = begin_write(&state.db).await?;
-        if close_in(&txn, &p).await? {
-            closed += 1;
-        }
-        txn.commit().await?;
-    }
-    Ok(closed)
+/// Queues the closing of a proposal at its time (in its creation's
+/// transaction), through the job queue every server works on.
+pub async fn schedule(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<()> {
+    jobs::enqueue(db, Kind::CloseProposal, close_payload(p.id), p.closes_at).await?;
+    Ok(())
 }
 
-/// Runs [`close_due`] every `interval` until the process ends.
-pub fn spawn_closer(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            match close_due(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(closed = n, "closed due proposals"),
-                Err(e) => tracing::error!(error = ?e, "closing due proposals failed"),
-            }
+fn close_payload(id: Uuid) -> serde_json::Value {
+    serde_json::json!({ "proposalId": id })
+}
+
+/// At start: open proposals without a pending closing job (made before the
+/// job queue existed) get one. Running it on several servers at once only
+/// queues a job twice, and closing twice is a no-op.
+pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
+    let open: Vec<proposal::Model> = proposal::Entity::find()
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
+        .all(&state.db)
+        .await?;
+    let pending = jobs::pending_payloads(&state.db, Kind::CloseProposal).await?;
+    let mut scheduled = 0;
+    for p in open {
+        if !pending.contains(&close_payload(p.id).to_string()) {
+            schedule(&state.db, &p).await?;
+            scheduled += 1;
         }
-    })
+    }
+    Ok(scheduled)
+}
+
+/// The `close_proposal` job: counts the proposal if it is due and open.
+pub async fn run_close_job(state: &AppState, job: &job::Model) -> JobResult {
+    let id = jobs::payload_id(job, "proposalId")?;
+    let txn = begin_write(&state.db).await?;
+    let Some(p) = proposal::Entity::find_by_id(id).one(&txn).await? else {
+        return Err(JobError::Permanent("the proposal is gone".into()));
+    };
+    if p.status != ProposalStatus::Open {
+        return Ok(()); // closed early meanwhile
+    }
+    if p.closes_at > Utc::now() {
+        // Woken early (clocks between servers differ): come back on time.
+        schedule(&txn, &p).await?;
+    } else if close_in(&txn, &p).await? {
+        let pool = find_pool(&txn, p.pool_id).await?;
+        let after = find(&txn, p.id).await?;
+        record_closed(&txn, Author::system(), &pool, &p, &after).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn record_closed(
+    db: &impl ConnectionTrait,
+    by: Author,
+    pool: &entities::pool::Model,
+    before: &proposal::Model,
+    after: &proposal::Model,
+) -> AppResult<()> {
+    audit::record(
+        db,
+        by,
+        Change::new("proposal.closed", "Proposal", after.id)
+            .in_pool(pool)
+            .diff(before, after),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Claims the proposal and stores its count. `false` if another closed it first.

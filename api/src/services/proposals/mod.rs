@@ -19,6 +19,7 @@ use crate::{
     catalogue::VotingRule,
     domain::{BoundedText, Check},
     error::{AppError, AppResult, FieldError},
+    services::audit::{self, Change},
     services::{
         begin_write,
         formations::governance::Governance,
@@ -62,6 +63,14 @@ pub async fn create(
         ));
     }
     let proposal = insert(&txn, &pool, &author, input).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("proposal.created", "Proposal", proposal.id)
+            .in_pool(&pool)
+            .created(&proposal),
+    )
+    .await?;
     txn.commit().await?;
     Ok(proposal)
 }
@@ -189,7 +198,7 @@ pub(crate) async fn insert(
         return Err(check.into_error());
     }
     let rule = input.voting_rule.unwrap_or(governance.voting_rule);
-    Ok(proposal::ActiveModel {
+    let proposal = proposal::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
         author_membership_id: Set(author.id),
@@ -212,7 +221,9 @@ pub(crate) async fn insert(
         updated_at: Set(now),
     }
     .insert(db)
-    .await?)
+    .await?;
+    closing::schedule(db, &proposal).await?;
+    Ok(proposal)
 }
 
 pub fn rule_name(rule: VotingRule) -> &'static str {

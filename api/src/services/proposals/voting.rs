@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::{
     auth::Actor,
     error::{AppError, AppResult},
+    services::audit::{self, Change},
     services::{
         begin_write,
         membership::{find_membership, find_pool, require_member},
@@ -61,6 +62,11 @@ pub async fn cast(state: &AppState, actor: &Actor, input: CastInput) -> AppResul
         ));
     }
     let now = Utc::now();
+    let previous = vote::Entity::find()
+        .filter(vote::Column::ProposalId.eq(proposal.id))
+        .filter(vote::Column::MembershipId.eq(member.id))
+        .one(&txn)
+        .await?;
     // One vote per member: a second call changes it.
     vote::Entity::insert(vote::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -88,6 +94,11 @@ pub async fn cast(state: &AppState, actor: &Actor, input: CastInput) -> AppResul
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("vote vanished after upsert")))?;
+    let change = match &previous {
+        Some(before) => Change::new("vote.changed", "Vote", stored.id).diff(before, &stored),
+        None => Change::new("vote.cast", "Vote", stored.id).created(&stored),
+    };
+    audit::record(&txn, actor, change.in_pool(&pool)).await?;
     txn.commit().await?;
     Ok(stored)
 }
@@ -190,6 +201,14 @@ pub async fn delegate(
     }
     .insert(&txn)
     .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("delegation.created", "Delegation", created.id)
+            .in_pool(&pool)
+            .created(&created),
+    )
+    .await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -207,6 +226,14 @@ pub async fn revoke(
     if revoke_in(&txn, me.id, proposal_id).await? == 0 {
         return Err(AppError::NotFound("you have no such delegation".into()));
     }
+    audit::record(
+        &txn,
+        actor,
+        Change::new("delegation.revoked", "Member", me.id)
+            .in_pool(&pool)
+            .with("proposalId", proposal_id.map(|id| id.to_string())),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

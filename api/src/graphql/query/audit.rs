@@ -1,0 +1,61 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::{
+    graphql::{
+        connection::{Conn, connection, page_complexity, parse_id, parse_optional_id},
+        context::Ctx,
+        types::{AuditEvent, AuditEventsInput, AuditTrailVerification},
+    },
+    services::{
+        audit::query::{self, AuditFilter},
+        pagination::PageRequest,
+    },
+};
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The audit trail of a parent entity (its stewards and auditors) or of
+    /// one pool (also its admins), oldest first; `last` gives the newest.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        input: AuditEventsInput,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<AuditEvent>> {
+        let c = Ctx::of(ctx)?;
+        let filter = AuditFilter {
+            parent_entity_id: parse_optional_id(
+                input.parent_entity_id.as_ref(),
+                "input.parentEntityId",
+            )?,
+            pool_id: parse_optional_id(input.pool_id.as_ref(), "input.poolId")?,
+            actor_id: parse_optional_id(input.actor_id.as_ref(), "input.actorId")?,
+            action: input.action,
+            entity_type: input.entity_type,
+            from: input.from,
+            to: input.to,
+        };
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = query::list(c.state, c.actor().await?, filter, page).await?;
+        Ok(connection(page, |e| e.id, AuditEvent))
+    }
+
+    /// Walks a parent entity's audit chain and reports the first broken
+    /// link (stewards and auditors).
+    async fn verify_audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        parent_entity_id: ID,
+    ) -> Result<AuditTrailVerification> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&parent_entity_id, "parentEntityId")?;
+        Ok(query::verify(c.state, c.actor().await?, id).await?.into())
+    }
+}

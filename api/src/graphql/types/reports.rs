@@ -1,0 +1,264 @@
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveEnum;
+use uuid::Uuid;
+
+use crate::{
+    graphql::{
+        connection::{Conn, connection, page_complexity},
+        context::Ctx,
+        types::{LedgerEntryKind, Pool, PoolStatus, StakeholderKind},
+    },
+    services::{
+        self,
+        pagination::PageRequest,
+        reports::{self, Figures, Period, accounts::CurrencyAccount},
+    },
+};
+
+fn stakeholder_kind(stored: &str) -> Option<StakeholderKind> {
+    entities::stakeholder_group::StakeholderKind::try_from_value(&stored.to_owned())
+        .ok()
+        .map(Into::into)
+}
+
+/// A parent entity's figures for `[from, to)`: in total, and per pool.
+pub struct ParentEntityReport {
+    pub parent_entity_id: Uuid,
+    pub period: Period,
+    pub totals: reports::ParentTotals,
+}
+
+#[Object]
+impl ParentEntityReport {
+    async fn from(&self) -> DateTime<Utc> {
+        self.period.from
+    }
+    async fn to(&self) -> DateTime<Utc> {
+        self.period.to
+    }
+    /// Every pool together; members are grouped by stakeholder kind.
+    async fn totals(&self) -> ReportFigures {
+        ReportFigures::from(&self.totals.figures)
+    }
+    /// Pools that existed before `to`, by their current status.
+    async fn pools_by_status(&self) -> Vec<PoolStatusCount> {
+        self.totals
+            .pools_by_status
+            .iter()
+            .filter_map(|(status, pools)| {
+                let status = entities::pool::PoolStatus::try_from_value(status).ok()?;
+                Some(PoolStatusCount {
+                    status: status.into(),
+                    pools: *pools,
+                })
+            })
+            .collect()
+    }
+    /// Formations not yet decided, and how long the oldest have waited.
+    async fn open_formations(&self) -> OpenFormations {
+        let f = &self.totals.formations;
+        let age = |since: Option<DateTime<Utc>>| since.map(|s| (Utc::now() - s).num_days());
+        OpenFormations {
+            drafts: f.drafts,
+            submitted: f.submitted,
+            oldest_draft_since: f.oldest_draft_since,
+            oldest_draft_age_days: age(f.oldest_draft_since),
+            oldest_submitted_since: f.oldest_submitted_since,
+            oldest_submitted_age_days: age(f.oldest_submitted_since),
+        }
+    }
+    /// The same figures for each pool, a page at a time.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn pools(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<PoolReport>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::pools::of_parent(c.state, self.parent_entity_id, page).await?;
+        let ids: Vec<Uuid> = page.items.iter().map(|p| p.id).collect();
+        let figures =
+            reports::per_pool(&c.state.db, self.parent_entity_id, &ids, self.period).await?;
+        Ok(connection(
+            page,
+            |p| p.id,
+            |pool| PoolReport {
+                figures: figures.get(&pool.id).cloned().unwrap_or_default(),
+                pool,
+            },
+        ))
+    }
+}
+
+/// One pool's figures.
+pub struct PoolReport {
+    pool: entities::pool::Model,
+    figures: Figures,
+}
+
+#[Object]
+impl PoolReport {
+    async fn pool(&self) -> Pool {
+        Pool(self.pool.clone())
+    }
+    async fn figures(&self) -> ReportFigures {
+        ReportFigures::from(&self.figures)
+    }
+}
+
+/// Counts and sums for a period.
+#[derive(SimpleObject)]
+pub struct ReportFigures {
+    /// Members at the end of the period, by stakeholder group (per pool)
+    /// or kind (in total).
+    pub members_by_group: Vec<GroupMemberCount>,
+    pub members: i64,
+    /// Memberships that began within the period.
+    pub joins: i64,
+    /// Memberships that ended within the period (left or removed).
+    pub leaves: i64,
+    /// Money per currency, in minor units.
+    pub money: Vec<MoneyFigures>,
+    /// Proposals and polls that closed within the period.
+    pub proposals_held: i64,
+    pub proposals_passed: i64,
+}
+
+impl From<&Figures> for ReportFigures {
+    fn from(f: &Figures) -> Self {
+        Self {
+            members_by_group: f
+                .members_by_group
+                .iter()
+                .map(|g| GroupMemberCount {
+                    stakeholder_group_id: g.group_id.map(|id| ID(id.to_string())),
+                    name: g.name.clone(),
+                    kind: stakeholder_kind(&g.kind),
+                    members: g.members,
+                })
+                .collect(),
+            members: f.members,
+            joins: f.joins,
+            leaves: f.leaves,
+            money: f
+                .money
+                .iter()
+                .map(|m| MoneyFigures {
+                    currency: m.currency.clone(),
+                    contribution_income: m.contribution_income,
+                    parent_share: m.parent_share,
+                    expenses: m.expenses,
+                    adjustments: m.adjustments,
+                    balance: m.balance,
+                })
+                .collect(),
+            proposals_held: f.proposals_held,
+            proposals_passed: f.proposals_passed,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct GroupMemberCount {
+    /// The group, in a pool's figures; absent in totals.
+    pub stakeholder_group_id: Option<ID>,
+    /// The group's name, or the kind's in totals.
+    pub name: String,
+    pub kind: Option<StakeholderKind>,
+    pub members: i64,
+}
+
+/// One currency's money over a period, in minor units.
+#[derive(SimpleObject)]
+pub struct MoneyFigures {
+    pub currency: String,
+    pub contribution_income: i64,
+    /// Paid to the parent entity (a positive amount).
+    pub parent_share: i64,
+    /// Paid out (a positive amount).
+    pub expenses: i64,
+    /// Corrections and opening balances (signed).
+    pub adjustments: i64,
+    /// Everything before the period's end.
+    pub balance: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct PoolStatusCount {
+    pub status: PoolStatus,
+    pub pools: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct OpenFormations {
+    pub drafts: i64,
+    pub submitted: i64,
+    pub oldest_draft_since: Option<DateTime<Utc>>,
+    pub oldest_draft_age_days: Option<i64>,
+    /// When the longest-waiting submission was submitted.
+    pub oldest_submitted_since: Option<DateTime<Utc>>,
+    pub oldest_submitted_age_days: Option<i64>,
+}
+
+/// A pool's accounts for `[from, to)`, one per currency.
+#[derive(SimpleObject)]
+pub struct PoolAccounts {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub currencies: Vec<PoolCurrencyAccount>,
+}
+
+/// One currency's account: balances at both ends and what moved between.
+#[derive(SimpleObject)]
+pub struct PoolCurrencyAccount {
+    pub currency: String,
+    pub opening_balance: i64,
+    pub closing_balance: i64,
+    pub income: i64,
+    /// Paid out, the parent's share included (a positive amount).
+    pub spending: i64,
+    pub parent_share: i64,
+    /// By kind and category.
+    pub lines: Vec<PoolAccountLine>,
+}
+
+#[derive(SimpleObject)]
+pub struct PoolAccountLine {
+    pub kind: Option<LedgerEntryKind>,
+    pub category: String,
+    pub income: i64,
+    pub spending: i64,
+    /// How many ledger entries the line sums.
+    pub entries: i64,
+}
+
+impl From<CurrencyAccount> for PoolCurrencyAccount {
+    fn from(a: CurrencyAccount) -> Self {
+        Self {
+            currency: a.currency,
+            opening_balance: a.opening_balance,
+            closing_balance: a.closing_balance,
+            income: a.income,
+            spending: a.spending,
+            parent_share: a.parent_share,
+            lines: a
+                .lines
+                .into_iter()
+                .map(|l| PoolAccountLine {
+                    kind: entities::ledger_entry::LedgerKind::try_from_value(&l.kind)
+                        .ok()
+                        .map(Into::into),
+                    category: l.category,
+                    income: l.income,
+                    spending: l.spending,
+                    entries: l.entries,
+                })
+                .collect(),
+        }
+    }
+}

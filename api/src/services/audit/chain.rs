@@ -1,0 +1,381 @@
+//! The hash chain: each event's hash covers its content and the previous
+//! event's hash in the same parent entity's chain, so changing, removing or
+//! reordering any stored event breaks every link after it.
+//!
+//! The hash is SHA-256, in lower-case hex, over the compact JSON array
+//! `["pools-audit/1", id, chainKey, seq, prevHash, poolPrevHash, occurredAt,
+//! actorKind, actorUserId, actorTokenId, action, outcome, entityType,
+//! entityId, poolId, parentEntityId, changes, requestId, clientAddress]`,
+//! where `occurredAt` is RFC 3339 in UTC with microseconds, absent values
+//! are `null` and `changes` is the stored JSON text as a string. The README
+//! shows how to check it without the server.
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use entities::{audit_chain_head, audit_event};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::OnConflict,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use super::{Author, Change};
+use crate::error::{AppError, AppResult};
+
+/// The `prevHash` of a chain's first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The chain for events outside any parent entity (accounts, tokens).
+const PLATFORM_CHAIN: &str = "platform";
+
+pub fn chain_key(parent_entity_id: Option<Uuid>) -> String {
+    parent_entity_id.map_or_else(|| PLATFORM_CHAIN.to_owned(), |id| id.to_string())
+}
+
+/// The hash an event must carry, recomputed from its stored fields. The
+/// canonical JSON is written straight into the hasher: verifying a chain
+/// hashes every event, and building a JSON value for each cost more than
+/// the hashing itself.
+pub fn event_hash(e: &audit_event::Model) -> String {
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, &Canonical(e))
+        .unwrap_or_else(|_| unreachable!("writing into a hasher cannot fail"));
+    hex::encode(hasher.finalize())
+}
+
+/// An event as the array the hash covers (see the module's documentation).
+struct Canonical<'a>(&'a audit_event::Model);
+
+impl serde::Serialize for Canonical<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let e = self.0;
+        let mut seq = serializer.serialize_seq(Some(19))?;
+        seq.serialize_element("pools-audit/1")?;
+        seq.serialize_element(&e.id)?;
+        seq.serialize_element(&e.chain_key)?;
+        seq.serialize_element(&e.seq)?;
+        seq.serialize_element(&e.prev_hash)?;
+        seq.serialize_element(&e.pool_prev_hash)?;
+        seq.serialize_element(&timestamp(e.occurred_at))?;
+        seq.serialize_element(&e.actor_kind)?;
+        seq.serialize_element(&e.actor_user_id)?;
+        seq.serialize_element(&e.actor_token_id)?;
+        seq.serialize_element(&e.action)?;
+        seq.serialize_element(&e.outcome)?;
+        seq.serialize_element(&e.entity_type)?;
+        seq.serialize_element(&e.entity_id)?;
+        seq.serialize_element(&e.pool_id)?;
+        seq.serialize_element(&e.parent_entity_id)?;
+        seq.serialize_element(&e.changes)?;
+        seq.serialize_element(&e.request_id)?;
+        seq.serialize_element(&e.client_address)?;
+        seq.end()
+    }
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Appends one event under the chain head's row lock (SQLite's write
+/// transactions are already exclusive).
+pub(super) async fn append(
+    db: &impl ConnectionTrait,
+    by: &Author,
+    change: Change,
+) -> AppResult<audit_event::Model> {
+    let key = chain_key(change.parent_entity_id);
+    audit_chain_head::Entity::insert(audit_chain_head::ActiveModel {
+        chain_key: Set(key.clone()),
+        seq: Set(0),
+        hash: Set(GENESIS.to_owned()),
+    })
+    .on_conflict(
+        OnConflict::column(audit_chain_head::Column::ChainKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let head = audit_chain_head::Entity::find_by_id(key.clone())
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("audit chain head {key} vanished")))?;
+    let pool_prev_hash = match change.pool_id {
+        Some(pool_id) => Some(
+            last_pool_hash(db, pool_id)
+                .await?
+                .unwrap_or(GENESIS.to_owned()),
+        ),
+        None => None,
+    };
+    let mut event = audit_event::Model {
+        id: Uuid::now_v7(),
+        chain_key: key,
+        seq: head.seq + 1,
+        prev_hash: head.hash.clone(),
+        pool_prev_hash,
+        hash: String::new(),
+        // Stored with microseconds on both databases, so hashed the same way.
+        occurred_at: Utc::now().trunc_subsecs(6),
+        actor_kind: by.kind.to_owned(),
+        actor_user_id: by.user_id,
+        actor_token_id: by.token_id,
+        action: change.action,
+        outcome: change.outcome.as_str().to_owned(),
+        entity_type: change.entity_type.to_owned(),
+        entity_id: change.entity_id,
+        pool_id: change.pool_id,
+        parent_entity_id: change.parent_entity_id,
+        changes: Value::Object(change.changes).to_string(),
+        request_id: by.origin.request_id.clone(),
+        client_address: by.origin.client_address.clone(),
+    };
+    event.hash = event_hash(&event);
+    let mut head: audit_chain_head::ActiveModel = head.into();
+    head.seq = Set(event.seq);
+    head.hash = Set(event.hash.clone());
+    head.update(db).await?;
+    audit_event::Entity::insert(audit_event::ActiveModel::from(event.clone()))
+        .exec_without_returning(db)
+        .await?;
+    Ok(event)
+}
+
+async fn last_pool_hash(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<Option<String>> {
+    Ok(audit_event::Entity::find()
+        .select_only()
+        .column(audit_event::Column::Hash)
+        .filter(audit_event::Column::PoolId.eq(pool_id))
+        .order_by_desc(audit_event::Column::Seq)
+        .limit(1)
+        .into_tuple::<String>()
+        .one(db)
+        .await?)
+}
+
+/// The first link that does not hold, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Break {
+    pub seq: i64,
+    pub event_id: Option<Uuid>,
+    pub problem: String,
+}
+
+/// The result of walking a chain.
+#[derive(Clone, Debug)]
+pub struct Verification {
+    pub events_checked: i64,
+    pub head_hash: String,
+    pub first_break: Option<Break>,
+}
+
+/// Events read per query while verifying.
+const VERIFY_BATCH: u64 = 1000;
+
+/// Walks a chain in order and reports the first broken link: a hash that
+/// does not match the content, a link to the wrong predecessor, a gap in
+/// the numbering, or a head that points past the last stored event. The
+/// next batch is read while the current one is hashed, so the database and
+/// the hashing run side by side.
+pub async fn verify(db: &impl ConnectionTrait, key: &str) -> AppResult<Verification> {
+    let head = audit_chain_head::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?;
+    let mut walk = Walk {
+        expected_seq: 1,
+        prev: GENESIS.to_owned(),
+        pool_heads: HashMap::new(),
+    };
+    let mut batch = verify_batch(db, key, 1).await?;
+    loop {
+        let done = (batch.len() as u64) < VERIFY_BATCH;
+        let next_seq = batch.last().map_or(walk.expected_seq, |e| e.seq + 1);
+        let (next, outcome) = tokio::join!(
+            async {
+                if done {
+                    Ok(Vec::new())
+                } else {
+                    verify_batch(db, key, next_seq).await
+                }
+            },
+            async { walk.check(&batch) },
+        );
+        if let Some(first_break) = outcome {
+            return Ok(Verification {
+                events_checked: walk.expected_seq - 1,
+                head_hash: walk.prev,
+                first_break: Some(first_break),
+            });
+        }
+        if done {
+            break;
+        }
+        batch = next?;
+    }
+    let checked = walk.expected_seq - 1;
+    let first_break = match head {
+        Some(h) if h.seq != checked || h.hash != walk.prev => Some(Break {
+            seq: checked + 1,
+            event_id: None,
+            problem: format!(
+                "the chain's head records {} events ending in {}, but the stored events end at {checked}",
+                h.seq, h.hash
+            ),
+        }),
+        _ => None,
+    };
+    Ok(Verification {
+        events_checked: checked,
+        head_hash: walk.prev,
+        first_break,
+    })
+}
+
+async fn verify_batch(
+    db: &impl ConnectionTrait,
+    key: &str,
+    from_seq: i64,
+) -> AppResult<Vec<audit_event::Model>> {
+    Ok(audit_event::Entity::find()
+        .filter(audit_event::Column::ChainKey.eq(key))
+        .filter(audit_event::Column::Seq.gte(from_seq))
+        .order_by_asc(audit_event::Column::Seq)
+        .limit(VERIFY_BATCH)
+        .all(db)
+        .await?)
+}
+
+/// Where a walk along a chain has got to.
+struct Walk {
+    expected_seq: i64,
+    prev: String,
+    pool_heads: HashMap<Uuid, String>,
+}
+
+impl Walk {
+    /// Checks the next events in order; the first that fails, if any.
+    fn check(&mut self, batch: &[audit_event::Model]) -> Option<Break> {
+        for e in batch {
+            let problem = if e.seq != self.expected_seq {
+                Some(format!(
+                    "event {} is missing: the next stored event is number {}",
+                    self.expected_seq, e.seq
+                ))
+            } else if e.prev_hash != self.prev {
+                Some("its link does not match the previous event's hash".to_owned())
+            } else if event_hash(e) != e.hash {
+                Some(
+                    "its content does not match its hash: it was altered after it was written"
+                        .to_owned(),
+                )
+            } else if let Some(pool_id) = e.pool_id {
+                let expected = self
+                    .pool_heads
+                    .get(&pool_id)
+                    .map_or(GENESIS, String::as_str);
+                (e.pool_prev_hash.as_deref() != Some(expected))
+                    .then(|| "its link to the pool's previous event does not match".to_owned())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Some(Break {
+                    seq: e.seq,
+                    event_id: Some(e.id),
+                    problem,
+                });
+            }
+            if let Some(pool_id) = e.pool_id {
+                self.pool_heads.insert(pool_id, e.hash.clone());
+            }
+            self.prev = e.hash.clone();
+            self.expected_seq += 1;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// The recipe as the README states it, built the plain way.
+    fn reference_hash(e: &audit_event::Model) -> String {
+        let id = |v: Option<Uuid>| v.map(|u| u.to_string());
+        let canonical = serde_json::json!([
+            "pools-audit/1",
+            e.id.to_string(),
+            e.chain_key,
+            e.seq,
+            e.prev_hash,
+            e.pool_prev_hash,
+            timestamp(e.occurred_at),
+            e.actor_kind,
+            id(e.actor_user_id),
+            id(e.actor_token_id),
+            e.action,
+            e.outcome,
+            e.entity_type,
+            id(e.entity_id),
+            id(e.pool_id),
+            id(e.parent_entity_id),
+            e.changes,
+            e.request_id,
+            e.client_address,
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+
+    fn event(with_optionals: bool) -> audit_event::Model {
+        fn some<T>(on: bool, v: T) -> Option<T> {
+            on.then_some(v)
+        }
+        let o = with_optionals;
+        audit_event::Model {
+            id: Uuid::now_v7(),
+            chain_key: Uuid::now_v7().to_string(),
+            seq: 42,
+            prev_hash: GENESIS.to_owned(),
+            pool_prev_hash: some(o, "ab".repeat(32)),
+            hash: String::new(),
+            occurred_at: Utc.with_ymd_and_hms(2026, 11, 22, 23, 49, 10).unwrap()
+                + chrono::Duration::microseconds(123_456),
+            actor_kind: "SESSION".into(),
+            actor_user_id: some(o, Uuid::now_v7()),
+            actor_token_id: some(o, Uuid::now_v7()),
+            action: "pool.renamed".into(),
+            outcome: "SUCCEEDED".into(),
+            entity_type: "Pool".into(),
+            entity_id: some(o, Uuid::now_v7()),
+            pool_id: some(o, Uuid::now_v7()),
+            parent_entity_id: some(o, Uuid::now_v7()),
+            changes: r#"{"name":{"before":"Café \"Ciclos\"","after":"Ciclos\n€ ✓"}}"#.into(),
+            request_id: some(o, "req-1".into()),
+            client_address: some(o, "192.0.2.1".into()),
+        }
+    }
+
+    #[test]
+    fn the_streamed_hash_follows_the_published_recipe() {
+        for with_optionals in [true, false] {
+            let e = event(with_optionals);
+            assert_eq!(
+                event_hash(&e),
+                reference_hash(&e),
+                "optionals: {with_optionals}"
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_always_carry_six_fractional_digits() {
+        let t = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(timestamp(t), "2026-01-02T03:04:05.000000Z");
+    }
+}

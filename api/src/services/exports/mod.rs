@@ -1,0 +1,306 @@
+//! Exports for accountants and auditors: CSV registers, ledgers and audit
+//! trails of a pool or a whole parent entity, read a page at a time so a
+//! large export never sits in memory; and a pool's audit pack.
+
+pub mod pack;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, QueryResult};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, permissions},
+    error::AppResult,
+    services::{
+        audit::{
+            self,
+            chain::{chain_key, timestamp},
+        },
+        membership::{find_pool, require_reader},
+        reports::sql::Sql,
+    },
+    state::AppState,
+};
+
+/// Rows per database query while streaming.
+const PAGE_ROWS: u64 = 1000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Pool(Uuid),
+    ParentEntity(Uuid),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    Register,
+    Ledger,
+    AuditTrail,
+}
+
+impl Table {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "register.csv" => Some(Self::Register),
+            "ledger.csv" => Some(Self::Ledger),
+            "audit-trail.csv" => Some(Self::AuditTrail),
+            _ => None,
+        }
+    }
+
+    pub fn header(self) -> &'static [&'static str] {
+        match self {
+            Self::Register => &[
+                "membership_id",
+                "pool_id",
+                "pool_name",
+                "email",
+                "display_name",
+                "stakeholder_group",
+                "stakeholder_group_name",
+                "role",
+                "status",
+                "joined_via",
+                "joined_at",
+                "left_at",
+                "end_reason",
+                "shares_held",
+            ],
+            Self::Ledger => &[
+                "entry_id",
+                "pool_id",
+                "pool_name",
+                "occurred_at",
+                "kind",
+                "category",
+                "amount_minor",
+                "currency",
+                "amount",
+                "reference",
+                "description",
+                "expense_id",
+                "recorded_by",
+            ],
+            Self::AuditTrail => &[
+                "event_id",
+                "seq",
+                "occurred_at",
+                "actor_kind",
+                "actor_user_id",
+                "actor_token_id",
+                "action",
+                "outcome",
+                "entity_type",
+                "entity_id",
+                "pool_id",
+                "parent_entity_id",
+                "changes",
+                "request_id",
+                "client_address",
+                "prev_hash",
+                "pool_prev_hash",
+                "hash",
+            ],
+        }
+    }
+}
+
+/// Who may export what: the same people who may read it over GraphQL.
+pub async fn authorize(
+    state: &AppState,
+    actor: &Actor,
+    scope: Scope,
+    table: Table,
+) -> AppResult<()> {
+    match (scope, table) {
+        (Scope::ParentEntity(id), _) => {
+            permissions::require_steward_or_auditor(&state.db, id, actor.user_id).await?;
+        }
+        (Scope::Pool(id), Table::AuditTrail) => {
+            audit::query::authorize(&state.db, actor, None, Some(id)).await?;
+        }
+        (Scope::Pool(id), _) => {
+            let pool = find_pool(&state.db, id).await?;
+            require_reader(&state.db, &pool, actor.user_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Where the next page starts: rows are read in id order, audit events in
+/// chain order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    Start,
+    Id(Uuid),
+    Seq(i64),
+}
+
+/// One page of CSV records and the cursor after it (`None` at the end).
+pub async fn page(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    table: Table,
+    after: Cursor,
+) -> AppResult<(Vec<Vec<String>>, Option<Cursor>)> {
+    let mut q = Sql::default();
+    let scope_clause = match (scope, table) {
+        (Scope::Pool(id), Table::AuditTrail) => format!("e.pool_id = {}", q.bind(id)),
+        // A parent's events are its chain, whose (chain_key, seq) index
+        // serves the order; its parent_entity_id index would sort every page.
+        (Scope::ParentEntity(id), Table::AuditTrail) => {
+            format!("e.chain_key = {}", q.bind(chain_key(Some(id))))
+        }
+        (Scope::Pool(id), _) => format!("p.id = {}", q.bind(id)),
+        (Scope::ParentEntity(id), _) => format!("p.parent_entity_id = {}", q.bind(id)),
+    };
+    let limit = PAGE_ROWS;
+    let sql = match table {
+        Table::Register => {
+            let after = id_after(&mut q, after, "m.id");
+            format!(
+                "SELECT m.id, m.pool_id, p.name AS pool_name, m.email, m.display_name,
+                        g.key AS group_key, g.name AS group_name, m.role, m.status, m.joined_via,
+                        m.joined_at, m.left_at, m.end_reason, m.shares_held
+                 FROM memberships m
+                 JOIN pools p ON p.id = m.pool_id
+                 JOIN stakeholder_groups g ON g.id = m.stakeholder_group_id
+                 WHERE {scope_clause}{after}
+                 ORDER BY m.id LIMIT {limit}"
+            )
+        }
+        Table::Ledger => {
+            let after = id_after(&mut q, after, "l.id");
+            format!(
+                "SELECT l.id, l.pool_id, p.name AS pool_name, l.occurred_at, l.kind, l.category,
+                        l.amount_minor, l.currency, l.reference, l.description, l.expense_id,
+                        l.recorded_by
+                 FROM ledger_entries l
+                 JOIN pools p ON p.id = l.pool_id
+                 WHERE {scope_clause}{after}
+                 ORDER BY l.id LIMIT {limit}"
+            )
+        }
+        Table::AuditTrail => {
+            let after = match after {
+                Cursor::Seq(seq) => format!(" AND e.seq > {}", q.bind(seq)),
+                _ => String::new(),
+            };
+            format!(
+                "SELECT e.* FROM audit_events e
+                 WHERE {scope_clause}{after}
+                 ORDER BY e.seq LIMIT {limit}"
+            )
+        }
+    };
+    q.push(&sql);
+    let rows = q.all(db).await?;
+    let full = rows.len() as u64 == PAGE_ROWS;
+    let mut records = Vec::with_capacity(rows.len());
+    let mut next = None;
+    for r in &rows {
+        let (record, cursor) = match table {
+            Table::Register => register_record(r)?,
+            Table::Ledger => ledger_record(r)?,
+            Table::AuditTrail => audit_record(r)?,
+        };
+        records.push(record);
+        next = Some(cursor);
+    }
+    Ok((records, if full { next } else { None }))
+}
+
+fn id_after(q: &mut Sql, after: Cursor, column: &str) -> String {
+    match after {
+        Cursor::Id(id) => format!(" AND {column} > {}", q.bind(id)),
+        _ => String::new(),
+    }
+}
+
+pub fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map(timestamp).unwrap_or_default()
+}
+
+fn id(v: Option<Uuid>) -> String {
+    v.map(|u| u.to_string()).unwrap_or_default()
+}
+
+type Record = (Vec<String>, Cursor);
+
+fn register_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
+    let membership_id: Uuid = r.try_get("", "id")?;
+    Ok((
+        vec![
+            membership_id.to_string(),
+            r.try_get::<Uuid>("", "pool_id")?.to_string(),
+            r.try_get("", "pool_name")?,
+            r.try_get("", "email")?,
+            r.try_get("", "display_name")?,
+            r.try_get("", "group_key")?,
+            r.try_get("", "group_name")?,
+            r.try_get("", "role")?,
+            r.try_get("", "status")?,
+            r.try_get("", "joined_via")?,
+            time(r.try_get("", "joined_at")?),
+            time(r.try_get("", "left_at")?),
+            r.try_get::<Option<String>>("", "end_reason")?
+                .unwrap_or_default(),
+            r.try_get::<i64>("", "shares_held")?.to_string(),
+        ],
+        Cursor::Id(membership_id),
+    ))
+}
+
+fn ledger_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
+    let entry_id: Uuid = r.try_get("", "id")?;
+    let amount: i64 = r.try_get("", "amount_minor")?;
+    let currency: String = r.try_get("", "currency")?;
+    Ok((
+        vec![
+            entry_id.to_string(),
+            r.try_get::<Uuid>("", "pool_id")?.to_string(),
+            r.try_get("", "pool_name")?,
+            time(Some(r.try_get("", "occurred_at")?)),
+            r.try_get("", "kind")?,
+            r.try_get("", "category")?,
+            amount.to_string(),
+            currency.clone(),
+            crate::domain::format_minor(amount, &currency),
+            r.try_get("", "reference")?,
+            r.try_get("", "description")?,
+            id(r.try_get("", "expense_id")?),
+            id(r.try_get("", "recorded_by")?),
+        ],
+        Cursor::Id(entry_id),
+    ))
+}
+
+fn audit_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
+    let seq: i64 = r.try_get("", "seq")?;
+    let text = |name: &str| -> Result<String, sea_orm::DbErr> {
+        Ok(r.try_get::<Option<String>>("", name)?.unwrap_or_default())
+    };
+    Ok((
+        vec![
+            r.try_get::<Uuid>("", "id")?.to_string(),
+            seq.to_string(),
+            time(Some(r.try_get("", "occurred_at")?)),
+            text("actor_kind")?,
+            id(r.try_get("", "actor_user_id")?),
+            id(r.try_get("", "actor_token_id")?),
+            text("action")?,
+            text("outcome")?,
+            text("entity_type")?,
+            id(r.try_get("", "entity_id")?),
+            id(r.try_get("", "pool_id")?),
+            id(r.try_get("", "parent_entity_id")?),
+            text("changes")?,
+            text("request_id")?,
+            text("client_address")?,
+            text("prev_hash")?,
+            text("pool_prev_hash")?,
+            text("hash")?,
+        ],
+        Cursor::Seq(seq),
+    ))
+}

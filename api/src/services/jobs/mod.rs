@@ -1,0 +1,348 @@
+//! The durable job queue: one table for work that must happen after a
+//! request and survive a crash or restart. Jobs are written in the same
+//! transaction as the change that causes them (an outbox), so none is lost
+//! and none runs for a change that rolled back.
+//!
+//! Claiming: PostgreSQL's `FOR UPDATE SKIP LOCKED` lets several servers
+//! take disjoint jobs; on SQLite the single claiming statement runs under
+//! the database's write lock. A claim is a lease: a job whose worker died
+//! (its lease ran out while RUNNING) is claimed again. Failures are retried
+//! with exponential backoff and jitter up to `max_attempts`, then the job is
+//! DEAD with its last error.
+
+pub mod worker;
+
+use chrono::{DateTime, Duration, Utc};
+use entities::job;
+use rand::Rng;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, Set, Statement,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::AppResult;
+
+pub const PENDING: &str = "PENDING";
+pub const RUNNING: &str = "RUNNING";
+pub const DONE: &str = "DONE";
+pub const DEAD: &str = "DEAD";
+
+/// The PostgreSQL channel that wakes workers when a job is committed.
+pub const JOBS_CHANNEL: &str = "pools_jobs";
+
+/// Attempts a job gets; `JOB_MAX_ATTEMPTS` may lower it for a server.
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 10;
+
+/// What a job does; the payload carries its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    ProvisionApp,
+    SyncAppAccount,
+    DeliverWebhook,
+    CloseProposal,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProvisionApp => "provision_app",
+            Self::SyncAppAccount => "sync_app_account",
+            Self::DeliverWebhook => "deliver_webhook",
+            Self::CloseProposal => "close_proposal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::ProvisionApp,
+            Self::SyncAppAccount,
+            Self::DeliverWebhook,
+            Self::CloseProposal,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Queues a job on `db`, which should be the transaction of the change that
+/// causes it. On PostgreSQL the workers are woken when it commits.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    payload: Value,
+    run_at: DateTime<Utc>,
+) -> AppResult<job::Model> {
+    let job = new_job(kind, payload, run_at).insert(db).await?;
+    notify(db, JOBS_CHANNEL, "").await?;
+    Ok(job)
+}
+
+/// Rows per multi-row insert, well inside SQLite's limit on parameters.
+const ENQUEUE_CHUNK: usize = 500;
+
+/// Queues many jobs of one kind at once (one insert per chunk, one wake-up).
+pub async fn enqueue_many(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    payloads: impl IntoIterator<Item = Value>,
+    run_at: DateTime<Utc>,
+) -> AppResult<()> {
+    let rows: Vec<job::ActiveModel> = payloads
+        .into_iter()
+        .map(|p| new_job(kind, p, run_at))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for chunk in rows.chunks(ENQUEUE_CHUNK) {
+        job::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    notify(db, JOBS_CHANNEL, "").await
+}
+
+fn new_job(kind: Kind, payload: Value, run_at: DateTime<Utc>) -> job::ActiveModel {
+    let now = Utc::now();
+    job::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind.as_str().to_owned()),
+        payload: Set(payload.to_string()),
+        status: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        max_attempts: Set(DEFAULT_MAX_ATTEMPTS),
+        run_at: Set(run_at),
+        locked_at: Set(None),
+        locked_by: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        finished_at: Set(None),
+    }
+}
+
+/// `NOTIFY channel` on PostgreSQL (delivered at commit, dropped on
+/// rollback); nothing on SQLite, whose single process polls.
+pub async fn notify(db: &impl ConnectionTrait, channel: &str, payload: &str) -> AppResult<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [channel.into(), payload.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Claims up to `limit` due jobs for `worker`: pending ones whose time has
+/// come, and running ones whose lease ran out (their worker died).
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    limit: u64,
+    lease: std::time::Duration,
+) -> AppResult<Vec<job::Model>> {
+    let backend = db.get_database_backend();
+    let now = Utc::now();
+    let stale = now - Duration::from_std(lease).unwrap_or(Duration::minutes(5));
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_at = $1, locked_by = $2, updated_at = $1
+         WHERE id IN (
+           SELECT id FROM jobs
+           WHERE (status = 'PENDING' AND run_at <= $1) OR (status = 'RUNNING' AND locked_at < $3)
+           ORDER BY run_at LIMIT {limit}{lock})
+         RETURNING *"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [now.into(), worker.into(), stale.into()],
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| job::Model::from_query_result(r, ""))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Marks a job done, if this worker still holds it.
+pub async fn succeed(db: &impl ConnectionTrait, job: &job::Model, worker: &str) -> AppResult<()> {
+    let now = Utc::now();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE jobs SET status = 'DONE', finished_at = $1, updated_at = $1, last_error = NULL
+         WHERE id = $2 AND locked_by = $3 AND status = 'RUNNING'",
+        [now.into(), job.id.into(), worker.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Records a failure: the job waits its backoff and runs again, or, out of
+/// attempts, is DEAD. Returns whether it is dead.
+pub async fn fail(
+    db: &impl ConnectionTrait,
+    job: &job::Model,
+    worker: &str,
+    error: &str,
+    retry_base: std::time::Duration,
+) -> AppResult<bool> {
+    let now = Utc::now();
+    let dead = job.attempts >= job.max_attempts;
+    let (status, run_at, finished) = if dead {
+        (DEAD, now, Some(now))
+    } else {
+        (PENDING, now + backoff(job.attempts, retry_base), None)
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE jobs SET status = $1, run_at = $2, finished_at = $3, last_error = $4, updated_at = $5,
+           locked_at = NULL, locked_by = NULL
+         WHERE id = $6 AND locked_by = $7 AND status = 'RUNNING'",
+        [
+            status.into(),
+            run_at.into(),
+            finished.into(),
+            error.chars().take(2000).collect::<String>().into(),
+            now.into(),
+            job.id.into(),
+            worker.into(),
+        ],
+    ))
+    .await?;
+    Ok(dead)
+}
+
+/// Exponential backoff with jitter: `base * 2^(attempt-1)`, capped at an
+/// hour, then a random point in its upper half, so retries of many jobs
+/// that failed together spread out.
+pub fn backoff(attempt: i32, base: std::time::Duration) -> Duration {
+    let exponent = attempt.clamp(1, 20) - 1;
+    let full = (base.as_millis() as u64)
+        .saturating_mul(1u64 << exponent)
+        .min(3_600_000);
+    let jittered = full / 2 + rand::rng().random_range(0..=full / 2);
+    Duration::milliseconds(jittered as i64)
+}
+
+/// Rows removed per pruning statement, so no statement holds locks long.
+const PRUNE_BATCH: u64 = 5_000;
+
+/// Deletes `DONE` jobs finished before `cutoff`, a batch at a time; returns
+/// how many went. What a job did is recorded elsewhere (the audit trail,
+/// webhook deliveries, the app's state), so finished jobs are only queue
+/// bookkeeping. `DEAD` jobs stay for inspection, and provisioning jobs stay
+/// because an operator's callback names its job.
+pub async fn prune(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> AppResult<u64> {
+    let backend = db.get_database_backend();
+    let mut total = 0;
+    loop {
+        let removed = db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "DELETE FROM jobs WHERE id IN (
+                       SELECT id FROM jobs
+                       WHERE status = 'DONE' AND finished_at < $1 AND kind <> $2
+                       LIMIT {PRUNE_BATCH})"
+                ),
+                [cutoff.into(), Kind::ProvisionApp.as_str().into()],
+            ))
+            .await?
+            .rows_affected();
+        total += removed;
+        if removed < PRUNE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// The id a job's payload names under `field`; a job without one can never
+/// run.
+pub fn payload_id(job: &job::Model, field: &str) -> Result<Uuid, worker::JobError> {
+    serde_json::from_str::<Value>(&job.payload)
+        .ok()
+        .and_then(|p| p[field].as_str().and_then(|s| Uuid::parse_str(s).ok()))
+        .ok_or_else(|| worker::JobError::Permanent(format!("the job has no {field}")))
+}
+
+/// The payloads of the jobs of a kind that wait or run already.
+pub async fn pending_payloads(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+) -> AppResult<std::collections::HashSet<String>> {
+    Ok(job::Entity::find()
+        .select_only()
+        .column(job::Column::Payload)
+        .filter(job::Column::Kind.eq(kind.as_str()))
+        .filter(job::Column::Status.is_in([PENDING, RUNNING]))
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Whether a job of this kind and payload waits, not yet claimed. On
+/// PostgreSQL the row stays locked until the caller's transaction ends, so
+/// no worker starts it on facts that transaction is still changing (a claim
+/// skips locked rows). A job already running is not counted: it may have
+/// read the old facts, so the caller queues another.
+pub async fn lock_waiting(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    payload: &Value,
+) -> AppResult<bool> {
+    let mut query = job::Entity::find()
+        .filter(job::Column::Kind.eq(kind.as_str()))
+        .filter(job::Column::Status.eq(PENDING))
+        .filter(job::Column::Payload.eq(payload.to_string()));
+    if db.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    Ok(query.one(db).await?.is_some())
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<job::Model>> {
+    Ok(job::Entity::find_by_id(id).one(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_jittered_within_bounds() {
+        let base = std::time::Duration::from_millis(1000);
+        for attempt in 1..=5 {
+            let full = 1000i64 << (attempt - 1);
+            for _ in 0..50 {
+                let d = backoff(attempt, base).num_milliseconds();
+                assert!((full / 2..=full).contains(&d), "attempt {attempt}: {d}");
+            }
+        }
+        assert!(backoff(40, base).num_milliseconds() <= 3_600_000);
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in [
+            Kind::ProvisionApp,
+            Kind::SyncAppAccount,
+            Kind::DeliverWebhook,
+            Kind::CloseProposal,
+        ] {
+            assert_eq!(Kind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(Kind::parse("nope"), None);
+    }
+}

@@ -1,0 +1,157 @@
+//! The worker every server runs: it claims due jobs, runs them a few at a
+//! time, and sleeps until a job is committed (PostgreSQL's NOTIFY, heard by
+//! [`crate::services::signals`]) or the poll interval passes.
+
+use std::sync::Arc;
+
+use entities::job;
+use tokio::sync::Notify;
+
+use super::{Kind, claim, fail, succeed};
+use crate::{
+    services::{proposals, provisioning, webhooks},
+    state::AppState,
+};
+
+/// Why a run did not finish the job.
+#[derive(Debug)]
+pub enum JobError {
+    /// Worth another try later (the other side was down, a timeout).
+    Retry(String),
+    /// Will never work (the job's object is gone); the job dies now.
+    Permanent(String),
+}
+
+impl JobError {
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Retry(m) | Self::Permanent(m) => m,
+        }
+    }
+}
+
+impl From<crate::error::AppError> for JobError {
+    fn from(e: crate::error::AppError) -> Self {
+        if let crate::error::AppError::Internal(cause) = &e {
+            tracing::error!(error = ?cause, "job failed on an internal error");
+        }
+        Self::Retry(e.message())
+    }
+}
+
+impl From<sea_orm::DbErr> for JobError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        crate::error::AppError::from(e).into()
+    }
+}
+
+pub type JobResult = Result<(), JobError>;
+
+/// Runs the worker loop until the process ends.
+pub fn spawn(state: AppState, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let worker = state.worker_id.clone();
+        let config = state.config.clone();
+        let mut last_prune: Option<tokio::time::Instant> = None;
+        loop {
+            if let Some(retention) = config.job_retention
+                && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY)
+            {
+                last_prune = Some(tokio::time::Instant::now());
+                prune_finished(&state, retention).await;
+            }
+            match claim(&state.db, &worker, config.job_batch, config.job_lease).await {
+                Ok(jobs) if !jobs.is_empty() => {
+                    futures::future::join_all(jobs.iter().map(|j| run(&state, j, &worker))).await;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "claiming jobs failed"),
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(config.job_poll_interval) => {}
+            }
+        }
+    })
+}
+
+/// How often a worker removes finished jobs past their retention.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+async fn prune_finished(state: &AppState, retention: std::time::Duration) {
+    let cutoff = chrono::Utc::now()
+        - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
+    match super::prune(&state.db, cutoff).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "finished jobs past their retention removed"),
+        Err(e) => tracing::error!(error = ?e, "removing finished jobs failed"),
+    }
+}
+
+async fn run(state: &AppState, job: &job::Model, worker: &str) {
+    let kind = Kind::parse(&job.kind);
+    // A server may allow fewer attempts than the job was queued with.
+    let mut job = job.clone();
+    job.max_attempts = job.max_attempts.min(state.config.job_max_attempts);
+    let job = &job;
+    let result = if job.attempts > job.max_attempts {
+        // Claimed again after its worker died too many times.
+        Err(JobError::Permanent(job.last_error.clone().unwrap_or_else(
+            || "no worker finished this job before its lease ran out".into(),
+        )))
+    } else {
+        match kind {
+            Some(Kind::ProvisionApp) => provisioning::run_provision(state, job).await,
+            Some(Kind::SyncAppAccount) => provisioning::run_account_sync(state, job).await,
+            Some(Kind::DeliverWebhook) => webhooks::deliver(state, job).await,
+            Some(Kind::CloseProposal) => proposals::closing::run_close_job(state, job).await,
+            None => Err(JobError::Permanent(format!(
+                "unknown job kind {}",
+                job.kind
+            ))),
+        }
+    };
+    let outcome = match result {
+        Ok(()) => succeed(&state.db, job, worker).await.map(|()| None),
+        Err(e) => {
+            let mut failing = job.clone();
+            if matches!(e, JobError::Permanent(_)) {
+                failing.attempts = failing.max_attempts;
+            }
+            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = e.message(), "job failed");
+            fail(
+                &state.db,
+                &failing,
+                worker,
+                e.message(),
+                state.config.job_retry_base,
+            )
+            .await
+            .map(|dead| dead.then(|| e.message().to_owned()))
+        }
+    };
+    match outcome {
+        Ok(Some(error)) => {
+            if let Err(e) = on_dead(state, kind, job, &error).await {
+                tracing::error!(job = %job.id, error = ?e, "recording a dead job's outcome failed");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(job = %job.id, error = ?e, "recording a job's outcome failed"),
+    }
+}
+
+/// What giving up means for the job's object.
+async fn on_dead(
+    state: &AppState,
+    kind: Option<Kind>,
+    job: &job::Model,
+    error: &str,
+) -> crate::error::AppResult<()> {
+    match kind {
+        Some(Kind::ProvisionApp) => provisioning::give_up(state, job, error).await,
+        Some(Kind::DeliverWebhook) => webhooks::give_up(state, job, error).await,
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,605 @@
+//! App provisioning: each app selected for a pool moves REQUESTED →
+//! PROVISIONING → READY | FAILED. A parent's operators register one
+//! provisioner per app (an HTTPS endpoint); a job POSTs it a signed request,
+//! and the operator answers later with a signed callback. App accounts then
+//! follow membership: a job per READY app adds, removes or changes a
+//! member's account with the role the app's mapping gives their group.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use entities::{
+    app_provisioner, job, membership,
+    pool::{self},
+    pool_app::{self, ProvisioningState},
+    stakeholder_group,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    sea_query::{Expr, OnConflict},
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, permissions},
+    error::{AppError, AppResult},
+    payments::signature,
+    services::{
+        audit::{self, Author, Change},
+        begin_write,
+        jobs::{
+            self, Kind, payload_id,
+            worker::{JobError, JobResult},
+        },
+        membership::{find_pool, require_admin},
+        webhooks::{check_url, derived_secret, post_signed},
+    },
+    state::AppState,
+};
+
+/// What is asked of an app's operator. One implementation per kind of
+/// app may exist; [`HttpProvisioner`] serves any app with an endpoint.
+#[async_trait]
+pub trait Provisioner: Send + Sync {
+    /// Asks for the app to be set up; the answer comes by callback.
+    async fn provision(&self, request: &Value) -> Result<(), JobError>;
+    /// Adds, removes or changes one person's account in a READY app.
+    async fn sync_account(&self, request: &Value) -> Result<(), JobError>;
+}
+
+/// POSTs signed JSON to the endpoint the parent's operators configured.
+pub struct HttpProvisioner<'a> {
+    pub client: &'a reqwest::Client,
+    pub url: String,
+    pub secret: String,
+}
+
+impl HttpProvisioner<'_> {
+    async fn post(&self, body: &Value) -> Result<(), JobError> {
+        let body = body.to_string().into_bytes();
+        post_signed(
+            self.client,
+            &self.url,
+            &self.secret,
+            body,
+            &[],
+            "the provisioner",
+        )
+        .await
+        .map(|_| ())
+        .map_err(|refused| JobError::Retry(refused.reason))
+    }
+}
+
+#[async_trait]
+impl Provisioner for HttpProvisioner<'_> {
+    async fn provision(&self, request: &Value) -> Result<(), JobError> {
+        self.post(request).await
+    }
+
+    async fn sync_account(&self, request: &Value) -> Result<(), JobError> {
+        self.post(request).await
+    }
+}
+
+pub fn secret_for(state: &AppState, provisioner_id: Uuid) -> String {
+    derived_secret(state, "prsec_", "app-provisioner", provisioner_id)
+}
+
+/// Registers (or moves) the provisioner of one app for a parent's pools
+/// (stewards). Apps waiting for it are requested again. Returns it with
+/// its signing secret, shown this once.
+pub async fn set_provisioner(
+    state: &AppState,
+    actor: &Actor,
+    parent_entity_id: Uuid,
+    app_id: &str,
+    url: &str,
+) -> AppResult<(app_provisioner::Model, String)> {
+    let url = url.trim();
+    check_url(url).map_err(|m| AppError::invalid("input.url", m))?;
+    if state.catalogue.app(app_id).is_none() {
+        return Err(AppError::invalid(
+            "input.appId",
+            format!("there is no app `{app_id}` in the catalogue"),
+        ));
+    }
+    let txn = begin_write(&state.db).await?;
+    permissions::require_steward(&txn, parent_entity_id, actor.user_id).await?;
+    let now = Utc::now();
+    app_provisioner::Entity::insert(app_provisioner::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        parent_entity_id: Set(parent_entity_id),
+        app_id: Set(app_id.to_owned()),
+        url: Set(url.to_owned()),
+        created_by: Set(actor.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            app_provisioner::Column::ParentEntityId,
+            app_provisioner::Column::AppId,
+        ])
+        .update_columns([
+            app_provisioner::Column::Url,
+            app_provisioner::Column::UpdatedAt,
+        ])
+        .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let provisioner = find_provisioner(&txn, parent_entity_id, app_id)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("provisioner vanished")))?;
+    // Apps of this kind that waited for a provisioner are requested now,
+    // unless a request still waits to be claimed: it will see this one.
+    let waiting = pool_app::Entity::find()
+        .filter(pool_app::Column::AppId.eq(app_id))
+        .filter(pool_app::Column::ProvisioningState.eq(ProvisioningState::Requested))
+        .filter(
+            pool_app::Column::PoolId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(pool::Column::Id)
+                    .from(pool::Entity)
+                    .and_where(pool::Column::ParentEntityId.eq(parent_entity_id))
+                    .to_owned(),
+            ),
+        )
+        .all(&txn)
+        .await?;
+    for app in &waiting {
+        if !jobs::lock_waiting(&txn, Kind::ProvisionApp, &json!({ "poolAppId": app.id })).await? {
+            request(&txn, app.id).await?;
+        }
+    }
+    audit::record(
+        &txn,
+        actor,
+        Change::new("appProvisioner.set", "AppProvisioner", provisioner.id)
+            .in_parent(parent_entity_id)
+            .created(&provisioner)
+            .with("appsRequested", waiting.len() as i64),
+    )
+    .await?;
+    txn.commit().await?;
+    let secret = secret_for(state, provisioner.id);
+    Ok((provisioner, secret))
+}
+
+async fn find_provisioner(
+    db: &impl ConnectionTrait,
+    parent_entity_id: Uuid,
+    app_id: &str,
+) -> AppResult<Option<app_provisioner::Model>> {
+    Ok(app_provisioner::Entity::find()
+        .filter(app_provisioner::Column::ParentEntityId.eq(parent_entity_id))
+        .filter(app_provisioner::Column::AppId.eq(app_id))
+        .one(db)
+        .await?)
+}
+
+/// Queues the provisioning of one pool app (in the caller's transaction).
+pub async fn request(db: &impl ConnectionTrait, pool_app_id: Uuid) -> AppResult<()> {
+    jobs::enqueue(
+        db,
+        Kind::ProvisionApp,
+        json!({ "poolAppId": pool_app_id }),
+        Utc::now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Queues every app of a new pool (in the pool's creation transaction).
+pub async fn request_for_pool(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<()> {
+    let apps = pool_app::Entity::find()
+        .filter(pool_app::Column::PoolId.eq(pool_id))
+        .all(db)
+        .await?;
+    for app in apps {
+        request(db, app.id).await?;
+    }
+    Ok(())
+}
+
+/// Asks for another try after a failure (the pool's admins).
+pub async fn retry(
+    state: &AppState,
+    actor: &Actor,
+    pool_app_id: Uuid,
+) -> AppResult<pool_app::Model> {
+    let txn = begin_write(&state.db).await?;
+    let app = find_app(&txn, pool_app_id).await?;
+    let pool = find_pool(&txn, app.pool_id).await?;
+    require_admin(&txn, &pool, actor.user_id).await?;
+    if !matches!(
+        app.provisioning_state,
+        ProvisioningState::Failed | ProvisioningState::Requested
+    ) {
+        return Err(AppError::Conflict(format!(
+            "the app is {}; only a failed or waiting app is retried",
+            state_name(app.provisioning_state)
+        )));
+    }
+    let mut active: pool_app::ActiveModel = app.clone().into();
+    active.provisioning_state = Set(ProvisioningState::Requested);
+    active.status_message = Set(Some("provisioning requested again".into()));
+    active.updated_at = Set(Utc::now());
+    let retried = active.update(&txn).await?;
+    request(&txn, retried.id).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("app.provisioningRetried", "PoolApp", retried.id)
+            .in_pool(&pool)
+            .diff(&app, &retried),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(retried)
+}
+
+pub async fn find_app(db: &impl ConnectionTrait, id: Uuid) -> AppResult<pool_app::Model> {
+    pool_app::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no pool app has id {id}")))
+}
+
+fn state_name(state: ProvisioningState) -> &'static str {
+    match state {
+        ProvisioningState::Requested => "requested",
+        ProvisioningState::Provisioning => "being provisioned",
+        ProvisioningState::Ready => "ready",
+        ProvisioningState::Failed => "failed",
+    }
+}
+
+/// Moves the app on from the state it was read in, unless it has moved
+/// meanwhile: an operator may call back (READY or FAILED) while the worker
+/// is still recording that it asked, and the callback's word stands. The
+/// app as it now is, or `None` if it had moved.
+async fn set_state(
+    db: &impl ConnectionTrait,
+    app: &pool_app::Model,
+    state: ProvisioningState,
+    message: Option<String>,
+) -> AppResult<Option<pool_app::Model>> {
+    let moved = pool_app::Entity::update_many()
+        .col_expr(pool_app::Column::ProvisioningState, Expr::value(state))
+        .col_expr(pool_app::Column::StatusMessage, Expr::value(message))
+        .col_expr(pool_app::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(pool_app::Column::Id.eq(app.id))
+        .filter(pool_app::Column::ProvisioningState.eq(app.provisioning_state))
+        .exec(db)
+        .await?;
+    if moved.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(Some(find_app(db, app.id).await?))
+}
+
+/// The `provision_app` job: ask the operator.
+pub async fn run_provision(state: &AppState, job: &job::Model) -> JobResult {
+    let app = find_app(&state.db, payload_id(job, "poolAppId")?).await?;
+    if matches!(
+        app.provisioning_state,
+        ProvisioningState::Ready | ProvisioningState::Provisioning
+    ) {
+        return Ok(());
+    }
+    let pool = find_pool(&state.db, app.pool_id).await?;
+    let Some(provisioner) = find_provisioner(&state.db, pool.parent_entity_id, &app.app_id).await?
+    else {
+        set_state(
+            &state.db,
+            &app,
+            ProvisioningState::Requested,
+            Some(format!(
+                "waiting: the parent entity has no provisioner for {} yet",
+                app.app_id
+            )),
+        )
+        .await?;
+        return Ok(());
+    };
+    let request = json!({
+        "type": "provision",
+        "jobId": job.id,
+        "poolAppId": app.id,
+        "app": { "id": app.app_id, "version": app.app_version },
+        "pool": { "id": pool.id, "name": pool.name, "slug": pool.slug, "parentEntityId": pool.parent_entity_id },
+        "settings": app.settings,
+        "roleMapping": app.role_mapping,
+        "callbackUrl": format!("{}/callbacks/provisioning/{}", state.public_url, job.id),
+    });
+    http(state, &provisioner).provision(&request).await?;
+    set_state(
+        &state.db,
+        &app,
+        ProvisioningState::Provisioning,
+        Some("the operator is setting it up".into()),
+    )
+    .await?;
+    Ok(())
+}
+
+fn http<'a>(state: &'a AppState, provisioner: &app_provisioner::Model) -> HttpProvisioner<'a> {
+    HttpProvisioner {
+        client: &state.http,
+        url: provisioner.url.clone(),
+        secret: secret_for(state, provisioner.id),
+    }
+}
+
+/// After the last attempt: the app failed, with the last error.
+pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResult<()> {
+    let Ok(id) = payload_id(job, "poolAppId") else {
+        return Ok(());
+    };
+    let txn = begin_write(&state.db).await?;
+    let app = find_app(&txn, id).await?;
+    if app.provisioning_state == ProvisioningState::Ready {
+        return Ok(());
+    }
+    let pool = find_pool(&txn, app.pool_id).await?;
+    let Some(failed) = set_state(
+        &txn,
+        &app,
+        ProvisioningState::Failed,
+        Some(error.to_owned()),
+    )
+    .await?
+    else {
+        return Ok(()); // the operator answered meanwhile
+    };
+    audit::record(
+        &txn,
+        Author::system(),
+        Change::new("app.failed", "PoolApp", failed.id)
+            .in_pool(&pool)
+            .diff(&app, &failed),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Why a callback was refused.
+#[derive(Debug)]
+pub enum CallbackError {
+    NotFound,
+    Signature(signature::SignatureError),
+    Malformed(String),
+    Internal(AppError),
+}
+
+impl From<AppError> for CallbackError {
+    fn from(e: AppError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for CallbackError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// The operator's answer: `{"status": "READY", "url": …, "handover": {…}}`
+/// or `{"status": "FAILED", "reason": …}`, signed like our requests.
+pub async fn callback(
+    state: &AppState,
+    job_id: Uuid,
+    signature_header: Option<&str>,
+    body: &[u8],
+) -> Result<pool_app::Model, CallbackError> {
+    let job = jobs::find(&state.db, job_id)
+        .await?
+        .filter(|j| j.kind == Kind::ProvisionApp.as_str())
+        .ok_or(CallbackError::NotFound)?;
+    let app_id = payload_id(&job, "poolAppId").map_err(|_| CallbackError::NotFound)?;
+    let app = find_app(&state.db, app_id)
+        .await
+        .map_err(|_| CallbackError::NotFound)?;
+    let pool = find_pool(&state.db, app.pool_id).await?;
+    let provisioner = find_provisioner(&state.db, pool.parent_entity_id, &app.app_id)
+        .await?
+        .ok_or(CallbackError::NotFound)?;
+    signature::verify(
+        &secret_for(state, provisioner.id),
+        signature_header,
+        body,
+        Utc::now().timestamp(),
+    )
+    .map_err(CallbackError::Signature)?;
+    let answer: Value = serde_json::from_slice(body)
+        .map_err(|e| CallbackError::Malformed(format!("the body is not JSON: {e}")))?;
+    let txn = begin_write(&state.db).await?;
+    let app = find_app(&txn, app.id).await?;
+    let (next, action, message) = match answer["status"].as_str() {
+        Some("READY") => {
+            let url = answer["url"]
+                .as_str()
+                .filter(|u| check_url(u).is_ok())
+                .ok_or_else(|| {
+                    CallbackError::Malformed("READY needs the app's http(s) `url`".into())
+                })?;
+            (ProvisioningState::Ready, "app.ready", url.to_owned())
+        }
+        Some("FAILED") => (
+            ProvisioningState::Failed,
+            "app.failed",
+            answer["reason"]
+                .as_str()
+                .unwrap_or("the operator gave no reason")
+                .chars()
+                .take(2000)
+                .collect(),
+        ),
+        _ => {
+            return Err(CallbackError::Malformed(
+                "`status` must be READY or FAILED".into(),
+            ));
+        }
+    };
+    if app.provisioning_state == next {
+        return Ok(app); // a repeated callback
+    }
+    let mut active: pool_app::ActiveModel = app.clone().into();
+    active.provisioning_state = Set(next);
+    active.updated_at = Set(Utc::now());
+    if next == ProvisioningState::Ready {
+        active.url = Set(Some(message));
+        active.handover = Set(answer
+            .get("handover")
+            .filter(|h| !h.is_null())
+            .map(Value::to_string));
+        active.status_message = Set(None);
+    } else {
+        active.status_message = Set(Some(message));
+    }
+    let updated = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        Author::system(),
+        Change::new(action, "PoolApp", updated.id)
+            .in_pool(&pool)
+            .diff(&app, &updated),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// In the transaction of a membership change: one account job per READY
+/// app of the pool.
+pub async fn follow_membership(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    membership_id: Uuid,
+    action: &str,
+) -> AppResult<()> {
+    let apps = pool_app::Entity::find()
+        .filter(pool_app::Column::PoolId.eq(pool_id))
+        .filter(pool_app::Column::ProvisioningState.eq(ProvisioningState::Ready))
+        .all(db)
+        .await?;
+    jobs::enqueue_many(
+        db,
+        Kind::SyncAppAccount,
+        apps.iter().map(
+            |app| json!({ "poolAppId": app.id, "membershipId": membership_id, "action": action }),
+        ),
+        Utc::now(),
+    )
+    .await
+}
+
+/// When an app becomes READY: an account for every active member.
+pub async fn accounts_for_ready_app(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    app_id: Uuid,
+) -> AppResult<()> {
+    let members: Vec<Uuid> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::Id)
+        .filter(membership::Column::PoolId.eq(pool_id))
+        .filter(membership::Column::Status.eq(membership::MembershipStatus::Active))
+        .into_tuple()
+        .all(db)
+        .await?;
+    jobs::enqueue_many(
+        db,
+        Kind::SyncAppAccount,
+        members
+            .into_iter()
+            .map(|id| json!({ "poolAppId": app_id, "membershipId": id, "action": "add" })),
+        Utc::now(),
+    )
+    .await
+}
+
+/// The role an app's mapping gives a member: admins get the admin role,
+/// others their group's.
+pub fn role_for(mapping: &Value, member: &membership::Model, group_key: &str) -> Option<String> {
+    if member.role == membership::MemberRole::Admin
+        && let Some(role) = mapping["admins"].as_str()
+    {
+        return Some(role.to_owned());
+    }
+    mapping["groups"][group_key].as_str().map(str::to_owned)
+}
+
+/// The `sync_app_account` job.
+pub async fn run_account_sync(state: &AppState, job: &job::Model) -> JobResult {
+    let app = find_app(&state.db, payload_id(job, "poolAppId")?).await?;
+    if app.provisioning_state != ProvisioningState::Ready {
+        return Ok(());
+    }
+    let member = membership::Entity::find_by_id(payload_id(job, "membershipId")?)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the membership is gone".into()))?;
+    let group = stakeholder_group::Entity::find_by_id(member.stakeholder_group_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the membership has no group".into()))?;
+    let pool = find_pool(&state.db, app.pool_id).await?;
+    let Some(provisioner) = find_provisioner(&state.db, pool.parent_entity_id, &app.app_id).await?
+    else {
+        return Err(JobError::Permanent(
+            "the app's provisioner was removed".into(),
+        ));
+    };
+    let action = serde_json::from_str::<Value>(&job.payload)
+        .ok()
+        .and_then(|p| p["action"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "add".into());
+    let request = json!({
+        "type": "account",
+        "jobId": job.id,
+        "action": action,
+        "poolAppId": app.id,
+        "app": { "id": app.app_id, "url": app.url },
+        "person": { "membershipId": member.id, "email": member.email, "displayName": member.display_name },
+        "role": role_for(&app.role_mapping, &member, &group.key),
+    });
+    http(state, &provisioner).sync_account(&request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admins_get_the_admin_role_and_others_their_groups() {
+        let mapping =
+            json!({ "admins": "owner", "groups": { "workers": "editor", "users": "viewer" } });
+        let now = Utc::now();
+        let mut m = membership::Model {
+            id: Uuid::now_v7(),
+            pool_id: Uuid::now_v7(),
+            user_id: None,
+            email: "a@example.org".into(),
+            display_name: "A".into(),
+            stakeholder_group_id: Uuid::now_v7(),
+            role: membership::MemberRole::Member,
+            status: membership::MembershipStatus::Active,
+            joined_via: membership::JoinedVia::Open,
+            joined_at: Some(now),
+            left_at: None,
+            created_at: now,
+            updated_at: now,
+            shares_held: 0,
+            end_reason: None,
+            ended_by: None,
+        };
+        assert_eq!(role_for(&mapping, &m, "users").as_deref(), Some("viewer"));
+        m.role = membership::MemberRole::Admin;
+        assert_eq!(role_for(&mapping, &m, "users").as_deref(), Some("owner"));
+        assert_eq!(role_for(&json!({}), &m, "users"), None);
+    }
+}

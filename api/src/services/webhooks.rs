@@ -1,0 +1,508 @@
+//! Webhooks for integrators: endpoints subscribe to a parent entity's or a
+//! pool's events; each event is written with its deliveries and their jobs
+//! in the transaction of the change (see [`emit`]), then delivered at least
+//! once, signed, with retries. Order across events is not promised.
+
+use chrono::Utc;
+use entities::{
+    contribution, expense, formation, job, membership, pool, pool_app, proposal, webhook_delivery,
+    webhook_endpoint, webhook_event,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::Condition,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, permissions},
+    error::{AppError, AppResult, FieldError},
+    payments::signature,
+    services::{
+        audit::{self, Change},
+        begin_write,
+        jobs::{
+            self, Kind,
+            worker::{JobError, JobResult},
+        },
+        membership::{find_pool, require_admin, require_admin_reader},
+        pagination::{Page, PageRequest, paginate},
+    },
+    state::AppState,
+};
+
+/// The events an endpoint may subscribe to.
+pub const EVENT_TYPES: &[&str] = &[
+    "formation.submitted",
+    "pool.created",
+    "member.joined",
+    "member.left",
+    "proposal.closed",
+    "contribution.changed",
+    "expense.paid",
+    "app.ready",
+];
+
+/// The webhook event an audited action raises, if any.
+pub fn event_type_of(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "formation.submitted" => "formation.submitted",
+        "pool.created" => "pool.created",
+        "member.joined" => "member.joined",
+        "member.left" | "member.removed" => "member.left",
+        "proposal.closed" => "proposal.closed",
+        "expense.paid" => "expense.paid",
+        "app.ready" => "app.ready",
+        a if a.starts_with("contribution.") => "contribution.changed",
+        _ => return None,
+    })
+}
+
+/// The signing secret of an endpoint: derived from the server's secret and
+/// the endpoint's id, so it is never stored and is shown once at creation.
+pub fn secret_for(state: &AppState, endpoint_id: Uuid) -> String {
+    derived_secret(state, "whsec_", "webhook-endpoint", endpoint_id)
+}
+
+pub fn derived_secret(state: &AppState, prefix: &str, purpose: &str, id: Uuid) -> String {
+    let key = crate::auth::tokens::hash_token(
+        state.config.auth_secret.expose(),
+        &format!("{purpose}:{id}"),
+    );
+    format!("{prefix}{key}")
+}
+
+/// `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe signs.
+pub fn signature_header(secret: &str, body: &[u8]) -> String {
+    let t = Utc::now().timestamp();
+    format!("t={t},v1={}", signature::sign(secret, t, body))
+}
+
+/// A signed POST that was not accepted: the status code, if any answer
+/// came, and why, as a person reads it.
+pub struct Refused {
+    pub status: Option<u16>,
+    pub reason: String,
+}
+
+/// POSTs a JSON body signed with `secret` (as [`signature_header`]) to
+/// `url`; `who` names the other side in the reasons (`the endpoint`).
+/// The status code of a 2xx answer, or why it failed.
+pub async fn post_signed(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: Vec<u8>,
+    headers: &[(&str, String)],
+    who: &str,
+) -> Result<u16, Refused> {
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-pools-signature", signature_header(secret, &body));
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    match request.body(body).send().await {
+        Ok(res) if res.status().is_success() => Ok(res.status().as_u16()),
+        Ok(res) => Err(Refused {
+            status: Some(res.status().as_u16()),
+            reason: format!("{who} answered HTTP {}", res.status().as_u16()),
+        }),
+        Err(e) => Err(Refused {
+            status: None,
+            reason: if e.is_timeout() {
+                format!("{who} did not answer in time")
+            } else {
+                format!("{who} could not be reached")
+            },
+        }),
+    }
+}
+
+pub struct CreateInput {
+    pub parent_entity_id: Option<Uuid>,
+    pub pool_id: Option<Uuid>,
+    pub url: String,
+    pub events: Vec<String>,
+}
+
+/// Which endpoints: a parent's or a pool's.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner {
+    Parent(Uuid),
+    Pool(Uuid),
+}
+
+impl Owner {
+    pub fn of(parent_entity_id: Option<Uuid>, pool_id: Option<Uuid>) -> AppResult<Self> {
+        match (parent_entity_id, pool_id) {
+            (Some(p), None) => Ok(Self::Parent(p)),
+            (None, Some(p)) => Ok(Self::Pool(p)),
+            _ => Err(AppError::invalid(
+                "input.parentEntityId",
+                "give either parentEntityId or poolId",
+            )),
+        }
+    }
+}
+
+/// Stewards manage a parent's endpoints, admins a pool's. Returns the
+/// change to record, scoped to the endpoint's owner.
+async fn require_manager(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    owner: Owner,
+    change: Change,
+) -> AppResult<Change> {
+    match owner {
+        Owner::Parent(id) => {
+            permissions::require_steward(db, id, actor.user_id).await?;
+            Ok(change.in_parent(id))
+        }
+        Owner::Pool(id) => {
+            let pool = find_pool(db, id).await?;
+            require_admin(db, &pool, actor.user_id).await?;
+            Ok(change.in_pool(&pool))
+        }
+    }
+}
+
+/// Stewards and auditors read a parent's endpoints; a pool's admins, and
+/// its parent's stewards and auditors, read the pool's.
+async fn require_reader(db: &impl ConnectionTrait, actor: &Actor, owner: Owner) -> AppResult<()> {
+    match owner {
+        Owner::Parent(id) => permissions::require_steward_or_auditor(db, id, actor.user_id)
+            .await
+            .map(|_| ()),
+        Owner::Pool(id) => {
+            let pool = find_pool(db, id).await?;
+            require_admin_reader(
+                db,
+                &pool,
+                actor.user_id,
+                "only admins of this pool may see its webhooks",
+            )
+            .await
+        }
+    }
+}
+
+/// Creates an endpoint and returns it with its signing secret (shown once).
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    input: CreateInput,
+) -> AppResult<(webhook_endpoint::Model, String)> {
+    let owner = Owner::of(input.parent_entity_id, input.pool_id)?;
+    let mut errors = Vec::new();
+    let url = input.url.trim().to_owned();
+    if let Err(message) = check_url(&url) {
+        errors.push(FieldError::new("input.url", message));
+    }
+    if input.events.is_empty() {
+        errors.push(FieldError::new(
+            "input.events",
+            format!("choose at least one of: {}", EVENT_TYPES.join(", ")),
+        ));
+    }
+    for (i, e) in input.events.iter().enumerate() {
+        if !EVENT_TYPES.contains(&e.as_str()) {
+            errors.push(FieldError::new(
+                format!("input.events[{i}]"),
+                format!(
+                    "`{e}` is not an event; choose from {}",
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut events = input.events;
+    events.sort();
+    events.dedup();
+    let txn = begin_write(&state.db).await?;
+    let id = Uuid::now_v7();
+    let change = require_manager(
+        &txn,
+        actor,
+        owner,
+        Change::new("webhookEndpoint.created", "WebhookEndpoint", id),
+    )
+    .await?;
+    let endpoint = webhook_endpoint::ActiveModel {
+        id: Set(id),
+        parent_entity_id: Set(match owner {
+            Owner::Parent(id) => Some(id),
+            Owner::Pool(_) => None,
+        }),
+        pool_id: Set(match owner {
+            Owner::Pool(id) => Some(id),
+            Owner::Parent(_) => None,
+        }),
+        url: Set(url),
+        events: Set(Value::from(events).to_string()),
+        created_by: Set(actor.user_id),
+        created_at: Set(Utc::now()),
+        deleted_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(&txn, actor, change.created(&endpoint)).await?;
+    txn.commit().await?;
+    let secret = secret_for(state, endpoint.id);
+    Ok((endpoint, secret))
+}
+
+pub fn check_url(url: &str) -> Result<(), String> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => Ok(()),
+        _ => Err("must be an http(s) URL, such as https://example.org/hooks".into()),
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    owner: Owner,
+    page: PageRequest,
+) -> AppResult<Page<webhook_endpoint::Model>> {
+    require_reader(&state.db, actor, owner).await?;
+    let select =
+        webhook_endpoint::Entity::find().filter(webhook_endpoint::Column::DeletedAt.is_null());
+    let select = match owner {
+        Owner::Parent(id) => select.filter(webhook_endpoint::Column::ParentEntityId.eq(id)),
+        Owner::Pool(id) => select.filter(webhook_endpoint::Column::PoolId.eq(id)),
+    };
+    paginate(&state.db, select, webhook_endpoint::Column::Id, page).await
+}
+
+fn owner_of(endpoint: &webhook_endpoint::Model) -> AppResult<Owner> {
+    Owner::of(endpoint.parent_entity_id, endpoint.pool_id)
+}
+
+async fn find_endpoint(db: &impl ConnectionTrait, id: Uuid) -> AppResult<webhook_endpoint::Model> {
+    webhook_endpoint::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no webhook endpoint has id {id}")))
+}
+
+/// Stops deliveries to an endpoint; it and its deliveries stay as history.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<webhook_endpoint::Model> {
+    let txn = begin_write(&state.db).await?;
+    let endpoint = find_endpoint(&txn, id).await?;
+    let change = require_manager(
+        &txn,
+        actor,
+        owner_of(&endpoint)?,
+        Change::new("webhookEndpoint.deleted", "WebhookEndpoint", id),
+    )
+    .await?;
+    if endpoint.deleted_at.is_some() {
+        return Ok(endpoint);
+    }
+    let mut active: webhook_endpoint::ActiveModel = endpoint.clone().into();
+    active.deleted_at = Set(Some(Utc::now()));
+    let deleted = active.update(&txn).await?;
+    audit::record(&txn, actor, change.diff(&endpoint, &deleted)).await?;
+    txn.commit().await?;
+    Ok(deleted)
+}
+
+pub async fn deliveries(
+    state: &AppState,
+    actor: &Actor,
+    endpoint_id: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<webhook_delivery::Model>> {
+    let endpoint = find_endpoint(&state.db, endpoint_id).await?;
+    require_reader(&state.db, actor, owner_of(&endpoint)?).await?;
+    let select = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::EndpointId.eq(endpoint_id));
+    paginate(&state.db, select, webhook_delivery::Column::Id, page).await
+}
+
+pub async fn event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<webhook_event::Model>> {
+    Ok(webhook_event::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Inside the change's transaction: writes the webhook event raised by an
+/// audit event, with a delivery and a job per subscribed endpoint.
+pub async fn emit(db: &impl ConnectionTrait, kind: &str, event: &Change) -> AppResult<()> {
+    let mut scope = Condition::any();
+    if let Some(parent) = event.parent_entity_id {
+        scope = scope.add(webhook_endpoint::Column::ParentEntityId.eq(parent));
+    }
+    if let Some(pool) = event.pool_id {
+        scope = scope.add(webhook_endpoint::Column::PoolId.eq(pool));
+    }
+    if event.parent_entity_id.is_none() && event.pool_id.is_none() {
+        return Ok(());
+    }
+    let endpoints: Vec<webhook_endpoint::Model> = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::DeletedAt.is_null())
+        .filter(scope)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|e| {
+            serde_json::from_str::<Vec<String>>(&e.events)
+                .is_ok_and(|events| events.iter().any(|k| k == kind))
+        })
+        .collect();
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    let payload = json!({
+        "id": id,
+        "type": kind,
+        "createdAt": crate::services::audit::chain::timestamp(now),
+        "parentEntityId": event.parent_entity_id,
+        "poolId": event.pool_id,
+        "data": object_of(db, event.entity_type, event.entity_id).await?,
+    });
+    webhook_event::ActiveModel {
+        id: Set(id),
+        kind: Set(kind.to_owned()),
+        pool_id: Set(event.pool_id),
+        parent_entity_id: Set(event.parent_entity_id),
+        payload: Set(payload.to_string()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    let delivery_ids: Vec<Uuid> = endpoints.iter().map(|_| Uuid::now_v7()).collect();
+    let deliveries = endpoints
+        .iter()
+        .zip(&delivery_ids)
+        .map(|(endpoint, delivery_id)| webhook_delivery::ActiveModel {
+            id: Set(*delivery_id),
+            endpoint_id: Set(endpoint.id),
+            event_id: Set(id),
+            status: Set("PENDING".to_owned()),
+            attempts: Set(0),
+            last_status_code: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            delivered_at: Set(None),
+        });
+    webhook_delivery::Entity::insert_many(deliveries)
+        .exec_without_returning(db)
+        .await?;
+    jobs::enqueue_many(
+        db,
+        Kind::DeliverWebhook,
+        delivery_ids.iter().map(|d| json!({ "deliveryId": d })),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The changed object as the event's `data`.
+async fn object_of(
+    db: &impl ConnectionTrait,
+    entity_type: &str,
+    id: Option<Uuid>,
+) -> AppResult<Value> {
+    let Some(id) = id else {
+        return Ok(Value::Null);
+    };
+    let value = match entity_type {
+        "Member" => to_json(membership::Entity::find_by_id(id).one(db).await?),
+        "Pool" => to_json(pool::Entity::find_by_id(id).one(db).await?),
+        "Formation" => to_json(formation::Entity::find_by_id(id).one(db).await?),
+        "Proposal" => to_json(proposal::Entity::find_by_id(id).one(db).await?),
+        "Contribution" => to_json(contribution::Entity::find_by_id(id).one(db).await?),
+        "Expense" => to_json(expense::Entity::find_by_id(id).one(db).await?),
+        "PoolApp" => to_json(pool_app::Entity::find_by_id(id).one(db).await?),
+        _ => json!({ "id": id }),
+    };
+    Ok(value)
+}
+
+fn to_json<T: serde::Serialize>(model: Option<T>) -> Value {
+    model
+        .and_then(|m| serde_json::to_value(m).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// Runs one delivery attempt.
+pub async fn deliver(state: &AppState, job: &job::Model) -> JobResult {
+    let id = jobs::payload_id(job, "deliveryId")?;
+    let Some(delivery) = webhook_delivery::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+    else {
+        return Err(JobError::Permanent("the delivery is gone".into()));
+    };
+    if delivery.status == "DELIVERED" {
+        return Ok(());
+    }
+    let endpoint = find_endpoint(&state.db, delivery.endpoint_id).await?;
+    if endpoint.deleted_at.is_some() {
+        return Err(JobError::Permanent("the endpoint was deleted".into()));
+    }
+    let Some(event) = event(&state.db, delivery.event_id).await? else {
+        return Err(JobError::Permanent("the event is gone".into()));
+    };
+    let sent = post_signed(
+        &state.http,
+        &endpoint.url,
+        &secret_for(state, endpoint.id),
+        event.payload.clone().into_bytes(),
+        &[
+            ("x-pools-event-id", event.id.to_string()),
+            ("x-pools-event-type", event.kind.clone()),
+        ],
+        "the endpoint",
+    )
+    .await;
+    let now = Utc::now();
+    let mut active: webhook_delivery::ActiveModel = delivery.clone().into();
+    active.attempts = Set(delivery.attempts + 1);
+    active.updated_at = Set(now);
+    let result = match sent {
+        Ok(status) => {
+            active.status = Set("DELIVERED".to_owned());
+            active.last_status_code = Set(Some(i32::from(status)));
+            active.last_error = Set(None);
+            active.delivered_at = Set(Some(now));
+            Ok(())
+        }
+        Err(refused) => {
+            active.last_status_code = Set(refused.status.map(i32::from));
+            active.last_error = Set(Some(refused.reason.clone()));
+            Err(JobError::Retry(refused.reason))
+        }
+    };
+    active.update(&state.db).await?;
+    result
+}
+
+/// After the last attempt: the delivery failed for good.
+pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResult<()> {
+    let Ok(id) = jobs::payload_id(job, "deliveryId") else {
+        return Ok(());
+    };
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, "FAILED".into())
+        .col_expr(webhook_delivery::Column::LastError, error.into())
+        .col_expr(webhook_delivery::Column::UpdatedAt, Utc::now().into())
+        .filter(webhook_delivery::Column::Id.eq(id))
+        .filter(webhook_delivery::Column::Status.ne("DELIVERED"))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
