@@ -70,6 +70,10 @@ pub struct TestApp {
     pub statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
+    /// The database the server runs on, for a second server beside it.
+    pub database_url: String,
+    /// The worker id of the server's job worker.
+    pub worker_id: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -120,6 +124,7 @@ impl TestApp {
             );
         }
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
+        let database_url = config.database_url.clone();
         if std::env::var_os("TEST_LOG").is_some() {
             api::telemetry::init(config.log_format);
         }
@@ -127,14 +132,23 @@ impl TestApp {
         let addr = app.local_addr().expect("bound address");
         let db = app.state().db.clone();
         let statements = app.state().sql_statements.clone();
+        let worker_id = app.state().worker_id.clone();
         tokio::spawn(app.run_until_stopped());
         Self {
             base_url: format!("http://{addr}"),
             statements,
             db,
             client: reqwest::Client::new(),
+            database_url,
+            worker_id,
             _dir: dir,
         }
+    }
+
+    /// Another server process on the same database (PostgreSQL), as a
+    /// second instance behind a load balancer would be.
+    pub async fn second_server(&self, settings: &[(&str, &str)]) -> Self {
+        Self::start(self.database_url.clone(), None, settings).await
     }
 
     /// SQL statements run so far.

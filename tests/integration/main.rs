@@ -13,9 +13,13 @@ mod helpers;
 
 mod accounts;
 mod api_tokens;
+mod audit;
+mod auditors;
 mod contributions;
+mod events;
 mod formations;
 mod http;
 mod parent_entities;
 mod pools;
 mod schema;
+mod stub;

@@ -1,0 +1,394 @@
+//! Auditors read and never write: every mutation in the schema, called by an
+//! auditor against objects under the parent they audit, answers FORBIDDEN.
+//! The list of mutations comes from the served schema, so a new mutation is
+//! covered the day it is added.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{Duration, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    helpers::{PASSWORD, TestApp, error_code},
+    pools::PoolWorld,
+};
+
+const INTROSPECTION: &str = "{ __schema {
+    mutationType { fields { name type { ...Ref } args { name type { ...Ref } } } }
+    types { name kind inputFields { name defaultValue type { ...Ref } } enumValues { name } }
+  } }
+  fragment Ref on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
+
+/// Mutations that act on the caller's own account, not on anything under
+/// a parent entity: the auditor may use them like anyone else. Every other
+/// mutation, including any added later, must refuse the auditor.
+const OWN_ACCOUNT: &[&str] = &[
+    "signUp",
+    "signIn",
+    "signOut",
+    "createApiToken",
+    "revokeApiToken",
+    "registerParentEntity",
+];
+
+/// The objects under the audited parent that arguments name.
+struct Fixture {
+    ids: HashMap<String, String>,
+    invitation_token: String,
+}
+
+impl Fixture {
+    fn id(&self, name: &str, mutation: &str) -> Value {
+        let key = match name {
+            "toMemberId" => "memberId",
+            other => other,
+        };
+        // A bare `id` means the mutation's own kind of object.
+        let qualified = format!("{mutation}.{key}");
+        let id = self
+            .ids
+            .get(qualified.as_str())
+            .or_else(|| self.ids.get(key))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no fixture for the ID argument `{name}` of {mutation}: add one to this test"
+                )
+            });
+        Value::from(id.as_str())
+    }
+
+    fn string(&self, name: &str) -> Value {
+        Value::from(match name {
+            "email" => "bob@example.org",
+            "token" => self.invitation_token.as_str(),
+            "password" => PASSWORD,
+            "currency" => "EUR",
+            "templateId" => "pool-inside-parent",
+            "appId" => "cryptpad",
+            "choice" => "agree",
+            "key" | "stakeholderGroupKey" => "workers",
+            "reference" => "REF-1",
+            "url" => "https://example.org/hooks",
+            "events" => "member.joined",
+            _ => "A reasonable text",
+        })
+    }
+}
+
+struct Schema {
+    types: HashMap<String, Value>,
+}
+
+impl Schema {
+    /// A value of `ty` for the field `name`, or `None` to leave it out.
+    fn value(&self, ty: &Value, name: &str, fixture: &Fixture, mutation: &str) -> Option<Value> {
+        match ty["kind"].as_str().unwrap() {
+            "NON_NULL" => self.value(&ty["ofType"], name, fixture, mutation),
+            "LIST" => Some(Value::Array(
+                self.value(&ty["ofType"], name, fixture, mutation)
+                    .into_iter()
+                    .collect(),
+            )),
+            "ENUM" => {
+                let t = &self.types[ty["name"].as_str().unwrap()];
+                Some(t["enumValues"][0]["name"].clone())
+            }
+            "INPUT_OBJECT" => {
+                let t = &self.types[ty["name"].as_str().unwrap()];
+                let mut object = Map::new();
+                let fields = t["inputFields"].as_array().unwrap();
+                // An input that names its target in one of several optional
+                // ids (a parent or a pool) gets the first.
+                let required_id = fields.iter().any(|f| type_name(&f["type"]) == "ID!");
+                if !required_id
+                    && let Some(f) = fields.iter().find(|f| type_name(&f["type"]) == "ID")
+                {
+                    let field_name = f["name"].as_str().unwrap();
+                    object.insert(field_name.to_owned(), fixture.id(field_name, mutation));
+                }
+                for field in fields {
+                    // Optional fields and those with defaults are left out.
+                    if field["type"]["kind"] != "NON_NULL" || !field["defaultValue"].is_null() {
+                        continue;
+                    }
+                    let field_name = field["name"].as_str().unwrap();
+                    if let Some(v) = self.value(&field["type"], field_name, fixture, mutation) {
+                        object.insert(field_name.to_owned(), v);
+                    }
+                }
+                Some(Value::Object(object))
+            }
+            _ => Some(match ty["name"].as_str().unwrap() {
+                "ID" => fixture.id(name, mutation),
+                "String" => fixture.string(name),
+                "Int" => Value::from(if name == "amount" { 1000 } else { 1 }),
+                "Boolean" => Value::from(name == "approve"),
+                "DateTime" => Value::from((Utc::now() + Duration::days(7)).to_rfc3339()),
+                "JSON" => json!({}),
+                other => panic!("no value for scalar {other} ({name} of {mutation})"),
+            }),
+        }
+    }
+}
+
+fn type_name(ty: &Value) -> String {
+    match ty["kind"].as_str().unwrap() {
+        "NON_NULL" => format!("{}!", type_name(&ty["ofType"])),
+        "LIST" => format!("[{}]", type_name(&ty["ofType"])),
+        _ => ty["name"].as_str().unwrap().to_owned(),
+    }
+}
+
+on_both_databases!(
+    auditors_are_refused_every_mutation,
+    members_of_its_pools_cannot_audit_a_parent
+);
+
+async fn auditors_are_refused_every_mutation(app: TestApp) {
+    let p = PoolWorld::with_apps(
+        app,
+        json!([
+            { "key": "workers", "name": "Workers", "kind": "WORKERS", "votingWeight": 1, "admission": "OPEN" },
+            { "key": "users", "name": "Users", "kind": "USERS", "votingWeight": 1, "admission": "APPLICATION" },
+        ]),
+        json!(["loomio"]),
+    )
+    .await;
+    let app = p.app();
+    let founder = p.w.founder.clone();
+    let auditor = p.w.auditor.clone();
+    let (ann, ann_member) = p.join("ann@example.org", "workers").await;
+    let (bob, _) = p.app().sign_up("bob@example.org").await;
+    let application = app
+        .ok(Some(&bob), "mutation($i: ApplyForMembershipInput!) { applyForMembership(input: $i) { id status } }",
+            json!({ "i": { "poolId": p.pool, "stakeholderGroupId": p.groups["users"], "message": "Let me in" } }))
+        .await["applyForMembership"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let proposal = p.propose(&ann, json!({})).await;
+    let expense = app
+        .ok(Some(&ann), "mutation($i: SubmitExpenseInput!) { submitExpense(input: $i) { id } }",
+            json!({ "i": { "poolId": p.pool, "title": "Paint", "amount": 1200, "currency": "EUR", "payee": "Shop" } }))
+        .await["submitExpense"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.ok(Some(&founder), "mutation($i: SetSlidingScaleInput!) { setSlidingScale(input: $i) { id } }",
+        json!({ "i": { "poolId": p.pool, "currency": "EUR", "interval": "MONTH", "minimum": 100, "maximum": 10000, "suggested": 1000 } }))
+        .await;
+    let contribution = app
+        .ok(Some(&ann), "mutation($i: StartContributionInput!) { startContribution(input: $i) { contribution { id } } }",
+            json!({ "i": { "poolId": p.pool, "amount": 1000 } }))
+        .await["startContribution"]["contribution"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let formation = p.w.start("A draft").await;
+    let endpoint = app
+        .ok(Some(&founder), "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }",
+            json!({ "i": { "poolId": p.pool, "url": "https://example.org/hooks", "events": ["member.joined"] } }))
+        .await["createWebhookEndpoint"]["endpoint"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pool_app = app
+        .ok(
+            Some(&founder),
+            "query($id: ID!) { pool(id: $id) { apps { id } } }",
+            json!({ "id": p.pool }),
+        )
+        .await["pool"]["apps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let invitation_token = app
+        .ok(Some(&founder), "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
+            json!({ "i": { "poolId": p.pool, "email": "auditor@example.org", "stakeholderGroupId": p.groups["workers"] } }))
+        .await["inviteMember"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own_token = app
+        .ok(
+            Some(&auditor),
+            "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { apiToken { id } } }",
+            json!({ "i": { "name": "spreadsheet", "scopes": ["READ"] } }),
+        )
+        .await["createApiToken"]["apiToken"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fixture = Fixture {
+        ids: [
+            ("parentEntityId", p.w.parent.clone()),
+            ("poolId", p.pool.clone()),
+            ("formationId", formation),
+            ("memberId", ann_member),
+            ("proposalId", proposal),
+            ("expenseId", expense),
+            ("contributionId", contribution),
+            ("applicationId", application),
+            ("stakeholderGroupId", p.groups["workers"].clone()),
+            ("revokeApiToken.id", own_token),
+            ("deleteWebhookEndpoint.id", endpoint),
+            ("poolAppId", pool_app),
+            // Catalogue entries are ids too.
+            ("templateId", "pool-inside-parent".to_owned()),
+            ("appId", "cryptpad".to_owned()),
+            ("appIds", "cryptpad".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+        invitation_token,
+    };
+
+    let introspection = app.ok(Some(&auditor), INTROSPECTION, json!({})).await;
+    let schema = Schema {
+        types: introspection["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap().to_owned(), t.clone()))
+            .collect(),
+    };
+    let mutations = introspection["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .unwrap();
+    assert!(mutations.len() >= 40, "the walk sees every mutation");
+
+    let mut refused = BTreeSet::new();
+    let mut own_account = Vec::new();
+    for m in mutations {
+        let name = m["name"].as_str().unwrap();
+        if OWN_ACCOUNT.contains(&name) {
+            own_account.push(m);
+            continue;
+        }
+        let mut declarations = Vec::new();
+        let mut uses = Vec::new();
+        let mut variables = Map::new();
+        for arg in m["args"].as_array().unwrap() {
+            let arg_name = arg["name"].as_str().unwrap();
+            if arg["type"]["kind"] != "NON_NULL" {
+                continue;
+            }
+            let value = schema
+                .value(&arg["type"], arg_name, &fixture, name)
+                .unwrap();
+            declarations.push(format!("${arg_name}: {}", type_name(&arg["type"])));
+            uses.push(format!("{arg_name}: ${arg_name}"));
+            variables.insert(arg_name.to_owned(), value);
+        }
+        let call = if uses.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}({})", uses.join(", "))
+        };
+        let declared = if declarations.is_empty() {
+            String::new()
+        } else {
+            format!("({})", declarations.join(", "))
+        };
+        // `__typename` fits every result type, object or scalar alike.
+        let selection = if is_scalar_result(&m["type"]) {
+            ""
+        } else {
+            " { __typename }"
+        };
+        let query = format!("mutation{declared} {{ {call}{selection} }}");
+        let res = app
+            .gql(Some(&auditor), &query, Value::Object(variables.clone()))
+            .await;
+        assert_eq!(
+            error_code(&res),
+            "FORBIDDEN",
+            "{name} must refuse an auditor; called with {:#}, it answered {res:#}",
+            Value::Object(variables.clone())
+        );
+        refused.insert(name.to_owned());
+    }
+
+    // Each refusal is in the trail, as the auditor's denied attempt.
+    let denied: BTreeSet<String> = sea_orm::ConnectionTrait::query_all_raw(
+        &app.db,
+        sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT action FROM audit_events WHERE outcome = 'DENIED'",
+        ),
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        r.try_get::<String>("", "action")
+            .unwrap()
+            .trim_end_matches(".denied")
+            .to_owned()
+    })
+    .collect();
+    assert_eq!(denied, refused, "every refusal is recorded");
+
+    // What the auditor may do is about their own account only; nothing in
+    // the pool changes. The pool's trail is the same before and after.
+    let pool_trail = json!({ "poolId": p.pool });
+    let before = crate::audit::all_events(app, &founder, pool_trail.clone())
+        .await
+        .len();
+    let own: Vec<&str> = own_account
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        own.len(),
+        OWN_ACCOUNT.len(),
+        "every own-account mutation still exists"
+    );
+    let signed_in = app
+        .ok(
+            None,
+            "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
+            json!({ "i": { "email": "auditor@example.org", "password": PASSWORD } }),
+        )
+        .await;
+    assert!(signed_in["signIn"]["token"].is_string());
+    assert_eq!(
+        crate::audit::all_events(app, &founder, pool_trail)
+            .await
+            .len(),
+        before
+    );
+}
+
+fn is_scalar_result(ty: &Value) -> bool {
+    match ty["kind"].as_str().unwrap() {
+        "NON_NULL" | "LIST" => is_scalar_result(&ty["ofType"]),
+        kind => kind == "SCALAR" || kind == "ENUM",
+    }
+}
+
+async fn members_of_its_pools_cannot_audit_a_parent(app: TestApp) {
+    let p = PoolWorld::new(app, crate::pools::TWO_GROUPS()).await;
+    p.join("ann@example.org", "workers").await;
+    let grant = "mutation($i: GrantParentEntityRoleInput!) { grantParentEntityRole(input: $i) { id role } }";
+    let res = p
+        .app()
+        .gql(Some(&p.w.steward), grant,
+            json!({ "i": { "parentEntityId": p.w.parent, "email": "ann@example.org", "role": "AUDITOR" } }))
+        .await;
+    assert_eq!(error_code(&res), "CONFLICT");
+    assert!(
+        res["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("independent")
+    );
+    // A steward may be a member; only auditors must stay outside.
+    let steward = p
+        .app()
+        .ok(Some(&p.w.steward), grant,
+            json!({ "i": { "parentEntityId": p.w.parent, "email": "ann@example.org", "role": "STEWARD" } }))
+        .await;
+    assert_eq!(steward["grantParentEntityRole"]["role"], "STEWARD");
+}

@@ -1,0 +1,145 @@
+//! A small HTTP server inside the test that plays the other side: an app
+//! operator taking provisioning requests, or an integrator receiving
+//! webhooks. It records every request and answers as the test scripts it.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+/// One request the stub received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub headers: HashMap<String, String>,
+    pub raw: Vec<u8>,
+    pub body: Value,
+    pub at: Instant,
+}
+
+/// How the stub answers the next request.
+#[derive(Clone, Copy, Debug)]
+pub enum Reply {
+    Status(u16),
+    /// Answers 200 only after this long (longer than the caller waits).
+    Slow(Duration),
+}
+
+#[derive(Clone, Default)]
+struct Shared {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
+}
+
+pub struct Stub {
+    pub url: String,
+    shared: Shared,
+}
+
+impl Stub {
+    /// Starts on a free loopback port; answers 200 unless scripted.
+    pub async fn start() -> Self {
+        let shared = Shared::default();
+        let app = Router::new()
+            .route("/", post(receive))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, shared }
+    }
+
+    /// The next requests get these answers, in order.
+    pub fn script(&self, replies: &[Reply]) {
+        self.shared.script.lock().unwrap().extend(replies);
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` requests match `filter`, and returns them.
+    pub async fn wait_for(&self, count: usize, filter: impl Fn(&Seen) -> bool) -> Vec<Seen> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let matching: Vec<Seen> = self.seen().into_iter().filter(|s| filter(s)).collect();
+            if matching.len() >= count {
+                return matching;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {count} matching requests, got {}: {:#?}",
+                matching.len(),
+                self.seen().iter().map(|s| &s.body).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let reply = shared.script.lock().unwrap().pop_front();
+    shared.seen.lock().unwrap().push(Seen {
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+            .collect(),
+        raw: body.to_vec(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        at: Instant::now(),
+    });
+    match reply {
+        Some(Reply::Status(code)) => StatusCode::from_u16(code).unwrap(),
+        Some(Reply::Slow(wait)) => {
+            tokio::time::sleep(wait).await;
+            StatusCode::OK
+        }
+        None => StatusCode::OK,
+    }
+}
+
+/// `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as the README says.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let t = chrono::Utc::now().timestamp();
+    format!("t={t},v1={}", mac(secret, t, body))
+}
+
+fn mac(secret: &str, t: i64, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Checks a request's `X-Pools-Signature` the way a receiver would.
+pub fn verify(secret: &str, seen: &Seen) -> bool {
+    let Some(header) = seen.headers.get("x-pools-signature") else {
+        return false;
+    };
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => t = value.parse::<i64>().ok(),
+            Some(("v1", value)) => v1 = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+    match (t, v1) {
+        (Some(t), Some(v1)) => {
+            (chrono::Utc::now().timestamp() - t).abs() < 300 && mac(secret, t, &seen.raw) == v1
+        }
+        _ => false,
+    }
+}
