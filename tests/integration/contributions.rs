@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, error_code, error_paths},
+    helpers::{TestApp, error_code, error_paths, eventually},
     pools::{PoolWorld, TWO_GROUPS},
 };
 
@@ -515,23 +515,20 @@ async fn a_stripe_contribution_goes_live_and_pays_into_the_ledger(app: TestApp) 
 
     // localstripe delivers invoice.payment_succeeded; the ledger shows the
     // income and the parent's 2.5 %.
-    let mut balances = Value::Null;
-    for _ in 0..60 {
+    // 8.00 paid, 0.20 to the parent.
+    eventually("the ledger shows 7.80 EUR", || async {
         let ledger = p
             .app()
             .ok(Some(&member), LEDGER, json!({ "id": p.pool }))
             .await;
-        balances = ledger["pool"]["ledger"]["balances"].clone();
+        let balances = ledger["pool"]["ledger"]["balances"].clone();
         if balances == json!([{ "amount": 780, "currency": "EUR" }]) {
-            break;
+            Ok(())
+        } else {
+            Err(balances)
         }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    assert_eq!(
-        balances,
-        json!([{ "amount": 780, "currency": "EUR" }]),
-        "8.00 paid, 0.20 to the parent"
-    );
+    })
+    .await;
 
     // A second member on the same amount reuses the plan; one product per pool.
     let (second, _) = p.join("second@example.org", "workers").await;

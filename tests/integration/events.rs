@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use crate::{
-    helpers::{TestApp, error_code},
+    helpers::{TestApp, error_code, eventually},
     pools::{PoolWorld, TWO_GROUPS},
     stub::{Reply, Stub, sign, verify},
 };
@@ -35,28 +35,36 @@ async fn pool_app(p: &PoolWorld) -> Value {
 
 /// Polls until the pool's app is in `state`.
 async fn app_reaches(p: &PoolWorld, state: &str) -> Value {
-    for _ in 0..300 {
+    eventually(&format!("the app never became {state}"), || async {
         let app = pool_app(p).await;
         if app["provisioningState"] == state {
-            return app;
+            Ok(app)
+        } else {
+            Err(app)
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the app never became {state}: {:#}", pool_app(p).await);
+    })
+    .await
 }
 
 /// The pool's first provisioning job ran and found no provisioner.
 async fn waits_for_a_provisioner(p: &PoolWorld) {
-    for _ in 0..300 {
+    let app = eventually("the app never said it waits", || async {
         let app = pool_app(p).await;
-        if let Some(message) = app["statusMessage"].as_str() {
-            assert_eq!(app["provisioningState"], "REQUESTED");
-            assert!(message.contains("no provisioner"), "{app:#}");
-            return;
+        if app["statusMessage"].is_string() {
+            Ok(app)
+        } else {
+            Err(app)
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the app never said it waits: {:#}", pool_app(p).await);
+    })
+    .await;
+    assert_eq!(app["provisioningState"], "REQUESTED");
+    assert!(
+        app["statusMessage"]
+            .as_str()
+            .unwrap()
+            .contains("no provisioner"),
+        "{app:#}"
+    );
 }
 
 async fn set_provisioner(p: &PoolWorld, url: &str) -> String {
@@ -297,20 +305,17 @@ async fn a_job_whose_worker_died_is_taken_over(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    for _ in 0..100 {
+    let done = eventually("the job was not finished by the live worker", || async {
         let j = entities::job::Entity::find_by_id(job.id)
             .one(db)
             .await
             .unwrap()
             .unwrap();
-        if j.status == "DONE" {
-            assert_eq!(j.locked_by.as_deref(), Some(p.app().worker_id.as_str()));
-            assert_eq!(j.attempts, 2);
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the job was not finished by the live worker");
+        if j.status == "DONE" { Ok(j) } else { Err(j) }
+    })
+    .await;
+    assert_eq!(done.locked_by.as_deref(), Some(p.app().worker_id.as_str()));
+    assert_eq!(done.attempts, 2);
 }
 
 async fn finished_jobs_are_removed_after_their_retention(app: TestApp) {
@@ -350,9 +355,8 @@ async fn finished_jobs_are_removed_after_their_retention(app: TestApp) {
 
     // A server's worker prunes when it starts, then hourly.
     let other = app.second_server(crate::events::QUICK).await;
-    let mut left = Vec::new();
-    for _ in 0..200 {
-        left = job::Entity::find()
+    let left = eventually("old finished jobs are pruned", || async {
+        let left = job::Entity::find()
             .all(&other.db)
             .await
             .unwrap()
@@ -360,15 +364,13 @@ async fn finished_jobs_are_removed_after_their_retention(app: TestApp) {
             .map(|j| j.id)
             .collect::<Vec<_>>();
         if !left.contains(&old_delivery) && !left.contains(&old_closing) {
-            break;
+            Ok(left)
+        } else {
+            Err(left)
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        !left.contains(&old_delivery),
-        "a 40-day-old finished delivery job is removed"
-    );
-    assert!(!left.contains(&old_closing));
+    })
+    .await;
+    // The 40- and 31-day-old finished jobs are gone; these stay.
     for kept in [recent, dead, provisioning] {
         assert!(
             left.contains(&kept),
@@ -443,18 +445,19 @@ async fn integrators_hear_events_through_signed_webhooks(app: TestApp) {
     assert_eq!(event["data"]["id"], bob_member.as_str());
     assert_eq!(event["data"]["email"], "bob@example.org");
 
-    let mut delivered = Value::Null;
-    for _ in 0..100 {
+    let delivered = eventually("the delivery is recorded as delivered", || async {
         let data = p
             .app()
             .ok(Some(&p.w.founder), DELIVERIES, json!({ "id": endpoint }))
             .await;
-        delivered = data["webhookDeliveries"]["edges"][0]["node"].clone();
+        let delivered = data["webhookDeliveries"]["edges"][0]["node"].clone();
         if delivered["status"] == "DELIVERED" {
-            break;
+            Ok(delivered)
+        } else {
+            Err(delivered)
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
     assert_eq!(delivered["status"], "DELIVERED");
     assert_eq!(delivered["attempts"], 2);
     assert_eq!(delivered["lastStatusCode"], 200);
@@ -541,6 +544,21 @@ where
     }
 }
 
+/// The next `count` events of subscription `id`.
+async fn next_events<S>(ws: &mut S, id: &str, count: usize) -> Vec<Value>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let mut events = Vec::new();
+    while events.len() < count {
+        let message = next_message(ws).await;
+        assert_eq!(message["type"], "next", "{message:#}");
+        assert_eq!(message["id"], id);
+        events.push(message["payload"]["data"]["poolEvents"].clone());
+    }
+    events
+}
+
 async fn subscribe<S>(ws: &mut S, id: &str, query: &str, variables: Value)
 where
     S: futures::Sink<Message> + Unpin,
@@ -553,26 +571,73 @@ where
     .unwrap();
 }
 
-const POOL_EVENTS: &str =
-    "subscription($id: ID!) { poolEvents(poolId: $id) { action entityType entityId } }";
+const POOL_EVENTS: &str = "subscription($id: ID!, $after: ID) { poolEvents(poolId: $id, after: $after) { id action entityType entityId } }";
+
+/// The id of the pool's newest event (its admins read the trail). A
+/// subscription started `after` it hears everything that follows, however
+/// long the server takes to start the feed.
+async fn newest_pool_event(p: &PoolWorld) -> String {
+    p.app()
+        .ok(
+            Some(&p.w.founder),
+            "query($id: ID!) { auditEvents(input: { poolId: $id }, last: 1) { edges { node { id } } } }",
+            json!({ "id": p.pool }),
+        )
+        .await["auditEvents"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
 
 async fn subscriptions_stream_what_happens(app: TestApp) {
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    let mark = newest_pool_event(&p).await;
     let mut ws = ws_connect(p.app(), json!({ "token": p.w.founder })).await;
-    subscribe(&mut ws, "1", POOL_EVENTS, json!({ "id": p.pool })).await;
-    // Give the subscription a moment to start before anything happens.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribe(
+        &mut ws,
+        "1",
+        POOL_EVENTS,
+        json!({ "id": p.pool, "after": mark }),
+    )
+    .await;
     let (_, ann_member) = p.join("ann@example.org", "users").await;
-    let mut actions = Vec::new();
-    while actions.len() < 2 {
-        let message = next_message(&mut ws).await;
-        assert_eq!(message["type"], "next", "{message:#}");
-        assert_eq!(message["id"], "1");
-        actions.push(message["payload"]["data"]["poolEvents"].clone());
-    }
+    let actions = next_events(&mut ws, "1", 2).await;
     assert_eq!(actions[0]["action"], "application.submitted");
     assert_eq!(actions[1]["action"], "member.joined");
     assert_eq!(actions[1]["entityId"], ann_member.as_str());
+
+    // The connection drops; Bea joins meanwhile. Resuming after the last
+    // event received brings what was missed, and nothing twice.
+    drop(ws);
+    let (_, bea_member) = p.join("bea@example.org", "users").await;
+    let mut ws = ws_connect(p.app(), json!({ "token": p.w.founder })).await;
+    subscribe(
+        &mut ws,
+        "2",
+        POOL_EVENTS,
+        json!({ "id": p.pool, "after": actions[1]["id"] }),
+    )
+    .await;
+    let missed = next_events(&mut ws, "2", 2).await;
+    assert_eq!(missed[0]["action"], "application.submitted");
+    assert_eq!(missed[1]["action"], "member.joined");
+    assert_eq!(missed[1]["entityId"], bea_member.as_str());
+
+    // An `after` that is no event of this feed is refused, naming the field.
+    subscribe(
+        &mut ws,
+        "3",
+        POOL_EVENTS,
+        json!({ "id": p.pool, "after": uuid::Uuid::now_v7() }),
+    )
+    .await;
+    let refused = next_message(&mut ws).await;
+    let error = &refused["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "VALIDATION", "{refused:#}");
+    assert_eq!(
+        error["extensions"]["fields"][0]["path"], "after",
+        "{refused:#}"
+    );
 
     // Someone outside the pool is refused, as for queries.
     let (outsider, _) = p.app().sign_up("outsider@example.org").await;
@@ -591,11 +656,16 @@ async fn subscriptions_stream_what_happens(app: TestApp) {
     assert!(refused["payload"]["data"].is_null());
 
     // A founder follows their draft.
+    let mark = newest_pool_event(&p).await;
     let formation = p.w.start("Next").await;
     let mut founder = ws_connect(p.app(), json!({ "token": p.w.founder })).await;
-    subscribe(&mut founder, "f", "subscription($id: ID!) { formationUpdated(formationId: $id) { formationId action changes } }",
-        json!({ "id": formation })).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribe(&mut founder, "f", "subscription($id: ID!, $after: ID) { formationUpdated(formationId: $id, after: $after) { id formationId action changes } }",
+        json!({ "id": formation, "after": mark })).await;
+    let started = next_message(&mut founder).await;
+    assert_eq!(
+        started["payload"]["data"]["formationUpdated"]["action"], "formation.started",
+        "{started:#}"
+    );
     p.w.step(
         &p.w.founder,
         "nameFormation",
@@ -641,9 +711,15 @@ async fn subscriptions_stream_what_happens(app: TestApp) {
 async fn a_subscription_ends_when_access_does(app: TestApp) {
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
     let (ann, _) = p.join("ann@example.org", "users").await;
+    let mark = newest_pool_event(&p).await;
     let mut ws = ws_connect(p.app(), json!({ "token": ann })).await;
-    subscribe(&mut ws, "1", POOL_EVENTS, json!({ "id": p.pool })).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribe(
+        &mut ws,
+        "1",
+        POOL_EVENTS,
+        json!({ "id": p.pool, "after": mark }),
+    )
+    .await;
     p.join("bea@example.org", "users").await;
     let heard = next_message(&mut ws).await;
     assert_eq!(heard["type"], "next", "{heard:#}");
@@ -674,9 +750,15 @@ async fn a_subscription_ends_when_access_does(app: TestApp) {
 
     // A session signed out elsewhere stops its subscriptions too.
     let (cid, _) = p.join("cid@example.org", "users").await;
+    let mark = newest_pool_event(&p).await;
     let mut cids = ws_connect(p.app(), json!({ "token": cid })).await;
-    subscribe(&mut cids, "2", POOL_EVENTS, json!({ "id": p.pool })).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribe(
+        &mut cids,
+        "2",
+        POOL_EVENTS,
+        json!({ "id": p.pool, "after": mark }),
+    )
+    .await;
     p.app()
         .ok(Some(&cid), "mutation { signOut }", json!({}))
         .await;
@@ -754,8 +836,17 @@ async fn two_servers_share_the_queue_and_the_events(a: TestApp) {
 
     // A subscription on server B hears what happens through server A; polls
     // are 5 s apart here, so only the database's NOTIFY can bring it fast.
+    // It resumes after a known event, so it misses nothing even if it
+    // starts late; the pause lets it start, so NOTIFY is what wakes it.
+    let mark = newest_pool_event(&p).await;
     let mut ws = ws_connect(&b, json!({ "token": p.w.founder })).await;
-    subscribe(&mut ws, "1", POOL_EVENTS, json!({ "id": p.pool })).await;
+    subscribe(
+        &mut ws,
+        "1",
+        POOL_EVENTS,
+        json!({ "id": p.pool, "after": mark }),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Forty people join, half through each server.

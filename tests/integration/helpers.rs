@@ -246,3 +246,27 @@ pub fn error_paths(res: &Value) -> Vec<String> {
         .map(|f| f["path"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+/// How long background work (jobs, webhooks, Stripe's notifications) may
+/// take before a test gives up: generous, because CI machines are busy.
+const EVENTUALLY: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Asks `probe` every 20 ms until it answers `Ok`, and returns that. After
+/// [`EVENTUALLY`] it panics with `what` and the last `Err` it saw.
+pub async fn eventually<T, E, F, Fut>(what: &str, mut probe: F) -> T
+where
+    E: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let deadline = std::time::Instant::now() + EVENTUALLY;
+    loop {
+        match probe().await {
+            Ok(found) => return found,
+            Err(last) if std::time::Instant::now() >= deadline => {
+                panic!("{what}; last seen: {last:#?}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+}

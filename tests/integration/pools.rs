@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     formations::World,
-    helpers::{TestApp, error_code, error_paths},
+    helpers::{TestApp, error_code, error_paths, eventually},
 };
 
 /// A pool whose founder is its only (admin) member, with the given groups.
@@ -1049,16 +1049,20 @@ async fn due_proposals_close_by_themselves(app: TestApp) {
         .await
         .unwrap();
     let query = "query($id: ID!) { proposal(id: $id) { status outcome } }";
-    for _ in 0..50 {
-        let res = p
-            .app()
-            .ok(Some(&p.w.founder), query, json!({ "id": proposal_id }))
-            .await;
-        if res["proposal"]["status"] == "CLOSED" {
-            assert_eq!(res["proposal"]["outcome"], "PASSED");
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("the proposal was not closed by the background task");
+    let closed = eventually(
+        "the proposal was not closed by the background task",
+        || async {
+            let res = p
+                .app()
+                .ok(Some(&p.w.founder), query, json!({ "id": proposal_id }))
+                .await;
+            if res["proposal"]["status"] == "CLOSED" {
+                Ok(res)
+            } else {
+                Err(res)
+            }
+        },
+    )
+    .await;
+    assert_eq!(closed["proposal"]["outcome"], "PASSED");
 }

@@ -9,7 +9,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use crate::{
     auth::require_live_token,
     graphql::{
-        connection::parse_id,
+        connection::{parse_id, parse_optional_id},
         context::Ctx,
         types::{FormationUpdate, PoolEvent},
     },
@@ -30,15 +30,19 @@ pub struct SubscriptionRoot;
 impl SubscriptionRoot {
     /// What happens in a pool from now on: members joining and leaving,
     /// proposals, votes, money. For its members and the parent's stewards
-    /// and auditors.
+    /// and auditors. After a dropped connection, pass the id of the last
+    /// event received as `after` to resume right after it (up to an hour
+    /// back).
     async fn pool_events(
         &self,
         ctx: &Context<'_>,
         pool_id: ID,
+        after: Option<ID>,
     ) -> Result<impl Stream<Item = Result<PoolEvent>> + use<>> {
         let c = Ctx::of(ctx)?;
         let actor = c.actor().await?.clone();
         let pool = find_pool(&c.state.db, parse_id(&pool_id, "poolId")?).await?;
+        let after = parse_optional_id(after.as_ref(), "after")?;
         require_reader(&c.state.db, &pool, actor.user_id).await?;
         let (parent, id) = (pool.parent_entity_id, pool.id);
         let access: AccessCheck = Arc::new(move |state| {
@@ -56,6 +60,7 @@ impl SubscriptionRoot {
             chain_key(Some(parent)),
             FeedFilter::Pool(id),
             access,
+            after,
         )
         .await?;
         Ok(feed
@@ -64,14 +69,18 @@ impl SubscriptionRoot {
     }
 
     /// Each change to a formation from now on (for those who may read it).
+    /// `after` resumes after an update already received, as for
+    /// `poolEvents`.
     async fn formation_updated(
         &self,
         ctx: &Context<'_>,
         formation_id: ID,
+        after: Option<ID>,
     ) -> Result<impl Stream<Item = Result<FormationUpdate>> + use<>> {
         let c = Ctx::of(ctx)?;
         let actor = c.actor().await?.clone();
         let id = parse_id(&formation_id, "formationId")?;
+        let after = parse_optional_id(after.as_ref(), "after")?;
         let draft = formations::get(c.state, &actor, id).await?;
         let access: AccessCheck = Arc::new(move |state| {
             let actor = actor.clone();
@@ -86,6 +95,7 @@ impl SubscriptionRoot {
             chain_key(Some(draft.formation.parent_entity_id)),
             FeedFilter::Entity(id),
             access,
+            after,
         )
         .await?;
         Ok(feed

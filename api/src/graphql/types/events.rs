@@ -146,6 +146,7 @@ pub struct PoolEvent(pub audit_event::Model);
 
 #[Object]
 impl PoolEvent {
+    /// The event's id: pass it as `after` to resume after it.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -169,6 +170,10 @@ pub struct FormationUpdate(pub audit_event::Model);
 
 #[Object]
 impl FormationUpdate {
+    /// The event's id: pass it as `after` to resume after it.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
     async fn formation_id(&self) -> Option<ID> {
         self.0.entity_id.map(|id| ID(id.to_string()))
     }

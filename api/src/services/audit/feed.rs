@@ -6,6 +6,10 @@
 //!
 //! Access is checked again before each batch goes out: a member who left,
 //! or a token revoked, ends the feed with the reason instead of hearing on.
+//!
+//! A client that reconnects passes the id of the last event it received
+//! and resumes right after it, so nothing is lost across a dropped
+//! connection; replay reaches back [`REPLAY_WINDOW`] at most.
 
 use std::{collections::VecDeque, sync::Arc};
 
@@ -15,7 +19,14 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::{error::AppResult, state::AppState};
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// How far back a resumed feed may start: enough to ride out a dropped
+/// connection, not a way to read a pool's history (that is `auditEvents`).
+pub const REPLAY_WINDOW: chrono::Duration = chrono::Duration::hours(1);
 
 /// Which events of a chain a feed follows.
 #[derive(Clone, Copy, Debug)]
@@ -45,18 +56,23 @@ pub struct Feed {
 const FEED_BATCH: u64 = 100;
 
 impl Feed {
-    /// A feed of what happens from now on.
+    /// A feed of what happens from now on, or, given `after` (the id of an
+    /// event of this chain), of what happened since that event.
     pub async fn start(
         state: AppState,
         chain_key: String,
         filter: FeedFilter,
         access: AccessCheck,
+        after: Option<Uuid>,
     ) -> AppResult<Self> {
         let wake = state.signals.events.subscribe();
-        let last_seq = audit_chain_head::Entity::find_by_id(chain_key.clone())
-            .one(&state.db)
-            .await?
-            .map_or(0, |h| h.seq);
+        let last_seq = match after {
+            Some(id) => resume_point(&state, &chain_key, id).await?,
+            None => audit_chain_head::Entity::find_by_id(chain_key.clone())
+                .one(&state.db)
+                .await?
+                .map_or(0, |h| h.seq),
+        };
         Ok(Self {
             state,
             access,
@@ -133,4 +149,25 @@ impl Feed {
             }
         }
     }
+}
+
+/// The position of event `id` in the chain, if a feed may resume there.
+async fn resume_point(state: &AppState, chain_key: &str, id: Uuid) -> AppResult<i64> {
+    let event = audit_event::Entity::find_by_id(id)
+        .filter(audit_event::Column::ChainKey.eq(chain_key))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "after",
+                format!("no event {id} in this feed; subscribe without `after`"),
+            )
+        })?;
+    if event.occurred_at < chrono::Utc::now() - REPLAY_WINDOW {
+        return Err(AppError::invalid(
+            "after",
+            "that event is more than an hour old; read the current state, then subscribe without `after`",
+        ));
+    }
+    Ok(event.seq)
 }
