@@ -85,7 +85,8 @@ REPORT = """query($id: ID!, $from: DateTime!, $to: DateTime!) { parentEntity(id:
 EVENTS = """query($i: AuditEventsInput!) { auditEvents(input: $i, first: 50) {
   edges { node { id seq occurredAt action actor { id } entityType poolId changes hash } } pageInfo { hasNextPage } } }"""
 
-VERIFY = """query($id: ID!) { verifyAuditTrail(parentEntityId: $id) { valid eventsChecked firstBreak { seq problem } } }"""
+VERIFY = """query($id: ID!, $since: AuditCheckpointInput) { verifyAuditTrail(parentEntityId: $id, since: $since) {
+  valid eventsChecked headSeq headHash firstBreak { seq problem } } }"""
 
 
 def run(url, state_path, pid, pg_url):
@@ -127,6 +128,19 @@ def run(url, state_path, pid, pg_url):
         lambda: post(url, VERIFY, {"id": st["parent"]}, token), 3)
     if not verify["valid"]:
         print("verifyAuditTrail stopped early:", json.dumps(verify["firstBreak"]))
+
+    # From a checkpoint 100,000 events before the head, as a steward who
+    # verified before and kept that result's headSeq and headHash would.
+    seq = max(verify["headSeq"] - 100_000, 1)
+    sql = f"SELECT hash FROM audit_events WHERE chain_key = '{st['parent']}' AND seq = {seq}"
+    anchor = subprocess.run(["psql", "-qAt", pg_url, "-c", sql],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    since = {"id": st["parent"], "since": {"seq": seq, "hash": anchor}}
+    resumed = post(url, VERIFY, since, token)["verifyAuditTrail"]
+    results[f"verifyAuditTrail since a checkpoint, {resumed['eventsChecked']} events"] = timed(
+        lambda: post(url, VERIFY, since, token), 5)
+    if not resumed["valid"]:
+        print("verifyAuditTrail from the checkpoint stopped early:", json.dumps(resumed["firstBreak"]))
 
     # The full ledger export, while the server's memory is sampled.
     before = rss_kib(pid)

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    helpers::{TestApp, error_code},
+    helpers::{TestApp, error_code, error_paths},
     pools::{PoolWorld, TWO_GROUPS},
 };
 
@@ -167,6 +167,7 @@ impl Busy {
 on_both_databases!(
     each_kind_of_change_is_recorded_with_who_and_what,
     the_chain_verifies_until_a_row_is_altered,
+    verification_resumes_from_a_checkpoint,
     events_filter_and_page,
     pool_admins_read_only_their_own_trail,
     report_figures_match_the_fixture,
@@ -331,11 +332,45 @@ pub(crate) fn recompute_hash(e: &Value, chain_key: &str) -> String {
 async fn verify(app: &TestApp, token: &str, parent: &str) -> Value {
     app.ok(
         Some(token),
-        "query($id: ID!) { verifyAuditTrail(parentEntityId: $id) { valid eventsChecked headHash firstBreak { seq eventId problem } } }",
+        "query($id: ID!) { verifyAuditTrail(parentEntityId: $id) { valid eventsChecked headSeq headHash firstBreak { seq eventId problem } } }",
         json!({ "id": parent }),
     )
     .await["verifyAuditTrail"]
         .clone()
+}
+
+const TAMPER: &str =
+    "UPDATE audit_events SET changes = '{\"status\":\"nothing happened\"}' WHERE id = $1";
+
+/// Runs `sql` with the event's id as `$1`, straight on the database.
+async fn on_event(
+    app: &TestApp,
+    sql: &str,
+    event: &Value,
+) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+    let id = uuid::Uuid::parse_str(event["id"].as_str().unwrap()).unwrap();
+    let backend = app.db.get_database_backend();
+    sea_orm::ConnectionTrait::execute_raw(
+        &app.db,
+        sea_orm::Statement::from_sql_and_values(backend, sql, [id.into()]),
+    )
+    .await
+}
+
+/// Does what someone with direct database access could: removes the
+/// append-only guard and rewrites the event's content.
+async fn alter_event(app: &TestApp, event: &Value) {
+    let unguard = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"
+        }
+        _ => "DROP TRIGGER IF EXISTS audit_events_no_update",
+    };
+    sea_orm::ConnectionTrait::execute_unprepared(&app.db, unguard)
+        .await
+        .unwrap();
+    let changed = on_event(app, TAMPER, event).await.unwrap();
+    assert_eq!(changed.rows_affected(), 1);
 }
 
 async fn the_chain_verifies_until_a_row_is_altered(app: TestApp) {
@@ -358,35 +393,17 @@ async fn the_chain_verifies_until_a_row_is_altered(app: TestApp) {
     // Nobody may change an event, not even with direct database access,
     // unless they first remove the guard.
     let victim = &events[events.len() / 2];
-    let victim_id = uuid::Uuid::parse_str(victim["id"].as_str().unwrap()).unwrap();
-    let backend = app.db.get_database_backend();
-    let run = |sql: &str| {
-        sea_orm::ConnectionTrait::execute_raw(
-            &app.db,
-            sea_orm::Statement::from_sql_and_values(backend, sql, [victim_id.into()]),
-        )
-    };
-    let tamper =
-        "UPDATE audit_events SET changes = '{\"status\":\"nothing happened\"}' WHERE id = $1";
     assert!(
-        run(tamper).await.is_err(),
+        on_event(app, TAMPER, victim).await.is_err(),
         "the append-only guard refuses updates"
     );
     assert!(
-        run("DELETE FROM audit_events WHERE id = $1").await.is_err(),
+        on_event(app, "DELETE FROM audit_events WHERE id = $1", victim)
+            .await
+            .is_err(),
         "and deletes"
     );
-    let unguard = match backend {
-        sea_orm::DbBackend::Postgres => {
-            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"
-        }
-        _ => "DROP TRIGGER audit_events_no_update",
-    };
-    sea_orm::ConnectionTrait::execute_unprepared(&app.db, unguard)
-        .await
-        .unwrap();
-    let changed = run(tamper).await.unwrap();
-    assert_eq!(changed.rows_affected(), 1);
+    alter_event(app, victim).await;
 
     let broken = verify(app, &b.p.w.steward, parent).await;
     assert_eq!(broken["valid"], false);
@@ -409,6 +426,88 @@ async fn the_chain_verifies_until_a_row_is_altered(app: TestApp) {
         )
         .await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
+}
+
+async fn verify_since(app: &TestApp, token: &str, parent: &str, since: Value) -> Value {
+    app.gql(
+        Some(token),
+        "query($id: ID!, $since: AuditCheckpointInput) { verifyAuditTrail(parentEntityId: $id, since: $since) { valid eventsChecked headSeq headHash firstBreak { seq eventId problem } } }",
+        json!({ "id": parent, "since": since }),
+    )
+    .await
+}
+
+async fn verification_resumes_from_a_checkpoint(app: TestApp) {
+    let b = Busy::new(app).await;
+    let app = b.app();
+    let parent = &b.p.w.parent;
+    let auditor = &b.p.w.auditor;
+    let first = verify(app, auditor, parent).await;
+    assert_eq!(first["valid"], true, "{first:#}");
+    assert_eq!(first["headSeq"], first["eventsChecked"]);
+    let checkpoint = json!({ "seq": first["headSeq"], "hash": first["headHash"] });
+
+    // More happens; a walk from the checkpoint checks only that, pool
+    // links included, and ends where a whole walk ends.
+    b.p.join("dora@example.org", "users").await;
+    let whole = verify(app, auditor, parent).await;
+    let resumed =
+        verify_since(app, auditor, parent, checkpoint.clone()).await["data"]["verifyAuditTrail"]
+            .clone();
+    assert_eq!(resumed["valid"], true, "{resumed:#}");
+    let new_events = whole["headSeq"].as_i64().unwrap() - first["headSeq"].as_i64().unwrap();
+    assert!(new_events >= 2, "an application and a join");
+    assert_eq!(resumed["eventsChecked"], new_events);
+    assert_eq!(resumed["headSeq"], whole["headSeq"]);
+    assert_eq!(resumed["headHash"], whole["headHash"]);
+
+    // A checkpoint that is not what is stored: the trail before it changed.
+    let seq = first["headSeq"].clone();
+    let wrong = verify_since(
+        app,
+        auditor,
+        parent,
+        json!({ "seq": seq, "hash": "ab".repeat(32) }),
+    )
+    .await["data"]["verifyAuditTrail"]
+        .clone();
+    assert_eq!(wrong["valid"], false);
+    assert_eq!(wrong["firstBreak"]["seq"], seq);
+    assert_eq!(wrong["eventsChecked"], 0);
+    assert!(
+        wrong["firstBreak"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("checkpoint"),
+        "{wrong:#}"
+    );
+
+    // Malformed checkpoints name the field.
+    let bad = verify_since(app, auditor, parent, json!({ "seq": 0, "hash": "xyz" })).await;
+    assert_eq!(error_code(&bad), "VALIDATION");
+    assert_eq!(error_paths(&bad), ["since.seq", "since.hash"]);
+    let beyond = verify_since(
+        app,
+        auditor,
+        parent,
+        json!({ "seq": new_events + 1_000, "hash": "ab".repeat(32) }),
+    )
+    .await;
+    assert_eq!(error_paths(&beyond), ["since.seq"]);
+
+    // An event altered after the checkpoint is found from it.
+    let events = all_events(app, &b.p.w.steward, json!({ "parentEntityId": parent })).await;
+    let victim = events
+        .iter()
+        .find(|e| e["seq"].as_i64() == Some(first["headSeq"].as_i64().unwrap() + 1))
+        .unwrap();
+    alter_event(app, victim).await;
+    let broken =
+        verify_since(app, auditor, parent, checkpoint).await["data"]["verifyAuditTrail"].clone();
+    assert_eq!(broken["valid"], false);
+    assert_eq!(broken["firstBreak"]["eventId"], victim["id"]);
+    assert_eq!(broken["eventsChecked"], 0);
+    assert_eq!(broken["headSeq"], seq);
 }
 
 async fn events_filter_and_page(app: TestApp) {

@@ -4,10 +4,13 @@ use crate::{
     graphql::{
         connection::{Conn, connection, page_complexity, parse_id, parse_optional_id},
         context::Ctx,
-        types::{AuditEvent, AuditEventsInput, AuditTrailVerification},
+        types::{AuditCheckpointInput, AuditEvent, AuditEventsInput, AuditTrailVerification},
     },
     services::{
-        audit::query::{self, AuditFilter},
+        audit::{
+            chain::Checkpoint,
+            query::{self, AuditFilter},
+        },
         pagination::PageRequest,
     },
 };
@@ -48,14 +51,23 @@ impl AuditQuery {
     }
 
     /// Walks a parent entity's audit chain and reports the first broken
-    /// link (stewards and auditors).
+    /// link (stewards and auditors). From its start, or `since` a
+    /// checkpoint an earlier verification returned: a long chain is then
+    /// verified in parts, each walk checking only what came after.
     async fn verify_audit_trail(
         &self,
         ctx: &Context<'_>,
         parent_entity_id: ID,
+        since: Option<AuditCheckpointInput>,
     ) -> Result<AuditTrailVerification> {
         let c = Ctx::of(ctx)?;
         let id = parse_id(&parent_entity_id, "parentEntityId")?;
-        Ok(query::verify(c.state, c.actor().await?, id).await?.into())
+        let since = since.map(|s| Checkpoint {
+            seq: s.seq,
+            hash: s.hash,
+        });
+        Ok(query::verify(c.state, c.actor().await?, id, since)
+            .await?
+            .into())
     }
 }

@@ -140,13 +140,26 @@ pub struct AuditEventsInput {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// A point of the chain verified before: `headSeq` and `headHash` from an
+/// earlier verification. Walking from it checks only what came after.
+#[derive(InputObject)]
+pub struct AuditCheckpointInput {
+    pub seq: i64,
+    pub hash: String,
+}
+
 /// The result of walking a parent entity's audit chain.
 #[derive(SimpleObject)]
 pub struct AuditTrailVerification {
     /// Whether every link holds.
     pub valid: bool,
-    /// Events checked before the first break (all of them when valid).
+    /// Events checked before the first break (all of them when valid),
+    /// after the checkpoint when one was given.
     pub events_checked: i64,
+    /// The number of the last event that checked out (the checkpoint's,
+    /// if none after it did). Keep it with `headHash` as your next
+    /// checkpoint.
+    pub head_seq: i64,
     /// The hash of the last event that checked out.
     pub head_hash: String,
     /// The first broken link, if any.
@@ -168,6 +181,7 @@ impl From<Verification> for AuditTrailVerification {
         Self {
             valid: v.first_break.is_none(),
             events_checked: v.events_checked,
+            head_seq: v.head_seq,
             head_hash: v.head_hash,
             first_break: v.first_break.map(|b| AuditChainBreak {
                 seq: b.seq,

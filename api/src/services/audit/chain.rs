@@ -170,29 +170,62 @@ pub struct Break {
 #[derive(Clone, Debug)]
 pub struct Verification {
     pub events_checked: i64,
+    /// The last event that checked out (or the checkpoint, if none after
+    /// it did): record both to verify from here next time.
+    pub head_seq: i64,
     pub head_hash: String,
     pub first_break: Option<Break>,
+}
+
+/// A point of a chain that someone verified before: the number and hash
+/// of the last event then. A walk from it trusts what came before and
+/// checks everything after, so a long chain is verified in parts.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
 }
 
 /// Events read per query while verifying.
 const VERIFY_BATCH: u64 = 1000;
 
-/// Walks a chain in order and reports the first broken link: a hash that
-/// does not match the content, a link to the wrong predecessor, a gap in
-/// the numbering, or a head that points past the last stored event. The
-/// next batch is read while the current one is hashed, so the database and
-/// the hashing run side by side.
-pub async fn verify(db: &impl ConnectionTrait, key: &str) -> AppResult<Verification> {
+/// Walks a chain in order, from its start or from a checkpoint, and
+/// reports the first broken link: a hash that does not match the content,
+/// a link to the wrong predecessor, a gap in the numbering, or a head that
+/// points past the last stored event. The next batch is read while the
+/// current one is hashed, so the database and the hashing run side by side.
+pub async fn verify(
+    db: &impl ConnectionTrait,
+    key: &str,
+    since: Option<&Checkpoint>,
+) -> AppResult<Verification> {
     let head = audit_chain_head::Entity::find_by_id(key.to_owned())
         .one(db)
         .await?;
-    let mut walk = Walk {
-        expected_seq: 1,
-        prev: GENESIS.to_owned(),
-        pool_heads: HashMap::new(),
+    let mut walk = match since {
+        None => Walk {
+            start_seq: 0,
+            expected_seq: 1,
+            prev: GENESIS.to_owned(),
+            pool_heads: HashMap::new(),
+        },
+        Some(checkpoint) => match start_at(db, key, checkpoint).await? {
+            Ok(walk) => walk,
+            Err(first_break) => {
+                return Ok(Verification {
+                    events_checked: 0,
+                    head_seq: checkpoint.seq,
+                    head_hash: checkpoint.hash.clone(),
+                    first_break: Some(first_break),
+                });
+            }
+        },
     };
-    let mut batch = verify_batch(db, key, 1).await?;
+    let mut batch = verify_batch(db, key, walk.expected_seq).await?;
     loop {
+        if since.is_some() {
+            walk.load_pool_heads(db, &batch).await?;
+        }
         let done = (batch.len() as u64) < VERIFY_BATCH;
         let next_seq = batch.last().map_or(walk.expected_seq, |e| e.seq + 1);
         let (next, outcome) = tokio::join!(
@@ -206,11 +239,7 @@ pub async fn verify(db: &impl ConnectionTrait, key: &str) -> AppResult<Verificat
             async { walk.check(&batch) },
         );
         if let Some(first_break) = outcome {
-            return Ok(Verification {
-                events_checked: walk.expected_seq - 1,
-                head_hash: walk.prev,
-                first_break: Some(first_break),
-            });
+            return Ok(walk.result(Some(first_break)));
         }
         if done {
             break;
@@ -229,11 +258,40 @@ pub async fn verify(db: &impl ConnectionTrait, key: &str) -> AppResult<Verificat
         }),
         _ => None,
     };
-    Ok(Verification {
-        events_checked: checked,
-        head_hash: walk.prev,
-        first_break,
-    })
+    Ok(walk.result(first_break))
+}
+
+/// A walk that starts after the checkpoint's event, or the break if that
+/// event is not the one the checkpoint recorded.
+async fn start_at(
+    db: &impl ConnectionTrait,
+    key: &str,
+    checkpoint: &Checkpoint,
+) -> AppResult<Result<Walk, Break>> {
+    let event = audit_event::Entity::find()
+        .filter(audit_event::Column::ChainKey.eq(key))
+        .filter(audit_event::Column::Seq.eq(checkpoint.seq))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "since.seq",
+                format!("this chain has no event number {}", checkpoint.seq),
+            )
+        })?;
+    if event.hash != checkpoint.hash {
+        return Ok(Err(Break {
+            seq: event.seq,
+            event_id: Some(event.id),
+            problem: "its stored hash is not the one in your checkpoint: the trail up to it changed after you recorded it".to_owned(),
+        }));
+    }
+    Ok(Ok(Walk {
+        start_seq: checkpoint.seq,
+        expected_seq: checkpoint.seq + 1,
+        prev: checkpoint.hash.clone(),
+        pool_heads: HashMap::new(),
+    }))
 }
 
 async fn verify_batch(
@@ -252,12 +310,74 @@ async fn verify_batch(
 
 /// Where a walk along a chain has got to.
 struct Walk {
+    /// The checkpoint it started after (0: the chain's start).
+    start_seq: i64,
     expected_seq: i64,
     prev: String,
+    /// Each pool's last hash so far, to check the pools' own links.
     pool_heads: HashMap<Uuid, String>,
 }
 
 impl Walk {
+    fn result(self, first_break: Option<Break>) -> Verification {
+        let head_seq = self.expected_seq - 1;
+        Verification {
+            events_checked: head_seq - self.start_seq,
+            head_seq,
+            head_hash: self.prev,
+            first_break,
+        }
+    }
+
+    /// A walk from a checkpoint meets pools whose earlier events it did not
+    /// walk: their last hash at the checkpoint is read, one query a batch.
+    /// Those events are covered by the checkpoint's hash; a changed one
+    /// shows as a broken pool link here.
+    async fn load_pool_heads(
+        &mut self,
+        db: &impl ConnectionTrait,
+        batch: &[audit_event::Model],
+    ) -> AppResult<()> {
+        let unknown: std::collections::BTreeSet<Uuid> = batch
+            .iter()
+            .filter_map(|e| e.pool_id)
+            .filter(|id| !self.pool_heads.contains_key(id))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let backend = db.get_database_backend();
+        let placeholders = (0..unknown.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // One probe of the (pool_id, seq) index per pool.
+        let sql = format!(
+            "SELECT p.id AS pool_id,
+                    (SELECT e.hash FROM audit_events e
+                     WHERE e.pool_id = p.id AND e.seq <= $1
+                     ORDER BY e.seq DESC LIMIT 1) AS hash
+             FROM pools p WHERE p.id IN ({placeholders})"
+        );
+        let mut values: Vec<sea_orm::Value> = vec![self.start_seq.into()];
+        values.extend(unknown.iter().map(|id| sea_orm::Value::from(*id)));
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                backend, sql, values,
+            ))
+            .await?;
+        for id in &unknown {
+            self.pool_heads.insert(*id, GENESIS.to_owned());
+        }
+        for row in rows {
+            let pool_id: Uuid = row.try_get("", "pool_id")?;
+            if let Some(hash) = row.try_get::<Option<String>>("", "hash")? {
+                self.pool_heads.insert(pool_id, hash);
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the next events in order; the first that fails, if any.
     fn check(&mut self, batch: &[audit_event::Model]) -> Option<Break> {
         for e in batch {

@@ -5,7 +5,7 @@ use entities::{audit_event, membership::MemberRole};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
-use super::chain::{self, Verification};
+use super::chain::{self, Checkpoint, Verification};
 use crate::{
     auth::{Actor, permissions},
     error::{AppError, AppResult, FieldError},
@@ -134,14 +134,50 @@ fn id_floor(at: DateTime<Utc>) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid()
 }
 
-/// Walks a parent entity's chain (stewards and auditors).
+/// Walks a parent entity's chain, whole or after a checkpoint (stewards
+/// and auditors).
 pub async fn verify(
     state: &AppState,
     actor: &Actor,
     parent_entity_id: Uuid,
+    since: Option<Checkpoint>,
 ) -> AppResult<Verification> {
+    if let Some(checkpoint) = &since {
+        check_checkpoint(checkpoint)?;
+    }
     permissions::require_steward_or_auditor(&state.db, parent_entity_id, actor.user_id).await?;
-    chain::verify(&state.db, &chain::chain_key(Some(parent_entity_id))).await
+    chain::verify(
+        &state.db,
+        &chain::chain_key(Some(parent_entity_id)),
+        since.as_ref(),
+    )
+    .await
+}
+
+fn check_checkpoint(checkpoint: &Checkpoint) -> AppResult<()> {
+    let mut errors = Vec::new();
+    if checkpoint.seq < 1 {
+        errors.push(FieldError::new(
+            "since.seq",
+            "must be the number of an event, 1 or more (leave `since` out to walk from the start)",
+        ));
+    }
+    let hex = checkpoint.hash.len() == 64
+        && checkpoint
+            .hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hex {
+        errors.push(FieldError::new(
+            "since.hash",
+            "must be a hash as verification returns it: 64 lower-case hex digits",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 #[cfg(test)]
