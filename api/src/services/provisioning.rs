@@ -148,11 +148,21 @@ pub async fn set_provisioner(
         )
         .all(&txn)
         .await?;
-    for app in &waiting {
-        if !jobs::lock_waiting(&txn, Kind::ProvisionApp, &json!({ "poolAppId": app.id })).await? {
-            request(&txn, app.id).await?;
-        }
-    }
+    let payloads: Vec<String> = waiting
+        .iter()
+        .map(|app| provision_payload(app.id).to_string())
+        .collect();
+    let queued = jobs::lock_waiting(&txn, Kind::ProvisionApp, &payloads).await?;
+    jobs::enqueue_many(
+        &txn,
+        Kind::ProvisionApp,
+        waiting
+            .iter()
+            .map(|app| provision_payload(app.id))
+            .filter(|p| !queued.contains(&p.to_string())),
+        now,
+    )
+    .await?;
     audit::record(
         &txn,
         actor,
@@ -179,12 +189,16 @@ async fn find_provisioner(
         .await?)
 }
 
+fn provision_payload(pool_app_id: Uuid) -> Value {
+    json!({ "poolAppId": pool_app_id })
+}
+
 /// Queues the provisioning of one pool app (in the caller's transaction).
 pub async fn request(db: &impl ConnectionTrait, pool_app_id: Uuid) -> AppResult<()> {
     jobs::enqueue(
         db,
         Kind::ProvisionApp,
-        json!({ "poolAppId": pool_app_id }),
+        provision_payload(pool_app_id),
         Utc::now(),
     )
     .await?;
@@ -197,10 +211,13 @@ pub async fn request_for_pool(db: &impl ConnectionTrait, pool_id: Uuid) -> AppRe
         .filter(pool_app::Column::PoolId.eq(pool_id))
         .all(db)
         .await?;
-    for app in apps {
-        request(db, app.id).await?;
-    }
-    Ok(())
+    jobs::enqueue_many(
+        db,
+        Kind::ProvisionApp,
+        apps.iter().map(|app| provision_payload(app.id)),
+        Utc::now(),
+    )
+    .await
 }
 
 /// Asks for another try after a failure (the pool's admins).

@@ -292,24 +292,30 @@ pub async fn pending_payloads(
         .collect())
 }
 
-/// Whether a job of this kind and payload waits, not yet claimed. On
-/// PostgreSQL the row stays locked until the caller's transaction ends, so
-/// no worker starts it on facts that transaction is still changing (a claim
-/// skips locked rows). A job already running is not counted: it may have
-/// read the old facts, so the caller queues another.
+/// Which of these payloads have a job of this kind that waits, not yet
+/// claimed. On PostgreSQL those rows stay locked until the caller's
+/// transaction ends, so no worker starts them on facts that transaction is
+/// still changing (a claim skips locked rows). Jobs already running are not
+/// counted: they may have read the old facts, so the caller queues anew.
 pub async fn lock_waiting(
     db: &impl ConnectionTrait,
     kind: Kind,
-    payload: &Value,
-) -> AppResult<bool> {
-    let mut query = job::Entity::find()
-        .filter(job::Column::Kind.eq(kind.as_str()))
-        .filter(job::Column::Status.eq(PENDING))
-        .filter(job::Column::Payload.eq(payload.to_string()));
-    if db.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
+    payloads: &[String],
+) -> AppResult<std::collections::HashSet<String>> {
+    let mut waiting = std::collections::HashSet::new();
+    for chunk in payloads.chunks(ENQUEUE_CHUNK) {
+        let mut query = job::Entity::find()
+            .select_only()
+            .column(job::Column::Payload)
+            .filter(job::Column::Kind.eq(kind.as_str()))
+            .filter(job::Column::Status.eq(PENDING))
+            .filter(job::Column::Payload.is_in(chunk.iter().cloned()));
+        if db.get_database_backend() == DbBackend::Postgres {
+            query = query.lock_exclusive();
+        }
+        waiting.extend(query.into_tuple::<String>().all(db).await?);
     }
-    Ok(query.one(db).await?.is_some())
+    Ok(waiting)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<job::Model>> {
