@@ -504,10 +504,7 @@ async fn integrators_hear_events_through_signed_webhooks(app: TestApp) {
 
 /// A graphql-transport-ws client: connects, sends the init payload and
 /// waits for the ack.
-async fn ws_connect(
-    app: &TestApp,
-    init: Value,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn ws_connect(app: &TestApp, init: Value) -> Socket {
     let url = app.url("/graphql/ws").replacen("http", "ws", 1);
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -542,6 +539,25 @@ where
             }
         }
     }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects to `server` as `token` and subscribes (as `id`) to the pool's
+/// events after its newest one, so nothing that follows is missed however
+/// long the feed takes to start.
+async fn follow_pool(p: &PoolWorld, server: &TestApp, token: &str, id: &str) -> Socket {
+    let mark = newest_pool_event(p).await;
+    let mut ws = ws_connect(server, json!({ "token": token })).await;
+    subscribe(
+        &mut ws,
+        id,
+        POOL_EVENTS,
+        json!({ "id": p.pool, "after": mark }),
+    )
+    .await;
+    ws
 }
 
 /// The next `count` events of subscription `id`.
@@ -591,15 +607,7 @@ async fn newest_pool_event(p: &PoolWorld) -> String {
 
 async fn subscriptions_stream_what_happens(app: TestApp) {
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
-    let mark = newest_pool_event(&p).await;
-    let mut ws = ws_connect(p.app(), json!({ "token": p.w.founder })).await;
-    subscribe(
-        &mut ws,
-        "1",
-        POOL_EVENTS,
-        json!({ "id": p.pool, "after": mark }),
-    )
-    .await;
+    let mut ws = follow_pool(&p, p.app(), &p.w.founder, "1").await;
     let (_, ann_member) = p.join("ann@example.org", "users").await;
     let actions = next_events(&mut ws, "1", 2).await;
     assert_eq!(actions[0]["action"], "application.submitted");
@@ -711,15 +719,7 @@ async fn subscriptions_stream_what_happens(app: TestApp) {
 async fn a_subscription_ends_when_access_does(app: TestApp) {
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
     let (ann, _) = p.join("ann@example.org", "users").await;
-    let mark = newest_pool_event(&p).await;
-    let mut ws = ws_connect(p.app(), json!({ "token": ann })).await;
-    subscribe(
-        &mut ws,
-        "1",
-        POOL_EVENTS,
-        json!({ "id": p.pool, "after": mark }),
-    )
-    .await;
+    let mut ws = follow_pool(&p, p.app(), &ann, "1").await;
     p.join("bea@example.org", "users").await;
     let heard = next_message(&mut ws).await;
     assert_eq!(heard["type"], "next", "{heard:#}");
@@ -750,15 +750,7 @@ async fn a_subscription_ends_when_access_does(app: TestApp) {
 
     // A session signed out elsewhere stops its subscriptions too.
     let (cid, _) = p.join("cid@example.org", "users").await;
-    let mark = newest_pool_event(&p).await;
-    let mut cids = ws_connect(p.app(), json!({ "token": cid })).await;
-    subscribe(
-        &mut cids,
-        "2",
-        POOL_EVENTS,
-        json!({ "id": p.pool, "after": mark }),
-    )
-    .await;
+    let mut cids = follow_pool(&p, p.app(), &cid, "2").await;
     p.app()
         .ok(Some(&cid), "mutation { signOut }", json!({}))
         .await;
@@ -838,15 +830,7 @@ async fn two_servers_share_the_queue_and_the_events(a: TestApp) {
     // polls a minute apart here, so once its feed has started, only the
     // database's NOTIFY can bring it news within the test. It starts after a known
     // event, so it misses nothing even if it starts late.
-    let mark = newest_pool_event(&p).await;
-    let mut ws = ws_connect(&b, json!({ "token": p.w.founder })).await;
-    subscribe(
-        &mut ws,
-        "1",
-        POOL_EVENTS,
-        json!({ "id": p.pool, "after": mark }),
-    )
-    .await;
+    let mut ws = follow_pool(&p, &b, &p.w.founder, "1").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Forty people join, half through each server.

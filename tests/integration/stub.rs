@@ -71,20 +71,16 @@ impl Stub {
 
     /// Waits until `count` requests match `filter`, and returns them.
     pub async fn wait_for(&self, count: usize, filter: impl Fn(&Seen) -> bool) -> Vec<Seen> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
+        crate::helpers::eventually(&format!("expected {count} matching requests"), || {
             let matching: Vec<Seen> = self.seen().into_iter().filter(|s| filter(s)).collect();
-            if matching.len() >= count {
-                return matching;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {count} matching requests, got {}: {:#?}",
-                matching.len(),
-                self.seen().iter().map(|s| &s.body).collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            let result = if matching.len() >= count {
+                Ok(matching)
+            } else {
+                Err(self.seen().into_iter().map(|s| s.body).collect::<Vec<_>>())
+            };
+            std::future::ready(result)
+        })
+        .await
     }
 }
 

@@ -148,18 +148,20 @@ pub async fn set_provisioner(
         )
         .all(&txn)
         .await?;
-    let payloads: Vec<String> = waiting
+    let requests: Vec<Value> = waiting
         .iter()
-        .map(|app| provision_payload(app.id).to_string())
+        .map(|app| provision_payload(app.id))
         .collect();
-    let queued = jobs::lock_waiting(&txn, Kind::ProvisionApp, &payloads).await?;
+    let texts: Vec<String> = requests.iter().map(Value::to_string).collect();
+    let queued = jobs::lock_waiting(&txn, Kind::ProvisionApp, &texts).await?;
     jobs::enqueue_many(
         &txn,
         Kind::ProvisionApp,
-        waiting
-            .iter()
-            .map(|app| provision_payload(app.id))
-            .filter(|p| !queued.contains(&p.to_string())),
+        requests
+            .into_iter()
+            .zip(&texts)
+            .filter(|(_, text)| !queued.contains(*text))
+            .map(|(request, _)| request),
         now,
     )
     .await?;
