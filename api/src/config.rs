@@ -88,6 +88,33 @@ pub struct Config {
     pub job_retention: Option<Duration>,
     /// Timeout of calls to provisioners and webhook endpoints.
     pub outbound_timeout: Duration,
+    /// `SIGN_IN_ADDRESS_LIMIT`: sign-in attempts one client address may make
+    /// per `SIGN_IN_WINDOW_SECS`, whatever the emails.
+    pub sign_in_address_limit: u32,
+    /// `SIGN_UP_ADDRESS_LIMIT`: accounts one client address may create per hour.
+    pub sign_up_address_limit: u32,
+    /// `PASSWORD_HASH_CONCURRENCY`: password hashes computed at once (each
+    /// takes 19 MiB and a core for a moment); others wait briefly, then are
+    /// refused with `RATE_LIMITED`. Defaults to the number of cores.
+    pub password_hash_concurrency: usize,
+    /// `WS_MAX_CONNECTIONS_PER_USER`: open WebSocket connections per person.
+    pub ws_max_connections_per_user: usize,
+    /// `WS_MAX_CONNECTIONS_PER_ADDRESS`: open WebSocket connections per client address.
+    pub ws_max_connections_per_address: usize,
+    /// `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`: live subscriptions on one connection.
+    pub ws_max_subscriptions_per_connection: usize,
+    /// `WS_IDLE_TIMEOUT_SECS`: a connection without any subscription for this
+    /// long is closed.
+    pub ws_idle_timeout: Duration,
+    /// `AUDIT_REFUSAL_WINDOW_SECS`: repeated refusals of one mutation by one
+    /// caller within a window are one audit event and a count.
+    pub audit_refusal_window: Duration,
+    /// `GRAPHQL_INTROSPECTION`: whether the schema can be introspected; on by
+    /// default in development, off in production.
+    pub introspection: bool,
+    /// `GRAPHIQL`: whether browsers get the GraphiQL page at `/graphql`; on
+    /// by default in development, off in production.
+    pub graphiql: bool,
 }
 
 /// A setting that could not be used; `Display` is the one line printed at start.
@@ -142,13 +169,20 @@ impl Config {
             .parse()
             .map_err(|_| invalid("LISTEN_ADDR", "expected host:port, such as 127.0.0.1:8080"))?;
         let auth_secret = match get("AUTH_SECRET") {
-            Some(s) if s.len() >= MIN_SECRET_LEN => Secret::new(s),
-            Some(_) => {
+            Some(s) if s.len() < MIN_SECRET_LEN => {
                 return Err(invalid(
                     "AUTH_SECRET",
                     format!("must be at least {MIN_SECRET_LEN} characters"),
                 ));
             }
+            Some(s) if environment == Environment::Production && !high_entropy(&s) => {
+                return Err(invalid(
+                    "AUTH_SECRET",
+                    "looks guessable (too few different characters, or a run or a repeated pattern); \
+                     generate one, for example with `openssl rand -base64 48`",
+                ));
+            }
+            Some(s) => Secret::new(s),
             None if environment == Environment::Production => {
                 return Err(invalid(
                     "AUTH_SECRET",
@@ -192,11 +226,17 @@ impl Config {
         {
             return Err(invalid("PUBLIC_URL", "must be an http(s) URL"));
         }
-        let run_jobs = match get("RUN_JOBS").as_deref() {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(_) => return Err(invalid("RUN_JOBS", "expected `true` or `false`")),
+        let flag = |name: &'static str, default: bool| -> Result<bool, ConfigError> {
+            match get(name).as_deref() {
+                None => Ok(default),
+                Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(_) => Err(invalid(name, "expected `true` or `false`")),
+            }
         };
+        let run_jobs = flag("RUN_JOBS", true)?;
+        let development = environment == Environment::Development;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
         Ok(Self {
             environment,
             database_url,
@@ -232,30 +272,117 @@ impl Config {
                 days => Some(Duration::from_secs(86_400 * days)),
             },
             outbound_timeout: Duration::from_secs(number("OUTBOUND_TIMEOUT_SECS", 10, 1, 300)?),
+            sign_in_address_limit: number("SIGN_IN_ADDRESS_LIMIT", 30, 1, 1_000_000)? as u32,
+            sign_up_address_limit: number("SIGN_UP_ADDRESS_LIMIT", 10, 1, 1_000_000)? as u32,
+            password_hash_concurrency: number("PASSWORD_HASH_CONCURRENCY", cores, 1, 256)? as usize,
+            ws_max_connections_per_user: number("WS_MAX_CONNECTIONS_PER_USER", 10, 1, 10_000)?
+                as usize,
+            ws_max_connections_per_address: number(
+                "WS_MAX_CONNECTIONS_PER_ADDRESS",
+                50,
+                1,
+                100_000,
+            )? as usize,
+            ws_max_subscriptions_per_connection: number(
+                "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+                20,
+                1,
+                1_000,
+            )? as usize,
+            ws_idle_timeout: Duration::from_secs(number("WS_IDLE_TIMEOUT_SECS", 300, 1, 86_400)?),
+            audit_refusal_window: Duration::from_secs(number(
+                "AUDIT_REFUSAL_WINDOW_SECS",
+                3600,
+                1,
+                86_400,
+            )?),
+            introspection: flag("GRAPHQL_INTROSPECTION", development)?,
+            graphiql: flag("GRAPHIQL", development)?,
         })
     }
 }
 
-/// In development the secret is generated once and kept in a local file, so
-/// sign-ins survive restarts without any setup.
+/// Whether a secret could have come from a random generator: enough
+/// different characters, no long run of one character, and not a short
+/// pattern repeated (`abcabcabc…`) or a sequence (`abcdefgh…`).
+fn high_entropy(secret: &str) -> bool {
+    let chars: Vec<char> = secret.chars().collect();
+    let distinct = chars
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let longest_run = chars
+        .chunk_by(|a, b| a == b)
+        .map(<[char]>::len)
+        .max()
+        .unwrap_or(0);
+    let repeats_pattern = (1..=chars.len() / 2).any(|period| {
+        chars
+            .iter()
+            .zip(chars.iter().skip(period))
+            .all(|(a, b)| a == b)
+    });
+    let steps: Vec<i64> = chars
+        .windows(2)
+        .map(|w| i64::from(u32::from(w[1])) - i64::from(u32::from(w[0])))
+        .collect();
+    let sequential = steps.iter().filter(|s| s.abs() == 1).count() * 2 > steps.len();
+    distinct >= 12 && longest_run <= 4 && !repeats_pattern && !sequential
+}
+
+/// In development the secret is generated once and kept in a local file
+/// that only its owner may read, so sign-ins survive restarts without any
+/// setup.
 fn local_development_secret() -> Result<Secret, ConfigError> {
     let path = Path::new(LOCAL_SECRET_FILE);
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= MIN_SECRET_LEN {
-            return Ok(Secret::new(existing));
-        }
-    }
-    let generated = crate::auth::tokens::random_secret(32);
-    std::fs::write(path, &generated).map_err(|e| {
+    let unsaved = |e: std::io::Error| {
         invalid(
             "AUTH_SECRET",
             format!(
                 "is unset and a development secret could not be saved in {LOCAL_SECRET_FILE}: {e}"
             ),
         )
-    })?;
+    };
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= MIN_SECRET_LEN {
+            // Files written by older versions were readable by everyone.
+            owner_only(path).map_err(unsaved)?;
+            return Ok(Secret::new(existing));
+        }
+    }
+    let generated = crate::auth::tokens::random_secret(32);
+    write_owner_only(path, &generated).map_err(unsaved)?;
     Ok(Secret::new(generated))
+}
+
+#[cfg(unix)]
+fn write_owner_only(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    owner_only(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_owner_only(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(unix)]
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn owner_only(_: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -296,6 +423,52 @@ mod tests {
         assert_eq!(err.name, "AUTH_SECRET");
         let err = config(&[("AUTH_SECRET", "short")]).unwrap_err();
         assert_eq!(err.name, "AUTH_SECRET");
+    }
+
+    #[test]
+    fn production_refuses_a_guessable_secret() {
+        for weak in [
+            "a".repeat(32),
+            "abcabcabcabcabcabcabcabcabcabcab".to_owned(),
+            "abcdefghijklmnopqrstuvwxyz012345".to_owned(),
+            "0123456789abcdef0123456789abcdef".to_owned(),
+            "passwordpasswordpasswordpassword".to_owned(),
+        ] {
+            let err = config(&[("APP_ENV", "production"), ("AUTH_SECRET", &weak)]).unwrap_err();
+            assert_eq!(err.name, "AUTH_SECRET", "{weak} was accepted");
+        }
+        let strong = "q7Vt2pX9mKf3Lr8ZsW4nYb6HcJ1dGe5A0uTiOoPl";
+        let c = config(&[("APP_ENV", "production"), ("AUTH_SECRET", strong)]).unwrap();
+        assert!(!c.introspection && !c.graphiql);
+        // Development keeps accepting any long enough secret.
+        assert!(config(&[("AUTH_SECRET", &"a".repeat(32))]).is_ok());
+    }
+
+    #[test]
+    fn production_turns_introspection_and_graphiql_off_unless_asked() {
+        let strong = "q7Vt2pX9mKf3Lr8ZsW4nYb6HcJ1dGe5A0uTiOoPl";
+        let c = config(&[
+            ("APP_ENV", "production"),
+            ("AUTH_SECRET", strong),
+            ("GRAPHQL_INTROSPECTION", "true"),
+        ])
+        .unwrap();
+        assert!(c.introspection && !c.graphiql);
+        let c = config(&[SECRET]).unwrap();
+        assert!(c.introspection && c.graphiql);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_development_secret_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "x").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_owner_only(&path, "0123456789abcdef0123456789abcdef").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]

@@ -50,7 +50,9 @@ impl Application {
             Some(url) => url.clone(),
             None => format!("http://{}", listener.local_addr()?),
         };
+        let limits = Arc::new(crate::limits::Limits::new(&config));
         let state = AppState {
+            limits,
             db,
             public_url,
             config: Arc::new(config),
@@ -85,6 +87,14 @@ impl Application {
                 self.state.signals.jobs.clone(),
             )
         });
+        let limits = self.state.limits.clone();
+        let forget = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limits.forget_idle();
+            }
+        });
         if let Err(e) = crate::services::proposals::closing::schedule_unscheduled(&self.state).await
         {
             tracing::error!(error = ?e, "scheduling the closing of open proposals failed");
@@ -96,6 +106,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await;
+        forget.abort();
         for task in listener.into_iter().chain(worker) {
             task.abort();
         }

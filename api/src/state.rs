@@ -5,7 +5,8 @@ use std::sync::{Arc, atomic::AtomicU64};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    catalogue::Catalogue, config::Config, payments::StripeGateway, services::signals::Signals,
+    catalogue::Catalogue, config::Config, limits::Limits, payments::StripeGateway,
+    services::signals::Signals,
 };
 
 #[derive(Clone)]
@@ -30,4 +31,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Wake-ups for the worker and live subscriptions.
     pub signals: Signals,
+    /// What one caller may cost: hashing slots, attempts per address,
+    /// WebSocket connections.
+    pub limits: Arc<Limits>,
 }

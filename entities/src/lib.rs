@@ -8,6 +8,7 @@ pub mod app_provisioner;
 pub mod application;
 pub mod audit_chain_head;
 pub mod audit_event;
+pub mod audit_refusal_window;
 pub mod contribution;
 pub mod delegation;
 pub mod expense;

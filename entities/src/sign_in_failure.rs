@@ -8,6 +8,8 @@ pub struct Model {
     pub id: Uuid,
     /// Normalised email that was tried (it may belong to no account).
     pub email: String,
+    /// The client address the attempt came from (empty for old rows).
+    pub client_address: String,
     pub attempted_at: DateTimeUtc,
 }
 

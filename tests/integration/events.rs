@@ -504,7 +504,7 @@ async fn integrators_hear_events_through_signed_webhooks(app: TestApp) {
 
 /// A graphql-transport-ws client: connects, sends the init payload and
 /// waits for the ack.
-async fn ws_connect(app: &TestApp, init: Value) -> Socket {
+pub(crate) async fn ws_connect(app: &TestApp, init: Value) -> Socket {
     let url = app.url("/graphql/ws").replacen("http", "ws", 1);
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -522,7 +522,7 @@ async fn ws_connect(app: &TestApp, init: Value) -> Socket {
     ws
 }
 
-async fn next_message<S>(ws: &mut S) -> Value
+pub(crate) async fn next_message<S>(ws: &mut S) -> Value
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
@@ -541,7 +541,7 @@ where
     }
 }
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Connects to `server` as `token` and subscribes (as `id`) to the pool's
@@ -575,7 +575,7 @@ where
     events
 }
 
-async fn subscribe<S>(ws: &mut S, id: &str, query: &str, variables: Value)
+pub(crate) async fn subscribe<S>(ws: &mut S, id: &str, query: &str, variables: Value)
 where
     S: futures::Sink<Message> + Unpin,
     S::Error: std::fmt::Debug,
@@ -587,7 +587,7 @@ where
     .unwrap();
 }
 
-const POOL_EVENTS: &str = "subscription($id: ID!, $after: ID) { poolEvents(poolId: $id, after: $after) { id action entityType entityId } }";
+pub(crate) const POOL_EVENTS: &str = "subscription($id: ID!, $after: ID) { poolEvents(poolId: $id, after: $after) { id action entityType entityId } }";
 
 /// The id of the pool's newest event (its admins read the trail). A
 /// subscription started `after` it hears everything that follows, however

@@ -113,6 +113,10 @@ impl TestApp {
             ("LISTEN_ADDR", "127.0.0.1:0"),
             ("AUTH_SECRET", "test-secret-test-secret-test-secret-0123"),
             ("DATABASE_MAX_CONNECTIONS", "5"),
+            // Every test signs people up and in from 127.0.0.1; the tests
+            // of the limits set their own.
+            ("SIGN_UP_ADDRESS_LIMIT", "1000000"),
+            ("SIGN_IN_ADDRESS_LIMIT", "1000000"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -11,6 +11,7 @@
 #[macro_use]
 mod helpers;
 
+mod abuse;
 mod accounts;
 mod api_tokens;
 mod audit;

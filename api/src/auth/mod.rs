@@ -5,6 +5,11 @@ pub mod password;
 pub mod permissions;
 pub mod tokens;
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicU32, Ordering},
+};
+
 use chrono::Utc;
 use entities::access_token::{self, TokenKind};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -104,6 +109,10 @@ pub struct RequestContext {
     /// Whether the operation is a mutation: API tokens then need `WRITE`.
     is_mutation: bool,
     actor: OnceCell<Option<Actor>>,
+    /// signIn and signUp calls so far in this HTTP request (shared by the
+    /// operations of a batch): one is allowed, so one request cannot buy
+    /// many password hashes.
+    credential_calls: Arc<AtomicU32>,
 }
 
 impl RequestContext {
@@ -122,7 +131,28 @@ impl RequestContext {
             credentials,
             is_mutation,
             actor: OnceCell::new(),
+            credential_calls: Arc::default(),
         }
+    }
+
+    /// Shares the count of signIn and signUp calls with the other
+    /// operations of the same HTTP request.
+    pub fn with_credential_calls(mut self, calls: Arc<AtomicU32>) -> Self {
+        self.credential_calls = calls;
+        self
+    }
+
+    /// Counts a signIn or signUp; the second in one request is refused.
+    pub fn take_credential_call(&self) -> AppResult<()> {
+        if self.credential_calls.fetch_add(1, Ordering::SeqCst) > 0 {
+            return Err(AppError::RateLimited {
+                message:
+                    "one signIn or signUp per request; send the others as requests of their own"
+                        .into(),
+                retry_after_secs: 1,
+            });
+        }
+        Ok(())
     }
 
     pub fn has_credentials(&self) -> bool {

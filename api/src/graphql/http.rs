@@ -2,10 +2,7 @@
 //! `GET /graphql` (queries only; GraphiQL for browsers). Request-level
 //! protections answer with a coded error before any SQL runs.
 
-use async_graphql::{
-    BatchRequest, Request, Response, ServerError, http::GraphiQLSource,
-    parser::types::OperationType,
-};
+use async_graphql::{BatchRequest, Request, Response, ServerError, parser::types::OperationType};
 use axum::{
     body::Bytes,
     extract::{RawQuery, State, rejection::BytesRejection},
@@ -131,8 +128,14 @@ pub async fn get(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    if wants_html && !query.contains("query=") {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+    if wants_html && !query.contains("query=") && server.state.config.graphiql {
+        let (page, csp) = &*crate::routes::security::GRAPHIQL;
+        let mut page = Html(page.clone()).into_response();
+        if let Ok(csp) = HeaderValue::from_str(csp) {
+            page.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
+        return page;
     }
     let request = match async_graphql::http::parse_query_string(&query) {
         Ok(r) => r,
@@ -170,6 +173,7 @@ async fn execute(
     let client_address = peer.client_address(server.state.config.trust_forwarded_for);
     let mut responses = Vec::with_capacity(requests.len());
     let mut status = StatusCode::OK;
+    let credential_calls = std::sync::Arc::default();
     for mut request in requests {
         let is_mutation = operation_type(&mut request) == Some(OperationType::Mutation);
         if is_mutation && over_get {
@@ -193,7 +197,8 @@ async fn execute(
             client_address.clone(),
             credentials.clone(),
             is_mutation,
-        );
+        )
+        .with_credential_calls(std::sync::Arc::clone(&credential_calls));
         let refusal = refuse_read_only_token(&server.state, &context, is_mutation).await;
         // Resolved now (the context caches the caller) for recording refusals.
         let author = if calls.is_empty() {

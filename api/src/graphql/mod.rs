@@ -40,8 +40,16 @@ fn schema_builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
 }
 
 /// The served schema, with the application state every resolver reads.
+/// Introspection is off when `GRAPHQL_INTROSPECTION` says so (production's
+/// default): a public server need not hand out its whole schema.
 pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder().data(state).finish()
+    let builder = schema_builder();
+    let builder = if state.config.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    };
+    builder.data(state).finish()
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.

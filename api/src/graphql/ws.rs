@@ -2,6 +2,11 @@
 //! graphql-transport-ws protocol (and the older graphql-ws). The token goes
 //! in the init payload: `{"token": "pst_…"}` or
 //! `{"Authorization": "Bearer pst_…"}`; a bad token refuses the connection.
+//!
+//! Each connection costs the server a task and each subscription a feed, so
+//! both are capped: connections per client address (at the upgrade) and per
+//! person (at init), subscriptions per connection, and a connection left
+//! without any subscription for `WS_IDLE_TIMEOUT_SECS` is closed.
 
 use std::sync::Arc;
 
@@ -15,16 +20,20 @@ use async_graphql::{
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     extract::{State, WebSocketUpgrade},
+    http::StatusCode,
     response::Response,
 };
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::{
     auth::RequestContext,
+    error::code,
     graphql::{
-        http::{GraphqlServer, finalize, strip_bearer},
+        http::{GraphqlServer, error_response, finalize, strip_bearer},
         loaders::Loaders,
     },
+    limits::{Slot, SubscriptionSlots},
     routes::{Peer, RequestId},
 };
 
@@ -38,28 +47,69 @@ pub async fn handler(
     let schema = server.schema.clone();
     let state = server.state.clone();
     let client = peer.client_address(state.config.trust_forwarded_for);
+    let Some(address_slot) = state
+        .limits
+        .sockets_by_address
+        .try_take(client.as_deref().unwrap_or_default())
+    else {
+        return error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            code::RATE_LIMITED,
+            &format!(
+                "at most {} WebSocket connections per address; close one first",
+                state.limits.sockets_by_address.max()
+            ),
+            &request_id,
+        );
+    };
+    let subscriptions = SubscriptionSlots::new(state.config.ws_max_subscriptions_per_connection);
+    let idle = state.config.ws_idle_timeout;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            // The client's side ends when the connection has been idle: the
+            // server then closes it.
+            let watched = subscriptions.clone();
+            let stream = stream.take_until(Box::pin(async move { watched.idle_for(idle).await }));
+            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let context =
                         RequestContext::new(request_id, client, token_of(&payload), false);
+                    let mut data = Data::default();
                     if context.has_credentials() {
-                        context
+                        let actor = context
                             .actor(&state)
                             .await
                             .map_err(|e| async_graphql::Error::new(e.message()))?;
+                        if let Some(actor) = actor {
+                            let slot = state
+                                .limits
+                                .sockets_by_user
+                                .try_take(&actor.user_id.to_string())
+                                .ok_or_else(|| {
+                                    async_graphql::Error::new(format!(
+                                        "at most {} WebSocket connections per person; close one first",
+                                        state.limits.sockets_by_user.max()
+                                    ))
+                                })?;
+                            data.insert(ConnectionSlots(vec![slot]));
+                        }
                     }
-                    let mut data = Data::default();
                     data.insert(Loaders::new(&state));
                     data.insert(context);
                     data.insert(WebSocketSession);
+                    data.insert(subscriptions);
                     Ok(data)
                 })
                 .serve()
+                .await;
+            drop(address_slot);
         })
 }
+
+/// The per-person connection slot a connection holds while it is open.
+struct ConnectionSlots(#[expect(dead_code, reason = "held for its Drop")] Vec<Slot>);
 
 fn token_of(payload: &Value) -> Option<String> {
     strip_bearer(
@@ -120,13 +170,29 @@ impl Extension for WebSocketErrorCodes {
         stream: BoxStream<'s, GraphqlResponse>,
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, GraphqlResponse> {
-        use futures::StreamExt;
         let request_id = ctx
             .data_opt::<RequestContext>()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
+        let slot = match ctx
+            .data_opt::<SubscriptionSlots>()
+            .map(SubscriptionSlots::try_take)
+        {
+            Some(Err(refused)) => {
+                let refused =
+                    async_graphql::Error::from(refused).into_server_error(Default::default());
+                let response = finalize(GraphqlResponse::from_errors(vec![refused]), &request_id);
+                return futures::stream::once(async move { response }).boxed();
+            }
+            Some(Ok(slot)) => Some(slot),
+            None => None,
+        };
         next.run(ctx, stream)
-            .map(move |response| finalize(response, &request_id))
+            .map(move |response| {
+                // The slot lives as long as the stream.
+                let _held = &slot;
+                finalize(response, &request_id)
+            })
             .boxed()
     }
 }

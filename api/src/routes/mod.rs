@@ -3,6 +3,7 @@
 mod callbacks;
 mod exports;
 mod health;
+pub mod security;
 mod webhooks;
 
 use std::{net::SocketAddr, time::Duration};
@@ -30,6 +31,33 @@ use crate::{
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id taken from a client.
+const MAX_CLIENT_REQUEST_ID: usize = 64;
+
+/// A client's `X-Request-Id` is kept (so its logs and ours line up) only if
+/// it is short and made of safe characters; the trail stores it, so anything
+/// else is dropped and the server makes its own.
+fn acceptable_request_id(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_CLIENT_REQUEST_ID
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+fn drop_unsafe_request_id<B>(mut request: Request<B>) -> Request<B> {
+    if request
+        .headers()
+        .get_all(&REQUEST_ID)
+        .iter()
+        .enumerate()
+        .any(|(i, v)| i > 0 || !acceptable_request_id(v.as_bytes()))
+    {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
 
 /// Request ids are UUIDv7, so they sort by time in logs.
 #[derive(Clone, Copy)]
@@ -150,7 +178,8 @@ pub fn router(state: AppState) -> Router {
         .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
             tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
         });
-    Router::new()
+    let https = state.public_url.starts_with("https://");
+    let router = Router::new()
         .merge(graphql_routes)
         .merge(health::routes(state.clone()))
         .merge(exports::routes(state.clone()))
@@ -158,13 +187,14 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeUuidV7))
-                .layer(trace)
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
-        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    security::layer(router, https).layer(
+        ServiceBuilder::new()
+            .map_request(drop_unsafe_request_id)
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeUuidV7))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+    )
 }
 
 async fn not_found(RequestId(id): RequestId) -> Response {
@@ -183,4 +213,22 @@ async fn method_not_allowed(RequestId(id): RequestId) -> Response {
         "this route does not take that method",
         &id,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_request_id;
+
+    #[test]
+    fn only_short_plain_request_ids_are_kept() {
+        assert!(acceptable_request_id(b"abc-123_x.y:z"));
+        assert!(acceptable_request_id(
+            uuid::Uuid::now_v7().to_string().as_bytes()
+        ));
+        assert!(!acceptable_request_id(b""));
+        assert!(!acceptable_request_id("x".repeat(65).as_bytes()));
+        assert!(!acceptable_request_id(b"a b"));
+        assert!(!acceptable_request_id(b"<script>"));
+        assert!(!acceptable_request_id("caf\u{e9}".as_bytes()));
+    }
 }

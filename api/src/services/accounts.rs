@@ -42,7 +42,10 @@ pub async fn sign_up(state: &AppState, origin: &Origin, input: SignUpInput) -> A
     let (Some(email), Some(password), Some(display_name)) = (email, password, display_name) else {
         return Err(check.into_error());
     };
-    let password_hash = password::hash(password.into_inner()).await?;
+    state
+        .limits
+        .sign_up_attempt(origin.client_address.as_deref().unwrap_or_default())?;
+    let password_hash = password::hash(&state.limits, password.into_inner()).await?;
     let now = Utc::now();
     let txn = crate::services::begin_write(&state.db).await?;
     let user = user::ActiveModel {
@@ -75,22 +78,36 @@ pub struct SignInInput {
 pub async fn sign_in(state: &AppState, origin: &Origin, input: SignInInput) -> AppResult<Session> {
     let email =
         Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
-    refuse_if_too_many_failures(state, &email).await?;
+    let address = origin.client_address.clone().unwrap_or_default();
+    state.limits.sign_in_attempt(&address)?;
+    let attempt = reserve_attempt(state, &email, &address).await?;
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&state.db)
         .await?;
-    let ok = password::verify(
+    let verified = password::verify(
+        &state.limits,
         input.password,
         user.as_ref().map(|u| u.password_hash.clone()),
     )
-    .await?;
+    .await;
+    let ok = match verified {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Not checked (the server was busy): not a failure either.
+            sign_in_failure::Entity::delete_by_id(attempt)
+                .exec(&state.db)
+                .await?;
+            return Err(e);
+        }
+    };
     match user {
         Some(user) if ok => {
             let txn = crate::services::begin_write(&state.db).await?;
-            // A success clears the slate for this email.
+            // A success clears the slate for this email from this address.
             sign_in_failure::Entity::delete_many()
                 .filter(sign_in_failure::Column::Email.eq(email.as_str()))
+                .filter(sign_in_failure::Column::ClientAddress.eq(address.as_str()))
                 .exec(&txn)
                 .await?;
             let author = Author::anonymous(origin).identified(user.id);
@@ -104,32 +121,53 @@ pub async fn sign_in(state: &AppState, origin: &Origin, input: SignInInput) -> A
             txn.commit().await?;
             Ok(session)
         }
-        _ => {
-            sign_in_failure::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                email: Set(email.as_str().to_owned()),
-                attempted_at: Set(Utc::now()),
-            }
-            .insert(&state.db)
-            .await?;
-            Err(AppError::Unauthenticated(
-                "the email or the password is wrong".into(),
-            ))
-        }
+        // The reserved attempt stays, as a failure.
+        _ => Err(AppError::Unauthenticated(
+            "the email or the password is wrong".into(),
+        )),
     }
 }
 
-/// Refuses a sign-in while the email has had too many recent failures.
-async fn refuse_if_too_many_failures(state: &AppState, email: &Email) -> AppResult<()> {
+/// Counts an attempt before its password is checked, so concurrent guesses
+/// count too: the attempt is written first, then the attempts in the window
+/// are counted, its own included. Each attempt sees at least the ones that
+/// committed before it, so no more than the allowance get through however
+/// many arrive at once. A refused attempt is taken back (it cost nothing
+/// and must not lengthen the lock); one that goes on stays as a failure
+/// unless it succeeds. Failures count per email *and* address: a flood of
+/// guesses from one network never locks the owner out of another (the
+/// per-address limit bounds how many emails one network may try). Returns
+/// the attempt's id.
+async fn reserve_attempt(state: &AppState, email: &Email, address: &str) -> AppResult<Uuid> {
     let window =
         chrono::Duration::from_std(state.config.sign_in_window).map_err(AppError::internal)?;
-    let since = Utc::now() - window;
-    let failures = sign_in_failure::Entity::find()
+    let now = Utc::now();
+    let since = now - window;
+    sign_in_failure::Entity::delete_many()
         .filter(sign_in_failure::Column::Email.eq(email.as_str()))
+        .filter(sign_in_failure::Column::AttemptedAt.lte(since))
+        .exec(&state.db)
+        .await?;
+    let id = Uuid::now_v7();
+    sign_in_failure::ActiveModel {
+        id: Set(id),
+        email: Set(email.as_str().to_owned()),
+        client_address: Set(address.to_owned()),
+        attempted_at: Set(now),
+    }
+    .insert(&state.db)
+    .await?;
+    let max = u64::from(state.config.sign_in_max_failures);
+    let from_here = sign_in_failure::Entity::find()
+        .filter(sign_in_failure::Column::Email.eq(email.as_str()))
+        .filter(sign_in_failure::Column::ClientAddress.eq(address))
         .filter(sign_in_failure::Column::AttemptedAt.gt(since))
         .count(&state.db)
         .await?;
-    if failures >= u64::from(state.config.sign_in_max_failures) {
+    if from_here > max {
+        sign_in_failure::Entity::delete_by_id(id)
+            .exec(&state.db)
+            .await?;
         let secs = state.config.sign_in_window.as_secs();
         return Err(AppError::RateLimited {
             message: format!(
@@ -139,7 +177,7 @@ async fn refuse_if_too_many_failures(state: &AppState, email: &Email) -> AppResu
             retry_after_secs: secs,
         });
     }
-    Ok(())
+    Ok(id)
 }
 
 async fn open_session(

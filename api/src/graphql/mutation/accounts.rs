@@ -19,6 +19,7 @@ impl AccountMutation {
     /// Creates an account and signs it in.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
         let c = Ctx::of(ctx)?;
+        c.request.take_credential_call()?;
         let input = accounts::SignUpInput {
             email: input.email,
             password: input.password,
@@ -29,9 +30,12 @@ impl AccountMutation {
             .into())
     }
 
-    /// Opens a session. Repeated failures for one email are refused for a while.
+    /// Opens a session. Repeated failures for one email from one address, and
+    /// too many attempts from one address, are refused for a while. One
+    /// signIn or signUp per request.
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<AuthPayload> {
         let c = Ctx::of(ctx)?;
+        c.request.take_credential_call()?;
         let input = accounts::SignInInput {
             email: input.email,
             password: input.password,
