@@ -1,11 +1,13 @@
 //! Password hashing with Argon2id (the argon2 crate's defaults: OWASP's
-//! recommended m=19 MiB, t=2, p=1). Hashing runs off the async workers, in
-//! one of a few slots ([`Limits::hashing_slot`]): each hash holds 19 MiB,
+//! recommended m=19 MiB, t=2, p=1). Hashing runs off the async workers, on
+//! one of a few hashing threads ([`Limits::hash`]): each hash holds 19 MiB,
 //! so unbounded concurrent sign-ins would exhaust memory.
 
+use std::cell::RefCell;
+
 use argon2::{
-    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
-    password_hash::{SaltString, rand_core::OsRng},
+    Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::{Output, SaltString, rand_core::OsRng},
 };
 
 use crate::{
@@ -13,40 +15,90 @@ use crate::{
     limits::Limits,
 };
 
-pub async fn hash(limits: &Limits, password: String) -> AppResult<String> {
-    let slot = limits.hashing_slot().await?;
-    tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::internal(anyhow::anyhow!("hashing a password: {e}")))
+/// The largest memory cost a stored hash may ask for (64 MiB); ours use 19.
+const MAX_BLOCKS: usize = 64 * 1024;
+
+thread_local! {
+    /// Argon2's working memory, kept by each hashing thread and reused:
+    /// allocating 19 MiB per hash leaves the allocator holding far more
+    /// than the hashes running at once ever need.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::internal(anyhow::anyhow!("{what}: {e}"))
+}
+
+/// Argon2 of `password` with `salt` into `out`, in this thread's memory.
+fn compute(params: Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> AppResult<()> {
+    let blocks = params.block_count();
+    if blocks > MAX_BLOCKS {
+        return Err(failed("stored hash", "memory cost above the limit"));
+    }
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        argon
+            .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+            .map_err(|e| failed("hashing a password", e))
     })
-    .await
-    .map_err(AppError::internal)?
+}
+
+pub async fn hash(limits: &Limits, password: String) -> AppResult<String> {
+    limits
+        .hash(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            let params = Params::default();
+            let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+            let mut raw_salt = [0u8; 64];
+            let raw_salt = salt
+                .decode_b64(&mut raw_salt)
+                .map_err(|e| failed("salt", e))?;
+            compute(params.clone(), password.as_bytes(), raw_salt, &mut out)?;
+            let phc = PasswordHash {
+                algorithm: Algorithm::Argon2id.ident(),
+                version: Some(Version::V0x13.into()),
+                params: (&params).try_into().map_err(|e| failed("params", e))?,
+                salt: Some(salt.as_salt()),
+                hash: Some(Output::new(&out).map_err(|e| failed("output", e))?),
+            };
+            Ok(phc.to_string())
+        })
+        .await?
 }
 
 /// Whether `password` matches `stored`. With `stored = None` (no such
 /// account) a dummy hash is checked anyway, so both answers take as long and
 /// response times do not reveal which emails have accounts.
 pub async fn verify(limits: &Limits, password: String, stored: Option<String>) -> AppResult<bool> {
-    let slot = limits.hashing_slot().await?;
-    tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let (phc, real) = match stored {
-            Some(phc) => (phc, true),
-            None => (DUMMY_HASH.to_owned(), false),
-        };
-        let parsed = PasswordHash::new(&phc)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("stored hash unreadable: {e}")))?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(ok && real)
-    })
-    .await
-    .map_err(AppError::internal)?
+    limits
+        .hash(move || {
+            let (phc, real) = match stored {
+                Some(phc) => (phc, true),
+                None => (DUMMY_HASH.to_owned(), false),
+            };
+            let parsed =
+                PasswordHash::new(&phc).map_err(|e| failed("stored hash unreadable", e))?;
+            let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else {
+                return Err(failed("stored hash", "no salt or output"));
+            };
+            if Algorithm::try_from(parsed.algorithm) != Ok(Algorithm::Argon2id) {
+                return Err(failed("stored hash", "not Argon2id"));
+            }
+            let params = Params::try_from(&parsed).map_err(|e| failed("stored params", e))?;
+            let mut raw_salt = [0u8; 64];
+            let raw_salt = salt
+                .decode_b64(&mut raw_salt)
+                .map_err(|e| failed("stored salt", e))?;
+            let mut out = vec![0u8; expected.len()];
+            compute(params, password.as_bytes(), raw_salt, &mut out)?;
+            // Output compares in constant time.
+            let ok = Output::new(&out).is_ok_and(|computed| computed == expected);
+            Ok(ok && real)
+        })
+        .await?
 }
 
 /// Argon2id hash of a random string, with the default parameters.
@@ -78,6 +130,31 @@ mod tests {
             !verify(&limits, "wrong horse battery".into(), Some(h))
                 .await
                 .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_argon2_defaults_still_verify() {
+        use argon2::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let old = Argon2::default()
+            .hash_password(b"an older passphrase", &salt)
+            .unwrap()
+            .to_string();
+        let limits = limits();
+        assert!(
+            verify(&limits, "an older passphrase".into(), Some(old.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify(&limits, "wrong".into(), Some(old)).await.unwrap());
+        // And ours verify with the crate's own verifier.
+        use argon2::PasswordVerifier;
+        let ours = hash(&limits, "a passphrase of ours".into()).await.unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"a passphrase of ours", &PasswordHash::new(&ours).unwrap())
+                .is_ok()
         );
     }
 
