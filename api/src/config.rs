@@ -88,6 +88,10 @@ pub struct Config {
     pub job_retention: Option<Duration>,
     /// Timeout of calls to provisioners and webhook endpoints.
     pub outbound_timeout: Duration,
+    /// `PLATFORM_ADMIN_EMAILS`: comma-separated emails (normalised like any
+    /// account email) of the people who verify parent entities, when signed
+    /// in with a session. Empty by default: nobody verifies.
+    pub platform_admin_emails: Vec<String>,
 }
 
 /// A setting that could not be used; `Display` is the one line printed at start.
@@ -197,6 +201,17 @@ impl Config {
             Some("false") => false,
             Some(_) => return Err(invalid("RUN_JOBS", "expected `true` or `false`")),
         };
+        let platform_admin_emails = get("PLATFORM_ADMIN_EMAILS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                crate::domain::Email::parse(e, "PLATFORM_ADMIN_EMAILS")
+                    .map(|e| e.as_str().to_owned())
+                    .map_err(|err| invalid("PLATFORM_ADMIN_EMAILS", err.message))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             environment,
             database_url,
@@ -232,6 +247,7 @@ impl Config {
                 days => Some(Duration::from_secs(86_400 * days)),
             },
             outbound_timeout: Duration::from_secs(number("OUTBOUND_TIMEOUT_SECS", 10, 1, 300)?),
+            platform_admin_emails,
         })
     }
 }
@@ -296,6 +312,24 @@ mod tests {
         assert_eq!(err.name, "AUTH_SECRET");
         let err = config(&[("AUTH_SECRET", "short")]).unwrap_err();
         assert_eq!(err.name, "AUTH_SECRET");
+    }
+
+    #[test]
+    fn platform_admins_are_normalised_emails() {
+        let c = config(&[SECRET]).unwrap();
+        assert!(c.platform_admin_emails.is_empty());
+        let c = config(&[
+            SECRET,
+            ("PLATFORM_ADMIN_EMAILS", " Ada@Example.org, ,bo@example.org"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.platform_admin_emails,
+            vec!["ada@example.org", "bo@example.org"]
+        );
+        let err =
+            config(&[SECRET, ("PLATFORM_ADMIN_EMAILS", "ada@example.org,nobody")]).unwrap_err();
+        assert_eq!(err.name, "PLATFORM_ADMIN_EMAILS");
     }
 
     #[test]
