@@ -115,6 +115,10 @@ pub struct Config {
     /// `GRAPHIQL`: whether browsers get the GraphiQL page at `/graphql`; on
     /// by default in development, off in production.
     pub graphiql: bool,
+    /// `PLATFORM_ADMIN_EMAILS`: comma-separated emails (normalised like any
+    /// account email) of the people who verify parent entities, when signed
+    /// in with a session. Empty by default: nobody verifies.
+    pub platform_admin_emails: Vec<String>,
 }
 
 /// A setting that could not be used; `Display` is the one line printed at start.
@@ -237,6 +241,17 @@ impl Config {
         let run_jobs = flag("RUN_JOBS", true)?;
         let development = environment == Environment::Development;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+        let platform_admin_emails = get("PLATFORM_ADMIN_EMAILS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                crate::domain::Email::parse(e, "PLATFORM_ADMIN_EMAILS")
+                    .map(|e| e.as_str().to_owned())
+                    .map_err(|err| invalid("PLATFORM_ADMIN_EMAILS", err.message))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             environment,
             database_url,
@@ -298,6 +313,7 @@ impl Config {
             )?),
             introspection: flag("GRAPHQL_INTROSPECTION", development)?,
             graphiql: flag("GRAPHIQL", development)?,
+            platform_admin_emails,
         })
     }
 }
@@ -469,6 +485,24 @@ mod tests {
         write_owner_only(&path, "0123456789abcdef0123456789abcdef").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn platform_admins_are_normalised_emails() {
+        let c = config(&[SECRET]).unwrap();
+        assert!(c.platform_admin_emails.is_empty());
+        let c = config(&[
+            SECRET,
+            ("PLATFORM_ADMIN_EMAILS", " Ada@Example.org, ,bo@example.org"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.platform_admin_emails,
+            vec!["ada@example.org", "bo@example.org"]
+        );
+        let err =
+            config(&[SECRET, ("PLATFORM_ADMIN_EMAILS", "ada@example.org,nobody")]).unwrap_err();
+        assert_eq!(err.name, "PLATFORM_ADMIN_EMAILS");
     }
 
     #[test]

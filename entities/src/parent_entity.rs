@@ -43,6 +43,12 @@ pub struct Model {
     /// Policy: the parent's share of each contribution, in basis points
     /// (250 = 2.5 %).
     pub parent_share_basis_points: i32,
+    /// The registration number with case, spaces and punctuation removed;
+    /// verified parents hold it against each other within a jurisdiction.
+    pub registration_key: Option<String>,
+    /// Set while a platform admin vouches for the entity being who it says.
+    pub verified_at: Option<DateTimeUtc>,
+    pub verified_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -119,6 +119,9 @@ pub enum ParentEntities {
     ExpenseApprovalAboveMinor,
     ExpenseMinApprovals,
     ParentShareBasisPoints,
+    RegistrationKey,
+    VerifiedAt,
+    VerifiedBy,
 }
 
 #[derive(DeriveIden)]

@@ -29,6 +29,8 @@ const OWN_ACCOUNT: &[&str] = &[
     "createApiToken",
     "revokeApiToken",
     "registerParentEntity",
+    "acceptParentEntityRole",
+    "declineParentEntityRole",
 ];
 
 /// The objects under the audited parent that arguments name.
@@ -353,6 +355,8 @@ async fn auditors_are_refused_every_mutation(app: TestApp) {
         )
         .await;
     assert!(signed_in["signIn"]["token"].is_string());
+    auditor_cannot_become_a_steward_of_the_same_parent(app, &p.w.steward, &auditor, &p.w.parent)
+        .await;
     assert_eq!(
         crate::audit::all_events(app, &founder, pool_trail)
             .await
@@ -370,13 +374,18 @@ fn is_scalar_result(ty: &Value) -> bool {
 
 async fn members_of_its_pools_cannot_audit_a_parent(app: TestApp) {
     let p = PoolWorld::new(app, crate::pools::TWO_GROUPS()).await;
-    p.join("ann@example.org", "workers").await;
-    let grant = "mutation($i: GrantParentEntityRoleInput!) { grantParentEntityRole(input: $i) { id role } }";
-    let res = p
+    let (ann, _) = p.join("ann@example.org", "workers").await;
+    let grant = "mutation($i: GrantParentEntityRoleInput!) { grantParentEntityRole(input: $i) { id role status } }";
+    let accept = "mutation($id: ID!) { acceptParentEntityRole(id: $id) { role status } }";
+    // The grant tells the steward nothing about Ann; her acceptance is refused.
+    let invited = p
         .app()
-        .gql(Some(&p.w.steward), grant,
+        .ok(Some(&p.w.steward), grant,
             json!({ "i": { "parentEntityId": p.w.parent, "email": "ann@example.org", "role": "AUDITOR" } }))
         .await;
+    assert_eq!(invited["grantParentEntityRole"]["status"], "PENDING");
+    let id = invited["grantParentEntityRole"]["id"].clone();
+    let res = p.app().gql(Some(&ann), accept, json!({ "id": id })).await;
     assert_eq!(error_code(&res), "CONFLICT");
     assert!(
         res["errors"][0]["message"]
@@ -385,10 +394,110 @@ async fn members_of_its_pools_cannot_audit_a_parent(app: TestApp) {
             .contains("independent")
     );
     // A steward may be a member; only auditors must stay outside.
-    let steward = p
+    let withdraw = "mutation($i: RevokeParentEntityRoleInput!) { revokeParentEntityRole(input: $i) { status } }";
+    p.app()
+        .ok(Some(&p.w.steward), withdraw,
+            json!({ "i": { "parentEntityId": p.w.parent, "email": "ann@example.org", "role": "AUDITOR" } }))
+        .await;
+    let invited = p
         .app()
         .ok(Some(&p.w.steward), grant,
             json!({ "i": { "parentEntityId": p.w.parent, "email": "ann@example.org", "role": "STEWARD" } }))
         .await;
-    assert_eq!(steward["grantParentEntityRole"]["role"], "STEWARD");
+    let id = invited["grantParentEntityRole"]["id"].clone();
+    let steward = p.app().ok(Some(&ann), accept, json!({ "id": id })).await;
+    assert_eq!(steward["acceptParentEntityRole"]["role"], "STEWARD");
+    assert_eq!(steward["acceptParentEntityRole"]["status"], "ACTIVE");
+}
+
+/// Accepting and declining are the auditor's own business, but accepting
+/// cannot turn an auditor into a steward of the parent they audit: one
+/// person holds one role per parent entity.
+async fn auditor_cannot_become_a_steward_of_the_same_parent(
+    app: &TestApp,
+    steward: &str,
+    auditor: &str,
+    parent: &str,
+) {
+    use entities::{
+        parent_entity_role::{self, RoleKind, RoleStatus},
+        user,
+    };
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+    // The grant already refuses: the email holds a role here.
+    let grant = app
+        .gql(Some(steward),
+            "mutation($i: GrantParentEntityRoleInput!) { grantParentEntityRole(input: $i) { id } }",
+            json!({ "i": { "parentEntityId": parent, "email": "auditor@example.org", "role": "STEWARD" } }))
+        .await;
+    assert_eq!(error_code(&grant), "CONFLICT");
+    // No API call reaches the state where the auditor has a steward
+    // invitation here; an account whose email changed since it became
+    // auditor would. Acceptance refuses it all the same.
+    let account = user::Entity::find()
+        .filter(user::Column::Email.eq("auditor@example.org"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut renamed: user::ActiveModel = account.clone().into();
+    renamed.email = Set("auditor@new.example.org".into());
+    renamed.update(&app.db).await.unwrap();
+    let now = Utc::now();
+    let invitation = parent_entity_role::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        parent_entity_id: Set(parent.parse().unwrap()),
+        user_id: Set(None),
+        email: Set("auditor@new.example.org".into()),
+        role: Set(RoleKind::Steward),
+        status: Set(RoleStatus::Pending),
+        granted_by: Set(account.id),
+        granted_at: Set(now),
+        accepted_at: Set(None),
+        declined_at: Set(None),
+        expires_at: Set(Some(now + Duration::days(1))),
+        revoked_by: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let id = json!({ "id": invitation.id.to_string() });
+    let accept = app
+        .gql(
+            Some(auditor),
+            "mutation($id: ID!) { acceptParentEntityRole(id: $id) { status } }",
+            id.clone(),
+        )
+        .await;
+    assert_eq!(error_code(&accept), "CONFLICT", "{accept:#}");
+    assert!(
+        accept["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one role")
+    );
+    let declined = app
+        .ok(
+            Some(auditor),
+            "mutation($id: ID!) { declineParentEntityRole(id: $id) { status } }",
+            id,
+        )
+        .await;
+    assert_eq!(declined["declineParentEntityRole"]["status"], "DECLINED");
+    let roles = app
+        .ok(
+            Some(auditor),
+            "{ me { parentEntityRoles { edges { node { role } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        roles["me"]["parentEntityRoles"]["edges"],
+        json!([{ "node": { "role": "AUDITOR" } }])
+    );
+    let mut restored: user::ActiveModel = account.clone().into();
+    restored.email = Set(account.email.clone());
+    restored.update(&app.db).await.unwrap();
 }

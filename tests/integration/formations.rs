@@ -33,10 +33,12 @@ impl World {
         let (auditor, _) = app.sign_up("auditor@example.org").await;
         let (founder, _) = app.sign_up("founder@example.org").await;
         let parent = app.register_parent_with(&steward, "F-2026", policy).await;
-        app.ok(
-            Some(&steward),
-            "mutation($i: GrantParentEntityRoleInput!) { grantParentEntityRole(input: $i) { id } }",
-            json!({ "i": { "parentEntityId": parent, "email": "auditor@example.org", "role": "AUDITOR" } }),
+        app.grant_role(
+            &steward,
+            &parent,
+            &auditor,
+            "auditor@example.org",
+            "AUDITOR",
         )
         .await;
         Self {
@@ -835,8 +837,13 @@ async fn concurrent_approvals_create_one_pool(app: TestApp) {
     let w = World::new(app, "MANUAL").await;
     let (second_steward, _) = w.app.sign_up("second@example.org").await;
     w.app
-        .ok(Some(&w.steward), "mutation($i: GrantParentEntityRoleInput!) { grantParentEntityRole(input: $i) { id } }",
-            json!({ "i": { "parentEntityId": w.parent, "email": "second@example.org", "role": "STEWARD" } }))
+        .grant_role(
+            &w.steward,
+            &w.parent,
+            &second_steward,
+            "second@example.org",
+            "STEWARD",
+        )
         .await;
     let id = w.start("Race").await;
     w.complete(&id, "Race Co-op").await;

@@ -208,6 +208,40 @@ impl TestApp {
             .await
     }
 
+    /// Grants `role` at `parent` to `email` as `steward`, and accepts the
+    /// invitation as its invitee (`invitee` is their token); returns the
+    /// role's id.
+    pub async fn grant_role(
+        &self,
+        steward: &str,
+        parent: &str,
+        invitee: &str,
+        email: &str,
+        role: &str,
+    ) -> String {
+        let granted = self
+            .ok(
+                Some(steward),
+                "mutation($i: GrantParentEntityRoleInput!) { grantParentEntityRole(input: $i) { id status } }",
+                json!({ "i": { "parentEntityId": parent, "email": email, "role": role } }),
+            )
+            .await;
+        assert_eq!(granted["grantParentEntityRole"]["status"], "PENDING");
+        let id = granted["grantParentEntityRole"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let accepted = self
+            .ok(
+                Some(invitee),
+                "mutation($id: ID!) { acceptParentEntityRole(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(accepted["acceptParentEntityRole"]["status"], "ACTIVE");
+        id
+    }
+
     pub async fn register_parent_with(
         &self,
         token: &str,

@@ -1,10 +1,16 @@
 //! Permission checks shared by the services.
 
-use entities::parent_entity_role::{self, RoleKind};
+use entities::{
+    parent_entity_role::{self, RoleKind, RoleStatus},
+    user,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    auth::Actor,
+    error::{AppError, AppResult},
+};
 
 /// The active role `user_id` holds at a parent entity, if any.
 pub async fn parent_role(
@@ -15,7 +21,7 @@ pub async fn parent_role(
     Ok(parent_entity_role::Entity::find()
         .filter(parent_entity_role::Column::ParentEntityId.eq(parent_entity_id))
         .filter(parent_entity_role::Column::UserId.eq(user_id))
-        .filter(parent_entity_role::Column::RevokedAt.is_null())
+        .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
         .one(db)
         .await?
         .map(|r| r.role))
@@ -64,6 +70,32 @@ pub async fn refuse_auditor(
         return Err(AppError::Forbidden(
             "auditors of the parent entity read and never act in its pools".into(),
         ));
+    }
+    Ok(())
+}
+
+/// Platform admins only: a signed-in session (not an API token) of an
+/// account whose email is in `PLATFORM_ADMIN_EMAILS`. `what` names the
+/// action for the refusal.
+pub async fn require_platform_admin(
+    db: &impl ConnectionTrait,
+    admins: &[String],
+    actor: &Actor,
+    what: &str,
+) -> AppResult<()> {
+    if actor.is_api_token() {
+        return Err(AppError::Forbidden(format!(
+            "{what} needs a platform admin signed in with a session; API tokens cannot do it"
+        )));
+    }
+    let email = user::Entity::find_by_id(actor.user_id)
+        .one(db)
+        .await?
+        .map(|u| u.email);
+    if !email.is_some_and(|e| admins.contains(&e)) {
+        return Err(AppError::Forbidden(format!(
+            "{what} is for platform admins only"
+        )));
     }
     Ok(())
 }

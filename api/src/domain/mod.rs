@@ -11,7 +11,7 @@ pub use email::Email;
 pub use money::{Currency, format_minor};
 pub use password::Password;
 pub use pool_name::PoolName;
-pub use text::{BoundedText, Jurisdiction};
+pub use text::{BoundedText, Jurisdiction, registration_key};
 
 use crate::error::{AppError, FieldError};
 

@@ -83,3 +83,27 @@ mod tests {
         assert!(Jurisdiction::parse("Germany", "j").is_err());
     }
 }
+
+/// A registration number as registers compare it: letters and digits only,
+/// lower case, so `DE-123 456` and `de123456` are one number.
+pub fn registration_key(number: &str) -> String {
+    number
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod registration_key_tests {
+    use super::registration_key;
+
+    #[test]
+    fn case_spaces_and_punctuation_do_not_count() {
+        assert_eq!(registration_key(" HRB 12.345/b "), "hrb12345b");
+        assert_eq!(
+            registration_key("0896.755.397"),
+            registration_key("0896 755 397")
+        );
+    }
+}

@@ -1,4 +1,4 @@
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
@@ -6,7 +6,8 @@ use crate::{
         context::Ctx,
         types::{
             GrantParentEntityRoleInput, ParentEntity, ParentEntityRole, RegisterParentEntityInput,
-            RevokeParentEntityRoleInput, SetParentEntityPolicyInput,
+            RevokeParentEntityRoleInput, RevokeParentEntityVerificationInput,
+            SetParentEntityPolicyInput, VerifyParentEntityInput,
         },
     },
     services::parent_entities::{self, PolicyInput, RegisterInput, RoleInput},
@@ -36,7 +37,9 @@ impl ParentEntityMutation {
         ))
     }
 
-    /// Gives an existing account a role at the parent entity. Stewards only.
+    /// Invites an email to a role at the parent entity. Stewards only. The
+    /// answer is the PENDING role, the same whether or not the email has an
+    /// account; the person accepts it with `acceptParentEntityRole`.
     async fn grant_parent_entity_role(
         &self,
         ctx: &Context<'_>,
@@ -53,7 +56,8 @@ impl ParentEntityMutation {
         ))
     }
 
-    /// Ends a role. Stewards only; the last steward cannot be removed.
+    /// Ends a role, or withdraws an invitation, held by an email. Stewards
+    /// only; the last active steward cannot be removed.
     async fn revoke_parent_entity_role(
         &self,
         ctx: &Context<'_>,
@@ -67,6 +71,61 @@ impl ParentEntityMutation {
         };
         Ok(ParentEntityRole(
             parent_entities::revoke_role(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Accepts an invitation sent to your email: you then hold the role.
+    async fn accept_parent_entity_role(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<ParentEntityRole> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(ParentEntityRole(
+            parent_entities::accept_role(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Declines an invitation sent to your email.
+    async fn decline_parent_entity_role(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<ParentEntityRole> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(ParentEntityRole(
+            parent_entities::decline_role(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Marks a parent entity verified: it is the legal entity it names.
+    /// Platform admins only, signed in with a session.
+    async fn verify_parent_entity(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyParentEntityInput,
+    ) -> Result<ParentEntity> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.parent_entity_id, "input.parentEntityId")?;
+        Ok(ParentEntity(
+            parent_entities::verify(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Withdraws a parent entity's verification, giving the reason. Platform
+    /// admins only, signed in with a session.
+    async fn revoke_parent_entity_verification(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeParentEntityVerificationInput,
+    ) -> Result<ParentEntity> {
+        let c = Ctx::of(ctx)?;
+        let id = parse_id(&input.parent_entity_id, "input.parentEntityId")?;
+        Ok(ParentEntity(
+            parent_entities::revoke_verification(c.state, c.actor().await?, id, &input.reason)
+                .await?,
         ))
     }
 

@@ -24,10 +24,13 @@ impl ParentEntityQuery {
     }
 
     /// Every parent entity, oldest first: the directory founders choose from.
+    /// `verified: true` lists only those a platform admin verified, `false`
+    /// only the others.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn parent_entities(
         &self,
         ctx: &Context<'_>,
+        verified: Option<bool>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -35,7 +38,7 @@ impl ParentEntityQuery {
     ) -> Result<Conn<ParentEntity>> {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page = services::parent_entities::list(c.state, page).await?;
+        let page = services::parent_entities::list(c.state, verified, page).await?;
         Ok(connection(page, |p| p.id, ParentEntity))
     }
 }

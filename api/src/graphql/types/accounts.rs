@@ -30,7 +30,8 @@ impl User {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    /// The roles this person holds at parent entities. Only the person may list them.
+    /// The roles this person holds at parent entities (active ones). Only
+    /// the person may list them.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn parent_entity_roles(
         &self,
@@ -45,6 +46,28 @@ impl User {
         let page =
             services::parent_entities::roles_of_user(c.state, c.actor().await?, self.0.id, page)
                 .await?;
+        Ok(connection(page, |r| r.id, ParentEntityRole))
+    }
+    /// Open invitations to roles at parent entities, sent to this person's
+    /// email: accept or decline each. Only the person may list them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn parent_entity_role_invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<ParentEntityRole>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::parent_entities::invitations_of_user(
+            c.state,
+            c.actor().await?,
+            &self.0,
+            page,
+        )
+        .await?;
         Ok(connection(page, |r| r.id, ParentEntityRole))
     }
 }

@@ -1,6 +1,6 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
-use entities::{parent_entity, parent_entity_role};
+use entities::{parent_entity, parent_entity_role, parent_entity_role::RoleStatus};
 
 use crate::{
     error::AppError,
@@ -32,6 +32,22 @@ pub enum ParentEntityRoleKind {
     Auditor,
 }
 
+/// Where a role at a parent entity stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::parent_entity_role::RoleStatus")]
+pub enum ParentEntityRoleStatus {
+    /// Invited; waiting for the person to accept or decline.
+    Pending,
+    /// Accepted: the person holds the role.
+    Active,
+    /// The person declined the invitation.
+    Declined,
+    /// A steward ended the role or withdrew the invitation.
+    Revoked,
+    /// The invitation lapsed unanswered (after `INVITATION_TTL_DAYS`).
+    Expired,
+}
+
 /// A registered legal entity that hosts pools.
 pub struct ParentEntity(pub parent_entity::Model);
 
@@ -58,6 +74,15 @@ impl ParentEntity {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// Whether a platform admin vouches that this is the legal entity it
+    /// names. Unverified parents work alike; founders may want to check.
+    async fn verified(&self) -> bool {
+        self.0.verified_at.is_some()
+    }
+    /// Since when it is verified; `null` while unverified.
+    async fn verified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.verified_at
     }
     async fn policy(&self) -> ParentEntityPolicy {
         let p = crate::services::policy::ParentPolicy::of(&self.0);
@@ -132,8 +157,10 @@ impl ParentEntity {
         Ok(connection(page, |d| d.formation.id, Formation::new))
     }
 
-    /// Stewards and auditors, for the parent's own stewards and auditors.
-    /// Revoked roles are history and appear with `includeRevoked: true`.
+    /// Stewards and auditors, and the people invited to be, for the
+    /// parent's own stewards and auditors. Ended roles and invitations
+    /// (declined, revoked, expired) are history and appear with
+    /// `includeRevoked: true`.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn roles(
         &self,
@@ -175,7 +202,7 @@ pub struct ParentEntityPolicy {
     pub parent_share_basis_points: i32,
 }
 
-/// A person's role at a parent entity, current or past.
+/// A role at a parent entity, from the invitation on: current or past.
 pub struct ParentEntityRole(pub parent_entity_role::Model);
 
 #[Object]
@@ -186,16 +213,34 @@ impl ParentEntityRole {
     async fn role(&self) -> ParentEntityRoleKind {
         self.0.role.into()
     }
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+    /// A pending invitation past `expiresAt` reads as `EXPIRED`.
+    async fn status(&self) -> ParentEntityRoleStatus {
+        match self.0.status {
+            RoleStatus::Pending if self.0.expires_at.is_none_or(|at| at <= Utc::now()) => {
+                ParentEntityRoleStatus::Expired
+            }
+            status => status.into(),
+        }
+    }
+    /// The email the role was granted to.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// The person, once they accepted; `null` before (an invitation says
+    /// nothing about whether the email has an account).
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(user_id) = self.0.user_id else {
+            return Ok(None);
+        };
         let c = Ctx::of(ctx)?;
         let user = c
             .loaders
             .users
-            .load_one(self.0.user_id)
+            .load_one(user_id)
             .await
             .map_err(loader_error)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("role {} has no user", self.0.id)))?;
-        Ok(User(user))
+        Ok(Some(User(user)))
     }
     async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
@@ -210,10 +255,22 @@ impl ParentEntityRole {
             })?;
         Ok(ParentEntity(parent))
     }
+    /// When the role was granted (the invitation sent).
     async fn granted_at(&self) -> DateTime<Utc> {
         self.0.granted_at
     }
-    /// Set once the role has ended.
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.accepted_at
+    }
+    async fn declined_at(&self) -> Option<DateTime<Utc>> {
+        self.0.declined_at
+    }
+    /// When an invitation lapses unanswered; `null` for a role given
+    /// without one (the registrant's).
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+    /// Set once a steward ended the role or withdrew the invitation.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
@@ -235,7 +292,7 @@ pub struct RegisterParentEntityInput {
 #[derive(InputObject)]
 pub struct GrantParentEntityRoleInput {
     pub parent_entity_id: ID,
-    /// The email of an existing account.
+    /// Who to invite; they need not have an account yet.
     pub email: String,
     pub role: ParentEntityRoleKind,
 }
@@ -262,4 +319,16 @@ pub struct SetParentEntityPolicyInput {
     /// The parent's share of every contribution, in basis points (0 to 10000).
     #[graphql(default = 0)]
     pub parent_share_basis_points: i32,
+}
+
+#[derive(InputObject)]
+pub struct VerifyParentEntityInput {
+    pub parent_entity_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct RevokeParentEntityVerificationInput {
+    pub parent_entity_id: ID,
+    /// Why, for the audit trail.
+    pub reason: String,
 }

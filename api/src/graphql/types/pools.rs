@@ -121,6 +121,20 @@ impl Pool {
             })?;
         Ok(ParentEntity(parent))
     }
+    /// Whether a platform admin verified the pool's parent entity.
+    async fn parent_verified(&self, ctx: &Context<'_>) -> Result<bool> {
+        let c = Ctx::of(ctx)?;
+        let parent = c
+            .loaders
+            .parent_entities
+            .load_one(self.0.parent_entity_id)
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("pool {} has no parent", self.0.id))
+            })?;
+        Ok(parent.verified_at.is_some())
+    }
     /// The template the pool was formed with (the current catalogue entry).
     async fn legal_template(&self, ctx: &Context<'_>) -> Result<Option<LegalTemplate>> {
         let c = Ctx::of(ctx)?;

@@ -1,0 +1,288 @@
+//! Parent entities: registering one, its policy, its directory; who
+//! stewards and audits it (`roles`, `invitations`) and whether a platform
+//! admin vouches for it (`verification`).
+
+mod invitations;
+mod roles;
+mod verification;
+
+pub use invitations::{accept_role, decline_role, invitations_of_user};
+pub use roles::{RoleInput, grant_role, revoke_role, roles, roles_of_user};
+pub use verification::{revoke_verification, verify};
+
+use chrono::Utc;
+use entities::{
+    parent_entity::{self, ApprovalPolicy},
+    parent_entity_role::RoleKind,
+    user,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, permissions},
+    domain::{BoundedText, Check, Jurisdiction, registration_key},
+    error::{AppError, AppResult, FieldError},
+    services::audit::{self, Change},
+    services::{
+        OnConflict,
+        pagination::{Page, PageRequest, paginate},
+    },
+    state::AppState,
+};
+
+pub struct RegisterInput {
+    pub name: String,
+    pub jurisdiction: String,
+    pub legal_form: String,
+    pub registration_number: String,
+    pub approval_policy: ApprovalPolicy,
+}
+
+/// Registers a parent entity; the caller becomes its first steward.
+pub async fn register(
+    state: &AppState,
+    actor: &Actor,
+    input: RegisterInput,
+) -> AppResult<parent_entity::Model> {
+    let mut check = Check::default();
+    let name = check.field(BoundedText::<2, 200>::parse(&input.name, "input.name"));
+    let jurisdiction = check.field(Jurisdiction::parse(
+        &input.jurisdiction,
+        "input.jurisdiction",
+    ));
+    let legal_form = check.field(BoundedText::<2, 200>::parse(
+        &input.legal_form,
+        "input.legalForm",
+    ));
+    let registration_number = check.field(BoundedText::<1, 100>::parse(
+        &input.registration_number,
+        "input.registrationNumber",
+    ));
+    let (Some(name), Some(jurisdiction), Some(legal_form), Some(registration_number)) =
+        (name, jurisdiction, legal_form, registration_number)
+    else {
+        return Err(check.into_error());
+    };
+    let jurisdiction = jurisdiction.into_inner();
+    let registration_number = registration_number.into_inner();
+    let key = registration_key(&registration_number);
+    let now = Utc::now();
+    let txn = crate::services::begin_write(&state.db).await?;
+    verification::refuse_number_of_verified(
+        &txn,
+        &jurisdiction,
+        &key,
+        None,
+        || {
+            format!(
+                "input.registrationNumber: {registration_number} in {jurisdiction} is the number of a verified parent entity; register under your own number, or ask the platform to review that entity's verification"
+            )
+        },
+    )
+    .await?;
+    let first_steward = user::Entity::find_by_id(actor.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("actor {} has no account", actor.user_id))
+        })?;
+    let entity = parent_entity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.into_inner()),
+        jurisdiction: Set(jurisdiction.clone()),
+        legal_form: Set(legal_form.into_inner()),
+        registration_number: Set(registration_number.clone()),
+        approval_policy: Set(input.approval_policy),
+        created_by: Set(actor.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        allowed_template_ids: Set(None),
+        allowed_app_ids: Set(None),
+        allows_principle_exceptions: Set(false),
+        expense_approval_above_minor: Set(None),
+        expense_min_approvals: Set(None),
+        parent_share_basis_points: Set(0),
+        registration_key: Set(Some(key)),
+        verified_at: Set(None),
+        verified_by: Set(None),
+    }
+    .insert(&txn)
+    .await
+    .on_conflict(|| {
+        format!(
+            "a parent entity with registration number {registration_number} in {jurisdiction} is already registered"
+        )
+    })?;
+    let steward = roles::insert_first_steward(&txn, entity.id, &first_steward).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("parentEntity.registered", "ParentEntity", entity.id)
+            .in_parent(entity.id)
+            .created(&entity)
+            .with("firstStewardRoleId", steward.id.to_string()),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(entity)
+}
+
+pub struct PolicyInput {
+    pub parent_entity_id: Uuid,
+    pub allowed_template_ids: Option<Vec<String>>,
+    pub allowed_app_ids: Option<Vec<String>>,
+    pub allows_principle_exceptions: bool,
+    pub expense_approval_above: Option<i64>,
+    pub expense_min_approvals: Option<i32>,
+    pub parent_share_basis_points: i32,
+}
+
+/// Sets the parent's policy for its pools. Stewards only; every id must be in
+/// the catalogue.
+pub async fn set_policy(
+    state: &AppState,
+    actor: &Actor,
+    input: PolicyInput,
+) -> AppResult<parent_entity::Model> {
+    let mut errors = Vec::new();
+    for (i, id) in input.allowed_template_ids.iter().flatten().enumerate() {
+        if state.catalogue.template(id).is_none() {
+            errors.push(FieldError::new(
+                format!("input.allowedTemplateIds[{i}]"),
+                format!("there is no legal template `{id}`"),
+            ));
+        }
+    }
+    for (i, id) in input.allowed_app_ids.iter().flatten().enumerate() {
+        if state.catalogue.app(id).is_none() {
+            errors.push(FieldError::new(
+                format!("input.allowedAppIds[{i}]"),
+                format!("there is no app `{id}`"),
+            ));
+        }
+    }
+    if input.expense_approval_above.is_some_and(|a| a < 0) {
+        errors.push(FieldError::new(
+            "input.expenseApprovalAbove",
+            "must not be negative",
+        ));
+    }
+    if input
+        .expense_min_approvals
+        .is_some_and(|n| !(1..=1000).contains(&n))
+    {
+        errors.push(FieldError::new(
+            "input.expenseMinApprovals",
+            "must be between 1 and 1000",
+        ));
+    }
+    if input.expense_approval_above.is_some() != input.expense_min_approvals.is_some() {
+        errors.push(FieldError::new(
+            "input.expenseMinApprovals",
+            "give both expenseApprovalAbove and expenseMinApprovals, or neither",
+        ));
+    }
+    if !(0..=10_000).contains(&input.parent_share_basis_points) {
+        errors.push(FieldError::new(
+            "input.parentShareBasisPoints",
+            "must be between 0 and 10000 (100 %)",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let txn = crate::services::begin_write(&state.db).await?;
+    lock_parent(&txn, input.parent_entity_id).await?;
+    permissions::require_steward(&txn, input.parent_entity_id, actor.user_id).await?;
+    let parent = parent_entity::Entity::find_by_id(input.parent_entity_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| not_found(input.parent_entity_id))?;
+    let before = parent.clone();
+    let mut active: parent_entity::ActiveModel = parent.into();
+    active.allowed_template_ids = Set(input.allowed_template_ids.map(serde_json::Value::from));
+    active.allowed_app_ids = Set(input.allowed_app_ids.map(serde_json::Value::from));
+    active.allows_principle_exceptions = Set(input.allows_principle_exceptions);
+    active.expense_approval_above_minor = Set(input.expense_approval_above);
+    active.expense_min_approvals = Set(input.expense_min_approvals);
+    active.parent_share_basis_points = Set(input.parent_share_basis_points);
+    active.updated_at = Set(Utc::now());
+    let parent = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Change::new("parentEntity.policyChanged", "ParentEntity", parent.id)
+            .in_parent(parent.id)
+            .diff(&before, &parent),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(parent)
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> AppResult<parent_entity::Model> {
+    parent_entity::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// The public directory of parent entities, which founders choose from;
+/// `verified` keeps only verified (or only unverified) ones.
+pub async fn list(
+    state: &AppState,
+    verified: Option<bool>,
+    page: PageRequest,
+) -> AppResult<Page<parent_entity::Model>> {
+    let select = match verified {
+        None => parent_entity::Entity::find(),
+        Some(true) => {
+            parent_entity::Entity::find().filter(parent_entity::Column::VerifiedAt.is_not_null())
+        }
+        Some(false) => {
+            parent_entity::Entity::find().filter(parent_entity::Column::VerifiedAt.is_null())
+        }
+    };
+    paginate(&state.db, select, parent_entity::Column::Id, page).await
+}
+
+/// Serialises changes to one parent entity's roles: a no-op update takes the
+/// row lock on PostgreSQL and the write lock on SQLite, so two concurrent
+/// revocations cannot both pass the last-steward check.
+async fn lock_parent(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+    let locked = parent_entity::Entity::update_many()
+        .col_expr(
+            parent_entity::Column::UpdatedAt,
+            Expr::col(parent_entity::Column::UpdatedAt),
+        )
+        .filter(parent_entity::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// "a STEWARD", "an AUDITOR": for messages.
+fn role_name(role: RoleKind) -> &'static str {
+    match role {
+        RoleKind::Steward => "a STEWARD",
+        RoleKind::Auditor => "an AUDITOR",
+    }
+}
+
+/// "STEWARD", "AUDITOR": as the API spells the kind.
+fn kind_name(role: RoleKind) -> &'static str {
+    match role {
+        RoleKind::Steward => "STEWARD",
+        RoleKind::Auditor => "AUDITOR",
+    }
+}
+
+fn not_found(id: Uuid) -> AppError {
+    AppError::NotFound(format!("no parent entity has id {id}"))
+}
