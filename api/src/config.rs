@@ -88,6 +88,10 @@ pub struct Config {
     pub job_retention: Option<Duration>,
     /// Timeout of calls to provisioners and webhook endpoints.
     pub outbound_timeout: Duration,
+    /// `OUTBOUND_ALLOW_PRIVATE`: provisioners and webhook endpoints may be
+    /// on loopback and private networks (self-hosted and test setups).
+    /// Link-local, multicast and other special addresses stay refused.
+    pub outbound_allow_private: bool,
 }
 
 /// A setting that could not be used; `Display` is the one line printed at start.
@@ -197,6 +201,16 @@ impl Config {
             Some("false") => false,
             Some(_) => return Err(invalid("RUN_JOBS", "expected `true` or `false`")),
         };
+        let outbound_allow_private = match get("OUTBOUND_ALLOW_PRIVATE").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(invalid(
+                    "OUTBOUND_ALLOW_PRIVATE",
+                    "expected `true` or `false`",
+                ));
+            }
+        };
         Ok(Self {
             environment,
             database_url,
@@ -232,6 +246,7 @@ impl Config {
                 days => Some(Duration::from_secs(86_400 * days)),
             },
             outbound_timeout: Duration::from_secs(number("OUTBOUND_TIMEOUT_SECS", 10, 1, 300)?),
+            outbound_allow_private,
         })
     }
 }
@@ -279,6 +294,10 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://pools.db?mode=rwc");
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert!(
+            !c.outbound_allow_private,
+            "private targets are closed by default"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Actor, permissions},
     error::{AppError, AppResult},
+    outbound::{GuardedClient, check_shown_url},
     payments::signature,
     services::{
         audit::{self, Author, Change},
@@ -32,7 +33,7 @@ use crate::{
             worker::{JobError, JobResult},
         },
         membership::{find_pool, require_admin},
-        webhooks::{check_url, derived_secret, post_signed},
+        webhooks::{Refused, check_target, derived_secret, post_signed},
     },
     state::AppState,
 };
@@ -49,7 +50,7 @@ pub trait Provisioner: Send + Sync {
 
 /// POSTs signed JSON to the endpoint the parent's operators configured.
 pub struct HttpProvisioner<'a> {
-    pub client: &'a reqwest::Client,
+    pub client: &'a GuardedClient,
     pub url: String,
     pub secret: String,
 }
@@ -67,7 +68,7 @@ impl HttpProvisioner<'_> {
         )
         .await
         .map(|_| ())
-        .map_err(|refused| JobError::Retry(refused.reason))
+        .map_err(Refused::into_job_error)
     }
 }
 
@@ -97,7 +98,9 @@ pub async fn set_provisioner(
     url: &str,
 ) -> AppResult<(app_provisioner::Model, String)> {
     let url = url.trim();
-    check_url(url).map_err(|m| AppError::invalid("input.url", m))?;
+    check_target(state, url)
+        .await
+        .map_err(|m| AppError::invalid("input.url", m))?;
     if state.catalogue.app(app_id).is_none() {
         return Err(AppError::invalid(
             "input.appId",
@@ -441,9 +444,12 @@ pub async fn callback(
         Some("READY") => {
             let url = answer["url"]
                 .as_str()
-                .filter(|u| check_url(u).is_ok())
+                .filter(|u| check_shown_url(u).is_ok())
                 .ok_or_else(|| {
-                    CallbackError::Malformed("READY needs the app's http(s) `url`".into())
+                    CallbackError::Malformed(
+                        "READY needs the app's http(s) `url`, without a user name or password"
+                            .into(),
+                    )
                 })?;
             (ProvisioningState::Ready, "app.ready", url.to_owned())
         }
