@@ -113,6 +113,9 @@ impl TestApp {
             ("LISTEN_ADDR", "127.0.0.1:0"),
             ("AUTH_SECRET", "test-secret-test-secret-test-secret-0123"),
             ("DATABASE_MAX_CONNECTIONS", "5"),
+            // The stubs that play operators and integrators listen on
+            // loopback; a test turns this off to see the guard at work.
+            ("OUTBOUND_ALLOW_PRIVATE", "true"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -19,6 +19,7 @@ mod contributions;
 mod events;
 mod formations;
 mod http;
+mod outbound;
 mod parent_entities;
 mod pools;
 mod schema;
