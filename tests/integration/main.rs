@@ -22,5 +22,6 @@ mod http;
 mod outbound;
 mod parent_entities;
 mod pools;
+mod provisioning_callbacks;
 mod schema;
 mod stub;

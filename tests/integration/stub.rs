@@ -117,10 +117,17 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-/// `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as the README says.
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    let t = chrono::Utc::now().timestamp();
-    format!("t={t},v1={}", mac(secret, t, body))
+/// A provisioning callback's `X-Pools-Signature`, as the README says:
+/// `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<jobId>.<body>">`.
+pub fn sign_callback(secret: &str, job_id: &str, body: &[u8]) -> String {
+    sign_callback_at(secret, chrono::Utc::now().timestamp(), job_id, body)
+}
+
+/// [`sign_callback`] as if signed at `t`.
+pub fn sign_callback_at(secret: &str, t: i64, job_id: &str, body: &[u8]) -> String {
+    let mut message = format!("{job_id}.").into_bytes();
+    message.extend_from_slice(body);
+    format!("t={t},v1={}", mac(secret, t, &message))
 }
 
 fn mac(secret: &str, t: i64, body: &[u8]) -> String {

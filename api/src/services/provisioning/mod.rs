@@ -20,11 +20,14 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod callback;
+
+pub use callback::{CallbackError, callback};
+
 use crate::{
     auth::{Actor, permissions},
     error::{AppError, AppResult},
-    outbound::{GuardedClient, check_shown_url},
-    payments::signature,
+    outbound::GuardedClient,
     services::{
         audit::{self, Author, Change},
         begin_write,
@@ -386,116 +389,6 @@ pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResu
     .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Why a callback was refused.
-#[derive(Debug)]
-pub enum CallbackError {
-    NotFound,
-    Signature(signature::SignatureError),
-    Malformed(String),
-    Internal(AppError),
-}
-
-impl From<AppError> for CallbackError {
-    fn from(e: AppError) -> Self {
-        Self::Internal(e)
-    }
-}
-
-impl From<sea_orm::DbErr> for CallbackError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Internal(e.into())
-    }
-}
-
-/// The operator's answer: `{"status": "READY", "url": …, "handover": {…}}`
-/// or `{"status": "FAILED", "reason": …}`, signed like our requests.
-pub async fn callback(
-    state: &AppState,
-    job_id: Uuid,
-    signature_header: Option<&str>,
-    body: &[u8],
-) -> Result<pool_app::Model, CallbackError> {
-    let job = jobs::find(&state.db, job_id)
-        .await?
-        .filter(|j| j.kind == Kind::ProvisionApp.as_str())
-        .ok_or(CallbackError::NotFound)?;
-    let app_id = payload_id(&job, "poolAppId").map_err(|_| CallbackError::NotFound)?;
-    let app = find_app(&state.db, app_id)
-        .await
-        .map_err(|_| CallbackError::NotFound)?;
-    let pool = find_pool(&state.db, app.pool_id).await?;
-    let provisioner = find_provisioner(&state.db, pool.parent_entity_id, &app.app_id)
-        .await?
-        .ok_or(CallbackError::NotFound)?;
-    signature::verify(
-        &secret_for(state, provisioner.id),
-        signature_header,
-        body,
-        Utc::now().timestamp(),
-    )
-    .map_err(CallbackError::Signature)?;
-    let answer: Value = serde_json::from_slice(body)
-        .map_err(|e| CallbackError::Malformed(format!("the body is not JSON: {e}")))?;
-    let txn = begin_write(&state.db).await?;
-    let app = find_app(&txn, app.id).await?;
-    let (next, action, message) = match answer["status"].as_str() {
-        Some("READY") => {
-            let url = answer["url"]
-                .as_str()
-                .filter(|u| check_shown_url(u).is_ok())
-                .ok_or_else(|| {
-                    CallbackError::Malformed(
-                        "READY needs the app's http(s) `url`, without a user name or password"
-                            .into(),
-                    )
-                })?;
-            (ProvisioningState::Ready, "app.ready", url.to_owned())
-        }
-        Some("FAILED") => (
-            ProvisioningState::Failed,
-            "app.failed",
-            answer["reason"]
-                .as_str()
-                .unwrap_or("the operator gave no reason")
-                .chars()
-                .take(2000)
-                .collect(),
-        ),
-        _ => {
-            return Err(CallbackError::Malformed(
-                "`status` must be READY or FAILED".into(),
-            ));
-        }
-    };
-    if app.provisioning_state == next {
-        return Ok(app); // a repeated callback
-    }
-    let mut active: pool_app::ActiveModel = app.clone().into();
-    active.provisioning_state = Set(next);
-    active.updated_at = Set(Utc::now());
-    if next == ProvisioningState::Ready {
-        active.url = Set(Some(message));
-        active.handover = Set(answer
-            .get("handover")
-            .filter(|h| !h.is_null())
-            .map(Value::to_string));
-        active.status_message = Set(None);
-    } else {
-        active.status_message = Set(Some(message));
-    }
-    let updated = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        Author::system(),
-        Change::new(action, "PoolApp", updated.id)
-            .in_pool(&pool)
-            .diff(&app, &updated),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
 }
 
 /// In the transaction of a membership change: one account job per READY
