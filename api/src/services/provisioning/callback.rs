@@ -236,3 +236,39 @@ async fn current_request(
         .one(db)
         .await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    use super::*;
+
+    #[test]
+    fn the_signature_covers_the_timestamp_the_job_id_and_the_body() {
+        let (job, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let body = br#"{"status":"READY"}"#;
+        let t = 1_000;
+        // Exactly the string the README tells operators to sign.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"prsec_x").unwrap();
+        mac.update(format!("{t}.{job}.{{\"status\":\"READY\"}}").as_bytes());
+        let v1 = hex::encode(mac.finalize().into_bytes());
+        assert_eq!(
+            signature::sign("prsec_x", t, &signed_message(job, body)),
+            v1
+        );
+        let header = format!("t={t},v1={v1}");
+        assert_eq!(
+            signature::verify("prsec_x", Some(&header), &signed_message(job, body), t),
+            Ok(t)
+        );
+        assert_eq!(
+            signature::verify("prsec_x", Some(&header), &signed_message(other, body), t),
+            Err(signature::SignatureError::Mismatch)
+        );
+        assert_eq!(
+            signature::verify("prsec_x", Some(&header), body, t),
+            Err(signature::SignatureError::Mismatch)
+        );
+    }
+}
