@@ -100,6 +100,18 @@ async fn registration_refuses_private_and_special_targets(app: TestApp) {
             .await;
         assert_refused_on_url(&provisioner, &url, why);
     }
+    // Someone who may not register learns nothing about the URL, and
+    // makes the server look nothing up.
+    let (member, _) = p.join("ann@example.org", "users").await;
+    let refused = p
+        .app()
+        .gql(
+            Some(&member),
+            CREATE,
+            json!({ "i": { "poolId": p.pool, "url": "http://localhost/", "events": ["member.joined"] } }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused:#}");
     let policy = p
         .app()
         .gql(

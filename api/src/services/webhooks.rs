@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Actor, permissions},
     error::{AppError, AppResult, FieldError},
-    outbound::{Failure, GuardedClient, Refusal},
+    outbound::{self, Failure, GuardedClient, Refusal},
     payments::signature,
     services::{
         audit::{self, Change},
@@ -145,22 +145,33 @@ pub async fn post_signed(
     })
 }
 
-/// At registration: the URL of an endpoint or provisioner is refused as a
-/// call to it would be (the host name is looked up now). The message for
-/// a `VALIDATION` error on the URL's field.
+/// At registration, before any permission check: the checks of a URL
+/// that need no lookup. The message for a `VALIDATION` error.
+pub fn check_registered_url(state: &AppState, url: &str) -> Result<(), String> {
+    outbound::check_url(url, &state.http.policy())
+        .map(|_| ())
+        .map_err(refusal_message)
+}
+
+/// At registration, once the caller may register: the URL of an endpoint
+/// or provisioner is refused as a call to it would be (the host name is
+/// looked up now). The message for a `VALIDATION` error.
 pub async fn check_target(state: &AppState, url: &str) -> Result<(), String> {
     state
         .http
         .check_target(url)
         .await
         .map(|_| ())
-        .map_err(|refusal| match refusal {
-            Refusal::Url(message) => message,
-            Refusal::Address(message) => {
-                format!("is refused by policy: {message}; only public addresses are reachable")
-            }
-            Refusal::Unresolved(message) => message,
-        })
+        .map_err(refusal_message)
+}
+
+fn refusal_message(refusal: Refusal) -> String {
+    match refusal {
+        Refusal::Url(message) | Refusal::Unresolved(message) => message,
+        Refusal::Address(message) => {
+            format!("is refused by policy: {message}; only public addresses are reachable")
+        }
+    }
 }
 
 pub struct CreateInput {
@@ -240,7 +251,7 @@ pub async fn create(
     let owner = Owner::of(input.parent_entity_id, input.pool_id)?;
     let mut errors = Vec::new();
     let url = input.url.trim().to_owned();
-    if let Err(message) = check_target(state, &url).await {
+    if let Err(message) = check_registered_url(state, &url) {
         errors.push(FieldError::new("input.url", message));
     }
     if input.events.is_empty() {
@@ -266,15 +277,16 @@ pub async fn create(
     let mut events = input.events;
     events.sort();
     events.dedup();
-    let txn = begin_write(&state.db).await?;
+    // Only someone who may register makes this server look a name up, and
+    // the lookup happens outside the write transaction.
     let id = Uuid::now_v7();
-    let change = require_manager(
-        &txn,
-        actor,
-        owner,
-        Change::new("webhookEndpoint.created", "WebhookEndpoint", id),
-    )
-    .await?;
+    let change = || Change::new("webhookEndpoint.created", "WebhookEndpoint", id);
+    require_manager(&state.db, actor, owner, change()).await?;
+    check_target(state, &url)
+        .await
+        .map_err(|message| AppError::invalid("input.url", message))?;
+    let txn = begin_write(&state.db).await?;
+    let change = require_manager(&txn, actor, owner, change()).await?;
     let endpoint = webhook_endpoint::ActiveModel {
         id: Set(id),
         parent_entity_id: Set(match owner {

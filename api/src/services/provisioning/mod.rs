@@ -36,7 +36,7 @@ use crate::{
             worker::{JobError, JobResult},
         },
         membership::{find_pool, require_admin},
-        webhooks::{Refused, check_target, derived_secret, post_signed},
+        webhooks::{Refused, check_registered_url, check_target, derived_secret, post_signed},
     },
     state::AppState,
 };
@@ -101,15 +101,19 @@ pub async fn set_provisioner(
     url: &str,
 ) -> AppResult<(app_provisioner::Model, String)> {
     let url = url.trim();
-    check_target(state, url)
-        .await
-        .map_err(|m| AppError::invalid("input.url", m))?;
+    check_registered_url(state, url).map_err(|m| AppError::invalid("input.url", m))?;
     if state.catalogue.app(app_id).is_none() {
         return Err(AppError::invalid(
             "input.appId",
             format!("there is no app `{app_id}` in the catalogue"),
         ));
     }
+    // Only a steward makes this server look a name up, and the lookup
+    // happens outside the write transaction.
+    permissions::require_steward(&state.db, parent_entity_id, actor.user_id).await?;
+    check_target(state, url)
+        .await
+        .map_err(|m| AppError::invalid("input.url", m))?;
     let txn = begin_write(&state.db).await?;
     permissions::require_steward(&txn, parent_entity_id, actor.user_id).await?;
     let now = Utc::now();
