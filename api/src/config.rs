@@ -119,6 +119,10 @@ pub struct Config {
     /// account email) of the people who verify parent entities, when signed
     /// in with a session. Empty by default: nobody verifies.
     pub platform_admin_emails: Vec<String>,
+    /// `OUTBOUND_ALLOW_PRIVATE`: provisioners and webhook endpoints may be
+    /// on loopback and private networks (self-hosted and test setups).
+    /// Link-local, multicast and other special addresses stay refused.
+    pub outbound_allow_private: bool,
 }
 
 /// A setting that could not be used; `Display` is the one line printed at start.
@@ -252,6 +256,16 @@ impl Config {
                     .map_err(|err| invalid("PLATFORM_ADMIN_EMAILS", err.message))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let outbound_allow_private = match get("OUTBOUND_ALLOW_PRIVATE").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(invalid(
+                    "OUTBOUND_ALLOW_PRIVATE",
+                    "expected `true` or `false`",
+                ));
+            }
+        };
         Ok(Self {
             environment,
             database_url,
@@ -314,6 +328,7 @@ impl Config {
             introspection: flag("GRAPHQL_INTROSPECTION", development)?,
             graphiql: flag("GRAPHIQL", development)?,
             platform_admin_emails,
+            outbound_allow_private,
         })
     }
 }
@@ -422,6 +437,10 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://pools.db?mode=rwc");
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert!(
+            !c.outbound_allow_private,
+            "private targets are closed by default"
+        );
     }
 
     #[test]

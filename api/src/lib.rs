@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod limits;
+pub mod outbound;
 pub mod payments;
 pub mod routes;
 pub mod services;

@@ -9,7 +9,8 @@ use migration::{Migrator, MigratorTrait};
 use tokio::net::TcpListener;
 
 use crate::{
-    catalogue::Catalogue, config::Config, db, payments::StripeGateway, routes, state::AppState,
+    catalogue::Catalogue, config::Config, db, outbound::GuardedClient, payments::StripeGateway,
+    routes, state::AppState,
 };
 
 pub struct Application {
@@ -41,10 +42,7 @@ impl Application {
             )),
             None => None,
         };
-        let http = reqwest::Client::builder()
-            .timeout(config.outbound_timeout)
-            .user_agent("pools-webhooks/1")
-            .build()
+        let http = GuardedClient::from_config(&config)
             .map_err(|e| anyhow::anyhow!("cannot set up the HTTP client: {e}"))?;
         let public_url = match &config.public_url {
             Some(url) => url.clone(),

@@ -5,8 +5,8 @@ use std::sync::{Arc, atomic::AtomicU64};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    catalogue::Catalogue, config::Config, limits::Limits, payments::StripeGateway,
-    services::signals::Signals,
+    catalogue::Catalogue, config::Config, limits::Limits, outbound::GuardedClient,
+    payments::StripeGateway, services::signals::Signals,
 };
 
 #[derive(Clone)]
@@ -27,8 +27,9 @@ pub struct AppState {
     pub public_url: String,
     /// Names this server's worker in the jobs it claims.
     pub worker_id: String,
-    /// Calls to provisioners and webhook endpoints.
-    pub http: reqwest::Client,
+    /// The one door for outbound HTTP (provisioners, webhook endpoints):
+    /// refuses private and special addresses, follows no redirect.
+    pub http: GuardedClient,
     /// Wake-ups for the worker and live subscriptions.
     pub signals: Signals,
     /// What one caller may cost: hashing slots, attempts per address,

@@ -23,6 +23,7 @@ pub mod parent_entity_role;
 pub mod pool;
 pub mod pool_app;
 pub mod proposal;
+pub mod provisioning_callback;
 pub mod sign_in_failure;
 pub mod sliding_scale;
 pub mod stakeholder_group;

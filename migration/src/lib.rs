@@ -9,6 +9,7 @@ mod m20261122_000004_pool_governance;
 mod m20261122_000005_contributions;
 mod m20261122_000006_audit_trail;
 mod m20261122_000007_jobs_and_webhooks;
+mod m20261202_000001_provisioning_callbacks;
 mod m20261202_000002_role_invitations_and_verification;
 mod m20261202_000003_abuse_limits;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_contributions::Migration),
             Box::new(m20261122_000006_audit_trail::Migration),
             Box::new(m20261122_000007_jobs_and_webhooks::Migration),
+            Box::new(m20261202_000001_provisioning_callbacks::Migration),
             Box::new(m20261202_000002_role_invitations_and_verification::Migration),
             Box::new(m20261202_000003_abuse_limits::Migration),
         ]

@@ -189,7 +189,7 @@ async fn auditors_are_refused_every_mutation(app: TestApp) {
     let formation = p.w.start("A draft").await;
     let endpoint = app
         .ok(Some(&founder), "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }",
-            json!({ "i": { "poolId": p.pool, "url": "https://example.org/hooks", "events": ["member.joined"] } }))
+            json!({ "i": { "poolId": p.pool, "url": "http://127.0.0.1:9/hooks", "events": ["member.joined"] } }))
         .await["createWebhookEndpoint"]["endpoint"]["id"]
         .as_str()
         .unwrap()

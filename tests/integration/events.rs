@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 use crate::{
     helpers::{TestApp, error_code, eventually},
     pools::{PoolWorld, TWO_GROUPS},
-    stub::{Reply, Stub, sign, verify},
+    stub::{Reply, Stub, sign_callback, verify},
 };
 
 /// Fast workers, so the tests do not wait on polls or backoff.
@@ -24,9 +24,9 @@ pub(crate) const QUICK: &[(&str, &str)] = &[
     ("JOB_LEASE_SECS", "1"),
 ];
 
-const APPS: &str = "query($id: ID!) { pool(id: $id) { apps { id appId provisioningState url statusMessage handover } } }";
+pub(crate) const APPS: &str = "query($id: ID!) { pool(id: $id) { apps { id appId provisioningState url statusMessage handover } } }";
 
-async fn pool_app(p: &PoolWorld) -> Value {
+pub(crate) async fn pool_app(p: &PoolWorld) -> Value {
     p.app()
         .ok(Some(&p.w.founder), APPS, json!({ "id": p.pool }))
         .await["pool"]["apps"][0]
@@ -34,7 +34,7 @@ async fn pool_app(p: &PoolWorld) -> Value {
 }
 
 /// Polls until the pool's app is in `state`.
-async fn app_reaches(p: &PoolWorld, state: &str) -> Value {
+pub(crate) async fn app_reaches(p: &PoolWorld, state: &str) -> Value {
     eventually(&format!("the app never became {state}"), || async {
         let app = pool_app(p).await;
         if app["provisioningState"] == state {
@@ -47,7 +47,7 @@ async fn app_reaches(p: &PoolWorld, state: &str) -> Value {
 }
 
 /// The pool's first provisioning job ran and found no provisioner.
-async fn waits_for_a_provisioner(p: &PoolWorld) {
+pub(crate) async fn waits_for_a_provisioner(p: &PoolWorld) {
     let app = eventually("the app never said it waits", || async {
         let app = pool_app(p).await;
         if app["statusMessage"].is_string() {
@@ -67,7 +67,7 @@ async fn waits_for_a_provisioner(p: &PoolWorld) {
     );
 }
 
-async fn set_provisioner(p: &PoolWorld, url: &str) -> String {
+pub(crate) async fn set_provisioner(p: &PoolWorld, url: &str) -> String {
     p.app()
         .ok(Some(&p.w.steward), "mutation($i: SetAppProvisionerInput!) { setAppProvisioner(input: $i) { provisioner { id appId url } secret } }",
             json!({ "i": { "parentEntityId": p.w.parent, "appId": "loomio", "url": url } }))
@@ -77,11 +77,11 @@ async fn set_provisioner(p: &PoolWorld, url: &str) -> String {
         .to_owned()
 }
 
-async fn loomio_pool(app: TestApp) -> PoolWorld {
+pub(crate) async fn loomio_pool(app: TestApp) -> PoolWorld {
     PoolWorld::with_apps(app, TWO_GROUPS(), json!(["loomio"])).await
 }
 
-fn provision_requests(seen: &crate::stub::Seen) -> bool {
+pub(crate) fn provision_requests(seen: &crate::stub::Seen) -> bool {
     seen.body["type"] == "provision"
 }
 
@@ -115,6 +115,8 @@ async fn apps_are_provisioned_and_accounts_follow_members(app: TestApp) {
 
     // A forged callback is refused and changes nothing.
     let callback = request.body["callbackUrl"].as_str().unwrap().to_owned();
+    let job = request.body["jobId"].as_str().unwrap().to_owned();
+    assert!(callback.ends_with(&format!("/callbacks/provisioning/{job}")));
     let ready = serde_json::to_vec(
         &json!({ "status": "READY", "url": "https://loomio.example.org/test-pool",
         "handover": { "adminLogin": "https://loomio.example.org/login" } }),
@@ -124,21 +126,28 @@ async fn apps_are_provisioned_and_accounts_follow_members(app: TestApp) {
         .app()
         .client
         .post(&callback)
-        .header("x-pools-signature", sign("prsec_guessed", &ready))
+        .header(
+            "x-pools-signature",
+            sign_callback("prsec_guessed", &job, &ready),
+        )
         .body(ready.clone())
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
     assert_eq!(pool_app(&p).await["provisioningState"], "PROVISIONING");
+    let unknown_job = uuid::Uuid::now_v7().to_string();
     let unknown = p
         .app()
         .client
         .post(
             p.app()
-                .url(&format!("/callbacks/provisioning/{}", uuid::Uuid::now_v7())),
+                .url(&format!("/callbacks/provisioning/{unknown_job}")),
         )
-        .header("x-pools-signature", sign(&secret, &ready))
+        .header(
+            "x-pools-signature",
+            sign_callback(&secret, &unknown_job, &ready),
+        )
         .body(ready.clone())
         .send()
         .await
@@ -149,7 +158,7 @@ async fn apps_are_provisioned_and_accounts_follow_members(app: TestApp) {
         .app()
         .client
         .post(&callback)
-        .header("x-pools-signature", sign(&secret, &ready))
+        .header("x-pools-signature", sign_callback(&secret, &job, &ready))
         .body(ready)
         .send()
         .await

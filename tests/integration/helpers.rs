@@ -117,6 +117,9 @@ impl TestApp {
             // of the limits set their own.
             ("SIGN_UP_ADDRESS_LIMIT", "1000000"),
             ("SIGN_IN_ADDRESS_LIMIT", "1000000"),
+            // The stubs that play operators and integrators listen on
+            // loopback; a test turns this off to see the guard at work.
+            ("OUTBOUND_ALLOW_PRIVATE", "true"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -28,45 +28,7 @@ impl PoolWorld {
     /// A pool with these apps selected (unconfigured: their defaults).
     pub async fn with_apps(app: TestApp, groups: Value, apps: Value) -> Self {
         let w = World::new(app, "AUTOMATIC").await;
-        let id = w.start("Pool").await;
-        w.step(
-            &w.founder,
-            "setStakeholderGroups",
-            json!({ "formationId": id, "groups": groups }),
-        )
-        .await;
-        let first_key =
-            w.formation(&w.founder, &id).await["data"]["formation"]["stakeholderGroups"][0]["key"]
-                .clone();
-        w.step(&w.founder, "setFoundingMembers", json!({ "formationId": id, "members": [
-            { "email": "founder@example.org", "displayName": "Founder", "stakeholderGroupKey": first_key, "role": "ADMIN" } ] }))
-            .await;
-        w.step(&w.founder, "setFinancialProfile", json!({ "formationId": id, "distributesSurplus": false,
-            "raisesShareCapital": false, "acceptsInvestorMembers": false, "tradesWithPublic": false, "currency": "EUR" }))
-            .await;
-        w.step(
-            &w.founder,
-            "chooseLegalTemplate",
-            json!({ "formationId": id, "templateId": "pool-inside-parent" }),
-        )
-        .await;
-        w.step(
-            &w.founder,
-            "nameFormation",
-            json!({ "formationId": id, "name": "Test Pool" }),
-        )
-        .await;
-        w.step(
-            &w.founder,
-            "selectApps",
-            json!({ "formationId": id, "appIds": apps }),
-        )
-        .await;
-        let submitted = w.submit(&id).await;
-        let pool = submitted["data"]["submitFormation"]["pool"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let pool = form_pool(&w, groups, apps, "Test Pool").await;
         let data = w
             .app
             .ok(
@@ -175,6 +137,50 @@ fn count<'a>(result: &'a Value, option: &str) -> &'a Value {
         .iter()
         .find(|c| c["option"] == option)
         .unwrap()
+}
+
+/// Forms a pool in `w`'s parent entity, founded by `w.founder` (its only
+/// admin); returns the pool's id.
+pub(crate) async fn form_pool(w: &World, groups: Value, apps: Value, name: &str) -> String {
+    let id = w.start("Pool").await;
+    w.step(
+        &w.founder,
+        "setStakeholderGroups",
+        json!({ "formationId": id, "groups": groups }),
+    )
+    .await;
+    let first_key = w.formation(&w.founder, &id).await["data"]["formation"]["stakeholderGroups"][0]
+        ["key"]
+        .clone();
+    w.step(&w.founder, "setFoundingMembers", json!({ "formationId": id, "members": [
+            { "email": "founder@example.org", "displayName": "Founder", "stakeholderGroupKey": first_key, "role": "ADMIN" } ] }))
+            .await;
+    w.step(&w.founder, "setFinancialProfile", json!({ "formationId": id, "distributesSurplus": false,
+            "raisesShareCapital": false, "acceptsInvestorMembers": false, "tradesWithPublic": false, "currency": "EUR" }))
+            .await;
+    w.step(
+        &w.founder,
+        "chooseLegalTemplate",
+        json!({ "formationId": id, "templateId": "pool-inside-parent" }),
+    )
+    .await;
+    w.step(
+        &w.founder,
+        "nameFormation",
+        json!({ "formationId": id, "name": name }),
+    )
+    .await;
+    w.step(
+        &w.founder,
+        "selectApps",
+        json!({ "formationId": id, "appIds": apps }),
+    )
+    .await;
+    let submitted = w.submit(&id).await;
+    submitted["data"]["submitFormation"]["pool"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 pub(crate) const TWO_GROUPS: fn() -> Value = || {

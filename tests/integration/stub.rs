@@ -12,7 +12,8 @@ use axum::{
     Router,
     body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
     routing::post,
 };
 use hmac::{Hmac, Mac};
@@ -29,11 +30,13 @@ pub struct Seen {
 }
 
 /// How the stub answers the next request.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Reply {
     Status(u16),
     /// Answers 200 only after this long (longer than the caller waits).
     Slow(Duration),
+    /// Answers this 3xx status with `Location:` this URL.
+    Redirect(u16, String),
 }
 
 #[derive(Clone, Default)]
@@ -62,7 +65,11 @@ impl Stub {
 
     /// The next requests get these answers, in order.
     pub fn script(&self, replies: &[Reply]) {
-        self.shared.script.lock().unwrap().extend(replies);
+        self.shared
+            .script
+            .lock()
+            .unwrap()
+            .extend(replies.iter().cloned());
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -84,7 +91,7 @@ impl Stub {
     }
 }
 
-async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let reply = shared.script.lock().unwrap().pop_front();
     shared.seen.lock().unwrap().push(Seen {
         headers: headers
@@ -96,19 +103,31 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         at: Instant::now(),
     });
     match reply {
-        Some(Reply::Status(code)) => StatusCode::from_u16(code).unwrap(),
+        Some(Reply::Status(code)) => StatusCode::from_u16(code).unwrap().into_response(),
         Some(Reply::Slow(wait)) => {
             tokio::time::sleep(wait).await;
-            StatusCode::OK
+            StatusCode::OK.into_response()
         }
-        None => StatusCode::OK,
+        Some(Reply::Redirect(code, location)) => (
+            StatusCode::from_u16(code).unwrap(),
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+        None => StatusCode::OK.into_response(),
     }
 }
 
-/// `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as the README says.
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    let t = chrono::Utc::now().timestamp();
-    format!("t={t},v1={}", mac(secret, t, body))
+/// A provisioning callback's `X-Pools-Signature`, as the README says:
+/// `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<jobId>.<body>">`.
+pub fn sign_callback(secret: &str, job_id: &str, body: &[u8]) -> String {
+    sign_callback_at(secret, chrono::Utc::now().timestamp(), job_id, body)
+}
+
+/// [`sign_callback`] as if signed at `t`.
+pub fn sign_callback_at(secret: &str, t: i64, job_id: &str, body: &[u8]) -> String {
+    let mut message = format!("{job_id}.").into_bytes();
+    message.extend_from_slice(body);
+    format!("t={t},v1={}", mac(secret, t, &message))
 }
 
 fn mac(secret: &str, t: i64, body: &[u8]) -> String {

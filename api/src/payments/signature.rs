@@ -27,13 +27,14 @@ impl SignatureError {
     }
 }
 
-/// Checks `header` against `body` at time `now` (unix seconds).
+/// Checks `header` against `body` at time `now` (unix seconds); the
+/// signed timestamp.
 pub fn verify(
     secret: &str,
     header: Option<&str>,
     body: &[u8],
     now: i64,
-) -> Result<(), SignatureError> {
+) -> Result<i64, SignatureError> {
     let header = header.ok_or(SignatureError::Malformed)?;
     let mut timestamp = None;
     let mut signatures = Vec::new();
@@ -64,7 +65,7 @@ pub fn verify(
     if (now - timestamp).abs() > TOLERANCE_SECS {
         return Err(SignatureError::Stale);
     }
-    Ok(())
+    Ok(timestamp)
 }
 
 /// The `v1` signature for `body` signed at `timestamp`.
@@ -94,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_fresh_correct_signature_passes() {
-        assert_eq!(verify(SECRET, Some(&header(1_000)), BODY, 1_100), Ok(()));
+        assert_eq!(verify(SECRET, Some(&header(1_000)), BODY, 1_100), Ok(1_000));
     }
 
     #[test]
@@ -124,6 +125,6 @@ mod tests {
     #[test]
     fn any_of_several_signatures_may_match() {
         let h = format!("t=5,v1=deadbeef,v1={}", sign(SECRET, 5, BODY));
-        assert_eq!(verify(SECRET, Some(&h), BODY, 5), Ok(()));
+        assert_eq!(verify(SECRET, Some(&h), BODY, 5), Ok(5));
     }
 }

@@ -1,6 +1,7 @@
 //! `POST /callbacks/provisioning/{jobId}`: an app operator reports the app
 //! READY (with its URL) or FAILED (with a reason), signed with the
-//! provisioner's secret like our requests to it.
+//! provisioner's secret over the timestamp, the job id and the body. One
+//! answer per request: a repeat is a 409 `CONFLICT`.
 
 use axum::{
     Json, Router,
@@ -58,9 +59,12 @@ async fn provisioned(
         Err(CallbackError::Signature(_)) => error_response(
             StatusCode::UNAUTHORIZED,
             code::UNAUTHENTICATED,
-            "X-Pools-Signature is missing, stale or does not match the body",
+            "X-Pools-Signature is missing, stale, or does not match this request and body",
             &request_id,
         ),
+        Err(CallbackError::Conflict(message)) => {
+            error_response(StatusCode::CONFLICT, code::CONFLICT, &message, &request_id)
+        }
         Err(CallbackError::Malformed(message)) => error_response(
             StatusCode::BAD_REQUEST,
             code::BAD_REQUEST,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Actor, permissions},
     error::{AppError, AppResult, FieldError},
+    outbound::{self, Failure, GuardedClient, Refusal},
     payments::signature,
     services::{
         audit::{self, Change},
@@ -80,44 +81,96 @@ pub fn signature_header(secret: &str, body: &[u8]) -> String {
 }
 
 /// A signed POST that was not accepted: the status code, if any answer
-/// came, and why, as a person reads it.
+/// came, why, as a person reads it, and whether trying again can help.
 pub struct Refused {
     pub status: Option<u16>,
     pub reason: String,
+    /// Refused by policy (the URL or its addresses): never retried.
+    pub permanent: bool,
+}
+
+impl Refused {
+    /// The job's outcome: a policy refusal is final, the rest retried.
+    pub fn into_job_error(self) -> JobError {
+        if self.permanent {
+            JobError::Permanent(self.reason)
+        } else {
+            JobError::Retry(self.reason)
+        }
+    }
 }
 
 /// POSTs a JSON body signed with `secret` (as [`signature_header`]) to
-/// `url`; `who` names the other side in the reasons (`the endpoint`).
-/// The status code of a 2xx answer, or why it failed.
+/// `url` through the guarded client; `who` names the other side in the
+/// reasons (`the endpoint`). The status code of a 2xx answer, or why not.
 pub async fn post_signed(
-    client: &reqwest::Client,
+    client: &GuardedClient,
     url: &str,
     secret: &str,
     body: Vec<u8>,
     headers: &[(&str, String)],
     who: &str,
 ) -> Result<u16, Refused> {
-    let mut request = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("x-pools-signature", signature_header(secret, &body));
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    match request.body(body).send().await {
-        Ok(res) if res.status().is_success() => Ok(res.status().as_u16()),
-        Ok(res) => Err(Refused {
-            status: Some(res.status().as_u16()),
-            reason: format!("{who} answered HTTP {}", res.status().as_u16()),
-        }),
-        Err(e) => Err(Refused {
-            status: None,
-            reason: if e.is_timeout() {
-                format!("{who} did not answer in time")
-            } else {
-                format!("{who} could not be reached")
-            },
-        }),
+    let mut all = vec![
+        ("content-type", "application/json".to_owned()),
+        ("x-pools-signature", signature_header(secret, &body)),
+    ];
+    all.extend(headers.iter().map(|(name, value)| (*name, value.clone())));
+    let failure = match client.post(url, &all, body).await {
+        Ok(status) => return Ok(status),
+        Err(failure) => failure,
+    };
+    let (status, reason, permanent) = match failure {
+        Failure::Refused(refusal) if refusal.is_policy() => {
+            (None, format!("refused by policy: {refusal}"), true)
+        }
+        Failure::Refused(refusal) => (
+            None,
+            format!("{who} could not be reached: {refusal}"),
+            false,
+        ),
+        Failure::Redirect(code) => (
+            Some(code),
+            format!("{who} answered with a redirect (HTTP {code}), which is not followed"),
+            false,
+        ),
+        Failure::Status(code) => (Some(code), format!("{who} answered HTTP {code}"), false),
+        Failure::Timeout => (None, format!("{who} did not answer in time"), false),
+        Failure::Unreachable => (None, format!("{who} could not be reached"), false),
+    };
+    Err(Refused {
+        status,
+        reason,
+        permanent,
+    })
+}
+
+/// At registration, before any permission check: the checks of a URL
+/// that need no lookup. The message for a `VALIDATION` error.
+pub fn check_registered_url(state: &AppState, url: &str) -> Result<(), String> {
+    outbound::check_url(url, &state.http.policy())
+        .map(|_| ())
+        .map_err(refusal_message)
+}
+
+/// At registration, once the caller may register: the URL of an endpoint
+/// or provisioner is refused as a call to it would be (the host name is
+/// looked up now). The message for a `VALIDATION` error.
+pub async fn check_target(state: &AppState, url: &str) -> Result<(), String> {
+    state
+        .http
+        .check_target(url)
+        .await
+        .map(|_| ())
+        .map_err(refusal_message)
+}
+
+fn refusal_message(refusal: Refusal) -> String {
+    match refusal {
+        Refusal::Url(message) | Refusal::Unresolved(message) => message,
+        Refusal::Address(message) => {
+            format!("is refused by policy: {message}; only public addresses are reachable")
+        }
     }
 }
 
@@ -198,7 +251,7 @@ pub async fn create(
     let owner = Owner::of(input.parent_entity_id, input.pool_id)?;
     let mut errors = Vec::new();
     let url = input.url.trim().to_owned();
-    if let Err(message) = check_url(&url) {
+    if let Err(message) = check_registered_url(state, &url) {
         errors.push(FieldError::new("input.url", message));
     }
     if input.events.is_empty() {
@@ -224,15 +277,16 @@ pub async fn create(
     let mut events = input.events;
     events.sort();
     events.dedup();
-    let txn = begin_write(&state.db).await?;
+    // Only someone who may register makes this server look a name up, and
+    // the lookup happens outside the write transaction.
     let id = Uuid::now_v7();
-    let change = require_manager(
-        &txn,
-        actor,
-        owner,
-        Change::new("webhookEndpoint.created", "WebhookEndpoint", id),
-    )
-    .await?;
+    let change = || Change::new("webhookEndpoint.created", "WebhookEndpoint", id);
+    require_manager(&state.db, actor, owner, change()).await?;
+    check_target(state, &url)
+        .await
+        .map_err(|message| AppError::invalid("input.url", message))?;
+    let txn = begin_write(&state.db).await?;
+    let change = require_manager(&txn, actor, owner, change()).await?;
     let endpoint = webhook_endpoint::ActiveModel {
         id: Set(id),
         parent_entity_id: Set(match owner {
@@ -255,13 +309,6 @@ pub async fn create(
     txn.commit().await?;
     let secret = secret_for(state, endpoint.id);
     Ok((endpoint, secret))
-}
-
-pub fn check_url(url: &str) -> Result<(), String> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => Ok(()),
-        _ => Err("must be an http(s) URL, such as https://example.org/hooks".into()),
-    }
 }
 
 pub async fn list(
@@ -484,7 +531,7 @@ pub async fn deliver(state: &AppState, job: &job::Model) -> JobResult {
         Err(refused) => {
             active.last_status_code = Set(refused.status.map(i32::from));
             active.last_error = Set(Some(refused.reason.clone()));
-            Err(JobError::Retry(refused.reason))
+            Err(refused.into_job_error())
         }
     };
     active.update(&state.db).await?;

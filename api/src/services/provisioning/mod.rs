@@ -20,10 +20,14 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod callback;
+
+pub use callback::{CallbackError, callback};
+
 use crate::{
     auth::{Actor, permissions},
     error::{AppError, AppResult},
-    payments::signature,
+    outbound::GuardedClient,
     services::{
         audit::{self, Author, Change},
         begin_write,
@@ -32,7 +36,7 @@ use crate::{
             worker::{JobError, JobResult},
         },
         membership::{find_pool, require_admin},
-        webhooks::{check_url, derived_secret, post_signed},
+        webhooks::{Refused, check_registered_url, check_target, derived_secret, post_signed},
     },
     state::AppState,
 };
@@ -49,7 +53,7 @@ pub trait Provisioner: Send + Sync {
 
 /// POSTs signed JSON to the endpoint the parent's operators configured.
 pub struct HttpProvisioner<'a> {
-    pub client: &'a reqwest::Client,
+    pub client: &'a GuardedClient,
     pub url: String,
     pub secret: String,
 }
@@ -67,7 +71,7 @@ impl HttpProvisioner<'_> {
         )
         .await
         .map(|_| ())
-        .map_err(|refused| JobError::Retry(refused.reason))
+        .map_err(Refused::into_job_error)
     }
 }
 
@@ -97,13 +101,19 @@ pub async fn set_provisioner(
     url: &str,
 ) -> AppResult<(app_provisioner::Model, String)> {
     let url = url.trim();
-    check_url(url).map_err(|m| AppError::invalid("input.url", m))?;
+    check_registered_url(state, url).map_err(|m| AppError::invalid("input.url", m))?;
     if state.catalogue.app(app_id).is_none() {
         return Err(AppError::invalid(
             "input.appId",
             format!("there is no app `{app_id}` in the catalogue"),
         ));
     }
+    // Only a steward makes this server look a name up, and the lookup
+    // happens outside the write transaction.
+    permissions::require_steward(&state.db, parent_entity_id, actor.user_id).await?;
+    check_target(state, url)
+        .await
+        .map_err(|m| AppError::invalid("input.url", m))?;
     let txn = begin_write(&state.db).await?;
     permissions::require_steward(&txn, parent_entity_id, actor.user_id).await?;
     let now = Utc::now();
@@ -383,113 +393,6 @@ pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResu
     .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Why a callback was refused.
-#[derive(Debug)]
-pub enum CallbackError {
-    NotFound,
-    Signature(signature::SignatureError),
-    Malformed(String),
-    Internal(AppError),
-}
-
-impl From<AppError> for CallbackError {
-    fn from(e: AppError) -> Self {
-        Self::Internal(e)
-    }
-}
-
-impl From<sea_orm::DbErr> for CallbackError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Internal(e.into())
-    }
-}
-
-/// The operator's answer: `{"status": "READY", "url": …, "handover": {…}}`
-/// or `{"status": "FAILED", "reason": …}`, signed like our requests.
-pub async fn callback(
-    state: &AppState,
-    job_id: Uuid,
-    signature_header: Option<&str>,
-    body: &[u8],
-) -> Result<pool_app::Model, CallbackError> {
-    let job = jobs::find(&state.db, job_id)
-        .await?
-        .filter(|j| j.kind == Kind::ProvisionApp.as_str())
-        .ok_or(CallbackError::NotFound)?;
-    let app_id = payload_id(&job, "poolAppId").map_err(|_| CallbackError::NotFound)?;
-    let app = find_app(&state.db, app_id)
-        .await
-        .map_err(|_| CallbackError::NotFound)?;
-    let pool = find_pool(&state.db, app.pool_id).await?;
-    let provisioner = find_provisioner(&state.db, pool.parent_entity_id, &app.app_id)
-        .await?
-        .ok_or(CallbackError::NotFound)?;
-    signature::verify(
-        &secret_for(state, provisioner.id),
-        signature_header,
-        body,
-        Utc::now().timestamp(),
-    )
-    .map_err(CallbackError::Signature)?;
-    let answer: Value = serde_json::from_slice(body)
-        .map_err(|e| CallbackError::Malformed(format!("the body is not JSON: {e}")))?;
-    let txn = begin_write(&state.db).await?;
-    let app = find_app(&txn, app.id).await?;
-    let (next, action, message) = match answer["status"].as_str() {
-        Some("READY") => {
-            let url = answer["url"]
-                .as_str()
-                .filter(|u| check_url(u).is_ok())
-                .ok_or_else(|| {
-                    CallbackError::Malformed("READY needs the app's http(s) `url`".into())
-                })?;
-            (ProvisioningState::Ready, "app.ready", url.to_owned())
-        }
-        Some("FAILED") => (
-            ProvisioningState::Failed,
-            "app.failed",
-            answer["reason"]
-                .as_str()
-                .unwrap_or("the operator gave no reason")
-                .chars()
-                .take(2000)
-                .collect(),
-        ),
-        _ => {
-            return Err(CallbackError::Malformed(
-                "`status` must be READY or FAILED".into(),
-            ));
-        }
-    };
-    if app.provisioning_state == next {
-        return Ok(app); // a repeated callback
-    }
-    let mut active: pool_app::ActiveModel = app.clone().into();
-    active.provisioning_state = Set(next);
-    active.updated_at = Set(Utc::now());
-    if next == ProvisioningState::Ready {
-        active.url = Set(Some(message));
-        active.handover = Set(answer
-            .get("handover")
-            .filter(|h| !h.is_null())
-            .map(Value::to_string));
-        active.status_message = Set(None);
-    } else {
-        active.status_message = Set(Some(message));
-    }
-    let updated = active.update(&txn).await?;
-    audit::record(
-        &txn,
-        Author::system(),
-        Change::new(action, "PoolApp", updated.id)
-            .in_pool(&pool)
-            .diff(&app, &updated),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
 }
 
 /// In the transaction of a membership change: one account job per READY
