@@ -93,7 +93,7 @@ pub async fn handler(
                                         state.limits.sockets_by_user.max()
                                     ))
                                 })?;
-                            data.insert(ConnectionSlots(vec![slot]));
+                            data.insert(PersonSlot(slot));
                         }
                     }
                     data.insert(Loaders::new(&state));
@@ -109,7 +109,7 @@ pub async fn handler(
 }
 
 /// The per-person connection slot a connection holds while it is open.
-struct ConnectionSlots(#[expect(dead_code, reason = "held for its Drop")] Vec<Slot>);
+struct PersonSlot(#[expect(dead_code, reason = "held for its Drop")] Slot);
 
 fn token_of(payload: &Value) -> Option<String> {
     strip_bearer(

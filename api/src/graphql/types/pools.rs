@@ -1,6 +1,6 @@
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{membership, pool, pool_app, stakeholder_group};
+use entities::{membership, parent_entity, pool, pool_app, stakeholder_group};
 
 use crate::{
     catalogue::VotingRule,
@@ -87,6 +87,21 @@ pub enum ProvisioningState {
 /// A small co-op inside a parent entity.
 pub struct Pool(pub pool::Model);
 
+impl Pool {
+    /// The pool's parent entity, through the request's loader.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<parent_entity::Model> {
+        let c = Ctx::of(ctx)?;
+        Ok(c.loaders
+            .parent_entities
+            .load_one(self.0.parent_entity_id)
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("pool {} has no parent", self.0.id))
+            })?)
+    }
+}
+
 #[Object]
 impl Pool {
     async fn id(&self) -> ID {
@@ -109,31 +124,11 @@ impl Pool {
         self.0.created_at
     }
     async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
-        let c = Ctx::of(ctx)?;
-        let parent = c
-            .loaders
-            .parent_entities
-            .load_one(self.0.parent_entity_id)
-            .await
-            .map_err(loader_error)?
-            .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("pool {} has no parent", self.0.id))
-            })?;
-        Ok(ParentEntity(parent))
+        Ok(ParentEntity(self.parent(ctx).await?))
     }
     /// Whether a platform admin verified the pool's parent entity.
     async fn parent_verified(&self, ctx: &Context<'_>) -> Result<bool> {
-        let c = Ctx::of(ctx)?;
-        let parent = c
-            .loaders
-            .parent_entities
-            .load_one(self.0.parent_entity_id)
-            .await
-            .map_err(loader_error)?
-            .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("pool {} has no parent", self.0.id))
-            })?;
-        Ok(parent.verified_at.is_some())
+        Ok(self.parent(ctx).await?.verified_at.is_some())
     }
     /// The template the pool was formed with (the current catalogue entry).
     async fn legal_template(&self, ctx: &Context<'_>) -> Result<Option<LegalTemplate>> {
