@@ -1,11 +1,13 @@
 use std::fmt;
 
+use unicode_normalization::UnicodeNormalization;
 use validator::ValidateEmail;
 
 use crate::error::FieldError;
 
-/// An email address, trimmed and lower-cased so that one mailbox is one
-/// account whatever case it is typed in.
+/// An email address, NFC-normalised, trimmed and lower-cased so that one
+/// mailbox is one account whatever case (or Unicode form) it is typed in;
+/// the length is checked on that stored form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -13,7 +15,7 @@ const MAX_LEN: usize = 320;
 
 impl Email {
     pub fn parse(raw: &str, path: &str) -> Result<Self, FieldError> {
-        let normalised = raw.trim().to_lowercase();
+        let normalised = raw.trim().nfc().collect::<String>().to_lowercase();
         if normalised.is_empty() {
             return Err(FieldError::new(path, "enter an email address"));
         }
@@ -58,5 +60,7 @@ mod tests {
         let e = Email::parse("not-an-email", "input.email").unwrap_err();
         assert_eq!(e.path, "input.email");
         assert!(Email::parse("", "input.email").is_err());
+        assert!(Email::parse("a\0@example.org", "input.email").is_err());
+        assert!(Email::parse("\u{200b}", "input.email").is_err());
     }
 }

@@ -74,11 +74,20 @@ impl Refusal {
 const NOT_HTTP: &str = "must be an http(s) URL, such as https://example.org/hooks";
 
 /// The checks that need no lookup, for a URL that is only shown to people:
-/// http(s), a host, no credentials, at most [`MAX_URL_LEN`] characters.
+/// no control characters, http(s), a host, no credentials, at most
+/// [`MAX_URL_LEN`] characters.
 pub fn check_shown_url(url: &str) -> Result<Url, Refusal> {
     if url.len() > MAX_URL_LEN {
         return Err(Refusal::Url(format!(
             "must be at most {MAX_URL_LEN} characters"
+        )));
+    }
+    // The parser would drop tabs and line breaks and percent-encode NUL,
+    // but the text as given is what is stored and shown.
+    if let Some(c) = url.chars().find(|c| c.is_control()) {
+        return Err(Refusal::Url(format!(
+            "must not contain control characters (found U+{:04X})",
+            u32::from(c)
         )));
     }
     let parsed = Url::parse(url).map_err(|_| Refusal::Url(NOT_HTTP.into()))?;

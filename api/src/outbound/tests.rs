@@ -69,6 +69,23 @@ fn credentials_in_the_url_are_refused() {
 }
 
 #[test]
+fn control_characters_are_refused_before_parsing() {
+    for url in [
+        "https://example.org/\0",
+        "https://exa\0mple.org/",
+        "https://example.org/a\tb",
+        "https://example.org/\nx",
+        "https://example.org/\u{7f}",
+    ] {
+        let Refusal::Url(message) = refused(url, &SELF_HOSTED) else {
+            panic!("expected a URL refusal for {url:?}");
+        };
+        assert!(message.contains("control characters"), "{message}");
+        assert!(check_shown_url(url).is_err(), "{url:?}");
+    }
+}
+
+#[test]
 fn urls_longer_than_the_limit_are_refused() {
     let at_limit = format!("https://example.org/{}", "a".repeat(MAX_URL_LEN - 20));
     assert_eq!(at_limit.len(), MAX_URL_LEN);

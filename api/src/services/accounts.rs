@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, password, tokens},
-    domain::{BoundedText, Check, Email, Password},
+    domain::{SingleLineText, Check, Email, Password},
     error::{AppError, AppResult},
     services::OnConflict,
     services::audit::{self, Author, Change, Origin},
@@ -28,7 +28,7 @@ pub struct Session {
     pub token_id: Uuid,
 }
 
-pub type DisplayName = BoundedText<1, 100>;
+pub type DisplayName = SingleLineText<1, 100>;
 
 pub async fn sign_up(state: &AppState, origin: &Origin, input: SignUpInput) -> AppResult<Session> {
     let mut check = Check::default();

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, ApiTokenScope, tokens},
-    domain::{BoundedText, Check},
+    domain::{SingleLineText, Check},
     error::{AppError, AppResult, FieldError},
     services::pagination::{Page, PageRequest, paginate},
     services::{
@@ -34,7 +34,7 @@ pub async fn create(
 ) -> AppResult<(String, access_token::Model)> {
     actor.require_session("createApiToken")?;
     let mut check = Check::default();
-    let name = check.field(BoundedText::<1, 100>::parse(&input.name, "input.name"));
+    let name = check.field(SingleLineText::<1, 100>::parse(&input.name, "input.name"));
     let mut scopes = input.scopes;
     scopes.sort_by_key(|s| s.as_str());
     scopes.dedup();

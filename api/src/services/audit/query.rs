@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::chain::{self, Checkpoint, Verification};
 use crate::{
     auth::{Actor, permissions},
+    domain::{Check, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::{
         membership::{active_membership, find_pool},
@@ -74,16 +75,27 @@ pub async fn authorize(
 pub async fn list(
     state: &AppState,
     actor: &Actor,
-    filter: AuditFilter,
+    mut filter: AuditFilter,
     page: PageRequest,
 ) -> AppResult<Page<audit_event::Model>> {
+    let mut check = Check::default();
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from >= to
     {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "input.to",
-            "must be later than `from`",
-        )]));
+        check.field::<()>(Err(FieldError::new("input.to", "must be later than `from`")));
+    }
+    // Compared with the stored columns (64 and 32 characters): checked
+    // text, or the database would be handed NUL and the like.
+    filter.action = filter
+        .action
+        .and_then(|a| check.field(SingleLineText::<1, 64>::parse(&a, "input.action")))
+        .map(SingleLineText::into_inner);
+    filter.entity_type = filter
+        .entity_type
+        .and_then(|t| check.field(SingleLineText::<1, 32>::parse(&t, "input.entityType")))
+        .map(SingleLineText::into_inner);
+    if !check.is_empty() {
+        return Err(check.into_error());
     }
     let scope = authorize(&state.db, actor, filter.parent_entity_id, filter.pool_id).await?;
     paginate(

@@ -11,7 +11,7 @@ use entities::formation;
 use crate::{
     auth::Actor,
     catalogue::apps::ADMIN_ROLE,
-    domain::Check,
+    domain::{Check, check_json},
     error::{AppError, AppResult, FieldError},
     services::policy::ParentPolicy,
     state::AppState,
@@ -20,7 +20,7 @@ use crate::{
 use super::{
     draft::{AppConfig, RoleMapping, encode},
     load_draft,
-    steps::{editable, require_editable, update},
+    steps::{editable, group_key, require_editable, update},
 };
 
 const MAX_APPS: usize = 20;
@@ -109,7 +109,7 @@ pub async fn configure_app(
             ),
         ));
     }
-    let mut errors = Vec::new();
+    let mut errors = check_json(&input.settings, "input.settings");
     let settings = match app.validate_settings(&input.settings) {
         Ok(filled) => Some(filled),
         Err(e) => {
@@ -142,22 +142,25 @@ pub async fn configure_app(
         .into_iter()
         .enumerate()
     {
-        if draft.groups.is_some() && draft.group(&a.stakeholder_group_key).is_none() {
-            errors.push(FieldError::new(
-                format!("input.roleMapping[{i}].stakeholderGroupKey"),
-                format!(
-                    "there is no stakeholder group with key `{}`",
-                    a.stakeholder_group_key
-                ),
-            ));
-        }
         if !roles.contains(&a.app_role) {
             errors.push(role_error(
                 format!("input.roleMapping[{i}].appRole"),
                 &a.app_role,
             ));
         }
-        groups.insert(a.stakeholder_group_key, a.app_role);
+        let key_path = format!("input.roleMapping[{i}].stakeholderGroupKey");
+        match group_key(&a.stakeholder_group_key, &key_path) {
+            Err(e) => errors.push(e),
+            Ok(key) if draft.groups.is_some() && draft.group(&key).is_none() => {
+                errors.push(FieldError::new(
+                    key_path,
+                    format!("there is no stakeholder group with key `{key}`"),
+                ));
+            }
+            Ok(key) => {
+                groups.insert(key, a.app_role);
+            }
+        }
     }
     let Some(settings) = settings.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));

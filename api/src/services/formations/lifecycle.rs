@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Actor, permissions},
     catalogue::apps::ADMIN_ROLE,
-    domain::BoundedText,
+    domain::MultiLineText,
     error::{AppError, AppResult, FieldError},
     services::{
         OnConflict,
@@ -184,7 +184,7 @@ pub async fn reject(
     id: Uuid,
     reason: &str,
 ) -> AppResult<formation::Model> {
-    let reason = BoundedText::<1, 2000>::parse(reason, "input.reason")
+    let reason = MultiLineText::<1, 2000>::parse(reason, "input.reason")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = crate::services::begin_write(&state.db).await?;
     let formation = find(&txn, id).await?;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     auth::Actor,
     auth::permissions,
-    domain::BoundedText,
+    domain::MultiLineText,
     error::{AppError, AppResult},
     services::audit::{self, Change},
     services::{OnConflict, begin_write},
@@ -35,7 +35,7 @@ pub async fn apply(
     actor: &Actor,
     input: ApplyInput,
 ) -> AppResult<application::Model> {
-    let message = BoundedText::<0, 2000>::parse(&input.message, "input.message")
+    let message = MultiLineText::<0, 2000>::parse(&input.message, "input.message")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
@@ -132,11 +132,11 @@ pub async fn decide(
     let reason = input
         .reason
         .map(|r| {
-            BoundedText::<1, 2000>::parse(&r, "input.reason")
+            MultiLineText::<1, 2000>::parse(&r, "input.reason")
                 .map_err(|e| AppError::Validation(vec![e]))
         })
         .transpose()?
-        .map(BoundedText::into_inner);
+        .map(MultiLineText::into_inner);
     let txn = begin_write(&state.db).await?;
     let application = application::Entity::find_by_id(input.application_id)
         .one(&txn)

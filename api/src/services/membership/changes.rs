@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    domain::BoundedText,
+    domain::MultiLineText,
     error::{AppError, AppResult},
     services::{
         audit::{self, Change},
@@ -61,7 +61,7 @@ pub async fn remove(
     member_id: Uuid,
     reason: &str,
 ) -> AppResult<membership::Model> {
-    let reason = BoundedText::<3, 2000>::parse(reason, "input.reason")
+    let reason = MultiLineText::<3, 2000>::parse(reason, "input.reason")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let target = find_membership(&txn, member_id).await?;

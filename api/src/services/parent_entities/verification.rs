@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, permissions},
-    domain::{BoundedText, registration_key},
+    domain::{MultiLineText, registration_key},
     error::{AppError, AppResult},
     services::{
         OnConflict,
@@ -42,7 +42,13 @@ pub async fn verify(
             parent.name
         )));
     }
-    let key = registration_key(&parent.registration_number);
+    // Numbers stored before keys were bounded may have no valid key.
+    let key = registration_key(&parent.registration_number, "registrationNumber").map_err(|e| {
+        AppError::Conflict(format!(
+            "the registration number `{}` cannot be verified: it {}",
+            parent.registration_number, e.message
+        ))
+    })?;
     let taken = || {
         format!(
             "another verified parent entity holds the registration number {} in {}; revoke that verification first if it was wrong",
@@ -84,7 +90,7 @@ pub async fn revoke_verification(
         "revoking a parent entity's verification",
     )
     .await?;
-    let reason = BoundedText::<1, 1000>::parse(reason, "input.reason")
+    let reason = MultiLineText::<1, 1000>::parse(reason, "input.reason")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let parent = locked(&txn, parent_entity_id).await?;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     auth::Actor,
     catalogue::VotingRule,
-    domain::{BoundedText, Check},
+    domain::{Check, MultiLineText, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::audit::{self, Change},
     services::{
@@ -89,13 +89,13 @@ pub(crate) async fn insert(
         .all(db)
         .await?;
     let mut check = Check::default();
-    let title = check.field(BoundedText::<1, 200>::parse(&input.title, "input.title"));
-    let body = check.field(BoundedText::<0, 20_000>::parse(&input.body, "input.body"));
+    let title = check.field(SingleLineText::<1, 200>::parse(&input.title, "input.title"));
+    let body = check.field(MultiLineText::<0, 20_000>::parse(&input.body, "input.body"));
     let options: Vec<String> = match input.kind {
         ProposalKind::Poll => {
             let mut opts = Vec::new();
             for (i, o) in input.options.iter().enumerate() {
-                if let Some(o) = check.field(BoundedText::<1, 200>::parse(
+                if let Some(o) = check.field(SingleLineText::<1, 200>::parse(
                     o,
                     &format!("input.options[{i}]"),
                 )) {

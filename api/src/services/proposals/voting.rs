@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
+    domain::MultiLineText,
     error::{AppError, AppResult},
     services::audit::{self, Change},
     services::{
@@ -51,16 +52,15 @@ pub async fn cast(state: &AppState, actor: &Actor, input: CastInput) -> AppResul
                 format!("choose one of: {}", options.join(", ")),
             )
         })?;
-    let reason = input
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
-        return Err(AppError::invalid(
-            "input.reason",
-            "must be at most 2000 characters long",
-        ));
+    let reason = match input.reason.as_deref() {
+        Some(r) => Some(
+            MultiLineText::<0, 2000>::parse(r, "input.reason")
+                .map_err(|e| AppError::Validation(vec![e]))?
+                .into_inner(),
+        ),
+        None => None,
     }
+    .filter(|r| !r.is_empty());
     let now = Utc::now();
     let previous = vote::Entity::find()
         .filter(vote::Column::ProposalId.eq(proposal.id))
