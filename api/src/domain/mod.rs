@@ -2,16 +2,18 @@
 //! the type is valid from then on; a parse error names the field path.
 
 mod email;
+mod json;
 mod money;
 mod password;
 mod pool_name;
 mod text;
 
 pub use email::Email;
-pub use money::{Currency, format_minor};
+pub use json::{MAX_JSON_BYTES, check_json};
+pub use money::{Currency, MAX_MINOR_AMOUNT, MinorAmount, MoneyTotal, format_minor};
 pub use password::Password;
 pub use pool_name::PoolName;
-pub use text::{BoundedText, Jurisdiction, registration_key};
+pub use text::{Jurisdiction, MultiLineText, SingleLineText, registration_key};
 
 use crate::error::{AppError, FieldError};
 

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    domain::{BoundedText, Check, Currency},
-    error::{AppError, AppResult, FieldError},
+    domain::{Check, Currency, MinorAmount, MultiLineText, SingleLineText},
+    error::{AppError, AppResult},
     services::{
         OnConflict,
         audit::{self, Change},
@@ -24,6 +24,10 @@ use crate::{
     },
     state::AppState,
 };
+
+/// An expense's description: the proposal's body (at most 20,000
+/// characters) holds it and a line with the amount and payee.
+const MAX_DESCRIPTION_LEN: usize = 10_000;
 
 pub struct SubmitInput {
     pub pool_id: Uuid,
@@ -44,31 +48,30 @@ pub async fn submit(
 ) -> AppResult<expense::Model> {
     let mut check = Check::default();
     let currency = check.field(Currency::parse(&input.currency, "input.currency"));
-    let payee = check.field(BoundedText::<1, 200>::parse(&input.payee, "input.payee"));
-    let amount = check.field(if input.amount > 0 {
-        Ok(input.amount)
-    } else {
-        Err(FieldError::new(
-            "input.amount",
-            "must be a positive amount in minor units (cents)",
-        ))
-    });
+    let payee = check.field(SingleLineText::<1, 200>::parse(&input.payee, "input.payee"));
+    // Kept apart from the proposal's body, which adds the amount line, so
+    // its limit leaves room for that line and its errors name this field.
+    let description = check.field(MultiLineText::<0, MAX_DESCRIPTION_LEN>::parse(
+        &input.description,
+        "input.description",
+    ));
+    let amount = check.field(MinorAmount::parse_positive(input.amount, "input.amount"));
     let category = check.field(parse_category(
         input.category.as_deref(),
         "general",
         "input.category",
     ));
-    let (Some(currency), Some(payee), Some(amount), Some(category)) =
-        (currency, payee, amount, category)
+    let (Some(currency), Some(payee), Some(description), Some(amount), Some(category)) =
+        (currency, payee, description, amount, category)
     else {
         return Err(check.into_error());
     };
+    let (description, amount) = (description.into_inner(), amount.get());
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
     let member = require_member(&txn, &pool, actor.user_id).await?;
     let body = format!(
-        "{}\n\nAmount: {} {} to {}.",
-        input.description.trim(),
+        "{description}\n\nAmount: {} {} to {}.",
         crate::domain::format_minor(amount, currency.as_str()),
         currency.as_str(),
         payee.as_str()
@@ -98,7 +101,7 @@ pub async fn submit(
         proposal_id: Set(proposal.id),
         submitted_by_membership_id: Set(member.id),
         title: Set(proposal.title.clone()),
-        description: Set(input.description.trim().to_owned()),
+        description: Set(description),
         amount_minor: Set(amount),
         currency: Set(currency.into_inner()),
         payee: Set(payee.into_inner()),
@@ -133,7 +136,7 @@ pub async fn mark_paid(
     expense_id: Uuid,
     reference: &str,
 ) -> AppResult<expense::Model> {
-    let reference = BoundedText::<1, 200>::parse(reference, "input.reference")
+    let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let expense = expense::Entity::find_by_id(expense_id)

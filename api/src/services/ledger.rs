@@ -6,49 +6,43 @@ use entities::{
     ledger_entry::{self, LedgerKind},
     pool,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, Func},
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    domain::{BoundedText, Check, Currency},
+    domain::{Check, Currency, MinorAmount, MoneyTotal, SingleLineText},
     error::{AppResult, FieldError},
     services::{
         audit::{self, Change},
         begin_write,
         membership::{find_pool, require_admin, require_reader},
         pagination::{Page, PageRequest, paginate},
+        reports::sql::{Sql, money_sum, money_total},
     },
     state::AppState,
 };
 
-/// Balance per currency, summed in the database.
+/// Balance per currency, summed in the database without overflow (see
+/// [`money_sum`]).
 pub async fn balances(
     state: &AppState,
     actor: &Actor,
     pool: &pool::Model,
-) -> AppResult<Vec<(String, i64)>> {
+) -> AppResult<Vec<(String, MoneyTotal)>> {
     require_reader(&state.db, pool, actor.user_id).await?;
-    let rows: Vec<(String, Option<i64>)> = ledger_entry::Entity::find()
-        .select_only()
-        .column(ledger_entry::Column::Currency)
-        .column_as(
-            Expr::from(Func::cast_as(
-                Func::sum(Expr::col(ledger_entry::Column::AmountMinor)),
-                "BIGINT",
-            )),
-            "balance",
-        )
-        .filter(ledger_entry::Column::PoolId.eq(pool.id))
-        .group_by(ledger_entry::Column::Currency)
-        .order_by_asc(ledger_entry::Column::Currency)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    Ok(rows.into_iter().map(|(c, b)| (c, b.unwrap_or(0))).collect())
+    let mut q = Sql::default();
+    let pool_param = q.bind(pool.id);
+    q.push(&format!(
+        "SELECT currency, {balance} FROM ledger_entries WHERE pool_id = {pool_param}
+         GROUP BY currency ORDER BY currency",
+        balance = money_sum("amount_minor", "balance"),
+    ));
+    let rows = q.all(&state.db).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Ok((r.try_get("", "currency")?, money_total(r, "balance")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?)
 }
 
 pub async fn entries(
@@ -79,30 +73,33 @@ pub async fn adjust(
 ) -> AppResult<ledger_entry::Model> {
     let mut check = Check::default();
     let currency = check.field(Currency::parse(&input.currency, "input.currency"));
-    let reference = check.field(BoundedText::<1, 200>::parse(
+    let reference = check.field(SingleLineText::<1, 200>::parse(
         &input.reference,
         "input.reference",
     ));
-    let description = check.field(BoundedText::<3, 2000>::parse(
+    let description = check.field(SingleLineText::<3, 2000>::parse(
         &input.description,
         "input.description",
     ));
-    if input.amount == 0 {
-        check.field::<()>(Err(FieldError::new("input.amount", "must not be zero")));
-    }
+    let amount = check.field(
+        MinorAmount::parse(input.amount, "input.amount").and_then(|a| {
+            if a.get() == 0 {
+                Err(FieldError::new("input.amount", "must not be zero"))
+            } else {
+                Ok(a)
+            }
+        }),
+    );
     let category = check.field(parse_category(
         input.category.as_deref(),
         "adjustment",
         "input.category",
     ));
-    let (Some(currency), Some(reference), Some(description), Some(category)) =
-        (currency, reference, description, category)
+    let (Some(currency), Some(reference), Some(description), Some(amount), Some(category)) =
+        (currency, reference, description, amount, category)
     else {
         return Err(check.into_error());
     };
-    if !check.is_empty() {
-        return Err(check.into_error());
-    }
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
     require_admin(&txn, &pool, actor.user_id).await?;
@@ -111,7 +108,7 @@ pub async fn adjust(
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
         kind: Set(LedgerKind::Adjustment),
-        amount_minor: Set(input.amount),
+        amount_minor: Set(amount.get()),
         currency: Set(currency.into_inner()),
         reference: Set(reference.into_inner()),
         description: Set(description.into_inner()),
@@ -140,6 +137,6 @@ pub async fn adjust(
 pub fn parse_category(raw: Option<&str>, default: &str, path: &str) -> Result<String, FieldError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(default.to_owned()),
-        Some(raw) => BoundedText::<1, 64>::parse(raw, path).map(|c| c.into_inner().to_lowercase()),
+        Some(raw) => SingleLineText::<1, 64>::parse(raw, path).map(|c| c.into_inner().to_lowercase()),
     }
 }

@@ -1,6 +1,7 @@
 use async_graphql::{ID, Json, Object, SimpleObject};
 
 use crate::{
+    domain::MoneyTotal,
     catalogue::{
         AppCategory, AppManifest, Objective, SurplusDistribution, TemplateKind, VotingRule,
     },
@@ -11,9 +12,51 @@ use crate::{
 /// An amount of money: minor units (cents) and an ISO 4217 currency.
 #[derive(SimpleObject, Clone)]
 pub struct Money {
-    /// Minor units, such as cents.
+    /// Minor units, such as cents. A total beyond what an `Int` of 64 bits
+    /// holds (±9223372036854775807) is shown at that bound, with
+    /// `saturated` true.
     pub amount: i64,
     pub currency: String,
+    /// The exact figure lies beyond `amount`'s range; `amount` is the
+    /// bound on its side. Only a total can be: each entry is at most 10^13.
+    pub saturated: bool,
+}
+
+impl Money {
+    /// One stored amount.
+    pub fn new(amount: i64, currency: String) -> Self {
+        Self {
+            amount,
+            currency,
+            saturated: false,
+        }
+    }
+
+    /// A sum of amounts, saturated if it must be.
+    pub fn total(total: MoneyTotal, currency: String) -> Self {
+        let (amount, saturated) = total.shown();
+        Self {
+            amount,
+            currency,
+            saturated,
+        }
+    }
+}
+
+/// Shows several totals as `Int`s, remembering whether any was cut to fit.
+#[derive(Default)]
+pub struct Saturation(bool);
+
+impl Saturation {
+    pub fn show(&mut self, total: MoneyTotal) -> i64 {
+        let (amount, saturated) = total.shown();
+        self.0 |= saturated;
+        amount
+    }
+
+    pub fn any(&self) -> bool {
+        self.0
+    }
 }
 
 /// A legal form and model rules for one jurisdiction, with the facts that
@@ -76,10 +119,10 @@ impl LegalTemplate {
         self.0.asset_lock
     }
     async fn min_share_capital(&self) -> Option<Money> {
-        self.0.min_share_capital.as_ref().map(|m| Money {
-            amount: m.amount,
-            currency: m.currency.clone(),
-        })
+        self.0
+            .min_share_capital
+            .as_ref()
+            .map(|m| Money::new(m.amount, m.currency.clone()))
     }
     async fn voting_rule(&self) -> Option<VotingRule> {
         self.0.voting_rule

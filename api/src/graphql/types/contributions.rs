@@ -2,7 +2,10 @@ use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{contribution, sliding_scale};
 
-use crate::{graphql::types::Money, services::contributions::solidarity::Solidarity as Report};
+use crate::{
+    graphql::types::{Money, Saturation},
+    services::contributions::solidarity::Solidarity as Report,
+};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "entities::sliding_scale::Interval")]
@@ -68,10 +71,7 @@ impl SlidingScale {
 
 impl SlidingScale {
     fn money(&self, amount: i64) -> Money {
-        Money {
-            amount,
-            currency: self.0.currency.clone(),
-        }
+        Money::new(amount, self.0.currency.clone())
     }
 }
 
@@ -84,10 +84,7 @@ impl Contribution {
         ID(self.0.id.to_string())
     }
     async fn amount(&self) -> Money {
-        Money {
-            amount: self.0.amount,
-            currency: self.0.currency.clone(),
-        }
+        Money::new(self.0.amount, self.0.currency.clone())
     }
     async fn interval(&self) -> ContributionInterval {
         self.0.interval.into()
@@ -139,19 +136,26 @@ pub struct Solidarity {
     pub members_at_zero: i64,
     /// How much of the shortfall the surplus covers, 0 to 100 (100 when none).
     pub covered_percent: i64,
+    /// An amount here lies beyond an `Int`'s range (±9223372036854775807)
+    /// and is shown at that bound.
+    pub saturated: bool,
 }
 
 impl From<Report> for Solidarity {
     fn from(r: Report) -> Self {
-        let covered_percent = if r.below_suggested == 0 {
+        let (above, below) = (r.above_suggested.0, r.below_suggested.0);
+        let covered_percent = if below == 0 {
             100
         } else {
-            (r.above_suggested * 100 / r.below_suggested).min(100)
+            // i128: neither product nor quotient can overflow.
+            (above.saturating_mul(100) / below).clamp(0, 100) as i64
         };
+        let mut shown = Saturation::default();
         Self {
             currency: r.currency,
-            above_suggested: r.above_suggested,
-            below_suggested: r.below_suggested,
+            above_suggested: shown.show(r.above_suggested),
+            below_suggested: shown.show(r.below_suggested),
+            saturated: shown.any(),
             members_above: r.members_above,
             members_below: r.members_below,
             members_at_zero: r.members_at_zero,

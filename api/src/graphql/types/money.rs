@@ -45,10 +45,7 @@ impl Expense {
         &self.0.description
     }
     async fn amount(&self) -> Money {
-        Money {
-            amount: self.0.amount_minor,
-            currency: self.0.currency.clone(),
-        }
+        Money::new(self.0.amount_minor, self.0.currency.clone())
     }
     async fn payee(&self) -> &str {
         &self.0.payee
@@ -100,10 +97,7 @@ impl LedgerEntry {
     }
     /// Income positive, spending negative.
     async fn amount(&self) -> Money {
-        Money {
-            amount: self.0.amount_minor,
-            currency: self.0.currency.clone(),
-        }
+        Money::new(self.0.amount_minor, self.0.currency.clone())
     }
     async fn reference(&self) -> &str {
         &self.0.reference
@@ -121,13 +115,13 @@ pub struct Ledger(pub entities::pool::Model);
 
 #[Object]
 impl Ledger {
-    /// Balance per currency.
+    /// Balance per currency (`saturated` if beyond an `Int`'s range).
     async fn balances(&self, ctx: &Context<'_>) -> Result<Vec<Money>> {
         let c = Ctx::of(ctx)?;
         let rows = services::ledger::balances(c.state, c.actor().await?, &self.0).await?;
         Ok(rows
             .into_iter()
-            .map(|(currency, amount)| Money { amount, currency })
+            .map(|(currency, total)| Money::total(total, currency))
             .collect())
     }
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -152,7 +146,7 @@ pub struct SubmitExpenseInput {
     pub title: String,
     #[graphql(default)]
     pub description: String,
-    /// Minor units (cents).
+    /// Minor units (cents), above 0 and at most 10^13.
     pub amount: i64,
     pub currency: String,
     pub payee: String,
@@ -173,7 +167,8 @@ pub struct MarkExpensePaidInput {
 #[derive(InputObject)]
 pub struct RecordLedgerAdjustmentInput {
     pub pool_id: ID,
-    /// Minor units; positive adds, negative subtracts.
+    /// Minor units; positive adds, negative subtracts; at most 10^13
+    /// either way.
     pub amount: i64,
     pub currency: String,
     pub reference: String,

@@ -422,10 +422,7 @@ impl StakeholderGroup {
             .ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("group {} has no pool", self.0.id))
             })?;
-        Ok(Some(Money {
-            amount,
-            currency: pool.currency,
-        }))
+        Ok(Some(Money::new(amount, pool.currency)))
     }
     async fn admission(&self) -> Admission {
         self.0.admission.into()

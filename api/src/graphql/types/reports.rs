@@ -7,7 +7,7 @@ use crate::{
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
-        types::{LedgerEntryKind, Pool, PoolStatus, StakeholderKind},
+        types::{LedgerEntryKind, Pool, PoolStatus, Saturation, StakeholderKind},
     },
     services::{
         self,
@@ -148,13 +148,17 @@ impl From<&Figures> for ReportFigures {
             money: f
                 .money
                 .iter()
-                .map(|m| MoneyFigures {
-                    currency: m.currency.clone(),
-                    contribution_income: m.contribution_income,
-                    parent_share: m.parent_share,
-                    expenses: m.expenses,
-                    adjustments: m.adjustments,
-                    balance: m.balance,
+                .map(|m| {
+                    let mut shown = Saturation::default();
+                    MoneyFigures {
+                        currency: m.currency.clone(),
+                        contribution_income: shown.show(m.contribution_income),
+                        parent_share: shown.show(m.parent_share),
+                        expenses: shown.show(m.expenses),
+                        adjustments: shown.show(m.adjustments),
+                        balance: shown.show(m.balance),
+                        saturated: shown.any(),
+                    }
                 })
                 .collect(),
             proposals_held: f.proposals_held,
@@ -186,6 +190,9 @@ pub struct MoneyFigures {
     pub adjustments: i64,
     /// Everything before the period's end.
     pub balance: i64,
+    /// A figure here lies beyond an `Int`'s range (±9223372036854775807)
+    /// and is shown at the bound on its side.
+    pub saturated: bool,
 }
 
 #[derive(SimpleObject)]
@@ -225,6 +232,9 @@ pub struct PoolCurrencyAccount {
     pub parent_share: i64,
     /// By kind and category.
     pub lines: Vec<PoolAccountLine>,
+    /// A figure of this account (its lines' included) lies beyond an
+    /// `Int`'s range (±9223372036854775807) and is shown at that bound.
+    pub saturated: bool,
 }
 
 #[derive(SimpleObject)]
@@ -235,30 +245,41 @@ pub struct PoolAccountLine {
     pub spending: i64,
     /// How many ledger entries the line sums.
     pub entries: i64,
+    /// `income` or `spending` lies beyond an `Int`'s range and is shown
+    /// at that bound.
+    pub saturated: bool,
 }
 
 impl From<CurrencyAccount> for PoolCurrencyAccount {
     fn from(a: CurrencyAccount) -> Self {
-        Self {
-            currency: a.currency,
-            opening_balance: a.opening_balance,
-            closing_balance: a.closing_balance,
-            income: a.income,
-            spending: a.spending,
-            parent_share: a.parent_share,
-            lines: a
-                .lines
-                .into_iter()
-                .map(|l| PoolAccountLine {
+        let mut shown = Saturation::default();
+        let lines: Vec<PoolAccountLine> = a
+            .lines
+            .into_iter()
+            .map(|l| {
+                let mut line = Saturation::default();
+                PoolAccountLine {
                     kind: entities::ledger_entry::LedgerKind::try_from_value(&l.kind)
                         .ok()
                         .map(Into::into),
                     category: l.category,
-                    income: l.income,
-                    spending: l.spending,
+                    income: line.show(l.income),
+                    spending: line.show(l.spending),
                     entries: l.entries,
-                })
-                .collect(),
+                    saturated: line.any(),
+                }
+            })
+            .collect();
+        let lines_saturated = lines.iter().any(|l| l.saturated);
+        Self {
+            currency: a.currency,
+            opening_balance: shown.show(a.opening_balance),
+            closing_balance: shown.show(a.closing_balance),
+            income: shown.show(a.income),
+            spending: shown.show(a.spending),
+            parent_share: shown.show(a.parent_share),
+            lines,
+            saturated: shown.any() || lines_saturated,
         }
     }
 }

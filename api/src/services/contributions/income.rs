@@ -14,7 +14,9 @@ use crate::error::AppResult;
 /// The parent's share of `amount` at `basis_points` (1/100 of a percent),
 /// rounded down so a pool is never charged more than the policy says.
 pub fn parent_share(amount: i64, basis_points: i32) -> i64 {
-    amount * i64::from(basis_points.clamp(0, 10_000)) / 10_000
+    // In 128 bits, then back: the share is never more than the amount.
+    let share = i128::from(amount) * i128::from(basis_points.clamp(0, 10_000)) / 10_000;
+    i64::try_from(share).unwrap_or(amount)
 }
 
 /// One payment received for a pool.

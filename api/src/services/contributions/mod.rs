@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    domain::BoundedText,
+    domain::{MinorAmount, SingleLineText},
     error::{AppError, AppResult},
     payments::{PaymentError, StripeGateway, StripeSubscription},
     services::audit::{self, Change},
@@ -46,15 +46,24 @@ pub struct Started {
 }
 
 /// Starts the caller's contribution to a pool, on their group's scale.
-pub async fn start(state: &AppState, actor: &Actor, input: StartInput) -> AppResult<Started> {
-    let key = input
-        .idempotency_key
-        .map(|k| {
-            BoundedText::<8, 200>::parse(&k, "input.idempotencyKey")
+pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> AppResult<Started> {
+    // Only sent on to Stripe, but no text goes anywhere unchecked.
+    input.payment_method_id = input
+        .payment_method_id
+        .map(|p| {
+            SingleLineText::<1, 255>::parse(&p, "input.paymentMethodId")
                 .map_err(|e| AppError::Validation(vec![e]))
         })
         .transpose()?
-        .map(BoundedText::into_inner);
+        .map(SingleLineText::into_inner);
+    let key = input
+        .idempotency_key
+        .map(|k| {
+            SingleLineText::<8, 200>::parse(&k, "input.idempotencyKey")
+                .map_err(|e| AppError::Validation(vec![e]))
+        })
+        .transpose()?
+        .map(SingleLineText::into_inner);
     if let Some(key) = &key
         && let Some(existing) = contribution::Entity::find()
             .filter(contribution::Column::UserId.eq(actor.user_id))
@@ -290,6 +299,9 @@ pub fn map_status(stripe: &str) -> ContributionStatus {
 }
 
 fn check_amount(amount: i64, scale: &entities::sliding_scale::Model) -> AppResult<()> {
+    let amount = MinorAmount::parse_non_negative(amount, "input.amount")
+        .map_err(|e| AppError::Validation(vec![e]))?
+        .get();
     if amount == 0 {
         if scale.allow_zero {
             return Ok(());
@@ -462,7 +474,7 @@ pub async fn mark_paid(
     id: Uuid,
     reference: &str,
 ) -> AppResult<contribution::Model> {
-    let reference = BoundedText::<1, 200>::parse(reference, "input.reference")
+    let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let c = contribution::Entity::find_by_id(id)

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    domain::{Check, Currency},
+    domain::{Check, Currency, MinorAmount},
     error::{AppResult, FieldError},
     services::audit::{self, Change},
     services::{
@@ -42,6 +42,13 @@ pub async fn set(
 ) -> AppResult<sliding_scale::Model> {
     let mut check = Check::default();
     let currency = check.field(Currency::parse(&input.currency, "input.currency"));
+    for (amount, path) in [
+        (input.minimum, "input.minimum"),
+        (input.maximum, "input.maximum"),
+        (input.suggested, "input.suggested"),
+    ] {
+        check.field(MinorAmount::parse(amount, path));
+    }
     if input.minimum < 0 {
         check.field::<()>(Err(FieldError::new(
             "input.minimum",

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    domain::{BoundedText, Check, Currency, Email, PoolName},
+    domain::{Check, Currency, Email, MinorAmount, PoolName, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::{
         audit::{self, Change},
@@ -45,7 +45,7 @@ pub async fn start(
     working_name: &str,
 ) -> AppResult<formation::Model> {
     let working_name =
-        BoundedText::<1, 100>::parse(working_name, "input.workingName").map_err(one)?;
+        SingleLineText::<1, 100>::parse(working_name, "input.workingName").map_err(one)?;
     parent_entities::get(state, parent_entity_id).await?;
     crate::auth::permissions::refuse_auditor(&state.db, parent_entity_id, actor.user_id).await?;
     let now = Utc::now();
@@ -121,7 +121,7 @@ pub async fn set_stakeholder_groups(
                 format!("the key `{k}` is used twice"),
             )));
         }
-        let name = check.field(BoundedText::<1, 100>::parse(
+        let name = check.field(SingleLineText::<1, 100>::parse(
             &g.name,
             &format!("input.groups[{i}].name"),
         ));
@@ -133,12 +133,19 @@ pub async fn set_stakeholder_groups(
                 format!("must be between 0 (no vote) and {MAX_VOTING_WEIGHT}"),
             ))
         });
+        let price_path = format!("input.groups[{i}].sharePrice");
         let price = check.field(match g.share_price {
-            Some(p) if !(0..=MAX_SHARE_PRICE).contains(&p) => Err(FieldError::new(
-                format!("input.groups[{i}].sharePrice"),
-                "must be a non-negative amount in minor units (cents)",
-            )),
-            other => Ok(other),
+            Some(p) => MinorAmount::parse_non_negative(p, &price_path).and_then(|p| {
+                if p.get() > MAX_SHARE_PRICE {
+                    Err(FieldError::new(
+                        &price_path,
+                        format!("must be at most {MAX_SHARE_PRICE} minor units"),
+                    ))
+                } else {
+                    Ok(Some(p.get()))
+                }
+            }),
+            None => Ok(None),
         });
         if let (Some(key), Some(name), Some(voting_weight), Some(share_price)) =
             (key, name, weight, price)
@@ -195,7 +202,7 @@ pub async fn set_founding_members(
                 format!("{e} is listed twice"),
             )));
         }
-        let name = check.field(BoundedText::<1, 100>::parse(
+        let name = check.field(SingleLineText::<1, 100>::parse(
             &m.display_name,
             &format!("input.members[{i}].displayName"),
         ));
@@ -453,7 +460,7 @@ pub(super) fn require_editable(actor: &Actor, formation: &formation::Model) -> A
 }
 
 /// Lower-case letters, digits, `-` and `_`, starting with a letter.
-fn group_key(raw: &str, path: &str) -> Result<String, FieldError> {
+pub(super) fn group_key(raw: &str, path: &str) -> Result<String, FieldError> {
     let key = raw.trim();
     let valid = (1..=40).contains(&key.len())
         && key.starts_with(|c: char| c.is_ascii_lowercase())

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, permissions},
-    domain::{BoundedText, Check, Jurisdiction, registration_key},
+    domain::{Check, Jurisdiction, MinorAmount, SingleLineText, registration_key},
     error::{AppError, AppResult, FieldError},
     services::audit::{self, Change},
     services::{
@@ -48,27 +48,29 @@ pub async fn register(
     input: RegisterInput,
 ) -> AppResult<parent_entity::Model> {
     let mut check = Check::default();
-    let name = check.field(BoundedText::<2, 200>::parse(&input.name, "input.name"));
+    let name = check.field(SingleLineText::<2, 200>::parse(&input.name, "input.name"));
     let jurisdiction = check.field(Jurisdiction::parse(
         &input.jurisdiction,
         "input.jurisdiction",
     ));
-    let legal_form = check.field(BoundedText::<2, 200>::parse(
+    let legal_form = check.field(SingleLineText::<2, 200>::parse(
         &input.legal_form,
         "input.legalForm",
     ));
-    let registration_number = check.field(BoundedText::<1, 100>::parse(
+    let registration_number = check.field(SingleLineText::<1, 100>::parse(
         &input.registration_number,
         "input.registrationNumber",
     ));
-    let (Some(name), Some(jurisdiction), Some(legal_form), Some(registration_number)) =
-        (name, jurisdiction, legal_form, registration_number)
+    let key = registration_number.as_ref().and_then(|n| {
+        check.field(registration_key(n.as_str(), "input.registrationNumber"))
+    });
+    let (Some(name), Some(jurisdiction), Some(legal_form), Some(registration_number), Some(key)) =
+        (name, jurisdiction, legal_form, registration_number, key)
     else {
         return Err(check.into_error());
     };
     let jurisdiction = jurisdiction.into_inner();
     let registration_number = registration_number.into_inner();
-    let key = registration_key(&registration_number);
     let now = Utc::now();
     let txn = crate::services::begin_write(&state.db).await?;
     verification::refuse_number_of_verified(
@@ -164,11 +166,11 @@ pub async fn set_policy(
             ));
         }
     }
-    if input.expense_approval_above.is_some_and(|a| a < 0) {
-        errors.push(FieldError::new(
-            "input.expenseApprovalAbove",
-            "must not be negative",
-        ));
+    if let Some(Err(e)) = input
+        .expense_approval_above
+        .map(|a| MinorAmount::parse_non_negative(a, "input.expenseApprovalAbove"))
+    {
+        errors.push(e);
     }
     if input
         .expense_min_approvals

@@ -5,9 +5,12 @@ use entities::pool;
 
 use super::{
     Period,
-    sql::{Sql, sum},
+    sql::{Sql, money_sum, money_total},
 };
-use crate::{auth::Actor, error::AppResult, services::membership::require_reader, state::AppState};
+use crate::{
+    auth::Actor, domain::MoneyTotal, error::AppResult, services::membership::require_reader,
+    state::AppState,
+};
 
 /// Income and spending of one kind and category within the period.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,9 +18,9 @@ pub struct AccountLine {
     /// CONTRIBUTION, PARENT_SHARE, EXPENSE or ADJUSTMENT.
     pub kind: String,
     pub category: String,
-    pub income: i64,
+    pub income: MoneyTotal,
     /// A positive magnitude.
-    pub spending: i64,
+    pub spending: MoneyTotal,
     pub entries: i64,
 }
 
@@ -25,11 +28,11 @@ pub struct AccountLine {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CurrencyAccount {
     pub currency: String,
-    pub opening_balance: i64,
-    pub closing_balance: i64,
-    pub income: i64,
-    pub spending: i64,
-    pub parent_share: i64,
+    pub opening_balance: MoneyTotal,
+    pub closing_balance: MoneyTotal,
+    pub income: MoneyTotal,
+    pub spending: MoneyTotal,
+    pub parent_share: MoneyTotal,
     pub lines: Vec<AccountLine>,
 }
 
@@ -48,20 +51,21 @@ pub async fn of_pool(
     let from = q.bind(period.from);
     let to = q.bind(period.to);
     q.push(&format!(
-        "SELECT currency, {opening} AS opening, {closing} AS closing
+        "SELECT currency, {opening}, {closing}
          FROM ledger_entries WHERE pool_id = {pool_param} AND occurred_at < {to}
          GROUP BY currency ORDER BY currency",
-        opening = sum(&format!(
-            "CASE WHEN occurred_at < {from} THEN amount_minor ELSE 0 END"
-        )),
-        closing = sum("amount_minor"),
+        opening = money_sum(
+            &format!("CASE WHEN occurred_at < {from} THEN amount_minor ELSE 0 END"),
+            "opening"
+        ),
+        closing = money_sum("amount_minor", "closing"),
     ));
     let mut accounts: Vec<CurrencyAccount> = Vec::new();
     for r in q.all(&state.db).await? {
         accounts.push(CurrencyAccount {
             currency: r.try_get("", "currency")?,
-            opening_balance: r.try_get("", "opening")?,
-            closing_balance: r.try_get("", "closing")?,
+            opening_balance: money_total(&r, "opening")?,
+            closing_balance: money_total(&r, "closing")?,
             ..Default::default()
         });
     }
@@ -71,21 +75,28 @@ pub async fn of_pool(
     let from = q.bind(period.from);
     let to = q.bind(period.to);
     q.push(&format!(
-        "SELECT currency, kind, category, {income} AS income, {spending} AS spending, COUNT(*) AS entries
+        "SELECT currency, kind, category, {income}, {spent}, COUNT(*) AS entries
          FROM ledger_entries
          WHERE pool_id = {pool_param} AND occurred_at >= {from} AND occurred_at < {to}
          GROUP BY currency, kind, category
          ORDER BY currency, kind, category",
-        income = sum("CASE WHEN amount_minor > 0 THEN amount_minor ELSE 0 END"),
-        spending = sum("CASE WHEN amount_minor < 0 THEN -amount_minor ELSE 0 END"),
+        income = money_sum(
+            "CASE WHEN amount_minor > 0 THEN amount_minor ELSE 0 END",
+            "income"
+        ),
+        // Negated after summing: `-amount_minor` fails on i64::MIN.
+        spent = money_sum(
+            "CASE WHEN amount_minor < 0 THEN amount_minor ELSE 0 END",
+            "spent"
+        ),
     ));
     for r in q.all(&state.db).await? {
         let currency: String = r.try_get("", "currency")?;
         let line = AccountLine {
             kind: r.try_get("", "kind")?,
             category: r.try_get("", "category")?,
-            income: r.try_get("", "income")?,
-            spending: r.try_get("", "spending")?,
+            income: money_total(&r, "income")?,
+            spending: -money_total(&r, "spent")?,
             entries: r.try_get("", "entries")?,
         };
         let Some(account) = accounts.iter_mut().find(|a| a.currency == currency) else {
@@ -94,7 +105,8 @@ pub async fn of_pool(
         account.income += line.income;
         account.spending += line.spending;
         if line.kind == "PARENT_SHARE" {
-            account.parent_share += line.spending - line.income;
+            account.parent_share += line.spending;
+            account.parent_share -= line.income;
         }
         account.lines.push(line);
     }

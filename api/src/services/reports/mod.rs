@@ -11,11 +11,12 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, permissions},
+    domain::MoneyTotal,
     error::{AppError, AppResult, FieldError},
     state::AppState,
 };
 
-use sql::{Sql, sum, sum_where};
+use sql::{Sql, money_sum, money_sum_where, money_total, sum};
 
 /// `[from, to)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,12 +42,12 @@ impl Period {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MoneyFigures {
     pub currency: String,
-    pub contribution_income: i64,
-    pub parent_share: i64,
-    pub expenses: i64,
+    pub contribution_income: MoneyTotal,
+    pub parent_share: MoneyTotal,
+    pub expenses: MoneyTotal,
     /// Signed sum of corrections and opening balances.
-    pub adjustments: i64,
-    pub balance: i64,
+    pub adjustments: MoneyTotal,
+    pub balance: MoneyTotal,
 }
 
 /// Members of one stakeholder group (per pool) or kind (in total) at the
@@ -289,14 +290,18 @@ async fn figures(
     };
     q.push(&format!(
         "SELECT {key} AS k, l.currency AS currency, l.kind AS kind,
-           {in_period} AS in_period, {total} AS total
+           {in_period}, {total}
          FROM ledger_entries l
          JOIN pools p ON p.id = l.pool_id
          WHERE {filter} AND l.occurred_at < {to}
          GROUP BY {group_by}
          ORDER BY {group_by}",
-        in_period = sum_where("l.amount_minor", &format!("l.occurred_at >= {from}")),
-        total = sum("l.amount_minor"),
+        in_period = money_sum_where(
+            "l.amount_minor",
+            &format!("l.occurred_at >= {from}"),
+            "in_period"
+        ),
+        total = money_sum("l.amount_minor", "total"),
     ));
     for r in q.all(db).await? {
         let figures = entry(&mut rows, key_of(&r)?);
@@ -312,8 +317,8 @@ async fn figures(
             }
         };
         let money = &mut figures.money[i];
-        let in_period: i64 = r.try_get("", "in_period")?;
-        money.balance += r.try_get::<i64>("", "total")?;
+        let in_period = money_total(&r, "in_period")?;
+        money.balance += money_total(&r, "total")?;
         match r.try_get::<String>("", "kind")?.as_str() {
             "CONTRIBUTION" => money.contribution_income += in_period,
             "PARENT_SHARE" => money.parent_share -= in_period,
