@@ -20,6 +20,7 @@ mod contributions;
 mod events;
 mod formations;
 mod http;
+mod input;
 mod outbound;
 mod parent_entities;
 mod pools;

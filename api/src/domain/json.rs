@@ -60,7 +60,11 @@ mod tests {
         let v = json!({"a": {"b": ["ok", "x\u{0}y"]}, "c\u{0}": 1, "d": "fine\nline"});
         let errors = check_json(&v, "input.settings");
         let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(paths, ["input.settings.a.b[1]", "input.settings"], "{errors:?}");
+        assert_eq!(
+            paths,
+            ["input.settings.a.b[1]", "input.settings"],
+            "{errors:?}"
+        );
         assert!(check_json(&json!({"quota": 5, "name": "ok"}), "input.settings").is_empty());
     }
 

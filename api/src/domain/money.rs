@@ -17,9 +17,7 @@ impl MinorAmount {
         if raw.unsigned_abs() > MAX_MINOR_AMOUNT.unsigned_abs() {
             return Err(FieldError::new(
                 path,
-                format!(
-                    "must be between -{MAX_MINOR_AMOUNT} and {MAX_MINOR_AMOUNT} minor units"
-                ),
+                format!("must be between -{MAX_MINOR_AMOUNT} and {MAX_MINOR_AMOUNT} minor units"),
             ));
         }
         Ok(Self(raw))
@@ -179,17 +177,31 @@ mod tests {
         assert!(Currency::parse("EURO", "c").is_err());
         for code in ["XXX", "xts", "XAU", "XDR", "CHE", "USN"] {
             let e = Currency::parse(code, "input.currency").unwrap_err();
-            assert!(e.message.contains("not a currency members can pay in"), "{code}");
+            assert!(
+                e.message.contains("not a currency members can pay in"),
+                "{code}"
+            );
         }
         assert_eq!(Currency::parse("CHF", "c").unwrap().as_str(), "CHF");
     }
 
     #[test]
     fn amounts_are_bounded_both_ways() {
-        assert_eq!(MinorAmount::parse(MAX_MINOR_AMOUNT, "a").unwrap().get(), MAX_MINOR_AMOUNT);
+        assert_eq!(
+            MinorAmount::parse(MAX_MINOR_AMOUNT, "a").unwrap().get(),
+            MAX_MINOR_AMOUNT
+        );
         assert!(MinorAmount::parse(-MAX_MINOR_AMOUNT, "a").is_ok());
-        for raw in [MAX_MINOR_AMOUNT + 1, -MAX_MINOR_AMOUNT - 1, i64::MAX, i64::MIN] {
-            assert_eq!(MinorAmount::parse(raw, "input.amount").unwrap_err().path, "input.amount");
+        for raw in [
+            MAX_MINOR_AMOUNT + 1,
+            -MAX_MINOR_AMOUNT - 1,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            assert_eq!(
+                MinorAmount::parse(raw, "input.amount").unwrap_err().path,
+                "input.amount"
+            );
         }
         assert!(MinorAmount::parse_positive(0, "a").is_err());
         assert!(MinorAmount::parse_non_negative(-1, "a").is_err());

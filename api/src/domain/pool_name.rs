@@ -186,7 +186,11 @@ mod tests {
                 .contains("`<`")
         );
         assert!(PoolName::parse(&"a".repeat(81), "n").is_err());
-        for blank in ["\u{200b}\u{200b}\u{200b}", "\u{feff}\u{feff}\u{feff}", "a\0bc"] {
+        for blank in [
+            "\u{200b}\u{200b}\u{200b}",
+            "\u{feff}\u{feff}\u{feff}",
+            "a\0bc",
+        ] {
             assert!(PoolName::parse(blank, "n").is_err(), "{blank:?}");
         }
     }

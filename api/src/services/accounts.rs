@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, password, tokens},
-    domain::{SingleLineText, Check, Email, Password},
+    domain::{Check, Email, Password, SingleLineText},
     error::{AppError, AppResult},
     services::OnConflict,
     services::audit::{self, Author, Change, Origin},

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, ApiTokenScope, tokens},
-    domain::{SingleLineText, Check},
+    domain::{Check, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::pagination::{Page, PageRequest, paginate},
     services::{

@@ -137,6 +137,8 @@ pub async fn adjust(
 pub fn parse_category(raw: Option<&str>, default: &str, path: &str) -> Result<String, FieldError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(default.to_owned()),
-        Some(raw) => SingleLineText::<1, 64>::parse(raw, path).map(|c| c.into_inner().to_lowercase()),
+        Some(raw) => {
+            SingleLineText::<1, 64>::parse(raw, path).map(|c| c.into_inner().to_lowercase())
+        }
     }
 }

@@ -96,7 +96,13 @@ fn registration_keys_drop_case_spaces_and_punctuation() {
     assert_eq!(key("0896.755.397"), key("0896 755 397"));
     assert!(registration_key("--/--", "p").is_err());
     // Lower-casing İ gives two characters; the key stays within its column.
-    assert!(registration_key(&"İ".repeat(100), "p").unwrap().chars().count() <= 100);
+    assert!(
+        registration_key(&"İ".repeat(100), "p")
+            .unwrap()
+            .chars()
+            .count()
+            <= 100
+    );
 }
 
 fn any_text() -> impl Strategy<Value = String> {

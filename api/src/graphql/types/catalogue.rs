@@ -1,10 +1,10 @@
 use async_graphql::{ID, Json, Object, SimpleObject};
 
 use crate::{
-    domain::MoneyTotal,
     catalogue::{
         AppCategory, AppManifest, Objective, SurplusDistribution, TemplateKind, VotingRule,
     },
+    domain::MoneyTotal,
     graphql::types::StakeholderKind,
     services::formations::{names::NameAvailability as Availability, recommend::Recommendation},
 };

@@ -82,7 +82,10 @@ pub async fn list(
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from >= to
     {
-        check.field::<()>(Err(FieldError::new("input.to", "must be later than `from`")));
+        check.field::<()>(Err(FieldError::new(
+            "input.to",
+            "must be later than `from`",
+        )));
     }
     // Compared with the stored columns (64 and 32 characters): checked
     // text, or the database would be handed NUL and the like.

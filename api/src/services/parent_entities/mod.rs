@@ -61,9 +61,9 @@ pub async fn register(
         &input.registration_number,
         "input.registrationNumber",
     ));
-    let key = registration_number.as_ref().and_then(|n| {
-        check.field(registration_key(n.as_str(), "input.registrationNumber"))
-    });
+    let key = registration_number
+        .as_ref()
+        .and_then(|n| check.field(registration_key(n.as_str(), "input.registrationNumber")));
     let (Some(name), Some(jurisdiction), Some(legal_form), Some(registration_number), Some(key)) =
         (name, jurisdiction, legal_form, registration_number, key)
     else {
