@@ -24,5 +24,6 @@ mod outbound;
 mod parent_entities;
 mod pools;
 mod provisioning_callbacks;
+mod races;
 mod schema;
 mod stub;
