@@ -71,6 +71,12 @@ pub enum AppError {
     NotFound(String),
     Validation(Vec<FieldError>),
     Conflict(String),
+    /// A `CONFLICT` because the object moved past the version the client
+    /// sent; `extensions.currentVersion` says where it is now.
+    Stale {
+        message: String,
+        current_version: i32,
+    },
     RateLimited {
         message: String,
         retry_after_secs: u64,
@@ -103,7 +109,8 @@ impl AppError {
             | Self::BadRequest(m)
             | Self::PaymentFailed(m)
             | Self::PaymentProvider(m)
-            | Self::RateLimited { message: m, .. } => m.clone(),
+            | Self::RateLimited { message: m, .. }
+            | Self::Stale { message: m, .. } => m.clone(),
             Self::Validation(fields) => format!("invalid input: {}", summary(fields)),
             Self::Internal(_) => INTERNAL_MESSAGE.to_owned(),
         }
@@ -115,7 +122,7 @@ impl AppError {
             Self::Forbidden(_) => code::FORBIDDEN,
             Self::NotFound(_) => code::NOT_FOUND,
             Self::Validation(_) => code::VALIDATION,
-            Self::Conflict(_) => code::CONFLICT,
+            Self::Conflict(_) | Self::Stale { .. } => code::CONFLICT,
             Self::RateLimited { .. } => code::RATE_LIMITED,
             Self::BadRequest(_) => code::BAD_REQUEST,
             Self::PaymentFailed(_) => code::PAYMENT_FAILED,
@@ -127,6 +134,16 @@ impl AppError {
     /// A single-field validation error.
     pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(path, message)])
+    }
+
+    /// The client edited `what` at `expected`, but it is at `current` now.
+    pub fn stale(what: &str, current: i32) -> Self {
+        Self::Stale {
+            message: format!(
+                "the {what} changed since you loaded it: it is at version {current} now; reload it and apply your change again"
+            ),
+            current_version: current,
+        }
     }
 
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
@@ -175,6 +192,9 @@ impl ErrorExtensions for AppError {
                 Self::RateLimited {
                     retry_after_secs, ..
                 } => ext.set("retryAfterSeconds", *retry_after_secs),
+                Self::Stale {
+                    current_version, ..
+                } => ext.set("currentVersion", *current_version),
                 _ => {}
             }
         })
@@ -210,6 +230,7 @@ mod tests {
         assert_eq!(code_of(AppError::NotFound("x".into())), "NOT_FOUND");
         assert_eq!(code_of(AppError::invalid("input.a", "bad")), "VALIDATION");
         assert_eq!(code_of(AppError::Conflict("x".into())), "CONFLICT");
+        assert_eq!(code_of(AppError::stale("formation", 7)), "CONFLICT");
         assert_eq!(
             code_of(AppError::RateLimited {
                 message: "x".into(),
@@ -237,6 +258,17 @@ mod tests {
         let gql =
             AppError::from(sea_orm::DbErr::Custom("relation \"users\" secret".into())).extend();
         assert_eq!(gql.message, INTERNAL_MESSAGE);
+    }
+
+    #[test]
+    fn stale_versions_carry_the_current_one() {
+        let gql = AppError::stale("formation", 7).extend();
+        assert!(gql.message.contains("version 7"), "{}", gql.message);
+        let ext = gql.extensions.expect("extensions are set");
+        assert_eq!(
+            ext.get("currentVersion"),
+            Some(&async_graphql::Value::from(7))
+        );
     }
 
     #[test]

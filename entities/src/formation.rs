@@ -63,6 +63,8 @@ pub struct Model {
     pub pool_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// 1 at the start, +1 on every change (steps, submission, decisions).
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

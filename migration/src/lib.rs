@@ -12,6 +12,7 @@ mod m20261122_000007_jobs_and_webhooks;
 mod m20261202_000001_provisioning_callbacks;
 mod m20261202_000002_role_invitations_and_verification;
 mod m20261202_000003_abuse_limits;
+mod m20261203_000001_formation_version;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_provisioning_callbacks::Migration),
             Box::new(m20261202_000002_role_invitations_and_verification::Migration),
             Box::new(m20261202_000003_abuse_limits::Migration),
+            Box::new(m20261203_000001_formation_version::Migration),
         ]
     }
 }

@@ -67,6 +67,7 @@ pub async fn post_event(
 on_both_databases!(
     scales_are_validated_and_kept_as_history,
     pledges_without_stripe_reach_the_ledger,
+    an_admin_cannot_mark_their_own_pledge_paid,
     solidarity_members_pay_nothing_and_keep_their_rights,
 );
 
@@ -228,6 +229,54 @@ async fn pledges_without_stripe_reach_the_ledger(app: TestApp) {
         )
         .await;
     assert_eq!(me["pool"]["myMembership"]["status"], "ACTIVE");
+}
+
+/// Four eyes, as for expenses: an admin's own pledge is confirmed by
+/// another admin.
+async fn an_admin_cannot_mark_their_own_pledge_paid(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    euro_scale(&p, false).await;
+    let started = start(&p, &p.w.founder, json!({ "amount": 500 })).await;
+    let own = started["data"]["startContribution"]["contribution"]["id"].clone();
+    let mark =
+        "mutation($i: MarkContributionPaidInput!) { markContributionPaid(input: $i) { id } }";
+    let input = json!({ "i": { "contributionId": own, "reference": "BANK-7" } });
+    let refused = p.app().gql(Some(&p.w.founder), mark, input.clone()).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused:#}");
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another admin must confirm it"),
+        "{refused:#}"
+    );
+    let ledger = p
+        .app()
+        .ok(Some(&p.w.founder), LEDGER, json!({ "id": p.pool }))
+        .await;
+    assert_eq!(
+        ledger["pool"]["ledger"]["balances"],
+        json!([]),
+        "nothing recorded"
+    );
+
+    let (second, second_id) = p.join("second@example.org", "workers").await;
+    p.app()
+        .ok(
+            Some(&p.w.founder),
+            "mutation($i: ChangeMemberRoleInput!) { changeMemberRole(input: $i) { role } }",
+            json!({ "i": { "memberId": second_id, "role": "ADMIN" } }),
+        )
+        .await;
+    p.app().ok(Some(&second), mark, input).await;
+    let ledger = p
+        .app()
+        .ok(Some(&p.w.founder), LEDGER, json!({ "id": p.pool }))
+        .await;
+    assert_eq!(
+        ledger["pool"]["ledger"]["balances"],
+        json!([{ "amount": 500, "currency": "EUR" }])
+    );
 }
 
 async fn solidarity_members_pay_nothing_and_keep_their_rights(app: TestApp) {

@@ -25,5 +25,6 @@ mod outbound;
 mod parent_entities;
 mod pools;
 mod provisioning_callbacks;
+mod races;
 mod schema;
 mod stub;

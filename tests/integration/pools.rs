@@ -66,7 +66,7 @@ impl PoolWorld {
         (token, member)
     }
 
-    async fn apply(&self, token: &str, group: &str) -> Value {
+    pub async fn apply(&self, token: &str, group: &str) -> Value {
         self.app()
             .gql(
                 Some(token),

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use entities::access_token::{self, TokenKind};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::{
@@ -106,6 +106,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<acce
     let txn = begin_write(&state.db).await?;
     let token = access_token::Entity::find_by_id(id)
         .filter(access_token::Column::Kind.eq(TokenKind::Api))
+        .lock_exclusive()
         .one(&txn)
         .await?
         // Someone else's token is as unknown as a missing one.

@@ -19,7 +19,8 @@ use crate::{
         audit::{self, Change},
         begin_write,
         ledger::parse_category,
-        membership::{find_pool, require_admin, require_member},
+        lock,
+        membership::{find_pool, require_admin, require_another_admin, require_member},
         proposals::{self, CreateInput},
     },
     state::AppState,
@@ -139,17 +140,16 @@ pub async fn mark_paid(
     let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
-    let expense = expense::Entity::find_by_id(expense_id)
-        .one(&txn)
+    let expense = lock::<expense::Entity>(&txn, expense_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no expense has id {expense_id}")))?;
     let pool = find_pool(&txn, expense.pool_id).await?;
     let admin = require_admin(&txn, &pool, actor.user_id).await?;
-    if expense.submitted_by_membership_id == admin.id {
-        return Err(AppError::Forbidden(
-            "the member who submitted an expense cannot mark it paid; another admin must".into(),
-        ));
-    }
+    require_another_admin(
+        &admin,
+        expense.submitted_by_membership_id,
+        "the member who submitted an expense cannot mark it paid; another admin must",
+    )?;
     match expense.status {
         ExpenseStatus::Approved => {}
         ExpenseStatus::Paid => {

@@ -23,8 +23,8 @@ pub mod signals;
 pub mod webhooks;
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, PrimaryKeyTrait, QuerySelect,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at
@@ -36,6 +36,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// Reads one row for a read-modify-write and holds it until the transaction
+/// ends: `SELECT … FOR UPDATE` on PostgreSQL; on SQLite `begin_write` already
+/// holds the database's write lock, and the lock clause is left out. Taking a
+/// transaction, not any connection, keeps the read inside it; the state read
+/// here is also the audit trail's "before".
+pub async fn lock<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    id: impl Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+) -> Result<Option<E::Model>, DbErr> {
+    E::find_by_id(id).lock_exclusive().one(txn).await
 }
 
 use crate::error::AppError;

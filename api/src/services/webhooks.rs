@@ -27,6 +27,7 @@ use crate::{
             self, Kind,
             worker::{JobError, JobResult},
         },
+        lock,
         membership::{find_pool, require_admin, require_admin_reader},
         pagination::{Page, PageRequest, paginate},
     },
@@ -345,7 +346,10 @@ pub async fn delete(
     id: Uuid,
 ) -> AppResult<webhook_endpoint::Model> {
     let txn = begin_write(&state.db).await?;
-    let endpoint = find_endpoint(&txn, id).await?;
+    // Locked: of two deletions at once, the second sees the first's.
+    let endpoint = lock::<webhook_endpoint::Entity>(&txn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no webhook endpoint has id {id}")))?;
     let change = require_manager(
         &txn,
         actor,

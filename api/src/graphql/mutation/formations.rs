@@ -13,7 +13,7 @@ use crate::{
     services::formations::{
         apps::{self, ConfigureAppInput as Configure, RoleAssignment},
         lifecycle, load_draft,
-        steps::{self, FinancialInput, GroupInput, MemberInput},
+        steps::{self, Edit, FinancialInput, GroupInput, MemberInput},
     },
     state::AppState,
 };
@@ -24,6 +24,14 @@ pub struct FormationMutation;
 /// The formation as stored after a change.
 async fn reload(state: &AppState, id: uuid::Uuid) -> Result<Formation> {
     Ok(Formation::new(load_draft(&state.db, id).await?))
+}
+
+/// The formation a step edits, at the version the client saw (if given).
+fn edit_of(formation_id: &ID, expected_version: Option<i32>) -> Result<Edit> {
+    Ok(Edit {
+        id: parse_id(formation_id, "input.formationId")?,
+        expected_version,
+    })
 }
 
 #[Object]
@@ -47,7 +55,7 @@ impl FormationMutation {
         input: SetStakeholderGroupsInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let edit = edit_of(&input.formation_id, input.expected_version)?;
         let groups = input
             .groups
             .into_iter()
@@ -60,8 +68,8 @@ impl FormationMutation {
                 admission: g.admission.into(),
             })
             .collect();
-        steps::set_stakeholder_groups(c.state, c.actor().await?, id, groups).await?;
-        reload(c.state, id).await
+        steps::set_stakeholder_groups(c.state, c.actor().await?, edit, groups).await?;
+        reload(c.state, edit.id).await
     }
 
     /// Step 1: the founding members, yourself included (replaces the previous list).
@@ -71,7 +79,7 @@ impl FormationMutation {
         input: SetFoundingMembersInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let edit = edit_of(&input.formation_id, input.expected_version)?;
         let members = input
             .members
             .into_iter()
@@ -82,8 +90,8 @@ impl FormationMutation {
                 role: m.role.into(),
             })
             .collect();
-        steps::set_founding_members(c.state, c.actor().await?, id, members).await?;
-        reload(c.state, id).await
+        steps::set_founding_members(c.state, c.actor().await?, edit, members).await?;
+        reload(c.state, edit.id).await
     }
 
     /// Step 2: the financial choices.
@@ -93,7 +101,7 @@ impl FormationMutation {
         input: SetFinancialProfileInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let edit = edit_of(&input.formation_id, input.expected_version)?;
         let finances = FinancialInput {
             distributes_surplus: input.distributes_surplus,
             raises_share_capital: input.raises_share_capital,
@@ -101,8 +109,8 @@ impl FormationMutation {
             trades_with_public: input.trades_with_public,
             currency: input.currency,
         };
-        steps::set_financial_profile(c.state, c.actor().await?, id, finances).await?;
-        reload(c.state, id).await
+        steps::set_financial_profile(c.state, c.actor().await?, edit, finances).await?;
+        reload(c.state, edit.id).await
     }
 
     /// Step 3: the legal template.
@@ -112,10 +120,10 @@ impl FormationMutation {
         input: ChooseLegalTemplateInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.formation_id, "input.formationId")?;
-        steps::choose_legal_template(c.state, c.actor().await?, id, input.template_id.as_str())
+        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        steps::choose_legal_template(c.state, c.actor().await?, edit, input.template_id.as_str())
             .await?;
-        reload(c.state, id).await
+        reload(c.state, edit.id).await
     }
 
     /// Step 4: the organisation's name; its slug is derived.
@@ -125,19 +133,19 @@ impl FormationMutation {
         input: NameFormationInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.formation_id, "input.formationId")?;
-        steps::name_formation(c.state, c.actor().await?, id, &input.name).await?;
-        reload(c.state, id).await
+        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        steps::name_formation(c.state, c.actor().await?, edit, &input.name).await?;
+        reload(c.state, edit.id).await
     }
 
     /// Step 5: the apps (replaces the previous selection; settings of apps
     /// left out are kept in case they come back).
     async fn select_apps(&self, ctx: &Context<'_>, input: SelectAppsInput) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let edit = edit_of(&input.formation_id, input.expected_version)?;
         let ids = input.app_ids.into_iter().map(|a| a.0).collect();
-        apps::select_apps(c.state, c.actor().await?, id, ids).await?;
-        reload(c.state, id).await
+        apps::select_apps(c.state, c.actor().await?, edit, ids).await?;
+        reload(c.state, edit.id).await
     }
 
     /// Step 6: one app's settings and role mapping.
@@ -147,7 +155,7 @@ impl FormationMutation {
         input: ConfigureAppInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let edit = edit_of(&input.formation_id, input.expected_version)?;
         let configure = Configure {
             app_id: input.app_id.0,
             settings: input.settings.0,
@@ -161,8 +169,8 @@ impl FormationMutation {
                     .collect()
             }),
         };
-        apps::configure_app(c.state, c.actor().await?, id, configure).await?;
-        reload(c.state, id).await
+        apps::configure_app(c.state, c.actor().await?, edit, configure).await?;
+        reload(c.state, edit.id).await
     }
 
     /// Asks the parent for approval; refused with every open problem while

@@ -109,6 +109,11 @@ impl Formation {
     async fn status(&self) -> FormationStatus {
         self.draft.formation.status.into()
     }
+    /// 1 when started, +1 on every change; send it back as `expectedVersion`
+    /// with a step so that an edit made on an older copy is refused.
+    async fn version(&self) -> i32 {
+        self.draft.formation.version
+    }
     async fn working_name(&self) -> &str {
         &self.draft.formation.working_name
     }
@@ -429,6 +434,11 @@ pub struct StakeholderGroupInput {
 #[derive(InputObject)]
 pub struct SetStakeholderGroupsInput {
     pub formation_id: ID,
+    /// The `version` of the formation this edit was made on; if it has
+    /// changed since, the edit is refused with `CONFLICT` and
+    /// `extensions.currentVersion`. Leave it out to edit whatever the
+    /// current version is.
+    pub expected_version: Option<i32>,
     pub groups: Vec<StakeholderGroupInput>,
 }
 
@@ -444,6 +454,11 @@ pub struct FoundingMemberInput {
 #[derive(InputObject)]
 pub struct SetFoundingMembersInput {
     pub formation_id: ID,
+    /// The `version` of the formation this edit was made on; if it has
+    /// changed since, the edit is refused with `CONFLICT` and
+    /// `extensions.currentVersion`. Leave it out to edit whatever the
+    /// current version is.
+    pub expected_version: Option<i32>,
     /// The whole list, yourself included; it replaces the previous one.
     pub members: Vec<FoundingMemberInput>,
 }
@@ -451,6 +466,11 @@ pub struct SetFoundingMembersInput {
 #[derive(InputObject)]
 pub struct SetFinancialProfileInput {
     pub formation_id: ID,
+    /// The `version` of the formation this edit was made on; if it has
+    /// changed since, the edit is refused with `CONFLICT` and
+    /// `extensions.currentVersion`. Leave it out to edit whatever the
+    /// current version is.
+    pub expected_version: Option<i32>,
     pub distributes_surplus: bool,
     pub raises_share_capital: bool,
     pub accepts_investor_members: bool,
@@ -462,18 +482,33 @@ pub struct SetFinancialProfileInput {
 #[derive(InputObject)]
 pub struct ChooseLegalTemplateInput {
     pub formation_id: ID,
+    /// The `version` of the formation this edit was made on; if it has
+    /// changed since, the edit is refused with `CONFLICT` and
+    /// `extensions.currentVersion`. Leave it out to edit whatever the
+    /// current version is.
+    pub expected_version: Option<i32>,
     pub template_id: ID,
 }
 
 #[derive(InputObject)]
 pub struct NameFormationInput {
     pub formation_id: ID,
+    /// The `version` of the formation this edit was made on; if it has
+    /// changed since, the edit is refused with `CONFLICT` and
+    /// `extensions.currentVersion`. Leave it out to edit whatever the
+    /// current version is.
+    pub expected_version: Option<i32>,
     pub name: String,
 }
 
 #[derive(InputObject)]
 pub struct SelectAppsInput {
     pub formation_id: ID,
+    /// The `version` of the formation this edit was made on; if it has
+    /// changed since, the edit is refused with `CONFLICT` and
+    /// `extensions.currentVersion`. Leave it out to edit whatever the
+    /// current version is.
+    pub expected_version: Option<i32>,
     /// The whole selection; an empty list means no apps.
     pub app_ids: Vec<ID>,
 }
@@ -481,6 +516,11 @@ pub struct SelectAppsInput {
 #[derive(InputObject)]
 pub struct ConfigureAppInput {
     pub formation_id: ID,
+    /// The `version` of the formation this edit was made on; if it has
+    /// changed since, the edit is refused with `CONFLICT` and
+    /// `extensions.currentVersion`. Leave it out to edit whatever the
+    /// current version is.
+    pub expected_version: Option<i32>,
     pub app_id: ID,
     /// Validated against the app's `settingsSchema`; missing settings take their defaults.
     pub settings: Json<serde_json::Value>,

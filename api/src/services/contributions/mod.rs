@@ -23,8 +23,10 @@ use crate::{
     payments::{PaymentError, StripeGateway, StripeSubscription},
     services::audit::{self, Change},
     services::{
-        OnConflict, begin_write,
-        membership::{find_pool, require_admin, require_admin_reader, require_member},
+        OnConflict, begin_write, lock,
+        membership::{
+            find_pool, require_admin, require_admin_reader, require_another_admin, require_member,
+        },
         pagination::{Page, PageRequest, paginate},
     },
     state::AppState,
@@ -167,7 +169,6 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
     )
     .await;
     // 3. Finish on the answer; a failure leaves a canceled record, not a half-made one.
-    let before = recorded.clone();
     let mut active: contribution::ActiveModel = recorded.into();
     active.updated_at = Set(Utc::now());
     match opened {
@@ -176,8 +177,14 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
             active.stripe_subscription_item_id = Set(sub.item_id.clone());
             active.stripe_plan_id = Set(Some(plan));
             active.status = Set(map_status(&sub.status));
-            let contribution =
-                save(state, actor, "contribution.paymentSetUp", &before, active).await?;
+            let contribution = save(
+                state,
+                actor,
+                "contribution.paymentSetUp",
+                active,
+                |_| Ok(()),
+            )
+            .await?;
             Ok(Started {
                 contribution,
                 client_secret: sub.client_secret,
@@ -187,7 +194,10 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
             active.status = Set(ContributionStatus::Canceled);
             active.canceled_at = Set(Some(Utc::now()));
             active.failure_reason = Set(Some(e.to_string()));
-            save(state, actor, "contribution.paymentFailed", &before, active).await?;
+            save(state, actor, "contribution.paymentFailed", active, |_| {
+                Ok(())
+            })
+            .await?;
             Err(e.into())
         }
     }
@@ -327,15 +337,31 @@ fn check_amount(amount: i64, scale: &entities::sliding_scale::Model) -> AppResul
     Ok(())
 }
 
-/// Stores a contribution's new state with its audit event.
+/// Stores a contribution's new state with its audit event. `active` was
+/// made from an earlier read (Stripe was called in between, outside any
+/// transaction), so the row is read again under lock: `still` checks the
+/// change still applies to it, only the columns `active` sets are written,
+/// and the audit trail's "before" is the locked row.
 async fn save(
     state: &AppState,
     actor: &Actor,
     action: &str,
-    before: &contribution::Model,
     active: contribution::ActiveModel,
+    still: impl FnOnce(&contribution::Model) -> AppResult<()>,
 ) -> AppResult<contribution::Model> {
+    let id = match &active.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
+        sea_orm::ActiveValue::NotSet => {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "saving a contribution without its id"
+            )));
+        }
+    };
     let txn = begin_write(&state.db).await?;
+    let before = lock::<contribution::Entity>(&txn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no contribution has id {id}")))?;
+    still(&before)?;
     let after = active.update(&txn).await?;
     let pool = find_pool(&txn, after.pool_id).await?;
     audit::record(
@@ -343,11 +369,21 @@ async fn save(
         actor,
         Change::new(action, "Contribution", after.id)
             .in_pool(&pool)
-            .diff(before, &after),
+            .diff(&before, &after),
     )
     .await?;
     txn.commit().await?;
     Ok(after)
+}
+
+/// A change of the member's own that a cancellation meanwhile overtook.
+fn not_canceled(c: &contribution::Model) -> AppResult<()> {
+    if c.status == ContributionStatus::Canceled {
+        return Err(AppError::Conflict(
+            "this contribution was canceled meanwhile; start a new one".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A contribution its owner may change.
@@ -437,7 +473,7 @@ pub async fn change(
     active.amount = Set(amount);
     active.suggested_at_start = Set(scale.suggested);
     active.updated_at = Set(Utc::now());
-    save(state, actor, "contribution.changed", &c, active).await
+    save(state, actor, "contribution.changed", active, not_canceled).await
 }
 
 /// Cancels now, or at the end of the paid period.
@@ -464,7 +500,7 @@ pub async fn cancel(
         active.cancel_at_period_end = Set(true);
     }
     active.updated_at = Set(now);
-    save(state, actor, "contribution.canceled", &c, active).await
+    save(state, actor, "contribution.canceled", active, not_canceled).await
 }
 
 /// Records a manual pledge's payment (admins), into the ledger.
@@ -477,12 +513,16 @@ pub async fn mark_paid(
     let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
-    let c = contribution::Entity::find_by_id(id)
-        .one(&txn)
+    let c = lock::<contribution::Entity>(&txn, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no contribution has id {id}")))?;
     let pool = find_pool(&txn, c.pool_id).await?;
-    require_admin(&txn, &pool, actor.user_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    require_another_admin(
+        &admin,
+        c.membership_id,
+        "an admin cannot mark their own contribution paid; another admin must confirm it",
+    )?;
     if c.provider != Provider::Manual {
         return Err(AppError::Conflict(
             "only manual pledges are marked paid; Stripe payments arrive by themselves".into(),

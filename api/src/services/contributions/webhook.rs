@@ -5,7 +5,10 @@ use entities::{
     contribution::{self, ContributionStatus},
     stripe_event,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, Set, sea_query::OnConflict,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -13,7 +16,7 @@ use crate::{
     error::{AppError, AppResult},
     payments::signature::{self, SignatureError},
     services::audit::{self, Author, Change},
-    services::{begin_write, membership::find_pool},
+    services::{begin_write, lock, membership::find_pool},
     state::AppState,
 };
 
@@ -78,21 +81,24 @@ pub async fn handle(
     let object = &event["data"]["object"];
 
     let txn = begin_write(&state.db).await?;
-    if stripe_event::Entity::find_by_id(id.to_owned())
-        .one(&txn)
-        .await?
-        .is_some()
-    {
-        return Ok(Outcome::Duplicate);
-    }
-    stripe_event::ActiveModel {
+    // Recording the id is the check: of two deliveries of one event at once,
+    // the second waits for the first and then inserts nothing.
+    let recorded = stripe_event::Entity::insert(stripe_event::ActiveModel {
         id: Set(id.to_owned()),
         kind: Set(kind.to_owned()),
         created_at: Set(created),
         received_at: Set(Utc::now()),
-    }
-    .insert(&txn)
+    })
+    .on_conflict(
+        OnConflict::column(stripe_event::Column::Id)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
     .await?;
+    if recorded == 0 {
+        return Ok(Outcome::Duplicate);
+    }
     let outcome = match kind {
         "customer.subscription.created"
         | "customer.subscription.updated"
@@ -116,9 +122,11 @@ pub async fn handle(
 
 /// The contribution a subscription belongs to: by its id, else by the
 /// contribution id we put in its metadata (for a subscription whose creation
-/// answer never reached us).
+/// answer never reached us). Locked for the transaction, so two events for
+/// one contribution apply one after the other and `is_stale` sees the
+/// other's `last_event_at`.
 async fn contribution_of(
-    db: &impl ConnectionTrait,
+    db: &DatabaseTransaction,
     subscription: &Value,
 ) -> AppResult<Option<contribution::Model>> {
     let id = subscription["id"]
@@ -127,6 +135,7 @@ async fn contribution_of(
         .unwrap_or_default();
     if let Some(c) = contribution::Entity::find()
         .filter(contribution::Column::StripeSubscriptionId.eq(id))
+        .lock_exclusive()
         .one(db)
         .await?
     {
@@ -138,7 +147,7 @@ async fn contribution_of(
     else {
         return Ok(None);
     };
-    Ok(contribution::Entity::find_by_id(ours).one(db).await?)
+    Ok(lock::<contribution::Entity>(db, ours).await?)
 }
 
 /// Applies only what is newer than the last event applied to it.
@@ -147,7 +156,7 @@ fn is_stale(c: &contribution::Model, created: DateTime<Utc>) -> bool {
 }
 
 async fn subscription_changed(
-    db: &impl ConnectionTrait,
+    db: &DatabaseTransaction,
     sub: &Value,
     deleted: bool,
     created: DateTime<Utc>,
@@ -202,7 +211,7 @@ async fn record(
 }
 
 async fn invoice_paid(
-    db: &impl ConnectionTrait,
+    db: &DatabaseTransaction,
     invoice: &Value,
     created: DateTime<Utc>,
 ) -> AppResult<Outcome> {
@@ -255,7 +264,7 @@ async fn invoice_paid(
 
 /// A failed payment marks the contribution past due; the membership stays.
 async fn invoice_failed(
-    db: &impl ConnectionTrait,
+    db: &DatabaseTransaction,
     invoice: &Value,
     created: DateTime<Utc>,
 ) -> AppResult<Outcome> {

@@ -2,11 +2,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use entities::{formation, parent_entity};
 use sea_orm::Set;
 use serde_json::Value;
-use uuid::Uuid;
-
-use entities::formation;
 
 use crate::{
     auth::Actor,
@@ -18,9 +16,8 @@ use crate::{
 };
 
 use super::{
-    draft::{AppConfig, RoleMapping, encode},
-    load_draft,
-    steps::{editable, group_key, require_editable, update},
+    draft::{AppConfig, Draft, RoleMapping, encode},
+    steps::{Edit, group_key, update},
 };
 
 const MAX_APPS: usize = 20;
@@ -28,11 +25,30 @@ const MAX_APPS: usize = 20;
 pub async fn select_apps(
     state: &AppState,
     actor: &Actor,
-    id: Uuid,
+    edit: Edit,
     app_ids: Vec<String>,
 ) -> AppResult<formation::Model> {
-    let (_, parent) = editable(&state.db, actor, id).await?;
-    let policy = ParentPolicy::of(&parent);
+    update(
+        state,
+        actor,
+        edit,
+        "formation.appsSelected",
+        move |locked, f| {
+            check_apps(state, &locked.parent, &app_ids)?;
+            f.app_ids = Set(Some(encode(&app_ids)?));
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// The selection is allowed by the parent, each app once.
+fn check_apps(
+    state: &AppState,
+    parent: &parent_entity::Model,
+    app_ids: &[String],
+) -> AppResult<()> {
+    let policy = ParentPolicy::of(parent);
     let mut check = Check::default();
     if app_ids.len() > MAX_APPS {
         check.field::<()>(Err(FieldError::new(
@@ -62,11 +78,7 @@ pub async fn select_apps(
     if !check.is_empty() {
         return Err(check.into_error());
     }
-    update(state, actor, id, "formation.appsSelected", move |f| {
-        f.app_ids = Set(Some(encode(&app_ids)?));
-        Ok(())
-    })
-    .await
+    Ok(())
 }
 
 pub struct RoleAssignment {
@@ -84,11 +96,31 @@ pub struct ConfigureAppInput {
 pub async fn configure_app(
     state: &AppState,
     actor: &Actor,
-    id: Uuid,
+    edit: Edit,
     input: ConfigureAppInput,
 ) -> AppResult<formation::Model> {
-    let draft = load_draft(&state.db, id).await?;
-    require_editable(actor, &draft.formation)?;
+    update(
+        state,
+        actor,
+        edit,
+        "formation.appConfigured",
+        move |locked, f| {
+            // Read from the locked row: the other apps' settings stay as they are now.
+            let draft = Draft::read(locked.formation.clone(), Vec::new())?;
+            let configs = configured(state, &draft, input)?;
+            f.app_configs = Set(encode(&configs)?);
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// The draft's app settings with `input` validated and put in.
+fn configured(
+    state: &AppState,
+    draft: &Draft,
+    input: ConfigureAppInput,
+) -> AppResult<BTreeMap<String, AppConfig>> {
     let app = state.catalogue.app(&input.app_id).ok_or_else(|| {
         AppError::invalid(
             "input.appId",
@@ -165,7 +197,7 @@ pub async fn configure_app(
     let Some(settings) = settings.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let mut configs = draft.app_configs;
+    let mut configs = draft.app_configs.clone();
     configs.insert(
         input.app_id,
         AppConfig {
@@ -173,9 +205,5 @@ pub async fn configure_app(
             role_mapping: RoleMapping { admins, groups },
         },
     );
-    update(state, actor, id, "formation.appConfigured", move |f| {
-        f.app_configs = Set(encode(&configs)?);
-        Ok(())
-    })
-    .await
+    Ok(configs)
 }

@@ -34,15 +34,15 @@ use super::{
     draft::{Draft, RoleMapping, encode},
     evaluate_draft,
     governance::{Governance, render_rules},
-    load_draft_in,
-    steps::find,
+    load_draft_from,
+    steps::{find, find_locked},
 };
 
 /// Submits a complete formation to its parent; an `AUTOMATIC` parent
 /// approves it at once. Returns the formation as it then stands.
 pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formation::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
-    let draft = load_draft_in(&txn, id).await?;
+    let draft = locked_draft(&txn, id).await?;
     if draft.formation.founder_id != actor.user_id {
         return Err(AppError::Forbidden(
             "only the founder may submit this formation".into(),
@@ -68,22 +68,18 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
         ));
     }
     let now = Utc::now();
-    let updated = formation::Entity::update_many()
-        .col_expr(
-            formation::Column::Status,
-            Expr::value(FormationStatus::Submitted),
-        )
-        .col_expr(formation::Column::SubmittedAt, Expr::value(now))
-        .col_expr(formation::Column::UpdatedAt, Expr::value(now))
-        .filter(formation::Column::Id.eq(id))
-        .filter(formation::Column::Status.eq(draft.formation.status))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Err(AppError::Conflict(
-            "the formation changed meanwhile; reload it and try again".into(),
-        ));
-    }
+    move_on(
+        &txn,
+        &draft.formation,
+        [
+            (
+                formation::Column::Status,
+                Expr::value(FormationStatus::Submitted),
+            ),
+            (formation::Column::SubmittedAt, Expr::value(now)),
+        ],
+    )
+    .await?;
     let before = draft.formation.clone();
     let pool = if parent.approval_policy == ApprovalPolicy::Automatic {
         let mut submitted = draft;
@@ -99,52 +95,54 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
 
 pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formation::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
-    let formation = find(&txn, id).await?;
+    let formation = find_locked(&txn, id).await?;
     if formation.founder_id != actor.user_id {
         return Err(AppError::Forbidden(
             "only the founder may withdraw this formation".into(),
         ));
     }
-    let updated = formation::Entity::update_many()
-        .col_expr(
-            formation::Column::Status,
-            Expr::value(FormationStatus::Withdrawn),
-        )
-        .col_expr(formation::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(formation::Column::Id.eq(id))
-        .filter(
-            formation::Column::Status.is_in([FormationStatus::Draft, FormationStatus::Submitted]),
-        )
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
+    if !matches!(
+        formation.status,
+        FormationStatus::Draft | FormationStatus::Submitted
+    ) {
         return Err(AppError::Conflict(format!(
             "a formation that is {} cannot be withdrawn",
             status_name(formation.status)
         )));
     }
+    move_on(
+        &txn,
+        &formation,
+        [(
+            formation::Column::Status,
+            Expr::value(FormationStatus::Withdrawn),
+        )],
+    )
+    .await?;
     let result = record_step(&txn, actor, &formation, "formation.withdrawn", None).await?;
     txn.commit().await?;
     Ok(result)
 }
 
 /// Approves a submitted formation (stewards of its parent only) and returns
-/// the pool. Approving again returns the same pool; concurrent approvals
-/// create one pool, as only one can move the formation out of `SUBMITTED`.
+/// the pool. The formation is locked first, so of concurrent approvals one
+/// creates the pool and the others, waiting on the lock, answer with it.
 pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<pool::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
-    let draft = load_draft_in(&txn, id).await?;
+    let draft = locked_draft(&txn, id).await?;
     permissions::require_steward(&txn, draft.formation.parent_entity_id, actor.user_id).await?;
     if let Some(pool) = existing_pool(&txn, &draft.formation).await? {
         return Ok(pool);
     }
-    let (parent, evaluation) = evaluate_draft(state, &txn, &draft).await?;
     if draft.formation.status != FormationStatus::Submitted {
         return Err(AppError::Conflict(format!(
             "only a submitted formation can be approved; this one is {}",
             status_name(draft.formation.status)
         )));
     }
+    // Names are checked under the lock: no approval of this formation can
+    // have taken its name meanwhile.
+    let (parent, evaluation) = evaluate_draft(state, &txn, &draft).await?;
     if !evaluation.problems.is_empty() {
         return Err(AppError::Validation(
             evaluation
@@ -154,18 +152,7 @@ pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<poo
                 .collect(),
         ));
     }
-    let pool = match create_pool(state, &txn, &draft, &parent, Some(actor.user_id)).await {
-        Ok(pool) => pool,
-        // Another approval won the race: answer with its pool.
-        Err(AppError::Conflict(_)) => {
-            drop(txn);
-            let formation = find(&state.db, id).await?;
-            return existing_pool(&state.db, &formation).await?.ok_or_else(|| {
-                AppError::Conflict("the formation changed meanwhile; reload it".into())
-            });
-        }
-        Err(e) => return Err(e),
-    };
+    let pool = create_pool(state, &txn, &draft, &parent, Some(actor.user_id)).await?;
     record_step(
         &txn,
         actor,
@@ -187,34 +174,61 @@ pub async fn reject(
     let reason = MultiLineText::<1, 2000>::parse(reason, "input.reason")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = crate::services::begin_write(&state.db).await?;
-    let formation = find(&txn, id).await?;
+    let formation = find_locked(&txn, id).await?;
     permissions::require_steward(&txn, formation.parent_entity_id, actor.user_id).await?;
-    let now = Utc::now();
-    let updated = formation::Entity::update_many()
-        .col_expr(
-            formation::Column::Status,
-            Expr::value(FormationStatus::Rejected),
-        )
-        .col_expr(
-            formation::Column::RejectionReason,
-            Expr::value(reason.into_inner()),
-        )
-        .col_expr(formation::Column::DecidedAt, Expr::value(now))
-        .col_expr(formation::Column::DecidedBy, Expr::value(actor.user_id))
-        .col_expr(formation::Column::UpdatedAt, Expr::value(now))
-        .filter(formation::Column::Id.eq(id))
-        .filter(formation::Column::Status.eq(FormationStatus::Submitted))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
+    if formation.status != FormationStatus::Submitted {
         return Err(AppError::Conflict(format!(
             "only a submitted formation can be rejected; this one is {}",
             status_name(formation.status)
         )));
     }
+    let now = Utc::now();
+    move_on(
+        &txn,
+        &formation,
+        [
+            (
+                formation::Column::Status,
+                Expr::value(FormationStatus::Rejected),
+            ),
+            (
+                formation::Column::RejectionReason,
+                Expr::value(reason.into_inner()),
+            ),
+            (formation::Column::DecidedAt, Expr::value(now)),
+            (formation::Column::DecidedBy, Expr::value(actor.user_id)),
+        ],
+    )
+    .await?;
     let result = record_step(&txn, actor, &formation, "formation.rejected", None).await?;
     txn.commit().await?;
     Ok(result)
+}
+
+/// The formation with its founding members, its row locked for this transaction.
+async fn locked_draft(txn: &DatabaseTransaction, id: Uuid) -> AppResult<Draft> {
+    let formation = find_locked(txn, id).await?;
+    load_draft_from(txn, formation).await
+}
+
+/// Writes a lifecycle step onto the locked formation: `columns`, the time
+/// and the next version.
+async fn move_on<const N: usize>(
+    txn: &DatabaseTransaction,
+    locked: &formation::Model,
+    columns: [(formation::Column, sea_orm::sea_query::SimpleExpr); N],
+) -> AppResult<()> {
+    let mut update = formation::Entity::update_many()
+        .col_expr(formation::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(formation::Column::Version, Expr::value(locked.version + 1));
+    for (column, value) in columns {
+        update = update.col_expr(column, value);
+    }
+    update
+        .filter(formation::Column::Id.eq(locked.id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 async fn existing_pool(
@@ -259,7 +273,7 @@ async fn record_step(
     Ok(after)
 }
 
-/// Claims the formation, then writes the pool, its groups, the founding
+/// Approves the locked formation, then writes the pool, its groups, the founding
 /// memberships and the app selections. The caller commits.
 async fn create_pool(
     state: &AppState,
@@ -287,25 +301,21 @@ async fn create_pool(
     let now = Utc::now();
     let pool_id = Uuid::now_v7();
 
-    // Claim: only one transaction moves the formation out of SUBMITTED.
-    let claimed = formation::Entity::update_many()
-        .col_expr(
-            formation::Column::Status,
-            Expr::value(FormationStatus::Approved),
-        )
-        .col_expr(formation::Column::PoolId, Expr::value(pool_id))
-        .col_expr(formation::Column::DecidedAt, Expr::value(now))
-        .col_expr(formation::Column::DecidedBy, Expr::value(decided_by))
-        .col_expr(formation::Column::UpdatedAt, Expr::value(now))
-        .filter(formation::Column::Id.eq(f.id))
-        .filter(formation::Column::Status.eq(FormationStatus::Submitted))
-        .exec(txn)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Err(AppError::Conflict(
-            "the formation was decided meanwhile".into(),
-        ));
-    }
+    // The caller holds the formation's lock and saw it SUBMITTED.
+    move_on(
+        txn,
+        f,
+        [
+            (
+                formation::Column::Status,
+                Expr::value(FormationStatus::Approved),
+            ),
+            (formation::Column::PoolId, Expr::value(pool_id)),
+            (formation::Column::DecidedAt, Expr::value(now)),
+            (formation::Column::DecidedBy, Expr::value(decided_by)),
+        ],
+    )
+    .await?;
 
     let governance = Governance::derive(template, groups, finances);
     let pool = pool::ActiveModel {

@@ -41,13 +41,16 @@ use self::{
 };
 
 pub async fn load_draft(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Draft> {
-    load_draft_in(db, id).await
+    load_draft_from(db, steps::find(db, id).await?).await
 }
 
-pub(crate) async fn load_draft_in(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Draft> {
-    let formation = steps::find(db, id).await?;
+/// The draft of a formation already read (locked, in a write).
+pub(crate) async fn load_draft_from(
+    db: &impl ConnectionTrait,
+    formation: formation::Model,
+) -> AppResult<Draft> {
     let members = formation_founding_member::Entity::find()
-        .filter(formation_founding_member::Column::FormationId.eq(id))
+        .filter(formation_founding_member::Column::FormationId.eq(formation.id))
         .order_by_asc(formation_founding_member::Column::Position)
         .all(db)
         .await?;

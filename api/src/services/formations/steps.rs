@@ -12,7 +12,10 @@ use entities::{
     parent_entity,
     stakeholder_group::{Admission, StakeholderKind},
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -72,6 +75,7 @@ pub async fn start(
         pool_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        version: Set(1),
     }
     .insert(&txn)
     .await?;
@@ -99,7 +103,7 @@ pub struct GroupInput {
 pub async fn set_stakeholder_groups(
     state: &AppState,
     actor: &Actor,
-    id: Uuid,
+    edit: Edit,
     groups: Vec<GroupInput>,
 ) -> AppResult<formation::Model> {
     let mut check = Check::default();
@@ -163,10 +167,16 @@ pub async fn set_stakeholder_groups(
     if !check.is_empty() {
         return Err(check.into_error());
     }
-    update(state, actor, id, "formation.stakeholderGroupsSet", |f| {
-        f.stakeholder_groups = Set(Some(encode(&parsed)?));
-        Ok(())
-    })
+    update(
+        state,
+        actor,
+        edit,
+        "formation.stakeholderGroupsSet",
+        |_, f| {
+            f.stakeholder_groups = Set(Some(encode(&parsed)?));
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -180,7 +190,7 @@ pub struct MemberInput {
 pub async fn set_founding_members(
     state: &AppState,
     actor: &Actor,
-    id: Uuid,
+    edit: Edit,
     members: Vec<MemberInput>,
 ) -> AppResult<formation::Model> {
     let mut check = Check::default();
@@ -217,8 +227,11 @@ pub async fn set_founding_members(
     if !check.is_empty() {
         return Err(check.into_error());
     }
+    let id = edit.id;
     let txn = crate::services::begin_write(&state.db).await?;
-    let (before, model) = update_in(&txn, actor, id, |f| {
+    let locked = lock_editable(&txn, actor, edit).await?;
+    let before = locked.formation;
+    let model = write(&txn, &before, |f| {
         f.founding_members_set = Set(true);
         Ok(())
     })
@@ -272,7 +285,7 @@ pub struct FinancialInput {
 pub async fn set_financial_profile(
     state: &AppState,
     actor: &Actor,
-    id: Uuid,
+    edit: Edit,
     input: FinancialInput,
 ) -> AppResult<formation::Model> {
     let currency = Currency::parse(&input.currency, "input.currency").map_err(one)?;
@@ -283,55 +296,60 @@ pub async fn set_financial_profile(
         trades_with_public: input.trades_with_public,
         currency: currency.into_inner(),
     };
-    update(state, actor, id, "formation.financialProfileSet", |f| {
-        f.financial_profile = Set(Some(encode(&profile)?));
-        Ok(())
-    })
+    update(
+        state,
+        actor,
+        edit,
+        "formation.financialProfileSet",
+        |_, f| {
+            f.financial_profile = Set(Some(encode(&profile)?));
+            Ok(())
+        },
+    )
     .await
 }
 
 pub async fn choose_legal_template(
     state: &AppState,
     actor: &Actor,
-    id: Uuid,
+    edit: Edit,
     template_id: &str,
 ) -> AppResult<formation::Model> {
-    let (_, parent) = editable(&state.db, actor, id).await?;
-    let template = state.catalogue.template(template_id).ok_or_else(|| {
-        AppError::invalid(
-            "input.templateId",
-            format!("there is no legal template `{template_id}`"),
-        )
-    })?;
-    if !ParentPolicy::of(&parent).allows_template(template_id) {
-        return Err(AppError::invalid(
-            "input.templateId",
-            format!(
-                "{} does not allow the template `{}`",
-                parent.name, template.name
-            ),
-        ));
-    }
-    if !template.fits_jurisdiction(&parent.jurisdiction) {
-        return Err(AppError::invalid(
-            "input.templateId",
-            format!(
-                "`{}` is for {}; {} is in {}",
-                template.name,
-                template.jurisdiction.as_deref().unwrap_or("any"),
-                parent.name,
-                parent.jurisdiction
-            ),
-        ));
-    }
-    let template_id = template.id.clone();
     update(
         state,
         actor,
-        id,
+        edit,
         "formation.legalTemplateChosen",
-        move |f| {
-            f.legal_template_id = Set(Some(template_id));
+        |locked, f| {
+            let parent = &locked.parent;
+            let template = state.catalogue.template(template_id).ok_or_else(|| {
+                AppError::invalid(
+                    "input.templateId",
+                    format!("there is no legal template `{template_id}`"),
+                )
+            })?;
+            if !ParentPolicy::of(parent).allows_template(template_id) {
+                return Err(AppError::invalid(
+                    "input.templateId",
+                    format!(
+                        "{} does not allow the template `{}`",
+                        parent.name, template.name
+                    ),
+                ));
+            }
+            if !template.fits_jurisdiction(&parent.jurisdiction) {
+                return Err(AppError::invalid(
+                    "input.templateId",
+                    format!(
+                        "`{}` is for {}; {} is in {}",
+                        template.name,
+                        template.jurisdiction.as_deref().unwrap_or("any"),
+                        parent.name,
+                        parent.jurisdiction
+                    ),
+                ));
+            }
+            f.legal_template_id = Set(Some(template.id.clone()));
             Ok(())
         },
     )
@@ -341,17 +359,19 @@ pub async fn choose_legal_template(
 pub async fn name_formation(
     state: &AppState,
     actor: &Actor,
-    id: Uuid,
+    edit: Edit,
     raw: &str,
 ) -> AppResult<formation::Model> {
     let name = PoolName::parse(raw, "input.name").map_err(one)?;
-    let (formation, parent) = editable(&state.db, actor, id).await?;
-    if names::unavailable_reason(&state.db, parent.id, &name, Some(formation.id))
+    let txn = crate::services::begin_write(&state.db).await?;
+    let Locked { formation, parent } = lock_editable(&txn, actor, edit).await?;
+    // Checked under the lock, against the names in use as this write sees them.
+    if names::unavailable_reason(&txn, parent.id, &name, Some(formation.id))
         .await?
         .is_some()
     {
         let check = names::availability(
-            &state.db,
+            &txn,
             parent.id,
             &parent.jurisdiction,
             raw,
@@ -367,69 +387,120 @@ pub async fn name_formation(
         }
         return Err(AppError::invalid("input.name", message));
     }
-    update(state, actor, id, "formation.named", move |f| {
+    let after = write(&txn, &formation, |f| {
         f.name = Set(Some(name.as_str().to_owned()));
         f.name_key = Set(Some(name.key().to_owned()));
         f.slug = Set(Some(name.slug().to_owned()));
         Ok(())
     })
-    .await
-}
-
-/// Applies `change` to the formation if the caller may edit it, and
-/// records `action` in the audit trail.
-pub(super) async fn update(
-    state: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    action: &str,
-    change: impl FnOnce(&mut formation::ActiveModel) -> AppResult<()>,
-) -> AppResult<formation::Model> {
-    let txn = crate::services::begin_write(&state.db).await?;
-    let (before, after) = update_in(&txn, actor, id, change).await?;
-    audit::record(
-        &txn,
-        actor,
-        Change::new(action, "Formation", id)
-            .in_parent(after.parent_entity_id)
-            .diff(&before, &after),
-    )
     .await?;
+    record_edit(&txn, actor, "formation.named", &formation, &after).await?;
     txn.commit().await?;
     Ok(after)
 }
 
-/// The formation before and after `change`.
-async fn update_in(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    id: Uuid,
-    change: impl FnOnce(&mut formation::ActiveModel) -> AppResult<()>,
-) -> AppResult<(formation::Model, formation::Model)> {
-    let before = find(db, id).await?;
-    require_editable(actor, &before)?;
-    let mut active: formation::ActiveModel = before.clone().into();
-    change(&mut active)?;
-    // Editing a rejected or withdrawn formation reopens it as a draft.
-    active.status = Set(FormationStatus::Draft);
-    active.updated_at = Set(Utc::now());
-    Ok((before, active.update(db).await?))
+/// The formation a step edits, and the version the client last saw, if it
+/// says: a stale one is refused, so a second browser tab cannot silently
+/// overwrite the first.
+#[derive(Clone, Copy, Debug)]
+pub struct Edit {
+    pub id: Uuid,
+    pub expected_version: Option<i32>,
 }
 
-pub(super) async fn editable(
-    db: &impl ConnectionTrait,
+/// A formation locked for editing in the current transaction, and its parent.
+pub(super) struct Locked {
+    pub formation: formation::Model,
+    pub parent: parent_entity::Model,
+}
+
+/// Applies `change` to the formation, locked, if the caller may edit it,
+/// and records `action` in the audit trail.
+pub(super) async fn update(
+    state: &AppState,
     actor: &Actor,
-    id: Uuid,
-) -> AppResult<(formation::Model, parent_entity::Model)> {
-    let formation = find(db, id).await?;
+    edit: Edit,
+    action: &str,
+    change: impl FnOnce(&Locked, &mut formation::ActiveModel) -> AppResult<()>,
+) -> AppResult<formation::Model> {
+    let txn = crate::services::begin_write(&state.db).await?;
+    let locked = lock_editable(&txn, actor, edit).await?;
+    let after = write(&txn, &locked.formation, |f| change(&locked, f)).await?;
+    record_edit(&txn, actor, action, &locked.formation, &after).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Locks the formation for this transaction and checks, on what the lock
+/// holds, that the caller may edit it at the version they expect.
+pub(super) async fn lock_editable(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    edit: Edit,
+) -> AppResult<Locked> {
+    let formation = find_locked(txn, edit.id).await?;
     require_editable(actor, &formation)?;
+    if let Some(expected) = edit.expected_version
+        && expected != formation.version
+    {
+        return Err(AppError::stale("formation", formation.version));
+    }
     let parent = parent_entity::Entity::find_by_id(formation.parent_entity_id)
-        .one(db)
+        .one(txn)
         .await?
         .ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("formation {id} has no parent entity"))
+            AppError::internal(anyhow::anyhow!(
+                "formation {} has no parent entity",
+                formation.id
+            ))
         })?;
-    Ok((formation, parent))
+    Ok(Locked { formation, parent })
+}
+
+/// Writes `change` onto the locked formation `before`, one version on.
+pub(super) async fn write(
+    txn: &DatabaseTransaction,
+    before: &formation::Model,
+    change: impl FnOnce(&mut formation::ActiveModel) -> AppResult<()>,
+) -> AppResult<formation::Model> {
+    let mut active: formation::ActiveModel = before.clone().into();
+    change(&mut active)?;
+    // Editing a rejected or withdrawn formation reopens it as a draft; the
+    // lock guarantees this is still the status `require_editable` saw.
+    if before.status != FormationStatus::Draft {
+        active.status = Set(FormationStatus::Draft);
+    }
+    active.version = Set(before.version + 1);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(txn).await?)
+}
+
+async fn record_edit(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    before: &formation::Model,
+    after: &formation::Model,
+) -> AppResult<()> {
+    audit::record(
+        txn,
+        actor,
+        Change::new(action, "Formation", after.id)
+            .in_parent(after.parent_entity_id)
+            .diff(before, after),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The formation, locked until the transaction ends (see `services::lock`).
+pub(super) async fn find_locked(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> AppResult<formation::Model> {
+    crate::services::lock::<formation::Entity>(txn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no formation has id {id}")))
 }
 
 pub(super) async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<formation::Model> {

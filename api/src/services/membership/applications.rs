@@ -16,11 +16,11 @@ use crate::{
     domain::MultiLineText,
     error::{AppError, AppResult},
     services::audit::{self, Change},
-    services::{OnConflict, begin_write},
+    services::{OnConflict, begin_write, lock},
     state::AppState,
 };
 
-use super::{find_pool, group_of_pool, require_active_pool, require_admin};
+use super::{find_pool, group_of_pool, lock_pool, require_active_pool, require_admin};
 
 pub struct ApplyInput {
     pub pool_id: Uuid,
@@ -41,6 +41,7 @@ pub async fn apply(
     let pool = find_pool(&txn, input.pool_id).await?;
     require_active_pool(&pool)?;
     permissions::refuse_auditor(&txn, pool.parent_entity_id, actor.user_id).await?;
+    lock_pool(&txn, pool.id).await?;
     let group = group_of_pool(
         &txn,
         pool.id,
@@ -138,14 +139,19 @@ pub async fn decide(
         .transpose()?
         .map(MultiLineText::into_inner);
     let txn = begin_write(&state.db).await?;
-    let application = application::Entity::find_by_id(input.application_id)
+    let not_found =
+        || AppError::NotFound(format!("no application has id {}", input.application_id));
+    let seen = application::Entity::find_by_id(input.application_id)
         .one(&txn)
         .await?
-        .ok_or_else(|| {
-            AppError::NotFound(format!("no application has id {}", input.application_id))
-        })?;
-    let pool = find_pool(&txn, application.pool_id).await?;
+        .ok_or_else(not_found)?;
+    let pool = find_pool(&txn, seen.pool_id).await?;
     let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    // Under the pool's lock, of two decisions at once the second sees the first.
+    lock_pool(&txn, pool.id).await?;
+    let application = lock::<application::Entity>(&txn, input.application_id)
+        .await?
+        .ok_or_else(not_found)?;
     if application.status != ApplicationStatus::Pending {
         return Err(AppError::Conflict(
             "this application has already been decided".into(),

@@ -5,7 +5,10 @@ use entities::{
     membership::{self, MemberRole, MembershipStatus},
     pool,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -14,7 +17,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         audit::{self, Change},
-        begin_write,
+        begin_write, lock,
     },
     state::AppState,
 };
@@ -64,10 +67,12 @@ pub async fn remove(
     let reason = MultiLineText::<3, 2000>::parse(reason, "input.reason")
         .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
-    let target = find_membership(&txn, member_id).await?;
-    let pool = find_pool(&txn, target.pool_id).await?;
+    let seen = find_membership(&txn, member_id).await?;
+    let pool = find_pool(&txn, seen.pool_id).await?;
     require_admin(&txn, &pool, actor.user_id).await?;
     lock_pool(&txn, pool.id).await?;
+    // Read again under the lock: a concurrent change may have ended it.
+    let target = locked_membership(&txn, member_id).await?;
     if target.left_at.is_some() {
         return Err(AppError::Conflict(
             "this membership has already ended".into(),
@@ -96,10 +101,12 @@ pub async fn change_role(
     role: MemberRole,
 ) -> AppResult<membership::Model> {
     let txn = begin_write(&state.db).await?;
-    let target = find_membership(&txn, member_id).await?;
-    let pool = find_pool(&txn, target.pool_id).await?;
+    let seen = find_membership(&txn, member_id).await?;
+    let pool = find_pool(&txn, seen.pool_id).await?;
     require_admin(&txn, &pool, actor.user_id).await?;
     lock_pool(&txn, pool.id).await?;
+    // Read again under the lock: a concurrent change may have ended it.
+    let target = locked_membership(&txn, member_id).await?;
     if target.left_at.is_some() {
         return Err(AppError::Conflict("this membership has ended".into()));
     }
@@ -114,6 +121,12 @@ pub async fn change_role(
     record(&txn, actor, &pool, "member.roleChanged", &before, &changed).await?;
     txn.commit().await?;
     Ok(changed)
+}
+
+async fn locked_membership(txn: &DatabaseTransaction, id: Uuid) -> AppResult<membership::Model> {
+    lock::<membership::Entity>(txn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no member has id {id}")))
 }
 
 async fn record(

@@ -19,7 +19,7 @@ use crate::{
     state::AppState,
 };
 
-use super::{find_pool, group_of_pool, require_active_pool, require_admin};
+use super::{find_pool, group_of_pool, lock_pool, require_active_pool, require_admin};
 
 /// Prefix of invitation tokens.
 pub const INVITATION_PREFIX: &str = "inv_";
@@ -44,6 +44,9 @@ pub async fn invite(
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
     let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    // Membership changes of a pool in turn: an acceptance cannot slip
+    // between reading the current membership and re-inviting it.
+    lock_pool(&txn, pool.id).await?;
     let group = group_of_pool(
         &txn,
         pool.id,
@@ -148,13 +151,22 @@ pub async fn invite(
 pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<membership::Model> {
     let hash = tokens::hash_token(state.config.auth_secret.expose(), token.trim());
     let txn = begin_write(&state.db).await?;
-    let invitation = invitation::Entity::find()
-        .filter(invitation::Column::TokenHash.eq(hash))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound("no invitation has this token; ask an admin for a new link".into())
-        })?;
+    let find = || async {
+        invitation::Entity::find()
+            .filter(invitation::Column::TokenHash.eq(hash.as_str()))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound(
+                    "no invitation has this token; ask an admin for a new link".into(),
+                )
+            })
+    };
+    let seen = find().await?;
+    // Read again under the pool's lock, which invitations and every other
+    // membership change take first: a re-invite or removal is seen.
+    lock_pool(&txn, seen.pool_id).await?;
+    let invitation = find().await?;
     if invitation.accepted_at.is_some() {
         return Err(AppError::Conflict(
             "this invitation has already been accepted".into(),

@@ -105,6 +105,20 @@ pub async fn require_admin(
     Ok(member)
 }
 
+/// Four eyes on money: an admin never confirms a payment that concerns
+/// their own membership (an expense they submitted, their own
+/// contribution); another admin must.
+pub fn require_another_admin(
+    admin: &membership::Model,
+    concerned_membership_id: Uuid,
+    refusal: &str,
+) -> AppResult<()> {
+    if admin.id == concerned_membership_id {
+        return Err(AppError::Forbidden(refusal.into()));
+    }
+    Ok(())
+}
+
 /// Only an active pool changes; a suspended or dissolved one is read-only.
 pub fn require_active_pool(pool: &pool::Model) -> AppResult<()> {
     if pool.status != PoolStatus::Active {

@@ -27,13 +27,14 @@ use crate::{
             self, Kind,
             worker::{JobError, JobResult},
         },
+        lock,
         membership::{find_pool, require_admin},
     },
     state::AppState,
 };
 
 use super::{
-    eligible_groups_of, find, options_of, parse_rule,
+    eligible_groups_of, find, find_locked, options_of, parse_rule,
     tally::{TallyInput, tally},
 };
 
@@ -44,7 +45,8 @@ pub async fn close_early(
     id: uuid::Uuid,
 ) -> AppResult<proposal::Model> {
     let txn = begin_write(&state.db).await?;
-    let proposal = find(&txn, id).await?;
+    // Locked: of two closings at once, the second sees the first's result.
+    let proposal = find_locked(&txn, id).await?;
     let pool = find_pool(&txn, proposal.pool_id).await?;
     require_admin(&txn, &pool, actor.user_id).await?;
     if proposal.status != ProposalStatus::Open {
@@ -91,7 +93,7 @@ pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
 pub async fn run_close_job(state: &AppState, job: &job::Model) -> JobResult {
     let id = jobs::payload_id(job, "proposalId")?;
     let txn = begin_write(&state.db).await?;
-    let Some(p) = proposal::Entity::find_by_id(id).one(&txn).await? else {
+    let Some(p) = lock::<proposal::Entity>(&txn, id).await? else {
         return Err(JobError::Permanent("the proposal is gone".into()));
     };
     if p.status != ProposalStatus::Open {

@@ -10,7 +10,10 @@ use entities::{
     proposal::{self, ProposalKind, ProposalStatus},
     stakeholder_group, vote,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -266,6 +269,13 @@ pub fn eligible_groups_of(p: &proposal::Model) -> Vec<Uuid> {
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<proposal::Model> {
     proposal::Entity::find_by_id(id)
         .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no proposal has id {id}")))
+}
+
+/// A proposal, locked for the write transaction (see `services::lock`).
+pub async fn find_locked(txn: &DatabaseTransaction, id: Uuid) -> AppResult<proposal::Model> {
+    crate::services::lock::<proposal::Entity>(txn, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no proposal has id {id}")))
 }

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entities::{
     delegation,
-    membership::MembershipStatus,
+    membership::{self, MembershipStatus},
     proposal::{self, ProposalStatus},
     stakeholder_group, vote,
 };
@@ -19,7 +19,7 @@ use crate::{
     error::{AppError, AppResult},
     services::audit::{self, Change},
     services::{
-        begin_write,
+        begin_write, lock,
         membership::{find_membership, find_pool, require_member},
     },
     state::AppState,
@@ -160,6 +160,9 @@ pub async fn delegate(
     let delegate = find_membership(&txn, to_member).await?;
     let pool = find_pool(&txn, delegate.pool_id).await?;
     let me = require_member(&txn, &pool, actor.user_id).await?;
+    // One delegator's changes in turn: two at once would both revoke
+    // nothing and leave two live delegations.
+    lock::<membership::Entity>(&txn, me.id).await?;
     if delegate.id == me.id {
         return Err(AppError::invalid(
             "input.toMemberId",

@@ -14,7 +14,8 @@ use entities::{
     stakeholder_group,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, Set,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::{Value, json};
@@ -35,6 +36,7 @@ use crate::{
             self, Kind, payload_id,
             worker::{JobError, JobResult},
         },
+        lock,
         membership::{find_pool, require_admin},
         webhooks::{Refused, check_registered_url, check_target, derived_secret, post_signed},
     },
@@ -239,7 +241,8 @@ pub async fn retry(
     pool_app_id: Uuid,
 ) -> AppResult<pool_app::Model> {
     let txn = begin_write(&state.db).await?;
-    let app = find_app(&txn, pool_app_id).await?;
+    // Locked: two retries at once queue one request.
+    let app = lock_app(&txn, pool_app_id).await?;
     let pool = find_pool(&txn, app.pool_id).await?;
     require_admin(&txn, &pool, actor.user_id).await?;
     if !matches!(
@@ -267,6 +270,13 @@ pub async fn retry(
     .await?;
     txn.commit().await?;
     Ok(retried)
+}
+
+/// The app, locked for the write transaction (see `services::lock`).
+async fn lock_app(txn: &DatabaseTransaction, id: Uuid) -> AppResult<pool_app::Model> {
+    lock::<pool_app::Entity>(txn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no pool app has id {id}")))
 }
 
 pub async fn find_app(db: &impl ConnectionTrait, id: Uuid) -> AppResult<pool_app::Model> {
@@ -368,7 +378,7 @@ pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResu
         return Ok(());
     };
     let txn = begin_write(&state.db).await?;
-    let app = find_app(&txn, id).await?;
+    let app = lock_app(&txn, id).await?;
     if app.provisioning_state == ProvisioningState::Ready {
         return Ok(());
     }
