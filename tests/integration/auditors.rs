@@ -33,14 +33,47 @@ const OWN_ACCOUNT: &[&str] = &[
     "declineParentEntityRole",
 ];
 
+/// What the walk puts into a mutation's arguments.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Values {
+    /// Ids of real objects and input that passes validation.
+    Valid,
+    /// Ids of real objects, every other value invalid: permission must be
+    /// checked before input, so the answer is still FORBIDDEN.
+    Invalid,
+    /// Ids that name nothing (catalogue ids stay real): the answer a caller
+    /// must not be able to tell apart from a private object's.
+    Missing,
+}
+
+/// Arguments that name objects anyone may know exist: parent entities,
+/// pools and what a pool shows the public (its groups and apps), and the
+/// catalogue. Every other id names something private to its pool, its
+/// formation or its person.
+pub(crate) const PUBLIC_IDS: &[&str] = &[
+    "parentEntityId",
+    "poolId",
+    "stakeholderGroupId",
+    "poolAppId",
+    "templateId",
+    "appId",
+    "appIds",
+];
+
+/// Catalogue entries are ids too, but not database rows.
+const CATALOGUE_IDS: &[&str] = &["templateId", "appId", "appIds"];
+
 /// The objects under the audited parent that arguments name.
-struct Fixture {
+pub(crate) struct Fixture {
     ids: HashMap<String, String>,
     invitation_token: String,
 }
 
 impl Fixture {
-    fn id(&self, name: &str, mutation: &str) -> Value {
+    fn id(&self, name: &str, mutation: &str, values: Values) -> Value {
+        if values == Values::Missing && !CATALOGUE_IDS.contains(&name) {
+            return Value::from(uuid::Uuid::now_v7().to_string());
+        }
         let key = match name {
             "toMemberId" => "memberId",
             other => other,
@@ -59,7 +92,18 @@ impl Fixture {
         Value::from(id.as_str())
     }
 
-    fn string(&self, name: &str) -> Value {
+    fn string(&self, name: &str, values: Values) -> Value {
+        match (values, name) {
+            (Values::Missing, "token") => return Value::from("not-a-token-anyone-was-sent"),
+            (Values::Invalid, "token" | "templateId" | "appId" | "key" | "stakeholderGroupKey") => {
+            }
+            (Values::Invalid, "email") => return Value::from("not an email"),
+            (Values::Invalid, "currency") => return Value::from("EURO"),
+            (Values::Invalid, "url") => return Value::from("not a url"),
+            (Values::Invalid, "events") => return Value::from("no.such.event"),
+            (Values::Invalid, _) => return Value::from(""),
+            _ => {}
+        }
         Value::from(match name {
             "email" => "bob@example.org",
             "token" => self.invitation_token.as_str(),
@@ -77,17 +121,28 @@ impl Fixture {
     }
 }
 
-struct Schema {
+pub(crate) struct Schema {
     types: HashMap<String, Value>,
 }
 
 impl Schema {
     /// A value of `ty` for the field `name`, or `None` to leave it out.
-    fn value(&self, ty: &Value, name: &str, fixture: &Fixture, mutation: &str) -> Option<Value> {
+    fn value(
+        &self,
+        ty: &Value,
+        name: &str,
+        fixture: &Fixture,
+        mutation: &str,
+        values: Values,
+    ) -> Option<Value> {
         match ty["kind"].as_str().unwrap() {
-            "NON_NULL" => self.value(&ty["ofType"], name, fixture, mutation),
+            "NON_NULL" => self.value(&ty["ofType"], name, fixture, mutation, values),
+            // An empty list is invalid wherever a list is required.
+            "LIST" if values == Values::Invalid && !CATALOGUE_IDS.contains(&name) => {
+                Some(Value::Array(Vec::new()))
+            }
             "LIST" => Some(Value::Array(
-                self.value(&ty["ofType"], name, fixture, mutation)
+                self.value(&ty["ofType"], name, fixture, mutation, values)
                     .into_iter()
                     .collect(),
             )),
@@ -106,7 +161,10 @@ impl Schema {
                     && let Some(f) = fields.iter().find(|f| type_name(&f["type"]) == "ID")
                 {
                     let field_name = f["name"].as_str().unwrap();
-                    object.insert(field_name.to_owned(), fixture.id(field_name, mutation));
+                    object.insert(
+                        field_name.to_owned(),
+                        fixture.id(field_name, mutation, values),
+                    );
                 }
                 for field in fields {
                     // Optional fields and those with defaults are left out.
@@ -114,21 +172,60 @@ impl Schema {
                         continue;
                     }
                     let field_name = field["name"].as_str().unwrap();
-                    if let Some(v) = self.value(&field["type"], field_name, fixture, mutation) {
+                    if let Some(v) =
+                        self.value(&field["type"], field_name, fixture, mutation, values)
+                    {
                         object.insert(field_name.to_owned(), v);
                     }
                 }
                 Some(Value::Object(object))
             }
+            _ if values == Values::Invalid => Some(match ty["name"].as_str().unwrap() {
+                "ID" => fixture.id(name, mutation, values),
+                "String" => fixture.string(name, values),
+                "Int" => Value::from(-1),
+                "Boolean" => Value::from(name == "approve"),
+                "DateTime" => Value::from((Utc::now() - Duration::days(7)).to_rfc3339()),
+                "JSON" => json!("not an object"),
+                other => panic!("no value for scalar {other} ({name} of {mutation})"),
+            }),
             _ => Some(match ty["name"].as_str().unwrap() {
-                "ID" => fixture.id(name, mutation),
-                "String" => fixture.string(name),
+                "ID" => fixture.id(name, mutation, values),
+                "String" => fixture.string(name, values),
                 "Int" => Value::from(if name == "amount" { 1000 } else { 1 }),
                 "Boolean" => Value::from(name == "approve"),
                 "DateTime" => Value::from((Utc::now() + Duration::days(7)).to_rfc3339()),
                 "JSON" => json!({}),
                 other => panic!("no value for scalar {other} ({name} of {mutation})"),
             }),
+        }
+    }
+}
+
+impl Schema {
+    /// The names of the id fields in a value of `ty` named `name`, as the
+    /// walk fills them (required ones, and the first optional id of an
+    /// input that has no required one).
+    pub(crate) fn ids_in(&self, ty: &Value, name: &str, out: &mut Vec<String>) {
+        match ty["kind"].as_str().unwrap() {
+            "NON_NULL" | "LIST" => self.ids_in(&ty["ofType"], name, out),
+            "INPUT_OBJECT" => {
+                let t = &self.types[ty["name"].as_str().unwrap()];
+                let fields = t["inputFields"].as_array().unwrap();
+                let required_id = fields.iter().any(|f| type_name(&f["type"]) == "ID!");
+                if !required_id
+                    && let Some(f) = fields.iter().find(|f| type_name(&f["type"]) == "ID")
+                {
+                    out.push(f["name"].as_str().unwrap().to_owned());
+                }
+                for field in fields {
+                    if field["type"]["kind"] == "NON_NULL" && field["defaultValue"].is_null() {
+                        self.ids_in(&field["type"], field["name"].as_str().unwrap(), out);
+                    }
+                }
+            }
+            _ if ty["name"] == "ID" || name == "token" => out.push(name.to_owned()),
+            _ => {}
         }
     }
 }
@@ -143,131 +240,152 @@ fn type_name(ty: &Value) -> String {
 
 on_both_databases!(
     auditors_are_refused_every_mutation,
+    auditors_are_refused_before_their_input_is_checked,
     members_of_its_pools_cannot_audit_a_parent
 );
 
-async fn auditors_are_refused_every_mutation(app: TestApp) {
-    let p = PoolWorld::with_apps(
-        app,
-        json!([
-            { "key": "workers", "name": "Workers", "kind": "WORKERS", "votingWeight": 1, "admission": "OPEN" },
-            { "key": "users", "name": "Users", "kind": "USERS", "votingWeight": 1, "admission": "APPLICATION" },
-        ]),
-        json!(["loomio"]),
-    )
-    .await;
-    let app = p.app();
-    let founder = p.w.founder.clone();
-    let auditor = p.w.auditor.clone();
-    let (ann, ann_member) = p.join("ann@example.org", "workers").await;
-    let (bob, _) = p.app().sign_up("bob@example.org").await;
-    let application = app
-        .ok(Some(&bob), "mutation($i: ApplyForMembershipInput!) { applyForMembership(input: $i) { id status } }",
-            json!({ "i": { "poolId": p.pool, "stakeholderGroupId": p.groups["users"], "message": "Let me in" } }))
-        .await["applyForMembership"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let proposal = p.propose(&ann, json!({})).await;
-    let expense = app
-        .ok(Some(&ann), "mutation($i: SubmitExpenseInput!) { submitExpense(input: $i) { id } }",
-            json!({ "i": { "poolId": p.pool, "title": "Paint", "amount": 1200, "currency": "EUR", "payee": "Shop" } }))
-        .await["submitExpense"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.ok(Some(&founder), "mutation($i: SetSlidingScaleInput!) { setSlidingScale(input: $i) { id } }",
-        json!({ "i": { "poolId": p.pool, "currency": "EUR", "interval": "MONTH", "minimum": 100, "maximum": 10000, "suggested": 1000 } }))
+/// Every object a mutation can name, under one parent with an auditor, and
+/// the served schema's mutations.
+pub(crate) struct Walk {
+    pub p: PoolWorld,
+    pub auditor: String,
+    pub fixture: Fixture,
+    pub schema: Schema,
+    pub mutations: Vec<Value>,
+}
+
+impl Walk {
+    pub(crate) async fn new(app: TestApp) -> Self {
+        let p = PoolWorld::with_apps(
+            app,
+            json!([
+                { "key": "workers", "name": "Workers", "kind": "WORKERS", "votingWeight": 1, "admission": "OPEN" },
+                { "key": "users", "name": "Users", "kind": "USERS", "votingWeight": 1, "admission": "APPLICATION" },
+            ]),
+            json!(["loomio"]),
+        )
         .await;
-    let contribution = app
-        .ok(Some(&ann), "mutation($i: StartContributionInput!) { startContribution(input: $i) { contribution { id } } }",
-            json!({ "i": { "poolId": p.pool, "amount": 1000 } }))
-        .await["startContribution"]["contribution"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let formation = p.w.start("A draft").await;
-    let endpoint = app
-        .ok(Some(&founder), "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }",
-            json!({ "i": { "poolId": p.pool, "url": "http://127.0.0.1:9/hooks", "events": ["member.joined"] } }))
-        .await["createWebhookEndpoint"]["endpoint"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let pool_app = app
-        .ok(
-            Some(&founder),
-            "query($id: ID!) { pool(id: $id) { apps { id } } }",
-            json!({ "id": p.pool }),
-        )
-        .await["pool"]["apps"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let invitation_token = app
-        .ok(Some(&founder), "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
-            json!({ "i": { "poolId": p.pool, "email": "auditor@example.org", "stakeholderGroupId": p.groups["workers"] } }))
-        .await["inviteMember"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let own_token = app
-        .ok(
-            Some(&auditor),
-            "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { apiToken { id } } }",
-            json!({ "i": { "name": "spreadsheet", "scopes": ["READ"] } }),
-        )
-        .await["createApiToken"]["apiToken"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let fixture = Fixture {
-        ids: [
-            ("parentEntityId", p.w.parent.clone()),
-            ("poolId", p.pool.clone()),
-            ("formationId", formation),
-            ("memberId", ann_member),
-            ("proposalId", proposal),
-            ("expenseId", expense),
-            ("contributionId", contribution),
-            ("applicationId", application),
-            ("stakeholderGroupId", p.groups["workers"].clone()),
-            ("revokeApiToken.id", own_token),
-            ("deleteWebhookEndpoint.id", endpoint),
-            ("poolAppId", pool_app),
-            // Catalogue entries are ids too.
-            ("templateId", "pool-inside-parent".to_owned()),
-            ("appId", "cryptpad".to_owned()),
-            ("appIds", "cryptpad".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect(),
-        invitation_token,
-    };
-
-    let introspection = app.ok(Some(&auditor), INTROSPECTION, json!({})).await;
-    let schema = Schema {
-        types: introspection["__schema"]["types"]
-            .as_array()
+        let app = p.app();
+        let founder = p.w.founder.clone();
+        let auditor = p.w.auditor.clone();
+        let (ann, ann_member) = p.join("ann@example.org", "workers").await;
+        let (bob, _) = p.app().sign_up("bob@example.org").await;
+        let application = app
+            .ok(Some(&bob), "mutation($i: ApplyForMembershipInput!) { applyForMembership(input: $i) { id status } }",
+                json!({ "i": { "poolId": p.pool, "stakeholderGroupId": p.groups["users"], "message": "Let me in" } }))
+            .await["applyForMembership"]["id"]
+            .as_str()
             .unwrap()
-            .iter()
-            .map(|t| (t["name"].as_str().unwrap().to_owned(), t.clone()))
+            .to_owned();
+        let proposal = p.propose(&ann, json!({})).await;
+        let expense = app
+            .ok(Some(&ann), "mutation($i: SubmitExpenseInput!) { submitExpense(input: $i) { id } }",
+                json!({ "i": { "poolId": p.pool, "title": "Paint", "amount": 1200, "currency": "EUR", "payee": "Shop" } }))
+            .await["submitExpense"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.ok(Some(&founder), "mutation($i: SetSlidingScaleInput!) { setSlidingScale(input: $i) { id } }",
+            json!({ "i": { "poolId": p.pool, "currency": "EUR", "interval": "MONTH", "minimum": 100, "maximum": 10000, "suggested": 1000 } }))
+            .await;
+        let contribution = app
+            .ok(Some(&ann), "mutation($i: StartContributionInput!) { startContribution(input: $i) { contribution { id } } }",
+                json!({ "i": { "poolId": p.pool, "amount": 1000 } }))
+            .await["startContribution"]["contribution"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let formation = p.w.start("A draft").await;
+        let endpoint = app
+            .ok(Some(&founder), "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }",
+                json!({ "i": { "poolId": p.pool, "url": "http://127.0.0.1:9/hooks", "events": ["member.joined"] } }))
+            .await["createWebhookEndpoint"]["endpoint"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let pool_app = app
+            .ok(
+                Some(&founder),
+                "query($id: ID!) { pool(id: $id) { apps { id } } }",
+                json!({ "id": p.pool }),
+            )
+            .await["pool"]["apps"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let invitation_token = app
+            .ok(Some(&founder), "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
+                json!({ "i": { "poolId": p.pool, "email": "auditor@example.org", "stakeholderGroupId": p.groups["workers"] } }))
+            .await["inviteMember"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let own_token = app
+            .ok(
+                Some(&auditor),
+                "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { apiToken { id } } }",
+                json!({ "i": { "name": "spreadsheet", "scopes": ["READ"] } }),
+            )
+            .await["createApiToken"]["apiToken"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let fixture = Fixture {
+            ids: [
+                ("parentEntityId", p.w.parent.clone()),
+                ("poolId", p.pool.clone()),
+                ("formationId", formation),
+                ("memberId", ann_member),
+                ("proposalId", proposal),
+                ("expenseId", expense),
+                ("contributionId", contribution),
+                ("applicationId", application),
+                ("stakeholderGroupId", p.groups["workers"].clone()),
+                ("revokeApiToken.id", own_token),
+                ("deleteWebhookEndpoint.id", endpoint),
+                ("poolAppId", pool_app),
+                // Catalogue entries are ids too.
+                ("templateId", "pool-inside-parent".to_owned()),
+                ("appId", "cryptpad".to_owned()),
+                ("appIds", "cryptpad".to_owned()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
             .collect(),
-    };
-    let mutations = introspection["__schema"]["mutationType"]["fields"]
-        .as_array()
-        .unwrap();
-    assert!(mutations.len() >= 40, "the walk sees every mutation");
+            invitation_token,
+        };
 
-    let mut refused = BTreeSet::new();
-    let mut own_account = Vec::new();
-    for m in mutations {
-        let name = m["name"].as_str().unwrap();
-        if OWN_ACCOUNT.contains(&name) {
-            own_account.push(m);
-            continue;
+        let introspection = app.ok(Some(&auditor), INTROSPECTION, json!({})).await;
+        let schema = Schema {
+            types: introspection["__schema"]["types"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| (t["name"].as_str().unwrap().to_owned(), t.clone()))
+                .collect(),
+        };
+        let mutations = introspection["__schema"]["mutationType"]["fields"]
+            .as_array()
+            .unwrap();
+        assert!(mutations.len() >= 40, "the walk sees every mutation");
+
+        let mutations = mutations.clone();
+        Walk {
+            p,
+            auditor,
+            fixture,
+            schema,
+            mutations,
         }
+    }
+
+    pub(crate) fn app(&self) -> &TestApp {
+        self.p.app()
+    }
+
+    /// Calls mutation `m` as `token` with `values` in every required argument.
+    pub(crate) async fn call(&self, token: &str, m: &Value, values: Values) -> (Value, Value) {
+        let name = m["name"].as_str().unwrap();
         let mut declarations = Vec::new();
         let mut uses = Vec::new();
         let mut variables = Map::new();
@@ -276,8 +394,9 @@ async fn auditors_are_refused_every_mutation(app: TestApp) {
             if arg["type"]["kind"] != "NON_NULL" {
                 continue;
             }
-            let value = schema
-                .value(&arg["type"], arg_name, &fixture, name)
+            let value = self
+                .schema
+                .value(&arg["type"], arg_name, &self.fixture, name, values)
                 .unwrap();
             declarations.push(format!("${arg_name}: {}", type_name(&arg["type"])));
             uses.push(format!("{arg_name}: ${arg_name}"));
@@ -300,17 +419,41 @@ async fn auditors_are_refused_every_mutation(app: TestApp) {
             " { __typename }"
         };
         let query = format!("mutation{declared} {{ {call}{selection} }}");
-        let res = app
-            .gql(Some(&auditor), &query, Value::Object(variables.clone()))
-            .await;
+        let variables = Value::Object(variables);
+        let res = self.app().gql(Some(token), &query, variables.clone()).await;
+        (res, variables)
+    }
+
+    /// The mutations that act on something under a parent entity.
+    pub(crate) fn under_parent(&self) -> impl Iterator<Item = &Value> {
+        self.mutations
+            .iter()
+            .filter(|m| !OWN_ACCOUNT.contains(&m["name"].as_str().unwrap()))
+    }
+}
+
+async fn auditors_are_refused_every_mutation(app: TestApp) {
+    let walk = Walk::new(app).await;
+    let app = walk.app();
+    let founder = walk.p.w.founder.clone();
+    let auditor = walk.auditor.clone();
+    let mut refused = BTreeSet::new();
+    for m in walk.under_parent() {
+        let name = m["name"].as_str().unwrap();
+        let (res, variables) = walk.call(&auditor, m, Values::Valid).await;
         assert_eq!(
             error_code(&res),
             "FORBIDDEN",
-            "{name} must refuse an auditor; called with {:#}, it answered {res:#}",
-            Value::Object(variables.clone())
+            "{name} must refuse an auditor; called with {variables:#}, it answered {res:#}"
         );
         refused.insert(name.to_owned());
     }
+    let own_account: Vec<&Value> = walk
+        .mutations
+        .iter()
+        .filter(|m| OWN_ACCOUNT.contains(&m["name"].as_str().unwrap()))
+        .collect();
+    let p = &walk.p;
 
     // Each refusal is in the trail, as the auditor's denied attempt.
     let denied: BTreeSet<String> = sea_orm::ConnectionTrait::query_all_raw(
@@ -362,6 +505,25 @@ async fn auditors_are_refused_every_mutation(app: TestApp) {
             .await
             .len(),
         before
+    );
+}
+
+/// Permission comes before input: an auditor who sends nonsense learns
+/// only that they may not do this, not what the input should have been.
+async fn auditors_are_refused_before_their_input_is_checked(app: TestApp) {
+    let walk = Walk::new(app).await;
+    let mut wrong = Vec::new();
+    for m in walk.under_parent() {
+        let name = m["name"].as_str().unwrap();
+        let (res, variables) = walk.call(&walk.auditor, m, Values::Invalid).await;
+        if res["errors"][0]["extensions"]["code"] != "FORBIDDEN" {
+            wrong.push(format!("{name}({variables}) answered {}", res["errors"][0]));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "these checked input before permission:\n{}",
+        wrong.join("\n")
     );
 }
 

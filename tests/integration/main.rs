@@ -28,3 +28,4 @@ mod provisioning_callbacks;
 mod races;
 mod schema;
 mod stub;
+mod visibility;

@@ -1,6 +1,7 @@
 //! Who is calling: bearer token → [`Actor`], resolved lazily once per request,
 //! plus the permission checks that services use.
 
+pub mod access;
 pub mod password;
 pub mod permissions;
 pub mod tokens;
