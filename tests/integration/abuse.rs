@@ -178,12 +178,23 @@ async fn an_outsiders_refusals_stay_out_of_the_victims_trail(app: TestApp) {
             .count(&app.db)
     };
     let before = in_parent().await.unwrap();
+    // Ann's membership is private to the pool: to an outsider it does not
+    // exist, so there is no refusal to record anywhere.
+    let removal = app
+        .gql(
+            Some(&outsider),
+            REMOVE,
+            json!({ "i": { "memberId": ann_member, "reason": "spam" } }),
+        )
+        .await;
+    assert_eq!(error_code(&removal), "NOT_FOUND");
+    // The pool is public: inviting into it is refused as such.
     for _ in 0..20 {
         let refused = app
             .gql(
                 Some(&outsider),
-                REMOVE,
-                json!({ "i": { "memberId": ann_member, "reason": "spam" } }),
+                "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
+                json!({ "i": { "poolId": p.pool, "email": "eve@example.org", "stakeholderGroupId": p.groups["workers"] } }),
             )
             .await;
         assert_eq!(error_code(&refused), "FORBIDDEN");
@@ -193,14 +204,15 @@ async fn an_outsiders_refusals_stay_out_of_the_victims_trail(app: TestApp) {
     let id = |s: &str| uuid::Uuid::parse_str(s).unwrap();
     let platform = audit_event::Entity::find()
         .filter(audit_event::Column::ChainKey.eq("platform"))
-        .filter(audit_event::Column::Action.eq("removeMember.denied"))
         .filter(audit_event::Column::ActorUserId.eq(id(&outsider_id)))
-        .filter(audit_event::Column::EntityId.eq(id(&ann_member)))
+        .filter(audit_event::Column::Outcome.eq("DENIED"))
         .filter(audit_event::Column::PoolId.is_null())
-        .count(&app.db)
+        .all(&app.db)
         .await
         .unwrap();
-    assert_eq!(platform, 1);
+    assert_eq!(platform.len(), 1, "{platform:?}");
+    assert_eq!(platform[0].action, "inviteMember.denied");
+    assert_eq!(platform[0].entity_id, Some(id(&p.pool)));
 }
 
 async fn client_request_ids_are_kept_only_when_safe(app: TestApp) {

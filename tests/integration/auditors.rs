@@ -295,7 +295,10 @@ impl Walk {
             .as_str()
             .unwrap()
             .to_owned();
-        let formation = p.w.start("A draft").await;
+        // Submitted, so the auditor sees it (drafts are their founders' own).
+        let formation = p.w.start("A submitted one").await;
+        p.w.complete(&formation, "Audited Coop").await;
+        p.w.submit(&formation).await;
         let endpoint = app
             .ok(Some(&founder), "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }",
                 json!({ "i": { "poolId": p.pool, "url": "http://127.0.0.1:9/hooks", "events": ["member.joined"] } }))
@@ -317,6 +320,15 @@ impl Walk {
             .ok(Some(&founder), "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
                 json!({ "i": { "poolId": p.pool, "email": "auditor@example.org", "stakeholderGroupId": p.groups["workers"] } }))
             .await["inviteMember"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // A role offered to someone who has not answered yet.
+        let pending_role = app
+            .ok(Some(&p.w.steward),
+                "mutation($i: GrantParentEntityRoleInput!) { grantParentEntityRole(input: $i) { id } }",
+                json!({ "i": { "parentEntityId": p.w.parent, "email": "carol@example.org", "role": "STEWARD" } }))
+            .await["grantParentEntityRole"]["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -342,6 +354,8 @@ impl Walk {
                 ("applicationId", application),
                 ("stakeholderGroupId", p.groups["workers"].clone()),
                 ("revokeApiToken.id", own_token),
+                ("acceptParentEntityRole.id", pending_role.clone()),
+                ("declineParentEntityRole.id", pending_role),
                 ("deleteWebhookEndpoint.id", endpoint),
                 ("poolAppId", pool_app),
                 // Catalogue entries are ids too.

@@ -20,7 +20,9 @@ use crate::{
         begin_write,
         ledger::parse_category,
         lock,
-        membership::{find_pool, require_admin, require_another_admin, require_member},
+        membership::{
+            find_pool, require_admin, require_another_admin, require_member, unless_inside,
+        },
         proposals::{self, CreateInput},
     },
     state::AppState,
@@ -47,6 +49,9 @@ pub async fn submit(
     actor: &Actor,
     input: SubmitInput,
 ) -> AppResult<expense::Model> {
+    let txn = begin_write(&state.db).await?;
+    let pool = find_pool(&txn, input.pool_id).await?;
+    let member = require_member(&txn, &pool, actor.user_id).await?;
     let mut check = Check::default();
     let currency = check.field(Currency::parse(&input.currency, "input.currency"));
     let payee = check.field(SingleLineText::<1, 200>::parse(&input.payee, "input.payee"));
@@ -68,9 +73,6 @@ pub async fn submit(
         return Err(check.into_error());
     };
     let (description, amount) = (description.into_inner(), amount.get());
-    let txn = begin_write(&state.db).await?;
-    let pool = find_pool(&txn, input.pool_id).await?;
-    let member = require_member(&txn, &pool, actor.user_id).await?;
     let body = format!(
         "{description}\n\nAmount: {} {} to {}.",
         crate::domain::format_minor(amount, currency.as_str()),
@@ -137,14 +139,15 @@ pub async fn mark_paid(
     expense_id: Uuid,
     reference: &str,
 ) -> AppResult<expense::Model> {
-    let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
-        .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let expense = lock::<expense::Entity>(&txn, expense_id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no expense has id {expense_id}")))?;
+        .ok_or_else(|| crate::auth::access::not_found("expense", expense_id))?;
     let pool = find_pool(&txn, expense.pool_id).await?;
-    let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await;
+    let admin = unless_inside(&txn, &pool, actor.user_id, "expense", expense_id, admin).await?;
+    let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
+        .map_err(|e| AppError::Validation(vec![e]))?;
     require_another_admin(
         &admin,
         expense.submitted_by_membership_id,

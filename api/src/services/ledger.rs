@@ -71,6 +71,9 @@ pub async fn adjust(
     actor: &Actor,
     input: AdjustmentInput,
 ) -> AppResult<ledger_entry::Model> {
+    let txn = begin_write(&state.db).await?;
+    let pool = find_pool(&txn, input.pool_id).await?;
+    require_admin(&txn, &pool, actor.user_id).await?;
     let mut check = Check::default();
     let currency = check.field(Currency::parse(&input.currency, "input.currency"));
     let reference = check.field(SingleLineText::<1, 200>::parse(
@@ -100,9 +103,6 @@ pub async fn adjust(
     else {
         return Err(check.into_error());
     };
-    let txn = begin_write(&state.db).await?;
-    let pool = find_pool(&txn, input.pool_id).await?;
-    require_admin(&txn, &pool, actor.user_id).await?;
     let now = Utc::now();
     let entry = ledger_entry::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Actor, permissions},
+    auth::{Actor, access, permissions},
     error::{AppError, AppResult, FieldError},
     outbound::{self, Failure, GuardedClient, Refusal},
     payments::signature,
@@ -250,6 +250,11 @@ pub async fn create(
     input: CreateInput,
 ) -> AppResult<(webhook_endpoint::Model, String)> {
     let owner = Owner::of(input.parent_entity_id, input.pool_id)?;
+    // Only someone who may register has the input checked, and makes this
+    // server look a name up (outside the write transaction).
+    let id = Uuid::now_v7();
+    let change = || Change::new("webhookEndpoint.created", "WebhookEndpoint", id);
+    require_manager(&state.db, actor, owner, change()).await?;
     let mut errors = Vec::new();
     let url = input.url.trim().to_owned();
     if let Err(message) = check_registered_url(state, &url) {
@@ -278,11 +283,6 @@ pub async fn create(
     let mut events = input.events;
     events.sort();
     events.dedup();
-    // Only someone who may register makes this server look a name up, and
-    // the lookup happens outside the write transaction.
-    let id = Uuid::now_v7();
-    let change = || Change::new("webhookEndpoint.created", "WebhookEndpoint", id);
-    require_manager(&state.db, actor, owner, change()).await?;
     check_target(state, &url)
         .await
         .map_err(|message| AppError::invalid("input.url", message))?;
@@ -336,7 +336,7 @@ async fn find_endpoint(db: &impl ConnectionTrait, id: Uuid) -> AppResult<webhook
     webhook_endpoint::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no webhook endpoint has id {id}")))
+        .ok_or_else(|| access::not_found("webhook endpoint", id))
 }
 
 /// Stops deliveries to an endpoint; it and its deliveries stay as history.
@@ -349,12 +349,24 @@ pub async fn delete(
     // Locked: of two deletions at once, the second sees the first's.
     let endpoint = lock::<webhook_endpoint::Entity>(&txn, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no webhook endpoint has id {id}")))?;
-    let change = require_manager(
+        .ok_or_else(|| access::not_found("webhook endpoint", id))?;
+    let owner = owner_of(&endpoint)?;
+    let manager = require_manager(
         &txn,
         actor,
-        owner_of(&endpoint)?,
+        owner,
         Change::new("webhookEndpoint.deleted", "WebhookEndpoint", id),
+    )
+    .await;
+    let change = access::unless_seen(
+        manager,
+        "webhook endpoint",
+        id,
+        async || match require_reader(&txn, actor, owner).await {
+            Ok(()) => Ok(true),
+            Err(AppError::Forbidden(_)) => Ok(false),
+            Err(other) => Err(other),
+        },
     )
     .await?;
     if endpoint.deleted_at.is_some() {

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
+    auth::access,
     domain::{MinorAmount, SingleLineText},
     error::{AppError, AppResult},
     payments::{PaymentError, StripeGateway, StripeSubscription},
@@ -49,6 +50,9 @@ pub struct Started {
 
 /// Starts the caller's contribution to a pool, on their group's scale.
 pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> AppResult<Started> {
+    // Permission before input; asked again in the transaction below.
+    let pool = find_pool(&state.db, input.pool_id).await?;
+    require_member(&state.db, &pool, actor.user_id).await?;
     // Only sent on to Stripe, but no text goes anywhere unchecked.
     input.payment_method_id = input
         .payment_method_id
@@ -360,7 +364,7 @@ async fn save(
     let txn = begin_write(&state.db).await?;
     let before = lock::<contribution::Entity>(&txn, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no contribution has id {id}")))?;
+        .ok_or_else(|| access::not_found("contribution", id))?;
     still(&before)?;
     let after = active.update(&txn).await?;
     let pool = find_pool(&txn, after.pool_id).await?;
@@ -391,10 +395,14 @@ async fn own(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<co
     let c = contribution::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no contribution has id {id}")))?;
+        .ok_or_else(|| access::not_found("contribution", id))?;
     if c.user_id != actor.user_id {
-        return Err(AppError::Forbidden(
-            "only the member who makes a contribution may change or cancel it".into(),
+        let pool = find_pool(db, c.pool_id).await?;
+        return Err(access::refuse(
+            sees_contributions(db, &pool, actor.user_id).await?,
+            "contribution",
+            id,
+            "only the member who makes a contribution may change or cancel it",
         ));
     }
     if c.status == ContributionStatus::Canceled {
@@ -403,6 +411,20 @@ async fn own(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<co
         ));
     }
     Ok(c)
+}
+
+/// Who sees the contributions of others in a pool: its admins and the
+/// parent's stewards and auditors (see `auth::access`).
+async fn sees_contributions(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+) -> AppResult<bool> {
+    match require_admin_reader(db, pool, user_id, "admins only").await {
+        Ok(()) => Ok(true),
+        Err(AppError::Forbidden(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
 }
 
 /// Changes the amount (Stripe prorates the current period).
@@ -510,14 +532,18 @@ pub async fn mark_paid(
     id: Uuid,
     reference: &str,
 ) -> AppResult<contribution::Model> {
-    let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
-        .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let c = lock::<contribution::Entity>(&txn, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no contribution has id {id}")))?;
+        .ok_or_else(|| access::not_found("contribution", id))?;
     let pool = find_pool(&txn, c.pool_id).await?;
-    let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await;
+    let admin = access::unless_seen(admin, "contribution", id, async || {
+        Ok(c.user_id == actor.user_id || sees_contributions(&txn, &pool, actor.user_id).await?)
+    })
+    .await?;
+    let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
+        .map_err(|e| AppError::Validation(vec![e]))?;
     require_another_admin(
         &admin,
         c.membership_id,

@@ -40,6 +40,9 @@ pub async fn set(
     actor: &Actor,
     input: ScaleInput,
 ) -> AppResult<sliding_scale::Model> {
+    let txn = begin_write(&state.db).await?;
+    let pool = find_pool(&txn, input.pool_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await?;
     let mut check = Check::default();
     let currency = check.field(Currency::parse(&input.currency, "input.currency"));
     for (amount, path) in [
@@ -70,9 +73,6 @@ pub async fn set(
     let Some(currency) = currency.filter(|_| check.is_empty()) else {
         return Err(check.into_error());
     };
-    let txn = begin_write(&state.db).await?;
-    let pool = find_pool(&txn, input.pool_id).await?;
-    let admin = require_admin(&txn, &pool, actor.user_id).await?;
     if let Some(group) = input.stakeholder_group_id {
         group_of_pool(&txn, pool.id, group, "input.stakeholderGroupId").await?;
     }

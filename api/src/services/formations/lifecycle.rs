@@ -43,11 +43,13 @@ use super::{
 pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formation::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
     let draft = locked_draft(&txn, id).await?;
-    if draft.formation.founder_id != actor.user_id {
-        return Err(AppError::Forbidden(
-            "only the founder may submit this formation".into(),
-        ));
-    }
+    super::unless_seen(
+        &txn,
+        actor,
+        &draft.formation,
+        founder_only(actor, &draft.formation, "submit"),
+    )
+    .await?;
     if !matches!(
         draft.formation.status,
         FormationStatus::Draft | FormationStatus::Rejected | FormationStatus::Withdrawn
@@ -93,14 +95,27 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
     Ok(result)
 }
 
+/// Only the founder submits and withdraws.
+fn founder_only(actor: &Actor, formation: &formation::Model, what: &str) -> AppResult<()> {
+    if formation.founder_id == actor.user_id {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "only the founder may {what} this formation"
+        )))
+    }
+}
+
 pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<formation::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
     let formation = find_locked(&txn, id).await?;
-    if formation.founder_id != actor.user_id {
-        return Err(AppError::Forbidden(
-            "only the founder may withdraw this formation".into(),
-        ));
-    }
+    super::unless_seen(
+        &txn,
+        actor,
+        &formation,
+        founder_only(actor, &formation, "withdraw"),
+    )
+    .await?;
     if !matches!(
         formation.status,
         FormationStatus::Draft | FormationStatus::Submitted
@@ -130,7 +145,9 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<fo
 pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<pool::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
     let draft = locked_draft(&txn, id).await?;
-    permissions::require_steward(&txn, draft.formation.parent_entity_id, actor.user_id).await?;
+    let steward =
+        permissions::require_steward(&txn, draft.formation.parent_entity_id, actor.user_id).await;
+    super::unless_seen(&txn, actor, &draft.formation, steward).await?;
     if let Some(pool) = existing_pool(&txn, &draft.formation).await? {
         return Ok(pool);
     }
@@ -171,11 +188,13 @@ pub async fn reject(
     id: Uuid,
     reason: &str,
 ) -> AppResult<formation::Model> {
-    let reason = MultiLineText::<1, 2000>::parse(reason, "input.reason")
-        .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = crate::services::begin_write(&state.db).await?;
     let formation = find_locked(&txn, id).await?;
-    permissions::require_steward(&txn, formation.parent_entity_id, actor.user_id).await?;
+    let steward =
+        permissions::require_steward(&txn, formation.parent_entity_id, actor.user_id).await;
+    super::unless_seen(&txn, actor, &formation, steward).await?;
+    let reason = MultiLineText::<1, 2000>::parse(reason, "input.reason")
+        .map_err(|e| AppError::Validation(vec![e]))?;
     if formation.status != FormationStatus::Submitted {
         return Err(AppError::Conflict(format!(
             "only a submitted formation can be rejected; this one is {}",

@@ -19,13 +19,13 @@ use entities::{
     formation_founding_member, parent_entity, user,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
 use crate::{
-    auth::{Actor, permissions},
+    auth::{Actor, access, permissions},
     domain::PoolName,
     error::{AppError, AppResult},
     services::{
@@ -206,31 +206,55 @@ async fn email_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<String>
         .unwrap_or_default())
 }
 
-/// A formation, for those who may see it: its founder, founding members
-/// with accounts, and (once submitted) the parent's stewards and auditors.
+/// A formation, for those who may see it (see [`sees`]); to others it does
+/// not exist.
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Draft> {
     let draft = load_draft(&state.db, id).await?;
-    let f = &draft.formation;
-    if f.founder_id == actor.user_id {
-        return Ok(draft);
+    if sees(&state.db, actor, &draft.formation).await? {
+        Ok(draft)
+    } else {
+        Err(access::not_found("formation", id))
     }
-    let email = email_of(&state.db, actor.user_id).await?;
-    let listed = draft
-        .members
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .any(|m| m.email == email);
-    let overseer = f.submitted_at.is_some()
-        && permissions::parent_role(&state.db, f.parent_entity_id, actor.user_id)
+}
+
+/// `checked` (a permission check on `formation`), refused as `auth::access`
+/// says: those who may not see the formation are told it does not exist.
+pub(crate) async fn unless_seen<T>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    formation: &formation::Model,
+    checked: AppResult<T>,
+) -> AppResult<T> {
+    access::unless_seen(checked, "formation", formation.id, async || {
+        sees(db, actor, formation).await
+    })
+    .await
+}
+
+/// Who sees a formation: its founder, its founding members with accounts,
+/// and, once it is submitted, the parent's stewards and auditors.
+pub(crate) async fn sees(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    formation: &formation::Model,
+) -> AppResult<bool> {
+    if formation.founder_id == actor.user_id {
+        return Ok(true);
+    }
+    if formation.submitted_at.is_some()
+        && permissions::parent_role(db, formation.parent_entity_id, actor.user_id)
             .await?
-            .is_some();
-    if listed || overseer {
-        return Ok(draft);
+            .is_some()
+    {
+        return Ok(true);
     }
-    Err(AppError::Forbidden(
-        "only the founder, the founding members and (once submitted) the parent's stewards and auditors may see this formation".into(),
-    ))
+    let email = email_of(db, actor.user_id).await?;
+    Ok(formation_founding_member::Entity::find()
+        .filter(formation_founding_member::Column::FormationId.eq(formation.id))
+        .filter(formation_founding_member::Column::Email.eq(email))
+        .count(db)
+        .await?
+        > 0)
 }
 
 /// Formations the caller started or is listed in, oldest first.

@@ -20,7 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    auth::Actor,
+    auth::{Actor, access},
     domain::{Check, Currency, Email, MinorAmount, PoolName, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::{
@@ -47,10 +47,10 @@ pub async fn start(
     parent_entity_id: Uuid,
     working_name: &str,
 ) -> AppResult<formation::Model> {
-    let working_name =
-        SingleLineText::<1, 100>::parse(working_name, "input.workingName").map_err(one)?;
     parent_entities::get(state, parent_entity_id).await?;
     crate::auth::permissions::refuse_auditor(&state.db, parent_entity_id, actor.user_id).await?;
+    let working_name =
+        SingleLineText::<1, 100>::parse(working_name, "input.workingName").map_err(one)?;
     let now = Utc::now();
     let txn = crate::services::begin_write(&state.db).await?;
     let formation = formation::ActiveModel {
@@ -106,6 +106,7 @@ pub async fn set_stakeholder_groups(
     edit: Edit,
     groups: Vec<GroupInput>,
 ) -> AppResult<formation::Model> {
+    may_edit(&state.db, actor, edit.id).await?;
     let mut check = Check::default();
     if groups.is_empty() || groups.len() > MAX_GROUPS {
         check.field::<()>(Err(FieldError::new(
@@ -193,6 +194,7 @@ pub async fn set_founding_members(
     edit: Edit,
     members: Vec<MemberInput>,
 ) -> AppResult<formation::Model> {
+    may_edit(&state.db, actor, edit.id).await?;
     let mut check = Check::default();
     if members.is_empty() || members.len() > MAX_FOUNDING_MEMBERS {
         check.field::<()>(Err(FieldError::new(
@@ -288,6 +290,7 @@ pub async fn set_financial_profile(
     edit: Edit,
     input: FinancialInput,
 ) -> AppResult<formation::Model> {
+    may_edit(&state.db, actor, edit.id).await?;
     let currency = Currency::parse(&input.currency, "input.currency").map_err(one)?;
     let profile = FinancialProfile {
         distributes_surplus: input.distributes_surplus,
@@ -362,6 +365,7 @@ pub async fn name_formation(
     edit: Edit,
     raw: &str,
 ) -> AppResult<formation::Model> {
+    may_edit(&state.db, actor, edit.id).await?;
     let name = PoolName::parse(raw, "input.name").map_err(one)?;
     let txn = crate::services::begin_write(&state.db).await?;
     let Locked { formation, parent } = lock_editable(&txn, actor, edit).await?;
@@ -439,7 +443,7 @@ pub(super) async fn lock_editable(
     edit: Edit,
 ) -> AppResult<Locked> {
     let formation = find_locked(txn, edit.id).await?;
-    require_editable(actor, &formation)?;
+    editable_by(txn, actor, &formation).await?;
     if let Some(expected) = edit.expected_version
         && expected != formation.version
     {
@@ -500,14 +504,32 @@ pub(super) async fn find_locked(
 ) -> AppResult<formation::Model> {
     crate::services::lock::<formation::Entity>(txn, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no formation has id {id}")))
+        .ok_or_else(|| access::not_found("formation", id))
 }
 
 pub(super) async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<formation::Model> {
     formation::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no formation has id {id}")))
+        .ok_or_else(|| access::not_found("formation", id))
+}
+
+/// Whether the caller may edit the formation, asked before its input is
+/// read (permission comes before validation, see `auth::access`). The
+/// change asks again under the row's lock.
+pub(super) async fn may_edit(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> AppResult<()> {
+    let formation = find(db, id).await?;
+    editable_by(db, actor, &formation).await
+}
+
+/// [`require_editable`], refused as `auth::access` says: those who may not
+/// see the formation are told it does not exist.
+pub(super) async fn editable_by(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    formation: &formation::Model,
+) -> AppResult<()> {
+    super::unless_seen(db, actor, formation, require_editable(actor, formation)).await
 }
 
 /// Only the founder edits, and only while the formation is not under

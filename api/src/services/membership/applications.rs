@@ -20,7 +20,9 @@ use crate::{
     state::AppState,
 };
 
-use super::{find_pool, group_of_pool, lock_pool, require_active_pool, require_admin};
+use super::{
+    find_pool, group_of_pool, lock_pool, require_active_pool, require_admin, unless_inside,
+};
 
 pub struct ApplyInput {
     pub pool_id: Uuid,
@@ -130,6 +132,15 @@ pub async fn decide(
     actor: &Actor,
     input: DecideInput,
 ) -> AppResult<application::Model> {
+    let txn = begin_write(&state.db).await?;
+    let not_found = || crate::auth::access::not_found("application", input.application_id);
+    let seen = application::Entity::find_by_id(input.application_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(not_found)?;
+    let pool = find_pool(&txn, seen.pool_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await;
+    let admin = unless_inside(&txn, &pool, actor.user_id, "application", seen.id, admin).await?;
     let reason = input
         .reason
         .map(|r| {
@@ -138,15 +149,6 @@ pub async fn decide(
         })
         .transpose()?
         .map(MultiLineText::into_inner);
-    let txn = begin_write(&state.db).await?;
-    let not_found =
-        || AppError::NotFound(format!("no application has id {}", input.application_id));
-    let seen = application::Entity::find_by_id(input.application_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(not_found)?;
-    let pool = find_pool(&txn, seen.pool_id).await?;
-    let admin = require_admin(&txn, &pool, actor.user_id).await?;
     // Under the pool's lock, of two decisions at once the second sees the first.
     lock_pool(&txn, pool.id).await?;
     let application = lock::<application::Entity>(&txn, input.application_id)

@@ -24,6 +24,7 @@ use crate::{
 
 use super::{
     find_membership, find_pool, keep_an_admin, lock_pool, require_active_pool, require_admin,
+    unless_inside,
 };
 
 /// Leaves a pool (an invitation not yet accepted may be declined the same way).
@@ -64,12 +65,13 @@ pub async fn remove(
     member_id: Uuid,
     reason: &str,
 ) -> AppResult<membership::Model> {
-    let reason = MultiLineText::<3, 2000>::parse(reason, "input.reason")
-        .map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let seen = find_membership(&txn, member_id).await?;
     let pool = find_pool(&txn, seen.pool_id).await?;
-    require_admin(&txn, &pool, actor.user_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await;
+    unless_inside(&txn, &pool, actor.user_id, "member", member_id, admin).await?;
+    let reason = MultiLineText::<3, 2000>::parse(reason, "input.reason")
+        .map_err(|e| AppError::Validation(vec![e]))?;
     lock_pool(&txn, pool.id).await?;
     // Read again under the lock: a concurrent change may have ended it.
     let target = locked_membership(&txn, member_id).await?;
@@ -103,7 +105,8 @@ pub async fn change_role(
     let txn = begin_write(&state.db).await?;
     let seen = find_membership(&txn, member_id).await?;
     let pool = find_pool(&txn, seen.pool_id).await?;
-    require_admin(&txn, &pool, actor.user_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await;
+    unless_inside(&txn, &pool, actor.user_id, "member", member_id, admin).await?;
     lock_pool(&txn, pool.id).await?;
     // Read again under the lock: a concurrent change may have ended it.
     let target = locked_membership(&txn, member_id).await?;
@@ -126,7 +129,7 @@ pub async fn change_role(
 async fn locked_membership(txn: &DatabaseTransaction, id: Uuid) -> AppResult<membership::Model> {
     lock::<membership::Entity>(txn, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no member has id {id}")))
+        .ok_or_else(|| crate::auth::access::not_found("member", id))
 }
 
 async fn record(

@@ -39,11 +39,11 @@ pub async fn invite(
     actor: &Actor,
     input: InviteInput,
 ) -> AppResult<(invitation::Model, String)> {
-    let email =
-        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
     let admin = require_admin(&txn, &pool, actor.user_id).await?;
+    let email =
+        Email::parse(&input.email, "input.email").map_err(|e| AppError::Validation(vec![e]))?;
     // Membership changes of a pool in turn: an acceptance cannot slip
     // between reading the current membership and re-inviting it.
     lock_pool(&txn, pool.id).await?;

@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    auth::permissions,
+    auth::{access, permissions},
     error::{AppError, AppResult},
     services::pagination::{Page, PageRequest, paginate},
     state::AppState,
@@ -60,6 +60,37 @@ pub async fn require_reader(
     Err(AppError::Forbidden(
         "only the pool's members and its parent's stewards and auditors may see this".into(),
     ))
+}
+
+/// Whether the caller sees inside the pool: its active members and the
+/// parent's stewards and auditors (see `auth::access`).
+pub async fn sees_inside(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+) -> AppResult<bool> {
+    match require_reader(db, pool, user_id).await {
+        Ok(_) => Ok(true),
+        Err(AppError::Forbidden(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+/// `checked` (a permission check on the `kind` of object with `id`, inside
+/// `pool`), refused as `auth::access` says: those who cannot see inside the
+/// pool are told the object does not exist.
+pub async fn unless_inside<T>(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+    kind: &str,
+    id: Uuid,
+    checked: AppResult<T>,
+) -> AppResult<T> {
+    access::unless_seen(checked, kind, id, async || {
+        sees_inside(db, pool, user_id).await
+    })
+    .await
 }
 
 /// What only admins manage, admins read; so do the parent's stewards and
@@ -134,14 +165,14 @@ pub async fn find_pool(db: &impl ConnectionTrait, id: Uuid) -> AppResult<pool::M
     pool::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no pool has id {id}")))
+        .ok_or_else(|| access::not_found("pool", id))
 }
 
 pub async fn find_membership(db: &impl ConnectionTrait, id: Uuid) -> AppResult<membership::Model> {
     membership::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no member has id {id}")))
+        .ok_or_else(|| access::not_found("member", id))
 }
 
 /// A stakeholder group of this pool, or a validation error at `path`.

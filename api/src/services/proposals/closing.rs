@@ -28,7 +28,7 @@ use crate::{
             worker::{JobError, JobResult},
         },
         lock,
-        membership::{find_pool, require_admin},
+        membership::{find_pool, require_admin, unless_inside},
     },
     state::AppState,
 };
@@ -48,7 +48,8 @@ pub async fn close_early(
     // Locked: of two closings at once, the second sees the first's result.
     let proposal = find_locked(&txn, id).await?;
     let pool = find_pool(&txn, proposal.pool_id).await?;
-    require_admin(&txn, &pool, actor.user_id).await?;
+    let admin = require_admin(&txn, &pool, actor.user_id).await;
+    unless_inside(&txn, &pool, actor.user_id, "proposal", id, admin).await?;
     if proposal.status != ProposalStatus::Open {
         return Err(AppError::Conflict("this proposal is already closed".into()));
     }

@@ -270,14 +270,14 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<proposal::Mo
     proposal::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no proposal has id {id}")))
+        .ok_or_else(|| crate::auth::access::not_found("proposal", id))
 }
 
 /// A proposal, locked for the write transaction (see `services::lock`).
 pub async fn find_locked(txn: &DatabaseTransaction, id: Uuid) -> AppResult<proposal::Model> {
     crate::services::lock::<proposal::Entity>(txn, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no proposal has id {id}")))
+        .ok_or_else(|| crate::auth::access::not_found("proposal", id))
 }
 
 /// A proposal, for the pool's members and the parent's overseers.

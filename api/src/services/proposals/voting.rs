@@ -20,7 +20,7 @@ use crate::{
     services::audit::{self, Change},
     services::{
         begin_write, lock,
-        membership::{find_membership, find_pool, require_member},
+        membership::{find_membership, find_pool, require_member, unless_inside},
     },
     state::AppState,
 };
@@ -38,7 +38,8 @@ pub async fn cast(state: &AppState, actor: &Actor, input: CastInput) -> AppResul
     let txn = begin_write(&state.db).await?;
     let proposal = find(&txn, input.proposal_id).await?;
     let pool = find_pool(&txn, proposal.pool_id).await?;
-    let member = require_member(&txn, &pool, actor.user_id).await?;
+    let member = require_member(&txn, &pool, actor.user_id).await;
+    let member = unless_inside(&txn, &pool, actor.user_id, "proposal", proposal.id, member).await?;
     require_voting_group(&txn, &proposal, member.stakeholder_group_id).await?;
     hold_open(&txn, &proposal).await?;
     let options = options_of(&proposal);
@@ -159,7 +160,8 @@ pub async fn delegate(
     let txn = begin_write(&state.db).await?;
     let delegate = find_membership(&txn, to_member).await?;
     let pool = find_pool(&txn, delegate.pool_id).await?;
-    let me = require_member(&txn, &pool, actor.user_id).await?;
+    let me = require_member(&txn, &pool, actor.user_id).await;
+    let me = unless_inside(&txn, &pool, actor.user_id, "member", to_member, me).await?;
     // One delegator's changes in turn: two at once would both revoke
     // nothing and leave two live delegations.
     lock::<membership::Entity>(&txn, me.id).await?;

@@ -102,6 +102,9 @@ pub async fn set_provisioner(
     app_id: &str,
     url: &str,
 ) -> AppResult<(app_provisioner::Model, String)> {
+    // Only a steward has the input checked and makes this server look a
+    // name up, outside the write transaction.
+    permissions::require_steward(&state.db, parent_entity_id, actor.user_id).await?;
     let url = url.trim();
     check_registered_url(state, url).map_err(|m| AppError::invalid("input.url", m))?;
     if state.catalogue.app(app_id).is_none() {
@@ -110,9 +113,6 @@ pub async fn set_provisioner(
             format!("there is no app `{app_id}` in the catalogue"),
         ));
     }
-    // Only a steward makes this server look a name up, and the lookup
-    // happens outside the write transaction.
-    permissions::require_steward(&state.db, parent_entity_id, actor.user_id).await?;
     check_target(state, url)
         .await
         .map_err(|m| AppError::invalid("input.url", m))?;
