@@ -22,8 +22,16 @@ pub async fn connect(
     let mut options = ConnectOptions::new(&config.database_url);
     options
         .max_connections(config.database_max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        // Waiting for a connection is bounded on its own and short: a
+        // database that is down or a pool that is exhausted answers
+        // UNAVAILABLE within this time instead of eating the request timeout.
+        .acquire_timeout(config.database_acquire_timeout)
+        // Idle connections are checked before use, so those that broke
+        // while the database was away are replaced, not handed out.
+        .test_before_acquire(true)
         // A statement never outlives the request that runs it (PostgreSQL).
+        // Waiting for a lock counts against it too: a request that waits
+        // past its timeout answers TIMEOUT.
         .statement_timeout(config.request_timeout)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
