@@ -47,7 +47,7 @@ pub struct Config {
     /// `SESSION_TTL_HOURS`: how long a sign-in lasts.
     pub session_ttl: Duration,
     /// `REQUEST_TIMEOUT_SECS`: the longest a GraphQL request may run; the
-    /// database's statement timeout is set to the same value.
+    /// database's statement timeout is a second longer (see `db`).
     pub request_timeout: Duration,
     /// `SIGN_IN_MAX_FAILURES`: failed sign-ins for one email, within
     /// `SIGN_IN_WINDOW_SECS`, before further attempts are refused.
