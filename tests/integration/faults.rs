@@ -81,7 +81,8 @@ const ME: &str = "{ me { email } }";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_database_answers_unavailable_and_the_server_recovers() {
     let cluster = Cluster::start().await;
-    let app = TestApp::on_database(cluster.url(), &[]).await;
+    // The production default, so the numbers printed are what a client sees.
+    let app = TestApp::on_database(cluster.url(), &[("DATABASE_ACQUIRE_TIMEOUT_MS", "2000")]).await;
     let (token, _) = app.sign_up("ada@example.org").await;
     assert_eq!(
         app.ok(Some(&token), ME, json!({})).await["me"]["email"],

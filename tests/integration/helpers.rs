@@ -115,6 +115,10 @@ impl TestApp {
             ("LISTEN_ADDR", "127.0.0.1:0"),
             ("AUTH_SECRET", "test-secret-test-secret-test-secret-0123"),
             ("DATABASE_MAX_CONNECTIONS", "5"),
+            // Tests of many concurrent requests queue for those five
+            // connections on a busy machine; the tests of faults set the
+            // production default or less.
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", "10000"),
             // Every test signs people up and in from 127.0.0.1; the tests
             // of the limits set their own.
             ("SIGN_UP_ADDRESS_LIMIT", "1000000"),
