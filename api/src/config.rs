@@ -47,7 +47,7 @@ pub struct Config {
     /// `SESSION_TTL_HOURS`: how long a sign-in lasts.
     pub session_ttl: Duration,
     /// `REQUEST_TIMEOUT_SECS`: the longest a GraphQL request may run; the
-    /// database's statement timeout is set to the same value.
+    /// database's statement timeout is a second longer (see `db`).
     pub request_timeout: Duration,
     /// `SIGN_IN_MAX_FAILURES`: failed sign-ins for one email, within
     /// `SIGN_IN_WINDOW_SECS`, before further attempts are refused.
@@ -58,6 +58,10 @@ pub struct Config {
     pub invitation_ttl: Duration,
     /// `DATABASE_MAX_CONNECTIONS`.
     pub database_max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: how long a request waits for a database
+    /// connection (a free one in the pool, or a new one to a database that
+    /// may be down) before it answers `UNAVAILABLE`.
+    pub database_acquire_timeout: Duration,
     /// `STRIPE_SECRET_KEY`: contributions go through Stripe when set.
     pub stripe_secret_key: Option<Secret>,
     /// `STRIPE_WEBHOOK_SECRET`: verifies `Stripe-Signature` on webhooks.
@@ -84,6 +88,9 @@ pub struct Config {
     pub job_max_attempts: i32,
     /// Jobs a worker runs at once.
     pub job_batch: u64,
+    /// `JOB_SHUTDOWN_GRACE_SECS`: on shutdown, how long jobs in flight may
+    /// still run before they are handed back to the queue.
+    pub job_shutdown_grace: Duration,
     /// How long finished jobs are kept; `None` keeps them forever.
     pub job_retention: Option<Duration>,
     /// Timeout of calls to provisioners and webhook endpoints.
@@ -276,6 +283,12 @@ impl Config {
             sign_in_max_failures: number("SIGN_IN_MAX_FAILURES", 5, 1, 1000)? as u32,
             sign_in_window: Duration::from_secs(number("SIGN_IN_WINDOW_SECS", 900, 1, 86_400)?),
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)? as u32,
+            database_acquire_timeout: Duration::from_millis(number(
+                "DATABASE_ACQUIRE_TIMEOUT_MS",
+                2000,
+                100,
+                60_000,
+            )?),
             invitation_ttl: Duration::from_secs(
                 86_400 * number("INVITATION_TTL_DAYS", 14, 1, 365)?,
             ),
@@ -296,6 +309,7 @@ impl Config {
             job_retry_base: Duration::from_millis(number("JOB_RETRY_BASE_MS", 1000, 1, 3_600_000)?),
             job_max_attempts: number("JOB_MAX_ATTEMPTS", 10, 1, 100)? as i32,
             job_batch: number("JOB_BATCH", 8, 1, 100)?,
+            job_shutdown_grace: Duration::from_secs(number("JOB_SHUTDOWN_GRACE_SECS", 10, 0, 600)?),
             job_retention: match number("JOB_RETENTION_DAYS", 30, 0, 36_500)? {
                 0 => None,
                 days => Some(Duration::from_secs(86_400 * days)),
@@ -437,6 +451,8 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://pools.db?mode=rwc");
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.database_acquire_timeout, Duration::from_secs(2));
+        assert_eq!(c.job_shutdown_grace, Duration::from_secs(10));
         assert!(
             !c.outbound_allow_private,
             "private targets are closed by default"

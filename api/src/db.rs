@@ -12,6 +12,9 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 use crate::config::Config;
 
+/// How much longer than the request timeout a statement may run.
+const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
+
 /// Statements slower than this are logged (without their parameters).
 const SLOW_STATEMENT: Duration = Duration::from_millis(500);
 
@@ -22,9 +25,20 @@ pub async fn connect(
     let mut options = ConnectOptions::new(&config.database_url);
     options
         .max_connections(config.database_max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-        // A statement never outlives the request that runs it (PostgreSQL).
-        .statement_timeout(config.request_timeout)
+        // Waiting for a connection is bounded on its own and short: a
+        // database that is down or a pool that is exhausted answers
+        // UNAVAILABLE within this time instead of eating the request timeout.
+        .acquire_timeout(config.database_acquire_timeout)
+        // Idle connections are checked before use, so those that broke
+        // while the database was away are replaced, not handed out.
+        .test_before_acquire(true)
+        // PostgreSQL stops a statement a second after the request's own
+        // deadline: the request answers TIMEOUT first, and the statement it
+        // abandoned (running, or waiting for a lock) does not run on. Never
+        // at the same moment: a request dropped just as the server sends the
+        // statement's timeout error can leave its connection stuck in the
+        // pool for good.
+        .statement_timeout(config.request_timeout + STATEMENT_TIMEOUT_MARGIN)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run beside the one writer; writers wait for

@@ -19,12 +19,13 @@ pub mod code {
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
     pub const TIMEOUT: &str = "TIMEOUT";
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
     pub const PAYMENT_FAILED: &str = "PAYMENT_FAILED";
     pub const PAYMENT_PROVIDER: &str = "PAYMENT_PROVIDER";
     pub const INTERNAL: &str = "INTERNAL";
 
     /// Every code, in the order the README lists them.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         UNAUTHENTICATED,
         FORBIDDEN,
         NOT_FOUND,
@@ -37,6 +38,7 @@ pub mod code {
         METHOD_NOT_ALLOWED,
         UNSUPPORTED_MEDIA_TYPE,
         TIMEOUT,
+        UNAVAILABLE,
         PAYMENT_FAILED,
         PAYMENT_PROVIDER,
         INTERNAL,
@@ -82,6 +84,12 @@ pub enum AppError {
         retry_after_secs: u64,
     },
     BadRequest(String),
+    /// The database cannot be reached, or no connection was free within
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: nothing was done, try again later.
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The card was declined or the payment refused.
     PaymentFailed(String),
     /// The payment provider could not be reached or failed.
@@ -110,7 +118,8 @@ impl AppError {
             | Self::PaymentFailed(m)
             | Self::PaymentProvider(m)
             | Self::RateLimited { message: m, .. }
-            | Self::Stale { message: m, .. } => m.clone(),
+            | Self::Stale { message: m, .. }
+            | Self::Unavailable { message: m, .. } => m.clone(),
             Self::Validation(fields) => format!("invalid input: {}", summary(fields)),
             Self::Internal(_) => INTERNAL_MESSAGE.to_owned(),
         }
@@ -125,6 +134,7 @@ impl AppError {
             Self::Conflict(_) | Self::Stale { .. } => code::CONFLICT,
             Self::RateLimited { .. } => code::RATE_LIMITED,
             Self::BadRequest(_) => code::BAD_REQUEST,
+            Self::Unavailable { .. } => code::UNAVAILABLE,
             Self::PaymentFailed(_) => code::PAYMENT_FAILED,
             Self::PaymentProvider(_) => code::PAYMENT_PROVIDER,
             Self::Internal(_) => code::INTERNAL,
@@ -153,7 +163,74 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if database_unavailable(&err) {
+            // The request span carries the request id.
+            tracing::warn!(error = %err, "the database is unavailable");
+            return Self::unavailable();
+        }
         Self::Internal(err.into())
+    }
+}
+
+/// How long a client is asked to wait after `UNAVAILABLE`.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+impl AppError {
+    /// The database could not be reached in time.
+    pub fn unavailable() -> Self {
+        Self::Unavailable {
+            message: format!(
+                "the database cannot be reached or is too busy right now; nothing was changed, \
+                 try again in {UNAVAILABLE_RETRY_AFTER_SECS} seconds"
+            ),
+            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
+        }
+    }
+}
+
+/// Whether a database error means "could not reach the database or get a
+/// connection in time" rather than "this statement failed": a pool timeout,
+/// a closed pool, a connection that broke (I/O), PostgreSQL refusing
+/// connections (SQLSTATE class 08, shutdown, starting up, too many
+/// connections), or SQLite still locked after its busy timeout. Everything
+/// else, genuine SQL errors included, stays `INTERNAL`.
+pub fn database_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_unavailable(e),
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| unavailable_code(&c)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATEs are five characters; SQLite's (extended) result
+/// codes are numbers of at most four digits.
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        code.starts_with("08") // connection exception
+            || matches!(
+                code,
+                "57P01" // admin_shutdown
+                | "57P02" // crash_shutdown
+                | "57P03" // cannot_connect_now (starting up or shutting down)
+                | "53300" // too_many_connections
+            )
+    } else {
+        // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
+        code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
     }
 }
 
@@ -190,6 +267,9 @@ impl ErrorExtensions for AppError {
                     ext.set("fields", list);
                 }
                 Self::RateLimited {
+                    retry_after_secs, ..
+                }
+                | Self::Unavailable {
                     retry_after_secs, ..
                 } => ext.set("retryAfterSeconds", *retry_after_secs),
                 Self::Stale {
@@ -239,6 +319,7 @@ mod tests {
             "RATE_LIMITED"
         );
         assert_eq!(code_of(AppError::BadRequest("x".into())), "BAD_REQUEST");
+        assert_eq!(code_of(AppError::unavailable()), "UNAVAILABLE");
         assert_eq!(
             code_of(AppError::PaymentFailed("x".into())),
             "PAYMENT_FAILED"
@@ -284,5 +365,64 @@ mod tests {
         };
         assert_eq!(fields.len(), 2);
         assert!(gql.message.contains("input.email"));
+    }
+
+    fn sqlx(err: sqlx::Error) -> sea_orm::RuntimeErr {
+        sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err))
+    }
+
+    #[test]
+    fn unreachable_databases_are_unavailable() {
+        use sea_orm::{ConnAcquireErr, DbErr};
+        let refused =
+            || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        for err in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(sqlx(refused())),
+            DbErr::Exec(sqlx(sqlx::Error::Io(std::io::Error::from(
+                std::io::ErrorKind::UnexpectedEof,
+            )))),
+            DbErr::Query(sqlx(sqlx::Error::PoolTimedOut)),
+            DbErr::Query(sqlx(sqlx::Error::PoolClosed)),
+        ] {
+            let gql = AppError::from(err.clone()).extend();
+            let ext = gql.extensions.expect("extensions are set");
+            assert_eq!(
+                ext.get("code"),
+                Some(&async_graphql::Value::from("UNAVAILABLE")),
+                "{err}"
+            );
+            assert_eq!(
+                ext.get("retryAfterSeconds"),
+                Some(&async_graphql::Value::from(UNAVAILABLE_RETRY_AFTER_SECS))
+            );
+        }
+    }
+
+    #[test]
+    fn failed_statements_stay_internal() {
+        use sea_orm::{DbErr, RuntimeErr};
+        for err in [
+            DbErr::Exec(RuntimeErr::Internal("syntax error".into())),
+            DbErr::Query(sqlx(sqlx::Error::RowNotFound)),
+            DbErr::Query(sqlx(sqlx::Error::ColumnNotFound("x".into()))),
+            DbErr::Custom("x".into()),
+            DbErr::RecordNotFound("x".into()),
+        ] {
+            assert_eq!(code_of(AppError::from(err)), "INTERNAL");
+        }
+    }
+
+    #[test]
+    fn database_codes_that_mean_unreachable() {
+        for code in ["08006", "08001", "57P01", "57P03", "53300", "5", "517", "6"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // Unique violation, syntax error, statement timeout (PostgreSQL);
+        // unique and foreign-key constraints, I/O error (SQLite).
+        for code in ["23505", "42601", "57014", "2067", "787", "10"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
     }
 }

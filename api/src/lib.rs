@@ -15,6 +15,7 @@ pub mod outbound;
 pub mod payments;
 pub mod routes;
 pub mod services;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     catalogue::Catalogue, config::Config, db, outbound::GuardedClient, payments::StripeGateway,
-    routes, state::AppState,
+    routes, shutdown::ShutdownHandle, state::AppState,
 };
 
 pub struct Application {
@@ -60,6 +60,7 @@ impl Application {
             worker_id: format!("worker-{}", uuid::Uuid::now_v7()),
             http,
             signals: Default::default(),
+            shutdown: Default::default(),
         };
         Ok(Self {
             router: routes::router(state.clone()),
@@ -76,8 +77,17 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGTERM or Ctrl-C; requests in flight then finish.
+    /// Stops this server, once running, as SIGTERM would.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.state.shutdown.clone())
+    }
+
+    /// Serves until SIGTERM, Ctrl-C or [`ShutdownHandle::shut_down`]. Then:
+    /// no new connections; requests in flight finish; the job worker claims
+    /// nothing more, lets its jobs run for `JOB_SHUTDOWN_GRACE_SECS` and
+    /// hands back the rest; WebSockets get a close frame (1001).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let shutdown = self.state.shutdown.clone();
         let listener = crate::services::signals::spawn_listener(self.state.clone());
         let worker = self.state.config.run_jobs.then(|| {
             crate::services::jobs::worker::spawn(
@@ -97,20 +107,41 @@ impl Application {
         {
             tracing::error!(error = ?e, "scheduling the closing of open proposals failed");
         }
+        let signal = shutdown.clone();
         let result = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown_signal() => signal.trigger(),
+                () = signal.triggered() => {}
+            }
+            tracing::info!("shutting down: finishing requests in flight");
+        })
         .await;
+        // Also when serving failed: the worker and sockets must stop.
+        shutdown.trigger();
+        if let Some(worker) = worker
+            && let Err(e) = worker.await
+        {
+            tracing::error!(error = %e, "the job worker ended abnormally");
+        }
+        if !shutdown.connections_closed(WEBSOCKET_CLOSE_WAIT).await {
+            tracing::warn!("WebSocket connections did not close in time");
+        }
         forget.abort();
-        for task in listener.into_iter().chain(worker) {
+        if let Some(task) = listener {
             task.abort();
         }
+        tracing::info!("stopped");
         result
     }
 }
+
+/// How long shutdown waits for WebSocket clients to take their close frame.
+const WEBSOCKET_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -137,5 +168,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

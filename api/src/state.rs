@@ -6,7 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     catalogue::Catalogue, config::Config, limits::Limits, outbound::GuardedClient,
-    payments::StripeGateway, services::signals::Signals,
+    payments::StripeGateway, services::signals::Signals, shutdown::Shutdown,
 };
 
 #[derive(Clone)]
@@ -35,4 +35,6 @@ pub struct AppState {
     /// What one caller may cost: hashing slots, attempts per address,
     /// WebSocket connections.
     pub limits: Arc<Limits>,
+    /// Triggered on SIGTERM: the worker stops claiming, WebSockets close.
+    pub shutdown: Shutdown,
 }

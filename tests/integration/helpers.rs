@@ -74,6 +74,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The worker id of the server's job worker.
     pub worker_id: String,
+    shutdown: api::shutdown::ShutdownHandle,
+    server: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -113,6 +115,10 @@ impl TestApp {
             ("LISTEN_ADDR", "127.0.0.1:0"),
             ("AUTH_SECRET", "test-secret-test-secret-test-secret-0123"),
             ("DATABASE_MAX_CONNECTIONS", "5"),
+            // Tests of many concurrent requests queue for those five
+            // connections on a busy machine; the tests of faults set the
+            // production default or less.
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", "10000"),
             // Every test signs people up and in from 127.0.0.1; the tests
             // of the limits set their own.
             ("SIGN_UP_ADDRESS_LIMIT", "1000000"),
@@ -140,7 +146,8 @@ impl TestApp {
         let db = app.state().db.clone();
         let statements = app.state().sql_statements.clone();
         let worker_id = app.state().worker_id.clone();
-        tokio::spawn(app.run_until_stopped());
+        let shutdown = app.shutdown_handle();
+        let server = tokio::spawn(app.run_until_stopped());
         Self {
             base_url: format!("http://{addr}"),
             statements,
@@ -148,7 +155,28 @@ impl TestApp {
             client: reqwest::Client::new(),
             database_url,
             worker_id,
+            shutdown,
+            server: std::sync::Mutex::new(Some(server)),
             _dir: dir,
+        }
+    }
+
+    /// A server on the database at `url` (such as a throwaway cluster).
+    pub async fn on_database(url: String, settings: &[(&str, &str)]) -> Self {
+        Self::start(url, None, settings).await
+    }
+
+    /// Shuts the server down as SIGTERM does, and waits until it has
+    /// stopped (its worker too).
+    pub async fn shut_down(&self) {
+        self.shutdown.shut_down();
+        let server = self.server.lock().unwrap().take();
+        if let Some(server) = server {
+            tokio::time::timeout(std::time::Duration::from_secs(60), server)
+                .await
+                .expect("the server stops within a minute")
+                .expect("the server task did not panic")
+                .expect("the server stopped cleanly");
         }
     }
 

@@ -37,11 +37,15 @@ pub enum Reply {
     Slow(Duration),
     /// Answers this 3xx status with `Location:` this URL.
     Redirect(u16, String),
+    /// Never answers: the caller gives up or goes away first.
+    Hold,
 }
 
 #[derive(Clone, Default)]
 struct Shared {
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// The requests that got an answer, in the order answered.
+    answered: Arc<Mutex<Vec<Seen>>>,
     script: Arc<Mutex<VecDeque<Reply>>>,
 }
 
@@ -76,6 +80,11 @@ impl Stub {
         self.shared.seen.lock().unwrap().clone()
     }
 
+    /// The requests answered so far (all but the held ones).
+    pub fn answered(&self) -> Vec<Seen> {
+        self.shared.answered.lock().unwrap().clone()
+    }
+
     /// Waits until `count` requests match `filter`, and returns them.
     pub async fn wait_for(&self, count: usize, filter: impl Fn(&Seen) -> bool) -> Vec<Seen> {
         crate::helpers::eventually(&format!("expected {count} matching requests"), || {
@@ -93,7 +102,7 @@ impl Stub {
 
 async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let reply = shared.script.lock().unwrap().pop_front();
-    shared.seen.lock().unwrap().push(Seen {
+    let seen = Seen {
         headers: headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
@@ -101,7 +110,17 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         raw: body.to_vec(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         at: Instant::now(),
-    });
+    };
+    shared.seen.lock().unwrap().push(seen.clone());
+    if matches!(reply, Some(Reply::Hold)) {
+        std::future::pending::<()>().await;
+    }
+    let response = answer(reply).await;
+    shared.answered.lock().unwrap().push(seen);
+    response
+}
+
+async fn answer(reply: Option<Reply>) -> Response {
     match reply {
         Some(Reply::Status(code)) => StatusCode::from_u16(code).unwrap().into_response(),
         Some(Reply::Slow(wait)) => {
@@ -113,7 +132,7 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             [(header::LOCATION, location)],
         )
             .into_response(),
-        None => StatusCode::OK.into_response(),
+        Some(Reply::Hold) | None => StatusCode::OK.into_response(),
     }
 }
 

@@ -8,7 +8,7 @@ pub mod tokens;
 
 use std::sync::{
     Arc,
-    atomic::{AtomicU32, Ordering},
+    atomic::{AtomicBool, AtomicU32, Ordering},
 };
 
 use chrono::Utc;
@@ -110,6 +110,10 @@ pub struct RequestContext {
     /// Whether the operation is a mutation: API tokens then need `WRITE`.
     is_mutation: bool,
     actor: OnceCell<Option<Actor>>,
+    /// Set when looking the caller up found the database unreachable: the
+    /// other fields of the request then fail at once instead of each
+    /// waiting for a connection again.
+    unavailable: AtomicBool,
     /// signIn and signUp calls so far in this HTTP request (shared by the
     /// operations of a batch): one is allowed, so one request cannot buy
     /// many password hashes.
@@ -132,6 +136,7 @@ impl RequestContext {
             credentials,
             is_mutation,
             actor: OnceCell::new(),
+            unavailable: AtomicBool::new(false),
             credential_calls: Arc::default(),
         }
     }
@@ -169,7 +174,14 @@ impl RequestContext {
         let actor = self
             .actor
             .get_or_try_init(|| async {
-                let mut actor = authenticate(state, token).await?;
+                if self.unavailable.load(Ordering::SeqCst) {
+                    return Err(AppError::unavailable());
+                }
+                let mut actor = authenticate(state, token).await.inspect_err(|e| {
+                    if matches!(e, AppError::Unavailable { .. }) {
+                        self.unavailable.store(true, Ordering::SeqCst);
+                    }
+                })?;
                 actor.origin = self.origin.clone();
                 Ok::<_, AppError>(Some(actor))
             })

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::{
     auth::RequestContext,
-    error::{AppError, INTERNAL_MESSAGE, code},
+    error::{AppError, INTERNAL_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECS, code},
     graphql::{AppSchema, MAX_BATCH, denials, loaders::Loaders},
     routes::{Peer, RequestId},
     state::AppState,
@@ -169,6 +169,11 @@ async fn execute(
     request_id: &str,
     over_get: bool,
 ) -> axum::response::Response {
+    // One deadline for everything the HTTP request does: looking up the
+    // caller, every operation of a batch, and recording refusals. A wait
+    // for a database connection inside it ends on its own, sooner, with
+    // UNAVAILABLE (`DATABASE_ACQUIRE_TIMEOUT_MS`).
+    let deadline = tokio::time::Instant::now() + server.state.config.request_timeout;
     let credentials = bearer_token(headers);
     let client_address = peer.client_address(server.state.config.trust_forwarded_for);
     let mut responses = Vec::with_capacity(requests.len());
@@ -199,38 +204,44 @@ async fn execute(
             is_mutation,
         )
         .with_credential_calls(std::sync::Arc::clone(&credential_calls));
-        let refusal = refuse_read_only_token(&server.state, &context, is_mutation).await;
-        // Resolved now (the context caches the caller) for recording refusals.
-        let author = if calls.is_empty() {
-            None
-        } else {
-            Some(denials::author_of(&server.state, &context).await)
+        let run = async {
+            if let Some(refusal) =
+                refuse_before_execution(&server.state, &context, is_mutation).await
+            {
+                return (refusal, None);
+            }
+            // Resolved now (the context caches the caller) for recording refusals.
+            let author = if calls.is_empty() {
+                None
+            } else {
+                Some(denials::author_of(&server.state, &context).await)
+            };
+            let request = request.data(Loaders::new(&server.state)).data(context);
+            (server.schema.execute(request).await, author)
         };
-        let response = match refusal {
-            Some(refusal) => refusal,
-            None => {
-                let request = request.data(Loaders::new(&server.state)).data(context);
-                match tokio::time::timeout(
-                    server.state.config.request_timeout,
-                    server.schema.execute(request),
-                )
-                .await
-                {
-                    Ok(response) => response,
-                    Err(_) => {
-                        status = StatusCode::GATEWAY_TIMEOUT;
-                        Response::from_errors(vec![coded_error(
-                            code::TIMEOUT,
-                            "the request took too long and was stopped; ask for less at once",
-                        )])
+        let response = match tokio::time::timeout_at(deadline, run).await {
+            Ok((response, author)) => {
+                if let Some(author) = &author {
+                    let record = denials::record_refusals(&server.state, author, &calls, &response);
+                    if tokio::time::timeout_at(deadline, record).await.is_err() {
+                        tracing::error!("recording refused mutations ran past the request timeout");
                     }
                 }
+                response
+            }
+            Err(_) => {
+                status = StatusCode::GATEWAY_TIMEOUT;
+                Response::from_errors(vec![coded_error(
+                    code::TIMEOUT,
+                    "the request took too long and was stopped; ask for less at once",
+                )])
             }
         };
-        if let Some(author) = &author {
-            denials::record_refusals(&server.state, author, &calls, &response).await;
-        }
         responses.push(finalize(response, request_id));
+    }
+    let unavailable = status == StatusCode::OK && responses.iter().all(failed_as_unavailable);
+    if unavailable {
+        status = StatusCode::SERVICE_UNAVAILABLE;
     }
     let body = if batched {
         serde_json::to_value(&responses)
@@ -238,7 +249,13 @@ async fn execute(
         serde_json::to_value(responses.pop())
     };
     match body {
-        Ok(body) => (status, axum::Json(body)).into_response(),
+        Ok(body) => {
+            let mut response = (status, axum::Json(body)).into_response();
+            if unavailable {
+                set_retry_after(&mut response, UNAVAILABLE_RETRY_AFTER_SECS);
+            }
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "serialising a GraphQL response");
             error_response(
@@ -251,9 +268,38 @@ async fn execute(
     }
 }
 
-/// API tokens without `WRITE` are refused on every mutation, including
-/// those that need no sign-in; nothing of the operation runs.
-async fn refuse_read_only_token(
+/// Whether an operation produced nothing because the database could not be
+/// reached: it has errors, all of them `UNAVAILABLE`, and no root field
+/// has a value.
+fn failed_as_unavailable(response: &Response) -> bool {
+    let no_data = match &response.data {
+        async_graphql::Value::Null => true,
+        async_graphql::Value::Object(fields) => {
+            fields.values().all(|v| *v == async_graphql::Value::Null)
+        }
+        _ => false,
+    };
+    no_data
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|c| *c == async_graphql::Value::from(code::UNAVAILABLE))
+        })
+}
+
+/// `Retry-After` in seconds, for 503 answers.
+pub fn set_retry_after(response: &mut axum::response::Response, secs: u64) {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+}
+
+/// Refusals before anything of the operation runs: API tokens without
+/// `WRITE` on every mutation, including those that need no sign-in; and a
+/// database that cannot be reached to look the caller up.
+async fn refuse_before_execution(
     state: &AppState,
     context: &RequestContext,
     is_mutation: bool,
@@ -262,9 +308,11 @@ async fn refuse_read_only_token(
         return None;
     }
     match context.actor(state).await {
-        Err(err @ AppError::Forbidden(_)) => Some(Response::from_errors(vec![
-            async_graphql::Error::from(err).into_server_error(Default::default()),
-        ])),
+        Err(err @ (AppError::Forbidden(_) | AppError::Unavailable { .. })) => {
+            Some(Response::from_errors(vec![
+                async_graphql::Error::from(err).into_server_error(Default::default()),
+            ]))
+        }
         // An invalid token is reported by whichever field needs the caller;
         // signIn must still work for a client holding a stale token.
         _ => None,

@@ -19,11 +19,14 @@ use async_graphql::{
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
-    extract::{State, WebSocketUpgrade},
+    extract::{
+        State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, close_code},
+    },
     http::StatusCode,
     response::Response,
 };
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 
 use crate::{
@@ -64,15 +67,22 @@ pub async fn handler(
     };
     let subscriptions = SubscriptionSlots::new(state.config.ws_max_subscriptions_per_connection);
     let idle = state.config.ws_idle_timeout;
+    let shutdown = state.shutdown.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            let (sink, stream) = socket.split();
-            // The client's side ends when the connection has been idle: the
-            // server then closes it.
+        .on_upgrade(move |socket| shutdown.clone().track(async move {
+            let (mut sink, stream) = socket.split();
+            // The client's side ends when the connection has been idle or
+            // the server shuts down: the server then closes it.
             let watched = subscriptions.clone();
-            let stream = stream.take_until(Box::pin(async move { watched.idle_for(idle).await }));
-            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
+            let ending = shutdown.clone();
+            let stream = stream.take_until(Box::pin(async move {
+                tokio::select! {
+                    () = watched.idle_for(idle) => {}
+                    () = ending.triggered() => {}
+                }
+            }));
+            GraphQLWebSocket::new_with_pair(&mut sink, stream, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let context =
                         RequestContext::new(request_id, client, token_of(&payload), false);
@@ -104,8 +114,18 @@ pub async fn handler(
                 })
                 .serve()
                 .await;
+            if shutdown.is_triggered() {
+                // "Going away": the client may reconnect to another server.
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: close_code::AWAY,
+                        reason: "the server is shutting down".into(),
+                    })))
+                    .await;
+            }
+            let _ = sink.close().await;
             drop(address_slot);
-        })
+        }))
 }
 
 /// The per-person connection slot a connection holds while it is open.

@@ -1,9 +1,17 @@
 //! Liveness and readiness probes for load balancers and orchestrators.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use std::time::Duration;
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use crate::{error::UNAVAILABLE_RETRY_AFTER_SECS, graphql::http::set_retry_after, state::AppState};
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
@@ -17,16 +25,30 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The process can serve: its database answers.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(e) => {
+/// Longest the readiness check waits for the database, well under the
+/// second that probes usually allow.
+const READINESS_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// The process can serve: its database answers, within
+/// [`READINESS_TIMEOUT`]. Each check asks afresh, so it turns ready again as
+/// soon as the database is back.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let reason = match tokio::time::timeout(READINESS_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => return (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
-            )
+            "database unreachable"
         }
-    }
+        Err(_) => {
+            tracing::warn!("readiness check: the database did not answer in time");
+            "database did not answer in time"
+        }
+    };
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "unavailable", "reason": reason })),
+    )
+        .into_response();
+    set_retry_after(&mut response, UNAVAILABLE_RETRY_AFTER_SECS);
+    response
 }

@@ -149,6 +149,18 @@ pub(crate) fn app_error_response(
             tracing::error!(request_id = %request_id, error = ?cause, "{what}");
             StatusCode::INTERNAL_SERVER_ERROR
         }
+        crate::error::AppError::Unavailable {
+            retry_after_secs, ..
+        } => {
+            let mut response = crate::graphql::http::error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.code(),
+                &e.message(),
+                request_id,
+            );
+            crate::graphql::http::set_retry_after(&mut response, *retry_after_secs);
+            return response;
+        }
         _ => StatusCode::CONFLICT,
     };
     crate::graphql::http::error_response(status, e.code(), &e.message(), request_id)

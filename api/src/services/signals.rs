@@ -45,8 +45,9 @@ pub fn spawn_listener(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
 }
 
 async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
-    let pool = state.db.get_postgres_connection_pool();
-    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    // A connection of its own, outside the pool: a listener holds its
+    // connection for good, and the pool's are for requests and jobs.
+    let mut listener = sqlx::postgres::PgListener::connect(&state.config.database_url).await?;
     listener.listen_all([JOBS_CHANNEL, EVENTS_CHANNEL]).await?;
     // Anything committed while we were away is picked up by a poll now.
     state.signals.jobs.notify_one();

@@ -31,6 +31,12 @@ impl Loader<Uuid> for FormationFactsLoader {
         let refs: Vec<&formation::Model> = formations.iter().collect();
         facts(db, &refs).await.map_err(|e| {
             let message = match e {
+                // Kept recognisable, so the field answers UNAVAILABLE.
+                AppError::Unavailable { .. } => {
+                    return Arc::new(sea_orm::DbErr::ConnectionAcquire(
+                        sea_orm::ConnAcquireErr::Timeout,
+                    ));
+                }
                 AppError::Internal(cause) => cause.to_string(),
                 other => other.message(),
             };

@@ -33,5 +33,8 @@ use crate::error::AppError;
 
 /// A DataLoader's database error, as the API reports it.
 pub fn loader_error(err: Arc<sea_orm::DbErr>) -> AppError {
+    if crate::error::database_unavailable(&err) {
+        return AppError::from(Arc::unwrap_or_clone(err));
+    }
     AppError::internal(anyhow::anyhow!("loading a relation: {err}"))
 }

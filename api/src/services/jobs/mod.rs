@@ -222,6 +222,23 @@ pub async fn fail(
     Ok(dead)
 }
 
+/// Hands a job this worker holds back to the queue (on shutdown): due at
+/// once, unlocked, and the attempt it was claimed for not counted, since
+/// it did not fail. Other workers are woken for it.
+pub async fn release(db: &impl ConnectionTrait, job: &job::Model, worker: &str) -> AppResult<()> {
+    let now = Utc::now();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE jobs SET status = 'PENDING', run_at = $1, updated_at = $1,
+           attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
+           locked_at = NULL, locked_by = NULL
+         WHERE id = $2 AND locked_by = $3 AND status = 'RUNNING'",
+        [now.into(), job.id.into(), worker.into()],
+    ))
+    .await?;
+    notify(db, JOBS_CHANNEL, "").await
+}
+
 /// Exponential backoff with jitter: `base * 2^(attempt-1)`, capped at an
 /// hour, then a random point in its upper half, so retries of many jobs
 /// that failed together spread out.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use entities::job;
 use tokio::sync::Notify;
 
-use super::{Kind, claim, fail, succeed};
+use super::{Kind, claim, fail, release, succeed};
 use crate::{
     services::{proposals, provisioning, webhooks},
     state::AppState,
@@ -47,13 +47,15 @@ impl From<sea_orm::DbErr> for JobError {
 
 pub type JobResult = Result<(), JobError>;
 
-/// Runs the worker loop until the process ends.
+/// Runs the worker loop until shutdown; the task ends once the jobs it
+/// held are finished or handed back.
 pub fn spawn(state: AppState, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let worker = state.worker_id.clone();
         let config = state.config.clone();
+        let shutdown = state.shutdown.clone();
         let mut last_prune: Option<tokio::time::Instant> = None;
-        loop {
+        while !shutdown.is_triggered() {
             if let Some(retention) = config.job_retention
                 && last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY)
             {
@@ -71,8 +73,10 @@ pub fn spawn(state: AppState, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> 
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(config.job_poll_interval) => {}
+                () = shutdown.triggered() => {}
             }
         }
+        tracing::info!("job worker stopped");
     })
 }
 
@@ -95,21 +99,22 @@ async fn run(state: &AppState, job: &job::Model, worker: &str) {
     let mut job = job.clone();
     job.max_attempts = job.max_attempts.min(state.config.job_max_attempts);
     let job = &job;
-    let result = if job.attempts > job.max_attempts {
-        // Claimed again after its worker died too many times.
-        Err(JobError::Permanent(job.last_error.clone().unwrap_or_else(
-            || "no worker finished this job before its lease ran out".into(),
-        )))
-    } else {
-        match kind {
-            Some(Kind::ProvisionApp) => provisioning::run_provision(state, job).await,
-            Some(Kind::SyncAppAccount) => provisioning::run_account_sync(state, job).await,
-            Some(Kind::DeliverWebhook) => webhooks::deliver(state, job).await,
-            Some(Kind::CloseProposal) => proposals::closing::run_close_job(state, job).await,
-            None => Err(JobError::Permanent(format!(
-                "unknown job kind {}",
-                job.kind
-            ))),
+    // On shutdown the job may still run for the grace period; cut off then,
+    // it goes back to the queue for another worker, at once. Recording an
+    // outcome that is in is never cut off.
+    let shutdown = state.shutdown.clone();
+    let cut_off = async {
+        shutdown.triggered().await;
+        tokio::time::sleep(state.config.job_shutdown_grace).await;
+    };
+    let result = tokio::select! {
+        result = work(state, kind, job) => result,
+        () = cut_off => {
+            match release(&state.db, job, worker).await {
+                Ok(()) => tracing::info!(job = %job.id, kind = %job.kind, "shutting down: job handed back to the queue"),
+                Err(e) => tracing::error!(job = %job.id, error = ?e, "handing a job back failed; it runs again when its lease ends"),
+            }
+            return;
         }
     };
     let outcome = match result {
@@ -139,6 +144,25 @@ async fn run(state: &AppState, job: &job::Model, worker: &str) {
         }
         Ok(None) => {}
         Err(e) => tracing::error!(job = %job.id, error = ?e, "recording a job's outcome failed"),
+    }
+}
+
+async fn work(state: &AppState, kind: Option<Kind>, job: &job::Model) -> JobResult {
+    if job.attempts > job.max_attempts {
+        // Claimed again after its worker died too many times.
+        return Err(JobError::Permanent(job.last_error.clone().unwrap_or_else(
+            || "no worker finished this job before its lease ran out".into(),
+        )));
+    }
+    match kind {
+        Some(Kind::ProvisionApp) => provisioning::run_provision(state, job).await,
+        Some(Kind::SyncAppAccount) => provisioning::run_account_sync(state, job).await,
+        Some(Kind::DeliverWebhook) => webhooks::deliver(state, job).await,
+        Some(Kind::CloseProposal) => proposals::closing::run_close_job(state, job).await,
+        None => Err(JobError::Permanent(format!(
+            "unknown job kind {}",
+            job.kind
+        ))),
     }
 }
 
