@@ -70,6 +70,11 @@ pub(crate) struct Fixture {
 }
 
 impl Fixture {
+    /// The id the fixture holds under `name`.
+    pub(crate) fn named(&self, name: &str) -> String {
+        self.ids[name].clone()
+    }
+
     fn id(&self, name: &str, mutation: &str, values: Values) -> Value {
         if values == Values::Missing && !CATALOGUE_IDS.contains(&name) {
             return Value::from(uuid::Uuid::now_v7().to_string());

@@ -23,7 +23,10 @@ const OPEN_TO_ALL: &[&str] = &[
     "applyForMembership",
 ];
 
-on_both_databases!(outsiders_cannot_tell_private_objects_from_missing_ones);
+on_both_databases!(
+    outsiders_cannot_tell_private_objects_from_missing_ones,
+    outsiders_read_private_objects_as_missing_ones
+);
 
 /// The id arguments of `m`, including those inside its input object.
 fn id_names(walk: &Walk, m: &Value) -> Vec<String> {
@@ -95,4 +98,53 @@ async fn outsiders_cannot_tell_private_objects_from_missing_ones(app: TestApp) {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The queries that name one private object: an outsider reads it as one
+/// that does not exist.
+async fn outsiders_read_private_objects_as_missing_ones(app: TestApp) {
+    let walk = Walk::new(app).await;
+    let (eve, _) = walk.app().sign_up("eve@example.org").await;
+    let queries = [
+        (
+            "formationId",
+            "query($id: ID!) { formation(id: $id) { id } }",
+        ),
+        (
+            "formationId",
+            "query($id: ID!) { recommendedTemplates(formationId: $id) { fits } }",
+        ),
+        ("proposalId", "query($id: ID!) { proposal(id: $id) { id } }"),
+        (
+            "deleteWebhookEndpoint.id",
+            "query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }",
+        ),
+    ];
+    for (fixture, query) in queries {
+        let real = walk.fixture.named(fixture);
+        let missing = uuid::Uuid::now_v7().to_string();
+        let existing = walk
+            .app()
+            .gql(Some(&eve), query, serde_json::json!({ "id": real }))
+            .await;
+        let absent = walk
+            .app()
+            .gql(Some(&eve), query, serde_json::json!({ "id": missing }))
+            .await;
+        assert_eq!(
+            existing["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{query}: {existing:#}"
+        );
+        assert_eq!(
+            existing["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .replace(&real, "<id>"),
+            absent["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .replace(&missing, "<id>"),
+            "{query}"
+        );
+    }
 }

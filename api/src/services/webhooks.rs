@@ -387,7 +387,9 @@ pub async fn deliveries(
     page: PageRequest,
 ) -> AppResult<Page<webhook_delivery::Model>> {
     let endpoint = find_endpoint(&state.db, endpoint_id).await?;
-    require_reader(&state.db, actor, owner_of(&endpoint)?).await?;
+    // Reading the endpoint is seeing it: a refusal says it does not exist.
+    let reader = require_reader(&state.db, actor, owner_of(&endpoint)?).await;
+    access::unless_seen(reader, "webhook endpoint", endpoint_id, async || Ok(false)).await?;
     let select = webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::EndpointId.eq(endpoint_id));
     paginate(&state.db, select, webhook_delivery::Column::Id, page).await

@@ -284,7 +284,16 @@ pub async fn find_locked(txn: &DatabaseTransaction, id: Uuid) -> AppResult<propo
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<proposal::Model> {
     let proposal = find(&state.db, id).await?;
     let pool = find_pool(&state.db, proposal.pool_id).await?;
-    require_reader(&state.db, &pool, actor.user_id).await?;
+    let reader = require_reader(&state.db, &pool, actor.user_id).await;
+    crate::services::membership::unless_inside(
+        &state.db,
+        &pool,
+        actor.user_id,
+        "proposal",
+        id,
+        reader,
+    )
+    .await?;
     Ok(proposal)
 }
 
