@@ -132,7 +132,8 @@ fn backend(app: &TestApp) -> &'static str {
 /// The founder submits and edits while a steward approves, all at once,
 /// many times. Whatever the order, the formation ends SUBMITTED (the
 /// approval came first and was refused) or APPROVED with exactly one active
-/// pool, and each call answers OK or CONFLICT.
+/// pool, and each call answers OK or CONFLICT (or, for an approval before
+/// the submission, NOT_FOUND: a draft does not exist for the steward).
 async fn submit_edit_and_approve_race_to_a_consistent_state(app: TestApp) {
     let w = World::new(app, "MANUAL").await;
     let began = std::time::Instant::now();
@@ -157,8 +158,11 @@ async fn submit_edit_and_approve_race_to_a_consistent_state(app: TestApp) {
             ("approve", &approved),
         ] {
             let got = outcome(res);
+            // An approval that comes before the submission finds a draft,
+            // which does not exist for the parent's steward.
+            let refused = got == "CONFLICT" || (call == "approve" && got == "NOT_FOUND");
             assert!(
-                got == "OK" || got == "CONFLICT",
+                got == "OK" || refused,
                 "iteration {i}: {call} answered {got}: {res:#}"
             );
             changes += usize::from(got == "OK");
@@ -186,7 +190,10 @@ async fn submit_edit_and_approve_race_to_a_consistent_state(app: TestApp) {
             FormationStatus::Submitted => {
                 assert!(pools.is_empty(), "iteration {i}: no pool: {pools:?}");
                 assert_eq!(f.pool_id, None, "iteration {i}");
-                assert_eq!(outcome(&approved), "CONFLICT", "iteration {i}");
+                assert!(
+                    ["CONFLICT", "NOT_FOUND"].contains(&outcome(&approved).as_str()),
+                    "iteration {i}: {approved:#}"
+                );
             }
             other => panic!(
                 "iteration {i}: the formation ended {other:?} (pool {:?}); answers: {submitted:#} {edited:#} {approved:#}",

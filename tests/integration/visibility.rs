@@ -25,7 +25,8 @@ const OPEN_TO_ALL: &[&str] = &[
 
 on_both_databases!(
     outsiders_cannot_tell_private_objects_from_missing_ones,
-    outsiders_read_private_objects_as_missing_ones
+    outsiders_read_private_objects_as_missing_ones,
+    a_draft_does_not_exist_for_the_parent
 );
 
 /// The id arguments of `m`, including those inside its input object.
@@ -145,6 +146,31 @@ async fn outsiders_read_private_objects_as_missing_ones(app: TestApp) {
                 .unwrap()
                 .replace(&missing, "<id>"),
             "{query}"
+        );
+    }
+}
+
+/// Until it is submitted, a formation is its founders' own: the parent's
+/// steward cannot decide it, nor learn that it exists.
+async fn a_draft_does_not_exist_for_the_parent(app: TestApp) {
+    let walk = Walk::new(app).await;
+    let draft = walk.p.w.start("A quiet draft").await;
+    for mutation in [
+        "mutation($id: ID!) { approveFormation(formationId: $id) { id } }",
+        "mutation($id: ID!) { rejectFormation(input: { formationId: $id, reason: \"no\" }) { id } }",
+    ] {
+        let res = walk
+            .app()
+            .gql(
+                Some(&walk.p.w.steward),
+                mutation,
+                serde_json::json!({ "id": draft }),
+            )
+            .await;
+        assert_eq!(
+            res["errors"][0]["message"],
+            format!("no formation has id {draft}"),
+            "{res:#}"
         );
     }
 }

@@ -145,9 +145,9 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<fo
 pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<pool::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
     let draft = locked_draft(&txn, id).await?;
-    let steward =
-        permissions::require_steward(&txn, draft.formation.parent_entity_id, actor.user_id).await;
-    super::unless_seen(&txn, actor, &draft.formation, steward).await?;
+    // A steward does not see a draft either: it does not exist for them.
+    super::require_seen(&txn, actor, &draft.formation).await?;
+    permissions::require_steward(&txn, draft.formation.parent_entity_id, actor.user_id).await?;
     if let Some(pool) = existing_pool(&txn, &draft.formation).await? {
         return Ok(pool);
     }
@@ -190,9 +190,8 @@ pub async fn reject(
 ) -> AppResult<formation::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
     let formation = find_locked(&txn, id).await?;
-    let steward =
-        permissions::require_steward(&txn, formation.parent_entity_id, actor.user_id).await;
-    super::unless_seen(&txn, actor, &formation, steward).await?;
+    super::require_seen(&txn, actor, &formation).await?;
+    permissions::require_steward(&txn, formation.parent_entity_id, actor.user_id).await?;
     let reason = MultiLineText::<1, 2000>::parse(reason, "input.reason")
         .map_err(|e| AppError::Validation(vec![e]))?;
     if formation.status != FormationStatus::Submitted {

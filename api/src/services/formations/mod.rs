@@ -210,11 +210,8 @@ async fn email_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<String>
 /// not exist.
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<Draft> {
     let draft = load_draft(&state.db, id).await?;
-    if sees(&state.db, actor, &draft.formation).await? {
-        Ok(draft)
-    } else {
-        Err(access::not_found("formation", id))
-    }
+    require_seen(&state.db, actor, &draft.formation).await?;
+    Ok(draft)
 }
 
 /// `checked` (a permission check on `formation`), refused as `auth::access`
@@ -229,6 +226,19 @@ pub(crate) async fn unless_seen<T>(
         sees(db, actor, formation).await
     })
     .await
+}
+
+/// `NOT_FOUND`, as for a missing id, unless the caller sees the formation.
+pub(crate) async fn require_seen(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    formation: &formation::Model,
+) -> AppResult<()> {
+    if sees(db, actor, formation).await? {
+        Ok(())
+    } else {
+        Err(access::not_found("formation", formation.id))
+    }
 }
 
 /// Who sees a formation: its founder, its founding members with accounts,
