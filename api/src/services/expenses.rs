@@ -7,7 +7,7 @@ use entities::{
     ledger_entry::{self, LedgerKind},
     proposal::ProposalKind,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use crate::{
@@ -207,14 +207,4 @@ pub async fn mark_paid(
     .await?;
     txn.commit().await?;
     Ok(paid)
-}
-
-pub async fn for_proposal(
-    db: &impl sea_orm::ConnectionTrait,
-    proposal_id: Uuid,
-) -> AppResult<Option<expense::Model>> {
-    Ok(expense::Entity::find()
-        .filter(expense::Column::ProposalId.eq(proposal_id))
-        .one(db)
-        .await?)
 }
