@@ -37,7 +37,7 @@ use crate::{
     error::{AppResult, code},
     services::{
         audit::{
-            self, Author, Change, Outcome,
+            self, Action, Author, Change, Outcome,
             chain::{chain_key, timestamp},
             scope::{Scope, scope_of},
         },
@@ -212,7 +212,7 @@ async fn record(
     let window = state.config.audit_refusal_window;
     let window_start = window_start(now, window);
     let mut change = Change {
-        action: format!("{}.denied", call.name),
+        action: Action::denied(&call.name),
         entity_type: "Mutation",
         entity_id: None,
         pool_id: None,

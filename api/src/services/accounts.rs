@@ -10,7 +10,7 @@ use crate::{
     domain::{Check, Email, Password, SingleLineText},
     error::{AppError, AppResult},
     services::OnConflict,
-    services::audit::{self, Author, Change, Origin},
+    services::audit::{self, Action, Author, Change, Origin},
     state::AppState,
 };
 
@@ -62,7 +62,7 @@ pub async fn sign_up(state: &AppState, origin: &Origin, input: SignUpInput) -> A
     audit::record(
         &txn,
         Author::anonymous(origin).identified(user.id),
-        Change::new("account.created", "User", user.id).created(&user),
+        Change::new(Action::AccountCreated, "User", user.id).created(&user),
     )
     .await?;
     let session = open_session(state, &txn, user).await?;
@@ -115,7 +115,7 @@ pub async fn sign_in(state: &AppState, origin: &Origin, input: SignInInput) -> A
             audit::record(
                 &txn,
                 author,
-                Change::new("session.opened", "ApiToken", session.token_id),
+                Change::new(Action::SessionOpened, "ApiToken", session.token_id),
             )
             .await?;
             txn.commit().await?;
@@ -232,7 +232,7 @@ pub async fn sign_out(state: &AppState, actor: &Actor) -> AppResult<()> {
         audit::record(
             &txn,
             actor,
-            Change::new("session.closed", "ApiToken", actor.token_id),
+            Change::new(Action::SessionClosed, "ApiToken", actor.token_id),
         )
         .await?;
     }

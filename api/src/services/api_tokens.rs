@@ -12,7 +12,7 @@ use crate::{
     error::{AppError, AppResult, FieldError},
     services::pagination::{Page, PageRequest, paginate},
     services::{
-        audit::{self, Change},
+        audit::{self, Action, Change},
         begin_write,
     },
     state::AppState,
@@ -81,7 +81,7 @@ pub async fn create(
     audit::record(
         &txn,
         actor,
-        Change::new("apiToken.created", "ApiToken", model.id).created(&model),
+        Change::new(Action::ApiTokenCreated, "ApiToken", model.id).created(&model),
     )
     .await?;
     txn.commit().await?;
@@ -121,7 +121,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<acce
     audit::record(
         &txn,
         actor,
-        Change::new("apiToken.revoked", "ApiToken", id).diff(&token, &revoked),
+        Change::new(Action::ApiTokenRevoked, "ApiToken", id).diff(&token, &revoked),
     )
     .await?;
     txn.commit().await?;

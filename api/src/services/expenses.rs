@@ -16,7 +16,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         OnConflict,
-        audit::{self, Change},
+        audit::{self, Action, Change},
         begin_write,
         ledger::parse_category,
         lock,
@@ -121,7 +121,7 @@ pub async fn submit(
     audit::record(
         &txn,
         actor,
-        Change::new("expense.submitted", "Expense", expense.id)
+        Change::new(Action::ExpenseSubmitted, "Expense", expense.id)
             .in_pool(&pool)
             .created(&expense)
             .with("proposalId", proposal.id.to_string()),
@@ -199,7 +199,7 @@ pub async fn mark_paid(
     audit::record(
         &txn,
         actor,
-        Change::new("expense.paid", "Expense", paid.id)
+        Change::new(Action::ExpensePaid, "Expense", paid.id)
             .in_pool(&pool)
             .diff(&before, &paid)
             .with("ledgerEntryId", entry.id.to_string()),

@@ -14,7 +14,7 @@ use crate::{
     domain::{Check, Currency, MinorAmount, MoneyTotal, SingleLineText},
     error::{AppResult, FieldError},
     services::{
-        audit::{self, Change},
+        audit::{self, Action, Change},
         begin_write,
         membership::{find_pool, require_admin, require_reader},
         pagination::{Page, PageRequest, paginate},
@@ -123,7 +123,7 @@ pub async fn adjust(
     audit::record(
         &txn,
         actor,
-        Change::new("ledger.adjusted", "LedgerEntry", entry.id)
+        Change::new(Action::LedgerAdjusted, "LedgerEntry", entry.id)
             .in_pool(&pool)
             .created(&entry),
     )

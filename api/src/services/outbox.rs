@@ -13,7 +13,7 @@ use sea_orm::ConnectionTrait;
 use crate::{
     error::AppResult,
     services::{
-        audit::{Change, Outcome, chain::chain_key},
+        audit::{Action, Change, Outcome, chain::chain_key},
         jobs, provisioning,
         signals::EVENTS_CHANNEL,
         webhooks,
@@ -27,21 +27,122 @@ pub async fn after_change(db: &impl ConnectionTrait, change: &Change) -> AppResu
     if let Some(kind) = webhooks::event_type_of(&change.action) {
         webhooks::emit(db, kind, change).await?;
     }
-    let account_action = match change.action.as_str() {
-        "member.joined" => Some("add"),
-        "member.left" | "member.removed" => Some("remove"),
-        "member.roleChanged" => Some("change"),
-        _ => None,
-    };
-    if let (Some(action), Some(pool_id), Some(member_id)) =
-        (account_action, change.pool_id, change.entity_id)
-    {
-        provisioning::follow_membership(db, pool_id, member_id, action).await?;
-    }
-    if change.action == "app.ready"
-        && let (Some(pool_id), Some(app_id)) = (change.pool_id, change.entity_id)
-    {
-        provisioning::accounts_for_ready_app(db, pool_id, app_id).await?;
+    match accounts_for(&change.action) {
+        Accounts::OfMember(action) => {
+            if let (Some(pool_id), Some(member_id)) = (change.pool_id, change.entity_id) {
+                provisioning::follow_membership(db, pool_id, member_id, action).await?;
+            }
+        }
+        Accounts::InApp => {
+            if let (Some(pool_id), Some(app_id)) = (change.pool_id, change.entity_id) {
+                provisioning::accounts_for_ready_app(db, pool_id, app_id).await?;
+            }
+        }
+        Accounts::None => {}
     }
     jobs::notify(db, EVENTS_CHANNEL, &chain_key(change.parent_entity_id)).await
+}
+
+/// The app account jobs an action calls for.
+enum Accounts {
+    None,
+    /// Add, remove or change the member's account in every ready app.
+    OfMember(&'static str),
+    /// An account for every active member in the app that became ready.
+    InApp,
+}
+
+/// Exhaustive on purpose: a new action has to decide whether apps follow it.
+fn accounts_for(action: &Action) -> Accounts {
+    use Action as A;
+    match action {
+        A::MemberJoined => Accounts::OfMember("add"),
+        A::MemberLeft | A::MemberRemoved => Accounts::OfMember("remove"),
+        A::MemberRoleChanged => Accounts::OfMember("change"),
+        A::AppReady => Accounts::InApp,
+        A::AccountCreated
+        | A::ApiTokenCreated
+        | A::ApiTokenRevoked
+        | A::AppFailed
+        | A::AppProvisioningRetried
+        | A::AppProvisionerSet
+        | A::ApplicationApproved
+        | A::ApplicationRejected
+        | A::ApplicationSubmitted
+        | A::ContributionCanceled
+        | A::ContributionChanged
+        | A::ContributionPaid
+        | A::ContributionPaymentFailed
+        | A::ContributionPaymentSetUp
+        | A::ContributionStarted
+        | A::ContributionStatusChanged
+        | A::DelegationCreated
+        | A::DelegationRevoked
+        | A::ExpensePaid
+        | A::ExpenseSubmitted
+        | A::FormationAppConfigured
+        | A::FormationApproved
+        | A::FormationAppsSelected
+        | A::FormationFinancialProfileSet
+        | A::FormationFoundingMembersSet
+        | A::FormationLegalTemplateChosen
+        | A::FormationNamed
+        | A::FormationRejected
+        | A::FormationStakeholderGroupsSet
+        | A::FormationStarted
+        | A::FormationSubmitted
+        | A::FormationWithdrawn
+        | A::LedgerAdjusted
+        | A::MemberInvited
+        | A::ParentEntityPolicyChanged
+        | A::ParentEntityRegistered
+        | A::ParentEntityVerificationRevoked
+        | A::ParentEntityVerified
+        | A::ParentEntityRoleAccepted
+        | A::ParentEntityRoleDeclined
+        | A::ParentEntityRoleGranted
+        | A::ParentEntityRoleRevoked
+        | A::PoolCreated
+        | A::ProposalClosed
+        | A::ProposalCreated
+        | A::SessionClosed
+        | A::SessionOpened
+        | A::SlidingScaleSet
+        | A::VoteCast
+        | A::VoteChanged
+        | A::WebhookEndpointCreated
+        | A::WebhookEndpointDeleted
+        | A::Denied(_) => Accounts::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn membership_changes_and_ready_apps_move_accounts() {
+        let followed: Vec<(&str, &str)> = Action::RECORDED
+            .iter()
+            .filter_map(|a| match accounts_for(a) {
+                Accounts::OfMember(what) => Some((a.as_str(), what)),
+                Accounts::InApp => Some((a.as_str(), "every member")),
+                Accounts::None => None,
+            })
+            .collect();
+        assert_eq!(
+            followed,
+            [
+                ("app.ready", "every member"),
+                ("member.joined", "add"),
+                ("member.left", "remove"),
+                ("member.removed", "remove"),
+                ("member.roleChanged", "change"),
+            ]
+        );
+        assert!(matches!(
+            accounts_for(&Action::denied("removeMember")),
+            Accounts::None
+        ));
+    }
 }

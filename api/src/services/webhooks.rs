@@ -21,7 +21,7 @@ use crate::{
     outbound::{self, Failure, GuardedClient, Refusal},
     payments::signature,
     services::{
-        audit::{self, Change},
+        audit::{self, Action, Change},
         begin_write,
         jobs::{
             self, Kind,
@@ -46,18 +46,68 @@ pub const EVENT_TYPES: &[&str] = &[
     "app.ready",
 ];
 
-/// The webhook event an audited action raises, if any.
-pub fn event_type_of(action: &str) -> Option<&'static str> {
+/// The webhook event an audited action raises, if any. Exhaustive on
+/// purpose: a new action has to decide whether integrators hear of it.
+pub fn event_type_of(action: &Action) -> Option<&'static str> {
+    use Action as A;
     Some(match action {
-        "formation.submitted" => "formation.submitted",
-        "pool.created" => "pool.created",
-        "member.joined" => "member.joined",
-        "member.left" | "member.removed" => "member.left",
-        "proposal.closed" => "proposal.closed",
-        "expense.paid" => "expense.paid",
-        "app.ready" => "app.ready",
-        a if a.starts_with("contribution.") => "contribution.changed",
-        _ => return None,
+        A::FormationSubmitted => "formation.submitted",
+        A::PoolCreated => "pool.created",
+        A::MemberJoined => "member.joined",
+        A::MemberLeft | A::MemberRemoved => "member.left",
+        A::ProposalClosed => "proposal.closed",
+        A::ExpensePaid => "expense.paid",
+        A::AppReady => "app.ready",
+        A::ContributionCanceled
+        | A::ContributionChanged
+        | A::ContributionPaid
+        | A::ContributionPaymentFailed
+        | A::ContributionPaymentSetUp
+        | A::ContributionStarted
+        | A::ContributionStatusChanged => "contribution.changed",
+        A::AccountCreated
+        | A::ApiTokenCreated
+        | A::ApiTokenRevoked
+        | A::AppFailed
+        | A::AppProvisioningRetried
+        | A::AppProvisionerSet
+        | A::ApplicationApproved
+        | A::ApplicationRejected
+        | A::ApplicationSubmitted
+        | A::DelegationCreated
+        | A::DelegationRevoked
+        | A::ExpenseSubmitted
+        | A::FormationAppConfigured
+        | A::FormationApproved
+        | A::FormationAppsSelected
+        | A::FormationFinancialProfileSet
+        | A::FormationFoundingMembersSet
+        | A::FormationLegalTemplateChosen
+        | A::FormationNamed
+        | A::FormationRejected
+        | A::FormationStakeholderGroupsSet
+        | A::FormationStarted
+        | A::FormationWithdrawn
+        | A::LedgerAdjusted
+        | A::MemberInvited
+        | A::MemberRoleChanged
+        | A::ParentEntityPolicyChanged
+        | A::ParentEntityRegistered
+        | A::ParentEntityVerificationRevoked
+        | A::ParentEntityVerified
+        | A::ParentEntityRoleAccepted
+        | A::ParentEntityRoleDeclined
+        | A::ParentEntityRoleGranted
+        | A::ParentEntityRoleRevoked
+        | A::ProposalCreated
+        | A::SessionClosed
+        | A::SessionOpened
+        | A::SlidingScaleSet
+        | A::VoteCast
+        | A::VoteChanged
+        | A::WebhookEndpointCreated
+        | A::WebhookEndpointDeleted
+        | A::Denied(_) => return None,
     })
 }
 
@@ -253,7 +303,7 @@ pub async fn create(
     // Only someone who may register has the input checked, and makes this
     // server look a name up (outside the write transaction).
     let id = Uuid::now_v7();
-    let change = || Change::new("webhookEndpoint.created", "WebhookEndpoint", id);
+    let change = || Change::new(Action::WebhookEndpointCreated, "WebhookEndpoint", id);
     require_manager(&state.db, actor, owner, change()).await?;
     let mut errors = Vec::new();
     let url = input.url.trim().to_owned();
@@ -355,7 +405,7 @@ pub async fn delete(
         &txn,
         actor,
         owner,
-        Change::new("webhookEndpoint.deleted", "WebhookEndpoint", id),
+        Change::new(Action::WebhookEndpointDeleted, "WebhookEndpoint", id),
     )
     .await;
     let change = access::unless_seen(
@@ -570,4 +620,37 @@ pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResu
         .exec(&state.db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn actions_raise_exactly_the_subscribable_events() {
+        let raised: BTreeSet<&str> = Action::RECORDED.iter().filter_map(event_type_of).collect();
+        let offered: BTreeSet<&str> = EVENT_TYPES.iter().copied().collect();
+        // An event nobody raises, or one nobody can subscribe to, is a slip.
+        assert_eq!(raised, offered);
+    }
+
+    #[test]
+    fn actions_keep_their_events() {
+        for (action, event) in [
+            (Action::MemberRemoved, Some("member.left")),
+            (Action::MemberLeft, Some("member.left")),
+            (
+                Action::ContributionStatusChanged,
+                Some("contribution.changed"),
+            ),
+            (Action::ContributionPaid, Some("contribution.changed")),
+            (Action::AppFailed, None),
+            (Action::FormationApproved, None),
+            (Action::denied("createPool"), None),
+        ] {
+            assert_eq!(event_type_of(&action), event, "{action}");
+        }
+    }
 }

@@ -125,7 +125,7 @@ pub(super) async fn append(
         actor_kind: by.kind.to_owned(),
         actor_user_id: by.user_id,
         actor_token_id: by.token_id,
-        action: change.action,
+        action: change.action.as_str().to_owned(),
         outcome: change.outcome.as_str().to_owned(),
         entity_type: change.entity_type.to_owned(),
         entity_id: change.entity_id,

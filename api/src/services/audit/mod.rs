@@ -3,6 +3,7 @@
 //! when its change committed. Refused attempts are recorded by the GraphQL
 //! layer after the refusal (see `graphql::denials`).
 
+mod action;
 pub mod chain;
 mod diff;
 pub mod feed;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 use crate::{auth::Actor, error::AppResult};
 
+pub use action::Action;
 use diff::field_changes;
 
 /// Where a request came from, as the trail records it.
@@ -98,7 +100,7 @@ impl Outcome {
 /// One change, described by the service that made it.
 #[derive(Clone, Debug)]
 pub struct Change {
-    pub action: String,
+    pub action: Action,
     pub entity_type: &'static str,
     pub entity_id: Option<Uuid>,
     pub pool_id: Option<Uuid>,
@@ -110,10 +112,9 @@ pub struct Change {
 }
 
 impl Change {
-    /// `action` is `<entity>.<verb>`, such as `membership.removed`.
-    pub fn new(action: &str, entity_type: &'static str, entity_id: Uuid) -> Self {
+    pub fn new(action: Action, entity_type: &'static str, entity_id: Uuid) -> Self {
         Self {
-            action: action.to_owned(),
+            action,
             entity_type,
             entity_id: Some(entity_id),
             pool_id: None,

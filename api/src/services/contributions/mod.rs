@@ -22,7 +22,7 @@ use crate::{
     domain::{MinorAmount, SingleLineText},
     error::{AppError, AppResult},
     payments::{PaymentError, StripeGateway, StripeSubscription},
-    services::audit::{self, Change},
+    services::audit::{self, Action, Change},
     services::{
         OnConflict, begin_write, lock,
         membership::{
@@ -141,7 +141,7 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
     audit::record(
         &txn,
         actor,
-        Change::new("contribution.started", "Contribution", recorded.id)
+        Change::new(Action::ContributionStarted, "Contribution", recorded.id)
             .in_pool(&pool)
             .created(&recorded),
     )
@@ -184,7 +184,7 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
             let contribution = save(
                 state,
                 actor,
-                "contribution.paymentSetUp",
+                Action::ContributionPaymentSetUp,
                 active,
                 |_| Ok(()),
             )
@@ -198,9 +198,13 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
             active.status = Set(ContributionStatus::Canceled);
             active.canceled_at = Set(Some(Utc::now()));
             active.failure_reason = Set(Some(e.to_string()));
-            save(state, actor, "contribution.paymentFailed", active, |_| {
-                Ok(())
-            })
+            save(
+                state,
+                actor,
+                Action::ContributionPaymentFailed,
+                active,
+                |_| Ok(()),
+            )
             .await?;
             Err(e.into())
         }
@@ -349,7 +353,7 @@ fn check_amount(amount: i64, scale: &entities::sliding_scale::Model) -> AppResul
 async fn save(
     state: &AppState,
     actor: &Actor,
-    action: &str,
+    action: Action,
     active: contribution::ActiveModel,
     still: impl FnOnce(&contribution::Model) -> AppResult<()>,
 ) -> AppResult<contribution::Model> {
@@ -495,7 +499,14 @@ pub async fn change(
     active.amount = Set(amount);
     active.suggested_at_start = Set(scale.suggested);
     active.updated_at = Set(Utc::now());
-    save(state, actor, "contribution.changed", active, not_canceled).await
+    save(
+        state,
+        actor,
+        Action::ContributionChanged,
+        active,
+        not_canceled,
+    )
+    .await
 }
 
 /// Cancels now, or at the end of the paid period.
@@ -522,7 +533,14 @@ pub async fn cancel(
         active.cancel_at_period_end = Set(true);
     }
     active.updated_at = Set(now);
-    save(state, actor, "contribution.canceled", active, not_canceled).await
+    save(
+        state,
+        actor,
+        Action::ContributionCanceled,
+        active,
+        not_canceled,
+    )
+    .await
 }
 
 /// Records a manual pledge's payment (admins), into the ledger.
@@ -576,7 +594,7 @@ pub async fn mark_paid(
     audit::record(
         &txn,
         actor,
-        Change::new("contribution.paid", "Contribution", c.id)
+        Change::new(Action::ContributionPaid, "Contribution", c.id)
             .in_pool(&pool)
             .with("amount", c.amount)
             .with("currency", c.currency.clone())

@@ -11,7 +11,7 @@ use crate::{
     auth::Actor,
     domain::{Check, Currency, MinorAmount},
     error::{AppResult, FieldError},
-    services::audit::{self, Change},
+    services::audit::{self, Action, Change},
     services::{
         begin_write,
         membership::{find_pool, group_of_pool, lock_pool, require_admin},
@@ -106,7 +106,7 @@ pub async fn set(
     audit::record(
         &txn,
         actor,
-        Change::new("slidingScale.set", "SlidingScale", scale.id)
+        Change::new(Action::SlidingScaleSet, "SlidingScale", scale.id)
             .in_pool(&pool)
             .created(&scale),
     )

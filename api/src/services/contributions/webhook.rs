@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::{
     error::{AppError, AppResult},
     payments::signature::{self, SignatureError},
-    services::audit::{self, Author, Change},
+    services::audit::{self, Action, Author, Change},
     services::{begin_write, lock, membership::find_pool},
     state::AppState,
 };
@@ -187,14 +187,14 @@ async fn subscription_changed(
     active.last_event_at = Set(Some(created));
     active.updated_at = Set(Utc::now());
     let after = active.update(db).await?;
-    record(db, "contribution.statusChanged", &c, &after).await?;
+    record(db, Action::ContributionStatusChanged, &c, &after).await?;
     Ok(Outcome::Applied)
 }
 
 /// Payment events are the server's own doing, on Stripe's word.
 async fn record(
     db: &impl ConnectionTrait,
-    action: &str,
+    action: Action,
     before: &contribution::Model,
     after: &contribution::Model,
 ) -> AppResult<()> {
@@ -239,7 +239,7 @@ async fn invoice_paid(
             audit::record(
                 db,
                 Author::system(),
-                Change::new("contribution.paid", "Contribution", c.id)
+                Change::new(Action::ContributionPaid, "Contribution", c.id)
                     .in_pool(&pool)
                     .with("amount", paid)
                     .with("currency", currency.clone())
@@ -256,7 +256,7 @@ async fn invoice_paid(
         active.updated_at = Set(Utc::now());
         let after = active.update(db).await?;
         if after.status != c.status {
-            record(db, "contribution.statusChanged", &c, &after).await?;
+            record(db, Action::ContributionStatusChanged, &c, &after).await?;
         }
     }
     Ok(Outcome::Applied)
@@ -279,6 +279,6 @@ async fn invoice_failed(
     active.last_event_at = Set(Some(created));
     active.updated_at = Set(Utc::now());
     let after = active.update(db).await?;
-    record(db, "contribution.statusChanged", &c, &after).await?;
+    record(db, Action::ContributionStatusChanged, &c, &after).await?;
     Ok(Outcome::Applied)
 }

@@ -11,7 +11,7 @@ use crate::{
     catalogue::apps::ADMIN_ROLE,
     domain::{Check, check_json},
     error::{AppError, AppResult, FieldError},
-    services::policy::ParentPolicy,
+    services::{audit::Action, policy::ParentPolicy},
     state::AppState,
 };
 
@@ -32,7 +32,7 @@ pub async fn select_apps(
         state,
         actor,
         edit,
-        "formation.appsSelected",
+        Action::FormationAppsSelected,
         move |locked, f| {
             check_apps(state, &locked.parent, &app_ids)?;
             f.app_ids = Set(Some(encode(&app_ids)?));
@@ -103,7 +103,7 @@ pub async fn configure_app(
         state,
         actor,
         edit,
-        "formation.appConfigured",
+        Action::FormationAppConfigured,
         move |locked, f| {
             // Read from the locked row: the other apps' settings stay as they are now.
             let draft = Draft::read(locked.formation.clone(), Vec::new())?;

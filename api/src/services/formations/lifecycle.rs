@@ -25,7 +25,7 @@ use crate::{
     error::{AppError, AppResult, FieldError},
     services::{
         OnConflict,
-        audit::{self, Change},
+        audit::{self, Action, Change},
     },
     state::AppState,
 };
@@ -90,7 +90,14 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
     } else {
         None
     };
-    let result = record_step(&txn, actor, &before, "formation.submitted", pool.as_ref()).await?;
+    let result = record_step(
+        &txn,
+        actor,
+        &before,
+        Action::FormationSubmitted,
+        pool.as_ref(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -134,7 +141,7 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<fo
         )],
     )
     .await?;
-    let result = record_step(&txn, actor, &formation, "formation.withdrawn", None).await?;
+    let result = record_step(&txn, actor, &formation, Action::FormationWithdrawn, None).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -174,7 +181,7 @@ pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<poo
         &txn,
         actor,
         &draft.formation,
-        "formation.approved",
+        Action::FormationApproved,
         Some(&pool),
     )
     .await?;
@@ -218,7 +225,7 @@ pub async fn reject(
         ],
     )
     .await?;
-    let result = record_step(&txn, actor, &formation, "formation.rejected", None).await?;
+    let result = record_step(&txn, actor, &formation, Action::FormationRejected, None).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -266,7 +273,7 @@ async fn record_step(
     txn: &DatabaseTransaction,
     actor: &Actor,
     before: &formation::Model,
-    action: &str,
+    action: Action,
     pool: Option<&pool::Model>,
 ) -> AppResult<formation::Model> {
     let after = find(txn, before.id).await?;
@@ -282,7 +289,7 @@ async fn record_step(
         audit::record(
             txn,
             actor,
-            Change::new("pool.created", "Pool", pool.id)
+            Change::new(Action::PoolCreated, "Pool", pool.id)
                 .in_pool(pool)
                 .created(pool),
         )

@@ -24,7 +24,7 @@ use crate::{
     domain::{Check, Currency, Email, MinorAmount, PoolName, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::{
-        audit::{self, Change},
+        audit::{self, Action, Change},
         parent_entities,
         policy::ParentPolicy,
     },
@@ -82,7 +82,7 @@ pub async fn start(
     audit::record(
         &txn,
         actor,
-        Change::new("formation.started", "Formation", formation.id)
+        Change::new(Action::FormationStarted, "Formation", formation.id)
             .in_parent(parent_entity_id)
             .created(&formation),
     )
@@ -172,7 +172,7 @@ pub async fn set_stakeholder_groups(
         state,
         actor,
         edit,
-        "formation.stakeholderGroupsSet",
+        Action::FormationStakeholderGroupsSet,
         |_, f| {
             f.stakeholder_groups = Set(Some(encode(&parsed)?));
             Ok(())
@@ -266,7 +266,7 @@ pub async fn set_founding_members(
     audit::record(
         &txn,
         actor,
-        Change::new("formation.foundingMembersSet", "Formation", id)
+        Change::new(Action::FormationFoundingMembersSet, "Formation", id)
             .in_parent(model.parent_entity_id)
             .diff(&before, &model)
             .with("foundingMembers", listed),
@@ -303,7 +303,7 @@ pub async fn set_financial_profile(
         state,
         actor,
         edit,
-        "formation.financialProfileSet",
+        Action::FormationFinancialProfileSet,
         |_, f| {
             f.financial_profile = Set(Some(encode(&profile)?));
             Ok(())
@@ -322,7 +322,7 @@ pub async fn choose_legal_template(
         state,
         actor,
         edit,
-        "formation.legalTemplateChosen",
+        Action::FormationLegalTemplateChosen,
         |locked, f| {
             let parent = &locked.parent;
             let template = state.catalogue.template(template_id).ok_or_else(|| {
@@ -398,7 +398,7 @@ pub async fn name_formation(
         Ok(())
     })
     .await?;
-    record_edit(&txn, actor, "formation.named", &formation, &after).await?;
+    record_edit(&txn, actor, Action::FormationNamed, &formation, &after).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -424,7 +424,7 @@ pub(super) async fn update(
     state: &AppState,
     actor: &Actor,
     edit: Edit,
-    action: &str,
+    action: Action,
     change: impl FnOnce(&Locked, &mut formation::ActiveModel) -> AppResult<()>,
 ) -> AppResult<formation::Model> {
     let txn = crate::services::begin_write(&state.db).await?;
@@ -482,7 +482,7 @@ pub(super) async fn write(
 async fn record_edit(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    action: &str,
+    action: Action,
     before: &formation::Model,
     after: &formation::Model,
 ) -> AppResult<()> {

@@ -15,7 +15,7 @@ use crate::{
     auth::permissions,
     domain::MultiLineText,
     error::{AppError, AppResult},
-    services::audit::{self, Change},
+    services::audit::{self, Action, Change},
     services::{OnConflict, begin_write, lock},
     state::AppState,
 };
@@ -107,7 +107,7 @@ pub async fn apply(
         &txn,
         actor,
         Change::new(
-            "application.submitted",
+            Action::ApplicationSubmitted,
             "MembershipApplication",
             application.id,
         )
@@ -191,9 +191,9 @@ pub async fn decide(
     active.membership_id = Set(membership_id);
     let decided = active.update(&txn).await?;
     let action = if input.approve {
-        "application.approved"
+        Action::ApplicationApproved
     } else {
-        "application.rejected"
+        Action::ApplicationRejected
     };
     audit::record(
         &txn,
@@ -218,7 +218,7 @@ async fn record_joined(
         audit::record(
             db,
             actor,
-            Change::new("member.joined", "Member", m.id)
+            Change::new(Action::MemberJoined, "Member", m.id)
                 .in_pool(pool)
                 .created(m),
         )

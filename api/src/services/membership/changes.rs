@@ -16,7 +16,7 @@ use crate::{
     domain::MultiLineText,
     error::{AppError, AppResult},
     services::{
-        audit::{self, Change},
+        audit::{self, Action, Change},
         begin_write, lock,
     },
     state::AppState,
@@ -53,7 +53,7 @@ pub async fn leave(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<
     )
     .update(&txn)
     .await?;
-    record(&txn, actor, &pool, "member.left", &before, &ended).await?;
+    record(&txn, actor, &pool, Action::MemberLeft, &before, &ended).await?;
     txn.commit().await?;
     Ok(ended)
 }
@@ -90,7 +90,7 @@ pub async fn remove(
     )
     .update(&txn)
     .await?;
-    record(&txn, actor, &pool, "member.removed", &before, &ended).await?;
+    record(&txn, actor, &pool, Action::MemberRemoved, &before, &ended).await?;
     txn.commit().await?;
     Ok(ended)
 }
@@ -121,7 +121,15 @@ pub async fn change_role(
     active.role = Set(role);
     active.updated_at = Set(Utc::now());
     let changed = active.update(&txn).await?;
-    record(&txn, actor, &pool, "member.roleChanged", &before, &changed).await?;
+    record(
+        &txn,
+        actor,
+        &pool,
+        Action::MemberRoleChanged,
+        &before,
+        &changed,
+    )
+    .await?;
     txn.commit().await?;
     Ok(changed)
 }
@@ -136,7 +144,7 @@ async fn record(
     db: &impl ConnectionTrait,
     actor: &Actor,
     pool: &pool::Model,
-    action: &str,
+    action: Action,
     before: &membership::Model,
     after: &membership::Model,
 ) -> AppResult<()> {

@@ -14,7 +14,7 @@ use crate::{
     auth::{Actor, tokens},
     domain::Email,
     error::{AppError, AppResult},
-    services::audit::{self, Change},
+    services::audit::{self, Action, Change},
     services::{OnConflict, begin_write},
     state::AppState,
 };
@@ -132,7 +132,7 @@ pub async fn invite(
     }
     .insert(&txn)
     .await?;
-    let change = Change::new("member.invited", "Member", membership.id).in_pool(&pool);
+    let change = Change::new(Action::MemberInvited, "Member", membership.id).in_pool(&pool);
     let change = match &previous {
         Some(before) => change.diff(before, &membership),
         None => change.created(&membership),
@@ -218,7 +218,7 @@ pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<m
     audit::record(
         &txn,
         actor,
-        Change::new("member.joined", "Member", membership.id)
+        Change::new(Action::MemberJoined, "Member", membership.id)
             .in_pool(&pool)
             .diff(&before, &membership)
             .with("invitationId", invitation_id.to_string()),

@@ -18,7 +18,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         OnConflict,
-        audit::{self, Change},
+        audit::{self, Action, Change},
         begin_write,
         pagination::{Page, PageRequest, paginate},
     },
@@ -79,9 +79,13 @@ pub async fn accept_role(
     audit::record(
         &txn,
         actor,
-        Change::new("parentEntityRole.accepted", "ParentEntityRole", role.id)
-            .in_parent(role.parent_entity_id)
-            .diff(&before, &role),
+        Change::new(
+            Action::ParentEntityRoleAccepted,
+            "ParentEntityRole",
+            role.id,
+        )
+        .in_parent(role.parent_entity_id)
+        .diff(&before, &role),
     )
     .await?;
     txn.commit().await?;
@@ -104,9 +108,13 @@ pub async fn decline_role(
     audit::record(
         &txn,
         actor,
-        Change::new("parentEntityRole.declined", "ParentEntityRole", role.id)
-            .in_parent(role.parent_entity_id)
-            .diff(&before, &role),
+        Change::new(
+            Action::ParentEntityRoleDeclined,
+            "ParentEntityRole",
+            role.id,
+        )
+        .in_parent(role.parent_entity_id)
+        .diff(&before, &role),
     )
     .await?;
     txn.commit().await?;

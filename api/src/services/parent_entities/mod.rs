@@ -25,7 +25,7 @@ use crate::{
     auth::{Actor, permissions},
     domain::{Check, Jurisdiction, MinorAmount, SingleLineText, registration_key},
     error::{AppError, AppResult, FieldError},
-    services::audit::{self, Change},
+    services::audit::{self, Action, Change},
     services::{
         OnConflict,
         pagination::{Page, PageRequest, paginate},
@@ -122,7 +122,7 @@ pub async fn register(
     audit::record(
         &txn,
         actor,
-        Change::new("parentEntity.registered", "ParentEntity", entity.id)
+        Change::new(Action::ParentEntityRegistered, "ParentEntity", entity.id)
             .in_parent(entity.id)
             .created(&entity)
             .with("firstStewardRoleId", steward.id.to_string()),
@@ -216,7 +216,7 @@ pub async fn set_policy(
     audit::record(
         &txn,
         actor,
-        Change::new("parentEntity.policyChanged", "ParentEntity", parent.id)
+        Change::new(Action::ParentEntityPolicyChanged, "ParentEntity", parent.id)
             .in_parent(parent.id)
             .diff(&before, &parent),
     )

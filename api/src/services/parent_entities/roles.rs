@@ -19,7 +19,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         OnConflict,
-        audit::{self, Change},
+        audit::{self, Action, Change},
         begin_write,
         pagination::{Page, PageRequest, paginate},
     },
@@ -105,7 +105,7 @@ pub async fn grant_role(
     audit::record(
         &txn,
         actor,
-        Change::new("parentEntityRole.granted", "ParentEntityRole", role.id)
+        Change::new(Action::ParentEntityRoleGranted, "ParentEntityRole", role.id)
             .in_parent(input.parent_entity_id)
             .created(&role),
     )
@@ -175,7 +175,7 @@ pub async fn revoke_role(
     audit::record(
         &txn,
         actor,
-        Change::new("parentEntityRole.revoked", "ParentEntityRole", role.id)
+        Change::new(Action::ParentEntityRoleRevoked, "ParentEntityRole", role.id)
             .in_parent(input.parent_entity_id)
             .diff(&before, &role),
     )

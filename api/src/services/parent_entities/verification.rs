@@ -13,7 +13,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         OnConflict,
-        audit::{self, Change},
+        audit::{self, Action, Change},
         begin_write,
     },
     state::AppState,
@@ -66,7 +66,7 @@ pub async fn verify(
     audit::record(
         &txn,
         actor,
-        Change::new("parentEntity.verified", "ParentEntity", parent.id)
+        Change::new(Action::ParentEntityVerified, "ParentEntity", parent.id)
             .in_parent(parent.id)
             .diff(&before, &parent),
     )
@@ -109,7 +109,7 @@ pub async fn revoke_verification(
         &txn,
         actor,
         Change::new(
-            "parentEntity.verificationRevoked",
+            Action::ParentEntityVerificationRevoked,
             "ParentEntity",
             parent.id,
         )

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     auth::Actor,
     error::{AppError, AppResult},
-    services::audit::{self, Author, Change},
+    services::audit::{self, Action, Author, Change},
     services::{
         begin_write,
         jobs::{
@@ -122,7 +122,7 @@ async fn record_closed(
     audit::record(
         db,
         by,
-        Change::new("proposal.closed", "Proposal", after.id)
+        Change::new(Action::ProposalClosed, "Proposal", after.id)
             .in_pool(pool)
             .diff(before, after),
     )

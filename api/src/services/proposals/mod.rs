@@ -22,7 +22,7 @@ use crate::{
     catalogue::VotingRule,
     domain::{Check, MultiLineText, SingleLineText},
     error::{AppError, AppResult, FieldError},
-    services::audit::{self, Change},
+    services::audit::{self, Action, Change},
     services::{
         begin_write,
         formations::governance::Governance,
@@ -69,7 +69,7 @@ pub async fn create(
     audit::record(
         &txn,
         actor,
-        Change::new("proposal.created", "Proposal", proposal.id)
+        Change::new(Action::ProposalCreated, "Proposal", proposal.id)
             .in_pool(&pool)
             .created(&proposal),
     )

@@ -17,7 +17,7 @@ use crate::{
     auth::Actor,
     domain::MultiLineText,
     error::{AppError, AppResult},
-    services::audit::{self, Change},
+    services::audit::{self, Action, Change},
     services::{
         begin_write, lock,
         membership::{find_membership, find_pool, require_member, unless_inside},
@@ -96,8 +96,8 @@ pub async fn cast(state: &AppState, actor: &Actor, input: CastInput) -> AppResul
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("vote vanished after upsert")))?;
     let change = match &previous {
-        Some(before) => Change::new("vote.changed", "Vote", stored.id).diff(before, &stored),
-        None => Change::new("vote.cast", "Vote", stored.id).created(&stored),
+        Some(before) => Change::new(Action::VoteChanged, "Vote", stored.id).diff(before, &stored),
+        None => Change::new(Action::VoteCast, "Vote", stored.id).created(&stored),
     };
     audit::record(&txn, actor, change.in_pool(&pool)).await?;
     txn.commit().await?;
@@ -209,7 +209,7 @@ pub async fn delegate(
     audit::record(
         &txn,
         actor,
-        Change::new("delegation.created", "Delegation", created.id)
+        Change::new(Action::DelegationCreated, "Delegation", created.id)
             .in_pool(&pool)
             .created(&created),
     )
@@ -234,7 +234,7 @@ pub async fn revoke(
     audit::record(
         &txn,
         actor,
-        Change::new("delegation.revoked", "Member", me.id)
+        Change::new(Action::DelegationRevoked, "Member", me.id)
             .in_pool(&pool)
             .with("proposalId", proposal_id.map(|id| id.to_string())),
     )

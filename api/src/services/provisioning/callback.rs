@@ -18,7 +18,7 @@ use crate::{
     payments::signature,
     services::{
         OnConflict,
-        audit::{self, Author, Change},
+        audit::{self, Action, Author, Change},
         begin_write,
         jobs::{self, Kind, payload_id},
         membership::find_pool,
@@ -189,11 +189,11 @@ pub async fn callback(
             active.url = Set(Some(url));
             active.handover = Set(handover);
             active.status_message = Set(None);
-            "app.ready"
+            Action::AppReady
         }
         Answer::Failed { reason } => {
             active.status_message = Set(Some(reason));
-            "app.failed"
+            Action::AppFailed
         }
     };
     let updated = active.update(&txn).await?;

@@ -30,7 +30,7 @@ use crate::{
     error::{AppError, AppResult},
     outbound::GuardedClient,
     services::{
-        audit::{self, Author, Change},
+        audit::{self, Action, Author, Change},
         begin_write,
         jobs::{
             self, Kind, payload_id,
@@ -180,7 +180,7 @@ pub async fn set_provisioner(
     audit::record(
         &txn,
         actor,
-        Change::new("appProvisioner.set", "AppProvisioner", provisioner.id)
+        Change::new(Action::AppProvisionerSet, "AppProvisioner", provisioner.id)
             .in_parent(parent_entity_id)
             .created(&provisioner)
             .with("appsRequested", waiting.len() as i64),
@@ -263,7 +263,7 @@ pub async fn retry(
     audit::record(
         &txn,
         actor,
-        Change::new("app.provisioningRetried", "PoolApp", retried.id)
+        Change::new(Action::AppProvisioningRetried, "PoolApp", retried.id)
             .in_pool(&pool)
             .diff(&app, &retried),
     )
@@ -396,7 +396,7 @@ pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResu
     audit::record(
         &txn,
         Author::system(),
-        Change::new("app.failed", "PoolApp", failed.id)
+        Change::new(Action::AppFailed, "PoolApp", failed.id)
             .in_pool(&pool)
             .diff(&app, &failed),
     )

@@ -1,0 +1,167 @@
+//! What an audit event says happened. The trail stores the text of the
+//! action; the server reacts to the variant (webhooks, account jobs) with
+//! exhaustive matches, so a new action has to say what it sets in motion
+//! and a renamed one cannot silently stop a reaction.
+//!
+//! The stored texts are part of the hash chain and of the public audit
+//! queries: they never change once released.
+
+/// Declares the actions with their stored text side by side.
+macro_rules! actions {
+    ($($variant:ident = $text:literal,)+) => {
+        /// One kind of audited change, `<entity>.<verb>`.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Action {
+            $($variant,)+
+            /// A mutation refused with `FORBIDDEN`, stored as `<mutation>.denied`.
+            Denied(Denial),
+        }
+
+        impl Action {
+            /// Every action but the refusals, which are one per mutation.
+            #[cfg(test)]
+            pub(crate) const RECORDED: &'static [Action] = &[$(Action::$variant,)+];
+
+            /// The text stored in `audit_events.action`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Denied(denial) => &denial.0,
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    AccountCreated = "account.created",
+    ApiTokenCreated = "apiToken.created",
+    ApiTokenRevoked = "apiToken.revoked",
+    AppFailed = "app.failed",
+    AppProvisioningRetried = "app.provisioningRetried",
+    AppReady = "app.ready",
+    AppProvisionerSet = "appProvisioner.set",
+    ApplicationApproved = "application.approved",
+    ApplicationRejected = "application.rejected",
+    ApplicationSubmitted = "application.submitted",
+    ContributionCanceled = "contribution.canceled",
+    ContributionChanged = "contribution.changed",
+    ContributionPaid = "contribution.paid",
+    ContributionPaymentFailed = "contribution.paymentFailed",
+    ContributionPaymentSetUp = "contribution.paymentSetUp",
+    ContributionStarted = "contribution.started",
+    ContributionStatusChanged = "contribution.statusChanged",
+    DelegationCreated = "delegation.created",
+    DelegationRevoked = "delegation.revoked",
+    ExpensePaid = "expense.paid",
+    ExpenseSubmitted = "expense.submitted",
+    FormationAppConfigured = "formation.appConfigured",
+    FormationApproved = "formation.approved",
+    FormationAppsSelected = "formation.appsSelected",
+    FormationFinancialProfileSet = "formation.financialProfileSet",
+    FormationFoundingMembersSet = "formation.foundingMembersSet",
+    FormationLegalTemplateChosen = "formation.legalTemplateChosen",
+    FormationNamed = "formation.named",
+    FormationRejected = "formation.rejected",
+    FormationStakeholderGroupsSet = "formation.stakeholderGroupsSet",
+    FormationStarted = "formation.started",
+    FormationSubmitted = "formation.submitted",
+    FormationWithdrawn = "formation.withdrawn",
+    LedgerAdjusted = "ledger.adjusted",
+    MemberInvited = "member.invited",
+    MemberJoined = "member.joined",
+    MemberLeft = "member.left",
+    MemberRemoved = "member.removed",
+    MemberRoleChanged = "member.roleChanged",
+    ParentEntityPolicyChanged = "parentEntity.policyChanged",
+    ParentEntityRegistered = "parentEntity.registered",
+    ParentEntityVerificationRevoked = "parentEntity.verificationRevoked",
+    ParentEntityVerified = "parentEntity.verified",
+    ParentEntityRoleAccepted = "parentEntityRole.accepted",
+    ParentEntityRoleDeclined = "parentEntityRole.declined",
+    ParentEntityRoleGranted = "parentEntityRole.granted",
+    ParentEntityRoleRevoked = "parentEntityRole.revoked",
+    PoolCreated = "pool.created",
+    ProposalClosed = "proposal.closed",
+    ProposalCreated = "proposal.created",
+    SessionClosed = "session.closed",
+    SessionOpened = "session.opened",
+    SlidingScaleSet = "slidingScale.set",
+    VoteCast = "vote.cast",
+    VoteChanged = "vote.changed",
+    WebhookEndpointCreated = "webhookEndpoint.created",
+    WebhookEndpointDeleted = "webhookEndpoint.deleted",
+}
+
+/// The stored text of a refused mutation. Made only by [`Action::denied`],
+/// so it always has the `<mutation>.denied` form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denial(String);
+
+impl Action {
+    /// The refusal of the mutation named `mutation` (its GraphQL field name).
+    pub fn denied(mutation: &str) -> Self {
+        Self::Denied(Denial(format!("{mutation}.denied")))
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_action_has_its_own_text() {
+        let mut seen = HashSet::new();
+        for action in Action::RECORDED {
+            assert!(seen.insert(action.as_str()), "{action} is used twice");
+        }
+    }
+
+    #[test]
+    fn texts_name_an_entity_and_a_verb_and_are_never_refusals() {
+        for action in Action::RECORDED {
+            let text = action.as_str();
+            let (entity, verb) = text.split_once('.').expect(text);
+            assert!(!entity.is_empty() && !verb.is_empty(), "{text}");
+            assert!(!verb.contains('.'), "{text}");
+            assert!(text.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'));
+            // A refusal is `<mutation>.denied`; no recorded action may read as one.
+            assert_ne!(verb, "denied", "{text}");
+        }
+    }
+
+    #[test]
+    fn refusals_keep_the_text_stored_until_now() {
+        assert_eq!(Action::denied("createPool").as_str(), "createPool.denied");
+        assert_eq!(Action::denied("signIn"), Action::denied("signIn"));
+        assert_ne!(Action::denied("signIn"), Action::denied("signUp"));
+    }
+
+    #[test]
+    fn texts_are_the_stored_ones() {
+        // A sample pinned by hand: these strings are in released hash chains.
+        for (action, text) in [
+            (Action::MemberJoined, "member.joined"),
+            (
+                Action::ContributionPaymentSetUp,
+                "contribution.paymentSetUp",
+            ),
+            (
+                Action::ParentEntityVerificationRevoked,
+                "parentEntity.verificationRevoked",
+            ),
+            (Action::AppProvisionerSet, "appProvisioner.set"),
+            (Action::WebhookEndpointDeleted, "webhookEndpoint.deleted"),
+        ] {
+            assert_eq!(action.as_str(), text);
+        }
+    }
+}
