@@ -278,6 +278,13 @@ mod tests {
             Some("VALIDATION"),
             "a variable left out"
         );
+        let res = run("query($id: UUID!) { id(id: $id) }", json!({ "id": 5 })).await;
+        assert_eq!(
+            code(&res).as_deref(),
+            Some("VALIDATION"),
+            "{:?}",
+            res.errors
+        );
         let res = run(
             "query($id: UUID!) { nested { id(id: $id) } }",
             json!({ "id": "not a uuid" }),
