@@ -130,6 +130,10 @@ pub struct Config {
     /// on loopback and private networks (self-hosted and test setups).
     /// Link-local, multicast and other special addresses stay refused.
     pub outbound_allow_private: bool,
+    /// `TEST_PANIC_OPERATION`: a GraphQL operation of this name panics when
+    /// it runs, so that tests can see how the server answers a panic. Unset
+    /// by default; refused in production.
+    pub test_panic_operation: Option<String>,
 }
 
 /// A setting that could not be used; `Display` is the one line printed at start.
@@ -263,6 +267,13 @@ impl Config {
                     .map_err(|err| invalid("PLATFORM_ADMIN_EMAILS", err.message))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let test_panic_operation = get("TEST_PANIC_OPERATION");
+        if test_panic_operation.is_some() && !development {
+            return Err(invalid(
+                "TEST_PANIC_OPERATION",
+                "is for tests and refused when APP_ENV=production",
+            ));
+        }
         let outbound_allow_private = match get("OUTBOUND_ALLOW_PRIVATE").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -343,6 +354,7 @@ impl Config {
             graphiql: flag("GRAPHIQL", development)?,
             platform_admin_emails,
             outbound_allow_private,
+            test_panic_operation,
         })
     }
 }

@@ -2,6 +2,10 @@
 //! where it becomes a GraphQL error.
 
 use async_graphql::ErrorExtensions;
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use serde::Serialize;
 
 /// The closed set of `extensions.code` values. The README documents each one;
@@ -281,6 +285,60 @@ impl ErrorExtensions for AppError {
     }
 }
 
+impl AppError {
+    /// The HTTP status of this error where a route answers it with one (the
+    /// REST routes); GraphQL answers 200 and carries the code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) | Self::Stale { .. } => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PaymentFailed(_) => StatusCode::PAYMENT_REQUIRED,
+            // The provider is not configured or cannot be reached.
+            Self::PaymentProvider(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited {
+                retry_after_secs, ..
+            }
+            | Self::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+}
+
+/// The answer of a REST route: the status to match the code, the same JSON
+/// error as GraphQL's with the request id, and `Retry-After` where the
+/// client is asked to wait.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            // The request span carries the request id.
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let mut response = crate::graphql::http::error_response(
+            self.status(),
+            self.code(),
+            &self.message(),
+            &crate::routes::current_request_id(),
+        );
+        if let Some(secs) = self.retry_after_secs() {
+            crate::graphql::http::set_retry_after(&mut response, secs);
+        }
+        response
+    }
+}
+
 impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         err.extend()
@@ -290,6 +348,64 @@ impl From<AppError> for async_graphql::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_variant_has_its_http_status() {
+        let cases = [
+            (AppError::Unauthenticated("x".into()), 401, None),
+            (AppError::Forbidden("x".into()), 403, None),
+            (AppError::NotFound("x".into()), 404, None),
+            (AppError::invalid("input.a", "bad"), 400, None),
+            (AppError::BadRequest("x".into()), 400, None),
+            (AppError::Conflict("x".into()), 409, None),
+            (AppError::stale("formation", 7), 409, None),
+            (
+                AppError::RateLimited {
+                    message: "x".into(),
+                    retry_after_secs: 3,
+                },
+                429,
+                Some("3"),
+            ),
+            (AppError::unavailable(), 503, Some("5")),
+            (AppError::PaymentFailed("x".into()), 402, None),
+            (AppError::PaymentProvider("x".into()), 503, None),
+            (AppError::internal(anyhow::anyhow!("db down")), 500, None),
+        ];
+        for (err, status, retry_after) in cases {
+            let code = err.code();
+            let response = err.into_response();
+            assert_eq!(response.status().as_u16(), status, "{code}");
+            assert_eq!(
+                response
+                    .headers()
+                    .get(axum::http::header::RETRY_AFTER)
+                    .map(|v| v.to_str().unwrap()),
+                retry_after,
+                "{code}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn responses_carry_code_message_and_request_id() {
+        let response = crate::routes::CURRENT_REQUEST_ID
+            .scope("req-7".to_owned(), async {
+                AppError::internal(anyhow::anyhow!("secret cause")).into_response()
+            })
+            .await;
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({ "errors": [{
+                "message": INTERNAL_MESSAGE,
+                "extensions": { "code": "INTERNAL", "requestId": "req-7" }
+            }] })
+        );
+    }
 
     fn code_of(err: AppError) -> String {
         let gql = err.extend();

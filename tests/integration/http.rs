@@ -19,6 +19,11 @@ on_both_databases!(
     unknown_routes_are_coded,
 );
 
+on_both_databases!(
+    settings: &[("TEST_PANIC_OPERATION", "Boom")];
+    panics_answer_internal_with_the_request_id,
+);
+
 async fn probes_answer(app: TestApp) {
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -230,4 +235,30 @@ async fn unknown_routes_are_coded(app: TestApp) {
     let res = app.client.get(app.url("/nowhere")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(error_code(&res.json::<Value>().await.unwrap()), "NOT_FOUND");
+}
+
+/// `TEST_PANIC_OPERATION` makes the operation named `Boom` panic while it
+/// runs, as a resolver with a bug would.
+async fn panics_answer_internal_with_the_request_id(app: TestApp) {
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "query Boom { __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let header = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), "INTERNAL", "{body:#}");
+    assert_eq!(body["errors"][0]["message"], api::error::INTERNAL_MESSAGE);
+    assert_eq!(
+        body["errors"][0]["extensions"]["requestId"],
+        header.as_str()
+    );
+
+    // The server goes on serving, other operations included.
+    let ok = app.gql(None, "query Fine { __typename }", json!({})).await;
+    assert_eq!(ok["data"]["__typename"], "Query", "{ok:#}");
 }

@@ -348,26 +348,21 @@ fn coded_error(code: &str, message: &str) -> ServerError {
     err
 }
 
-/// Gives every error a code and the request id. Errors raised by the library
-/// itself (parsing, validation, limits) carry no code until here.
+/// Gives every error the request id. The library's own errors got their
+/// codes where they arose (`graphql::codes`); an error that still has none
+/// is one nobody expected: before execution it is a bad request, during it
+/// our fault, logged and answered with the generic message.
 pub(crate) fn finalize(mut response: Response, request_id: &str) -> Response {
     for err in &mut response.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
-            let code =
-                if err.message.contains("nested too deep") || err.message.contains("too complex") {
-                    code::QUERY_TOO_COMPLEX
-                } else if err.path.is_empty() {
-                    code::BAD_REQUEST
-                } else if err.message.starts_with("Failed to parse")
-                    || err.message.starts_with("Invalid value")
-                {
-                    code::VALIDATION
-                } else {
-                    tracing::error!(message = %err.message, "uncoded resolver error");
-                    err.message = INTERNAL_MESSAGE.to_owned();
-                    code::INTERNAL
-                };
+            let code = if err.path.is_empty() {
+                code::BAD_REQUEST
+            } else {
+                tracing::error!(message = %err.message, "uncoded resolver error");
+                err.message = INTERNAL_MESSAGE.to_owned();
+                code::INTERNAL
+            };
             ext.set("code", code);
         }
         ext.set("requestId", request_id);

@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged from one object per domain, limits, and
 //! the per-request context helpers that resolvers use.
 
+pub mod codes;
 pub mod connection;
 pub mod context;
 pub mod denials;
@@ -31,11 +32,19 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// Most operations accepted in one batched HTTP request.
 pub const MAX_BATCH: usize = 10;
 
-fn schema_builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
+/// The limits are enforced by [`codes::ErrorCodes`], not by the library,
+/// so that going over one is told apart from other invalid queries without
+/// reading messages.
+fn schema_builder(
+    panic_operation: Option<String>,
+) -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
     Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
         .disable_suggestions()
+        .extension(codes::ErrorCodes {
+            max_depth: MAX_DEPTH,
+            max_complexity: MAX_COMPLEXITY,
+            panic_operation,
+        })
         .extension(ws::WebSocketErrorCodes)
 }
 
@@ -43,7 +52,7 @@ fn schema_builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
 /// Introspection is off when `GRAPHQL_INTROSPECTION` says so (production's
 /// default): a public server need not hand out its whole schema.
 pub fn build_schema(state: AppState) -> AppSchema {
-    let builder = schema_builder();
+    let builder = schema_builder(state.config.test_panic_operation.clone());
     let builder = if state.config.introspection {
         builder
     } else {
@@ -54,5 +63,5 @@ pub fn build_schema(state: AppState) -> AppSchema {
 
 /// The schema's SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    schema_builder().finish().sdl()
+    schema_builder(None).finish().sdl()
 }

@@ -15,9 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    error::code,
-    graphql::http::error_response,
-    routes::{RequestId, app_error_response},
+    error::AppError,
     services::provisioning::{self, CallbackError},
     state::AppState,
 };
@@ -30,21 +28,13 @@ pub fn routes(state: AppState) -> Router {
 
 async fn provisioned(
     State(state): State<AppState>,
-    RequestId(request_id): RequestId,
     Path(job_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let not_found = || {
-        error_response(
-            StatusCode::NOT_FOUND,
-            code::NOT_FOUND,
-            "no provisioning request has this id",
-            &request_id,
-        )
-    };
+    let not_found = || AppError::NotFound("no provisioning request has this id".to_owned());
     let Ok(job_id) = Uuid::parse_str(&job_id) else {
-        return not_found();
+        return not_found().into_response();
     };
     let signature = headers
         .get("x-pools-signature")
@@ -55,24 +45,14 @@ async fn provisioned(
             Json(json!({ "poolAppId": app.id, "provisioningState": app.provisioning_state })),
         )
             .into_response(),
-        Err(CallbackError::NotFound) => not_found(),
-        Err(CallbackError::Signature(_)) => error_response(
-            StatusCode::UNAUTHORIZED,
-            code::UNAUTHENTICATED,
-            "X-Pools-Signature is missing, stale, or does not match this request and body",
-            &request_id,
-        ),
-        Err(CallbackError::Conflict(message)) => {
-            error_response(StatusCode::CONFLICT, code::CONFLICT, &message, &request_id)
-        }
-        Err(CallbackError::Malformed(message)) => error_response(
-            StatusCode::BAD_REQUEST,
-            code::BAD_REQUEST,
-            &message,
-            &request_id,
-        ),
-        Err(CallbackError::Internal(e)) => {
-            app_error_response(e, &request_id, "provisioning callback failed")
-        }
+        Err(CallbackError::NotFound) => not_found().into_response(),
+        Err(CallbackError::Signature(_)) => AppError::Unauthenticated(
+            "X-Pools-Signature is missing, stale, or does not match this request and body"
+                .to_owned(),
+        )
+        .into_response(),
+        Err(CallbackError::Conflict(message)) => AppError::Conflict(message).into_response(),
+        Err(CallbackError::Malformed(message)) => AppError::BadRequest(message).into_response(),
+        Err(CallbackError::Internal(e)) => e.into_response(),
     }
 }

@@ -11,7 +11,7 @@ use axum::{
     Router,
     body::{Body, Bytes},
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -19,9 +19,8 @@ use uuid::Uuid;
 
 use crate::{
     auth::RequestContext,
-    error::{AppError, code},
-    graphql::http::error_response,
-    routes::{Peer, RequestId, app_error_response},
+    error::AppError,
+    routes::{Peer, RequestId},
     services::exports::{self, Cursor, Scope, Table, pack},
     state::AppState,
 };
@@ -41,7 +40,7 @@ async fn pool_export(
     Path((id, file)): Path<(String, String)>,
 ) -> Response {
     let Some(id) = parse_id(&id) else {
-        return not_found(&request_id);
+        return not_found();
     };
     if file == "audit-pack.json" {
         let context = context(&state, &request_id, &peer, &headers);
@@ -56,7 +55,7 @@ async fn pool_export(
                 attach(&mut response, &format!("pool-{id}-audit-pack.json"));
                 response
             }
-            Err(e) => app_error_response(e, &request_id, "export failed"),
+            Err(e) => e.into_response(),
         };
     }
     export(state, request_id, peer, headers, Scope::Pool(id), &file).await
@@ -70,7 +69,7 @@ async fn parent_export(
     Path((id, file)): Path<(String, String)>,
 ) -> Response {
     let Some(id) = parse_id(&id) else {
-        return not_found(&request_id);
+        return not_found();
     };
     export(
         state,
@@ -92,7 +91,7 @@ async fn export(
     file: &str,
 ) -> Response {
     let Some(table) = Table::parse(file) else {
-        return not_found(&request_id);
+        return not_found();
     };
     let context = context(&state, &request_id, &peer, &headers);
     let allowed = async {
@@ -101,7 +100,7 @@ async fn export(
     }
     .await;
     if let Err(e) = allowed {
-        return app_error_response(e, &request_id, "export failed");
+        return e.into_response();
     }
     let (id, kind) = match scope {
         Scope::Pool(id) => (id, "pool"),
@@ -218,13 +217,12 @@ fn parse_id(raw: &str) -> Option<Uuid> {
     Uuid::parse_str(raw).ok()
 }
 
-fn not_found(request_id: &str) -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        code::NOT_FOUND,
-        "no such export: use register.csv, ledger.csv or audit-trail.csv (and audit-pack.json for a pool) under a valid id",
-        request_id,
+fn not_found() -> Response {
+    AppError::NotFound(
+        "no such export: use register.csv, ledger.csv or audit-trail.csv (and audit-pack.json for a pool) under a valid id"
+            .to_owned(),
     )
+    .into_response()
 }
 
 #[cfg(test)]

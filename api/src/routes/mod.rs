@@ -10,19 +10,22 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
+    body::Body,
     extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts},
     http::{HeaderName, Request, StatusCode, request::Parts},
+    middleware::{self, Next},
     response::Response,
     routing::get,
 };
 use tower::ServiceBuilder;
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
 
 use crate::{
-    error::code,
+    error::{INTERNAL_MESSAGE, code},
     graphql::{
         self,
         http::{GraphqlServer, MAX_BODY_BYTES, error_response},
@@ -131,39 +134,46 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-/// An error of a non-GraphQL route as JSON with its code and an HTTP
-/// status to match; an internal cause is logged (as `what`), never sent.
-pub(crate) fn app_error_response(
-    e: crate::error::AppError,
-    request_id: &str,
-    what: &str,
-) -> Response {
-    let status = match &e {
-        crate::error::AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        crate::error::AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        crate::error::AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        crate::error::AppError::Validation(_) | crate::error::AppError::BadRequest(_) => {
-            StatusCode::BAD_REQUEST
-        }
-        crate::error::AppError::Internal(cause) => {
-            tracing::error!(request_id = %request_id, error = ?cause, "{what}");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        crate::error::AppError::Unavailable {
-            retry_after_secs, ..
-        } => {
-            let mut response = crate::graphql::http::error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                e.code(),
-                &e.message(),
-                request_id,
-            );
-            crate::graphql::http::set_retry_after(&mut response, *retry_after_secs);
-            return response;
-        }
-        _ => StatusCode::CONFLICT,
-    };
-    crate::graphql::http::error_response(status, e.code(), &e.message(), request_id)
+tokio::task_local! {
+    /// The request id of the request this task is answering, for answers
+    /// built where no extractor reaches: `AppError`'s response and the
+    /// answer to a panic.
+    pub(crate) static CURRENT_REQUEST_ID: String;
+}
+
+/// The current request's id, or `unknown` outside a request.
+pub(crate) fn current_request_id() -> String {
+    CURRENT_REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+async fn with_request_id(request: Request<Body>, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned();
+    CURRENT_REQUEST_ID.scope(id, next.run(request)).await
+}
+
+/// A handler or resolver that panicked: the client gets `INTERNAL` with the
+/// request id, as for any other fault of ours, and the log gets the panic.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    // Inside the request span, which carries the request id.
+    tracing::error!(panic = %message, "a request panicked");
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        code::INTERNAL,
+        INTERNAL_MESSAGE,
+        &current_request_id(),
+    )
 }
 
 pub fn router(state: AppState) -> Router {
@@ -205,7 +215,9 @@ pub fn router(state: AppState) -> Router {
             .map_request(drop_unsafe_request_id)
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeUuidV7))
             .layer(trace)
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(middleware::from_fn(with_request_id))
+            .layer(CatchPanicLayer::custom(answer_panic)),
     )
 }
 

@@ -11,9 +11,7 @@ use axum::{
 use serde_json::json;
 
 use crate::{
-    error::{INTERNAL_MESSAGE, code},
-    graphql::http::error_response,
-    routes::RequestId,
+    error::AppError,
     services::contributions::webhook::{self, Outcome, Rejection},
     state::AppState,
 };
@@ -24,12 +22,7 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn stripe(
-    State(state): State<AppState>,
-    RequestId(id): RequestId,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
@@ -46,27 +39,24 @@ async fn stripe(
             )
                 .into_response()
         }
-        Err(Rejection::NotConfigured) => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::PAYMENT_PROVIDER,
-            "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)",
-            &id,
-        ),
-        Err(Rejection::Signature(e)) => {
-            error_response(StatusCode::BAD_REQUEST, code::BAD_REQUEST, e.message(), &id)
-        }
-        Err(Rejection::Malformed(m)) => {
-            error_response(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &m, &id)
-        }
-        Err(Rejection::Internal(e)) => {
-            tracing::error!(error = ?e, "processing a Stripe webhook failed");
-            // Stripe retries on a 5xx, so nothing is lost.
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                code::INTERNAL,
-                INTERNAL_MESSAGE,
-                &id,
-            )
+        Err(rejection) => AppError::from(rejection).into_response(),
+    }
+}
+
+impl From<Rejection> for AppError {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::NotConfigured => Self::PaymentProvider(
+                "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)"
+                    .to_owned(),
+            ),
+            Rejection::Signature(e) => Self::BadRequest(e.message().to_owned()),
+            Rejection::Malformed(m) => Self::BadRequest(m),
+            // Whatever went wrong, Stripe is told 500 and retries later, so
+            // nothing is lost.
+            Rejection::Internal(e) => {
+                Self::internal(anyhow::anyhow!("processing a Stripe webhook failed: {e:?}"))
+            }
         }
     }
 }
