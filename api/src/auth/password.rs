@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
-    password_hash::{Output, SaltString, rand_core::OsRng},
+    password_hash::phc::{Output, Salt},
 };
 
 use crate::{
@@ -49,19 +49,15 @@ fn compute(params: Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> AppR
 pub async fn hash(limits: &Limits, password: String) -> AppResult<String> {
     limits
         .hash(move || {
-            let salt = SaltString::generate(&mut OsRng);
+            let salt = Salt::generate();
             let params = Params::default();
             let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-            let mut raw_salt = [0u8; 64];
-            let raw_salt = salt
-                .decode_b64(&mut raw_salt)
-                .map_err(|e| failed("salt", e))?;
-            compute(params.clone(), password.as_bytes(), raw_salt, &mut out)?;
+            compute(params.clone(), password.as_bytes(), &salt, &mut out)?;
             let phc = PasswordHash {
                 algorithm: Algorithm::Argon2id.ident(),
                 version: Some(Version::V0x13.into()),
                 params: (&params).try_into().map_err(|e| failed("params", e))?,
-                salt: Some(salt.as_salt()),
+                salt: Some(salt),
                 hash: Some(Output::new(&out).map_err(|e| failed("output", e))?),
             };
             Ok(phc.to_string())
@@ -84,16 +80,12 @@ pub async fn verify(limits: &Limits, password: String, stored: Option<String>) -
             let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else {
                 return Err(failed("stored hash", "no salt or output"));
             };
-            if Algorithm::try_from(parsed.algorithm) != Ok(Algorithm::Argon2id) {
+            if !matches!(Algorithm::new(parsed.algorithm), Ok(Algorithm::Argon2id)) {
                 return Err(failed("stored hash", "not Argon2id"));
             }
             let params = Params::try_from(&parsed).map_err(|e| failed("stored params", e))?;
-            let mut raw_salt = [0u8; 64];
-            let raw_salt = salt
-                .decode_b64(&mut raw_salt)
-                .map_err(|e| failed("stored salt", e))?;
             let mut out = vec![0u8; expected.len()];
-            compute(params, password.as_bytes(), raw_salt, &mut out)?;
+            compute(params, password.as_bytes(), &salt, &mut out)?;
             // Output compares in constant time.
             let ok = Output::new(&out).is_ok_and(|computed| computed == expected);
             Ok(ok && real)
@@ -136,11 +128,10 @@ mod tests {
     #[tokio::test]
     async fn hashes_made_by_the_argon2_defaults_still_verify() {
         use argon2::PasswordHasher;
-        let salt = SaltString::generate(&mut OsRng);
-        let old = Argon2::default()
-            .hash_password(b"an older passphrase", &salt)
-            .unwrap()
-            .to_string();
+        let old: PasswordHash = Argon2::default()
+            .hash_password(b"an older passphrase")
+            .unwrap();
+        let old = old.to_string();
         let limits = limits();
         assert!(
             verify(&limits, "an older passphrase".into(), Some(old.clone()))
@@ -155,6 +146,25 @@ mod tests {
             Argon2::default()
                 .verify_password(b"a passphrase of ours", &PasswordHash::new(&ours).unwrap())
                 .is_ok()
+        );
+    }
+
+    /// A reference-implementation vector (argon2 crate 0.5's known answers):
+    /// hashes stored before the upgrade to argon2 0.6 keep verifying.
+    #[tokio::test]
+    async fn a_reference_hash_verifies() {
+        let stored =
+            "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4";
+        let limits = limits();
+        assert!(
+            verify(&limits, "password".into(), Some(stored.into()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify(&limits, "passw0rd".into(), Some(stored.into()))
+                .await
+                .unwrap()
         );
     }
 

@@ -1,8 +1,8 @@
 //! Bearer-token secrets: generated at random, stored only as a keyed hash.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
+use hmac::{Hmac, KeyInit, Mac};
+use rand::Rng;
 use sha2::Sha256;
 
 /// Prefix of sign-in session tokens.
@@ -25,7 +25,7 @@ pub fn new_token(prefix: &str) -> String {
 /// HMAC-SHA256 of the token under the server's secret, hex-encoded. A leaked
 /// database alone does not let anyone forge or replay a token.
 pub fn hash_token(secret: &str, token: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(token.as_bytes());
     hex::encode(mac.finalize().into_bytes())

@@ -1,7 +1,7 @@
 //! Verifying Stripe's webhook signatures: `Stripe-Signature: t=<unix>,v1=<hex>`
 //! where v1 is HMAC-SHA256 of `"<t>.<raw body>"` under the endpoint secret.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// How old a signed event may be before it is refused as a replay.
@@ -78,7 +78,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 fn mac(secret: &str) -> Hmac<Sha256> {
-    <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+    <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
 }
 

@@ -39,10 +39,24 @@ pub fn chain_key(parent_entity_id: Option<Uuid>) -> String {
 /// hashes every event, and building a JSON value for each cost more than
 /// the hashing itself.
 pub fn event_hash(e: &audit_event::Model) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = HashWriter(Sha256::new());
     serde_json::to_writer(&mut hasher, &Canonical(e))
         .unwrap_or_else(|_| unreachable!("writing into a hasher cannot fail"));
-    hex::encode(hasher.finalize())
+    hex::encode(hasher.0.finalize())
+}
+
+/// Bytes written are hashed (sha2 0.11 hashers are no `io::Write` themselves).
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// An event as the array the hash covers (see the module's documentation).

@@ -14,7 +14,7 @@ pub mod worker;
 
 use chrono::{DateTime, Duration, Utc};
 use entities::job;
-use rand::Rng;
+use rand::RngExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
     QueryFilter, QuerySelect, Set, Statement,

@@ -239,7 +239,7 @@ async fn current_request(
 
 #[cfg(test)]
 mod tests {
-    use hmac::{Hmac, Mac};
+    use hmac::{Hmac, KeyInit, Mac};
     use sha2::Sha256;
 
     use super::*;
@@ -250,7 +250,7 @@ mod tests {
         let body = br#"{"status":"READY"}"#;
         let t = 1_000;
         // Exactly the string the README tells operators to sign.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"prsec_x").unwrap();
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"prsec_x").unwrap();
         mac.update(format!("{t}.{job}.{{\"status\":\"READY\"}}").as_bytes());
         let v1 = hex::encode(mac.finalize().into_bytes());
         assert_eq!(
