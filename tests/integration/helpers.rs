@@ -184,6 +184,23 @@ impl TestApp {
         Self::start(self.database_url.clone(), None, settings).await
     }
 
+    /// Waits until no job of `kind` waits or runs: all of them have done
+    /// their work (or given up), so whatever they send has arrived.
+    pub async fn jobs_settled(&self, kind: &str) {
+        use entities::job;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        eventually(&format!("the {kind} jobs settle"), || async {
+            let open = job::Entity::find()
+                .filter(job::Column::Kind.eq(kind))
+                .filter(job::Column::Status.is_in(["PENDING", "RUNNING"]))
+                .all(&self.db)
+                .await
+                .expect("reading the jobs");
+            if open.is_empty() { Ok(()) } else { Err(open) }
+        })
+        .await;
+    }
+
     /// SQL statements run so far.
     pub fn sql_count(&self) -> u64 {
         self.statements.load(std::sync::atomic::Ordering::SeqCst)
