@@ -110,6 +110,16 @@ pub async fn new_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// An empty database (no migrations), for the tests of the migrations.
+pub async fn empty_postgres_database() -> String {
+    let base = postgres_base();
+    let name = format!("t_{}", Uuid::now_v7().simple());
+    let mut admin = admin_connection(&base).await;
+    run(&mut admin, format!("CREATE DATABASE \"{name}\"")).await;
+    admin.close().await.ok();
+    format!("{base}/{name}")
+}
+
 /// The name of the template database holding the current migrations,
 /// which this makes if it does not exist yet.
 ///

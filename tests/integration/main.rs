@@ -25,6 +25,7 @@ mod faults;
 mod formations;
 mod http;
 mod input;
+mod migrations;
 mod outbound;
 mod parent_entities;
 mod pools;
