@@ -153,21 +153,40 @@ impl MigrationTrait for Migration {
             conn.execute_unprepared(&format!("DROP INDEX {name}"))
                 .await?;
         }
-        for column in [
-            ParentEntityRoles::Email,
-            ParentEntityRoles::Status,
-            ParentEntityRoles::AcceptedAt,
-            ParentEntityRoles::DeclinedAt,
-            ParentEntityRoles::ExpiresAt,
-        ] {
-            drop_column(manager, ParentEntityRoles::Table, column).await?;
-        }
-        // SQLite keeps `user_id` nullable; every remaining row has one.
-        if manager.get_database_backend() == DatabaseBackend::Postgres {
-            conn.execute_unprepared(
-                "ALTER TABLE parent_entity_roles ALTER COLUMN user_id SET NOT NULL",
-            )
-            .await?;
+        match manager.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                for column in [
+                    ParentEntityRoles::Email,
+                    ParentEntityRoles::Status,
+                    ParentEntityRoles::AcceptedAt,
+                    ParentEntityRoles::DeclinedAt,
+                    ParentEntityRoles::ExpiresAt,
+                ] {
+                    drop_column(manager, ParentEntityRoles::Table, column).await?;
+                }
+                conn.execute_unprepared(
+                    "ALTER TABLE parent_entity_roles ALTER COLUMN user_id SET NOT NULL",
+                )
+                .await?;
+            }
+            _ => {
+                // SQLite cannot make a column NOT NULL in place: the table
+                // is rebuilt as it was before, as `up` rebuilt it.
+                manager
+                    .create_table(roles_table_before(ParentEntityRoles::New))
+                    .await?;
+                for statement in [
+                    "INSERT INTO parent_entity_roles_new \
+                       (id, parent_entity_id, user_id, role, granted_by, granted_at, revoked_by, revoked_at) \
+                     SELECT id, parent_entity_id, user_id, role, granted_by, granted_at, revoked_by, revoked_at \
+                     FROM parent_entity_roles",
+                    "DROP TABLE parent_entity_roles",
+                    "ALTER TABLE parent_entity_roles_new RENAME TO parent_entity_roles",
+                    "CREATE INDEX idx_parent_entity_roles_user ON parent_entity_roles (user_id)",
+                ] {
+                    conn.execute_unprepared(statement).await?;
+                }
+            }
         }
         conn.execute_unprepared(
             "CREATE UNIQUE INDEX uq_parent_entity_roles_active \
@@ -203,6 +222,33 @@ fn roles_table(name: ParentEntityRoles) -> TableCreateStatement {
         .col(timestamp_with_time_zone_null(ParentEntityRoles::AcceptedAt))
         .col(timestamp_with_time_zone_null(ParentEntityRoles::DeclinedAt))
         .col(timestamp_with_time_zone_null(ParentEntityRoles::ExpiresAt))
+        .col(uuid_null(ParentEntityRoles::RevokedBy))
+        .col(timestamp_with_time_zone_null(ParentEntityRoles::RevokedAt))
+        .foreign_key(
+            ForeignKey::create()
+                .name("fk_parent_entity_roles_parent")
+                .from(name, ParentEntityRoles::ParentEntityId)
+                .to(ParentEntities::Table, ParentEntities::Id),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .name("fk_parent_entity_roles_user")
+                .from(name, ParentEntityRoles::UserId)
+                .to(Users::Table, Users::Id),
+        )
+        .to_owned()
+}
+
+/// The roles table as it was before this migration, created under `name`.
+fn roles_table_before(name: ParentEntityRoles) -> TableCreateStatement {
+    Table::create()
+        .table(name)
+        .col(pk_uuid(ParentEntityRoles::Id))
+        .col(uuid(ParentEntityRoles::ParentEntityId))
+        .col(uuid(ParentEntityRoles::UserId))
+        .col(string_len(ParentEntityRoles::Role, 16))
+        .col(uuid(ParentEntityRoles::GrantedBy))
+        .col(timestamp_with_time_zone(ParentEntityRoles::GrantedAt))
         .col(uuid_null(ParentEntityRoles::RevokedBy))
         .col(timestamp_with_time_zone_null(ParentEntityRoles::RevokedAt))
         .foreign_key(

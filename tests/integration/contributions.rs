@@ -462,6 +462,7 @@ macro_rules! with_stripe {
                 ("STRIPE_API_BASE", "env:TEST_STRIPE_URL"),
                 ("STRIPE_WEBHOOK_SECRET", "whsec_test_secret"),
             ];
+            needs stripe;
             $($name),*
         );
     };
@@ -474,10 +475,7 @@ with_stripe!(
 );
 
 fn stripe_url(path: &str) -> String {
-    format!(
-        "{}{path}",
-        std::env::var("TEST_STRIPE_URL").expect("TEST_STRIPE_URL")
-    )
+    format!("{}{path}", crate::databases::STRIPE.url())
 }
 
 /// What a frontend does with Stripe.js: turn a card into a payment method.

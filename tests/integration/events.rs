@@ -5,7 +5,9 @@
 use std::{collections::HashSet, time::Duration};
 
 use futures::{SinkExt, StreamExt};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, sea_query::Expr,
+};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
@@ -498,7 +500,9 @@ async fn integrators_hear_events_through_signed_webhooks(app: TestApp) {
         )
         .await;
     p.join("cleo@example.org", "users").await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Deliveries are queued in the change's transaction: once the queue has
+    // settled, anything sent for Cleo has arrived.
+    p.app().jobs_settled("deliver_webhook").await;
     assert_eq!(receiver.seen().len(), before);
     let listed = p
         .app()
@@ -813,15 +817,37 @@ async fn a_subscription_ends_when_access_does(app: TestApp) {
     );
 }
 
-// Two servers need a database both can reach: PostgreSQL only.
+// Two servers need a database both can reach: one process owns an SQLite
+// database, so this runs on PostgreSQL only.
 on_both_databases!(settings: &[("JOB_POLL_INTERVAL_MS", "5000"), ("JOB_BATCH", "1")];
+    postgres only;
     two_servers_share_the_queue_and_the_events);
 
+/// Waits until two connections to the database (one per server, each
+/// opened when its server starts serving) LISTEN for notifications.
+async fn both_servers_listen(app: &TestApp) {
+    let sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+               AND pid <> pg_backend_pid() AND state = 'idle' \
+               AND query LIKE 'LISTEN %pools_events%'";
+    eventually("both servers listen for notifications", || async {
+        let listening: i64 = app
+            .db
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        if listening >= 2 {
+            Ok(())
+        } else {
+            Err(listening)
+        }
+    })
+    .await;
+}
+
 async fn two_servers_share_the_queue_and_the_events(a: TestApp) {
-    if a.database_url.starts_with("sqlite") {
-        eprintln!("two servers need PostgreSQL: one process owns an SQLite database");
-        return;
-    }
     let b = a
         .second_server(&[("JOB_POLL_INTERVAL_MS", "60000"), ("JOB_BATCH", "1")])
         .await;
@@ -840,7 +866,7 @@ async fn two_servers_share_the_queue_and_the_events(a: TestApp) {
     // database's NOTIFY can bring it news within the test. It starts after a known
     // event, so it misses nothing even if it starts late.
     let mut ws = follow_pool(&p, &b, &p.w.founder, "1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    both_servers_listen(a).await;
 
     // Forty people join, half through each server.
     let apply = "mutation($i: ApplyForMembershipInput!) { applyForMembership(input: $i) { id } }";
@@ -872,7 +898,11 @@ async fn two_servers_share_the_queue_and_the_events(a: TestApp) {
 
     // Every delivery arrives exactly once, and both servers did some.
     let seen = receiver.wait_for(40, |_| true).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A duplicate would come from a job run twice: once every delivery job
+    // has finished and the receiver has answered all it got, none is on its
+    // way.
+    a.jobs_settled("deliver_webhook").await;
+    assert_eq!(receiver.answered().len(), receiver.seen().len());
     let all = receiver.seen();
     let ids: HashSet<String> = all
         .iter()

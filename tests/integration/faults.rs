@@ -79,6 +79,10 @@ const ME: &str = "{ me { email } }";
 
 /// The database stops under a running server, then comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    skip_postgres,
+    ignore = "SKIP_POSTGRES=1: needs PostgreSQL's server programs"
+)]
 async fn a_stopped_database_answers_unavailable_and_the_server_recovers() {
     let cluster = Cluster::start().await;
     // The production default, so the numbers printed are what a client sees.

@@ -4,62 +4,73 @@
 use std::collections::HashMap;
 
 use api::{config::Config, startup::Application};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-/// Runs each named `async fn(TestApp)` once per database:
-/// `<name>::sqlite` always, `<name>::postgres` when PostgreSQL is configured.
+/// Runs each named `async fn(TestApp)` once per database: as
+/// `<name>::sqlite` and `<name>::postgres`. A run without PostgreSQL fails
+/// the `postgres` half, unless `SKIP_POSTGRES=1` builds it ignored (see
+/// `databases.rs`).
+///
+/// `postgres only;` makes the `postgres` half alone, for what SQLite cannot
+/// do at all (such as two servers on one database). `needs stripe;` is for
+/// tests against localstripe, which `SKIP_STRIPE=1` builds ignored.
 macro_rules! on_both_databases {
+    (settings: $settings:expr; needs stripe; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                on_both_databases!(@sqlite $settings, $name,
+                    #[cfg_attr(skip_stripe, ignore = "SKIP_STRIPE=1: needs localstripe")]);
+                on_both_databases!(@postgres $settings, $name,
+                    #[cfg_attr(skip_stripe, ignore = "SKIP_STRIPE=1: needs localstripe")]
+                    #[cfg_attr(all(skip_postgres, not(skip_stripe)), ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
+            }
+        )*
+    };
+    (settings: $settings:expr; postgres only; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                on_both_databases!(@postgres $settings, $name,
+                    #[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
+            }
+        )*
+    };
     (settings: $settings:expr; $($name:ident),* $(,)?) => {
         $(
             mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    if !$crate::helpers::settings_available($settings) {
-                        return;
-                    }
-                    super::$name($crate::helpers::TestApp::sqlite_with($settings).await).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if !$crate::helpers::settings_available($settings) {
-                        return;
-                    }
-                    match $crate::helpers::TestApp::postgres_with($settings).await {
-                        Some(app) => super::$name(app).await,
-                        None => eprintln!("TEST_POSTGRES_URL is unset: PostgreSQL run skipped"),
-                    }
-                }
+                on_both_databases!(@sqlite $settings, $name,);
+                on_both_databases!(@postgres $settings, $name,
+                    #[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
             }
         )*
     };
     ($($name:ident),* $(,)?) => {
         on_both_databases!(settings: &[]; $($name),*);
     };
+    (@sqlite $settings:expr, $name:ident, $(#[$ignore:meta])*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$ignore])*
+        async fn sqlite() {
+            super::$name($crate::helpers::TestApp::sqlite_with($settings).await).await;
+        }
+    };
+    (@postgres $settings:expr, $name:ident, $(#[$ignore:meta])*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$ignore])*
+        async fn postgres() {
+            super::$name($crate::helpers::TestApp::postgres_with($settings).await).await;
+        }
+    };
 }
 
 /// A setting written `env:NAME` takes the value of the environment variable
-/// NAME (such as the test command's localstripe URL).
-fn resolve(value: &str) -> Option<String> {
+/// NAME (such as the test command's localstripe URL); the test fails when it
+/// is unset.
+fn resolve(value: &str) -> String {
     match value.strip_prefix("env:") {
-        Some(name) => std::env::var(name).ok(),
-        None => Some(value.to_owned()),
+        Some(name) => crate::databases::Component::of_var(name).url(),
+        None => value.to_owned(),
     }
-}
-
-/// Whether every `env:` setting is there; if not, says which test is skipped.
-pub fn settings_available(settings: &[(&str, &str)]) -> bool {
-    let missing: Vec<&str> = settings
-        .iter()
-        .filter(|(_, v)| resolve(v).is_none())
-        .map(|(_, v)| *v)
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("{missing:?} unset: test skipped (the test command sets it)");
-    }
-    missing.is_empty()
 }
 
 /// A running server and a direct connection to its database (for setting
@@ -88,21 +99,11 @@ impl TestApp {
         Self::start(url, Some(dir), settings).await
     }
 
-    /// A server on a new PostgreSQL database, or `None` when PostgreSQL is
-    /// not configured.
-    pub async fn postgres_with(settings: &[(&str, &str)]) -> Option<Self> {
-        let base = std::env::var("TEST_POSTGRES_URL").ok()?;
-        let base = base.trim_end_matches('/');
-        let admin = Database::connect(format!("{base}/postgres"))
-            .await
-            .expect("TEST_POSTGRES_URL is set but PostgreSQL does not answer");
-        let name = format!("t_{}", Uuid::now_v7().simple());
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create test database");
-        admin.close().await.ok();
-        Some(Self::start(format!("{base}/{name}"), None, settings).await)
+    /// A server on a new PostgreSQL database (a copy of the migrated
+    /// template); fails the test when PostgreSQL is not configured.
+    pub async fn postgres_with(settings: &[(&str, &str)]) -> Self {
+        let url = crate::databases::new_postgres_database().await;
+        Self::start(url, None, settings).await
     }
 
     async fn start(
@@ -131,10 +132,7 @@ impl TestApp {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         for (k, v) in settings {
-            env.insert(
-                (*k).to_owned(),
-                resolve(v).expect("checked by settings_available"),
-            );
+            env.insert((*k).to_owned(), resolve(v));
         }
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         let database_url = config.database_url.clone();
@@ -184,6 +182,23 @@ impl TestApp {
     /// second instance behind a load balancer would be.
     pub async fn second_server(&self, settings: &[(&str, &str)]) -> Self {
         Self::start(self.database_url.clone(), None, settings).await
+    }
+
+    /// Waits until no job of `kind` waits or runs: all of them have done
+    /// their work (or given up), so whatever they send has arrived.
+    pub async fn jobs_settled(&self, kind: &str) {
+        use entities::job;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        eventually(&format!("the {kind} jobs settle"), || async {
+            let open = job::Entity::find()
+                .filter(job::Column::Kind.eq(kind))
+                .filter(job::Column::Status.is_in(["PENDING", "RUNNING"]))
+                .all(&self.db)
+                .await
+                .expect("reading the jobs");
+            if open.is_empty() { Ok(()) } else { Err(open) }
+        })
+        .await;
     }
 
     /// SQL statements run so far.

@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real server on a free port against a
-//! fresh database and talks HTTP to it. Every test runs on SQLite, and on
-//! PostgreSQL when `TEST_POSTGRES_URL` is set (the test command sets it).
+//! fresh database and talks HTTP to it. Every test runs on SQLite and on
+//! PostgreSQL at `TEST_POSTGRES_URL` (the test command sets it); without it
+//! the PostgreSQL half fails, unless `SKIP_POSTGRES=1` (see `databases.rs`).
 
 #![expect(
     clippy::unwrap_used,
@@ -18,11 +19,13 @@ mod audit;
 mod auditors;
 mod cluster;
 mod contributions;
+mod databases;
 mod events;
 mod faults;
 mod formations;
 mod http;
 mod input;
+mod migrations;
 mod outbound;
 mod parent_entities;
 mod pools;

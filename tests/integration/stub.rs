@@ -124,6 +124,7 @@ async fn answer(reply: Option<Reply>) -> Response {
     match reply {
         Some(Reply::Status(code)) => StatusCode::from_u16(code).unwrap().into_response(),
         Some(Reply::Slow(wait)) => {
+            // The slowness is what the test is about, not a wait for state.
             tokio::time::sleep(wait).await;
             StatusCode::OK.into_response()
         }
