@@ -209,48 +209,49 @@ async fn drop_column<T: IntoIden + 'static, C: IntoIden + 'static>(
 
 /// The roles table as this migration leaves it, created under `name`.
 fn roles_table(name: ParentEntityRoles) -> TableCreateStatement {
-    Table::create()
-        .table(name)
-        .col(pk_uuid(ParentEntityRoles::Id))
-        .col(uuid(ParentEntityRoles::ParentEntityId))
-        .col(uuid_null(ParentEntityRoles::UserId))
-        .col(string_len(ParentEntityRoles::Email, 320))
-        .col(string_len(ParentEntityRoles::Role, 16))
-        .col(string_len(ParentEntityRoles::Status, 16))
-        .col(uuid(ParentEntityRoles::GrantedBy))
-        .col(timestamp_with_time_zone(ParentEntityRoles::GrantedAt))
-        .col(timestamp_with_time_zone_null(ParentEntityRoles::AcceptedAt))
-        .col(timestamp_with_time_zone_null(ParentEntityRoles::DeclinedAt))
-        .col(timestamp_with_time_zone_null(ParentEntityRoles::ExpiresAt))
-        .col(uuid_null(ParentEntityRoles::RevokedBy))
-        .col(timestamp_with_time_zone_null(ParentEntityRoles::RevokedAt))
-        .foreign_key(
-            ForeignKey::create()
-                .name("fk_parent_entity_roles_parent")
-                .from(name, ParentEntityRoles::ParentEntityId)
-                .to(ParentEntities::Table, ParentEntities::Id),
-        )
-        .foreign_key(
-            ForeignKey::create()
-                .name("fk_parent_entity_roles_user")
-                .from(name, ParentEntityRoles::UserId)
-                .to(Users::Table, Users::Id),
-        )
-        .to_owned()
+    with_role_keys(
+        Table::create()
+            .table(name)
+            .col(pk_uuid(ParentEntityRoles::Id))
+            .col(uuid(ParentEntityRoles::ParentEntityId))
+            .col(uuid_null(ParentEntityRoles::UserId))
+            .col(string_len(ParentEntityRoles::Email, 320))
+            .col(string_len(ParentEntityRoles::Role, 16))
+            .col(string_len(ParentEntityRoles::Status, 16))
+            .col(uuid(ParentEntityRoles::GrantedBy))
+            .col(timestamp_with_time_zone(ParentEntityRoles::GrantedAt))
+            .col(timestamp_with_time_zone_null(ParentEntityRoles::AcceptedAt))
+            .col(timestamp_with_time_zone_null(ParentEntityRoles::DeclinedAt))
+            .col(timestamp_with_time_zone_null(ParentEntityRoles::ExpiresAt))
+            .col(uuid_null(ParentEntityRoles::RevokedBy))
+            .col(timestamp_with_time_zone_null(ParentEntityRoles::RevokedAt)),
+        name,
+    )
 }
 
 /// The roles table as it was before this migration, created under `name`.
 fn roles_table_before(name: ParentEntityRoles) -> TableCreateStatement {
-    Table::create()
-        .table(name)
-        .col(pk_uuid(ParentEntityRoles::Id))
-        .col(uuid(ParentEntityRoles::ParentEntityId))
-        .col(uuid(ParentEntityRoles::UserId))
-        .col(string_len(ParentEntityRoles::Role, 16))
-        .col(uuid(ParentEntityRoles::GrantedBy))
-        .col(timestamp_with_time_zone(ParentEntityRoles::GrantedAt))
-        .col(uuid_null(ParentEntityRoles::RevokedBy))
-        .col(timestamp_with_time_zone_null(ParentEntityRoles::RevokedAt))
+    with_role_keys(
+        Table::create()
+            .table(name)
+            .col(pk_uuid(ParentEntityRoles::Id))
+            .col(uuid(ParentEntityRoles::ParentEntityId))
+            .col(uuid(ParentEntityRoles::UserId))
+            .col(string_len(ParentEntityRoles::Role, 16))
+            .col(uuid(ParentEntityRoles::GrantedBy))
+            .col(timestamp_with_time_zone(ParentEntityRoles::GrantedAt))
+            .col(uuid_null(ParentEntityRoles::RevokedBy))
+            .col(timestamp_with_time_zone_null(ParentEntityRoles::RevokedAt)),
+        name,
+    )
+}
+
+/// The roles table's foreign keys, on `table` created under `name`.
+fn with_role_keys(
+    table: &mut TableCreateStatement,
+    name: ParentEntityRoles,
+) -> TableCreateStatement {
+    table
         .foreign_key(
             ForeignKey::create()
                 .name("fk_parent_entity_roles_parent")
