@@ -32,5 +32,6 @@ mod pools;
 mod provisioning_callbacks;
 mod races;
 mod schema;
+mod stripe_proxy;
 mod stub;
 mod visibility;
