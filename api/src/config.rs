@@ -68,6 +68,9 @@ pub struct Config {
     pub stripe_webhook_secret: Option<Secret>,
     /// `STRIPE_API_BASE`: Stripe's API, or a local fake in tests.
     pub stripe_api_base: String,
+    /// `STRIPE_TIMEOUT_MS`: how long one Stripe call may take; a call without
+    /// an answer by then has an unknown outcome and is settled later.
+    pub stripe_timeout: Duration,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
     /// Take the client's address from `X-Forwarded-For` (behind a proxy
@@ -306,6 +309,12 @@ impl Config {
             stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
             stripe_api_base,
+            stripe_timeout: Duration::from_millis(number(
+                "STRIPE_TIMEOUT_MS",
+                10_000,
+                100,
+                120_000,
+            )?),
             log_format,
             trust_forwarded_for,
             public_url,

@@ -37,7 +37,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
         let stripe = match &config.stripe_secret_key {
             Some(key) => Some(Arc::new(
-                StripeGateway::new(key.expose(), &config.stripe_api_base)
+                StripeGateway::new(key.expose(), &config.stripe_api_base, config.stripe_timeout)
                     .map_err(|e| anyhow::anyhow!("cannot set up the Stripe client: {e}"))?,
             )),
             None => None,

@@ -47,6 +47,10 @@ pub enum ContributionStatus {
     /// Recorded; the first payment is not confirmed yet.
     #[sea_orm(string_value = "INCOMPLETE")]
     Incomplete,
+    /// Stripe's answer did not arrive; the server settles it from Stripe's
+    /// own record. Never a second subscription meanwhile.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
     #[sea_orm(string_value = "ACTIVE")]
     Active,
     /// A payment failed; membership is not affected.
@@ -78,6 +82,11 @@ pub struct Model {
     pub stripe_subscription_item_id: Option<String>,
     pub stripe_plan_id: Option<String>,
     pub failure_reason: Option<String>,
+    /// The error code a failed start answered, replayed for its key.
+    pub failure_code: Option<String>,
+    /// What a start with `idempotency_key` asked for (pool, amount, payment
+    /// method), so the key reused for something else is refused.
+    pub request_fingerprint: Option<String>,
     pub cancel_at_period_end: bool,
     /// Time of the newest Stripe event applied, to ignore older ones arriving late.
     pub last_event_at: Option<DateTimeUtc>,

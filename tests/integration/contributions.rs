@@ -474,12 +474,45 @@ with_stripe!(
     retries_with_the_same_key_start_one_subscription
 );
 
-fn stripe_url(path: &str) -> String {
+pub fn stripe_url(path: &str) -> String {
     format!("{}{path}", crate::databases::STRIPE.url())
 }
 
+/// Every object of a list at localstripe, page after page (it lists the
+/// oldest first, so the newest are never on the first page of a long run).
+pub async fn all_at_stripe(app: &TestApp, path: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    loop {
+        let mut url = reqwest::Url::parse(&stripe_url(path)).unwrap();
+        url.query_pairs_mut().append_pair("limit", "100");
+        if let Some(last) = all.last().and_then(|o: &Value| o["id"].as_str()) {
+            url.query_pairs_mut().append_pair("starting_after", last);
+        }
+        let page: Value = app
+            .client
+            .get(url)
+            .basic_auth("sk_test_12345", Some(""))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        all.extend(
+            page["data"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{page:#}"))
+                .iter()
+                .cloned(),
+        );
+        if page["has_more"] != true {
+            return all;
+        }
+    }
+}
+
 /// What a frontend does with Stripe.js: turn a card into a payment method.
-async fn payment_method(app: &TestApp, card: &str) -> String {
+pub async fn payment_method(app: &TestApp, card: &str) -> String {
     let res: Value = app
         .client
         .post(stripe_url("/v1/payment_methods"))
@@ -504,7 +537,7 @@ async fn payment_method(app: &TestApp, card: &str) -> String {
 }
 
 /// Asks localstripe to deliver its events to this server, signed with our secret.
-async fn register_webhook(app: &TestApp) {
+pub async fn register_webhook(app: &TestApp) {
     let name = format!("t{}", uuid::Uuid::now_v7().simple());
     let res = app
         .client
@@ -524,7 +557,7 @@ async fn register_webhook(app: &TestApp) {
 }
 
 /// Stripe subscriptions localstripe holds for a customer's email.
-async fn subscriptions_at_stripe(app: &TestApp, subscription: &str) -> Value {
+pub async fn subscriptions_at_stripe(app: &TestApp, subscription: &str) -> Value {
     app.client
         .get(stripe_url(&format!("/v1/subscriptions/{subscription}")))
         .basic_auth("sk_test_12345", Some(""))
@@ -725,20 +758,8 @@ async fn retries_with_the_same_key_start_one_subscription(app: TestApp) {
     assert_eq!(id(&first), id(&second));
     let rows = contribution::Entity::find().all(&p.app().db).await.unwrap();
     assert_eq!(rows.len(), 1);
-    let customer_subs: Value = p
-        .app()
-        .client
-        .get(stripe_url("/v1/subscriptions"))
-        .basic_auth("sk_test_12345", Some(""))
-        .send()
+    let ours = all_at_stripe(p.app(), "/v1/subscriptions?status=all")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ours = customer_subs["data"]
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|s| s["metadata"]["contribution_id"] == rows[0].id.to_string())
         .count();

@@ -85,6 +85,9 @@ pub struct TestApp {
     pub database_url: String,
     /// The worker id of the server's job worker.
     pub worker_id: String,
+    /// The proxy the server's Stripe calls go through, for a setting
+    /// written `proxy:NAME` (see [`crate::stripe_proxy`]).
+    pub stripe_proxy: Option<crate::stripe_proxy::StripeProxy>,
     shutdown: api::shutdown::ShutdownHandle,
     server: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     _dir: Option<tempfile::TempDir>,
@@ -131,8 +134,21 @@ impl TestApp {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+        let mut stripe_proxy = None;
         for (k, v) in settings {
-            env.insert((*k).to_owned(), resolve(v));
+            let value = match v.strip_prefix("proxy:") {
+                // A proxy in front of the component NAME names.
+                Some(name) => {
+                    let proxy =
+                        crate::stripe_proxy::StripeProxy::start(&resolve(&format!("env:{name}")))
+                            .await;
+                    let url = proxy.url();
+                    stripe_proxy = Some(proxy);
+                    url
+                }
+                None => resolve(v),
+            };
+            env.insert((*k).to_owned(), value);
         }
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         let database_url = config.database_url.clone();
@@ -153,6 +169,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             database_url,
             worker_id,
+            stripe_proxy,
             shutdown,
             server: std::sync::Mutex::new(Some(server)),
             _dir: dir,

@@ -465,7 +465,9 @@ mod tests {
     /// Customers with this email at localstripe.
     async fn customers(email: &str) -> Vec<Value> {
         let list: Value = reqwest::Client::new()
+            // localstripe lists the oldest first, ten to a page: ask by email.
             .get(format!("{}/v1/customers", crate::databases::STRIPE.url()))
+            .query(&[("email", email), ("limit", "100")])
             .basic_auth(KEY, Some(""))
             .send()
             .await

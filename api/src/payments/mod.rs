@@ -11,7 +11,11 @@ impl From<PaymentError> for AppError {
     fn from(e: PaymentError) -> Self {
         match e {
             PaymentError::Declined(m) => AppError::PaymentFailed(m),
-            PaymentError::Unavailable(m) => AppError::PaymentProvider(m),
+            PaymentError::KeyReused(m) => AppError::Conflict(m),
+            e @ (PaymentError::Invalid { .. }
+            | PaymentError::Missing { .. }
+            | PaymentError::Unreachable(_)
+            | PaymentError::Unknown(_)) => AppError::PaymentProvider(e.to_string()),
             PaymentError::Internal(m) => AppError::internal(anyhow::anyhow!(m)),
         }
     }

@@ -11,11 +11,13 @@ use stripe_billing::{
     PlanInterval,
     plan::{CreatePlan, CreatePlanProduct},
     subscription::{
-        CancelSubscription, CreateSubscription, CreateSubscriptionItems, UpdateSubscription,
-        UpdateSubscriptionItems,
+        CancelSubscription, CreateSubscription, CreateSubscriptionItems, ListSubscription,
+        ListSubscriptionStatus, RetrieveSubscription, UpdateSubscription, UpdateSubscriptionItems,
     },
 };
-use stripe_core::customer::{CreateCustomer, UpdateCustomer, UpdateCustomerInvoiceSettings};
+use stripe_core::customer::{
+    CreateCustomer, RetrieveCustomer, UpdateCustomer, UpdateCustomerInvoiceSettings,
+};
 use stripe_payment::payment_method::AttachPaymentMethod;
 use stripe_product::product::CreateProduct;
 use stripe_types::Currency;
@@ -24,17 +26,44 @@ use stripe_types::Currency;
 pub enum PaymentError {
     /// The card was declined, or Stripe refused the payment.
     Declined(String),
-    /// Stripe could not be reached, or failed.
-    Unavailable(String),
+    /// Stripe refused what was sent (4xx); `param` names Stripe's parameter.
+    Invalid {
+        param: Option<String>,
+        message: String,
+    },
+    /// An object named in the request does not exist at Stripe (404).
+    Missing {
+        param: Option<String>,
+        message: String,
+    },
+    /// An idempotency key came back with other parameters than its first use.
+    KeyReused(String),
+    /// Stripe could not be reached: nothing was sent, so nothing was done.
+    Unreachable(String),
+    /// Sent, but no usable answer came (a timeout, a dropped connection, a
+    /// 5xx, or a request with the same key still in flight): Stripe may or
+    /// may not have done it. Retrying with the same idempotency key is safe.
+    Unknown(String),
     /// Our side failed around the call.
     Internal(String),
+}
+
+impl PaymentError {
+    /// Whether the request may have taken effect at Stripe.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Unknown(_))
+    }
 }
 
 impl fmt::Display for PaymentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Declined(m) => write!(f, "the payment was declined: {m}"),
-            Self::Unavailable(m) => write!(f, "the payment provider is unavailable: {m}"),
+            Self::Invalid { message, .. } => write!(f, "Stripe refused the request: {message}"),
+            Self::Missing { message, .. } => write!(f, "Stripe does not know it: {message}"),
+            Self::KeyReused(m) => write!(f, "idempotency key reused: {m}"),
+            Self::Unreachable(m) => write!(f, "the payment provider is unreachable: {m}"),
+            Self::Unknown(m) => write!(f, "the payment provider did not answer: {m}"),
             Self::Internal(m) => write!(f, "internal error: {m}"),
         }
     }
@@ -43,22 +72,30 @@ impl fmt::Display for PaymentError {
 impl From<StripeError> for PaymentError {
     fn from(e: StripeError) -> Self {
         match e {
-            // 402 and card errors are the member's bank saying no.
-            StripeError::Stripe(api, status)
-                if status == 402 || api.type_.as_str() == "card_error" =>
-            {
-                Self::Declined(
-                    api.message
-                        .clone()
-                        .unwrap_or_else(|| "your card was declined".into()),
-                )
+            StripeError::Stripe(api, status) => {
+                let message = api.message.clone().unwrap_or_default();
+                let param = api.param.clone();
+                match (status, api.type_.as_str()) {
+                    // 402 and card errors are the member's bank saying no.
+                    (402, _) | (_, "card_error") => Self::Declined(if message.is_empty() {
+                        "your card was declined".into()
+                    } else {
+                        message
+                    }),
+                    // Another request with this key is still in flight.
+                    (409, "idempotency_error") => Self::Unknown(message),
+                    (_, "idempotency_error") => Self::KeyReused(message),
+                    (404, _) => Self::Missing { param, message },
+                    // Too many requests: nothing was done, try again later.
+                    (429, _) => Self::Unreachable(message),
+                    (400..=499, _) => Self::Invalid { param, message },
+                    _ => Self::Unknown(format!("Stripe failed ({status}): {message}")),
+                }
             }
-            StripeError::Stripe(api, status) if status < 500 => Self::Unavailable(format!(
-                "Stripe refused the request ({}): {}",
-                status,
-                api.message.clone().unwrap_or_default()
-            )),
-            other => Self::Unavailable(other.to_string()),
+            // The connection was never made, so the request never left.
+            StripeError::ClientError(m) if m.contains("(Connect)") => Self::Unreachable(m),
+            StripeError::ConfigError(m) => Self::Internal(m),
+            other => Self::Unknown(other.to_string()),
         }
     }
 }
@@ -69,20 +106,22 @@ pub struct StripeSubscription {
     pub item_id: Option<String>,
     /// Stripe's status: `active`, `incomplete`, `past_due`, `canceled`, …
     pub status: String,
-    /// The first invoice's payment to confirm, when one is pending.
+    /// The first invoice's payment, when the member still has to confirm it
+    /// (Stripe.js); never for a payment that went through.
     pub client_secret: Option<String>,
+    pub plan_id: Option<String>,
+    /// The contribution id we put in its metadata.
+    pub contribution: Option<String>,
+    pub cancel_at_period_end: bool,
 }
 
 pub struct StripeGateway {
     client: Client,
 }
 
-/// How long one Stripe call may take.
-const TIMEOUT: Duration = Duration::from_secs(20);
-
 impl StripeGateway {
     /// A client for `api_base` (Stripe's API, or a local fake).
-    pub fn new(secret_key: &str, api_base: &str) -> Result<Self, PaymentError> {
+    pub fn new(secret_key: &str, api_base: &str, timeout: Duration) -> Result<Self, PaymentError> {
         let base = if api_base.ends_with('/') {
             api_base.to_owned()
         } else {
@@ -90,7 +129,7 @@ impl StripeGateway {
         };
         let client = ClientBuilder::new(secret_key)
             .url(base)
-            .timeout(TIMEOUT)
+            .timeout(timeout)
             .build()
             .map_err(|e| PaymentError::Internal(e.to_string()))?;
         Ok(Self { client })
@@ -235,6 +274,65 @@ impl StripeGateway {
         subscription_of(&answer)
     }
 
+    /// Whether Stripe still has the customer (a 404 on attaching a card does
+    /// not say whether the card or the customer is missing).
+    pub async fn has_customer(&self, id: &str) -> Result<bool, PaymentError> {
+        match self.send(&RetrieveCustomer::new(id), None).await {
+            Ok(answer) => Ok(!matches!(
+                field(&answer, &["deleted"]),
+                Some(Value::Bool(true))
+            )),
+            Err(PaymentError::Missing { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stripe's current record of a subscription.
+    pub async fn subscription(&self, id: &str) -> Result<StripeSubscription, PaymentError> {
+        let answer = self
+            .send(
+                &RetrieveSubscription::new(id)
+                    .expand(vec!["latest_invoice.payment_intent".to_owned()]),
+                None,
+            )
+            .await?;
+        subscription_of(&answer)
+    }
+
+    /// The subscription Stripe holds for a contribution of ours, found by
+    /// the metadata we set on it (for a creation whose answer never came).
+    pub async fn subscription_for(
+        &self,
+        customer: &str,
+        contribution: &str,
+    ) -> Result<Option<StripeSubscription>, PaymentError> {
+        let mut after: Option<String> = None;
+        loop {
+            let mut request = ListSubscription::new()
+                .customer(customer)
+                .status(ListSubscriptionStatus::All)
+                .limit(100);
+            if let Some(after) = &after {
+                request = request.starting_after(after.as_str());
+            }
+            let answer = self.send(&request, None).await?;
+            let Some(Value::Array(page)) = field(&answer, &["data"]) else {
+                return Ok(None);
+            };
+            for item in page {
+                let sub = subscription_of(item)?;
+                if sub.contribution.as_deref() == Some(contribution) {
+                    return Ok(Some(sub));
+                }
+            }
+            let more = matches!(field(&answer, &["has_more"]), Some(Value::Bool(true)));
+            match page.last().and_then(|s| text(s, &["id"])) {
+                Some(last) if more => after = Some(last),
+                _ => return Ok(None),
+            }
+        }
+    }
+
     async fn send(
         &self,
         request: &impl StripeRequest,
@@ -266,21 +364,34 @@ fn text(value: &Value, path: &[&str]) -> Option<String> {
 
 fn id_of(answer: &Value) -> Result<String, PaymentError> {
     text(answer, &["id"])
-        .ok_or_else(|| PaymentError::Unavailable("Stripe answered without an id".into()))
+        .ok_or_else(|| PaymentError::Unknown("Stripe answered without an id".into()))
 }
 
 fn subscription_of(answer: &Value) -> Result<StripeSubscription, PaymentError> {
-    let item_id = match field(answer, &["items", "data"]) {
-        Some(Value::Array(items)) => items.first().and_then(|i| text(i, &["id"])),
+    let item = match field(answer, &["items", "data"]) {
+        Some(Value::Array(items)) => items.first(),
         _ => None,
     };
+    let item_id = item.and_then(|i| text(i, &["id"]));
+    let plan_id = item.and_then(|i| text(i, &["plan", "id"]));
+    let intent = field(answer, &["latest_invoice", "payment_intent"]);
+    // Only a payment waiting on the member (3-D Secure, a new card) needs
+    // its secret in the member's hands.
+    let must_act = intent
+        .and_then(|i| text(i, &["status"]))
+        .is_some_and(|s| s.starts_with("requires_"));
     Ok(StripeSubscription {
         id: id_of(answer)?,
         item_id,
+        plan_id,
         status: text(answer, &["status"]).unwrap_or_default(),
-        client_secret: text(
-            answer,
-            &["latest_invoice", "payment_intent", "client_secret"],
+        client_secret: intent
+            .filter(|_| must_act)
+            .and_then(|i| text(i, &["client_secret"])),
+        contribution: text(answer, &["metadata", "contribution_id"]),
+        cancel_at_period_end: matches!(
+            field(answer, &["cancel_at_period_end"]),
+            Some(Value::Bool(true))
         ),
     })
 }

@@ -32,6 +32,7 @@ async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
                 Outcome::Applied => "applied",
                 Outcome::Duplicate => "duplicate",
                 Outcome::Ignored => "ignored",
+                Outcome::Waiting => "waiting",
             };
             (
                 StatusCode::OK,

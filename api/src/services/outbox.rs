@@ -73,6 +73,7 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::ContributionChanged
         | A::ContributionPaid
         | A::ContributionPaymentFailed
+        | A::ContributionPaymentPending
         | A::ContributionPaymentSetUp
         | A::ContributionStarted
         | A::ContributionStatusChanged

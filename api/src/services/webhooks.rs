@@ -62,6 +62,7 @@ pub fn event_type_of(action: &Action) -> Option<&'static str> {
         | A::ContributionChanged
         | A::ContributionPaid
         | A::ContributionPaymentFailed
+        | A::ContributionPaymentPending
         | A::ContributionPaymentSetUp
         | A::ContributionStarted
         | A::ContributionStatusChanged => "contribution.changed",

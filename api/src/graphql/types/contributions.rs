@@ -27,7 +27,13 @@ pub enum PaymentProvider {
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "entities::contribution::ContributionStatus")]
 pub enum ContributionStatus {
+    /// Waiting for the first payment, which the member may have to confirm
+    /// with `clientSecret`.
     Incomplete,
+    /// Stripe's answer did not arrive in time; the server settles it from
+    /// Stripe's own record, with no second subscription. Retrying the start
+    /// returns this contribution.
+    Pending,
     Active,
     PastDue,
     Canceled,
@@ -185,9 +191,16 @@ pub struct StartContributionInput {
     pub pool_id: ID,
     /// Minor units per interval, on your group's scale; 0 where allowed.
     pub amount: i64,
-    /// A Stripe payment method collected by the frontend.
+    /// A Stripe payment method collected by the frontend (Stripe.js), 1 to
+    /// 255 characters. Required when the server charges through Stripe and
+    /// the amount is above 0; one Stripe does not accept answers
+    /// `VALIDATION` on this field.
     pub payment_method_id: Option<String>,
-    /// Your own key: retrying with it never starts a second contribution.
+    /// Your own key for safe retries: 8 to 200 visible characters on one
+    /// line (a UUID is a good choice), unique per start. Retrying with it
+    /// answers the first start again (its contribution, or the error it
+    /// answered) and never starts a second one; the same key with another
+    /// pool, amount or payment method answers `CONFLICT`.
     pub idempotency_key: Option<String>,
 }
 

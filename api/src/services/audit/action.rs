@@ -48,6 +48,7 @@ actions! {
     ContributionChanged = "contribution.changed",
     ContributionPaid = "contribution.paid",
     ContributionPaymentFailed = "contribution.paymentFailed",
+    ContributionPaymentPending = "contribution.paymentPending",
     ContributionPaymentSetUp = "contribution.paymentSetUp",
     ContributionStarted = "contribution.started",
     ContributionStatusChanged = "contribution.statusChanged",

@@ -6,12 +6,13 @@
 pub mod income;
 pub mod scales;
 pub mod solidarity;
+pub mod stripe_flow;
 pub mod webhook;
 
 use chrono::Utc;
 use entities::{
     contribution::{self, ContributionStatus, Provider},
-    membership, pool, stripe_object, user,
+    membership, pool,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -21,7 +22,6 @@ use crate::{
     auth::access,
     domain::{MinorAmount, SingleLineText},
     error::{AppError, AppResult},
-    payments::{PaymentError, StripeGateway, StripeSubscription},
     services::audit::{self, Action, Change},
     services::{
         OnConflict, begin_write, lock,
@@ -48,65 +48,139 @@ pub struct Started {
     pub client_secret: Option<String>,
 }
 
+impl Started {
+    fn settled(contribution: contribution::Model) -> Self {
+        Self {
+            contribution,
+            client_secret: None,
+        }
+    }
+}
+
+/// What the recording transaction decided.
+enum Recorded {
+    /// A start the member made before (the same key, or a retry of one
+    /// whose outcome is still open): answered as it stands.
+    Again(contribution::Model),
+    /// New, and Stripe is still to be asked.
+    New(contribution::Model),
+}
+
 /// Starts the caller's contribution to a pool, on their group's scale.
-pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> AppResult<Started> {
+pub async fn start(state: &AppState, actor: &Actor, input: StartInput) -> AppResult<Started> {
     // Permission before input; asked again in the transaction below.
     let pool = find_pool(&state.db, input.pool_id).await?;
     require_member(&state.db, &pool, actor.user_id).await?;
     // Only sent on to Stripe, but no text goes anywhere unchecked.
-    input.payment_method_id = input
+    let payment_method = input
         .payment_method_id
+        .as_deref()
         .map(|p| {
-            SingleLineText::<1, 255>::parse(&p, "input.paymentMethodId")
+            SingleLineText::<1, 255>::parse(p, "input.paymentMethodId")
                 .map_err(|e| AppError::Validation(vec![e]))
         })
         .transpose()?
         .map(SingleLineText::into_inner);
     let key = input
         .idempotency_key
+        .as_deref()
         .map(|k| {
-            SingleLineText::<8, 200>::parse(&k, "input.idempotencyKey")
+            SingleLineText::<8, 200>::parse(k, "input.idempotencyKey")
                 .map_err(|e| AppError::Validation(vec![e]))
         })
         .transpose()?
         .map(SingleLineText::into_inner);
+    let fingerprint = fingerprint(pool.id, input.amount, payment_method.as_deref());
+    let recorded = record_start(
+        state,
+        actor,
+        &input,
+        key,
+        &fingerprint,
+        payment_method.as_deref(),
+    )
+    .await?;
+    match recorded {
+        Recorded::Again(existing) => stripe_flow::replay(state, existing).await,
+        Recorded::New(c) if c.provider == Provider::Stripe => {
+            // Stripe is asked in a task of its own: a client that hangs up,
+            // or the request's deadline, cannot stop it halfway.
+            let state = state.clone();
+            let actor = actor.clone();
+            tokio::spawn(async move {
+                stripe_flow::open(&state, &actor, c, payment_method.as_deref()).await
+            })
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("the payment task failed: {e}")))?
+        }
+        Recorded::New(c) => Ok(Started::settled(c)),
+    }
+}
+
+/// What a start asked for, to tell a retry from a reused key.
+fn fingerprint(pool: Uuid, amount: i64, payment_method: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!("{pool}\n{amount}\n{}", payment_method.unwrap_or(""));
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Records the intent under the member's lock, before Stripe is called, or
+/// finds the start this one repeats.
+async fn record_start(
+    state: &AppState,
+    actor: &Actor,
+    input: &StartInput,
+    key: Option<String>,
+    fingerprint: &str,
+    payment_method: Option<&str>,
+) -> AppResult<Recorded> {
+    let txn = begin_write(&state.db).await?;
+    let pool = find_pool(&txn, input.pool_id).await?;
+    let member = require_member(&txn, &pool, actor.user_id).await?;
+    // One start per member at a time: the second waits here and then sees
+    // the first one's contribution.
+    lock::<membership::Entity>(&txn, member.id).await?;
     if let Some(key) = &key
         && let Some(existing) = contribution::Entity::find()
             .filter(contribution::Column::UserId.eq(actor.user_id))
             .filter(contribution::Column::IdempotencyKey.eq(key.as_str()))
-            .one(&state.db)
+            .one(&txn)
             .await?
     {
-        return Ok(Started {
-            contribution: existing,
-            client_secret: None,
-        });
+        if existing.request_fingerprint.as_deref() != Some(fingerprint) {
+            return Err(AppError::Conflict(
+                "this idempotency key was used for another start (another pool, amount or payment method); use a new key for a new request".into(),
+            ));
+        }
+        return Ok(Recorded::Again(existing));
     }
-    // 1. Record the intent, and commit before calling Stripe.
-    let txn = begin_write(&state.db).await?;
-    let pool = find_pool(&txn, input.pool_id).await?;
-    let member = require_member(&txn, &pool, actor.user_id).await?;
     let scale = scales::applicable(&txn, pool.id, member.stakeholder_group_id)
         .await?
         .ok_or_else(|| {
             AppError::Conflict("this pool has no sliding scale yet; ask an admin to set one".into())
         })?;
     check_amount(input.amount, &scale)?;
-    let live = contribution::Entity::find()
-        .filter(contribution::Column::MembershipId.eq(member.id))
-        .filter(contribution::Column::Status.ne(ContributionStatus::Canceled))
-        .one(&txn)
-        .await?;
-    if live.is_some() {
-        return Err(AppError::Conflict(
-            "you already contribute to this pool; change or cancel that contribution".into(),
-        ));
-    }
     let provider = match (input.amount, &state.stripe) {
         (0, _) => Provider::None,
         (_, Some(_)) => Provider::Stripe,
         (_, None) => Provider::Manual,
     };
+    if provider == Provider::Stripe && payment_method.is_none() {
+        return Err(AppError::invalid(
+            "input.paymentMethodId",
+            "a payment method is needed: collect the card with Stripe.js and pass its id",
+        ));
+    }
+    if let Some(live) = live_of(&txn, pool.id, actor.user_id).await? {
+        // A retry while Stripe's answer is still open gets that contribution,
+        // never a second subscription.
+        if is_unsettled(&live) && live.amount == input.amount {
+            return Ok(Recorded::Again(live));
+        }
+        return Err(AppError::Conflict(
+            "you already contribute to this pool; change or cancel that contribution".into(),
+        ));
+    }
     let now = Utc::now();
     let recorded = contribution::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -124,11 +198,13 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
         } else {
             ContributionStatus::Active
         }),
+        request_fingerprint: Set(key.as_ref().map(|_| fingerprint.to_owned())),
         idempotency_key: Set(key),
         stripe_subscription_id: Set(None),
         stripe_subscription_item_id: Set(None),
         stripe_plan_id: Set(None),
         failure_reason: Set(None),
+        failure_code: Set(None),
         cancel_at_period_end: Set(false),
         last_event_at: Set(None),
         canceled_at: Set(None),
@@ -137,7 +213,9 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
     }
     .insert(&txn)
     .await
-    .on_conflict(|| "a contribution with this idempotency key already exists".into())?;
+    .on_conflict(|| {
+        "you already contribute to this pool; change or cancel that contribution".into()
+    })?;
     audit::record(
         &txn,
         actor,
@@ -147,164 +225,32 @@ pub async fn start(state: &AppState, actor: &Actor, mut input: StartInput) -> Ap
     )
     .await?;
     txn.commit().await?;
-
-    let Some(gateway) = state
-        .stripe
-        .as_deref()
-        .filter(|_| provider == Provider::Stripe)
-    else {
-        return Ok(Started {
-            contribution: recorded,
-            client_secret: None,
-        });
-    };
-    // 2. Stripe, with keys derived from our ids so retries never duplicate.
-    let me = user::Entity::find_by_id(actor.user_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))?;
-    let opened = open_subscription(
-        state,
-        gateway,
-        &recorded,
-        &pool,
-        &me,
-        input.payment_method_id.as_deref(),
-    )
-    .await;
-    // 3. Finish on the answer; a failure leaves a canceled record, not a half-made one.
-    let mut active: contribution::ActiveModel = recorded.into();
-    active.updated_at = Set(Utc::now());
-    match opened {
-        Ok((plan, sub)) => {
-            active.stripe_subscription_id = Set(Some(sub.id.clone()));
-            active.stripe_subscription_item_id = Set(sub.item_id.clone());
-            active.stripe_plan_id = Set(Some(plan));
-            active.status = Set(map_status(&sub.status));
-            let contribution = save(
-                state,
-                actor,
-                Action::ContributionPaymentSetUp,
-                active,
-                |_| Ok(()),
-            )
-            .await?;
-            Ok(Started {
-                contribution,
-                client_secret: sub.client_secret,
-            })
-        }
-        Err(e) => {
-            active.status = Set(ContributionStatus::Canceled);
-            active.canceled_at = Set(Some(Utc::now()));
-            active.failure_reason = Set(Some(e.to_string()));
-            save(
-                state,
-                actor,
-                Action::ContributionPaymentFailed,
-                active,
-                |_| Ok(()),
-            )
-            .await?;
-            Err(e.into())
-        }
-    }
+    Ok(Recorded::New(recorded))
 }
 
-/// Customer, product and plan (each created once and reused), then the subscription.
-async fn open_subscription(
-    state: &AppState,
-    gateway: &StripeGateway,
-    c: &contribution::Model,
-    pool: &pool::Model,
-    person: &user::Model,
-    payment_method: Option<&str>,
-) -> Result<(String, StripeSubscription), PaymentError> {
-    let customer = ensure(
-        state,
-        &format!("customer:{}", person.id),
-        |key| async move {
-            gateway
-                .create_customer(&key, &person.email, &person.display_name)
-                .await
-        },
-    )
-    .await?;
-    let plan = plan_for(state, gateway, pool, c.amount, &c.currency, c.interval).await?;
-    if let Some(pm) = payment_method {
-        gateway.attach_payment_method(pm, &customer).await?;
-    }
-    let sub = gateway
-        .create_subscription(
-            &format!("subscription-{}", c.id),
-            &customer,
-            &plan,
-            &c.id.to_string(),
+/// The member's live contribution to a pool (at most one: a unique index).
+async fn live_of(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<contribution::Model>> {
+    Ok(contribution::Entity::find()
+        .filter(contribution::Column::PoolId.eq(pool_id))
+        .filter(contribution::Column::UserId.eq(user_id))
+        .filter(contribution::Column::Status.ne(ContributionStatus::Canceled))
+        .one(db)
+        .await?)
+}
+
+/// A Stripe start whose subscription is not known yet: being asked for, or
+/// without an answer.
+pub fn is_unsettled(c: &contribution::Model) -> bool {
+    c.provider == Provider::Stripe
+        && c.stripe_subscription_id.is_none()
+        && matches!(
+            c.status,
+            ContributionStatus::Incomplete | ContributionStatus::Pending
         )
-        .await?;
-    Ok((plan, sub))
-}
-
-async fn plan_for(
-    state: &AppState,
-    gateway: &StripeGateway,
-    pool: &pool::Model,
-    amount: i64,
-    currency: &str,
-    interval: contribution::Interval,
-) -> Result<String, PaymentError> {
-    let product = ensure(state, &format!("product:{}", pool.id), |key| async move {
-        gateway.create_product(&key, &pool.name).await
-    })
-    .await?;
-    let interval_name = match interval {
-        contribution::Interval::Month => "month",
-        contribution::Interval::Year => "year",
-    };
-    let key = format!("plan:{}:{amount}:{currency}:{interval_name}", pool.id);
-    let product = product.as_str();
-    ensure(state, &key, |idempotency| async move {
-        gateway
-            .create_plan(&idempotency, product, amount, currency, interval_name)
-            .await
-    })
-    .await
-}
-
-/// The Stripe object stored under `key`, created if new; `create` gets the
-/// idempotency key derived from `key`, so a retry returns the same object.
-async fn ensure<F, Fut>(state: &AppState, key: &str, create: F) -> Result<String, PaymentError>
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = Result<String, PaymentError>>,
-{
-    let db_error = |e: sea_orm::DbErr| PaymentError::Internal(e.to_string());
-    if let Some(found) = stripe_object::Entity::find_by_id(key.to_owned())
-        .one(&state.db)
-        .await
-        .map_err(db_error)?
-    {
-        return Ok(found.stripe_id);
-    }
-    let id = create(key.replace(':', "-")).await?;
-    // Two requests may race here; Stripe's idempotency gave both the same id.
-    let inserted = stripe_object::ActiveModel {
-        key: Set(key.to_owned()),
-        stripe_id: Set(id.clone()),
-        created_at: Set(Utc::now()),
-    }
-    .insert(&state.db)
-    .await;
-    if let Err(e) = inserted
-        && stripe_object::Entity::find_by_id(key.to_owned())
-            .one(&state.db)
-            .await
-            .map_err(db_error)?
-            .is_none()
-    {
-        return Err(db_error(e));
-    }
-    Ok(id)
 }
 
 pub fn map_status(stripe: &str) -> ContributionStatus {
@@ -470,7 +416,16 @@ pub async fn change(
                 ));
             };
             let pool = find_pool(&state.db, c.pool_id).await?;
-            let plan = plan_for(state, gateway, &pool, amount, &c.currency, c.interval).await?;
+            let plan = stripe_flow::plan_for(
+                state,
+                gateway,
+                &pool,
+                amount,
+                &c.currency,
+                c.interval,
+                false,
+            )
+            .await?;
             let key = format!(
                 "change-{}-{}-{}",
                 c.id,
@@ -517,6 +472,12 @@ pub async fn cancel(
     at_period_end: bool,
 ) -> AppResult<contribution::Model> {
     let c = own(&state.db, actor, id).await?;
+    if is_unsettled(&c) {
+        // Canceling now could leave the subscription Stripe is making behind.
+        return Err(AppError::Conflict(
+            "this contribution's payment is still being confirmed with Stripe; try again in a minute".into(),
+        ));
+    }
     let mut active: contribution::ActiveModel = c.clone().into();
     let now = Utc::now();
     let mut ends_now = true;

@@ -42,6 +42,8 @@ pub enum Kind {
     SyncAppAccount,
     DeliverWebhook,
     CloseProposal,
+    SettleContribution,
+    ApplyStripeEvent,
 }
 
 impl Kind {
@@ -51,6 +53,8 @@ impl Kind {
             Self::SyncAppAccount => "sync_app_account",
             Self::DeliverWebhook => "deliver_webhook",
             Self::CloseProposal => "close_proposal",
+            Self::SettleContribution => "settle_contribution",
+            Self::ApplyStripeEvent => "apply_stripe_event",
         }
     }
 
@@ -60,6 +64,8 @@ impl Kind {
             Self::SyncAppAccount,
             Self::DeliverWebhook,
             Self::CloseProposal,
+            Self::SettleContribution,
+            Self::ApplyStripeEvent,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -363,6 +369,8 @@ mod tests {
             Kind::SyncAppAccount,
             Kind::DeliverWebhook,
             Kind::CloseProposal,
+            Kind::SettleContribution,
+            Kind::ApplyStripeEvent,
         ] {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
         }

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use super::{Kind, claim, fail, release, succeed};
 use crate::{
-    services::{proposals, provisioning, webhooks},
+    services::{contributions, proposals, provisioning, webhooks},
     state::AppState,
 };
 
@@ -159,6 +159,8 @@ async fn work(state: &AppState, kind: Option<Kind>, job: &job::Model) -> JobResu
         Some(Kind::SyncAppAccount) => provisioning::run_account_sync(state, job).await,
         Some(Kind::DeliverWebhook) => webhooks::deliver(state, job).await,
         Some(Kind::CloseProposal) => proposals::closing::run_close_job(state, job).await,
+        Some(Kind::SettleContribution) => contributions::stripe_flow::run_settle(state, job).await,
+        Some(Kind::ApplyStripeEvent) => contributions::webhook::run_waiting(state, job).await,
         None => Err(JobError::Permanent(format!(
             "unknown job kind {}",
             job.kind
