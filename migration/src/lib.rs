@@ -13,6 +13,7 @@ mod m20261202_000001_provisioning_callbacks;
 mod m20261202_000002_role_invitations_and_verification;
 mod m20261202_000003_abuse_limits;
 mod m20261203_000001_formation_version;
+mod m20261204_000001_payment_reconciliations;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_role_invitations_and_verification::Migration),
             Box::new(m20261202_000003_abuse_limits::Migration),
             Box::new(m20261203_000001_formation_version::Migration),
+            Box::new(m20261204_000001_payment_reconciliations::Migration),
         ]
     }
 }

@@ -74,6 +74,7 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::ContributionPaid
         | A::ContributionPaymentFailed
         | A::ContributionPaymentSetUp
+        | A::ContributionReconciled
         | A::ContributionStarted
         | A::ContributionStatusChanged
         | A::DelegationCreated

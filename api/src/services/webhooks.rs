@@ -63,6 +63,7 @@ pub fn event_type_of(action: &Action) -> Option<&'static str> {
         | A::ContributionPaid
         | A::ContributionPaymentFailed
         | A::ContributionPaymentSetUp
+        | A::ContributionReconciled
         | A::ContributionStarted
         | A::ContributionStatusChanged => "contribution.changed",
         A::AccountCreated

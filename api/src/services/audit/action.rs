@@ -49,6 +49,7 @@ actions! {
     ContributionPaid = "contribution.paid",
     ContributionPaymentFailed = "contribution.paymentFailed",
     ContributionPaymentSetUp = "contribution.paymentSetUp",
+    ContributionReconciled = "contribution.reconciled",
     ContributionStarted = "contribution.started",
     ContributionStatusChanged = "contribution.statusChanged",
     DelegationCreated = "delegation.created",

@@ -42,6 +42,7 @@ pub enum Kind {
     SyncAppAccount,
     DeliverWebhook,
     CloseProposal,
+    ReconcilePayments,
 }
 
 impl Kind {
@@ -51,6 +52,7 @@ impl Kind {
             Self::SyncAppAccount => "sync_app_account",
             Self::DeliverWebhook => "deliver_webhook",
             Self::CloseProposal => "close_proposal",
+            Self::ReconcilePayments => "reconcile_payments",
         }
     }
 
@@ -60,6 +62,7 @@ impl Kind {
             Self::SyncAppAccount,
             Self::DeliverWebhook,
             Self::CloseProposal,
+            Self::ReconcilePayments,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -363,6 +366,7 @@ mod tests {
             Kind::SyncAppAccount,
             Kind::DeliverWebhook,
             Kind::CloseProposal,
+            Kind::ReconcilePayments,
         ] {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
         }

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use super::{Kind, claim, fail, release, succeed};
 use crate::{
-    services::{proposals, provisioning, webhooks},
+    services::{contributions, proposals, provisioning, webhooks},
     state::AppState,
 };
 
@@ -159,6 +159,7 @@ async fn work(state: &AppState, kind: Option<Kind>, job: &job::Model) -> JobResu
         Some(Kind::SyncAppAccount) => provisioning::run_account_sync(state, job).await,
         Some(Kind::DeliverWebhook) => webhooks::deliver(state, job).await,
         Some(Kind::CloseProposal) => proposals::closing::run_close_job(state, job).await,
+        Some(Kind::ReconcilePayments) => contributions::reconcile::run_job(state, job).await,
         None => Err(JobError::Permanent(format!(
             "unknown job kind {}",
             job.kind
@@ -176,6 +177,8 @@ async fn on_dead(
     match kind {
         Some(Kind::ProvisionApp) => provisioning::give_up(state, job, error).await,
         Some(Kind::DeliverWebhook) => webhooks::give_up(state, job, error).await,
+        // The chain of runs goes on after one that gave up.
+        Some(Kind::ReconcilePayments) => contributions::reconcile::schedule_next(state).await,
         _ => Ok(()),
     }
 }
