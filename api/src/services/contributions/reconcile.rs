@@ -658,3 +658,66 @@ impl Run<'_> {
 fn bounded(text: &str) -> String {
     text.chars().take(DETAIL_MAX).collect()
 }
+
+/// Whose findings a reader asks for.
+#[derive(Clone, Copy)]
+pub enum Scope {
+    Pool(Uuid),
+    Parent(Uuid),
+}
+
+/// The last finished run, for a pool's admins and the parent's stewards and
+/// auditors; `None` before the first.
+pub async fn last_for_pool(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    pool: &pool::Model,
+) -> AppResult<Option<run::Model>> {
+    crate::services::membership::require_admin_reader(
+        &state.db,
+        pool,
+        actor.user_id,
+        "only admins and the parent's stewards and auditors see payment reconciliation",
+    )
+    .await?;
+    last_finished(state).await
+}
+
+/// The last finished run, for the parent's stewards and auditors.
+pub async fn last_for_parent(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    parent_entity_id: Uuid,
+) -> AppResult<Option<run::Model>> {
+    crate::auth::permissions::require_steward_or_auditor(
+        &state.db,
+        parent_entity_id,
+        actor.user_id,
+    )
+    .await?;
+    last_finished(state).await
+}
+
+async fn last_finished(state: &AppState) -> AppResult<Option<run::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(run::Entity::find()
+        .filter(run::Column::FinishedAt.is_not_null())
+        .order_by_desc(run::Column::FinishedAt)
+        .one(&state.db)
+        .await?)
+}
+
+/// A run's findings within `scope` (read after the run was authorized for it).
+pub async fn findings(
+    state: &AppState,
+    run_id: Uuid,
+    scope: Scope,
+    page: crate::services::pagination::PageRequest,
+) -> AppResult<crate::services::pagination::Page<finding::Model>> {
+    let select = finding::Entity::find().filter(finding::Column::ReconciliationId.eq(run_id));
+    let select = match scope {
+        Scope::Pool(id) => select.filter(finding::Column::PoolId.eq(id)),
+        Scope::Parent(id) => select.filter(finding::Column::ParentEntityId.eq(id)),
+    };
+    crate::services::pagination::paginate(&state.db, select, finding::Column::Id, page).await
+}
