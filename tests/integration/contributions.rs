@@ -474,12 +474,12 @@ with_stripe!(
     retries_with_the_same_key_start_one_subscription
 );
 
-fn stripe_url(path: &str) -> String {
+pub fn stripe_url(path: &str) -> String {
     format!("{}{path}", crate::databases::STRIPE.url())
 }
 
 /// What a frontend does with Stripe.js: turn a card into a payment method.
-async fn payment_method(app: &TestApp, card: &str) -> String {
+pub async fn payment_method(app: &TestApp, card: &str) -> String {
     let res: Value = app
         .client
         .post(stripe_url("/v1/payment_methods"))

@@ -31,6 +31,7 @@ mod parent_entities;
 mod pools;
 mod provisioning_callbacks;
 mod races;
+mod reconciliation;
 mod schema;
 mod stub;
 mod visibility;
