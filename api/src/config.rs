@@ -96,6 +96,9 @@ pub struct Config {
     pub job_shutdown_grace: Duration,
     /// How long finished jobs are kept; `None` keeps them forever.
     pub job_retention: Option<Duration>,
+    /// `PAYMENT_RECONCILE_INTERVAL_SECS`: time between payment
+    /// reconciliation runs; `None` (0) turns them off.
+    pub payment_reconcile_interval: Option<Duration>,
     /// Timeout of calls to provisioners and webhook endpoints.
     pub outbound_timeout: Duration,
     /// `SIGN_IN_ADDRESS_LIMIT`: sign-in attempts one client address may make
@@ -333,6 +336,15 @@ impl Config {
             job_retention: match number("JOB_RETENTION_DAYS", 30, 0, 36_500)? {
                 0 => None,
                 days => Some(Duration::from_secs(86_400 * days)),
+            },
+            payment_reconcile_interval: match number(
+                "PAYMENT_RECONCILE_INTERVAL_SECS",
+                3600,
+                0,
+                86_400 * 30,
+            )? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
             },
             outbound_timeout: Duration::from_secs(number("OUTBOUND_TIMEOUT_SECS", 10, 1, 300)?),
             sign_in_address_limit: number("SIGN_IN_ADDRESS_LIMIT", 30, 1, 1_000_000)? as u32,

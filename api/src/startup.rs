@@ -89,6 +89,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let shutdown = self.state.shutdown.clone();
         let listener = crate::services::signals::spawn_listener(self.state.clone());
+        if let Err(e) =
+            crate::services::contributions::reconcile::schedule_at_startup(&self.state).await
+        {
+            tracing::error!(error = ?e, "queueing payment reconciliation failed");
+        }
         let worker = self.state.config.run_jobs.then(|| {
             crate::services::jobs::worker::spawn(
                 self.state.clone(),

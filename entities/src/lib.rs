@@ -20,6 +20,8 @@ pub mod ledger_entry;
 pub mod membership;
 pub mod parent_entity;
 pub mod parent_entity_role;
+pub mod payment_reconciliation;
+pub mod payment_reconciliation_finding;
 pub mod pool;
 pub mod pool_app;
 pub mod proposal;

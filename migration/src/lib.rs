@@ -14,6 +14,7 @@ mod m20261202_000002_role_invitations_and_verification;
 mod m20261202_000003_abuse_limits;
 mod m20261203_000001_formation_version;
 mod m20261204_000001_live_contributions;
+mod m20261204_000002_payment_reconciliations;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_abuse_limits::Migration),
             Box::new(m20261203_000001_formation_version::Migration),
             Box::new(m20261204_000001_live_contributions::Migration),
+            Box::new(m20261204_000002_payment_reconciliations::Migration),
         ]
     }
 }

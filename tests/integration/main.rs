@@ -32,6 +32,7 @@ mod payments;
 mod pools;
 mod provisioning_callbacks;
 mod races;
+mod reconciliation;
 mod schema;
 mod stripe_proxy;
 mod stub;

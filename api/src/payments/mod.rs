@@ -3,7 +3,10 @@
 pub mod signature;
 mod stripe;
 
-pub use self::stripe::{PaymentError, StripeGateway, StripeSubscription};
+pub use self::stripe::{
+    InvoicePage, ListedInvoice, ListedSubscription, PaymentError, StripeGateway,
+    StripeSubscription, SubscriptionPage,
+};
 
 use crate::error::AppError;
 

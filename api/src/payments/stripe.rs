@@ -9,6 +9,7 @@ use miniserde::json::Value;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_billing::{
     PlanInterval,
+    invoice::ListInvoice,
     plan::{CreatePlan, CreatePlanProduct},
     subscription::{
         CancelSubscription, CreateSubscription, CreateSubscriptionItems, ListSubscription,
@@ -113,6 +114,42 @@ pub struct StripeSubscription {
     /// The contribution id we put in its metadata.
     pub contribution: Option<String>,
     pub cancel_at_period_end: bool,
+}
+
+/// A subscription as reconciliation reads it from a list.
+pub struct ListedSubscription {
+    pub id: String,
+    pub customer: String,
+    /// Stripe's status: `active`, `incomplete`, `past_due`, `canceled`, …
+    pub status: String,
+    /// The contribution id we put in its metadata, if any.
+    pub contribution_id: Option<String>,
+    pub item_id: Option<String>,
+    pub plan_id: Option<String>,
+}
+
+/// One page of subscriptions; `next` is the cursor for the following page.
+pub struct SubscriptionPage {
+    pub subscriptions: Vec<ListedSubscription>,
+    pub next: Option<String>,
+}
+
+/// An invoice as reconciliation reads it.
+pub struct ListedInvoice {
+    pub id: String,
+    /// `draft`, `open`, `paid`, `uncollectible` or `void`.
+    pub status: String,
+    /// Minor units.
+    pub amount_paid: i64,
+    /// Lower case, as Stripe writes it.
+    pub currency: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+pub struct InvoicePage {
+    pub invoices: Vec<ListedInvoice>,
+    pub next: Option<String>,
 }
 
 pub struct StripeGateway {
@@ -333,6 +370,76 @@ impl StripeGateway {
         }
     }
 
+    /// Every subscription of the account, whatever its status, a page of
+    /// 100 at a time (Stripe's cursor: the last id of the previous page).
+    pub async fn list_subscriptions(
+        &self,
+        starting_after: Option<&str>,
+    ) -> Result<SubscriptionPage, PaymentError> {
+        let mut request = ListSubscription::new()
+            .status(ListSubscriptionStatus::All)
+            .limit(LIST_LIMIT);
+        if let Some(cursor) = starting_after {
+            request = request.starting_after(cursor);
+        }
+        let answer = self.send(&request, None).await?;
+        let (items, next) = page_of(&answer)?;
+        let subscriptions = items
+            .iter()
+            .map(|s| {
+                let item = match field(s, &["items", "data"]) {
+                    Some(Value::Array(items)) => items.first(),
+                    _ => None,
+                };
+                Ok(ListedSubscription {
+                    id: id_of(s)?,
+                    customer: text(s, &["customer"])
+                        .or_else(|| text(s, &["customer", "id"]))
+                        .unwrap_or_default(),
+                    status: text(s, &["status"]).unwrap_or_default(),
+                    contribution_id: text(s, &["metadata", "contribution_id"]),
+                    item_id: item.and_then(|i| text(i, &["id"])),
+                    plan_id: item
+                        .and_then(|i| text(i, &["plan", "id"]))
+                        .or_else(|| text(s, &["plan", "id"])),
+                })
+            })
+            .collect::<Result<_, PaymentError>>()?;
+        Ok(SubscriptionPage {
+            subscriptions,
+            next,
+        })
+    }
+
+    /// A subscription's invoices, a page of 100 at a time.
+    pub async fn list_invoices(
+        &self,
+        subscription: &str,
+        starting_after: Option<&str>,
+    ) -> Result<InvoicePage, PaymentError> {
+        let mut request = ListInvoice::new()
+            .subscription(subscription)
+            .limit(LIST_LIMIT);
+        if let Some(cursor) = starting_after {
+            request = request.starting_after(cursor);
+        }
+        let answer = self.send(&request, None).await?;
+        let (items, next) = page_of(&answer)?;
+        let invoices = items
+            .iter()
+            .map(|i| {
+                Ok(ListedInvoice {
+                    id: id_of(i)?,
+                    status: text(i, &["status"]).unwrap_or_default(),
+                    amount_paid: integer(i, &["amount_paid"]).unwrap_or_default(),
+                    currency: text(i, &["currency"]).unwrap_or_default(),
+                    created: integer(i, &["created"]).unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_, PaymentError>>()?;
+        Ok(InvoicePage { invoices, next })
+    }
+
     async fn send(
         &self,
         request: &impl StripeRequest,
@@ -360,6 +467,36 @@ fn text(value: &Value, path: &[&str]) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         _ => None,
     }
+}
+
+fn integer(value: &Value, path: &[&str]) -> Option<i64> {
+    match field(value, path)? {
+        Value::Number(n) => match *n {
+            miniserde::json::Number::I64(i) => Some(i),
+            miniserde::json::Number::U64(u) => i64::try_from(u).ok(),
+            miniserde::json::Number::F64(f) => Some(f as i64),
+        },
+        _ => None,
+    }
+}
+
+/// How many objects a list call asks for (Stripe's maximum).
+const LIST_LIMIT: i64 = 100;
+
+/// A list's objects, and the cursor for the next page when there is one.
+fn page_of(answer: &Value) -> Result<(&[Value], Option<String>), PaymentError> {
+    let Some(Value::Array(items)) = field(answer, &["data"]) else {
+        return Err(PaymentError::Unknown(
+            "Stripe answered a list without data".into(),
+        ));
+    };
+    let more = matches!(field(answer, &["has_more"]), Some(Value::Bool(true)));
+    let next = if more {
+        items.last().and_then(|i| text(i, &["id"]))
+    } else {
+        None
+    };
+    Ok((items.as_slice(), next))
 }
 
 fn id_of(answer: &Value) -> Result<String, PaymentError> {

@@ -75,6 +75,7 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::ContributionPaymentFailed
         | A::ContributionPaymentPending
         | A::ContributionPaymentSetUp
+        | A::ContributionReconciled
         | A::ContributionStarted
         | A::ContributionStatusChanged
         | A::DelegationCreated

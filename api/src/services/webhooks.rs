@@ -64,6 +64,7 @@ pub fn event_type_of(action: &Action) -> Option<&'static str> {
         | A::ContributionPaymentFailed
         | A::ContributionPaymentPending
         | A::ContributionPaymentSetUp
+        | A::ContributionReconciled
         | A::ContributionStarted
         | A::ContributionStatusChanged => "contribution.changed",
         A::AccountCreated

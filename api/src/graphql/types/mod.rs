@@ -12,6 +12,7 @@ mod money;
 mod parent_entities;
 mod pools;
 mod proposals;
+mod reconciliation;
 mod reports;
 
 pub use accounts::*;
@@ -25,6 +26,7 @@ pub use money::*;
 pub use parent_entities::*;
 pub use pools::*;
 pub use proposals::*;
+pub use reconciliation::*;
 pub use reports::*;
 
 use std::sync::Arc;

@@ -115,6 +115,27 @@ impl ParentEntity {
         })
     }
 
+    /// The last finished payment reconciliation and its findings under this
+    /// parent entity: for its stewards and auditors.
+    async fn payment_reconciliation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::PaymentReconciliation>> {
+        let c = Ctx::of(ctx)?;
+        let last = services::contributions::reconcile::last_for_parent(
+            c.state,
+            c.actor().await?,
+            self.0.id,
+        )
+        .await?;
+        Ok(last.map(|r| {
+            super::PaymentReconciliation(
+                r,
+                services::contributions::reconcile::Scope::Parent(self.0.id),
+            )
+        }))
+    }
+
     /// The pools under this parent entity.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn pools(

@@ -305,6 +305,23 @@ impl Pool {
             services::contributions::of_pool(c.state, c.actor().await?, &self.0, page).await?;
         Ok(connection(page, |x| x.id, Contribution))
     }
+    /// The last finished payment reconciliation and its findings in this
+    /// pool: for its admins and the parent's stewards and auditors.
+    async fn payment_reconciliation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::PaymentReconciliation>> {
+        let c = Ctx::of(ctx)?;
+        let last =
+            services::contributions::reconcile::last_for_pool(c.state, c.actor().await?, &self.0)
+                .await?;
+        Ok(last.map(|r| {
+            super::PaymentReconciliation(
+                r,
+                services::contributions::reconcile::Scope::Pool(self.0.id),
+            )
+        }))
+    }
     /// Your live contribution to this pool.
     async fn my_contribution(&self, ctx: &Context<'_>) -> Result<Option<Contribution>> {
         let c = Ctx::of(ctx)?;

@@ -50,6 +50,7 @@ actions! {
     ContributionPaymentFailed = "contribution.paymentFailed",
     ContributionPaymentPending = "contribution.paymentPending",
     ContributionPaymentSetUp = "contribution.paymentSetUp",
+    ContributionReconciled = "contribution.reconciled",
     ContributionStarted = "contribution.started",
     ContributionStatusChanged = "contribution.statusChanged",
     DelegationCreated = "delegation.created",

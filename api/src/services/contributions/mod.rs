@@ -4,6 +4,7 @@
 //! separate: nothing here ever ends a membership.
 
 pub mod income;
+pub mod reconcile;
 pub mod scales;
 pub mod solidarity;
 pub mod stripe_flow;

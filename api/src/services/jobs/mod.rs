@@ -44,6 +44,7 @@ pub enum Kind {
     CloseProposal,
     SettleContribution,
     ApplyStripeEvent,
+    ReconcilePayments,
 }
 
 impl Kind {
@@ -55,6 +56,7 @@ impl Kind {
             Self::CloseProposal => "close_proposal",
             Self::SettleContribution => "settle_contribution",
             Self::ApplyStripeEvent => "apply_stripe_event",
+            Self::ReconcilePayments => "reconcile_payments",
         }
     }
 
@@ -66,6 +68,7 @@ impl Kind {
             Self::CloseProposal,
             Self::SettleContribution,
             Self::ApplyStripeEvent,
+            Self::ReconcilePayments,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -371,6 +374,7 @@ mod tests {
             Kind::CloseProposal,
             Kind::SettleContribution,
             Kind::ApplyStripeEvent,
+            Kind::ReconcilePayments,
         ] {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
         }

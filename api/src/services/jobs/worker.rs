@@ -161,6 +161,7 @@ async fn work(state: &AppState, kind: Option<Kind>, job: &job::Model) -> JobResu
         Some(Kind::CloseProposal) => proposals::closing::run_close_job(state, job).await,
         Some(Kind::SettleContribution) => contributions::stripe_flow::run_settle(state, job).await,
         Some(Kind::ApplyStripeEvent) => contributions::webhook::run_waiting(state, job).await,
+        Some(Kind::ReconcilePayments) => contributions::reconcile::run_job(state, job).await,
         None => Err(JobError::Permanent(format!(
             "unknown job kind {}",
             job.kind
@@ -178,6 +179,8 @@ async fn on_dead(
     match kind {
         Some(Kind::ProvisionApp) => provisioning::give_up(state, job, error).await,
         Some(Kind::DeliverWebhook) => webhooks::give_up(state, job, error).await,
+        // The chain of runs goes on after one that gave up.
+        Some(Kind::ReconcilePayments) => contributions::reconcile::schedule_next(state).await,
         _ => Ok(()),
     }
 }
