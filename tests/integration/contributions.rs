@@ -478,6 +478,23 @@ pub fn stripe_url(path: &str) -> String {
     format!("{}{path}", crate::databases::STRIPE.url())
 }
 
+/// Waits until the pool's ledger balances are `expected`, as `token` sees them.
+pub async fn wait_for_balances(p: &PoolWorld, token: &str, expected: Value) {
+    eventually(&format!("the ledger shows {expected}"), || async {
+        let ledger = p
+            .app()
+            .ok(Some(token), LEDGER, json!({ "id": p.pool }))
+            .await;
+        let balances = ledger["pool"]["ledger"]["balances"].clone();
+        if balances == expected {
+            Ok(())
+        } else {
+            Err(balances)
+        }
+    })
+    .await;
+}
+
 /// Every object of a list at localstripe, page after page (it lists the
 /// oldest first, so the newest are never on the first page of a long run).
 pub async fn all_at_stripe(app: &TestApp, path: &str) -> Vec<Value> {
@@ -596,19 +613,7 @@ async fn a_stripe_contribution_goes_live_and_pays_into_the_ledger(app: TestApp) 
     // localstripe delivers invoice.payment_succeeded; the ledger shows the
     // income and the parent's 2.5 %.
     // 8.00 paid, 0.20 to the parent.
-    eventually("the ledger shows 7.80 EUR", || async {
-        let ledger = p
-            .app()
-            .ok(Some(&member), LEDGER, json!({ "id": p.pool }))
-            .await;
-        let balances = ledger["pool"]["ledger"]["balances"].clone();
-        if balances == json!([{ "amount": 780, "currency": "EUR" }]) {
-            Ok(())
-        } else {
-            Err(balances)
-        }
-    })
-    .await;
+    wait_for_balances(&p, &member, json!([{ "amount": 780, "currency": "EUR" }])).await;
 
     // A second member on the same amount reuses the plan; one product per pool.
     let (second, _) = p.join("second@example.org", "workers").await;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::{
     contributions::{
         WEBHOOK_SECRET, all_at_stripe, euro_scale, payment_method, post_event, register_webhook,
-        start, stripe_url,
+        start, stripe_url, wait_for_balances,
     },
     helpers::{TestApp, error_code, error_paths, eventually},
     pools::{PoolWorld, TWO_GROUPS},
@@ -264,19 +264,7 @@ async fn an_invoice_before_the_subscription_id_reaches_the_ledger_once(app: Test
     .await;
     assert!(contribution_of(&started)["id"].is_string(), "{started:#}");
     wait_for_status(&p, &member, "ACTIVE").await;
-    eventually("the ledger shows the payment", || async {
-        let ledger = p
-            .app()
-            .ok(Some(&member), LEDGER, json!({ "id": p.pool }))
-            .await;
-        let balances = ledger["pool"]["ledger"]["balances"].clone();
-        if balances == json!([{ "amount": 500, "currency": "EUR" }]) {
-            Ok(())
-        } else {
-            Err(balances)
-        }
-    })
-    .await;
+    wait_for_balances(&p, &member, json!([{ "amount": 500, "currency": "EUR" }])).await;
     // The invoice event came while no contribution had the subscription's id.
     let invoice_events = entities::stripe_event::Entity::find()
         .filter(entities::stripe_event::Column::Kind.eq("invoice.payment_succeeded"))

@@ -17,8 +17,8 @@ use entities::{
     pool, stripe_object,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
-    Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -370,17 +370,8 @@ impl Run<'_> {
             },
         )
         .await?;
-        audit::record(
-            &txn,
-            Author::system(),
-            Change::new(Action::ContributionReconciled, "Contribution", id)
-                .in_pool(pool)
-                .diff(&before, &after)
-                .with("repair", "subscriptionLinked"),
-        )
-        .await?;
-        txn.commit().await?;
-        self.repairs += 1;
+        self.repaired(txn, pool, &before, &after, "subscriptionLinked")
+            .await?;
         Ok(Some(after))
     }
 
@@ -599,13 +590,27 @@ impl Run<'_> {
             },
         )
         .await?;
+        self.repaired(txn, pool, &before, &after, "unsettledCanceled")
+            .await?;
+        Ok(())
+    }
+
+    /// Audits a repair of a contribution, commits it and counts it.
+    async fn repaired(
+        &mut self,
+        txn: DatabaseTransaction,
+        pool: &pool::Model,
+        before: &contribution::Model,
+        after: &contribution::Model,
+        repair: &str,
+    ) -> AppResult<()> {
         audit::record(
             &txn,
             Author::system(),
-            Change::new(Action::ContributionReconciled, "Contribution", id)
+            Change::new(Action::ContributionReconciled, "Contribution", after.id)
                 .in_pool(pool)
-                .diff(&before, &after)
-                .with("repair", "unsettledCanceled"),
+                .diff(before, after)
+                .with("repair", repair),
         )
         .await?;
         txn.commit().await?;
