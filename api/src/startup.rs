@@ -98,6 +98,7 @@ impl Application {
             crate::services::jobs::worker::spawn(
                 self.state.clone(),
                 self.state.signals.jobs.clone(),
+                std::sync::Arc::new(crate::services::runners::jobs()),
             )
         });
         let limits = self.state.limits.clone();

@@ -1,18 +1,13 @@
 //! Webhooks for integrators: endpoints subscribe to a parent entity's or a
 //! pool's events; each event is written with its deliveries and their jobs
-//! in the transaction of the change (see [`emit`]), then delivered at least
-//! once, signed, with retries. Order across events is not promised.
+//! in the transaction of the change (by the outbox, see
+//! [`outbox::webhook_events`]), then delivered at least once, signed, with
+//! retries. Order across events is not promised.
 
 use chrono::Utc;
-use entities::{
-    contribution, expense, formation, job, membership, pool, pool_app, proposal, webhook_delivery,
-    webhook_endpoint, webhook_event,
-};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    sea_query::Condition,
-};
-use serde_json::{Value, json};
+use entities::{webhook_delivery, webhook_endpoint, webhook_event};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
@@ -23,95 +18,14 @@ use crate::{
     services::{
         audit::{self, Action, Change},
         begin_write,
-        jobs::{
-            self, Kind,
-            worker::{JobError, JobResult},
-        },
+        jobs::{JobError, JobResult},
         lock,
         membership::{find_pool, require_admin, require_admin_reader},
+        outbox::webhook_events::{DeliverWebhook, EVENT_TYPES},
         pagination::{Page, PageRequest, paginate},
     },
     state::AppState,
 };
-
-/// The events an endpoint may subscribe to.
-pub const EVENT_TYPES: &[&str] = &[
-    "formation.submitted",
-    "pool.created",
-    "member.joined",
-    "member.left",
-    "proposal.closed",
-    "contribution.changed",
-    "expense.paid",
-    "app.ready",
-];
-
-/// The webhook event an audited action raises, if any. Exhaustive on
-/// purpose: a new action has to decide whether integrators hear of it.
-pub fn event_type_of(action: &Action) -> Option<&'static str> {
-    use Action as A;
-    Some(match action {
-        A::FormationSubmitted => "formation.submitted",
-        A::PoolCreated => "pool.created",
-        A::MemberJoined => "member.joined",
-        A::MemberLeft | A::MemberRemoved => "member.left",
-        A::ProposalClosed => "proposal.closed",
-        A::ExpensePaid => "expense.paid",
-        A::AppReady => "app.ready",
-        A::ContributionCanceled
-        | A::ContributionChanged
-        | A::ContributionPaid
-        | A::ContributionPaymentFailed
-        | A::ContributionPaymentPending
-        | A::ContributionPaymentSetUp
-        | A::ContributionReconciled
-        | A::ContributionStarted
-        | A::ContributionStatusChanged => "contribution.changed",
-        A::AccountCreated
-        | A::ApiTokenCreated
-        | A::ApiTokenRevoked
-        | A::AppFailed
-        | A::AppProvisioningRetried
-        | A::AppProvisionerSet
-        | A::ApplicationApproved
-        | A::ApplicationRejected
-        | A::ApplicationSubmitted
-        | A::DelegationCreated
-        | A::DelegationRevoked
-        | A::ExpenseSubmitted
-        | A::FormationAppConfigured
-        | A::FormationApproved
-        | A::FormationAppsSelected
-        | A::FormationFinancialProfileSet
-        | A::FormationFoundingMembersSet
-        | A::FormationLegalTemplateChosen
-        | A::FormationNamed
-        | A::FormationRejected
-        | A::FormationStakeholderGroupsSet
-        | A::FormationStarted
-        | A::FormationWithdrawn
-        | A::LedgerAdjusted
-        | A::MemberInvited
-        | A::MemberRoleChanged
-        | A::ParentEntityPolicyChanged
-        | A::ParentEntityRegistered
-        | A::ParentEntityVerificationRevoked
-        | A::ParentEntityVerified
-        | A::ParentEntityRoleAccepted
-        | A::ParentEntityRoleDeclined
-        | A::ParentEntityRoleGranted
-        | A::ParentEntityRoleRevoked
-        | A::ProposalCreated
-        | A::SessionClosed
-        | A::SessionOpened
-        | A::SlidingScaleSet
-        | A::VoteCast
-        | A::VoteChanged
-        | A::WebhookEndpointCreated
-        | A::WebhookEndpointDeleted
-        | A::Denied(_) => return None,
-    })
-}
 
 /// The signing secret of an endpoint: derived from the server's secret and
 /// the endpoint's id, so it is never stored and is shown once at creation.
@@ -451,113 +365,9 @@ pub async fn event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<webh
     Ok(webhook_event::Entity::find_by_id(id).one(db).await?)
 }
 
-/// Inside the change's transaction: writes the webhook event raised by an
-/// audit event, with a delivery and a job per subscribed endpoint.
-pub async fn emit(db: &impl ConnectionTrait, kind: &str, event: &Change) -> AppResult<()> {
-    let mut scope = Condition::any();
-    if let Some(parent) = event.parent_entity_id {
-        scope = scope.add(webhook_endpoint::Column::ParentEntityId.eq(parent));
-    }
-    if let Some(pool) = event.pool_id {
-        scope = scope.add(webhook_endpoint::Column::PoolId.eq(pool));
-    }
-    if event.parent_entity_id.is_none() && event.pool_id.is_none() {
-        return Ok(());
-    }
-    let endpoints: Vec<webhook_endpoint::Model> = webhook_endpoint::Entity::find()
-        .filter(webhook_endpoint::Column::DeletedAt.is_null())
-        .filter(scope)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|e| {
-            serde_json::from_str::<Vec<String>>(&e.events)
-                .is_ok_and(|events| events.iter().any(|k| k == kind))
-        })
-        .collect();
-    if endpoints.is_empty() {
-        return Ok(());
-    }
-    let id = Uuid::now_v7();
-    let now = Utc::now();
-    let payload = json!({
-        "id": id,
-        "type": kind,
-        "createdAt": crate::services::audit::chain::timestamp(now),
-        "parentEntityId": event.parent_entity_id,
-        "poolId": event.pool_id,
-        "data": object_of(db, event.entity_type, event.entity_id).await?,
-    });
-    webhook_event::ActiveModel {
-        id: Set(id),
-        kind: Set(kind.to_owned()),
-        pool_id: Set(event.pool_id),
-        parent_entity_id: Set(event.parent_entity_id),
-        payload: Set(payload.to_string()),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    let delivery_ids: Vec<Uuid> = endpoints.iter().map(|_| Uuid::now_v7()).collect();
-    let deliveries = endpoints
-        .iter()
-        .zip(&delivery_ids)
-        .map(|(endpoint, delivery_id)| webhook_delivery::ActiveModel {
-            id: Set(*delivery_id),
-            endpoint_id: Set(endpoint.id),
-            event_id: Set(id),
-            status: Set("PENDING".to_owned()),
-            attempts: Set(0),
-            last_status_code: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            delivered_at: Set(None),
-        });
-    webhook_delivery::Entity::insert_many(deliveries)
-        .exec_without_returning(db)
-        .await?;
-    jobs::enqueue_many(
-        db,
-        Kind::DeliverWebhook,
-        delivery_ids.iter().map(|d| json!({ "deliveryId": d })),
-        now,
-    )
-    .await?;
-    Ok(())
-}
-
-/// The changed object as the event's `data`.
-async fn object_of(
-    db: &impl ConnectionTrait,
-    entity_type: &str,
-    id: Option<Uuid>,
-) -> AppResult<Value> {
-    let Some(id) = id else {
-        return Ok(Value::Null);
-    };
-    let value = match entity_type {
-        "Member" => to_json(membership::Entity::find_by_id(id).one(db).await?),
-        "Pool" => to_json(pool::Entity::find_by_id(id).one(db).await?),
-        "Formation" => to_json(formation::Entity::find_by_id(id).one(db).await?),
-        "Proposal" => to_json(proposal::Entity::find_by_id(id).one(db).await?),
-        "Contribution" => to_json(contribution::Entity::find_by_id(id).one(db).await?),
-        "Expense" => to_json(expense::Entity::find_by_id(id).one(db).await?),
-        "PoolApp" => to_json(pool_app::Entity::find_by_id(id).one(db).await?),
-        _ => json!({ "id": id }),
-    };
-    Ok(value)
-}
-
-fn to_json<T: serde::Serialize>(model: Option<T>) -> Value {
-    model
-        .and_then(|m| serde_json::to_value(m).ok())
-        .unwrap_or(Value::Null)
-}
-
-/// Runs one delivery attempt.
-pub async fn deliver(state: &AppState, job: &job::Model) -> JobResult {
-    let id = jobs::payload_id(job, "deliveryId")?;
+/// Runs one delivery attempt (the `deliver_webhook` job).
+pub async fn deliver(state: &AppState, job: DeliverWebhook) -> JobResult {
+    let id = job.delivery_id;
     let Some(delivery) = webhook_delivery::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -609,10 +419,8 @@ pub async fn deliver(state: &AppState, job: &job::Model) -> JobResult {
 }
 
 /// After the last attempt: the delivery failed for good.
-pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResult<()> {
-    let Ok(id) = jobs::payload_id(job, "deliveryId") else {
-        return Ok(());
-    };
+pub async fn give_up(state: &AppState, job: DeliverWebhook, error: &str) -> AppResult<()> {
+    let id = job.delivery_id;
     webhook_delivery::Entity::update_many()
         .col_expr(webhook_delivery::Column::Status, "FAILED".into())
         .col_expr(webhook_delivery::Column::LastError, error.into())
@@ -622,37 +430,4 @@ pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResu
         .exec(&state.db)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use super::*;
-
-    #[test]
-    fn actions_raise_exactly_the_subscribable_events() {
-        let raised: BTreeSet<&str> = Action::RECORDED.iter().filter_map(event_type_of).collect();
-        let offered: BTreeSet<&str> = EVENT_TYPES.iter().copied().collect();
-        // An event nobody raises, or one nobody can subscribe to, is a slip.
-        assert_eq!(raised, offered);
-    }
-
-    #[test]
-    fn actions_keep_their_events() {
-        for (action, event) in [
-            (Action::MemberRemoved, Some("member.left")),
-            (Action::MemberLeft, Some("member.left")),
-            (
-                Action::ContributionStatusChanged,
-                Some("contribution.changed"),
-            ),
-            (Action::ContributionPaid, Some("contribution.changed")),
-            (Action::AppFailed, None),
-            (Action::FormationApproved, None),
-            (Action::denied("createPool"), None),
-        ] {
-            assert_eq!(event_type_of(&action), event, "{action}");
-        }
-    }
 }

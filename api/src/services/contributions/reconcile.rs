@@ -20,6 +20,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
     QueryFilter, Set, Statement,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{income, map_status};
@@ -29,7 +30,7 @@ use crate::{
     services::{
         audit::{self, Action, Author, Change},
         begin_write,
-        jobs::{self, Kind, worker::JobResult},
+        jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::find_pool,
     },
@@ -84,20 +85,28 @@ async fn schedule(state: &AppState, at: DateTime<Utc>, open: &[&str]) -> AppResu
         .await?;
     }
     let queued = job::Entity::find()
-        .filter(job::Column::Kind.eq(Kind::ReconcilePayments.as_str()))
+        .filter(job::Column::Kind.eq(ReconcilePayments::KIND.as_str()))
         .filter(job::Column::Status.is_in(open.iter().copied()))
         .one(&txn)
         .await?;
     if queued.is_none() {
-        jobs::enqueue(&txn, Kind::ReconcilePayments, serde_json::json!({}), at).await?;
+        jobs::enqueue(&txn, &ReconcilePayments {}, at).await?;
     }
     txn.commit().await?;
     Ok(())
 }
 
-/// The job: one run, then the next one queued. Stripe unreachable fails
-/// the run and the job, which the queue retries.
-pub async fn run_job(state: &AppState, _job: &job::Model) -> JobResult {
+/// The `reconcile_payments` job: one run, then the next one queued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReconcilePayments {}
+
+impl Job for ReconcilePayments {
+    const KIND: Kind = Kind::ReconcilePayments;
+}
+
+/// Runs the job. Stripe unreachable fails the run and the job, which the
+/// queue retries.
+pub async fn run_job(state: &AppState, _job: ReconcilePayments) -> JobResult {
     let Some(gateway) = state.stripe.clone() else {
         return Ok(());
     };
@@ -140,7 +149,7 @@ pub async fn run_job(state: &AppState, _job: &job::Model) -> JobResult {
             done.error = Set(Some(bounded(&message)));
             done.update(&state.db).await?;
             tracing::warn!(error = %message, "payment reconciliation failed");
-            Err(crate::services::jobs::worker::JobError::Retry(message))
+            Err(JobError::Retry(message))
         }
     }
 }

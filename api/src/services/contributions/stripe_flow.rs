@@ -12,7 +12,7 @@ use entities::{
     pool, stripe_object, user,
 };
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
@@ -22,7 +22,7 @@ use crate::{
     services::{
         audit::{self, Action, Author, Change},
         begin_write,
-        jobs::{self, Kind, worker::JobError, worker::JobResult},
+        jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::find_pool,
     },
@@ -93,11 +93,22 @@ pub(super) async fn replay(state: &AppState, c: contribution::Model) -> AppResul
     })
 }
 
-/// The settling job: asks Stripe again about a `PENDING` contribution.
-pub async fn run_settle(state: &AppState, job: &entities::job::Model) -> JobResult {
-    let id = jobs::payload_id(job, "contribution_id")?;
-    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
-    let payment_method = payload["payment_method"].as_str();
+/// The `settle_contribution` job: ask Stripe again about a `PENDING`
+/// contribution, with the payment method its start was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettleContribution {
+    pub contribution_id: Uuid,
+    pub payment_method: Option<String>,
+}
+
+impl Job for SettleContribution {
+    const KIND: Kind = Kind::SettleContribution;
+}
+
+/// Runs a settling job.
+pub async fn run_settle(state: &AppState, job: SettleContribution) -> JobResult {
+    let id = job.contribution_id;
+    let payment_method = job.payment_method.as_deref();
     let Some(c) = contribution::Entity::find_by_id(id).one(&state.db).await? else {
         return Err(JobError::Permanent("the contribution is gone".into()));
     };
@@ -256,13 +267,11 @@ async fn mark_pending(
     // Stripe gets a moment before it is asked again.
     let delay = chrono::Duration::from_std(state.config.stripe_timeout)
         .unwrap_or(chrono::Duration::seconds(10));
-    jobs::enqueue(
-        &txn,
-        Kind::SettleContribution,
-        json!({ "contribution_id": id, "payment_method": payment_method }),
-        Utc::now() + delay,
-    )
-    .await?;
+    let settle = SettleContribution {
+        contribution_id: id,
+        payment_method: payment_method.map(str::to_owned),
+    };
+    jobs::enqueue(&txn, &settle, Utc::now() + delay).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -503,4 +512,30 @@ where
         .await
         .map_err(|e| db_error(e.into()))?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn settling_jobs_are_stored_as_before() {
+        let contribution_id = Uuid::now_v7();
+        jobs::assert_stored_as(
+            SettleContribution {
+                contribution_id,
+                payment_method: Some("pm_card_visa".into()),
+            },
+            json!({ "contribution_id": contribution_id, "payment_method": "pm_card_visa" }),
+        );
+        jobs::assert_stored_as(
+            SettleContribution {
+                contribution_id,
+                payment_method: None,
+            },
+            json!({ "contribution_id": contribution_id, "payment_method": null }),
+        );
+    }
 }

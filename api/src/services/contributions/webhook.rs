@@ -11,7 +11,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect, Set, sea_query::OnConflict,
 };
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
@@ -20,7 +21,7 @@ use crate::{
     services::audit::{self, Action, Author, Change},
     services::{
         begin_write,
-        jobs::{self, Kind, worker::JobError, worker::JobResult},
+        jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::find_pool,
     },
@@ -206,13 +207,10 @@ pub async fn handle(
         if outcome == Outcome::Waiting {
             // Bounded by the request body limit.
             row.payload = Set(Some(String::from_utf8_lossy(body).into_owned()));
-            jobs::enqueue(
-                &txn,
-                Kind::ApplyStripeEvent,
-                json!({ "event_id": event.id }),
-                Utc::now() + chrono::Duration::seconds(1),
-            )
-            .await?;
+            let apply = ApplyStripeEvent {
+                event_id: event.id.to_owned(),
+            };
+            jobs::enqueue(&txn, &apply, Utc::now() + chrono::Duration::seconds(1)).await?;
         }
         row.update(&txn).await?;
     }
@@ -220,13 +218,21 @@ pub async fn handle(
     Ok(outcome)
 }
 
-/// The job for an event that waited: applied once its subscription is
-/// known, retried (with the queue's backoff) until then.
-pub async fn run_waiting(state: &AppState, job: &entities::job::Model) -> JobResult {
-    let payload: Value = serde_json::from_str(&job.payload).unwrap_or_default();
-    let Some(id) = payload["event_id"].as_str() else {
-        return Err(JobError::Permanent("the job names no event".into()));
-    };
+/// The `apply_stripe_event` job, for an event that waited: applied once
+/// its subscription is known, retried (with the queue's backoff) until then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplyStripeEvent {
+    /// Stripe's event id (`evt_…`).
+    pub event_id: String,
+}
+
+impl Job for ApplyStripeEvent {
+    const KIND: Kind = Kind::ApplyStripeEvent;
+}
+
+/// Runs an `apply_stripe_event` job.
+pub async fn run_waiting(state: &AppState, job: ApplyStripeEvent) -> JobResult {
+    let id = job.event_id.as_str();
     let Some(row) = stripe_event::Entity::find_by_id(id.to_owned())
         .one(&state.db)
         .await?

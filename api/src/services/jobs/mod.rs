@@ -10,6 +10,7 @@
 //! with exponential backoff and jitter up to `max_attempts`, then the job is
 //! DEAD with its last error.
 
+pub mod registry;
 pub mod worker;
 
 use chrono::{DateTime, Duration, Utc};
@@ -19,10 +20,13 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
     QueryFilter, QuerySelect, Set, Statement,
 };
-use serde_json::Value;
+use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 use crate::error::AppResult;
+
+pub use registry::Registry;
+pub use worker::{JobError, JobResult};
 
 pub const PENDING: &str = "PENDING";
 pub const RUNNING: &str = "RUNNING";
@@ -36,7 +40,7 @@ pub const JOBS_CHANNEL: &str = "pools_jobs";
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 10;
 
 /// What a job does; the payload carries its arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     ProvisionApp,
     SyncAppAccount,
@@ -48,6 +52,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Self; 7] = [
+        Self::ProvisionApp,
+        Self::SyncAppAccount,
+        Self::DeliverWebhook,
+        Self::CloseProposal,
+        Self::SettleContribution,
+        Self::ApplyStripeEvent,
+        Self::ReconcilePayments,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ProvisionApp => "provision_app",
@@ -61,29 +75,44 @@ impl Kind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::ProvisionApp,
-            Self::SyncAppAccount,
-            Self::DeliverWebhook,
-            Self::CloseProposal,
-            Self::SettleContribution,
-            Self::ApplyStripeEvent,
-            Self::ReconcilePayments,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
+}
+
+/// A job's arguments: stored as its JSON payload under its kind's name,
+/// and read back once, typed, before it runs. Payloads queued before a
+/// change must still parse, so a field is renamed only with a migration.
+pub trait Job: Serialize + DeserializeOwned + Send + 'static {
+    const KIND: Kind;
+}
+
+/// The payload text a job is stored with. Payloads are compared as text
+/// (to find a job already queued), so one job always encodes the same way:
+/// the fields in the order they are declared.
+pub fn encode<J: Job>(job: &J) -> String {
+    // Serialising plain structs of ids and strings cannot fail.
+    serde_json::to_string(job).unwrap_or_default()
+}
+
+/// A stored job's payload, typed; a job whose payload does not parse can
+/// never run.
+pub fn payload<J: Job>(job: &job::Model) -> Result<J, JobError> {
+    serde_json::from_str(&job.payload).map_err(|e| {
+        JobError::Permanent(format!(
+            "the {} job's payload does not parse: {e}",
+            J::KIND.as_str()
+        ))
+    })
 }
 
 /// Queues a job on `db`, which should be the transaction of the change that
 /// causes it. On PostgreSQL the workers are woken when it commits.
-pub async fn enqueue(
+pub async fn enqueue<J: Job>(
     db: &impl ConnectionTrait,
-    kind: Kind,
-    payload: Value,
+    job: &J,
     run_at: DateTime<Utc>,
 ) -> AppResult<job::Model> {
-    let job = new_job(kind, payload, run_at).insert(db).await?;
+    let job = new_job(J::KIND, encode(job), run_at).insert(db).await?;
     notify(db, JOBS_CHANNEL, "").await?;
     Ok(job)
 }
@@ -92,15 +121,14 @@ pub async fn enqueue(
 const ENQUEUE_CHUNK: usize = 500;
 
 /// Queues many jobs of one kind at once (one insert per chunk, one wake-up).
-pub async fn enqueue_many(
+pub async fn enqueue_many<J: Job>(
     db: &impl ConnectionTrait,
-    kind: Kind,
-    payloads: impl IntoIterator<Item = Value>,
+    jobs: impl IntoIterator<Item = J>,
     run_at: DateTime<Utc>,
 ) -> AppResult<()> {
-    let rows: Vec<job::ActiveModel> = payloads
+    let rows: Vec<job::ActiveModel> = jobs
         .into_iter()
-        .map(|p| new_job(kind, p, run_at))
+        .map(|j| new_job(J::KIND, encode(&j), run_at))
         .collect();
     if rows.is_empty() {
         return Ok(());
@@ -113,12 +141,12 @@ pub async fn enqueue_many(
     notify(db, JOBS_CHANNEL, "").await
 }
 
-fn new_job(kind: Kind, payload: Value, run_at: DateTime<Utc>) -> job::ActiveModel {
+fn new_job(kind: Kind, payload: String, run_at: DateTime<Utc>) -> job::ActiveModel {
     let now = Utc::now();
     job::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set(kind.as_str().to_owned()),
-        payload: Set(payload.to_string()),
+        payload: Set(payload),
         status: Set(PENDING.to_owned()),
         attempts: Set(0),
         max_attempts: Set(DEFAULT_MAX_ATTEMPTS),
@@ -292,20 +320,12 @@ pub async fn prune(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> AppResul
     }
 }
 
-/// The id a job's payload names under `field`; a job without one can never
-/// run.
-pub fn payload_id(job: &job::Model, field: &str) -> Result<Uuid, worker::JobError> {
-    serde_json::from_str::<Value>(&job.payload)
-        .ok()
-        .and_then(|p| p[field].as_str().and_then(|s| Uuid::parse_str(s).ok()))
-        .ok_or_else(|| worker::JobError::Permanent(format!("the job has no {field}")))
-}
-
-/// The payloads of the jobs of a kind that wait or run already.
-pub async fn pending_payloads(
+/// The payload texts (see [`encode`]) of the jobs of a kind that wait or
+/// run already.
+pub async fn pending_payloads<J: Job>(
     db: &impl ConnectionTrait,
-    kind: Kind,
 ) -> AppResult<std::collections::HashSet<String>> {
+    let kind = J::KIND;
     Ok(job::Entity::find()
         .select_only()
         .column(job::Column::Payload)
@@ -318,16 +338,17 @@ pub async fn pending_payloads(
         .collect())
 }
 
-/// Which of these payloads have a job of this kind that waits, not yet
+/// Which of these jobs (as payload texts) wait already, not yet
 /// claimed. On PostgreSQL those rows stay locked until the caller's
 /// transaction ends, so no worker starts them on facts that transaction is
 /// still changing (a claim skips locked rows). Jobs already running are not
 /// counted: they may have read the old facts, so the caller queues anew.
-pub async fn lock_waiting(
+pub async fn lock_waiting<J: Job>(
     db: &impl ConnectionTrait,
-    kind: Kind,
-    payloads: &[String],
+    jobs: &[J],
 ) -> AppResult<std::collections::HashSet<String>> {
+    let kind = J::KIND;
+    let payloads: Vec<String> = jobs.iter().map(encode).collect();
     let mut waiting = std::collections::HashSet::new();
     for chunk in payloads.chunks(ENQUEUE_CHUNK) {
         let mut query = job::Entity::find()
@@ -346,6 +367,35 @@ pub async fn lock_waiting(
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<job::Model>> {
     Ok(job::Entity::find_by_id(id).one(db).await?)
+}
+
+/// For the payload types' own tests: a job is stored exactly as the
+/// payloads queued before it was typed, so jobs already in a queue are
+/// still found (by their text) and still run.
+#[cfg(test)]
+pub fn assert_stored_as<J: Job + std::fmt::Debug + PartialEq>(job: J, stored: serde_json::Value) {
+    assert_eq!(
+        encode(&job),
+        stored.to_string(),
+        "{} payload",
+        J::KIND.as_str()
+    );
+    let row = job::Model {
+        id: Uuid::nil(),
+        kind: J::KIND.as_str().to_owned(),
+        payload: stored.to_string(),
+        status: PENDING.to_owned(),
+        attempts: 0,
+        max_attempts: 1,
+        run_at: Utc::now(),
+        locked_at: None,
+        locked_by: None,
+        last_error: None,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+        finished_at: None,
+    };
+    assert_eq!(payload::<J>(&row).ok(), Some(job));
 }
 
 #[cfg(test)]
@@ -367,15 +417,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for k in [
-            Kind::ProvisionApp,
-            Kind::SyncAppAccount,
-            Kind::DeliverWebhook,
-            Kind::CloseProposal,
-            Kind::SettleContribution,
-            Kind::ApplyStripeEvent,
-            Kind::ReconcilePayments,
-        ] {
+        for k in Kind::ALL {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
         }
         assert_eq!(Kind::parse("nope"), None);

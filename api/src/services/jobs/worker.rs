@@ -7,11 +7,8 @@ use std::sync::Arc;
 use entities::job;
 use tokio::sync::Notify;
 
-use super::{Kind, claim, fail, release, succeed};
-use crate::{
-    services::{contributions, proposals, provisioning, webhooks},
-    state::AppState,
-};
+use super::{Registry, claim, fail, release, succeed};
+use crate::state::AppState;
 
 /// Why a run did not finish the job.
 #[derive(Debug)]
@@ -47,9 +44,14 @@ impl From<sea_orm::DbErr> for JobError {
 
 pub type JobResult = Result<(), JobError>;
 
-/// Runs the worker loop until shutdown; the task ends once the jobs it
-/// held are finished or handed back.
-pub fn spawn(state: AppState, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> {
+/// Runs the worker loop until shutdown, each job by the runner `registry`
+/// holds for its kind; the task ends once the jobs it held are finished or
+/// handed back.
+pub fn spawn(
+    state: AppState,
+    wake: Arc<Notify>,
+    registry: Arc<Registry>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let worker = state.worker_id.clone();
         let config = state.config.clone();
@@ -64,7 +66,10 @@ pub fn spawn(state: AppState, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> 
             }
             match claim(&state.db, &worker, config.job_batch, config.job_lease).await {
                 Ok(jobs) if !jobs.is_empty() => {
-                    futures::future::join_all(jobs.iter().map(|j| run(&state, j, &worker))).await;
+                    futures::future::join_all(
+                        jobs.iter().map(|j| run(&state, &registry, j, &worker)),
+                    )
+                    .await;
                     continue;
                 }
                 Ok(_) => {}
@@ -93,8 +98,7 @@ async fn prune_finished(state: &AppState, retention: std::time::Duration) {
     }
 }
 
-async fn run(state: &AppState, job: &job::Model, worker: &str) {
-    let kind = Kind::parse(&job.kind);
+async fn run(state: &AppState, registry: &Registry, job: &job::Model, worker: &str) {
     // A server may allow fewer attempts than the job was queued with.
     let mut job = job.clone();
     job.max_attempts = job.max_attempts.min(state.config.job_max_attempts);
@@ -108,7 +112,7 @@ async fn run(state: &AppState, job: &job::Model, worker: &str) {
         tokio::time::sleep(state.config.job_shutdown_grace).await;
     };
     let result = tokio::select! {
-        result = work(state, kind, job) => result,
+        result = work(state, registry, job) => result,
         () = cut_off => {
             match release(&state.db, job, worker).await {
                 Ok(()) => tracing::info!(job = %job.id, kind = %job.kind, "shutting down: job handed back to the queue"),
@@ -138,7 +142,7 @@ async fn run(state: &AppState, job: &job::Model, worker: &str) {
     };
     match outcome {
         Ok(Some(error)) => {
-            if let Err(e) = on_dead(state, kind, job, &error).await {
+            if let Err(e) = registry.give_up(state, job, &error).await {
                 tracing::error!(job = %job.id, error = ?e, "recording a dead job's outcome failed");
             }
         }
@@ -147,40 +151,12 @@ async fn run(state: &AppState, job: &job::Model, worker: &str) {
     }
 }
 
-async fn work(state: &AppState, kind: Option<Kind>, job: &job::Model) -> JobResult {
+async fn work(state: &AppState, registry: &Registry, job: &job::Model) -> JobResult {
     if job.attempts > job.max_attempts {
         // Claimed again after its worker died too many times.
         return Err(JobError::Permanent(job.last_error.clone().unwrap_or_else(
             || "no worker finished this job before its lease ran out".into(),
         )));
     }
-    match kind {
-        Some(Kind::ProvisionApp) => provisioning::run_provision(state, job).await,
-        Some(Kind::SyncAppAccount) => provisioning::run_account_sync(state, job).await,
-        Some(Kind::DeliverWebhook) => webhooks::deliver(state, job).await,
-        Some(Kind::CloseProposal) => proposals::closing::run_close_job(state, job).await,
-        Some(Kind::SettleContribution) => contributions::stripe_flow::run_settle(state, job).await,
-        Some(Kind::ApplyStripeEvent) => contributions::webhook::run_waiting(state, job).await,
-        Some(Kind::ReconcilePayments) => contributions::reconcile::run_job(state, job).await,
-        None => Err(JobError::Permanent(format!(
-            "unknown job kind {}",
-            job.kind
-        ))),
-    }
-}
-
-/// What giving up means for the job's object.
-async fn on_dead(
-    state: &AppState,
-    kind: Option<Kind>,
-    job: &job::Model,
-    error: &str,
-) -> crate::error::AppResult<()> {
-    match kind {
-        Some(Kind::ProvisionApp) => provisioning::give_up(state, job, error).await,
-        Some(Kind::DeliverWebhook) => webhooks::give_up(state, job, error).await,
-        // The chain of runs goes on after one that gave up.
-        Some(Kind::ReconcilePayments) => contributions::reconcile::schedule_next(state).await,
-        _ => Ok(()),
-    }
+    registry.run(state, job).await
 }

@@ -8,13 +8,13 @@ use chrono::Utc;
 use entities::{
     delegation,
     expense::{self, ExpenseStatus},
-    job,
     membership::{self, MembershipStatus},
     parent_entity,
     proposal::{self, Outcome, ProposalKind, ProposalStatus},
     stakeholder_group, vote,
 };
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
@@ -23,10 +23,7 @@ use crate::{
     services::audit::{self, Action, Author, Change},
     services::{
         begin_write,
-        jobs::{
-            self, Kind,
-            worker::{JobError, JobResult},
-        },
+        jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::{find_pool, require_admin, unless_inside},
     },
@@ -63,12 +60,19 @@ pub async fn close_early(
 /// Queues the closing of a proposal at its time (in its creation's
 /// transaction), through the job queue every server works on.
 pub async fn schedule(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<()> {
-    jobs::enqueue(db, Kind::CloseProposal, close_payload(p.id), p.closes_at).await?;
+    jobs::enqueue(db, &CloseProposal { proposal_id: p.id }, p.closes_at).await?;
     Ok(())
 }
 
-fn close_payload(id: Uuid) -> serde_json::Value {
-    serde_json::json!({ "proposalId": id })
+/// The `close_proposal` job: count the proposal once it is due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseProposal {
+    pub proposal_id: Uuid,
+}
+
+impl Job for CloseProposal {
+    const KIND: Kind = Kind::CloseProposal;
 }
 
 /// At start: open proposals without a pending closing job (made before the
@@ -79,10 +83,10 @@ pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
         .filter(proposal::Column::Status.eq(ProposalStatus::Open))
         .all(&state.db)
         .await?;
-    let pending = jobs::pending_payloads(&state.db, Kind::CloseProposal).await?;
+    let pending = jobs::pending_payloads::<CloseProposal>(&state.db).await?;
     let mut scheduled = 0;
     for p in open {
-        if !pending.contains(&close_payload(p.id).to_string()) {
+        if !pending.contains(&jobs::encode(&CloseProposal { proposal_id: p.id })) {
             schedule(&state.db, &p).await?;
             scheduled += 1;
         }
@@ -90,9 +94,9 @@ pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
     Ok(scheduled)
 }
 
-/// The `close_proposal` job: counts the proposal if it is due and open.
-pub async fn run_close_job(state: &AppState, job: &job::Model) -> JobResult {
-    let id = jobs::payload_id(job, "proposalId")?;
+/// Runs a `close_proposal` job: counts the proposal if it is due and open.
+pub async fn run_close_job(state: &AppState, job: CloseProposal) -> JobResult {
+    let id = job.proposal_id;
     let txn = begin_write(&state.db).await?;
     let Some(p) = lock::<proposal::Entity>(&txn, id).await? else {
         return Err(JobError::Permanent("the proposal is gone".into()));

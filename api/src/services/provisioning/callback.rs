@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{find_app, find_provisioner, provision_payload, secret_for, state_name};
+use super::{ProvisionApp, find_app, find_provisioner, secret_for, state_name};
 use crate::{
     error::AppError,
     outbound::check_shown_url,
@@ -20,7 +20,7 @@ use crate::{
         OnConflict,
         audit::{self, Action, Author, Change},
         begin_write,
-        jobs::{self, Kind, payload_id},
+        jobs::{self, Job},
         membership::find_pool,
     },
     state::AppState,
@@ -129,9 +129,11 @@ pub async fn callback(
 ) -> Result<pool_app::Model, CallbackError> {
     let job = jobs::find(&state.db, job_id)
         .await?
-        .filter(|j| j.kind == Kind::ProvisionApp.as_str())
+        .filter(|j| j.kind == ProvisionApp::KIND.as_str())
         .ok_or(CallbackError::NotFound)?;
-    let app_id = payload_id(&job, "poolAppId").map_err(|_| CallbackError::NotFound)?;
+    let app_id = jobs::payload::<ProvisionApp>(&job)
+        .map_err(|_| CallbackError::NotFound)?
+        .pool_app_id;
     let app = find_app(&state.db, app_id)
         .await
         .map_err(|_| CallbackError::NotFound)?;
@@ -228,8 +230,10 @@ async fn current_request(
     Ok(job::Entity::find()
         .select_only()
         .column(job::Column::Id)
-        .filter(job::Column::Kind.eq(Kind::ProvisionApp.as_str()))
-        .filter(job::Column::Payload.eq(provision_payload(app_id).to_string()))
+        .filter(job::Column::Kind.eq(ProvisionApp::KIND.as_str()))
+        .filter(job::Column::Payload.eq(jobs::encode(&ProvisionApp {
+            pool_app_id: app_id,
+        })))
         .order_by_desc(job::Column::CreatedAt)
         .order_by_desc(job::Column::Id)
         .into_tuple::<Uuid>()

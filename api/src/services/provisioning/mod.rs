@@ -15,9 +15,10 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    Set,
     sea_query::{Expr, OnConflict},
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -32,12 +33,10 @@ use crate::{
     services::{
         audit::{self, Action, Author, Change},
         begin_write,
-        jobs::{
-            self, Kind, payload_id,
-            worker::{JobError, JobResult},
-        },
+        jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::{find_pool, require_admin},
+        outbox::app_accounts::SyncAppAccount,
         webhooks::{Refused, check_registered_url, check_target, derived_secret, post_signed},
     },
     state::AppState,
@@ -160,20 +159,18 @@ pub async fn set_provisioner(
         )
         .all(&txn)
         .await?;
-    let requests: Vec<Value> = waiting
+    let requests: Vec<ProvisionApp> = waiting
         .iter()
-        .map(|app| provision_payload(app.id))
+        .map(|app| ProvisionApp {
+            pool_app_id: app.id,
+        })
         .collect();
-    let texts: Vec<String> = requests.iter().map(Value::to_string).collect();
-    let queued = jobs::lock_waiting(&txn, Kind::ProvisionApp, &texts).await?;
+    let queued = jobs::lock_waiting(&txn, &requests).await?;
     jobs::enqueue_many(
         &txn,
-        Kind::ProvisionApp,
         requests
             .into_iter()
-            .zip(&texts)
-            .filter(|(_, text)| !queued.contains(*text))
-            .map(|(request, _)| request),
+            .filter(|request| !queued.contains(&jobs::encode(request))),
         now,
     )
     .await?;
@@ -203,19 +200,20 @@ async fn find_provisioner(
         .await?)
 }
 
-fn provision_payload(pool_app_id: Uuid) -> Value {
-    json!({ "poolAppId": pool_app_id })
+/// The `provision_app` job: ask the app's operator to set it up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionApp {
+    pub pool_app_id: Uuid,
+}
+
+impl Job for ProvisionApp {
+    const KIND: Kind = Kind::ProvisionApp;
 }
 
 /// Queues the provisioning of one pool app (in the caller's transaction).
 pub async fn request(db: &impl ConnectionTrait, pool_app_id: Uuid) -> AppResult<()> {
-    jobs::enqueue(
-        db,
-        Kind::ProvisionApp,
-        provision_payload(pool_app_id),
-        Utc::now(),
-    )
-    .await?;
+    jobs::enqueue(db, &ProvisionApp { pool_app_id }, Utc::now()).await?;
     Ok(())
 }
 
@@ -227,8 +225,9 @@ pub async fn request_for_pool(db: &impl ConnectionTrait, pool_id: Uuid) -> AppRe
         .await?;
     jobs::enqueue_many(
         db,
-        Kind::ProvisionApp,
-        apps.iter().map(|app| provision_payload(app.id)),
+        apps.iter().map(|app| ProvisionApp {
+            pool_app_id: app.id,
+        }),
         Utc::now(),
     )
     .await
@@ -319,9 +318,9 @@ async fn set_state(
     Ok(Some(find_app(db, app.id).await?))
 }
 
-/// The `provision_app` job: ask the operator.
-pub async fn run_provision(state: &AppState, job: &job::Model) -> JobResult {
-    let app = find_app(&state.db, payload_id(job, "poolAppId")?).await?;
+/// Runs a `provision_app` job: ask the operator.
+pub async fn run_provision(state: &AppState, job: &job::Model, args: ProvisionApp) -> JobResult {
+    let app = find_app(&state.db, args.pool_app_id).await?;
     if matches!(
         app.provisioning_state,
         ProvisioningState::Ready | ProvisioningState::Provisioning
@@ -373,10 +372,8 @@ fn http<'a>(state: &'a AppState, provisioner: &app_provisioner::Model) -> HttpPr
 }
 
 /// After the last attempt: the app failed, with the last error.
-pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResult<()> {
-    let Ok(id) = payload_id(job, "poolAppId") else {
-        return Ok(());
-    };
+pub async fn give_up(state: &AppState, job: ProvisionApp, error: &str) -> AppResult<()> {
+    let id = job.pool_app_id;
     let txn = begin_write(&state.db).await?;
     let app = lock_app(&txn, id).await?;
     if app.provisioning_state == ProvisioningState::Ready {
@@ -405,55 +402,6 @@ pub async fn give_up(state: &AppState, job: &job::Model, error: &str) -> AppResu
     Ok(())
 }
 
-/// In the transaction of a membership change: one account job per READY
-/// app of the pool.
-pub async fn follow_membership(
-    db: &impl ConnectionTrait,
-    pool_id: Uuid,
-    membership_id: Uuid,
-    action: &str,
-) -> AppResult<()> {
-    let apps = pool_app::Entity::find()
-        .filter(pool_app::Column::PoolId.eq(pool_id))
-        .filter(pool_app::Column::ProvisioningState.eq(ProvisioningState::Ready))
-        .all(db)
-        .await?;
-    jobs::enqueue_many(
-        db,
-        Kind::SyncAppAccount,
-        apps.iter().map(
-            |app| json!({ "poolAppId": app.id, "membershipId": membership_id, "action": action }),
-        ),
-        Utc::now(),
-    )
-    .await
-}
-
-/// When an app becomes READY: an account for every active member.
-pub async fn accounts_for_ready_app(
-    db: &impl ConnectionTrait,
-    pool_id: Uuid,
-    app_id: Uuid,
-) -> AppResult<()> {
-    let members: Vec<Uuid> = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::Id)
-        .filter(membership::Column::PoolId.eq(pool_id))
-        .filter(membership::Column::Status.eq(membership::MembershipStatus::Active))
-        .into_tuple()
-        .all(db)
-        .await?;
-    jobs::enqueue_many(
-        db,
-        Kind::SyncAppAccount,
-        members
-            .into_iter()
-            .map(|id| json!({ "poolAppId": app_id, "membershipId": id, "action": "add" })),
-        Utc::now(),
-    )
-    .await
-}
-
 /// The role an app's mapping gives a member: admins get the admin role,
 /// others their group's.
 pub fn role_for(mapping: &Value, member: &membership::Model, group_key: &str) -> Option<String> {
@@ -465,13 +413,17 @@ pub fn role_for(mapping: &Value, member: &membership::Model, group_key: &str) ->
     mapping["groups"][group_key].as_str().map(str::to_owned)
 }
 
-/// The `sync_app_account` job.
-pub async fn run_account_sync(state: &AppState, job: &job::Model) -> JobResult {
-    let app = find_app(&state.db, payload_id(job, "poolAppId")?).await?;
+/// Runs a `sync_app_account` job.
+pub async fn run_account_sync(
+    state: &AppState,
+    job: &job::Model,
+    args: SyncAppAccount,
+) -> JobResult {
+    let app = find_app(&state.db, args.pool_app_id).await?;
     if app.provisioning_state != ProvisioningState::Ready {
         return Ok(());
     }
-    let member = membership::Entity::find_by_id(payload_id(job, "membershipId")?)
+    let member = membership::Entity::find_by_id(args.membership_id)
         .one(&state.db)
         .await?
         .ok_or_else(|| JobError::Permanent("the membership is gone".into()))?;
@@ -486,14 +438,10 @@ pub async fn run_account_sync(state: &AppState, job: &job::Model) -> JobResult {
             "the app's provisioner was removed".into(),
         ));
     };
-    let action = serde_json::from_str::<Value>(&job.payload)
-        .ok()
-        .and_then(|p| p["action"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "add".into());
     let request = json!({
         "type": "account",
         "jobId": job.id,
-        "action": action,
+        "action": args.action,
         "poolAppId": app.id,
         "app": { "id": app.app_id, "url": app.url },
         "person": { "membershipId": member.id, "email": member.email, "displayName": member.display_name },
@@ -533,5 +481,14 @@ mod tests {
         m.role = membership::MemberRole::Admin;
         assert_eq!(role_for(&mapping, &m, "users").as_deref(), Some("owner"));
         assert_eq!(role_for(&json!({}), &m, "users"), None);
+    }
+
+    #[test]
+    fn provisioning_jobs_are_stored_as_before() {
+        let pool_app_id = Uuid::now_v7();
+        jobs::assert_stored_as(
+            ProvisionApp { pool_app_id },
+            json!({ "poolAppId": pool_app_id }),
+        );
     }
 }

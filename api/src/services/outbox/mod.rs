@@ -8,34 +8,37 @@
 //! It runs before the change's event takes its place in the audit chain,
 //! so the chain head's lock, held until commit, is not held for this work.
 
+pub mod app_accounts;
+pub mod webhook_events;
+
 use sea_orm::ConnectionTrait;
 
 use crate::{
     error::AppResult,
     services::{
         audit::{Action, Change, Outcome, chain::chain_key},
-        jobs, provisioning,
+        jobs,
         signals::EVENTS_CHANNEL,
-        webhooks,
     },
 };
+use app_accounts::AccountAction;
 
 pub async fn after_change(db: &impl ConnectionTrait, change: &Change) -> AppResult<()> {
     if change.outcome != Outcome::Succeeded {
         return Ok(());
     }
-    if let Some(kind) = webhooks::event_type_of(&change.action) {
-        webhooks::emit(db, kind, change).await?;
+    if let Some(kind) = webhook_events::event_type_of(&change.action) {
+        webhook_events::emit(db, kind, change).await?;
     }
     match accounts_for(&change.action) {
         Accounts::OfMember(action) => {
             if let (Some(pool_id), Some(member_id)) = (change.pool_id, change.entity_id) {
-                provisioning::follow_membership(db, pool_id, member_id, action).await?;
+                app_accounts::follow_membership(db, pool_id, member_id, action).await?;
             }
         }
         Accounts::InApp => {
             if let (Some(pool_id), Some(app_id)) = (change.pool_id, change.entity_id) {
-                provisioning::accounts_for_ready_app(db, pool_id, app_id).await?;
+                app_accounts::accounts_for_ready_app(db, pool_id, app_id).await?;
             }
         }
         Accounts::None => {}
@@ -47,7 +50,7 @@ pub async fn after_change(db: &impl ConnectionTrait, change: &Change) -> AppResu
 enum Accounts {
     None,
     /// Add, remove or change the member's account in every ready app.
-    OfMember(&'static str),
+    OfMember(AccountAction),
     /// An account for every active member in the app that became ready.
     InApp,
 }
@@ -56,9 +59,9 @@ enum Accounts {
 fn accounts_for(action: &Action) -> Accounts {
     use Action as A;
     match action {
-        A::MemberJoined => Accounts::OfMember("add"),
-        A::MemberLeft | A::MemberRemoved => Accounts::OfMember("remove"),
-        A::MemberRoleChanged => Accounts::OfMember("change"),
+        A::MemberJoined => Accounts::OfMember(AccountAction::Add),
+        A::MemberLeft | A::MemberRemoved => Accounts::OfMember(AccountAction::Remove),
+        A::MemberRoleChanged => Accounts::OfMember(AccountAction::Change),
         A::AppReady => Accounts::InApp,
         A::AccountCreated
         | A::ApiTokenCreated
@@ -127,7 +130,9 @@ mod tests {
         let followed: Vec<(&str, &str)> = Action::RECORDED
             .iter()
             .filter_map(|a| match accounts_for(a) {
-                Accounts::OfMember(what) => Some((a.as_str(), what)),
+                Accounts::OfMember(AccountAction::Add) => Some((a.as_str(), "add")),
+                Accounts::OfMember(AccountAction::Remove) => Some((a.as_str(), "remove")),
+                Accounts::OfMember(AccountAction::Change) => Some((a.as_str(), "change")),
                 Accounts::InApp => Some((a.as_str(), "every member")),
                 Accounts::None => None,
             })

@@ -1,0 +1,57 @@
+//! The runner of every job kind, registered for the worker. This is the one
+//! place that knows both the queue and the domains; the queue itself knows
+//! none of them.
+
+use crate::services::{
+    contributions::{reconcile, stripe_flow, webhook},
+    jobs::Registry,
+    outbox::{app_accounts::SyncAppAccount, webhook_events::DeliverWebhook},
+    proposals::closing::{self, CloseProposal},
+    provisioning::{self, ProvisionApp},
+    webhooks,
+};
+
+pub fn jobs() -> Registry {
+    Registry::new()
+        .register(|state, job, args: ProvisionApp| async move {
+            provisioning::run_provision(&state, &job, args).await
+        })
+        .on_give_up(|state, args: ProvisionApp, error| async move {
+            provisioning::give_up(&state, args, &error).await
+        })
+        .register(|state, job, args: SyncAppAccount| async move {
+            provisioning::run_account_sync(&state, &job, args).await
+        })
+        .register(
+            |state, _, args: DeliverWebhook| async move { webhooks::deliver(&state, args).await },
+        )
+        .on_give_up(|state, args: DeliverWebhook, error| async move {
+            webhooks::give_up(&state, args, &error).await
+        })
+        .register(|state, _, args: CloseProposal| async move {
+            closing::run_close_job(&state, args).await
+        })
+        .register(
+            |state, _, args: stripe_flow::SettleContribution| async move {
+                stripe_flow::run_settle(&state, args).await
+            },
+        )
+        .register(|state, _, args: webhook::ApplyStripeEvent| async move {
+            webhook::run_waiting(&state, args).await
+        })
+        .register(|state, _, args: reconcile::ReconcilePayments| async move {
+            reconcile::run_job(&state, args).await
+        })
+        // The chain of runs goes on after one that gave up.
+        .on_give_up(|state, _: reconcile::ReconcilePayments, _| async move {
+            reconcile::schedule_next(&state).await
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_kind_has_a_runner() {
+        assert_eq!(super::jobs().missing(), []);
+    }
+}
