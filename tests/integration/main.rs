@@ -28,6 +28,7 @@ mod input;
 mod migrations;
 mod outbound;
 mod parent_entities;
+mod payloads;
 mod payments;
 mod pools;
 mod provisioning_callbacks;

@@ -21,7 +21,7 @@ on_both_databases!(settings: crate::events::QUICK;
     after_a_failure_and_a_retry_the_new_request_is_answered,
 );
 
-fn ready(url: &str) -> Vec<u8> {
+pub(crate) fn ready(url: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({ "status": "READY", "url": url, "handover": { "adminLogin": format!("{url}/login") } }))
         .unwrap()
 }
@@ -32,7 +32,12 @@ fn failed(reason: &str) -> Vec<u8> {
 
 /// POSTs `body` to `request`'s callback URL with `signature`; the status
 /// and the JSON answer.
-async fn answer(p: &PoolWorld, request: &Seen, signature: &str, body: &[u8]) -> (u16, Value) {
+pub(crate) async fn answer(
+    p: &PoolWorld,
+    request: &Seen,
+    signature: &str,
+    body: &[u8],
+) -> (u16, Value) {
     let res = p
         .app()
         .client
