@@ -429,7 +429,7 @@ fn local_development_secret() -> Result<Secret, ConfigError> {
             return Ok(Secret::new(existing));
         }
     }
-    let generated = crate::auth::tokens::random_secret(32);
+    let generated = crate::domain::random_secret(32);
     write_owner_only(path, &generated).map_err(unsaved)?;
     Ok(Secret::new(generated))
 }

@@ -317,6 +317,41 @@ impl AppError {
     }
 }
 
+tokio::task_local! {
+    /// The request id of the request this task is answering, for answers
+    /// built where no extractor reaches: `AppError`'s response and the
+    /// answer to a panic.
+    pub static CURRENT_REQUEST_ID: String;
+}
+
+/// The current request's id, or `unknown` outside a request.
+pub fn current_request_id() -> String {
+    CURRENT_REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// A response that is only an error, for requests refused before execution.
+pub fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> axum::response::Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// `Retry-After` in seconds, for 503 answers.
+pub fn set_retry_after(response: &mut axum::response::Response, secs: u64) {
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(secs),
+    );
+}
+
 /// The answer of a REST route: the status to match the code, the same JSON
 /// error as GraphQL's with the request id, and `Retry-After` where the
 /// client is asked to wait.
@@ -326,14 +361,14 @@ impl IntoResponse for AppError {
             // The request span carries the request id.
             tracing::error!(error = ?cause, "internal error");
         }
-        let mut response = crate::graphql::http::error_response(
+        let mut response = error_response(
             self.status(),
             self.code(),
             &self.message(),
-            &crate::routes::current_request_id(),
+            &current_request_id(),
         );
         if let Some(secs) = self.retry_after_secs() {
-            crate::graphql::http::set_retry_after(&mut response, secs);
+            set_retry_after(&mut response, secs);
         }
         response
     }
@@ -389,7 +424,7 @@ mod tests {
 
     #[tokio::test]
     async fn responses_carry_code_message_and_request_id() {
-        let response = crate::routes::CURRENT_REQUEST_ID
+        let response = CURRENT_REQUEST_ID
             .scope("req-7".to_owned(), async {
                 AppError::internal(anyhow::anyhow!("secret cause")).into_response()
             })

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod limits;
 pub mod outbound;
 pub mod payments;
+pub mod request;
 pub mod routes;
 pub mod services;
 pub mod shutdown;

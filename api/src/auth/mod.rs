@@ -19,9 +19,15 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
-    services::audit::Origin,
     state::AppState,
 };
+
+/// Where a request came from, as the trail records it.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub request_id: Option<String>,
+    pub client_address: Option<String>,
+}
 
 /// What an API token may do. Session tokens may do everything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]

@@ -1,21 +1,14 @@
 //! Bearer-token secrets: generated at random, stored only as a keyed hash.
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
-use rand::Rng;
 use sha2::Sha256;
+
+use crate::domain::random_secret;
 
 /// Prefix of sign-in session tokens.
 pub const SESSION_PREFIX: &str = "pst_";
 /// Prefix of integrators' API tokens; the prefix lets secret scanners spot them.
 pub const API_PREFIX: &str = "pat_";
-
-/// `bytes` random bytes, URL-safe base64 without padding.
-pub fn random_secret(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
 
 /// A new token with the given prefix and 256 bits of randomness.
 pub fn new_token(prefix: &str) -> String {

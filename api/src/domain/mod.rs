@@ -6,6 +6,7 @@ mod json;
 mod money;
 mod password;
 mod pool_name;
+mod secret;
 mod text;
 
 pub use email::Email;
@@ -13,6 +14,7 @@ pub use json::{MAX_JSON_BYTES, check_json};
 pub use money::{Currency, MAX_MINOR_AMOUNT, MinorAmount, MoneyTotal, format_minor};
 pub use password::Password;
 pub use pool_name::PoolName;
+pub use secret::random_secret;
 pub use text::{Jurisdiction, MultiLineText, SingleLineText, registration_key};
 
 use crate::error::{AppError, FieldError};

@@ -9,13 +9,15 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse},
 };
-use serde_json::json;
 
 use crate::{
     auth::RequestContext,
-    error::{AppError, INTERNAL_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECS, code},
+    error::{
+        AppError, INTERNAL_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECS, code, error_response,
+        set_retry_after,
+    },
     graphql::{AppSchema, MAX_BATCH, denials, loaders::Loaders},
-    routes::{Peer, RequestId},
+    request::{Peer, RequestId},
     state::AppState,
 };
 
@@ -28,19 +30,6 @@ pub struct GraphqlServer {
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// A response that is only an error, for requests refused before execution.
-pub fn error_response(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    request_id: &str,
-) -> axum::response::Response {
-    let body = json!({
-        "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }]
-    });
-    (status, axum::Json(body)).into_response()
-}
 
 pub async fn post(
     State(server): State<GraphqlServer>,
@@ -129,7 +118,7 @@ pub async fn get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if wants_html && !query.contains("query=") && server.state.config.graphiql {
-        let (page, csp) = &*crate::routes::security::GRAPHIQL;
+        let (page, csp) = &*crate::graphql::graphiql::GRAPHIQL;
         let mut page = Html(page.clone()).into_response();
         if let Ok(csp) = HeaderValue::from_str(csp) {
             page.headers_mut()
@@ -287,13 +276,6 @@ fn failed_as_unavailable(response: &Response) -> bool {
                 .and_then(|ext| ext.get("code"))
                 .is_some_and(|c| *c == async_graphql::Value::from(code::UNAVAILABLE))
         })
-}
-
-/// `Retry-After` in seconds, for 503 answers.
-pub fn set_retry_after(response: &mut axum::response::Response, secs: u64) {
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
 }
 
 /// Refusals before anything of the operation runs: API tokens without

@@ -31,13 +31,13 @@ use serde_json::Value;
 
 use crate::{
     auth::RequestContext,
-    error::code,
+    error::{code, error_response},
     graphql::{
-        http::{GraphqlServer, error_response, finalize, strip_bearer},
+        http::{GraphqlServer, finalize, strip_bearer},
         loaders::Loaders,
     },
     limits::{Slot, SubscriptionSlots},
-    routes::{Peer, RequestId},
+    request::{Peer, RequestId},
 };
 
 pub async fn handler(

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     auth::RequestContext,
     error::AppError,
-    routes::{Peer, RequestId},
+    request::{Peer, RequestId},
     services::exports::{self, Cursor, Scope, Table, pack},
     state::AppState,
 };

@@ -11,7 +11,10 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use crate::{error::UNAVAILABLE_RETRY_AFTER_SECS, graphql::http::set_retry_after, state::AppState};
+use crate::{
+    error::{UNAVAILABLE_RETRY_AFTER_SECS, set_retry_after},
+    state::AppState,
+};
 
 pub fn routes(state: AppState) -> Router {
     Router::new()

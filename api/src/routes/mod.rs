@@ -6,13 +6,13 @@ mod health;
 pub mod security;
 mod webhooks;
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use axum::{
     Router,
     body::Body,
-    extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts},
-    http::{HeaderName, Request, StatusCode, request::Parts},
+    extract::DefaultBodyLimit,
+    http::{Request, StatusCode},
     middleware::{self, Next},
     response::Response,
     routing::get,
@@ -25,15 +25,14 @@ use tower_http::{
 };
 
 use crate::{
-    error::{INTERNAL_MESSAGE, code},
+    error::{CURRENT_REQUEST_ID, INTERNAL_MESSAGE, code, current_request_id, error_response},
     graphql::{
         self,
-        http::{GraphqlServer, MAX_BODY_BYTES, error_response},
+        http::{GraphqlServer, MAX_BODY_BYTES},
     },
+    request::{REQUEST_ID, RequestId},
     state::AppState,
 };
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest request id taken from a client.
 const MAX_CLIENT_REQUEST_ID: usize = 64;
@@ -74,78 +73,6 @@ impl MakeRequestId for MakeUuidV7 {
             .ok()
             .map(tower_http::request_id::RequestId::new)
     }
-}
-
-/// The request id of the current request, as set by the id layer.
-pub struct RequestId(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestId {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .headers
-                .get(&REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("unknown")
-                .to_owned(),
-        ))
-    }
-}
-
-/// The connection's peer and what a proxy says the client was; which one is
-/// believed depends on `TRUST_FORWARDED_FOR`.
-pub struct Peer {
-    socket: Option<SocketAddr>,
-    forwarded_for: Option<String>,
-}
-
-impl Peer {
-    pub fn client_address(&self, trust_forwarded_for: bool) -> Option<String> {
-        let forwarded = self
-            .forwarded_for
-            .as_deref()
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().chars().take(64).collect::<String>())
-            .filter(|v| !v.is_empty());
-        match forwarded {
-            Some(client) if trust_forwarded_for => Some(client),
-            _ => self.socket.map(|s| s.ip().to_string()),
-        }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self {
-            socket: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-            forwarded_for: parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        })
-    }
-}
-
-tokio::task_local! {
-    /// The request id of the request this task is answering, for answers
-    /// built where no extractor reaches: `AppError`'s response and the
-    /// answer to a panic.
-    pub(crate) static CURRENT_REQUEST_ID: String;
-}
-
-/// The current request's id, or `unknown` outside a request.
-pub(crate) fn current_request_id() -> String {
-    CURRENT_REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 async fn with_request_id(request: Request<Body>, next: Next) -> Response {

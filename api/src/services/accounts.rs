@@ -6,11 +6,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use uuid::Uuid;
 
 use crate::{
-    auth::{Actor, password, tokens},
+    auth::{Actor, Origin, password, tokens},
     domain::{Check, Email, Password, SingleLineText},
     error::{AppError, AppResult},
     services::OnConflict,
-    services::audit::{self, Action, Author, Change, Origin},
+    services::audit::{self, Action, Author, Change},
     state::AppState,
 };
 

@@ -16,17 +16,13 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{auth::Actor, error::AppResult};
+use crate::{
+    auth::{Actor, Origin},
+    error::AppResult,
+};
 
 pub use action::Action;
 use diff::field_changes;
-
-/// Where a request came from, as the trail records it.
-#[derive(Clone, Debug, Default)]
-pub struct Origin {
-    pub request_id: Option<String>,
-    pub client_address: Option<String>,
-}
 
 /// Who caused a change.
 #[derive(Clone, Debug)]
