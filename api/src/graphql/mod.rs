@@ -6,6 +6,7 @@ pub mod connection;
 pub mod context;
 pub mod denials;
 pub mod http;
+pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

@@ -2,8 +2,8 @@ use async_graphql::{Context, Object, Result};
 
 use crate::{
     graphql::{
-        connection::parse_id,
         context::Ctx,
+        ids::uuid,
         types::{
             CancelContributionInput, ChangeContributionInput, Contribution, ContributionPayload,
             MarkContributionPaidInput, SetSlidingScaleInput, SlidingScale, StartContributionInput,
@@ -25,11 +25,8 @@ impl ContributionMutation {
     ) -> Result<SlidingScale> {
         let c = Ctx::of(ctx)?;
         let input = scales::ScaleInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
-            stakeholder_group_id: input
-                .stakeholder_group_id
-                .map(|g| parse_id(&g, "input.stakeholderGroupId"))
-                .transpose()?,
+            pool_id: uuid!(input.pool_id)?,
+            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
             currency: input.currency,
             interval: input.interval.into(),
             minimum: input.minimum,
@@ -51,7 +48,7 @@ impl ContributionMutation {
     ) -> Result<ContributionPayload> {
         let c = Ctx::of(ctx)?;
         let input = contributions::StartInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            pool_id: uuid!(input.pool_id)?,
             amount: input.amount,
             payment_method_id: input.payment_method_id,
             idempotency_key: input.idempotency_key,
@@ -70,7 +67,7 @@ impl ContributionMutation {
         input: ChangeContributionInput,
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.contribution_id, "input.contributionId")?;
+        let id = uuid!(input.contribution_id)?;
         Ok(Contribution(
             contributions::change(c.state, c.actor().await?, id, input.amount).await?,
         ))
@@ -83,7 +80,7 @@ impl ContributionMutation {
         input: CancelContributionInput,
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.contribution_id, "input.contributionId")?;
+        let id = uuid!(input.contribution_id)?;
         Ok(Contribution(
             contributions::cancel(c.state, c.actor().await?, id, input.at_period_end).await?,
         ))
@@ -97,7 +94,7 @@ impl ContributionMutation {
         input: MarkContributionPaidInput,
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.contribution_id, "input.contributionId")?;
+        let id = uuid!(input.contribution_id)?;
         Ok(Contribution(
             contributions::mark_paid(c.state, c.actor().await?, id, &input.reference).await?,
         ))

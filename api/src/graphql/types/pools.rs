@@ -6,8 +6,9 @@ use crate::{
     catalogue::VotingRule,
     error::AppError,
     graphql::{
-        connection::{Conn, connection, page_complexity, parse_optional_id},
+        connection::{Conn, connection, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::{
             App, ApplicationStatus, Contribution, Ledger, LegalTemplate, MembershipApplication,
             Money, ParentEntity, Proposal, ProposalStatus, RegisterFilter, SlidingScale,
@@ -200,10 +201,7 @@ impl Pool {
         });
         let filter = services::membership::RegisterFilter {
             status: filter.status.map(Into::into),
-            stakeholder_group_id: parse_optional_id(
-                filter.stakeholder_group_id.as_ref(),
-                "filter.stakeholderGroupId",
-            )?,
+            stakeholder_group_id: uuid!(filter.stakeholder_group_id)?,
         };
         let page = services::membership::register(
             c.state,
