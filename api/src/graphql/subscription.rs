@@ -65,7 +65,7 @@ impl SubscriptionRoot {
         .await?;
         Ok(feed
             .into_stream()
-            .map(|item| item.map(PoolEvent).map_err(Into::into)))
+            .map(|item| item.map(PoolEvent::from).map_err(Into::into)))
     }
 
     /// Each change to a formation from now on (for those who may read it).
@@ -100,6 +100,6 @@ impl SubscriptionRoot {
         .await?;
         Ok(feed
             .into_stream()
-            .map(|item| item.map(FormationUpdate).map_err(Into::into)))
+            .map(|item| item.map(FormationUpdate::from).map_err(Into::into)))
     }
 }

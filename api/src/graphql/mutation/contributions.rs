@@ -34,7 +34,7 @@ impl ContributionMutation {
             suggested: input.suggested,
             allow_zero: input.allow_zero,
         };
-        Ok(SlidingScale(
+        Ok(SlidingScale::from(
             scales::set(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -55,7 +55,7 @@ impl ContributionMutation {
         };
         let started = contributions::start(c.state, c.actor().await?, input).await?;
         Ok(ContributionPayload {
-            contribution: Contribution(started.contribution),
+            contribution: Contribution::from(started.contribution),
             client_secret: started.client_secret,
         })
     }
@@ -68,7 +68,7 @@ impl ContributionMutation {
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(input.contribution_id)?;
-        Ok(Contribution(
+        Ok(Contribution::from(
             contributions::change(c.state, c.actor().await?, id, input.amount).await?,
         ))
     }
@@ -81,7 +81,7 @@ impl ContributionMutation {
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(input.contribution_id)?;
-        Ok(Contribution(
+        Ok(Contribution::from(
             contributions::cancel(c.state, c.actor().await?, id, input.at_period_end).await?,
         ))
     }
@@ -95,7 +95,7 @@ impl ContributionMutation {
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(input.contribution_id)?;
-        Ok(Contribution(
+        Ok(Contribution::from(
             contributions::mark_paid(c.state, c.actor().await?, id, &input.reference).await?,
         ))
     }

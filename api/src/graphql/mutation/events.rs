@@ -33,7 +33,7 @@ impl EventMutation {
         };
         let (endpoint, secret) = webhooks::create(c.state, c.actor().await?, input).await?;
         Ok(CreatedWebhookEndpoint {
-            endpoint: WebhookEndpoint(endpoint),
+            endpoint: WebhookEndpoint::from(endpoint),
             secret,
         })
     }
@@ -42,7 +42,7 @@ impl EventMutation {
     async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookEndpoint> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
-        Ok(WebhookEndpoint(
+        Ok(WebhookEndpoint::from(
             webhooks::delete(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -66,7 +66,7 @@ impl EventMutation {
         )
         .await?;
         Ok(AppProvisionerPayload {
-            provisioner: AppProvisioner(provisioner),
+            provisioner: AppProvisioner::from(provisioner),
             secret,
         })
     }

@@ -35,7 +35,7 @@ impl EventQuery {
         let owner = webhooks::Owner::of(parent, pool)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = webhooks::list(c.state, c.actor().await?, owner, page).await?;
-        Ok(connection(page, |e| e.id, WebhookEndpoint))
+        Ok(connection(page, |e| e.id, WebhookEndpoint::from))
     }
 
     /// An endpoint's deliveries, oldest first, with their attempts.
@@ -53,6 +53,6 @@ impl EventQuery {
         let id = uuid!(endpoint_id)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = webhooks::deliveries(c.state, c.actor().await?, id, page).await?;
-        Ok(connection(page, |d| d.id, WebhookDelivery))
+        Ok(connection(page, |d| d.id, WebhookDelivery::from))
     }
 }

@@ -85,7 +85,7 @@ impl FormationQuery {
         Ok(in_memory(
             items,
             |t| t.id.as_str(),
-            LegalTemplate,
+            LegalTemplate::from,
             first,
             after,
             last,
@@ -99,7 +99,7 @@ impl FormationQuery {
             .catalogue
             .template(id.as_str())
             .cloned()
-            .map(LegalTemplate)
+            .map(LegalTemplate::from)
             .ok_or_else(|| {
                 AppError::NotFound(format!("there is no legal template `{}`", id.as_str()))
             })?)
@@ -167,7 +167,7 @@ impl FormationQuery {
         Ok(in_memory(
             items,
             |a| a.id.as_str(),
-            App,
+            App::from,
             first,
             after,
             last,
@@ -180,7 +180,7 @@ impl FormationQuery {
         Ok(c.state
             .catalogue
             .app(id.as_str())
-            .map(|a| App(a.manifest.clone()))
+            .map(|a| App::from(a.manifest.clone()))
             .ok_or_else(|| AppError::NotFound(format!("there is no app `{}`", id.as_str())))?)
     }
 

@@ -138,7 +138,7 @@ impl Pool {
             .catalogue
             .template(&self.0.legal_template_id)
             .cloned()
-            .map(LegalTemplate))
+            .map(LegalTemplate::from))
     }
     async fn stakeholder_groups(&self, ctx: &Context<'_>) -> Result<Vec<StakeholderGroup>> {
         let c = Ctx::of(ctx)?;
@@ -301,7 +301,7 @@ impl Pool {
         let page = PageRequest::parse(first, after, last, before)?;
         let page =
             services::contributions::of_pool(c.state, c.actor().await?, &self.0, page).await?;
-        Ok(connection(page, |x| x.id, Contribution))
+        Ok(connection(page, |x| x.id, Contribution::from))
     }
     /// The last finished payment reconciliation and its findings in this
     /// pool: for its admins and the parent's stewards and auditors.
@@ -326,7 +326,7 @@ impl Pool {
         Ok(
             services::contributions::mine(c.state, c.actor().await?, self.0.id)
                 .await?
-                .map(Contribution),
+                .map(Contribution::from),
         )
     }
     /// How paying above the suggestion covers those below it, per currency.
@@ -466,7 +466,7 @@ async fn current_scale(
         .unwrap_or_default()
         .into_iter()
         .find(|s| s.superseded_at.is_none() && s.stakeholder_group_id == group)
-        .map(SlidingScale))
+        .map(SlidingScale::from))
 }
 
 /// A person's membership of a pool.
@@ -546,7 +546,7 @@ impl PoolApp {
         Ok(c.state
             .catalogue
             .app(&self.0.app_id)
-            .map(|a| App(a.manifest.clone())))
+            .map(|a| App::from(a.manifest.clone())))
     }
     async fn app_id(&self) -> &str {
         &self.0.app_id
