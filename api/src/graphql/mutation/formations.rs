@@ -194,7 +194,7 @@ impl FormationMutation {
     async fn approve_formation(&self, ctx: &Context<'_>, formation_id: ID) -> Result<Pool> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(formation_id)?;
-        Ok(Pool(
+        Ok(Pool::from(
             lifecycle::approve(c.state, c.actor().await?, id).await?,
         ))
     }

@@ -38,7 +38,7 @@ impl GovernanceMutation {
             voting_rule: input.voting_rule,
             eligible_group_ids: eligible,
         };
-        Ok(Proposal(
+        Ok(Proposal::from(
             proposals::create(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -60,7 +60,7 @@ impl GovernanceMutation {
     async fn close_proposal(&self, ctx: &Context<'_>, proposal_id: ID) -> Result<Proposal> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(proposal_id)?;
-        Ok(Proposal(
+        Ok(Proposal::from(
             proposals::closing::close_early(c.state, c.actor().await?, id).await?,
         ))
     }

@@ -188,7 +188,7 @@ impl FormationQuery {
     async fn proposal(&self, ctx: &Context<'_>, id: ID) -> Result<Proposal> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
-        Ok(Proposal(
+        Ok(Proposal::from(
             services::proposals::get(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -197,6 +197,6 @@ impl FormationQuery {
     async fn pool(&self, ctx: &Context<'_>, id: ID) -> Result<Pool> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
-        Ok(Pool(services::pools::get(c.state, id).await?))
+        Ok(Pool::from(services::pools::get(c.state, id).await?))
     }
 }

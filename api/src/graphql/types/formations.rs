@@ -317,7 +317,7 @@ impl Formation {
             .load_one(pool_id)
             .await
             .map_err(loader_error)?
-            .map(Pool))
+            .map(Pool::from))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.draft.formation.created_at
