@@ -24,16 +24,7 @@ impl ContributionMutation {
         input: SetSlidingScaleInput,
     ) -> Result<SlidingScale> {
         let c = Ctx::of(ctx)?;
-        let input = scales::ScaleInput {
-            pool_id: uuid!(input.pool_id)?,
-            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
-            currency: input.currency,
-            interval: input.interval.into(),
-            minimum: input.minimum,
-            maximum: input.maximum,
-            suggested: input.suggested,
-            allow_zero: input.allow_zero,
-        };
+        let input = scales::ScaleInput::try_from(input)?;
         Ok(SlidingScale::from(
             scales::set(c.state, c.actor().await?, input).await?,
         ))
@@ -47,12 +38,7 @@ impl ContributionMutation {
         input: StartContributionInput,
     ) -> Result<ContributionPayload> {
         let c = Ctx::of(ctx)?;
-        let input = contributions::StartInput {
-            pool_id: uuid!(input.pool_id)?,
-            amount: input.amount,
-            payment_method_id: input.payment_method_id,
-            idempotency_key: input.idempotency_key,
-        };
+        let input = contributions::StartInput::try_from(input)?;
         let started = contributions::start(c.state, c.actor().await?, input).await?;
         Ok(ContributionPayload {
             contribution: Contribution::from(started.contribution),

@@ -25,12 +25,7 @@ impl EventMutation {
         input: CreateWebhookEndpointInput,
     ) -> Result<CreatedWebhookEndpoint> {
         let c = Ctx::of(ctx)?;
-        let input = webhooks::CreateInput {
-            parent_entity_id: uuid!(input.parent_entity_id)?,
-            pool_id: uuid!(input.pool_id)?,
-            url: input.url,
-            events: input.events,
-        };
+        let input = webhooks::CreateInput::try_from(input)?;
         let (endpoint, secret) = webhooks::create(c.state, c.actor().await?, input).await?;
         Ok(CreatedWebhookEndpoint {
             endpoint: WebhookEndpoint::from(endpoint),

@@ -34,15 +34,7 @@ impl AuditQuery {
         before: Option<String>,
     ) -> Result<Conn<AuditEvent>> {
         let c = Ctx::of(ctx)?;
-        let filter = AuditFilter {
-            parent_entity_id: uuid!(input.parent_entity_id)?,
-            pool_id: uuid!(input.pool_id)?,
-            actor_id: uuid!(input.actor_id)?,
-            action: input.action,
-            entity_type: input.entity_type,
-            from: input.from,
-            to: input.to,
-        };
+        let filter = AuditFilter::try_from(input)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = query::list(c.state, c.actor().await?, filter, page).await?;
         Ok(connection(page, |e| e.id, AuditEvent))

@@ -3,8 +3,12 @@ use chrono::{DateTime, Utc};
 use entities::{contribution, sliding_scale};
 
 use crate::{
-    graphql::types::{Money, Saturation},
-    services::contributions::solidarity::Solidarity as Report,
+    error::{AppError, AppResult},
+    graphql::{
+        ids::uuid,
+        types::{Money, Saturation},
+    },
+    services::contributions::{StartInput, scales, solidarity::Solidarity as Report},
 };
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -209,4 +213,32 @@ pub struct MarkContributionPaidInput {
     pub contribution_id: ID,
     /// The bank transfer's reference; each is recorded once.
     pub reference: String,
+}
+
+impl TryFrom<SetSlidingScaleInput> for scales::ScaleInput {
+    type Error = AppError;
+    fn try_from(input: SetSlidingScaleInput) -> AppResult<Self> {
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
+            currency: input.currency,
+            interval: input.interval.into(),
+            minimum: input.minimum,
+            maximum: input.maximum,
+            suggested: input.suggested,
+            allow_zero: input.allow_zero,
+        })
+    }
+}
+
+impl TryFrom<StartContributionInput> for StartInput {
+    type Error = AppError;
+    fn try_from(input: StartContributionInput) -> AppResult<Self> {
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            amount: input.amount,
+            payment_method_id: input.payment_method_id,
+            idempotency_key: input.idempotency_key,
+        })
+    }
 }

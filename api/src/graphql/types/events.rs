@@ -2,6 +2,12 @@ use async_graphql::{Enum, ID, InputObject, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{app_provisioner, audit_event, webhook_delivery, webhook_endpoint};
 
+use crate::{
+    error::{AppError, AppResult},
+    graphql::ids::uuid,
+    services::webhooks,
+};
+
 // An integrator's URL that hears about events.
 #[derive(SimpleObject)]
 pub struct WebhookEndpoint {
@@ -96,6 +102,18 @@ pub struct CreateWebhookEndpointInput {
     /// member.left, proposal.closed, contribution.changed, expense.paid,
     /// app.ready.
     pub events: Vec<String>,
+}
+
+impl TryFrom<CreateWebhookEndpointInput> for webhooks::CreateInput {
+    type Error = AppError;
+    fn try_from(input: CreateWebhookEndpointInput) -> AppResult<Self> {
+        Ok(Self {
+            parent_entity_id: uuid!(input.parent_entity_id)?,
+            pool_id: uuid!(input.pool_id)?,
+            url: input.url,
+            events: input.events,
+        })
+    }
 }
 
 // Where a parent entity's operators provision one app.
