@@ -1,7 +1,7 @@
 //! Relay connections built from service pages.
 
 use async_graphql::{
-    ID, OutputType,
+    OutputType,
     connection::{Connection, Edge},
 };
 use uuid::Uuid;
@@ -33,16 +33,6 @@ pub fn connection<T, N: OutputType>(
 pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
     let rows = first.or(last).unwrap_or(20).clamp(1, 100) as usize;
     rows.saturating_mul(child).saturating_add(1)
-}
-
-/// Parses a GraphQL `ID` argument holding a UUID.
-pub fn parse_id(id: &ID, path: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(id.as_str()).map_err(|_| AppError::invalid(path, "is not an id from this API"))
-}
-
-/// Parses an optional GraphQL `ID` argument holding a UUID.
-pub fn parse_optional_id(id: Option<&ID>, path: &str) -> AppResult<Option<Uuid>> {
-    id.map(|id| parse_id(id, path)).transpose()
 }
 
 /// A connection over a list held in memory (the catalogue), keyed by a

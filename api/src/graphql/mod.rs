@@ -7,6 +7,7 @@ pub mod context;
 pub mod denials;
 pub mod graphiql;
 pub mod http;
+pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

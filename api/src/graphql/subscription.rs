@@ -9,8 +9,8 @@ use futures::{FutureExt, Stream, StreamExt};
 use crate::{
     auth::require_live_token,
     graphql::{
-        connection::{parse_id, parse_optional_id},
         context::Ctx,
+        ids::uuid,
         types::{FormationUpdate, PoolEvent},
     },
     services::{
@@ -41,8 +41,8 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<PoolEvent>> + use<>> {
         let c = Ctx::of(ctx)?;
         let actor = c.actor().await?.clone();
-        let pool = find_pool(&c.state.db, parse_id(&pool_id, "poolId")?).await?;
-        let after = parse_optional_id(after.as_ref(), "after")?;
+        let pool = find_pool(&c.state.db, uuid!(pool_id)?).await?;
+        let after = uuid!(after)?;
         require_reader(&c.state.db, &pool, actor.user_id).await?;
         let (parent, id) = (pool.parent_entity_id, pool.id);
         let access: AccessCheck = Arc::new(move |state| {
@@ -65,7 +65,7 @@ impl SubscriptionRoot {
         .await?;
         Ok(feed
             .into_stream()
-            .map(|item| item.map(PoolEvent).map_err(Into::into)))
+            .map(|item| item.map(PoolEvent::from).map_err(Into::into)))
     }
 
     /// Each change to a formation from now on (for those who may read it).
@@ -79,8 +79,8 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<FormationUpdate>> + use<>> {
         let c = Ctx::of(ctx)?;
         let actor = c.actor().await?.clone();
-        let id = parse_id(&formation_id, "formationId")?;
-        let after = parse_optional_id(after.as_ref(), "after")?;
+        let id = uuid!(formation_id)?;
+        let after = uuid!(after)?;
         let draft = formations::get(c.state, &actor, id).await?;
         let access: AccessCheck = Arc::new(move |state| {
             let actor = actor.clone();
@@ -100,6 +100,6 @@ impl SubscriptionRoot {
         .await?;
         Ok(feed
             .into_stream()
-            .map(|item| item.map(FormationUpdate).map_err(Into::into)))
+            .map(|item| item.map(FormationUpdate::from).map_err(Into::into)))
     }
 }

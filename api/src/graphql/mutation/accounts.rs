@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::parse_id,
         context::Ctx,
+        ids::uuid,
         types::{
             ApiToken, AuthPayload, CreateApiTokenInput, CreatedApiToken, SignInInput, SignUpInput,
         },
@@ -74,7 +74,7 @@ impl AccountMutation {
     /// Revokes one of your API tokens; it stops working at once.
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&id, "id")?;
+        let id = uuid!(id)?;
         Ok(ApiToken(
             api_tokens::revoke(c.state, c.actor().await?, id).await?,
         ))

@@ -2,8 +2,8 @@ use async_graphql::{Context, Object, Result};
 
 use crate::{
     graphql::{
-        connection::parse_id,
         context::Ctx,
+        ids::uuid,
         types::{
             CancelContributionInput, ChangeContributionInput, Contribution, ContributionPayload,
             MarkContributionPaidInput, SetSlidingScaleInput, SlidingScale, StartContributionInput,
@@ -24,20 +24,8 @@ impl ContributionMutation {
         input: SetSlidingScaleInput,
     ) -> Result<SlidingScale> {
         let c = Ctx::of(ctx)?;
-        let input = scales::ScaleInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
-            stakeholder_group_id: input
-                .stakeholder_group_id
-                .map(|g| parse_id(&g, "input.stakeholderGroupId"))
-                .transpose()?,
-            currency: input.currency,
-            interval: input.interval.into(),
-            minimum: input.minimum,
-            maximum: input.maximum,
-            suggested: input.suggested,
-            allow_zero: input.allow_zero,
-        };
-        Ok(SlidingScale(
+        let input = scales::ScaleInput::try_from(input)?;
+        Ok(SlidingScale::from(
             scales::set(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -50,15 +38,10 @@ impl ContributionMutation {
         input: StartContributionInput,
     ) -> Result<ContributionPayload> {
         let c = Ctx::of(ctx)?;
-        let input = contributions::StartInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
-            amount: input.amount,
-            payment_method_id: input.payment_method_id,
-            idempotency_key: input.idempotency_key,
-        };
+        let input = contributions::StartInput::try_from(input)?;
         let started = contributions::start(c.state, c.actor().await?, input).await?;
         Ok(ContributionPayload {
-            contribution: Contribution(started.contribution),
+            contribution: Contribution::from(started.contribution),
             client_secret: started.client_secret,
         })
     }
@@ -70,8 +53,8 @@ impl ContributionMutation {
         input: ChangeContributionInput,
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.contribution_id, "input.contributionId")?;
-        Ok(Contribution(
+        let id = uuid!(input.contribution_id)?;
+        Ok(Contribution::from(
             contributions::change(c.state, c.actor().await?, id, input.amount).await?,
         ))
     }
@@ -83,8 +66,8 @@ impl ContributionMutation {
         input: CancelContributionInput,
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.contribution_id, "input.contributionId")?;
-        Ok(Contribution(
+        let id = uuid!(input.contribution_id)?;
+        Ok(Contribution::from(
             contributions::cancel(c.state, c.actor().await?, id, input.at_period_end).await?,
         ))
     }
@@ -97,8 +80,8 @@ impl ContributionMutation {
         input: MarkContributionPaidInput,
     ) -> Result<Contribution> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.contribution_id, "input.contributionId")?;
-        Ok(Contribution(
+        let id = uuid!(input.contribution_id)?;
+        Ok(Contribution::from(
             contributions::mark_paid(c.state, c.actor().await?, id, &input.reference).await?,
         ))
     }

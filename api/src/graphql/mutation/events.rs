@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::{parse_id, parse_optional_id},
         context::Ctx,
+        ids::uuid,
         types::{
             AppProvisioner, AppProvisionerPayload, CreateWebhookEndpointInput,
             CreatedWebhookEndpoint, PoolApp, SetAppProvisionerInput, WebhookEndpoint,
@@ -25,18 +25,10 @@ impl EventMutation {
         input: CreateWebhookEndpointInput,
     ) -> Result<CreatedWebhookEndpoint> {
         let c = Ctx::of(ctx)?;
-        let input = webhooks::CreateInput {
-            parent_entity_id: parse_optional_id(
-                input.parent_entity_id.as_ref(),
-                "input.parentEntityId",
-            )?,
-            pool_id: parse_optional_id(input.pool_id.as_ref(), "input.poolId")?,
-            url: input.url,
-            events: input.events,
-        };
+        let input = webhooks::CreateInput::try_from(input)?;
         let (endpoint, secret) = webhooks::create(c.state, c.actor().await?, input).await?;
         Ok(CreatedWebhookEndpoint {
-            endpoint: WebhookEndpoint(endpoint),
+            endpoint: WebhookEndpoint::from(endpoint),
             secret,
         })
     }
@@ -44,8 +36,8 @@ impl EventMutation {
     /// Stops deliveries to an endpoint; its history stays readable.
     async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookEndpoint> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&id, "id")?;
-        Ok(WebhookEndpoint(
+        let id = uuid!(id)?;
+        Ok(WebhookEndpoint::from(
             webhooks::delete(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -59,7 +51,7 @@ impl EventMutation {
         input: SetAppProvisionerInput,
     ) -> Result<AppProvisionerPayload> {
         let c = Ctx::of(ctx)?;
-        let parent = parse_id(&input.parent_entity_id, "input.parentEntityId")?;
+        let parent = uuid!(input.parent_entity_id)?;
         let (provisioner, secret) = provisioning::set_provisioner(
             c.state,
             c.actor().await?,
@@ -69,7 +61,7 @@ impl EventMutation {
         )
         .await?;
         Ok(AppProvisionerPayload {
-            provisioner: AppProvisioner(provisioner),
+            provisioner: AppProvisioner::from(provisioner),
             secret,
         })
     }
@@ -77,7 +69,7 @@ impl EventMutation {
     /// Requests a failed (or waiting) app again (the pool's admins).
     async fn retry_app_provisioning(&self, ctx: &Context<'_>, pool_app_id: ID) -> Result<PoolApp> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&pool_app_id, "poolAppId")?;
+        let id = uuid!(pool_app_id)?;
         Ok(PoolApp(
             provisioning::retry(c.state, c.actor().await?, id).await?,
         ))

@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::parse_id,
         context::Ctx,
+        ids::uuid,
         types::{
             ChooseLegalTemplateInput, ConfigureAppInput, Formation, NameFormationInput, Pool,
             RejectFormationInput, SelectAppsInput, SetFinancialProfileInput,
@@ -27,11 +27,11 @@ async fn reload(state: &AppState, id: uuid::Uuid) -> Result<Formation> {
 }
 
 /// The formation a step edits, at the version the client saw (if given).
-fn edit_of(formation_id: &ID, expected_version: Option<i32>) -> Result<Edit> {
-    Ok(Edit {
-        id: parse_id(formation_id, "input.formationId")?,
+fn edit_of(id: uuid::Uuid, expected_version: Option<i32>) -> Edit {
+    Edit {
+        id,
         expected_version,
-    })
+    }
 }
 
 #[Object]
@@ -43,7 +43,7 @@ impl FormationMutation {
         input: StartFormationInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let parent = parse_id(&input.parent_entity_id, "input.parentEntityId")?;
+        let parent = uuid!(input.parent_entity_id)?;
         let f = steps::start(c.state, c.actor().await?, parent, &input.working_name).await?;
         reload(c.state, f.id).await
     }
@@ -55,7 +55,7 @@ impl FormationMutation {
         input: SetStakeholderGroupsInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
         let groups = input
             .groups
             .into_iter()
@@ -79,7 +79,7 @@ impl FormationMutation {
         input: SetFoundingMembersInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
         let members = input
             .members
             .into_iter()
@@ -101,7 +101,7 @@ impl FormationMutation {
         input: SetFinancialProfileInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
         let finances = FinancialInput {
             distributes_surplus: input.distributes_surplus,
             raises_share_capital: input.raises_share_capital,
@@ -120,7 +120,7 @@ impl FormationMutation {
         input: ChooseLegalTemplateInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
         steps::choose_legal_template(c.state, c.actor().await?, edit, input.template_id.as_str())
             .await?;
         reload(c.state, edit.id).await
@@ -133,7 +133,7 @@ impl FormationMutation {
         input: NameFormationInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
         steps::name_formation(c.state, c.actor().await?, edit, &input.name).await?;
         reload(c.state, edit.id).await
     }
@@ -142,7 +142,7 @@ impl FormationMutation {
     /// left out are kept in case they come back).
     async fn select_apps(&self, ctx: &Context<'_>, input: SelectAppsInput) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
         let ids = input.app_ids.into_iter().map(|a| a.0).collect();
         apps::select_apps(c.state, c.actor().await?, edit, ids).await?;
         reload(c.state, edit.id).await
@@ -155,7 +155,7 @@ impl FormationMutation {
         input: ConfigureAppInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let edit = edit_of(&input.formation_id, input.expected_version)?;
+        let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
         let configure = Configure {
             app_id: input.app_id.0,
             settings: input.settings.0,
@@ -177,7 +177,7 @@ impl FormationMutation {
     /// incomplete. A parent with automatic approval approves at once.
     async fn submit_formation(&self, ctx: &Context<'_>, formation_id: ID) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&formation_id, "formationId")?;
+        let id = uuid!(formation_id)?;
         lifecycle::submit(c.state, c.actor().await?, id).await?;
         reload(c.state, id).await
     }
@@ -185,7 +185,7 @@ impl FormationMutation {
     /// Withdraws a draft or submitted formation; editing it later reopens it.
     async fn withdraw_formation(&self, ctx: &Context<'_>, formation_id: ID) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&formation_id, "formationId")?;
+        let id = uuid!(formation_id)?;
         lifecycle::withdraw(c.state, c.actor().await?, id).await?;
         reload(c.state, id).await
     }
@@ -193,8 +193,8 @@ impl FormationMutation {
     /// Approves a submitted formation and creates its pool. Stewards of the parent only.
     async fn approve_formation(&self, ctx: &Context<'_>, formation_id: ID) -> Result<Pool> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&formation_id, "formationId")?;
-        Ok(Pool(
+        let id = uuid!(formation_id)?;
+        Ok(Pool::from(
             lifecycle::approve(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -206,7 +206,7 @@ impl FormationMutation {
         input: RejectFormationInput,
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.formation_id, "input.formationId")?;
+        let id = uuid!(input.formation_id)?;
         lifecycle::reject(c.state, c.actor().await?, id, &input.reason).await?;
         reload(c.state, id).await
     }

@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::{parse_id, parse_optional_id},
         context::Ctx,
+        ids::uuid,
         types::{
             CastVoteInput, CreateProposalInput, DelegateVoteInput, Delegation, Expense,
             LedgerEntry, MarkExpensePaidInput, Proposal, RecordLedgerAdjustmentInput,
@@ -25,17 +25,9 @@ impl GovernanceMutation {
         input: CreateProposalInput,
     ) -> Result<Proposal> {
         let c = Ctx::of(ctx)?;
-        let eligible = match input.eligible_group_ids {
-            Some(ids) => Some(
-                ids.iter()
-                    .enumerate()
-                    .map(|(i, id)| parse_id(id, &format!("input.eligibleGroupIds[{i}]")))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            None => None,
-        };
+        let eligible = uuid!(input.eligible_group_ids)?;
         let input = proposals::CreateInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            pool_id: uuid!(input.pool_id)?,
             title: input.title,
             body: input.body,
             kind: input.kind.into(),
@@ -46,7 +38,7 @@ impl GovernanceMutation {
             voting_rule: input.voting_rule,
             eligible_group_ids: eligible,
         };
-        Ok(Proposal(
+        Ok(Proposal::from(
             proposals::create(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -55,7 +47,7 @@ impl GovernanceMutation {
     async fn cast_vote(&self, ctx: &Context<'_>, input: CastVoteInput) -> Result<Vote> {
         let c = Ctx::of(ctx)?;
         let input = proposals::voting::CastInput {
-            proposal_id: parse_id(&input.proposal_id, "input.proposalId")?,
+            proposal_id: uuid!(input.proposal_id)?,
             choice: input.choice,
             reason: input.reason,
         };
@@ -67,8 +59,8 @@ impl GovernanceMutation {
     /// Closes a proposal before its time and counts it (admins).
     async fn close_proposal(&self, ctx: &Context<'_>, proposal_id: ID) -> Result<Proposal> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&proposal_id, "proposalId")?;
-        Ok(Proposal(
+        let id = uuid!(proposal_id)?;
+        Ok(Proposal::from(
             proposals::closing::close_early(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -81,8 +73,8 @@ impl GovernanceMutation {
         input: DelegateVoteInput,
     ) -> Result<Delegation> {
         let c = Ctx::of(ctx)?;
-        let proposal = parse_optional_id(input.proposal_id.as_ref(), "input.proposalId")?;
-        let to = parse_id(&input.to_member_id, "input.toMemberId")?;
+        let proposal = uuid!(input.proposal_id)?;
+        let to = uuid!(input.to_member_id)?;
         Ok(Delegation(
             proposals::voting::delegate(c.state, c.actor().await?, proposal, to).await?,
         ))
@@ -95,8 +87,8 @@ impl GovernanceMutation {
         input: RevokeDelegationInput,
     ) -> Result<bool> {
         let c = Ctx::of(ctx)?;
-        let pool = parse_id(&input.pool_id, "input.poolId")?;
-        let proposal = parse_optional_id(input.proposal_id.as_ref(), "input.proposalId")?;
+        let pool = uuid!(input.pool_id)?;
+        let proposal = uuid!(input.proposal_id)?;
         proposals::voting::revoke(c.state, c.actor().await?, pool, proposal).await?;
         Ok(true)
     }
@@ -109,7 +101,7 @@ impl GovernanceMutation {
     ) -> Result<Expense> {
         let c = Ctx::of(ctx)?;
         let input = expenses::SubmitInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            pool_id: uuid!(input.pool_id)?,
             title: input.title,
             description: input.description,
             amount: input.amount,
@@ -131,7 +123,7 @@ impl GovernanceMutation {
         input: MarkExpensePaidInput,
     ) -> Result<Expense> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.expense_id, "input.expenseId")?;
+        let id = uuid!(input.expense_id)?;
         Ok(Expense(
             expenses::mark_paid(c.state, c.actor().await?, id, &input.reference).await?,
         ))
@@ -145,7 +137,7 @@ impl GovernanceMutation {
     ) -> Result<LedgerEntry> {
         let c = Ctx::of(ctx)?;
         let input = ledger::AdjustmentInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            pool_id: uuid!(input.pool_id)?,
             amount: input.amount,
             currency: input.currency,
             reference: input.reference,

@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::parse_id,
         context::Ctx,
+        ids::uuid,
         types::{
             ApplicationDecision, ApplyForMembershipInput, ChangeMemberRoleInput,
             DecideMembershipApplicationInput, Invitation, InvitationPayload, InviteMemberInput,
@@ -27,12 +27,9 @@ impl MembershipMutation {
     ) -> Result<InvitationPayload> {
         let c = Ctx::of(ctx)?;
         let input = invitations::InviteInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
+            pool_id: uuid!(input.pool_id)?,
             email: input.email,
-            stakeholder_group_id: parse_id(
-                &input.stakeholder_group_id,
-                "input.stakeholderGroupId",
-            )?,
+            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
             role: input.role.into(),
         };
         let (invitation, token) = invitations::invite(c.state, c.actor().await?, input).await?;
@@ -59,11 +56,8 @@ impl MembershipMutation {
     ) -> Result<MembershipApplication> {
         let c = Ctx::of(ctx)?;
         let input = applications::ApplyInput {
-            pool_id: parse_id(&input.pool_id, "input.poolId")?,
-            stakeholder_group_id: parse_id(
-                &input.stakeholder_group_id,
-                "input.stakeholderGroupId",
-            )?,
+            pool_id: uuid!(input.pool_id)?,
+            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
             message: input.message,
         };
         Ok(MembershipApplication(
@@ -79,7 +73,7 @@ impl MembershipMutation {
     ) -> Result<MembershipApplication> {
         let c = Ctx::of(ctx)?;
         let input = applications::DecideInput {
-            application_id: parse_id(&input.application_id, "input.applicationId")?,
+            application_id: uuid!(input.application_id)?,
             approve: input.decision == ApplicationDecision::Approve,
             reason: input.reason,
         };
@@ -91,7 +85,7 @@ impl MembershipMutation {
     /// Leaves a pool; the register keeps the membership with its dates.
     async fn leave_pool(&self, ctx: &Context<'_>, pool_id: ID) -> Result<Member> {
         let c = Ctx::of(ctx)?;
-        let pool_id = parse_id(&pool_id, "poolId")?;
+        let pool_id = uuid!(pool_id)?;
         Ok(Member(
             changes::leave(c.state, c.actor().await?, pool_id).await?,
         ))
@@ -100,7 +94,7 @@ impl MembershipMutation {
     /// Removes a member with a recorded reason (admins).
     async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<Member> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.member_id, "input.memberId")?;
+        let id = uuid!(input.member_id)?;
         Ok(Member(
             changes::remove(c.state, c.actor().await?, id, &input.reason).await?,
         ))
@@ -113,7 +107,7 @@ impl MembershipMutation {
         input: ChangeMemberRoleInput,
     ) -> Result<Member> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.member_id, "input.memberId")?;
+        let id = uuid!(input.member_id)?;
         Ok(Member(
             changes::change_role(c.state, c.actor().await?, id, input.role.into()).await?,
         ))

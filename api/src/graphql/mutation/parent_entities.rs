@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::parse_id,
         context::Ctx,
+        ids::uuid,
         types::{
             GrantParentEntityRoleInput, ParentEntity, ParentEntityRole, RegisterParentEntityInput,
             RevokeParentEntityRoleInput, RevokeParentEntityVerificationInput,
@@ -47,7 +47,7 @@ impl ParentEntityMutation {
     ) -> Result<ParentEntityRole> {
         let c = Ctx::of(ctx)?;
         let input = RoleInput {
-            parent_entity_id: parse_id(&input.parent_entity_id, "input.parentEntityId")?,
+            parent_entity_id: uuid!(input.parent_entity_id)?,
             email: input.email,
             role: input.role.into(),
         };
@@ -65,7 +65,7 @@ impl ParentEntityMutation {
     ) -> Result<ParentEntityRole> {
         let c = Ctx::of(ctx)?;
         let input = RoleInput {
-            parent_entity_id: parse_id(&input.parent_entity_id, "input.parentEntityId")?,
+            parent_entity_id: uuid!(input.parent_entity_id)?,
             email: input.email,
             role: input.role.into(),
         };
@@ -81,7 +81,7 @@ impl ParentEntityMutation {
         id: ID,
     ) -> Result<ParentEntityRole> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&id, "id")?;
+        let id = uuid!(id)?;
         Ok(ParentEntityRole(
             parent_entities::accept_role(c.state, c.actor().await?, id).await?,
         ))
@@ -94,7 +94,7 @@ impl ParentEntityMutation {
         id: ID,
     ) -> Result<ParentEntityRole> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&id, "id")?;
+        let id = uuid!(id)?;
         Ok(ParentEntityRole(
             parent_entities::decline_role(c.state, c.actor().await?, id).await?,
         ))
@@ -108,7 +108,7 @@ impl ParentEntityMutation {
         input: VerifyParentEntityInput,
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.parent_entity_id, "input.parentEntityId")?;
+        let id = uuid!(input.parent_entity_id)?;
         Ok(ParentEntity(
             parent_entities::verify(c.state, c.actor().await?, id).await?,
         ))
@@ -122,7 +122,7 @@ impl ParentEntityMutation {
         input: RevokeParentEntityVerificationInput,
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&input.parent_entity_id, "input.parentEntityId")?;
+        let id = uuid!(input.parent_entity_id)?;
         Ok(ParentEntity(
             parent_entities::revoke_verification(c.state, c.actor().await?, id, &input.reason)
                 .await?,
@@ -138,7 +138,7 @@ impl ParentEntityMutation {
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
         let input = PolicyInput {
-            parent_entity_id: parse_id(&input.parent_entity_id, "input.parentEntityId")?,
+            parent_entity_id: uuid!(input.parent_entity_id)?,
             allowed_template_ids: input
                 .allowed_template_ids
                 .map(|ids| ids.into_iter().map(|i| i.0).collect()),

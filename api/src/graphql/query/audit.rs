@@ -2,8 +2,9 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::{Conn, connection, page_complexity, parse_id, parse_optional_id},
+        connection::{Conn, connection, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::{AuditCheckpointInput, AuditEvent, AuditEventsInput, AuditTrailVerification},
     },
     services::{
@@ -33,18 +34,7 @@ impl AuditQuery {
         before: Option<String>,
     ) -> Result<Conn<AuditEvent>> {
         let c = Ctx::of(ctx)?;
-        let filter = AuditFilter {
-            parent_entity_id: parse_optional_id(
-                input.parent_entity_id.as_ref(),
-                "input.parentEntityId",
-            )?,
-            pool_id: parse_optional_id(input.pool_id.as_ref(), "input.poolId")?,
-            actor_id: parse_optional_id(input.actor_id.as_ref(), "input.actorId")?,
-            action: input.action,
-            entity_type: input.entity_type,
-            from: input.from,
-            to: input.to,
-        };
+        let filter = AuditFilter::try_from(input)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = query::list(c.state, c.actor().await?, filter, page).await?;
         Ok(connection(page, |e| e.id, AuditEvent))
@@ -61,7 +51,7 @@ impl AuditQuery {
         since: Option<AuditCheckpointInput>,
     ) -> Result<AuditTrailVerification> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&parent_entity_id, "parentEntityId")?;
+        let id = uuid!(parent_entity_id)?;
         let since = since.map(|s| Checkpoint {
             seq: s.seq,
             hash: s.hash,

@@ -2,8 +2,9 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::{Conn, connection, page_complexity, parse_id, parse_optional_id},
+        connection::{Conn, connection, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::{WebhookDelivery, WebhookEndpoint},
     },
     services::{pagination::PageRequest, webhooks},
@@ -29,12 +30,12 @@ impl EventQuery {
         before: Option<String>,
     ) -> Result<Conn<WebhookEndpoint>> {
         let c = Ctx::of(ctx)?;
-        let parent = parse_optional_id(parent_entity_id.as_ref(), "parentEntityId")?;
-        let pool = parse_optional_id(pool_id.as_ref(), "poolId")?;
+        let parent = uuid!(parent_entity_id)?;
+        let pool = uuid!(pool_id)?;
         let owner = webhooks::Owner::of(parent, pool)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = webhooks::list(c.state, c.actor().await?, owner, page).await?;
-        Ok(connection(page, |e| e.id, WebhookEndpoint))
+        Ok(connection(page, |e| e.id, WebhookEndpoint::from))
     }
 
     /// An endpoint's deliveries, oldest first, with their attempts.
@@ -49,9 +50,9 @@ impl EventQuery {
         before: Option<String>,
     ) -> Result<Conn<WebhookDelivery>> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&endpoint_id, "endpointId")?;
+        let id = uuid!(endpoint_id)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = webhooks::deliveries(c.state, c.actor().await?, id, page).await?;
-        Ok(connection(page, |d| d.id, WebhookDelivery))
+        Ok(connection(page, |d| d.id, WebhookDelivery::from))
     }
 }

@@ -5,8 +5,9 @@ use crate::{
     domain::Jurisdiction,
     error::AppError,
     graphql::{
-        connection::{Conn, connection, in_memory, page_complexity, parse_id},
+        connection::{Conn, connection, in_memory, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::{
             App, Formation, LegalTemplate, NameAvailability, Pool, Proposal, TemplateRecommendation,
         },
@@ -27,7 +28,7 @@ impl FormationQuery {
     /// A formation you started, are listed in, or (once submitted) oversee.
     async fn formation(&self, ctx: &Context<'_>, id: ID) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&id, "id")?;
+        let id = uuid!(id)?;
         Ok(Formation::new(
             services::formations::get(c.state, c.actor().await?, id).await?,
         ))
@@ -84,7 +85,7 @@ impl FormationQuery {
         Ok(in_memory(
             items,
             |t| t.id.as_str(),
-            LegalTemplate,
+            LegalTemplate::from,
             first,
             after,
             last,
@@ -98,7 +99,7 @@ impl FormationQuery {
             .catalogue
             .template(id.as_str())
             .cloned()
-            .map(LegalTemplate)
+            .map(LegalTemplate::from)
             .ok_or_else(|| {
                 AppError::NotFound(format!("there is no legal template `{}`", id.as_str()))
             })?)
@@ -112,7 +113,7 @@ impl FormationQuery {
         formation_id: ID,
     ) -> Result<Vec<TemplateRecommendation>> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&formation_id, "formationId")?;
+        let id = uuid!(formation_id)?;
         let draft = services::formations::get(c.state, c.actor().await?, id).await?;
         let parent =
             services::parent_entities::get(c.state, draft.formation.parent_entity_id).await?;
@@ -134,7 +135,7 @@ impl FormationQuery {
     ) -> Result<NameAvailability> {
         let c = Ctx::of(ctx)?;
         c.actor().await?;
-        let parent_id = parse_id(&parent_entity_id, "parentEntityId")?;
+        let parent_id = uuid!(parent_entity_id)?;
         let parent = services::parent_entities::get(c.state, parent_id).await?;
         Ok(
             names::availability(&c.state.db, parent.id, &parent.jurisdiction, &name, None)
@@ -166,7 +167,7 @@ impl FormationQuery {
         Ok(in_memory(
             items,
             |a| a.id.as_str(),
-            App,
+            App::from,
             first,
             after,
             last,
@@ -179,15 +180,15 @@ impl FormationQuery {
         Ok(c.state
             .catalogue
             .app(id.as_str())
-            .map(|a| App(a.manifest.clone()))
+            .map(|a| App::from(a.manifest.clone()))
             .ok_or_else(|| AppError::NotFound(format!("there is no app `{}`", id.as_str())))?)
     }
 
     /// A proposal, for the pool's members and the parent's overseers.
     async fn proposal(&self, ctx: &Context<'_>, id: ID) -> Result<Proposal> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&id, "id")?;
-        Ok(Proposal(
+        let id = uuid!(id)?;
+        Ok(Proposal::from(
             services::proposals::get(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -195,7 +196,7 @@ impl FormationQuery {
     /// A pool's public profile; its members are for insiders.
     async fn pool(&self, ctx: &Context<'_>, id: ID) -> Result<Pool> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&id, "id")?;
-        Ok(Pool(services::pools::get(c.state, id).await?))
+        let id = uuid!(id)?;
+        Ok(Pool::from(services::pools::get(c.state, id).await?))
     }
 }

@@ -2,8 +2,9 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::{
     graphql::{
-        connection::{Conn, connection, page_complexity, parse_id},
+        connection::{Conn, connection, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::ParentEntity,
     },
     services::{self, pagination::PageRequest},
@@ -17,7 +18,7 @@ impl ParentEntityQuery {
     /// A parent entity's public profile.
     async fn parent_entity(&self, ctx: &Context<'_>, id: ID) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
-        let id = parse_id(&id, "id")?;
+        let id = uuid!(id)?;
         Ok(ParentEntity(
             services::parent_entities::get(c.state, id).await?,
         ))

@@ -3,11 +3,13 @@ use chrono::{DateTime, Utc};
 use entities::audit_event;
 
 use crate::{
+    error::{AppError, AppResult},
     graphql::{
         context::Ctx,
+        ids::uuid,
         types::{User, loader_error},
     },
-    services::audit::chain::Verification,
+    services::audit::{chain::Verification, query::AuditFilter},
 };
 
 /// Who caused an audit event.
@@ -138,6 +140,21 @@ pub struct AuditEventsInput {
     pub from: Option<DateTime<Utc>>,
     /// Before this time (exclusive).
     pub to: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<AuditEventsInput> for AuditFilter {
+    type Error = AppError;
+    fn try_from(input: AuditEventsInput) -> AppResult<Self> {
+        Ok(Self {
+            parent_entity_id: uuid!(input.parent_entity_id)?,
+            pool_id: uuid!(input.pool_id)?,
+            actor_id: uuid!(input.actor_id)?,
+            action: input.action,
+            entity_type: input.entity_type,
+            from: input.from,
+            to: input.to,
+        })
+    }
 }
 
 /// A point of the chain verified before: `headSeq` and `headHash` from an

@@ -1,4 +1,4 @@
-use async_graphql::{ID, Json, Object, SimpleObject};
+use async_graphql::{ID, Json, SimpleObject};
 
 use crate::{
     catalogue::{
@@ -59,175 +59,127 @@ impl Saturation {
     }
 }
 
-/// A legal form and model rules for one jurisdiction, with the facts that
-/// constrain a formation. A `null` fact is not known, not "none".
-#[derive(Clone)]
-pub struct LegalTemplate(pub crate::catalogue::LegalTemplate);
-
-#[Object]
-impl LegalTemplate {
-    async fn id(&self) -> ID {
-        ID(self.0.id.clone())
-    }
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn kind(&self) -> TemplateKind {
-        self.0.kind
-    }
+// A legal form and model rules for one jurisdiction, with the facts that
+// constrain a formation. A `null` fact is not known, not "none".
+#[derive(SimpleObject, Clone)]
+pub struct LegalTemplate {
+    id: ID,
+    version: i32,
+    name: String,
+    kind: TemplateKind,
     /// ISO 3166-1 alpha-2; `null` for the pool template, valid anywhere.
-    async fn jurisdiction(&self) -> Option<&str> {
-        self.0.jurisdiction.as_deref()
-    }
+    jurisdiction: Option<String>,
     /// ISO 3166-2 subdivision, for regional laws.
-    async fn region(&self) -> Option<&str> {
-        self.0.region.as_deref()
-    }
-    async fn legal_form(&self) -> &str {
-        &self.0.legal_form
-    }
-    async fn model_rules(&self) -> Option<&str> {
-        self.0.model_rules.as_deref()
-    }
-    async fn min_founding_members(&self) -> Option<u32> {
-        self.0.min_founding_members
-    }
+    region: Option<String>,
+    legal_form: String,
+    model_rules: Option<String>,
+    min_founding_members: Option<u32>,
     /// `null`: not restricted, or not known.
-    async fn allowed_stakeholder_kinds(&self) -> Option<Vec<StakeholderKind>> {
-        self.0
-            .allowed_stakeholder_kinds
-            .as_ref()
-            .map(|k| k.iter().map(|k| (*k).into()).collect())
-    }
-    async fn required_stakeholder_kinds(&self) -> Vec<StakeholderKind> {
-        self.0
-            .required_stakeholder_kinds
-            .iter()
-            .map(|k| (*k).into())
-            .collect()
-    }
-    async fn investor_members_allowed(&self) -> Option<bool> {
-        self.0.investor_members_allowed
-    }
-    async fn surplus_distribution(&self) -> Option<SurplusDistribution> {
-        self.0.surplus_distribution
-    }
-    async fn asset_lock(&self) -> Option<bool> {
-        self.0.asset_lock
-    }
-    async fn min_share_capital(&self) -> Option<Money> {
-        self.0
-            .min_share_capital
-            .as_ref()
-            .map(|m| Money::new(m.amount, m.currency.clone()))
-    }
-    async fn voting_rule(&self) -> Option<VotingRule> {
-        self.0.voting_rule
-    }
-    async fn registration_required(&self) -> bool {
-        self.0.registration_required
-    }
-    async fn registering_authority(&self) -> Option<&str> {
-        self.0.registering_authority.as_deref()
-    }
+    allowed_stakeholder_kinds: Option<Vec<StakeholderKind>>,
+    required_stakeholder_kinds: Vec<StakeholderKind>,
+    investor_members_allowed: Option<bool>,
+    surplus_distribution: Option<SurplusDistribution>,
+    asset_lock: Option<bool>,
+    min_share_capital: Option<Money>,
+    voting_rule: Option<VotingRule>,
+    registration_required: bool,
+    registering_authority: Option<String>,
     /// The statute or model rules the template rests on.
-    async fn citation(&self) -> &str {
-        &self.0.citation
-    }
-    async fn objectives(&self) -> &[Objective] {
-        &self.0.objectives
-    }
-    async fn summary(&self) -> &str {
-        &self.0.summary
+    citation: String,
+    objectives: Vec<Objective>,
+    summary: String,
+}
+
+impl From<crate::catalogue::LegalTemplate> for LegalTemplate {
+    fn from(t: crate::catalogue::LegalTemplate) -> Self {
+        let kinds = |k: Vec<_>| k.into_iter().map(Into::into).collect();
+        Self {
+            id: ID(t.id),
+            version: t.version,
+            name: t.name,
+            kind: t.kind,
+            jurisdiction: t.jurisdiction,
+            region: t.region,
+            legal_form: t.legal_form,
+            model_rules: t.model_rules,
+            min_founding_members: t.min_founding_members,
+            allowed_stakeholder_kinds: t.allowed_stakeholder_kinds.map(kinds),
+            required_stakeholder_kinds: kinds(t.required_stakeholder_kinds),
+            investor_members_allowed: t.investor_members_allowed,
+            surplus_distribution: t.surplus_distribution,
+            asset_lock: t.asset_lock,
+            min_share_capital: t
+                .min_share_capital
+                .map(|m| Money::new(m.amount, m.currency)),
+            voting_rule: t.voting_rule,
+            registration_required: t.registration_required,
+            registering_authority: t.registering_authority,
+            citation: t.citation,
+            objectives: t.objectives,
+            summary: t.summary,
+        }
     }
 }
 
-/// An app from the open app catalogue.
-#[derive(Clone)]
-pub struct App(pub AppManifest);
-
-#[Object]
-impl App {
-    async fn id(&self) -> ID {
-        ID(self.0.id.clone())
-    }
+// An app from the open app catalogue.
+#[derive(SimpleObject, Clone)]
+pub struct App {
+    id: ID,
     /// Version of the manifest and its settings schema.
-    async fn version(&self) -> &str {
-        &self.0.version
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn category(&self) -> AppCategory {
-        self.0.category
-    }
+    version: String,
+    name: String,
+    category: AppCategory,
     /// SPDX licence identifier.
-    async fn licence(&self) -> &str {
-        &self.0.licence
-    }
-    async fn homepage(&self) -> &str {
-        &self.0.homepage
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
+    licence: String,
+    homepage: String,
+    description: String,
     /// Roles a person can have in the app.
-    async fn roles(&self) -> &[String] {
-        &self.0.roles
-    }
-    async fn default_member_role(&self) -> &str {
-        &self.0.default_member_role
-    }
+    roles: Vec<String>,
+    default_member_role: String,
     /// JSON Schema (2020-12) that `configureApp` validates settings against.
-    async fn settings_schema(&self) -> Json<serde_json::Value> {
-        Json(self.0.settings_schema.clone())
+    settings_schema: Json<serde_json::Value>,
+}
+
+impl From<AppManifest> for App {
+    fn from(a: AppManifest) -> Self {
+        Self {
+            id: ID(a.id),
+            version: a.version,
+            name: a.name,
+            category: a.category,
+            licence: a.licence,
+            homepage: a.homepage,
+            description: a.description,
+            roles: a.roles,
+            default_member_role: a.default_member_role,
+            settings_schema: Json(a.settings_schema),
+        }
     }
 }
 
-/// How well a legal template fits a formation, and why.
+// How well a legal template fits a formation, and why.
+#[derive(SimpleObject)]
 pub struct TemplateRecommendation {
     pub template: LegalTemplate,
+    /// Nothing in the formation conflicts with the template.
     pub eligible: bool,
+    /// Higher fits better; for ordering only.
     pub score: i32,
+    /// What fits, such as "needs at least 3 founding members; you have 4".
     pub fits: Vec<String>,
+    /// What does not fit, such as "needs at least 3 founding members; you have 2".
     pub misfits: Vec<String>,
 }
 
 impl From<Recommendation<'_>> for TemplateRecommendation {
     fn from(r: Recommendation<'_>) -> Self {
         Self {
-            template: LegalTemplate(r.template.clone()),
+            template: r.template.clone().into(),
             eligible: r.eligible,
             score: r.score,
             fits: r.fits,
             misfits: r.misfits,
         }
-    }
-}
-
-#[Object]
-impl TemplateRecommendation {
-    async fn template(&self) -> &LegalTemplate {
-        &self.template
-    }
-    /// Nothing in the formation conflicts with the template.
-    async fn eligible(&self) -> bool {
-        self.eligible
-    }
-    /// Higher fits better; for ordering only.
-    async fn score(&self) -> i32 {
-        self.score
-    }
-    /// What fits, such as "needs at least 3 founding members; you have 4".
-    async fn fits(&self) -> &[String] {
-        &self.fits
-    }
-    /// What does not fit, such as "needs at least 3 founding members; you have 2".
-    async fn misfits(&self) -> &[String] {
-        &self.misfits
     }
 }
 

@@ -1,10 +1,14 @@
-use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{contribution, sliding_scale};
 
 use crate::{
-    graphql::types::{Money, Saturation},
-    services::contributions::solidarity::Solidarity as Report,
+    error::{AppError, AppResult},
+    graphql::{
+        ids::uuid,
+        types::{Money, Saturation},
+    },
+    services::contributions::{StartInput, scales, solidarity::Solidarity as Report},
 };
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -39,84 +43,70 @@ pub enum ContributionStatus {
     Canceled,
 }
 
-/// A contribution range: members choose what fits their means.
-pub struct SlidingScale(pub sliding_scale::Model);
-
-#[Object]
-impl SlidingScale {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn currency(&self) -> &str {
-        &self.0.currency
-    }
-    async fn interval(&self) -> ContributionInterval {
-        self.0.interval.into()
-    }
-    async fn minimum(&self) -> Money {
-        self.money(self.0.minimum)
-    }
-    async fn maximum(&self) -> Money {
-        self.money(self.0.maximum)
-    }
-    async fn suggested(&self) -> Money {
-        self.money(self.0.suggested)
-    }
+// A contribution range: members choose what fits their means.
+#[derive(SimpleObject)]
+pub struct SlidingScale {
+    id: ID,
+    currency: String,
+    interval: ContributionInterval,
+    minimum: Money,
+    maximum: Money,
+    suggested: Money,
     /// Members may contribute nothing and keep every right.
-    async fn allow_zero(&self) -> bool {
-        self.0.allow_zero
-    }
+    allow_zero: bool,
     /// `null` for the pool's own scale.
-    async fn stakeholder_group_id(&self) -> Option<ID> {
-        self.0.stakeholder_group_id.map(|g| ID(g.to_string()))
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    stakeholder_group_id: Option<ID>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<sliding_scale::Model> for SlidingScale {
+    fn from(m: sliding_scale::Model) -> Self {
+        let money = |amount| Money::new(amount, m.currency.clone());
+        Self {
+            id: m.id.into(),
+            minimum: money(m.minimum),
+            maximum: money(m.maximum),
+            suggested: money(m.suggested),
+            currency: m.currency,
+            interval: m.interval.into(),
+            allow_zero: m.allow_zero,
+            stakeholder_group_id: m.stakeholder_group_id.map(Into::into),
+            created_at: m.created_at,
+        }
     }
 }
 
-impl SlidingScale {
-    fn money(&self, amount: i64) -> Money {
-        Money::new(amount, self.0.currency.clone())
-    }
-}
-
-/// A member's recurring contribution.
-pub struct Contribution(pub contribution::Model);
-
-#[Object]
-impl Contribution {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn amount(&self) -> Money {
-        Money::new(self.0.amount, self.0.currency.clone())
-    }
-    async fn interval(&self) -> ContributionInterval {
-        self.0.interval.into()
-    }
-    async fn provider(&self) -> PaymentProvider {
-        self.0.provider.into()
-    }
-    async fn status(&self) -> ContributionStatus {
-        self.0.status.into()
-    }
-    async fn member_id(&self) -> ID {
-        ID(self.0.membership_id.to_string())
-    }
+// A member's recurring contribution.
+#[derive(SimpleObject)]
+pub struct Contribution {
+    id: ID,
+    amount: Money,
+    interval: ContributionInterval,
+    provider: PaymentProvider,
+    status: ContributionStatus,
+    member_id: ID,
     /// Ends at the close of the paid period.
-    async fn cancel_at_period_end(&self) -> bool {
-        self.0.cancel_at_period_end
-    }
+    cancel_at_period_end: bool,
     /// Why starting it failed, for a canceled one.
-    async fn failure_reason(&self) -> Option<&str> {
-        self.0.failure_reason.as_deref()
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn canceled_at(&self) -> Option<DateTime<Utc>> {
-        self.0.canceled_at
+    failure_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    canceled_at: Option<DateTime<Utc>>,
+}
+
+impl From<contribution::Model> for Contribution {
+    fn from(m: contribution::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            amount: Money::new(m.amount, m.currency),
+            interval: m.interval.into(),
+            provider: m.provider.into(),
+            status: m.status.into(),
+            member_id: m.membership_id.into(),
+            cancel_at_period_end: m.cancel_at_period_end,
+            failure_reason: m.failure_reason,
+            created_at: m.created_at,
+            canceled_at: m.canceled_at,
+        }
     }
 }
 
@@ -223,4 +213,32 @@ pub struct MarkContributionPaidInput {
     pub contribution_id: ID,
     /// The bank transfer's reference; each is recorded once.
     pub reference: String,
+}
+
+impl TryFrom<SetSlidingScaleInput> for scales::ScaleInput {
+    type Error = AppError;
+    fn try_from(input: SetSlidingScaleInput) -> AppResult<Self> {
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
+            currency: input.currency,
+            interval: input.interval.into(),
+            minimum: input.minimum,
+            maximum: input.maximum,
+            suggested: input.suggested,
+            allow_zero: input.allow_zero,
+        })
+    }
+}
+
+impl TryFrom<StartContributionInput> for StartInput {
+    type Error = AppError;
+    fn try_from(input: StartContributionInput) -> AppResult<Self> {
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            amount: input.amount,
+            payment_method_id: input.payment_method_id,
+            idempotency_key: input.idempotency_key,
+        })
+    }
 }

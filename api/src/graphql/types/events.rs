@@ -1,36 +1,40 @@
-use async_graphql::{Enum, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Enum, ID, InputObject, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{app_provisioner, audit_event, webhook_delivery, webhook_endpoint};
 
-/// An integrator's URL that hears about events.
-pub struct WebhookEndpoint(pub webhook_endpoint::Model);
+use crate::{
+    error::{AppError, AppResult},
+    graphql::ids::uuid,
+    services::webhooks,
+};
 
-#[Object]
-impl WebhookEndpoint {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
+// An integrator's URL that hears about events.
+#[derive(SimpleObject)]
+pub struct WebhookEndpoint {
+    id: ID,
     /// Set for a parent entity's endpoint (it hears every pool's events).
-    async fn parent_entity_id(&self) -> Option<ID> {
-        self.0.parent_entity_id.map(|id| ID(id.to_string()))
-    }
+    parent_entity_id: Option<ID>,
     /// Set for one pool's endpoint.
-    async fn pool_id(&self) -> Option<ID> {
-        self.0.pool_id.map(|id| ID(id.to_string()))
-    }
-    async fn url(&self) -> &str {
-        &self.0.url
-    }
+    pool_id: Option<ID>,
+    url: String,
     /// The event types it receives.
-    async fn events(&self) -> Vec<String> {
-        serde_json::from_str(&self.0.events).unwrap_or_default()
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
+    events: Vec<String>,
+    created_at: DateTime<Utc>,
     /// When it was deleted; nothing is delivered to it after.
-    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.deleted_at
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<webhook_endpoint::Model> for WebhookEndpoint {
+    fn from(m: webhook_endpoint::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            parent_entity_id: m.parent_entity_id.map(Into::into),
+            pool_id: m.pool_id.map(Into::into),
+            url: m.url,
+            events: serde_json::from_str(&m.events).unwrap_or_default(),
+            created_at: m.created_at,
+            deleted_at: m.deleted_at,
+        }
     }
 }
 
@@ -52,40 +56,37 @@ pub enum WebhookDeliveryStatus {
     Failed,
 }
 
-/// One event on its way to one endpoint.
-pub struct WebhookDelivery(pub webhook_delivery::Model);
-
-#[Object]
-impl WebhookDelivery {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
+// One event on its way to one endpoint.
+#[derive(SimpleObject)]
+pub struct WebhookDelivery {
+    id: ID,
     /// The event's id, the same on every attempt (`X-Pools-Event-Id`).
-    async fn event_id(&self) -> ID {
-        ID(self.0.event_id.to_string())
-    }
-    async fn status(&self) -> WebhookDeliveryStatus {
-        match self.0.status.as_str() {
-            "DELIVERED" => WebhookDeliveryStatus::Delivered,
-            "FAILED" => WebhookDeliveryStatus::Failed,
-            _ => WebhookDeliveryStatus::Pending,
-        }
-    }
-    async fn attempts(&self) -> i32 {
-        self.0.attempts
-    }
+    event_id: ID,
+    status: WebhookDeliveryStatus,
+    attempts: i32,
     /// The HTTP status of the last answer, if one came.
-    async fn last_status_code(&self) -> Option<i32> {
-        self.0.last_status_code
-    }
-    async fn last_error(&self) -> Option<&str> {
-        self.0.last_error.as_deref()
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
-        self.0.delivered_at
+    last_status_code: Option<i32>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<webhook_delivery::Model> for WebhookDelivery {
+    fn from(m: webhook_delivery::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            event_id: m.event_id.into(),
+            status: match m.status.as_str() {
+                "DELIVERED" => WebhookDeliveryStatus::Delivered,
+                "FAILED" => WebhookDeliveryStatus::Failed,
+                _ => WebhookDeliveryStatus::Pending,
+            },
+            attempts: m.attempts,
+            last_status_code: m.last_status_code,
+            last_error: m.last_error,
+            created_at: m.created_at,
+            delivered_at: m.delivered_at,
+        }
     }
 }
 
@@ -103,25 +104,37 @@ pub struct CreateWebhookEndpointInput {
     pub events: Vec<String>,
 }
 
-/// Where a parent entity's operators provision one app.
-pub struct AppProvisioner(pub app_provisioner::Model);
+impl TryFrom<CreateWebhookEndpointInput> for webhooks::CreateInput {
+    type Error = AppError;
+    fn try_from(input: CreateWebhookEndpointInput) -> AppResult<Self> {
+        Ok(Self {
+            parent_entity_id: uuid!(input.parent_entity_id)?,
+            pool_id: uuid!(input.pool_id)?,
+            url: input.url,
+            events: input.events,
+        })
+    }
+}
 
-#[Object]
-impl AppProvisioner {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn parent_entity_id(&self) -> ID {
-        ID(self.0.parent_entity_id.to_string())
-    }
-    async fn app_id(&self) -> &str {
-        &self.0.app_id
-    }
-    async fn url(&self) -> &str {
-        &self.0.url
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+// Where a parent entity's operators provision one app.
+#[derive(SimpleObject)]
+pub struct AppProvisioner {
+    id: ID,
+    parent_entity_id: ID,
+    app_id: String,
+    url: String,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<app_provisioner::Model> for AppProvisioner {
+    fn from(m: app_provisioner::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            parent_entity_id: m.parent_entity_id.into(),
+            app_id: m.app_id,
+            url: m.url,
+            updated_at: m.updated_at,
+        }
     }
 }
 
@@ -141,51 +154,51 @@ pub struct AppProvisionerPayload {
     pub secret: String,
 }
 
-/// Something that happened in a pool, as live subscribers see it.
-pub struct PoolEvent(pub audit_event::Model);
-
-#[Object]
-impl PoolEvent {
+// Something that happened in a pool, as live subscribers see it.
+#[derive(SimpleObject)]
+pub struct PoolEvent {
     /// The event's id: pass it as `after` to resume after it.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
+    id: ID,
     /// Such as `member.joined` or `proposal.closed`.
-    async fn action(&self) -> &str {
-        &self.0.action
-    }
-    async fn entity_type(&self) -> &str {
-        &self.0.entity_type
-    }
-    async fn entity_id(&self) -> Option<ID> {
-        self.0.entity_id.map(|id| ID(id.to_string()))
-    }
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
+    action: String,
+    entity_type: String,
+    entity_id: Option<ID>,
+    occurred_at: DateTime<Utc>,
+}
+
+impl From<audit_event::Model> for PoolEvent {
+    fn from(m: audit_event::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            action: m.action,
+            entity_type: m.entity_type,
+            entity_id: m.entity_id.map(Into::into),
+            occurred_at: m.occurred_at,
+        }
     }
 }
 
-/// A formation changed; fetch it again for the details.
-pub struct FormationUpdate(pub audit_event::Model);
-
-#[Object]
-impl FormationUpdate {
+// A formation changed; fetch it again for the details.
+#[derive(SimpleObject)]
+pub struct FormationUpdate {
     /// The event's id: pass it as `after` to resume after it.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn formation_id(&self) -> Option<ID> {
-        self.0.entity_id.map(|id| ID(id.to_string()))
-    }
+    id: ID,
+    formation_id: Option<ID>,
     /// Such as `formation.named` or `formation.approved`.
-    async fn action(&self) -> &str {
-        &self.0.action
-    }
+    action: String,
     /// The fields that changed, before and after.
-    async fn changes(&self) -> Json<serde_json::Value> {
-        Json(serde_json::from_str(&self.0.changes).unwrap_or_default())
-    }
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
+    changes: Json<serde_json::Value>,
+    occurred_at: DateTime<Utc>,
+}
+
+impl From<audit_event::Model> for FormationUpdate {
+    fn from(m: audit_event::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            formation_id: m.entity_id.map(Into::into),
+            action: m.action,
+            changes: Json(serde_json::from_str(&m.changes).unwrap_or_default()),
+            occurred_at: m.occurred_at,
+        }
     }
 }

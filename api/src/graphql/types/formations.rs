@@ -181,7 +181,7 @@ impl Formation {
             .as_deref()
             .and_then(|id| c.state.catalogue.template(id))
             .cloned()
-            .map(LegalTemplate))
+            .map(LegalTemplate::from))
     }
     /// Step 4. `null` until named.
     async fn name(&self) -> Option<&str> {
@@ -203,7 +203,7 @@ impl Formation {
                 .map(|app| {
                     let config = self.draft.app_configs.get(&app.manifest.id);
                     FormationApp {
-                        app: App(app.manifest.clone()),
+                        app: App::from(app.manifest.clone()),
                         configured: config.is_some(),
                         settings: Json(
                             config.map_or_else(|| app.default_settings(), |c| c.settings.clone()),
@@ -317,7 +317,7 @@ impl Formation {
             .load_one(pool_id)
             .await
             .map_err(loader_error)?
-            .map(Pool))
+            .map(Pool::from))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.draft.formation.created_at

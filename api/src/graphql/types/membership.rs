@@ -75,7 +75,7 @@ impl MembershipApplication {
             .load_one(self.0.stakeholder_group_id)
             .await
             .map_err(loader_error)?
-            .map(StakeholderGroup))
+            .map(StakeholderGroup::from))
     }
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()

@@ -66,7 +66,7 @@ impl Expense {
             .await
             .map_err(loader_error)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("expense without proposal")))?;
-        Ok(Proposal(p))
+        Ok(Proposal::from(p))
     }
     async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Member> {
         load_member(ctx, self.0.submitted_by_membership_id).await

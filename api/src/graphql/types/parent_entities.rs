@@ -129,7 +129,7 @@ impl ParentEntity {
         )
         .await?;
         Ok(last.map(|r| {
-            super::PaymentReconciliation(
+            super::PaymentReconciliation::new(
                 r,
                 services::contributions::reconcile::Scope::Parent(self.0.id),
             )
@@ -149,7 +149,7 @@ impl ParentEntity {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::pools::of_parent(c.state, self.0.id, page).await?;
-        Ok(connection(page, |p| p.id, Pool))
+        Ok(connection(page, |p| p.id, Pool::from))
     }
 
     /// Formations submitted to this parent entity (drafts stay private), for

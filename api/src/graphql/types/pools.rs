@@ -1,4 +1,4 @@
-use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{membership, parent_entity, pool, pool_app, stakeholder_group};
 
@@ -6,8 +6,9 @@ use crate::{
     catalogue::VotingRule,
     error::AppError,
     graphql::{
-        connection::{Conn, connection, page_complexity, parse_optional_id},
+        connection::{Conn, connection, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::{
             App, ApplicationStatus, Contribution, Ledger, LegalTemplate, MembershipApplication,
             Money, ParentEntity, Proposal, ProposalStatus, RegisterFilter, SlidingScale,
@@ -84,8 +85,34 @@ pub enum ProvisioningState {
     Failed,
 }
 
-/// A small co-op inside a parent entity.
-pub struct Pool(pub pool::Model);
+// A small co-op inside a parent entity.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Pool {
+    id: ID,
+    slug: String,
+    name: String,
+    status: PoolStatus,
+    /// ISO 4217 code of the pool's money.
+    currency: String,
+    created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: pool::Model,
+}
+
+impl From<pool::Model> for Pool {
+    fn from(m: pool::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            slug: m.slug.clone(),
+            name: m.name.clone(),
+            status: m.status.into(),
+            currency: m.currency.clone(),
+            created_at: m.created_at,
+            model: m,
+        }
+    }
+}
 
 impl Pool {
     /// The pool's parent entity, through the request's loader.
@@ -93,36 +120,18 @@ impl Pool {
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
             .parent_entities
-            .load_one(self.0.parent_entity_id)
+            .load_one(self.model.parent_entity_id)
             .await
             .map_err(loader_error)?
             .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("pool {} has no parent", self.0.id))
+                AppError::internal(anyhow::anyhow!("pool {} has no parent", self.model.id))
             })?)
     }
 }
 
-#[Object]
+// Relations and permission-checked fields, after the plain ones as in the schema.
+#[ComplexObject]
 impl Pool {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn status(&self) -> PoolStatus {
-        self.0.status.into()
-    }
-    /// ISO 4217 code of the pool's money.
-    async fn currency(&self) -> &str {
-        &self.0.currency
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
     async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
         Ok(ParentEntity(self.parent(ctx).await?))
     }
@@ -135,22 +144,22 @@ impl Pool {
         let c = Ctx::of(ctx)?;
         Ok(c.state
             .catalogue
-            .template(&self.0.legal_template_id)
+            .template(&self.model.legal_template_id)
             .cloned()
-            .map(LegalTemplate))
+            .map(LegalTemplate::from))
     }
     async fn stakeholder_groups(&self, ctx: &Context<'_>) -> Result<Vec<StakeholderGroup>> {
         let c = Ctx::of(ctx)?;
         let groups = c
             .loaders
             .groups_of_pool
-            .load_one(self.0.id)
+            .load_one(self.model.id)
             .await
             .map_err(loader_error)?;
         Ok(groups
             .unwrap_or_default()
             .into_iter()
-            .map(StakeholderGroup)
+            .map(StakeholderGroup::from)
             .collect())
     }
     async fn apps(&self, ctx: &Context<'_>) -> Result<Vec<PoolApp>> {
@@ -158,7 +167,7 @@ impl Pool {
         let apps = c
             .loaders
             .apps_of_pool
-            .load_one(self.0.id)
+            .load_one(self.model.id)
             .await
             .map_err(loader_error)?;
         Ok(apps.unwrap_or_default().into_iter().map(PoolApp).collect())
@@ -176,7 +185,7 @@ impl Pool {
     ) -> Result<Conn<Member>> {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page = services::pools::members(c.state, c.actor().await?, &self.0, page).await?;
+        let page = services::pools::members(c.state, c.actor().await?, &self.model, page).await?;
         prime_member_relations(ctx, &c, &page.items).await?;
         Ok(connection(page, |m| m.id, Member))
     }
@@ -200,15 +209,12 @@ impl Pool {
         });
         let filter = services::membership::RegisterFilter {
             status: filter.status.map(Into::into),
-            stakeholder_group_id: parse_optional_id(
-                filter.stakeholder_group_id.as_ref(),
-                "filter.stakeholderGroupId",
-            )?,
+            stakeholder_group_id: uuid!(filter.stakeholder_group_id)?,
         };
         let page = services::membership::register(
             c.state,
             c.actor().await?.user_id,
-            &self.0,
+            &self.model,
             filter,
             page,
         )
@@ -231,16 +237,16 @@ impl Pool {
         let page = services::proposals::list(
             c.state,
             c.actor().await?,
-            &self.0,
+            &self.model,
             status.map(Into::into),
             page,
         )
         .await?;
-        Ok(connection(page, |p| p.id, Proposal))
+        Ok(connection(page, |p| p.id, Proposal::from))
     }
     /// The pool's money, open to every member.
     async fn ledger(&self) -> Ledger {
-        Ledger(self.0.clone())
+        Ledger(self.model.clone())
     }
     /// The pool's accounts for `[from, to)`: balances at both ends, income
     /// and spending by kind and category, per currency. For its members and
@@ -254,7 +260,7 @@ impl Pool {
         let c = Ctx::of(ctx)?;
         let period = services::reports::Period::parse(from, to)?;
         let currencies =
-            services::reports::accounts::of_pool(c.state, c.actor().await?, &self.0, period)
+            services::reports::accounts::of_pool(c.state, c.actor().await?, &self.model, period)
                 .await?;
         Ok(super::PoolAccounts {
             from,
@@ -278,7 +284,7 @@ impl Pool {
         let page = services::membership::applications::list(
             c.state,
             c.actor().await?,
-            &self.0,
+            &self.model,
             status.map(Into::into),
             page,
         )
@@ -287,7 +293,7 @@ impl Pool {
     }
     /// The pool's own sliding scale (groups may have their own).
     async fn sliding_scale(&self, ctx: &Context<'_>) -> Result<Option<SlidingScale>> {
-        current_scale(ctx, self.0.id, None).await
+        current_scale(ctx, self.model.id, None).await
     }
     /// Every contribution, for admins and the parent's overseers.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -302,8 +308,8 @@ impl Pool {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page =
-            services::contributions::of_pool(c.state, c.actor().await?, &self.0, page).await?;
-        Ok(connection(page, |x| x.id, Contribution))
+            services::contributions::of_pool(c.state, c.actor().await?, &self.model, page).await?;
+        Ok(connection(page, |x| x.id, Contribution::from))
     }
     /// The last finished payment reconciliation and its findings in this
     /// pool: for its admins and the parent's stewards and auditors.
@@ -312,13 +318,16 @@ impl Pool {
         ctx: &Context<'_>,
     ) -> Result<Option<super::PaymentReconciliation>> {
         let c = Ctx::of(ctx)?;
-        let last =
-            services::contributions::reconcile::last_for_pool(c.state, c.actor().await?, &self.0)
-                .await?;
+        let last = services::contributions::reconcile::last_for_pool(
+            c.state,
+            c.actor().await?,
+            &self.model,
+        )
+        .await?;
         Ok(last.map(|r| {
-            super::PaymentReconciliation(
+            super::PaymentReconciliation::new(
                 r,
-                services::contributions::reconcile::Scope::Pool(self.0.id),
+                services::contributions::reconcile::Scope::Pool(self.model.id),
             )
         }))
     }
@@ -326,16 +335,17 @@ impl Pool {
     async fn my_contribution(&self, ctx: &Context<'_>) -> Result<Option<Contribution>> {
         let c = Ctx::of(ctx)?;
         Ok(
-            services::contributions::mine(c.state, c.actor().await?, self.0.id)
+            services::contributions::mine(c.state, c.actor().await?, self.model.id)
                 .await?
-                .map(Contribution),
+                .map(Contribution::from),
         )
     }
     /// How paying above the suggestion covers those below it, per currency.
     async fn solidarity(&self, ctx: &Context<'_>) -> Result<Vec<Solidarity>> {
         let c = Ctx::of(ctx)?;
         let report =
-            services::contributions::solidarity::report(c.state, c.actor().await?, &self.0).await?;
+            services::contributions::solidarity::report(c.state, c.actor().await?, &self.model)
+                .await?;
         Ok(report.into_iter().map(Solidarity::from).collect())
     }
     /// Your current membership of this pool, if any.
@@ -343,18 +353,18 @@ impl Pool {
         let c = Ctx::of(ctx)?;
         let actor = c.actor().await?;
         Ok(
-            services::membership::active_membership(&c.state.db, self.0.id, actor.user_id)
+            services::membership::active_membership(&c.state.db, self.model.id, actor.user_id)
                 .await?
                 .map(Member),
         )
     }
     /// The pool's rules (Markdown), with the template's citation.
     async fn rules_document(&self) -> &str {
-        &self.0.rules_document
+        &self.model.rules_document
     }
     /// The governance settings the rules describe.
     async fn governance(&self) -> Result<PoolGovernance> {
-        let g: governance::Governance = serde_json::from_value(self.0.governance.clone())
+        let g: governance::Governance = serde_json::from_value(self.model.governance.clone())
             .map_err(|e| AppError::internal(anyhow::anyhow!("pool governance unreadable: {e}")))?;
         Ok(PoolGovernance {
             voting_rule: g.voting_rule,
@@ -403,50 +413,58 @@ pub struct PoolGovernance {
     pub asset_lock: bool,
 }
 
-/// A membership class of a pool.
-pub struct StakeholderGroup(pub stakeholder_group::Model);
-
-#[Object]
-impl StakeholderGroup {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn key(&self) -> &str {
-        &self.0.key
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn kind(&self) -> StakeholderKind {
-        self.0.kind.into()
-    }
+// A membership class of a pool.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct StakeholderGroup {
+    id: ID,
+    key: String,
+    name: String,
+    kind: StakeholderKind,
     /// Weight in multi-stakeholder votes; 0 means a non-voting group.
-    async fn voting_weight(&self) -> i32 {
-        self.0.voting_weight
+    voting_weight: i32,
+    #[graphql(skip)]
+    model: stakeholder_group::Model,
+}
+
+impl From<stakeholder_group::Model> for StakeholderGroup {
+    fn from(m: stakeholder_group::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            key: m.key.clone(),
+            name: m.name.clone(),
+            kind: m.kind.into(),
+            voting_weight: m.voting_weight,
+            model: m,
+        }
     }
+}
+
+#[ComplexObject]
+impl StakeholderGroup {
     /// Price of one share, in the pool's currency.
     async fn share_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        let Some(amount) = self.0.share_price_minor else {
+        let Some(amount) = self.model.share_price_minor else {
             return Ok(None);
         };
         let c = Ctx::of(ctx)?;
         let pool = c
             .loaders
             .pools
-            .load_one(self.0.pool_id)
+            .load_one(self.model.pool_id)
             .await
             .map_err(loader_error)?
             .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("group {} has no pool", self.0.id))
+                AppError::internal(anyhow::anyhow!("group {} has no pool", self.model.id))
             })?;
         Ok(Some(Money::new(amount, pool.currency)))
     }
     async fn admission(&self) -> Admission {
-        self.0.admission.into()
+        self.model.admission.into()
     }
     /// The group's own sliding scale, if it has one (else the pool's applies).
     async fn sliding_scale(&self, ctx: &Context<'_>) -> Result<Option<SlidingScale>> {
-        current_scale(ctx, self.0.pool_id, Some(self.0.id)).await
+        current_scale(ctx, self.model.pool_id, Some(self.model.id)).await
     }
 }
 
@@ -468,7 +486,7 @@ async fn current_scale(
         .unwrap_or_default()
         .into_iter()
         .find(|s| s.superseded_at.is_none() && s.stakeholder_group_id == group)
-        .map(SlidingScale))
+        .map(SlidingScale::from))
 }
 
 /// A person's membership of a pool.
@@ -509,7 +527,7 @@ impl Member {
             .ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("member {} has no group", self.0.id))
             })?;
-        Ok(StakeholderGroup(group))
+        Ok(StakeholderGroup::from(group))
     }
     async fn role(&self) -> MemberRole {
         self.0.role.into()
@@ -548,7 +566,7 @@ impl PoolApp {
         Ok(c.state
             .catalogue
             .app(&self.0.app_id)
-            .map(|a| App(a.manifest.clone())))
+            .map(|a| App::from(a.manifest.clone())))
     }
     async fn app_id(&self) -> &str {
         &self.0.app_id

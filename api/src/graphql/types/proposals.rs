@@ -1,4 +1,4 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{delegation, proposal, vote};
 
@@ -44,42 +44,47 @@ pub enum ProposalOutcome {
     Blocked,
 }
 
-/// A decision put to a pool's members.
-pub struct Proposal(pub proposal::Model);
-
-#[Object]
-impl Proposal {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn body(&self) -> &str {
-        &self.0.body
-    }
-    async fn kind(&self) -> ProposalKind {
-        self.0.kind.into()
-    }
-    async fn options(&self) -> Vec<String> {
-        options_of(&self.0)
-    }
-    async fn closes_at(&self) -> DateTime<Utc> {
-        self.0.closes_at
-    }
-    async fn quorum_percent(&self) -> i32 {
-        self.0.quorum_percent
-    }
+// A decision put to a pool's members.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Proposal {
+    id: ID,
+    title: String,
+    body: String,
+    kind: ProposalKind,
+    options: Vec<String>,
+    closes_at: DateTime<Utc>,
+    quorum_percent: i32,
     /// Passes with more than this share of agree among agree and disagree.
-    async fn pass_threshold_percent(&self) -> i32 {
-        self.0.pass_threshold_percent
+    pass_threshold_percent: i32,
+    voting_rule: VotingRule,
+    #[graphql(skip)]
+    model: proposal::Model,
+}
+
+impl From<proposal::Model> for Proposal {
+    fn from(m: proposal::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            title: m.title.clone(),
+            body: m.body.clone(),
+            kind: m.kind.into(),
+            options: options_of(&m),
+            closes_at: m.closes_at,
+            quorum_percent: m.quorum_percent,
+            pass_threshold_percent: m.pass_threshold_percent,
+            voting_rule: parse_rule(&m.voting_rule),
+            model: m,
+        }
     }
-    async fn voting_rule(&self) -> VotingRule {
-        parse_rule(&self.0.voting_rule)
-    }
+}
+
+// Fields that load relations or read JSON, after the plain ones as in the schema.
+#[ComplexObject]
+impl Proposal {
     async fn eligible_groups(&self, ctx: &Context<'_>) -> Result<Vec<StakeholderGroup>> {
         let c = Ctx::of(ctx)?;
-        let ids = services::proposals::eligible_groups_of(&self.0);
+        let ids = services::proposals::eligible_groups_of(&self.model);
         let groups = c
             .loaders
             .stakeholder_groups
@@ -89,27 +94,27 @@ impl Proposal {
         Ok(ids
             .iter()
             .filter_map(|id| groups.get(id).cloned())
-            .map(StakeholderGroup)
+            .map(StakeholderGroup::from)
             .collect())
     }
     async fn status(&self) -> ProposalStatus {
-        self.0.status.into()
+        self.model.status.into()
     }
     /// Set once closed.
     async fn outcome(&self) -> Option<ProposalOutcome> {
-        self.0.outcome.map(Into::into)
+        self.model.outcome.map(Into::into)
     }
     /// The count, once closed.
     async fn result(&self) -> Result<Option<ProposalResult>> {
-        let Some(raw) = &self.0.result else {
+        let Some(raw) = &self.model.result else {
             return Ok(None);
         };
         let tally: Tally = serde_json::from_value(raw.clone())
             .map_err(|e| AppError::internal(anyhow::anyhow!("stored tally unreadable: {e}")))?;
-        Ok(Some(ProposalResult(tally)))
+        Ok(Some(ProposalResult::from(tally)))
     }
     async fn author(&self, ctx: &Context<'_>) -> Result<Member> {
-        load_member(ctx, self.0.author_membership_id).await
+        load_member(ctx, self.model.author_membership_id).await
     }
     /// The votes cast so far; open to the pool's members, as in an assembly.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -123,7 +128,7 @@ impl Proposal {
     ) -> Result<Conn<Vote>> {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page = services::proposals::votes(c.state, c.actor().await?, &self.0, page).await?;
+        let page = services::proposals::votes(c.state, c.actor().await?, &self.model, page).await?;
         Ok(connection(page, |v| v.id, Vote))
     }
     /// The expense this proposal decides, for expense proposals.
@@ -132,52 +137,58 @@ impl Proposal {
         let found = c
             .loaders
             .expense_of_proposal
-            .load_one(self.0.id)
+            .load_one(self.model.id)
             .await
             .map_err(loader_error)?;
         Ok(found.and_then(|mut v| v.pop()).map(Expense))
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.closed_at
+        self.model.closed_at
     }
 }
 
-/// How a closed proposal was counted.
-pub struct ProposalResult(pub Tally);
-
-#[Object]
-impl ProposalResult {
-    async fn eligible_voters(&self) -> i64 {
-        self.0.eligible_voters
-    }
+// How a closed proposal was counted.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ProposalResult {
+    eligible_voters: i64,
     /// Ballots counted, direct and delegated.
-    async fn ballots(&self) -> i64 {
-        self.0.ballots
-    }
-    async fn turnout_percent(&self) -> i64 {
-        self.0.turnout_percent
-    }
-    async fn quorum_reached(&self) -> bool {
-        self.0.quorum_reached
-    }
+    ballots: i64,
+    turnout_percent: i64,
+    quorum_reached: bool,
     /// Agree among agree and disagree, in basis points (10000 = all); by
     /// group weight under `WEIGHTED_BY_GROUP`.
-    async fn agree_basis_points(&self) -> Option<i64> {
-        self.0.agree_basis_points
+    agree_basis_points: Option<i64>,
+    winning_option: Option<String>,
+    counts: Vec<OptionCount>,
+    #[graphql(skip)]
+    tally: Tally,
+}
+
+impl From<Tally> for ProposalResult {
+    fn from(t: Tally) -> Self {
+        Self {
+            eligible_voters: t.eligible_voters,
+            ballots: t.ballots,
+            turnout_percent: t.turnout_percent,
+            quorum_reached: t.quorum_reached,
+            agree_basis_points: t.agree_basis_points,
+            winning_option: t.winning_option.clone(),
+            counts: t.counts.iter().map(OptionCount::from).collect(),
+            tally: t,
+        }
     }
-    async fn winning_option(&self) -> Option<&str> {
-        self.0.winning_option.as_deref()
-    }
-    async fn counts(&self) -> Vec<OptionCount> {
-        self.0.counts.iter().map(OptionCount::from).collect()
-    }
+}
+
+#[ComplexObject]
+impl ProposalResult {
     /// The same counts per stakeholder group, with each group's weight.
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<GroupResult>> {
         let c = Ctx::of(ctx)?;
-        let ids: Vec<_> = self.0.groups.iter().map(|g| g.group_id).collect();
+        let ids: Vec<_> = self.tally.groups.iter().map(|g| g.group_id).collect();
         let groups = c
             .loaders
             .stakeholder_groups
@@ -185,12 +196,12 @@ impl ProposalResult {
             .await
             .map_err(loader_error)?;
         Ok(self
-            .0
+            .tally
             .groups
             .iter()
             .filter_map(|g| {
                 groups.get(&g.group_id).cloned().map(|group| GroupResult {
-                    group: StakeholderGroup(group),
+                    group: StakeholderGroup::from(group),
                     weight: g.weight,
                     eligible: g.eligible,
                     counts: g.counts.iter().map(OptionCount::from).collect(),
@@ -272,7 +283,7 @@ impl Delegation {
             .load_one(id)
             .await
             .map_err(loader_error)?
-            .map(Proposal))
+            .map(Proposal::from))
     }
     async fn delegator(&self, ctx: &Context<'_>) -> Result<Member> {
         load_member(ctx, self.0.delegator_membership_id).await

@@ -1,6 +1,7 @@
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{ComplexObject, Context, Enum, ID, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{payment_reconciliation, payment_reconciliation_finding};
+use uuid::Uuid;
 
 use crate::{
     graphql::{
@@ -29,35 +30,44 @@ pub enum PaymentReconciliationFindingKind {
     RepairFailed,
 }
 
-/// One run comparing Stripe with the contributions and the ledger; its
-/// findings are those of the pool or parent entity it was asked through.
-pub struct PaymentReconciliation(pub payment_reconciliation::Model, pub Scope);
-
-#[Object]
-impl PaymentReconciliation {
-    async fn started_at(&self) -> DateTime<Utc> {
-        self.0.started_at
-    }
-    async fn finished_at(&self) -> Option<DateTime<Utc>> {
-        self.0.finished_at
-    }
-    async fn status(&self) -> PaymentReconciliationStatus {
-        self.0.status.into()
-    }
-    async fn subscriptions_checked(&self) -> i32 {
-        self.0.subscriptions_checked
-    }
-    async fn invoices_checked(&self) -> i32 {
-        self.0.invoices_checked
-    }
+// One run comparing Stripe with the contributions and the ledger; its
+// findings are those of the pool or parent entity it was asked through.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct PaymentReconciliation {
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    status: PaymentReconciliationStatus,
+    subscriptions_checked: i32,
+    invoices_checked: i32,
     /// Repairs made across the whole platform in this run.
-    async fn repairs(&self) -> i32 {
-        self.0.repairs
-    }
+    repairs: i32,
     /// Why the run failed, when it did.
-    async fn error(&self) -> Option<&str> {
-        self.0.error.as_deref()
+    error: Option<String>,
+    #[graphql(skip)]
+    id: Uuid,
+    #[graphql(skip)]
+    scope: Scope,
+}
+
+impl PaymentReconciliation {
+    pub fn new(m: payment_reconciliation::Model, scope: Scope) -> Self {
+        Self {
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            status: m.status.into(),
+            subscriptions_checked: m.subscriptions_checked,
+            invoices_checked: m.invoices_checked,
+            repairs: m.repairs,
+            error: m.error,
+            id: m.id,
+            scope,
+        }
     }
+}
+
+#[ComplexObject]
+impl PaymentReconciliation {
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn findings(
         &self,
@@ -69,44 +79,45 @@ impl PaymentReconciliation {
     ) -> Result<Conn<PaymentReconciliationFinding>> {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page =
-            services::contributions::reconcile::findings(c.state, self.0.id, self.1, page).await?;
-        Ok(connection(page, |f| f.id, PaymentReconciliationFinding))
+        let page = services::contributions::reconcile::findings(c.state, self.id, self.scope, page)
+            .await?;
+        Ok(connection(
+            page,
+            |f| f.id,
+            PaymentReconciliationFinding::from,
+        ))
     }
 }
 
-/// One thing a run repaired, or failed to.
-pub struct PaymentReconciliationFinding(pub payment_reconciliation_finding::Model);
-
-#[Object]
-impl PaymentReconciliationFinding {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn kind(&self) -> PaymentReconciliationFindingKind {
-        self.0.kind.into()
-    }
-    async fn pool_id(&self) -> Option<ID> {
-        self.0.pool_id.map(|p| ID(p.to_string()))
-    }
-    async fn contribution_id(&self) -> Option<ID> {
-        self.0.contribution_id.map(|p| ID(p.to_string()))
-    }
+// One thing a run repaired, or failed to.
+#[derive(SimpleObject)]
+pub struct PaymentReconciliationFinding {
+    id: ID,
+    kind: PaymentReconciliationFindingKind,
+    pool_id: Option<ID>,
+    contribution_id: Option<ID>,
     /// The Stripe subscription or invoice concerned.
-    async fn stripe_id(&self) -> &str {
-        &self.0.stripe_id
-    }
+    stripe_id: String,
     /// What a booked invoice paid.
-    async fn amount(&self) -> Option<Money> {
-        match (self.0.amount, &self.0.currency) {
-            (Some(a), Some(c)) => Some(Money::new(a, c.clone())),
-            _ => None,
+    amount: Option<Money>,
+    detail: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<payment_reconciliation_finding::Model> for PaymentReconciliationFinding {
+    fn from(m: payment_reconciliation_finding::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            kind: m.kind.into(),
+            pool_id: m.pool_id.map(Into::into),
+            contribution_id: m.contribution_id.map(Into::into),
+            stripe_id: m.stripe_id,
+            amount: match (m.amount, m.currency) {
+                (Some(a), Some(c)) => Some(Money::new(a, c)),
+                _ => None,
+            },
+            detail: m.detail,
+            created_at: m.created_at,
         }
-    }
-    async fn detail(&self) -> &str {
-        &self.0.detail
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
     }
 }

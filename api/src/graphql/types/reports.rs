@@ -104,7 +104,7 @@ pub struct PoolReport {
 #[Object]
 impl PoolReport {
     async fn pool(&self) -> Pool {
-        Pool(self.pool.clone())
+        Pool::from(self.pool.clone())
     }
     async fn figures(&self) -> ReportFigures {
         ReportFigures::from(&self.figures)
