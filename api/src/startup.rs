@@ -88,7 +88,11 @@ impl Application {
     /// hands back the rest; WebSockets get a close frame (1001).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let shutdown = self.state.shutdown.clone();
-        let listener = crate::services::signals::spawn_listener(self.state.clone());
+        let listener = crate::services::signals::spawn_listener(
+            self.state.db.get_database_backend(),
+            self.state.config.database_url.clone(),
+            self.state.signals.clone(),
+        );
         if let Err(e) =
             crate::services::contributions::reconcile::schedule_at_startup(&self.state).await
         {

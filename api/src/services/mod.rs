@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod api_tokens;
 pub mod audit;
+pub mod audit_trail;
+pub mod change;
 pub mod contributions;
 pub mod expenses;
 pub mod exports;

@@ -6,10 +6,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::DbBackend;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tokio::sync::{Notify, broadcast};
 
-use crate::{services::jobs::JOBS_CHANNEL, state::AppState};
+use crate::error::AppResult;
+
+/// The channel that wakes workers when a job is committed.
+pub const JOBS_CHANNEL: &str = "pools_jobs";
 
 /// The channel committed audit events are announced on (payload: chain key).
 pub const EVENTS_CHANNEL: &str = "pools_events";
@@ -29,14 +32,19 @@ impl Default for Signals {
     }
 }
 
-/// Listens on PostgreSQL until the process ends, reconnecting after errors.
-pub fn spawn_listener(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
-    if state.db.get_database_backend() != DbBackend::Postgres {
+/// Listens on PostgreSQL (at `database_url`) until the process ends,
+/// reconnecting after errors.
+pub fn spawn_listener(
+    backend: DbBackend,
+    database_url: String,
+    signals: Signals,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if backend != DbBackend::Postgres {
         return None;
     }
     Some(tokio::spawn(async move {
         loop {
-            if let Err(e) = listen(&state).await {
+            if let Err(e) = listen(&database_url, &signals).await {
                 tracing::warn!(error = %e, "lost the database notifications; reconnecting");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -44,19 +52,33 @@ pub fn spawn_listener(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
     }))
 }
 
-async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
+async fn listen(database_url: &str, signals: &Signals) -> Result<(), sqlx::Error> {
     // A connection of its own, outside the pool: a listener holds its
     // connection for good, and the pool's are for requests and jobs.
-    let mut listener = sqlx::postgres::PgListener::connect(&state.config.database_url).await?;
+    let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
     listener.listen_all([JOBS_CHANNEL, EVENTS_CHANNEL]).await?;
     // Anything committed while we were away is picked up by a poll now.
-    state.signals.jobs.notify_one();
+    signals.jobs.notify_one();
     loop {
         let note = listener.recv().await?;
         if note.channel() == JOBS_CHANNEL {
-            state.signals.jobs.notify_one();
+            signals.jobs.notify_one();
         } else {
-            let _ = state.signals.events.send(note.payload().to_owned());
+            let _ = signals.events.send(note.payload().to_owned());
         }
     }
+}
+
+/// `NOTIFY channel` on PostgreSQL (delivered at commit, dropped on
+/// rollback); nothing on SQLite, whose single process polls.
+pub async fn notify(db: &impl ConnectionTrait, channel: &str, payload: &str) -> AppResult<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [channel.into(), payload.into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }

@@ -8,10 +8,8 @@ use crate::{
         types::{AuditCheckpointInput, AuditEvent, AuditEventsInput, AuditTrailVerification},
     },
     services::{
-        audit::{
-            chain::Checkpoint,
-            query::{self, AuditFilter},
-        },
+        audit::chain::Checkpoint,
+        audit_trail::{self, AuditFilter},
         pagination::PageRequest,
     },
 };
@@ -36,7 +34,7 @@ impl AuditQuery {
         let c = Ctx::of(ctx)?;
         let filter = AuditFilter::try_from(input)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page = query::list(c.state, c.actor().await?, filter, page).await?;
+        let page = audit_trail::list(c.state, c.actor().await?, filter, page).await?;
         Ok(connection(page, |e| e.id, AuditEvent))
     }
 
@@ -56,7 +54,7 @@ impl AuditQuery {
             seq: s.seq,
             hash: s.hash,
         });
-        Ok(query::verify(c.state, c.actor().await?, id, since)
+        Ok(audit_trail::verify(c.state, c.actor().await?, id, since)
             .await?
             .into())
     }

@@ -9,7 +9,7 @@ use crate::{
         ids::uuid,
         types::{User, loader_error},
     },
-    services::audit::{chain::Verification, query::AuditFilter},
+    services::{audit::chain::Verification, audit_trail::AuditFilter},
 };
 
 /// Who caused an audit event.

@@ -10,7 +10,7 @@
 //! are `null` and `changes` is the stored JSON text as a string. The README
 //! shows how to check it without the server.
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{SubsecRound, Utc};
 use entities::{audit_chain_head, audit_event};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -21,18 +21,12 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use super::{Author, Change};
 use crate::error::{AppError, AppResult};
+use crate::services::change::{Author, Change};
+pub use crate::services::change::{chain_key, timestamp};
 
 /// The `prevHash` of a chain's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// The chain for events outside any parent entity (accounts, tokens).
-const PLATFORM_CHAIN: &str = "platform";
-
-pub fn chain_key(parent_entity_id: Option<Uuid>) -> String {
-    parent_entity_id.map_or_else(|| PLATFORM_CHAIN.to_owned(), |id| id.to_string())
-}
 
 /// The hash an event must carry, recomputed from its stored fields. The
 /// canonical JSON is written straight into the hasher: verifying a chain
@@ -88,10 +82,6 @@ impl serde::Serialize for Canonical<'_> {
         seq.serialize_element(&e.client_address)?;
         seq.end()
     }
-}
-
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// Appends one event under the chain head's row lock (SQLite's write

@@ -12,10 +12,7 @@ use crate::{
     auth::{Actor, permissions},
     error::AppResult,
     services::{
-        audit::{
-            self,
-            chain::{chain_key, timestamp},
-        },
+        audit::chain::{chain_key, timestamp},
         membership::{find_pool, require_reader},
         reports::sql::Sql,
     },
@@ -117,7 +114,7 @@ pub async fn authorize(
             permissions::require_steward_or_auditor(&state.db, id, actor.user_id).await?;
         }
         (Scope::Pool(id), Table::AuditTrail) => {
-            audit::query::authorize(&state.db, actor, None, Some(id)).await?;
+            crate::services::audit_trail::authorize(&state.db, actor, None, Some(id)).await?;
         }
         (Scope::Pool(id), _) => {
             let pool = find_pool(&state.db, id).await?;

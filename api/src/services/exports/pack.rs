@@ -13,10 +13,7 @@ use super::{Cursor, Scope, Table, page, time};
 use crate::{
     auth::Actor,
     error::AppResult,
-    services::{
-        audit::{self, chain},
-        membership::find_pool,
-    },
+    services::{audit::chain, membership::find_pool},
     state::AppState,
 };
 
@@ -26,7 +23,7 @@ const FORMAT: &str = "pools-audit-pack/1";
 /// auditors, as for the pool's audit trail).
 pub async fn build(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<Value> {
     let pool = find_pool(&state.db, pool_id).await?;
-    audit::query::authorize(&state.db, actor, None, Some(pool.id)).await?;
+    crate::services::audit_trail::authorize(&state.db, actor, None, Some(pool.id)).await?;
     let scope = Scope::Pool(pool.id);
 
     let register = all_rows(&state.db, scope, Table::Register).await?;

@@ -23,7 +23,10 @@ use sea_orm::{
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-use crate::error::AppResult;
+use crate::{
+    error::AppResult,
+    services::signals::{JOBS_CHANNEL, notify},
+};
 
 pub use registry::Registry;
 pub use worker::{JobError, JobResult};
@@ -32,9 +35,6 @@ pub const PENDING: &str = "PENDING";
 pub const RUNNING: &str = "RUNNING";
 pub const DONE: &str = "DONE";
 pub const DEAD: &str = "DEAD";
-
-/// The PostgreSQL channel that wakes workers when a job is committed.
-pub const JOBS_CHANNEL: &str = "pools_jobs";
 
 /// Attempts a job gets; `JOB_MAX_ATTEMPTS` may lower it for a server.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 10;
@@ -158,20 +158,6 @@ fn new_job(kind: Kind, payload: String, run_at: DateTime<Utc>) -> job::ActiveMod
         updated_at: Set(now),
         finished_at: Set(None),
     }
-}
-
-/// `NOTIFY channel` on PostgreSQL (delivered at commit, dropped on
-/// rollback); nothing on SQLite, whose single process polls.
-pub async fn notify(db: &impl ConnectionTrait, channel: &str, payload: &str) -> AppResult<()> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [channel.into(), payload.into()],
-        ))
-        .await?;
-    }
-    Ok(())
 }
 
 /// Claims up to `limit` due jobs for `worker`: pending ones whose time has

@@ -16,9 +16,8 @@ use sea_orm::ConnectionTrait;
 use crate::{
     error::AppResult,
     services::{
-        audit::{Action, Change, Outcome, chain::chain_key},
-        jobs,
-        signals::EVENTS_CHANNEL,
+        change::{Action, Change, Outcome, chain_key},
+        signals::{self, EVENTS_CHANNEL},
     },
 };
 use app_accounts::AccountAction;
@@ -43,7 +42,7 @@ pub async fn after_change(db: &impl ConnectionTrait, change: &Change) -> AppResu
         }
         Accounts::None => {}
     }
-    jobs::notify(db, EVENTS_CHANNEL, &chain_key(change.parent_entity_id)).await
+    signals::notify(db, EVENTS_CHANNEL, &chain_key(change.parent_entity_id)).await
 }
 
 /// The app account jobs an action calls for.

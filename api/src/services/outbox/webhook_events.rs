@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     error::AppResult,
     services::{
-        audit::{Action, Change},
+        change::{Action, Change},
         jobs::{self, Job, Kind},
     },
 };
@@ -145,7 +145,7 @@ pub async fn emit(db: &impl ConnectionTrait, kind: &str, event: &Change) -> AppR
     let payload = json!({
         "id": id,
         "type": kind,
-        "createdAt": crate::services::audit::chain::timestamp(now),
+        "createdAt": crate::services::change::timestamp(now),
         "parentEntityId": event.parent_entity_id,
         "poolId": event.pool_id,
         "data": object_of(db, event.entity_type, event.entity_id).await?,

@@ -1,16 +1,17 @@
-//! Reading the trail: who may, and the filtered, paginated listing.
+//! Reading the audit trail: who may, the filtered, paginated listing, and
+//! verifying a chain. Writing it is `services::audit`' work.
 
 use chrono::{DateTime, Duration, Utc};
 use entities::{audit_event, membership::MemberRole};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
-use super::chain::{self, Checkpoint, Verification};
 use crate::{
     auth::{Actor, permissions},
     domain::{Check, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::{
+        audit::chain::{self, Checkpoint, Verification},
         membership::{active_membership, find_pool},
         pagination::{Page, PageRequest, paginate},
     },

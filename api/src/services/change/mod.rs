@@ -1,0 +1,161 @@
+//! What a change is, as the service that made it describes it: its action,
+//! its author, its scope and what changed. Both the audit trail (which
+//! stores it) and the outbox (which reacts to it) read this; neither is
+//! needed to describe one.
+
+mod action;
+mod diff;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use entities::pool;
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::auth::{Actor, Origin};
+
+pub use action::Action;
+use diff::field_changes;
+
+/// The chain for events outside any parent entity (accounts, tokens).
+const PLATFORM_CHAIN: &str = "platform";
+
+/// The chain a change's event goes to: its parent entity's, or the
+/// platform's. Live subscriptions are woken by this key too.
+pub fn chain_key(parent_entity_id: Option<Uuid>) -> String {
+    parent_entity_id.map_or_else(|| PLATFORM_CHAIN.to_owned(), |id| id.to_string())
+}
+
+/// How the trail and the events write a time: RFC 3339, microseconds, UTC.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Who caused a change.
+#[derive(Clone, Debug)]
+pub struct Author {
+    /// SESSION, API_TOKEN, ANONYMOUS or SYSTEM.
+    pub kind: &'static str,
+    pub user_id: Option<Uuid>,
+    pub token_id: Option<Uuid>,
+    pub origin: Origin,
+}
+
+impl Author {
+    /// Work the server does on its own (closing proposals, payment webhooks).
+    pub fn system() -> Self {
+        Self {
+            kind: "SYSTEM",
+            user_id: None,
+            token_id: None,
+            origin: Origin::default(),
+        }
+    }
+
+    /// A caller without a token (signing up or in).
+    pub fn anonymous(origin: &Origin) -> Self {
+        Self {
+            kind: "ANONYMOUS",
+            user_id: None,
+            token_id: None,
+            origin: origin.clone(),
+        }
+    }
+
+    /// Names the person an anonymous call turned out to be (signUp, signIn).
+    pub fn identified(mut self, user_id: Uuid) -> Self {
+        self.user_id = Some(user_id);
+        self
+    }
+}
+
+impl From<&Actor> for Author {
+    fn from(actor: &Actor) -> Self {
+        Self {
+            kind: if actor.is_api_token() {
+                "API_TOKEN"
+            } else {
+                "SESSION"
+            },
+            user_id: Some(actor.user_id),
+            token_id: Some(actor.token_id),
+            origin: actor.origin.clone(),
+        }
+    }
+}
+
+/// Whether the operation happened or was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "SUCCEEDED",
+            Self::Denied => "DENIED",
+        }
+    }
+}
+
+/// One change, described by the service that made it.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub action: Action,
+    pub entity_type: &'static str,
+    pub entity_id: Option<Uuid>,
+    pub pool_id: Option<Uuid>,
+    pub parent_entity_id: Option<Uuid>,
+    pub outcome: Outcome,
+    /// `{field: {before, after}}` for updates, `{field: {after}}` for
+    /// creations, or other facts under their own names.
+    pub changes: serde_json::Map<String, Value>,
+}
+
+impl Change {
+    pub fn new(action: Action, entity_type: &'static str, entity_id: Uuid) -> Self {
+        Self {
+            action,
+            entity_type,
+            entity_id: Some(entity_id),
+            pool_id: None,
+            parent_entity_id: None,
+            outcome: Outcome::Succeeded,
+            changes: Default::default(),
+        }
+    }
+
+    /// The change happened in this pool (and so under its parent).
+    pub fn in_pool(mut self, pool: &pool::Model) -> Self {
+        self.pool_id = Some(pool.id);
+        self.parent_entity_id = Some(pool.parent_entity_id);
+        self
+    }
+
+    /// The change happened under this parent entity, outside any pool.
+    pub fn in_parent(mut self, parent_entity_id: Uuid) -> Self {
+        self.parent_entity_id = Some(parent_entity_id);
+        self
+    }
+
+    /// The fields that differ between two states of a row.
+    pub fn diff<T: Serialize>(mut self, before: &T, after: &T) -> Self {
+        self.changes
+            .extend(field_changes(Some(before), Some(after)));
+        self
+    }
+
+    /// Every field of a new row.
+    pub fn created<T: Serialize>(mut self, after: &T) -> Self {
+        self.changes.extend(field_changes(None, Some(after)));
+        self
+    }
+
+    /// A fact that is not a field of the row (a reason, a count).
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.changes.insert(name.to_owned(), value.into());
+        self
+    }
+}
