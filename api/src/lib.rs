@@ -3,20 +3,15 @@
 //! `startup::Application` builds the server; `graphql::sdl()` prints the
 //! schema; everything else is reached through the router.
 
-pub mod auth;
-pub mod catalogue;
-pub mod config;
+// The business rules live in the `service` crate; its modules keep their
+// paths here, so the transport code names them as before.
+pub use service::{
+    auth, catalogue, config, domain, error, limits, outbound, payments, services, shutdown, state,
+};
+
 pub mod db;
-pub mod domain;
-pub mod error;
 pub mod graphql;
-pub mod limits;
-pub mod outbound;
-pub mod payments;
 pub mod request;
 pub mod routes;
-pub mod services;
-pub mod shutdown;
 pub mod startup;
-pub mod state;
 pub mod telemetry;

@@ -13,6 +13,7 @@
 mod helpers;
 
 mod abuse;
+mod architecture;
 mod accounts;
 mod api_tokens;
 mod audit;

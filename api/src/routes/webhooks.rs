@@ -40,24 +40,22 @@ async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             )
                 .into_response()
         }
-        Err(rejection) => AppError::from(rejection).into_response(),
+        Err(rejection) => refusal(rejection).into_response(),
     }
 }
 
-impl From<Rejection> for AppError {
-    fn from(rejection: Rejection) -> Self {
-        match rejection {
-            Rejection::NotConfigured => Self::PaymentProvider(
-                "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)"
-                    .to_owned(),
-            ),
-            Rejection::Signature(e) => Self::BadRequest(e.message().to_owned()),
-            Rejection::Malformed(m) => Self::BadRequest(m),
-            // Whatever went wrong, Stripe is told 500 and retries later, so
-            // nothing is lost.
-            Rejection::Internal(e) => {
-                Self::internal(anyhow::anyhow!("processing a Stripe webhook failed: {e:?}"))
-            }
+/// What Stripe is answered for an event not taken.
+fn refusal(rejection: Rejection) -> AppError {
+    match rejection {
+        Rejection::NotConfigured => AppError::PaymentProvider(
+            "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)".to_owned(),
+        ),
+        Rejection::Signature(e) => AppError::BadRequest(e.message().to_owned()),
+        Rejection::Malformed(m) => AppError::BadRequest(m),
+        // Whatever went wrong, Stripe is told 500 and retries later, so
+        // nothing is lost.
+        Rejection::Internal(e) => {
+            AppError::internal(anyhow::anyhow!("processing a Stripe webhook failed: {e:?}"))
         }
     }
 }

@@ -48,7 +48,7 @@ impl Shutdown {
 /// Stops a running server the way SIGTERM does: requests in flight finish,
 /// the job worker hands back what it cannot finish, WebSockets are closed.
 #[derive(Clone)]
-pub struct ShutdownHandle(pub(crate) Shutdown);
+pub struct ShutdownHandle(pub Shutdown);
 
 impl ShutdownHandle {
     pub fn shut_down(&self) {
