@@ -61,8 +61,14 @@ fn the_event_pipeline_knows_no_domain_service() {
 #[test]
 fn the_reader_sees_a_loop_it_is_shown() {
     let files = [
-        (vec!["a".to_owned()], "use crate::b::X; // crate::c\nfn f() {}"),
-        (vec!["b".to_owned()], "fn g() { crate::a::f(); let s = \"crate::c\"; }"),
+        (
+            vec!["a".to_owned()],
+            "use crate::b::X; // crate::c\nfn f() {}",
+        ),
+        (
+            vec!["b".to_owned()],
+            "fn g() { crate::a::f(); let s = \"crate::c\"; }",
+        ),
         (vec!["c".to_owned()], "use super::a;"),
     ];
     let mut graph = Graph::new();
@@ -84,7 +90,10 @@ fn module_graph(src: &Path) -> Graph {
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
-        if matches!(path.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+        if matches!(
+            path.last().map(String::as_str),
+            Some("mod" | "lib" | "main")
+        ) {
             path.pop();
         }
         let text = std::fs::read_to_string(&file).unwrap_or_default();

@@ -238,7 +238,7 @@ async fn failed_provisioning_is_retried_then_reported(app: TestApp) {
     assert!(attempts.windows(2).all(|w| w[1] > w[0]));
     let dead = entities::job::Entity::find()
         .filter(entities::job::Column::Kind.eq("provision_app"))
-        .filter(entities::job::Column::Status.eq("DEAD"))
+        .filter(entities::job::Column::Status.eq(entities::job::JobStatus::Dead))
         .all(&p.app().db)
         .await
         .unwrap();
@@ -285,7 +285,10 @@ async fn a_job_whose_worker_died_is_taken_over(app: TestApp) {
     // RUNNING under its lock, and the app never left REQUESTED.
     let db = &p.app().db;
     entities::job::Entity::update_many()
-        .col_expr(entities::job::Column::Status, Expr::value("RUNNING"))
+        .col_expr(
+            entities::job::Column::Status,
+            Expr::value(entities::job::JobStatus::Running),
+        )
         .col_expr(
             entities::job::Column::LockedBy,
             Expr::value("worker-that-crashed"),
@@ -322,7 +325,11 @@ async fn a_job_whose_worker_died_is_taken_over(app: TestApp) {
             .await
             .unwrap()
             .unwrap();
-        if j.status == "DONE" { Ok(j) } else { Err(j) }
+        if j.status == entities::job::JobStatus::Done {
+            Ok(j)
+        } else {
+            Err(j)
+        }
     })
     .await;
     assert_eq!(done.locked_by.as_deref(), Some(p.app().worker_id.as_str()));
@@ -333,7 +340,7 @@ async fn finished_jobs_are_removed_after_their_retention(app: TestApp) {
     use entities::job;
     use sea_orm::{ActiveModelTrait, Set};
     let now = chrono::Utc::now();
-    let insert = |kind: &'static str, status: &'static str, days_ago: i64| {
+    let insert = |kind: &'static str, status: job::JobStatus, days_ago: i64| {
         let db = app.db.clone();
         async move {
             let at = now - chrono::Duration::days(days_ago);
@@ -341,13 +348,13 @@ async fn finished_jobs_are_removed_after_their_retention(app: TestApp) {
                 id: Set(uuid::Uuid::now_v7()),
                 kind: Set(kind.into()),
                 payload: Set("{}".into()),
-                status: Set(status.into()),
+                status: Set(status),
                 attempts: Set(1),
                 max_attempts: Set(3),
                 run_at: Set(at),
                 locked_at: Set(None),
                 locked_by: Set(None),
-                last_error: Set((status == "DEAD").then(|| "receiver gone".into())),
+                last_error: Set((status == job::JobStatus::Dead).then(|| "receiver gone".into())),
                 created_at: Set(at),
                 updated_at: Set(at),
                 finished_at: Set(Some(at)),
@@ -358,11 +365,11 @@ async fn finished_jobs_are_removed_after_their_retention(app: TestApp) {
             .id
         }
     };
-    let old_delivery = insert("deliver_webhook", "DONE", 40).await;
-    let old_closing = insert("close_proposal", "DONE", 31).await;
-    let recent = insert("deliver_webhook", "DONE", 2).await;
-    let dead = insert("deliver_webhook", "DEAD", 90).await;
-    let provisioning = insert("provision_app", "DONE", 90).await;
+    let old_delivery = insert("deliver_webhook", job::JobStatus::Done, 40).await;
+    let old_closing = insert("close_proposal", job::JobStatus::Done, 31).await;
+    let recent = insert("deliver_webhook", job::JobStatus::Done, 2).await;
+    let dead = insert("deliver_webhook", job::JobStatus::Dead, 90).await;
+    let provisioning = insert("provision_app", job::JobStatus::Done, 90).await;
 
     // A server's worker prunes when it starts, then hourly.
     let other = app.second_server(crate::events::QUICK).await;
@@ -913,7 +920,7 @@ async fn two_servers_share_the_queue_and_the_events(a: TestApp) {
     assert!(seen.iter().all(|s| s.body["type"] == "member.joined"));
     let workers: HashSet<String> = entities::job::Entity::find()
         .filter(entities::job::Column::Kind.eq("deliver_webhook"))
-        .filter(entities::job::Column::Status.eq("DONE"))
+        .filter(entities::job::Column::Status.eq(entities::job::JobStatus::Done))
         .all(&a.db)
         .await
         .unwrap()

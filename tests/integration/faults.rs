@@ -251,7 +251,7 @@ async fn shutdown_hands_a_running_job_to_another_server(app: TestApp) {
         .into_iter()
         .find(|j| j.kind == "deliver_webhook")
         .unwrap();
-    assert_eq!(job.status, "RUNNING");
+    assert_eq!(job.status, entities::job::JobStatus::Running);
     assert_eq!(job.locked_by.as_deref(), Some(p.app().worker_id.as_str()));
 
     // The other server cannot take the job while the first holds its lease.
@@ -269,7 +269,11 @@ async fn shutdown_hands_a_running_job_to_another_server(app: TestApp) {
             .await
             .unwrap()
             .unwrap();
-        if j.status == "DONE" { Ok(j) } else { Err(j) }
+        if j.status == entities::job::JobStatus::Done {
+            Ok(j)
+        } else {
+            Err(j)
+        }
     })
     .await;
     let delivered_after = stopping.elapsed();
@@ -303,7 +307,10 @@ async fn shutdown_hands_a_running_job_to_another_server(app: TestApp) {
         .await
         .unwrap()
         .remove(0);
-    assert_eq!(delivery.status, "DELIVERED");
+    assert_eq!(
+        delivery.status,
+        entities::webhook_delivery::DeliveryStatus::Delivered
+    );
     assert_eq!(delivery.attempts, 1);
     assert_eq!(delivery.event_id.to_string(), event_id);
 }

@@ -209,7 +209,9 @@ impl TestApp {
         eventually(&format!("the {kind} jobs settle"), || async {
             let open = job::Entity::find()
                 .filter(job::Column::Kind.eq(kind))
-                .filter(job::Column::Status.is_in(["PENDING", "RUNNING"]))
+                .filter(
+                    job::Column::Status.is_in([job::JobStatus::Pending, job::JobStatus::Running]),
+                )
                 .all(&self.db)
                 .await
                 .expect("reading the jobs");

@@ -13,9 +13,9 @@
 mod helpers;
 
 mod abuse;
-mod architecture;
 mod accounts;
 mod api_tokens;
+mod architecture;
 mod audit;
 mod auditors;
 mod cluster;

@@ -134,7 +134,7 @@ async fn newer_request_for(p: &PoolWorld, job: &str) -> uuid::Uuid {
     let now = chrono::Utc::now();
     entities::job::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
-        status: Set("DONE".into()),
+        status: Set(entities::job::JobStatus::Done),
         created_at: Set(now),
         updated_at: Set(now),
         finished_at: Set(Some(now)),

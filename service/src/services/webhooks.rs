@@ -5,7 +5,10 @@
 //! retries. Order across events is not promised.
 
 use chrono::Utc;
-use entities::{webhook_delivery, webhook_endpoint, webhook_event};
+use entities::{
+    webhook_delivery::{self, DeliveryStatus},
+    webhook_endpoint, webhook_event,
+};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 use uuid::Uuid;
@@ -374,7 +377,7 @@ pub async fn deliver(state: &AppState, job: DeliverWebhook) -> JobResult {
     else {
         return Err(JobError::Permanent("the delivery is gone".into()));
     };
-    if delivery.status == "DELIVERED" {
+    if delivery.status == DeliveryStatus::Delivered {
         return Ok(());
     }
     let endpoint = find_endpoint(&state.db, delivery.endpoint_id).await?;
@@ -402,7 +405,7 @@ pub async fn deliver(state: &AppState, job: DeliverWebhook) -> JobResult {
     active.updated_at = Set(now);
     let result = match sent {
         Ok(status) => {
-            active.status = Set("DELIVERED".to_owned());
+            active.status = Set(DeliveryStatus::Delivered);
             active.last_status_code = Set(Some(i32::from(status)));
             active.last_error = Set(None);
             active.delivered_at = Set(Some(now));
@@ -422,11 +425,14 @@ pub async fn deliver(state: &AppState, job: DeliverWebhook) -> JobResult {
 pub async fn give_up(state: &AppState, job: DeliverWebhook, error: &str) -> AppResult<()> {
     let id = job.delivery_id;
     webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, "FAILED".into())
+        .col_expr(
+            webhook_delivery::Column::Status,
+            DeliveryStatus::Failed.into(),
+        )
         .col_expr(webhook_delivery::Column::LastError, error.into())
         .col_expr(webhook_delivery::Column::UpdatedAt, Utc::now().into())
         .filter(webhook_delivery::Column::Id.eq(id))
-        .filter(webhook_delivery::Column::Status.ne("DELIVERED"))
+        .filter(webhook_delivery::Column::Status.ne(DeliveryStatus::Delivered))
         .exec(&state.db)
         .await?;
     Ok(())

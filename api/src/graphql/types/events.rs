@@ -48,6 +48,7 @@ pub struct CreatedWebhookEndpoint {
 
 /// How a delivery stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::webhook_delivery::DeliveryStatus")]
 pub enum WebhookDeliveryStatus {
     /// Waiting for its first or next attempt.
     Pending,
@@ -76,11 +77,7 @@ impl From<webhook_delivery::Model> for WebhookDelivery {
         Self {
             id: m.id.into(),
             event_id: m.event_id.into(),
-            status: match m.status.as_str() {
-                "DELIVERED" => WebhookDeliveryStatus::Delivered,
-                "FAILED" => WebhookDeliveryStatus::Failed,
-                _ => WebhookDeliveryStatus::Pending,
-            },
+            status: m.status.into(),
             attempts: m.attempts,
             last_status_code: m.last_status_code,
             last_error: m.last_error,

@@ -30,7 +30,7 @@ use crate::{
     services::{
         audit::{self, Action, Author, Change},
         begin_write,
-        jobs::{self, Job, JobError, JobResult, Kind},
+        jobs::{self, Job, JobError, JobResult, JobStatus, Kind},
         lock,
         membership::find_pool,
     },
@@ -59,7 +59,7 @@ pub async fn schedule_at_startup(state: &AppState) -> AppResult<()> {
     if state.stripe.is_none() || state.config.payment_reconcile_interval.is_none() {
         return Ok(());
     }
-    schedule(state, Utc::now(), &[jobs::PENDING, jobs::RUNNING]).await
+    schedule(state, Utc::now(), &[JobStatus::Pending, JobStatus::Running]).await
 }
 
 /// Queues the run after this one, at `finish + interval`, unless one waits.
@@ -68,13 +68,13 @@ pub async fn schedule_next(state: &AppState) -> AppResult<()> {
         return Ok(());
     };
     let at = Utc::now() + Duration::from_std(interval).unwrap_or(Duration::hours(1));
-    schedule(state, at, &[jobs::PENDING]).await
+    schedule(state, at, &[JobStatus::Pending]).await
 }
 
 /// In one transaction: no other run in `open` states, then queue one. On
 /// PostgreSQL an advisory lock orders two servers doing this at once; on
 /// SQLite the write transaction is exclusive already.
-async fn schedule(state: &AppState, at: DateTime<Utc>, open: &[&str]) -> AppResult<()> {
+async fn schedule(state: &AppState, at: DateTime<Utc>, open: &[JobStatus]) -> AppResult<()> {
     let txn = begin_write(&state.db).await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(

@@ -31,10 +31,7 @@ use crate::{
 pub use registry::Registry;
 pub use worker::{JobError, JobResult};
 
-pub const PENDING: &str = "PENDING";
-pub const RUNNING: &str = "RUNNING";
-pub const DONE: &str = "DONE";
-pub const DEAD: &str = "DEAD";
+pub use entities::job::JobStatus;
 
 /// Attempts a job gets; `JOB_MAX_ATTEMPTS` may lower it for a server.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 10;
@@ -147,7 +144,7 @@ fn new_job(kind: Kind, payload: String, run_at: DateTime<Utc>) -> job::ActiveMod
         id: Set(Uuid::now_v7()),
         kind: Set(kind.as_str().to_owned()),
         payload: Set(payload),
-        status: Set(PENDING.to_owned()),
+        status: Set(JobStatus::Pending),
         attempts: Set(0),
         max_attempts: Set(DEFAULT_MAX_ATTEMPTS),
         run_at: Set(run_at),
@@ -222,9 +219,13 @@ pub async fn fail(
     let now = Utc::now();
     let dead = job.attempts >= job.max_attempts;
     let (status, run_at, finished) = if dead {
-        (DEAD, now, Some(now))
+        (JobStatus::Dead, now, Some(now))
     } else {
-        (PENDING, now + backoff(job.attempts, retry_base), None)
+        (
+            JobStatus::Pending,
+            now + backoff(job.attempts, retry_base),
+            None,
+        )
     };
     db.execute_raw(Statement::from_sql_and_values(
         db.get_database_backend(),
@@ -316,7 +317,7 @@ pub async fn pending_payloads<J: Job>(
         .select_only()
         .column(job::Column::Payload)
         .filter(job::Column::Kind.eq(kind.as_str()))
-        .filter(job::Column::Status.is_in([PENDING, RUNNING]))
+        .filter(job::Column::Status.is_in([JobStatus::Pending, JobStatus::Running]))
         .into_tuple::<String>()
         .all(db)
         .await?
@@ -341,7 +342,7 @@ pub async fn lock_waiting<J: Job>(
             .select_only()
             .column(job::Column::Payload)
             .filter(job::Column::Kind.eq(kind.as_str()))
-            .filter(job::Column::Status.eq(PENDING))
+            .filter(job::Column::Status.eq(JobStatus::Pending))
             .filter(job::Column::Payload.is_in(chunk.iter().cloned()));
         if db.get_database_backend() == DbBackend::Postgres {
             query = query.lock_exclusive();
@@ -370,7 +371,7 @@ pub fn assert_stored_as<J: Job + std::fmt::Debug + PartialEq>(job: J, stored: se
         id: Uuid::nil(),
         kind: J::KIND.as_str().to_owned(),
         payload: stored.to_string(),
-        status: PENDING.to_owned(),
+        status: JobStatus::Pending,
         attempts: 0,
         max_attempts: 1,
         run_at: Utc::now(),

@@ -168,7 +168,7 @@ pub async fn emit(db: &impl ConnectionTrait, kind: &str, event: &Change) -> AppR
             id: Set(*delivery_id),
             endpoint_id: Set(endpoint.id),
             event_id: Set(id),
-            status: Set("PENDING".to_owned()),
+            status: Set(webhook_delivery::DeliveryStatus::Pending),
             attempts: Set(0),
             last_status_code: Set(None),
             last_error: Set(None),
