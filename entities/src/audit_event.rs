@@ -3,6 +3,34 @@
 //! the previous event of its chain, one chain per parent entity.
 use sea_orm::entity::prelude::*;
 
+/// Who acted. The stored text is part of each event's hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActorKind {
+    #[sea_orm(string_value = "SESSION")]
+    Session,
+    #[sea_orm(string_value = "API_TOKEN")]
+    ApiToken,
+    /// A caller without a token (signing up or in).
+    #[sea_orm(string_value = "ANONYMOUS")]
+    Anonymous,
+    /// The server on its own (closing proposals, payment webhooks).
+    #[sea_orm(string_value = "SYSTEM")]
+    System,
+}
+
+/// Whether the operation happened or was refused. Part of the hash too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    #[sea_orm(string_value = "DENIED")]
+    Denied,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
@@ -17,13 +45,11 @@ pub struct Model {
     pub pool_prev_hash: Option<String>,
     pub hash: String,
     pub occurred_at: DateTimeUtc,
-    /// SESSION, API_TOKEN, ANONYMOUS or SYSTEM.
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_user_id: Option<Uuid>,
     pub actor_token_id: Option<Uuid>,
     pub action: String,
-    /// SUCCEEDED or DENIED.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub entity_type: String,
     pub entity_id: Option<Uuid>,
     pub pool_id: Option<Uuid>,

@@ -205,7 +205,7 @@ async fn an_outsiders_refusals_stay_out_of_the_victims_trail(app: TestApp) {
     let platform = audit_event::Entity::find()
         .filter(audit_event::Column::ChainKey.eq("platform"))
         .filter(audit_event::Column::ActorUserId.eq(id(&outsider_id)))
-        .filter(audit_event::Column::Outcome.eq("DENIED"))
+        .filter(audit_event::Column::Outcome.eq(audit_event::Outcome::Denied))
         .filter(audit_event::Column::PoolId.is_null())
         .all(&app.db)
         .await

@@ -14,6 +14,7 @@ use crate::{
 
 /// Who caused an audit event.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::audit_event::ActorKind")]
 pub enum AuditActorKind {
     /// A signed-in person.
     Session,
@@ -27,6 +28,7 @@ pub enum AuditActorKind {
 
 /// Whether the operation happened.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::audit_event::Outcome")]
 pub enum AuditOutcome {
     Succeeded,
     /// Refused for lack of permission; nothing changed.
@@ -51,12 +53,7 @@ impl AuditEvent {
         self.0.occurred_at
     }
     async fn actor_kind(&self) -> AuditActorKind {
-        match self.0.actor_kind.as_str() {
-            "SESSION" => AuditActorKind::Session,
-            "API_TOKEN" => AuditActorKind::ApiToken,
-            "SYSTEM" => AuditActorKind::System,
-            _ => AuditActorKind::Anonymous,
-        }
+        self.0.actor_kind.into()
     }
     /// The person who acted, if any.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -81,11 +78,7 @@ impl AuditEvent {
         &self.0.action
     }
     async fn outcome(&self) -> AuditOutcome {
-        if self.0.outcome == "DENIED" {
-            AuditOutcome::Denied
-        } else {
-            AuditOutcome::Succeeded
-        }
+        self.0.outcome.into()
     }
     /// The GraphQL type of the changed object (`Member`, `Pool`…).
     async fn entity_type(&self) -> &str {

@@ -7,6 +7,7 @@ mod action;
 mod diff;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+pub use entities::audit_event::{ActorKind, Outcome};
 use entities::pool;
 use serde::Serialize;
 use serde_json::Value;
@@ -34,8 +35,7 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 /// Who caused a change.
 #[derive(Clone, Debug)]
 pub struct Author {
-    /// SESSION, API_TOKEN, ANONYMOUS or SYSTEM.
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub user_id: Option<Uuid>,
     pub token_id: Option<Uuid>,
     pub origin: Origin,
@@ -45,7 +45,7 @@ impl Author {
     /// Work the server does on its own (closing proposals, payment webhooks).
     pub fn system() -> Self {
         Self {
-            kind: "SYSTEM",
+            kind: ActorKind::System,
             user_id: None,
             token_id: None,
             origin: Origin::default(),
@@ -55,7 +55,7 @@ impl Author {
     /// A caller without a token (signing up or in).
     pub fn anonymous(origin: &Origin) -> Self {
         Self {
-            kind: "ANONYMOUS",
+            kind: ActorKind::Anonymous,
             user_id: None,
             token_id: None,
             origin: origin.clone(),
@@ -73,29 +73,13 @@ impl From<&Actor> for Author {
     fn from(actor: &Actor) -> Self {
         Self {
             kind: if actor.is_api_token() {
-                "API_TOKEN"
+                ActorKind::ApiToken
             } else {
-                "SESSION"
+                ActorKind::Session
             },
             user_id: Some(actor.user_id),
             token_id: Some(actor.token_id),
             origin: actor.origin.clone(),
-        }
-    }
-}
-
-/// Whether the operation happened or was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Succeeded,
-    Denied,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Succeeded => "SUCCEEDED",
-            Self::Denied => "DENIED",
         }
     }
 }
