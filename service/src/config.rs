@@ -171,213 +171,239 @@ impl Config {
     /// Builds the settings from any lookup, so tests need not touch the
     /// process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let environment = match get("APP_ENV").as_deref() {
-            None | Some("development") => Environment::Development,
-            Some("production") => Environment::Production,
-            Some(other) => {
-                return Err(invalid(
-                    "APP_ENV",
-                    format!("`{other}` is neither `development` nor `production`"),
-                ));
-            }
-        };
-        let database_url =
-            get("DATABASE_URL").unwrap_or_else(|| "sqlite://pools.db?mode=rwc".into());
+        let s = Settings(get);
+        let environment = environment(&s)?;
+        let development = environment == Environment::Development;
+        let database_url = s
+            .text("DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://pools.db?mode=rwc".into());
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             return Err(invalid(
                 "DATABASE_URL",
                 "must start with `sqlite:` or `postgres://`",
             ));
         }
-        let listen_addr = get("LISTEN_ADDR")
+        let listen_addr = s
+            .text("LISTEN_ADDR")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .map_err(|_| invalid("LISTEN_ADDR", "expected host:port, such as 127.0.0.1:8080"))?;
-        let auth_secret = match get("AUTH_SECRET") {
-            Some(s) if s.len() < MIN_SECRET_LEN => {
-                return Err(invalid(
-                    "AUTH_SECRET",
-                    format!("must be at least {MIN_SECRET_LEN} characters"),
-                ));
-            }
-            Some(s) if environment == Environment::Production && !high_entropy(&s) => {
-                return Err(invalid(
-                    "AUTH_SECRET",
-                    "looks guessable (too few different characters, or a run or a repeated pattern); \
-                     generate one, for example with `openssl rand -base64 48`",
-                ));
-            }
-            Some(s) => Secret::new(s),
-            None if environment == Environment::Production => {
-                return Err(invalid(
-                    "AUTH_SECRET",
-                    "is required when APP_ENV=production",
-                ));
-            }
-            None => local_development_secret()?,
-        };
-        let number =
-            |name: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
-                match get(name) {
-                    None => Ok(default),
-                    Some(raw) => match raw.trim().parse::<u64>() {
-                        Ok(n) if (min..=max).contains(&n) => Ok(n),
-                        _ => Err(invalid(
-                            name,
-                            format!("expected a whole number from {min} to {max}"),
-                        )),
-                    },
-                }
-            };
-        let log_format = match get("LOG_FORMAT").as_deref() {
+        let log_format = match s.text("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(_) => return Err(invalid("LOG_FORMAT", "expected `text` or `json`")),
         };
-        let stripe_api_base =
-            get("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into());
-        if !(stripe_api_base.starts_with("http://") || stripe_api_base.starts_with("https://")) {
-            return Err(invalid("STRIPE_API_BASE", "must be an http(s) URL"));
-        }
-        let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => return Err(invalid("TRUST_FORWARDED_FOR", "expected `true` or `false`")),
-        };
-        let public_url = get("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
-        if public_url
-            .as_ref()
-            .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
-        {
-            return Err(invalid("PUBLIC_URL", "must be an http(s) URL"));
-        }
-        let flag = |name: &'static str, default: bool| -> Result<bool, ConfigError> {
-            match get(name).as_deref() {
-                None => Ok(default),
-                Some("true") => Ok(true),
-                Some("false") => Ok(false),
-                Some(_) => Err(invalid(name, "expected `true` or `false`")),
-            }
-        };
-        let run_jobs = flag("RUN_JOBS", true)?;
-        let development = environment == Environment::Development;
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
-        let platform_admin_emails = get("PLATFORM_ADMIN_EMAILS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .map(|e| {
-                crate::domain::Email::parse(e, "PLATFORM_ADMIN_EMAILS")
-                    .map(|e| e.as_str().to_owned())
-                    .map_err(|err| invalid("PLATFORM_ADMIN_EMAILS", err.message))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let test_panic_operation = get("TEST_PANIC_OPERATION");
+        let test_panic_operation = s.text("TEST_PANIC_OPERATION");
         if test_panic_operation.is_some() && !development {
             return Err(invalid(
                 "TEST_PANIC_OPERATION",
                 "is for tests and refused when APP_ENV=production",
             ));
         }
-        let outbound_allow_private = match get("OUTBOUND_ALLOW_PRIVATE").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(invalid(
-                    "OUTBOUND_ALLOW_PRIVATE",
-                    "expected `true` or `false`",
-                ));
-            }
-        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
         Ok(Self {
             environment,
             database_url,
             listen_addr,
-            auth_secret,
-            session_ttl: Duration::from_secs(3600 * number("SESSION_TTL_HOURS", 720, 1, 24 * 365)?),
-            request_timeout: Duration::from_secs(number("REQUEST_TIMEOUT_SECS", 30, 1, 600)?),
-            sign_in_max_failures: number("SIGN_IN_MAX_FAILURES", 5, 1, 1000)? as u32,
-            sign_in_window: Duration::from_secs(number("SIGN_IN_WINDOW_SECS", 900, 1, 86_400)?),
-            database_max_connections: number("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)? as u32,
-            database_acquire_timeout: Duration::from_millis(number(
-                "DATABASE_ACQUIRE_TIMEOUT_MS",
-                2000,
-                100,
-                60_000,
-            )?),
-            invitation_ttl: Duration::from_secs(
-                86_400 * number("INVITATION_TTL_DAYS", 14, 1, 365)?,
-            ),
-            stripe_secret_key: get("STRIPE_SECRET_KEY").map(Secret::new),
-            stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").map(Secret::new),
-            stripe_api_base,
-            stripe_timeout: Duration::from_millis(number(
-                "STRIPE_TIMEOUT_MS",
-                10_000,
-                100,
-                120_000,
-            )?),
+            auth_secret: auth_secret(&s, environment)?,
+            session_ttl: s.secs("SESSION_TTL_HOURS", 3600, 720, 1, 24 * 365)?,
+            request_timeout: s.secs("REQUEST_TIMEOUT_SECS", 1, 30, 1, 600)?,
+            sign_in_max_failures: s.number("SIGN_IN_MAX_FAILURES", 5, 1, 1000)? as u32,
+            sign_in_window: s.secs("SIGN_IN_WINDOW_SECS", 1, 900, 1, 86_400)?,
+            database_max_connections: s.number("DATABASE_MAX_CONNECTIONS", 10, 1, 1000)? as u32,
+            database_acquire_timeout: s.millis("DATABASE_ACQUIRE_TIMEOUT_MS", 2000, 100, 60_000)?,
+            invitation_ttl: s.secs("INVITATION_TTL_DAYS", 86_400, 14, 1, 365)?,
+            stripe_secret_key: s.text("STRIPE_SECRET_KEY").map(Secret::new),
+            stripe_webhook_secret: s.text("STRIPE_WEBHOOK_SECRET").map(Secret::new),
+            stripe_api_base: s
+                .http_url("STRIPE_API_BASE")?
+                .unwrap_or_else(|| "https://api.stripe.com".into()),
+            stripe_timeout: s.millis("STRIPE_TIMEOUT_MS", 10_000, 100, 120_000)?,
             log_format,
-            trust_forwarded_for,
-            public_url,
-            run_jobs,
-            job_poll_interval: Duration::from_millis(number(
-                "JOB_POLL_INTERVAL_MS",
-                500,
-                10,
-                60_000,
-            )?),
-            job_lease: Duration::from_secs(number("JOB_LEASE_SECS", 120, 1, 86_400)?),
-            job_retry_base: Duration::from_millis(number("JOB_RETRY_BASE_MS", 1000, 1, 3_600_000)?),
-            job_max_attempts: number("JOB_MAX_ATTEMPTS", 10, 1, 100)? as i32,
-            job_batch: number("JOB_BATCH", 8, 1, 100)?,
-            job_shutdown_grace: Duration::from_secs(number("JOB_SHUTDOWN_GRACE_SECS", 10, 0, 600)?),
-            job_retention: match number("JOB_RETENTION_DAYS", 30, 0, 36_500)? {
-                0 => None,
-                days => Some(Duration::from_secs(86_400 * days)),
-            },
-            payment_reconcile_interval: match number(
+            trust_forwarded_for: s.flag("TRUST_FORWARDED_FOR", false)?,
+            public_url: s
+                .http_url("PUBLIC_URL")?
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            run_jobs: s.flag("RUN_JOBS", true)?,
+            job_poll_interval: s.millis("JOB_POLL_INTERVAL_MS", 500, 10, 60_000)?,
+            job_lease: s.secs("JOB_LEASE_SECS", 1, 120, 1, 86_400)?,
+            job_retry_base: s.millis("JOB_RETRY_BASE_MS", 1000, 1, 3_600_000)?,
+            job_max_attempts: s.number("JOB_MAX_ATTEMPTS", 10, 1, 100)? as i32,
+            job_batch: s.number("JOB_BATCH", 8, 1, 100)?,
+            job_shutdown_grace: s.secs("JOB_SHUTDOWN_GRACE_SECS", 1, 10, 0, 600)?,
+            job_retention: s.optional_secs("JOB_RETENTION_DAYS", 86_400, 30, 36_500)?,
+            payment_reconcile_interval: s.optional_secs(
                 "PAYMENT_RECONCILE_INTERVAL_SECS",
+                1,
                 3600,
-                0,
                 86_400 * 30,
-            )? {
-                0 => None,
-                secs => Some(Duration::from_secs(secs)),
-            },
-            outbound_timeout: Duration::from_secs(number("OUTBOUND_TIMEOUT_SECS", 10, 1, 300)?),
-            sign_in_address_limit: number("SIGN_IN_ADDRESS_LIMIT", 30, 1, 1_000_000)? as u32,
-            sign_up_address_limit: number("SIGN_UP_ADDRESS_LIMIT", 10, 1, 1_000_000)? as u32,
-            password_hash_concurrency: number("PASSWORD_HASH_CONCURRENCY", cores, 1, 256)? as usize,
-            ws_max_connections_per_user: number("WS_MAX_CONNECTIONS_PER_USER", 10, 1, 10_000)?
+            )?,
+            outbound_timeout: s.secs("OUTBOUND_TIMEOUT_SECS", 1, 10, 1, 300)?,
+            sign_in_address_limit: s.number("SIGN_IN_ADDRESS_LIMIT", 30, 1, 1_000_000)? as u32,
+            sign_up_address_limit: s.number("SIGN_UP_ADDRESS_LIMIT", 10, 1, 1_000_000)? as u32,
+            password_hash_concurrency: s.number("PASSWORD_HASH_CONCURRENCY", cores, 1, 256)?
                 as usize,
-            ws_max_connections_per_address: number(
+            ws_max_connections_per_user: s.number("WS_MAX_CONNECTIONS_PER_USER", 10, 1, 10_000)?
+                as usize,
+            ws_max_connections_per_address: s.number(
                 "WS_MAX_CONNECTIONS_PER_ADDRESS",
                 50,
                 1,
                 100_000,
             )? as usize,
-            ws_max_subscriptions_per_connection: number(
+            ws_max_subscriptions_per_connection: s.number(
                 "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
                 20,
                 1,
                 1_000,
             )? as usize,
-            ws_idle_timeout: Duration::from_secs(number("WS_IDLE_TIMEOUT_SECS", 300, 1, 86_400)?),
-            audit_refusal_window: Duration::from_secs(number(
-                "AUDIT_REFUSAL_WINDOW_SECS",
-                3600,
-                1,
-                86_400,
-            )?),
-            introspection: flag("GRAPHQL_INTROSPECTION", development)?,
-            graphiql: flag("GRAPHIQL", development)?,
-            platform_admin_emails,
-            outbound_allow_private,
+            ws_idle_timeout: s.secs("WS_IDLE_TIMEOUT_SECS", 1, 300, 1, 86_400)?,
+            audit_refusal_window: s.secs("AUDIT_REFUSAL_WINDOW_SECS", 1, 3600, 1, 86_400)?,
+            introspection: s.flag("GRAPHQL_INTROSPECTION", development)?,
+            graphiql: s.flag("GRAPHIQL", development)?,
+            platform_admin_emails: platform_admin_emails(&s)?,
+            outbound_allow_private: s.flag("OUTBOUND_ALLOW_PRIVATE", false)?,
             test_panic_operation,
         })
     }
+}
+
+/// Settings read by name, each parsed and checked, each error naming its
+/// setting.
+struct Settings<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Settings<F> {
+    fn text(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+
+    /// A whole number from `min` to `max`, `default` when unset.
+    fn number(
+        &self,
+        name: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ConfigError> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(invalid(
+                    name,
+                    format!("expected a whole number from {min} to {max}"),
+                )),
+            },
+        }
+    }
+
+    /// A duration given in units of `unit` seconds.
+    fn secs(
+        &self,
+        name: &'static str,
+        unit: u64,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(
+            unit * self.number(name, default, min, max)?,
+        ))
+    }
+
+    /// A duration in units of `unit` seconds, where 0 means never.
+    fn optional_secs(
+        &self,
+        name: &'static str,
+        unit: u64,
+        default: u64,
+        max: u64,
+    ) -> Result<Option<Duration>, ConfigError> {
+        Ok(match self.number(name, default, 0, max)? {
+            0 => None,
+            n => Some(Duration::from_secs(unit * n)),
+        })
+    }
+
+    fn millis(
+        &self,
+        name: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_millis(self.number(name, default, min, max)?))
+    }
+
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.text(name).as_deref() {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(_) => Err(invalid(name, "expected `true` or `false`")),
+        }
+    }
+
+    fn http_url(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.text(name) {
+            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                Err(invalid(name, "must be an http(s) URL"))
+            }
+            url => Ok(url),
+        }
+    }
+}
+
+fn environment(s: &Settings<impl Fn(&str) -> Option<String>>) -> Result<Environment, ConfigError> {
+    match s.text("APP_ENV").as_deref() {
+        None | Some("development") => Ok(Environment::Development),
+        Some("production") => Ok(Environment::Production),
+        Some(other) => Err(invalid(
+            "APP_ENV",
+            format!("`{other}` is neither `development` nor `production`"),
+        )),
+    }
+}
+
+/// `AUTH_SECRET`: long and random-looking in production, where it is
+/// required; generated and kept in a local file in development.
+fn auth_secret(
+    s: &Settings<impl Fn(&str) -> Option<String>>,
+    environment: Environment,
+) -> Result<Secret, ConfigError> {
+    match s.text("AUTH_SECRET") {
+        Some(s) if s.len() < MIN_SECRET_LEN => Err(invalid(
+            "AUTH_SECRET",
+            format!("must be at least {MIN_SECRET_LEN} characters"),
+        )),
+        Some(s) if environment == Environment::Production && !high_entropy(&s) => Err(invalid(
+            "AUTH_SECRET",
+            "looks guessable (too few different characters, or a run or a repeated pattern); \
+             generate one, for example with `openssl rand -base64 48`",
+        )),
+        Some(s) => Ok(Secret::new(s)),
+        None if environment == Environment::Production => Err(invalid(
+            "AUTH_SECRET",
+            "is required when APP_ENV=production",
+        )),
+        None => local_development_secret(),
+    }
+}
+
+fn platform_admin_emails(
+    s: &Settings<impl Fn(&str) -> Option<String>>,
+) -> Result<Vec<String>, ConfigError> {
+    s.text("PLATFORM_ADMIN_EMAILS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            crate::domain::Email::parse(e, "PLATFORM_ADMIN_EMAILS")
+                .map(|e| e.as_str().to_owned())
+                .map_err(|err| invalid("PLATFORM_ADMIN_EMAILS", err.message))
+        })
+        .collect()
 }
 
 /// Whether a secret could have come from a random generator: enough

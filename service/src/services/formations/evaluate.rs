@@ -101,7 +101,35 @@ pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
     use FormationStep as S;
     use ProblemCode as C;
 
-    // 1. Stakeholder groups and founding members.
+    stakeholders(draft, facts, &mut add);
+    finances(draft, &mut add);
+    legal_template(draft, facts, &mut add);
+    name(draft, facts, &mut add);
+    apps(draft, facts, &mut add);
+
+    let violations = principle_violations(draft, facts);
+    for v in violations.iter().filter(|v| v.blocking) {
+        problems.push(Problem {
+            step: S::Stakeholders,
+            path: "stakeholderGroups".into(),
+            code: C::PrincipleViolation,
+            message: v.reason.clone(),
+        });
+    }
+    Evaluation {
+        problems,
+        violations,
+    }
+}
+
+/// 1. Stakeholder groups and founding members.
+fn stakeholders(
+    draft: &Draft,
+    facts: &Facts<'_>,
+    add: &mut impl FnMut(FormationStep, &str, ProblemCode, String),
+) {
+    use FormationStep as S;
+    use ProblemCode as C;
     if draft.groups.is_none() {
         add(
             S::Stakeholders,
@@ -152,8 +180,12 @@ pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
             }
         }
     }
+}
 
-    // 2. Finances.
+/// 2. Finances.
+fn finances(draft: &Draft, add: &mut impl FnMut(FormationStep, &str, ProblemCode, String)) {
+    use FormationStep as S;
+    use ProblemCode as C;
     if draft.finances.is_none() {
         add(
             S::Finances,
@@ -162,8 +194,16 @@ pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
             "answer the financial questions and choose a currency".into(),
         );
     }
+}
 
-    // 3. Legal template, and whether the other choices fit it.
+/// 3. Legal template, and whether the other choices fit it.
+fn legal_template(
+    draft: &Draft,
+    facts: &Facts<'_>,
+    add: &mut impl FnMut(FormationStep, &str, ProblemCode, String),
+) {
+    use FormationStep as S;
+    use ProblemCode as C;
     match draft.formation.legal_template_id.as_deref() {
         None => add(
             S::LegalTemplate,
@@ -315,15 +355,31 @@ pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
             }
         },
     }
+}
 
-    // 4. Name.
+/// 4. Name.
+fn name(
+    draft: &Draft,
+    facts: &Facts<'_>,
+    add: &mut impl FnMut(FormationStep, &str, ProblemCode, String),
+) {
+    use FormationStep as S;
+    use ProblemCode as C;
     if draft.formation.name.is_none() {
         add(S::Name, "name", C::Missing, "name the organisation".into());
     } else if let Err(reason) = &facts.name_available {
         add(S::Name, "name", C::NameUnavailable, reason.clone());
     }
+}
 
-    // 5 and 6. Apps and their settings.
+/// 5 and 6. Apps and their settings.
+fn apps(
+    draft: &Draft,
+    facts: &Facts<'_>,
+    add: &mut impl FnMut(FormationStep, &str, ProblemCode, String),
+) {
+    use FormationStep as S;
+    use ProblemCode as C;
     match &draft.app_ids {
         None => {
             add(
@@ -383,20 +439,6 @@ pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
                 }
             }
         }
-    }
-
-    let violations = principle_violations(draft, facts);
-    for v in violations.iter().filter(|v| v.blocking) {
-        problems.push(Problem {
-            step: S::Stakeholders,
-            path: "stakeholderGroups".into(),
-            code: C::PrincipleViolation,
-            message: v.reason.clone(),
-        });
-    }
-    Evaluation {
-        problems,
-        violations,
     }
 }
 
