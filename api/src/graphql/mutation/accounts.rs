@@ -67,7 +67,7 @@ impl AccountMutation {
         let (token, model) = api_tokens::create(c.state, c.actor().await?, input).await?;
         Ok(CreatedApiToken {
             token,
-            api_token: ApiToken(model),
+            api_token: ApiToken::from(model),
         })
     }
 
@@ -75,7 +75,7 @@ impl AccountMutation {
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
-        Ok(ApiToken(
+        Ok(ApiToken::from(
             api_tokens::revoke(c.state, c.actor().await?, id).await?,
         ))
     }

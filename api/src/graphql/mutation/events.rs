@@ -70,7 +70,7 @@ impl EventMutation {
     async fn retry_app_provisioning(&self, ctx: &Context<'_>, pool_app_id: ID) -> Result<PoolApp> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(pool_app_id)?;
-        Ok(PoolApp(
+        Ok(PoolApp::from(
             provisioning::retry(c.state, c.actor().await?, id).await?,
         ))
     }

@@ -51,7 +51,7 @@ impl GovernanceMutation {
             choice: input.choice,
             reason: input.reason,
         };
-        Ok(Vote(
+        Ok(Vote::from(
             proposals::voting::cast(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -75,7 +75,7 @@ impl GovernanceMutation {
         let c = Ctx::of(ctx)?;
         let proposal = uuid!(input.proposal_id)?;
         let to = uuid!(input.to_member_id)?;
-        Ok(Delegation(
+        Ok(Delegation::from(
             proposals::voting::delegate(c.state, c.actor().await?, proposal, to).await?,
         ))
     }
@@ -110,7 +110,7 @@ impl GovernanceMutation {
             closes_at: input.closes_at,
             category: input.category,
         };
-        Ok(Expense(
+        Ok(Expense::from(
             expenses::submit(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -124,7 +124,7 @@ impl GovernanceMutation {
     ) -> Result<Expense> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(input.expense_id)?;
-        Ok(Expense(
+        Ok(Expense::from(
             expenses::mark_paid(c.state, c.actor().await?, id, &input.reference).await?,
         ))
     }
@@ -144,7 +144,7 @@ impl GovernanceMutation {
             description: input.description,
             category: input.category,
         };
-        Ok(LedgerEntry(
+        Ok(LedgerEntry::from(
             ledger::adjust(c.state, c.actor().await?, input).await?,
         ))
     }

@@ -34,7 +34,7 @@ impl MembershipMutation {
         };
         let (invitation, token) = invitations::invite(c.state, c.actor().await?, input).await?;
         Ok(InvitationPayload {
-            invitation: Invitation(invitation),
+            invitation: Invitation::from(invitation),
             token,
         })
     }
@@ -42,7 +42,7 @@ impl MembershipMutation {
     /// Accepts an invitation sent to your email, before it expires.
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Member> {
         let c = Ctx::of(ctx)?;
-        Ok(Member(
+        Ok(Member::from(
             invitations::accept(c.state, c.actor().await?, &token).await?,
         ))
     }
@@ -60,7 +60,7 @@ impl MembershipMutation {
             stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
             message: input.message,
         };
-        Ok(MembershipApplication(
+        Ok(MembershipApplication::from(
             applications::apply(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -77,7 +77,7 @@ impl MembershipMutation {
             approve: input.decision == ApplicationDecision::Approve,
             reason: input.reason,
         };
-        Ok(MembershipApplication(
+        Ok(MembershipApplication::from(
             applications::decide(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -86,7 +86,7 @@ impl MembershipMutation {
     async fn leave_pool(&self, ctx: &Context<'_>, pool_id: ID) -> Result<Member> {
         let c = Ctx::of(ctx)?;
         let pool_id = uuid!(pool_id)?;
-        Ok(Member(
+        Ok(Member::from(
             changes::leave(c.state, c.actor().await?, pool_id).await?,
         ))
     }
@@ -95,7 +95,7 @@ impl MembershipMutation {
     async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<Member> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(input.member_id)?;
-        Ok(Member(
+        Ok(Member::from(
             changes::remove(c.state, c.actor().await?, id, &input.reason).await?,
         ))
     }
@@ -108,7 +108,7 @@ impl MembershipMutation {
     ) -> Result<Member> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(input.member_id)?;
-        Ok(Member(
+        Ok(Member::from(
             changes::change_role(c.state, c.actor().await?, id, input.role.into()).await?,
         ))
     }

@@ -32,7 +32,7 @@ impl ParentEntityMutation {
             registration_number: input.registration_number,
             approval_policy: input.approval_policy.into(),
         };
-        Ok(ParentEntity(
+        Ok(ParentEntity::from(
             parent_entities::register(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -51,7 +51,7 @@ impl ParentEntityMutation {
             email: input.email,
             role: input.role.into(),
         };
-        Ok(ParentEntityRole(
+        Ok(ParentEntityRole::from(
             parent_entities::grant_role(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -69,7 +69,7 @@ impl ParentEntityMutation {
             email: input.email,
             role: input.role.into(),
         };
-        Ok(ParentEntityRole(
+        Ok(ParentEntityRole::from(
             parent_entities::revoke_role(c.state, c.actor().await?, input).await?,
         ))
     }
@@ -82,7 +82,7 @@ impl ParentEntityMutation {
     ) -> Result<ParentEntityRole> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
-        Ok(ParentEntityRole(
+        Ok(ParentEntityRole::from(
             parent_entities::accept_role(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -95,7 +95,7 @@ impl ParentEntityMutation {
     ) -> Result<ParentEntityRole> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
-        Ok(ParentEntityRole(
+        Ok(ParentEntityRole::from(
             parent_entities::decline_role(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -109,7 +109,7 @@ impl ParentEntityMutation {
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(input.parent_entity_id)?;
-        Ok(ParentEntity(
+        Ok(ParentEntity::from(
             parent_entities::verify(c.state, c.actor().await?, id).await?,
         ))
     }
@@ -123,7 +123,7 @@ impl ParentEntityMutation {
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(input.parent_entity_id)?;
-        Ok(ParentEntity(
+        Ok(ParentEntity::from(
             parent_entities::revoke_verification(c.state, c.actor().await?, id, &input.reason)
                 .await?,
         ))
@@ -150,7 +150,7 @@ impl ParentEntityMutation {
             expense_min_approvals: input.expense_min_approvals,
             parent_share_basis_points: input.parent_share_basis_points,
         };
-        Ok(ParentEntity(
+        Ok(ParentEntity::from(
             parent_entities::set_policy(c.state, c.actor().await?, input).await?,
         ))
     }

@@ -17,7 +17,7 @@ impl AccountQuery {
     /// The signed-in person.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let c = Ctx::of(ctx)?;
-        Ok(User(
+        Ok(User::from(
             services::accounts::me(c.state, c.actor().await?).await?,
         ))
     }
@@ -35,6 +35,6 @@ impl AccountQuery {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::api_tokens::list(c.state, c.actor().await?, page).await?;
-        Ok(connection(page, |t| t.id, ApiToken))
+        Ok(connection(page, |t| t.id, ApiToken::from))
     }
 }

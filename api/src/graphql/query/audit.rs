@@ -35,7 +35,7 @@ impl AuditQuery {
         let filter = AuditFilter::try_from(input)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = audit_trail::list(c.state, c.actor().await?, filter, page).await?;
-        Ok(connection(page, |e| e.id, AuditEvent))
+        Ok(connection(page, |e| e.id, AuditEvent::from))
     }
 
     /// Walks a parent entity's audit chain and reports the first broken

@@ -19,7 +19,7 @@ impl ParentEntityQuery {
     async fn parent_entity(&self, ctx: &Context<'_>, id: ID) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
-        Ok(ParentEntity(
+        Ok(ParentEntity::from(
             services::parent_entities::get(c.state, id).await?,
         ))
     }
@@ -40,6 +40,6 @@ impl ParentEntityQuery {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::parent_entities::list(c.state, verified, page).await?;
-        Ok(connection(page, |p| p.id, ParentEntity))
+        Ok(connection(page, |p| p.id, ParentEntity::from))
     }
 }

@@ -1,4 +1,4 @@
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{access_token, user};
 
@@ -12,24 +12,34 @@ use crate::{
     services::{self, pagination::PageRequest},
 };
 
-/// A person with an account.
-pub struct User(pub user::Model);
-
-#[Object]
-impl User {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
+// A person with an account.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct User {
+    id: ID,
     /// Normalised to lower case.
-    async fn email(&self) -> &str {
-        &self.0.email
+    email: String,
+    display_name: String,
+    created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: user::Model,
+}
+
+impl From<user::Model> for User {
+    fn from(m: user::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            email: m.email.clone(),
+            display_name: m.display_name.clone(),
+            created_at: m.created_at,
+            model: m,
+        }
     }
-    async fn display_name(&self) -> &str {
-        &self.0.display_name
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
+}
+
+// The person's own roles and invitations: only they may list them.
+#[ComplexObject]
+impl User {
     /// The roles this person holds at parent entities (active ones). Only
     /// the person may list them.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -43,10 +53,14 @@ impl User {
     ) -> Result<Conn<ParentEntityRole>> {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page =
-            services::parent_entities::roles_of_user(c.state, c.actor().await?, self.0.id, page)
-                .await?;
-        Ok(connection(page, |r| r.id, ParentEntityRole))
+        let page = services::parent_entities::roles_of_user(
+            c.state,
+            c.actor().await?,
+            self.model.id,
+            page,
+        )
+        .await?;
+        Ok(connection(page, |r| r.id, ParentEntityRole::from))
     }
     /// Open invitations to roles at parent entities, sent to this person's
     /// email: accept or decline each. Only the person may list them.
@@ -64,11 +78,11 @@ impl User {
         let page = services::parent_entities::invitations_of_user(
             c.state,
             c.actor().await?,
-            &self.0,
+            &self.model,
             page,
         )
         .await?;
-        Ok(connection(page, |r| r.id, ParentEntityRole))
+        Ok(connection(page, |r| r.id, ParentEntityRole::from))
     }
 }
 
@@ -86,7 +100,7 @@ pub struct AuthPayload {
 #[ComplexObject]
 impl AuthPayload {
     async fn user(&self) -> User {
-        User(self.user.clone())
+        User::from(self.user.clone())
     }
 }
 
@@ -100,32 +114,30 @@ impl From<services::accounts::Session> for AuthPayload {
     }
 }
 
-/// An integrator's token. The secret itself is shown only on creation.
-pub struct ApiToken(pub access_token::Model);
-
-#[Object]
-impl ApiToken {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn name(&self) -> &str {
-        self.0.name.as_deref().unwrap_or_default()
-    }
-    async fn scopes(&self) -> Vec<ApiTokenScope> {
-        ApiTokenScope::parse_list(&self.0.scopes)
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn expires_at(&self) -> DateTime<Utc> {
-        self.0.expires_at
-    }
+// An integrator's token. The secret itself is shown only on creation.
+#[derive(SimpleObject)]
+pub struct ApiToken {
+    id: ID,
+    name: String,
+    scopes: Vec<ApiTokenScope>,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
     /// Updated at most once a minute.
-    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_used_at
-    }
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<access_token::Model> for ApiToken {
+    fn from(m: access_token::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            name: m.name.unwrap_or_default(),
+            scopes: ApiTokenScope::parse_list(&m.scopes),
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+            last_used_at: m.last_used_at,
+            revoked_at: m.revoked_at,
+        }
     }
 }
 

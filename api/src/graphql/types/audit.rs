@@ -1,6 +1,7 @@
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::audit_event;
+use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
@@ -35,29 +36,73 @@ pub enum AuditOutcome {
     Denied,
 }
 
-/// One change, or refused attempt, in the audit trail. Events are never
-/// changed or deleted; `hash` covers the content and `prevHash` (see the
-/// README for how to check the chain without the server).
-pub struct AuditEvent(pub audit_event::Model);
-
-#[Object]
-impl AuditEvent {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
+// One change, or refused attempt, in the audit trail. Events are never
+// changed or deleted; `hash` covers the content and `prevHash` (see the
+// README for how to check the chain without the server).
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AuditEvent {
+    id: ID,
     /// Position in the parent entity's chain, from 1.
-    async fn seq(&self) -> i64 {
-        self.0.seq
+    seq: i64,
+    occurred_at: DateTime<Utc>,
+    actor_kind: AuditActorKind,
+    /// The API token or session the request came with.
+    token_id: Option<ID>,
+    /// `<entity>.<verb>`, such as `member.removed`; refusals are
+    /// `<mutation>.denied`.
+    action: String,
+    outcome: AuditOutcome,
+    /// The GraphQL type of the changed object (`Member`, `Pool`…).
+    entity_type: String,
+    entity_id: Option<ID>,
+    pool_id: Option<ID>,
+    parent_entity_id: Option<ID>,
+    /// `{field: {before, after}}` for changed fields, `{field: {after}}`
+    /// for new objects, plus facts such as a removal's reason.
+    changes: Json<serde_json::Value>,
+    /// The request id the caller's response carried.
+    request_id: Option<String>,
+    client_address: Option<String>,
+    hash: String,
+    prev_hash: String,
+    /// The hash of the same pool's previous event, for pool events.
+    pool_prev_hash: Option<String>,
+    #[graphql(skip)]
+    actor_user_id: Option<Uuid>,
+}
+
+impl From<audit_event::Model> for AuditEvent {
+    fn from(m: audit_event::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            seq: m.seq,
+            occurred_at: m.occurred_at,
+            actor_kind: m.actor_kind.into(),
+            token_id: m.actor_token_id.map(Into::into),
+            action: m.action,
+            outcome: m.outcome.into(),
+            entity_type: m.entity_type,
+            entity_id: m.entity_id.map(Into::into),
+            pool_id: m.pool_id.map(Into::into),
+            parent_entity_id: m.parent_entity_id.map(Into::into),
+            changes: Json(serde_json::from_str(&m.changes).unwrap_or_default()),
+            request_id: m.request_id,
+            client_address: m.client_address,
+            hash: m.hash,
+            prev_hash: m.prev_hash,
+            pool_prev_hash: m.pool_prev_hash,
+            actor_user_id: m.actor_user_id,
+        }
     }
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
-    }
-    async fn actor_kind(&self) -> AuditActorKind {
-        self.0.actor_kind.into()
-    }
+}
+
+// The actor's account loads through the request's loader.
+#[ComplexObject]
+impl AuditEvent {
     /// The person who acted, if any.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.0.actor_user_id else {
+        let Some(id) = self.actor_user_id else {
             return Ok(None);
         };
         let c = Ctx::of(ctx)?;
@@ -66,54 +111,7 @@ impl AuditEvent {
             .load_one(id)
             .await
             .map_err(loader_error)?
-            .map(User))
-    }
-    /// The API token or session the request came with.
-    async fn token_id(&self) -> Option<ID> {
-        self.0.actor_token_id.map(|id| ID(id.to_string()))
-    }
-    /// `<entity>.<verb>`, such as `member.removed`; refusals are
-    /// `<mutation>.denied`.
-    async fn action(&self) -> &str {
-        &self.0.action
-    }
-    async fn outcome(&self) -> AuditOutcome {
-        self.0.outcome.into()
-    }
-    /// The GraphQL type of the changed object (`Member`, `Pool`…).
-    async fn entity_type(&self) -> &str {
-        &self.0.entity_type
-    }
-    async fn entity_id(&self) -> Option<ID> {
-        self.0.entity_id.map(|id| ID(id.to_string()))
-    }
-    async fn pool_id(&self) -> Option<ID> {
-        self.0.pool_id.map(|id| ID(id.to_string()))
-    }
-    async fn parent_entity_id(&self) -> Option<ID> {
-        self.0.parent_entity_id.map(|id| ID(id.to_string()))
-    }
-    /// `{field: {before, after}}` for changed fields, `{field: {after}}`
-    /// for new objects, plus facts such as a removal's reason.
-    async fn changes(&self) -> Json<serde_json::Value> {
-        Json(serde_json::from_str(&self.0.changes).unwrap_or_default())
-    }
-    /// The request id the caller's response carried.
-    async fn request_id(&self) -> Option<&str> {
-        self.0.request_id.as_deref()
-    }
-    async fn client_address(&self) -> Option<&str> {
-        self.0.client_address.as_deref()
-    }
-    async fn hash(&self) -> &str {
-        &self.0.hash
-    }
-    async fn prev_hash(&self) -> &str {
-        &self.0.prev_hash
-    }
-    /// The hash of the same pool's previous event, for pool events.
-    async fn pool_prev_hash(&self) -> Option<&str> {
-        self.0.pool_prev_hash.as_deref()
+            .map(User::from))
     }
 }
 

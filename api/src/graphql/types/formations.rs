@@ -1,4 +1,4 @@
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::parent_entity;
 use tokio::sync::OnceCell;
@@ -36,15 +36,82 @@ pub enum FormationStatus {
     Withdrawn,
 }
 
-/// A resumable draft of a new pool under a parent entity.
+// A resumable draft of a new pool under a parent entity.
+#[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Formation {
+    id: ID,
+    status: FormationStatus,
+    /// 1 when started, +1 on every change; send it back as `expectedVersion`
+    /// with a step so that an edit made on an older copy is refused.
+    version: i32,
+    working_name: String,
+    /// Step 1. `null` until set.
+    stakeholder_groups: Option<Vec<FormationStakeholderGroup>>,
+    /// Step 1. `null` until set.
+    founding_members: Option<Vec<FoundingMember>>,
+    /// Step 2. `null` until set.
+    financial_profile: Option<FinancialProfile>,
+    /// Step 4. `null` until named.
+    name: Option<String>,
+    slug: Option<String>,
+    submitted_at: Option<DateTime<Utc>>,
+    decided_at: Option<DateTime<Utc>>,
+    rejection_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[graphql(skip)]
     draft: Draft,
+    #[graphql(skip)]
     evaluation: OnceCell<(parent_entity::Model, Evaluation)>,
 }
 
 impl Formation {
     pub fn new(draft: Draft) -> Self {
+        let f = &draft.formation;
         Self {
+            id: f.id.into(),
+            status: f.status.into(),
+            version: f.version,
+            working_name: f.working_name.clone(),
+            stakeholder_groups: draft.groups.as_ref().map(|groups| {
+                groups
+                    .iter()
+                    .map(|g| FormationStakeholderGroup {
+                        key: g.key.clone(),
+                        name: g.name.clone(),
+                        kind: g.kind.into(),
+                        voting_weight: g.voting_weight,
+                        share_price: g.share_price,
+                        admission: g.admission.into(),
+                    })
+                    .collect()
+            }),
+            founding_members: draft.members.as_ref().map(|members| {
+                members
+                    .iter()
+                    .map(|m| FoundingMember {
+                        email: m.email.clone(),
+                        display_name: m.display_name.clone(),
+                        stakeholder_group_key: m.stakeholder_group_key.clone(),
+                        role: m.role.into(),
+                    })
+                    .collect()
+            }),
+            financial_profile: draft.finances.as_ref().map(|f| FinancialProfile {
+                distributes_surplus: f.distributes_surplus,
+                raises_share_capital: f.raises_share_capital,
+                accepts_investor_members: f.accepts_investor_members,
+                trades_with_public: f.trades_with_public,
+                currency: f.currency.clone(),
+            }),
+            name: f.name.clone(),
+            slug: f.slug.clone(),
+            submitted_at: f.submitted_at,
+            decided_at: f.decided_at,
+            rejection_reason: f.rejection_reason.clone(),
+            created_at: f.created_at,
+            updated_at: f.updated_at,
             draft,
             evaluation: OnceCell::new(),
         }
@@ -101,24 +168,11 @@ impl Formation {
     }
 }
 
-#[Object]
+// The evaluation, the catalogue and relations, after the plain fields.
+#[ComplexObject]
 impl Formation {
-    async fn id(&self) -> ID {
-        ID(self.draft.formation.id.to_string())
-    }
-    async fn status(&self) -> FormationStatus {
-        self.draft.formation.status.into()
-    }
-    /// 1 when started, +1 on every change; send it back as `expectedVersion`
-    /// with a step so that an edit made on an older copy is refused.
-    async fn version(&self) -> i32 {
-        self.draft.formation.version
-    }
-    async fn working_name(&self) -> &str {
-        &self.draft.formation.working_name
-    }
     async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
-        Ok(ParentEntity(self.evaluated(ctx).await?.0.clone()))
+        Ok(ParentEntity::from(self.evaluated(ctx).await?.0.clone()))
     }
     async fn founder(&self, ctx: &Context<'_>) -> Result<User> {
         let c = Ctx::of(ctx)?;
@@ -129,47 +183,7 @@ impl Formation {
             .await
             .map_err(loader_error)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("formation without founder")))?;
-        Ok(User(user))
-    }
-    /// Step 1. `null` until set.
-    async fn stakeholder_groups(&self) -> Option<Vec<FormationStakeholderGroup>> {
-        self.draft.groups.as_ref().map(|groups| {
-            groups
-                .iter()
-                .map(|g| FormationStakeholderGroup {
-                    key: g.key.clone(),
-                    name: g.name.clone(),
-                    kind: g.kind.into(),
-                    voting_weight: g.voting_weight,
-                    share_price: g.share_price,
-                    admission: g.admission.into(),
-                })
-                .collect()
-        })
-    }
-    /// Step 1. `null` until set.
-    async fn founding_members(&self) -> Option<Vec<FoundingMember>> {
-        self.draft.members.as_ref().map(|members| {
-            members
-                .iter()
-                .map(|m| FoundingMember {
-                    email: m.email.clone(),
-                    display_name: m.display_name.clone(),
-                    stakeholder_group_key: m.stakeholder_group_key.clone(),
-                    role: m.role.into(),
-                })
-                .collect()
-        })
-    }
-    /// Step 2. `null` until set.
-    async fn financial_profile(&self) -> Option<FinancialProfile> {
-        self.draft.finances.as_ref().map(|f| FinancialProfile {
-            distributes_surplus: f.distributes_surplus,
-            raises_share_capital: f.raises_share_capital,
-            accepts_investor_members: f.accepts_investor_members,
-            trades_with_public: f.trades_with_public,
-            currency: f.currency.clone(),
-        })
+        Ok(User::from(user))
     }
     /// Step 3. `null` until chosen.
     async fn legal_template(&self, ctx: &Context<'_>) -> Result<Option<LegalTemplate>> {
@@ -182,13 +196,6 @@ impl Formation {
             .and_then(|id| c.state.catalogue.template(id))
             .cloned()
             .map(LegalTemplate::from))
-    }
-    /// Step 4. `null` until named.
-    async fn name(&self) -> Option<&str> {
-        self.draft.formation.name.as_deref()
-    }
-    async fn slug(&self) -> Option<&str> {
-        self.draft.formation.slug.as_deref()
     }
     /// Steps 5 and 6: the chosen apps with their settings (defaults filled
     /// in). `null` until chosen.
@@ -297,15 +304,6 @@ impl Formation {
             &Governance::derive(template, groups, finances),
         )))
     }
-    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
-        self.draft.formation.submitted_at
-    }
-    async fn decided_at(&self) -> Option<DateTime<Utc>> {
-        self.draft.formation.decided_at
-    }
-    async fn rejection_reason(&self) -> Option<&str> {
-        self.draft.formation.rejection_reason.as_deref()
-    }
     /// The pool, once approved.
     async fn pool(&self, ctx: &Context<'_>) -> Result<Option<Pool>> {
         let Some(pool_id) = self.draft.formation.pool_id else {
@@ -318,12 +316,6 @@ impl Formation {
             .await
             .map_err(loader_error)?
             .map(Pool::from))
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.draft.formation.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.draft.formation.updated_at
     }
 }
 

@@ -1,6 +1,7 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::invitation;
+use entities::{application, invitation};
+use uuid::Uuid;
 
 use crate::graphql::{
     context::Ctx,
@@ -15,25 +16,34 @@ pub enum ApplicationStatus {
     Rejected,
 }
 
-/// An invitation to join a pool.
-pub struct Invitation(pub invitation::Model);
+// An invitation to join a pool.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Invitation {
+    id: ID,
+    email: String,
+    expires_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    membership_id: Uuid,
+}
 
-#[Object]
+impl From<invitation::Model> for Invitation {
+    fn from(m: invitation::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            email: m.email,
+            expires_at: m.expires_at,
+            accepted_at: m.accepted_at,
+            membership_id: m.membership_id,
+        }
+    }
+}
+
+#[ComplexObject]
 impl Invitation {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-    async fn expires_at(&self) -> DateTime<Utc> {
-        self.0.expires_at
-    }
-    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.accepted_at
-    }
     async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
-        load_member(ctx, self.0.membership_id).await
+        load_member(ctx, self.membership_id).await
     }
 }
 
@@ -45,53 +55,67 @@ pub struct InvitationPayload {
     pub token: String,
 }
 
-/// An application to join a pool.
-pub struct MembershipApplication(pub entities::application::Model);
+// An application to join a pool.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct MembershipApplication {
+    id: ID,
+    status: ApplicationStatus,
+    message: String,
+    reason: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    user_id: Uuid,
+    #[graphql(skip)]
+    stakeholder_group_id: Uuid,
+    #[graphql(skip)]
+    membership_id: Option<Uuid>,
+}
 
-#[Object]
+impl From<application::Model> for MembershipApplication {
+    fn from(m: application::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            status: m.status.into(),
+            message: m.message,
+            reason: m.reason,
+            decided_at: m.decided_at,
+            created_at: m.created_at,
+            user_id: m.user_id,
+            stakeholder_group_id: m.stakeholder_group_id,
+            membership_id: m.membership_id,
+        }
+    }
+}
+
+// The applicant, the group and the membership load through the request's loaders.
+#[ComplexObject]
 impl MembershipApplication {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn status(&self) -> ApplicationStatus {
-        self.0.status.into()
-    }
-    async fn message(&self) -> &str {
-        &self.0.message
-    }
     async fn applicant(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
             .users
-            .load_one(self.0.user_id)
+            .load_one(self.user_id)
             .await
             .map_err(loader_error)?
-            .map(User))
+            .map(User::from))
     }
     async fn stakeholder_group(&self, ctx: &Context<'_>) -> Result<Option<StakeholderGroup>> {
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
             .stakeholder_groups
-            .load_one(self.0.stakeholder_group_id)
+            .load_one(self.stakeholder_group_id)
             .await
             .map_err(loader_error)?
             .map(StakeholderGroup::from))
     }
-    async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
-    }
-    async fn decided_at(&self) -> Option<DateTime<Utc>> {
-        self.0.decided_at
-    }
     /// The membership an approval created.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        match self.0.membership_id {
+        match self.membership_id {
             Some(id) => Ok(Some(load_member(ctx, id).await?)),
             None => Ok(None),
         }
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
     }
 }
 

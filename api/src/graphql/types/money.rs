@@ -1,6 +1,7 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{expense, ledger_entry};
+use uuid::Uuid;
 
 use crate::{
     error::AppError,
@@ -30,83 +31,89 @@ pub enum LedgerEntryKind {
     Adjustment,
 }
 
-/// An expense: proposed, decided by vote, then paid.
-pub struct Expense(pub expense::Model);
-
-#[Object]
-impl Expense {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    async fn amount(&self) -> Money {
-        Money::new(self.0.amount_minor, self.0.currency.clone())
-    }
-    async fn payee(&self) -> &str {
-        &self.0.payee
-    }
+// An expense: proposed, decided by vote, then paid.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Expense {
+    id: ID,
+    title: String,
+    description: String,
+    amount: Money,
+    payee: String,
     /// Groups it in the pool's accounts once paid.
-    async fn category(&self) -> &str {
-        &self.0.category
+    category: String,
+    status: ExpenseStatus,
+    paid_at: Option<DateTime<Utc>>,
+    /// The payment's reference (bank transfer id, receipt number).
+    reference: Option<String>,
+    #[graphql(skip)]
+    proposal_id: Uuid,
+    #[graphql(skip)]
+    submitted_by_membership_id: Uuid,
+}
+
+impl From<expense::Model> for Expense {
+    fn from(m: expense::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            title: m.title,
+            description: m.description,
+            amount: Money::new(m.amount_minor, m.currency),
+            payee: m.payee,
+            category: m.category,
+            status: m.status.into(),
+            paid_at: m.paid_at,
+            reference: m.reference,
+            proposal_id: m.proposal_id,
+            submitted_by_membership_id: m.submitted_by_membership_id,
+        }
     }
-    async fn status(&self) -> ExpenseStatus {
-        self.0.status.into()
-    }
+}
+
+// The proposal and the submitter load through the request's loaders.
+#[ComplexObject]
+impl Expense {
     async fn proposal(&self, ctx: &Context<'_>) -> Result<Proposal> {
         let c = Ctx::of(ctx)?;
         let p = c
             .loaders
             .proposals
-            .load_one(self.0.proposal_id)
+            .load_one(self.proposal_id)
             .await
             .map_err(loader_error)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("expense without proposal")))?;
         Ok(Proposal::from(p))
     }
     async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Member> {
-        load_member(ctx, self.0.submitted_by_membership_id).await
-    }
-    async fn paid_at(&self) -> Option<DateTime<Utc>> {
-        self.0.paid_at
-    }
-    /// The payment's reference (bank transfer id, receipt number).
-    async fn reference(&self) -> Option<&str> {
-        self.0.reference.as_deref()
+        load_member(ctx, self.submitted_by_membership_id).await
     }
 }
 
-/// One movement of the pool's money.
-pub struct LedgerEntry(pub ledger_entry::Model);
-
-#[Object]
-impl LedgerEntry {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn kind(&self) -> LedgerEntryKind {
-        self.0.kind.into()
-    }
+// One movement of the pool's money.
+#[derive(SimpleObject)]
+pub struct LedgerEntry {
+    id: ID,
+    kind: LedgerEntryKind,
     /// Groups it in the pool's accounts.
-    async fn category(&self) -> &str {
-        &self.0.category
-    }
+    category: String,
     /// Income positive, spending negative.
-    async fn amount(&self) -> Money {
-        Money::new(self.0.amount_minor, self.0.currency.clone())
-    }
-    async fn reference(&self) -> &str {
-        &self.0.reference
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
+    amount: Money,
+    reference: String,
+    description: String,
+    occurred_at: DateTime<Utc>,
+}
+
+impl From<ledger_entry::Model> for LedgerEntry {
+    fn from(m: ledger_entry::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            kind: m.kind.into(),
+            category: m.category,
+            amount: Money::new(m.amount_minor, m.currency),
+            reference: m.reference,
+            description: m.description,
+            occurred_at: m.occurred_at,
+        }
     }
 }
 
@@ -136,7 +143,7 @@ impl Ledger {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::ledger::entries(c.state, c.actor().await?, &self.0, page).await?;
-        Ok(connection(page, |e| e.id, LedgerEntry))
+        Ok(connection(page, |e| e.id, LedgerEntry::from))
     }
 }
 

@@ -1,4 +1,4 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{parent_entity, parent_entity_role, parent_entity_role::RoleStatus};
 
@@ -48,51 +48,56 @@ pub enum ParentEntityRoleStatus {
     Expired,
 }
 
-/// A registered legal entity that hosts pools.
-pub struct ParentEntity(pub parent_entity::Model);
-
-#[Object]
-impl ParentEntity {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
+// A registered legal entity that hosts pools.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ParentEntity {
+    id: ID,
+    name: String,
     /// ISO 3166-1 alpha-2 country code.
-    async fn jurisdiction(&self) -> &str {
-        &self.0.jurisdiction
-    }
-    async fn legal_form(&self) -> &str {
-        &self.0.legal_form
-    }
-    async fn registration_number(&self) -> &str {
-        &self.0.registration_number
-    }
-    async fn approval_policy(&self) -> ApprovalPolicy {
-        self.0.approval_policy.into()
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
+    jurisdiction: String,
+    legal_form: String,
+    registration_number: String,
+    approval_policy: ApprovalPolicy,
+    created_at: DateTime<Utc>,
     /// Whether a platform admin vouches that this is the legal entity it
     /// names. Unverified parents work alike; founders may want to check.
-    async fn verified(&self) -> bool {
-        self.0.verified_at.is_some()
-    }
+    verified: bool,
     /// Since when it is verified; `null` while unverified.
-    async fn verified_at(&self) -> Option<DateTime<Utc>> {
-        self.0.verified_at
+    verified_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    model: parent_entity::Model,
+}
+
+impl From<parent_entity::Model> for ParentEntity {
+    fn from(m: parent_entity::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            name: m.name.clone(),
+            jurisdiction: m.jurisdiction.clone(),
+            legal_form: m.legal_form.clone(),
+            registration_number: m.registration_number.clone(),
+            approval_policy: m.approval_policy.into(),
+            created_at: m.created_at,
+            verified: m.verified_at.is_some(),
+            verified_at: m.verified_at,
+            model: m,
+        }
     }
+}
+
+// The policy, and relations and permission-checked fields, after the plain ones.
+#[ComplexObject]
+impl ParentEntity {
     async fn policy(&self) -> ParentEntityPolicy {
-        let p = crate::services::policy::ParentPolicy::of(&self.0);
+        let p = crate::services::policy::ParentPolicy::of(&self.model);
         ParentEntityPolicy {
             allowed_template_ids: p.allowed_template_ids,
             allowed_app_ids: p.allowed_app_ids,
             allows_principle_exceptions: p.allows_principle_exceptions,
-            expense_approval_above: self.0.expense_approval_above_minor,
-            expense_min_approvals: self.0.expense_min_approvals,
-            parent_share_basis_points: self.0.parent_share_basis_points,
+            expense_approval_above: self.model.expense_approval_above_minor,
+            expense_min_approvals: self.model.expense_min_approvals,
+            parent_share_basis_points: self.model.parent_share_basis_points,
         }
     }
 
@@ -106,13 +111,13 @@ impl ParentEntity {
     ) -> Result<super::ParentEntityReport> {
         let c = Ctx::of(ctx)?;
         let period = services::reports::Period::parse(from, to)?;
-        services::reports::authorize(c.state, c.actor().await?, self.0.id).await?;
-        let totals = services::reports::totals(&c.state.db, self.0.id, period).await?;
-        Ok(super::ParentEntityReport {
-            parent_entity_id: self.0.id,
+        services::reports::authorize(c.state, c.actor().await?, self.model.id).await?;
+        let totals = services::reports::totals(&c.state.db, self.model.id, period).await?;
+        Ok(super::ParentEntityReport::new(
+            self.model.id,
             period,
             totals,
-        })
+        ))
     }
 
     /// The last finished payment reconciliation and its findings under this
@@ -125,13 +130,13 @@ impl ParentEntity {
         let last = services::contributions::reconcile::last_for_parent(
             c.state,
             c.actor().await?,
-            self.0.id,
+            self.model.id,
         )
         .await?;
         Ok(last.map(|r| {
             super::PaymentReconciliation::new(
                 r,
-                services::contributions::reconcile::Scope::Parent(self.0.id),
+                services::contributions::reconcile::Scope::Parent(self.model.id),
             )
         }))
     }
@@ -148,7 +153,7 @@ impl ParentEntity {
     ) -> Result<Conn<Pool>> {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page = services::pools::of_parent(c.state, self.0.id, page).await?;
+        let page = services::pools::of_parent(c.state, self.model.id, page).await?;
         Ok(connection(page, |p| p.id, Pool::from))
     }
 
@@ -169,7 +174,7 @@ impl ParentEntity {
         let page = services::formations::of_parent(
             c.state,
             c.actor().await?,
-            self.0.id,
+            self.model.id,
             status.map(Into::into),
             page,
         )
@@ -197,17 +202,17 @@ impl ParentEntity {
         let page = services::parent_entities::roles(
             c.state,
             c.actor().await?,
-            self.0.id,
+            self.model.id,
             include_revoked.unwrap_or(false),
             page,
         )
         .await?;
-        Ok(connection(page, |r| r.id, ParentEntityRole))
+        Ok(connection(page, |r| r.id, ParentEntityRole::from))
     }
 }
 
 /// What a parent entity allows its pools.
-#[derive(async_graphql::SimpleObject)]
+#[derive(SimpleObject)]
 pub struct ParentEntityPolicy {
     /// Template ids pools may use; `null`: every template.
     pub allowed_template_ids: Option<Vec<String>>,
@@ -223,34 +228,59 @@ pub struct ParentEntityPolicy {
     pub parent_share_basis_points: i32,
 }
 
-/// A role at a parent entity, from the invitation on: current or past.
-pub struct ParentEntityRole(pub parent_entity_role::Model);
+// A role at a parent entity, from the invitation on: current or past.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ParentEntityRole {
+    id: ID,
+    role: ParentEntityRoleKind,
+    /// The email the role was granted to.
+    email: String,
+    /// When the role was granted (the invitation sent).
+    granted_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+    declined_at: Option<DateTime<Utc>>,
+    /// When an invitation lapses unanswered; `null` for a role given
+    /// without one (the registrant's).
+    expires_at: Option<DateTime<Utc>>,
+    /// Set once a steward ended the role or withdrew the invitation.
+    revoked_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    model: parent_entity_role::Model,
+}
 
-#[Object]
+impl From<parent_entity_role::Model> for ParentEntityRole {
+    fn from(m: parent_entity_role::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            role: m.role.into(),
+            email: m.email.clone(),
+            granted_at: m.granted_at,
+            accepted_at: m.accepted_at,
+            declined_at: m.declined_at,
+            expires_at: m.expires_at,
+            revoked_at: m.revoked_at,
+            model: m,
+        }
+    }
+}
+
+// The status as of now, and the person and the parent through the request's loaders.
+#[ComplexObject]
 impl ParentEntityRole {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn role(&self) -> ParentEntityRoleKind {
-        self.0.role.into()
-    }
     /// A pending invitation past `expiresAt` reads as `EXPIRED`.
     async fn status(&self) -> ParentEntityRoleStatus {
-        match self.0.status {
-            RoleStatus::Pending if self.0.expires_at.is_none_or(|at| at <= Utc::now()) => {
+        match self.model.status {
+            RoleStatus::Pending if self.model.expires_at.is_none_or(|at| at <= Utc::now()) => {
                 ParentEntityRoleStatus::Expired
             }
             status => status.into(),
         }
     }
-    /// The email the role was granted to.
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
     /// The person, once they accepted; `null` before (an invitation says
     /// nothing about whether the email has an account).
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(user_id) = self.0.user_id else {
+        let Some(user_id) = self.model.user_id else {
             return Ok(None);
         };
         let c = Ctx::of(ctx)?;
@@ -260,40 +290,23 @@ impl ParentEntityRole {
             .load_one(user_id)
             .await
             .map_err(loader_error)?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("role {} has no user", self.0.id)))?;
-        Ok(Some(User(user)))
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("role {} has no user", self.model.id))
+            })?;
+        Ok(Some(User::from(user)))
     }
     async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
         let parent = c
             .loaders
             .parent_entities
-            .load_one(self.0.parent_entity_id)
+            .load_one(self.model.parent_entity_id)
             .await
             .map_err(loader_error)?
             .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("role {} has no parent", self.0.id))
+                AppError::internal(anyhow::anyhow!("role {} has no parent", self.model.id))
             })?;
-        Ok(ParentEntity(parent))
-    }
-    /// When the role was granted (the invitation sent).
-    async fn granted_at(&self) -> DateTime<Utc> {
-        self.0.granted_at
-    }
-    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.accepted_at
-    }
-    async fn declined_at(&self) -> Option<DateTime<Utc>> {
-        self.0.declined_at
-    }
-    /// When an invitation lapses unanswered; `null` for a role given
-    /// without one (the registrant's).
-    async fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.expires_at
-    }
-    /// Set once a steward ended the role or withdrew the invitation.
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
+        Ok(ParentEntity::from(parent))
     }
 }
 

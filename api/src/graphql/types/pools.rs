@@ -1,4 +1,4 @@
-use async_graphql::{ComplexObject, Context, Enum, ID, Json, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Json, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{membership, parent_entity, pool, pool_app, stakeholder_group};
 
@@ -133,7 +133,7 @@ impl Pool {
 #[ComplexObject]
 impl Pool {
     async fn parent_entity(&self, ctx: &Context<'_>) -> Result<ParentEntity> {
-        Ok(ParentEntity(self.parent(ctx).await?))
+        Ok(ParentEntity::from(self.parent(ctx).await?))
     }
     /// Whether a platform admin verified the pool's parent entity.
     async fn parent_verified(&self, ctx: &Context<'_>) -> Result<bool> {
@@ -170,7 +170,11 @@ impl Pool {
             .load_one(self.model.id)
             .await
             .map_err(loader_error)?;
-        Ok(apps.unwrap_or_default().into_iter().map(PoolApp).collect())
+        Ok(apps
+            .unwrap_or_default()
+            .into_iter()
+            .map(PoolApp::from)
+            .collect())
     }
     /// Current and invited members. For the pool's members and the parent's
     /// stewards and auditors.
@@ -187,7 +191,7 @@ impl Pool {
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::pools::members(c.state, c.actor().await?, &self.model, page).await?;
         prime_member_relations(ctx, &c, &page.items).await?;
-        Ok(connection(page, |m| m.id, Member))
+        Ok(connection(page, |m| m.id, Member::from))
     }
     /// The member register: every membership ever held, with its group,
     /// role, dates, shares and how the person joined. Nothing is deleted.
@@ -219,7 +223,7 @@ impl Pool {
             page,
         )
         .await?;
-        Ok(connection(page, |m| m.id, Member))
+        Ok(connection(page, |m| m.id, Member::from))
     }
     /// Proposals, polls and expense votes, oldest first.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -289,7 +293,7 @@ impl Pool {
             page,
         )
         .await?;
-        Ok(connection(page, |a| a.id, MembershipApplication))
+        Ok(connection(page, |a| a.id, MembershipApplication::from))
     }
     /// The pool's own sliding scale (groups may have their own).
     async fn sliding_scale(&self, ctx: &Context<'_>) -> Result<Option<SlidingScale>> {
@@ -355,7 +359,7 @@ impl Pool {
         Ok(
             services::membership::active_membership(&c.state.db, self.model.id, actor.user_id)
                 .await?
-                .map(Member),
+                .map(Member::from),
         )
     }
     /// The pool's rules (Markdown), with the template's citation.
@@ -489,17 +493,49 @@ async fn current_scale(
         .map(SlidingScale::from))
 }
 
-/// A person's membership of a pool.
-pub struct Member(pub membership::Model);
+// A person's membership of a pool.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Member {
+    id: ID,
+    email: String,
+    display_name: String,
+    role: MemberRole,
+    status: MembershipStatus,
+    joined_via: JoinedVia,
+    joined_at: Option<DateTime<Utc>>,
+    left_at: Option<DateTime<Utc>>,
+    shares_held: i64,
+    /// Why the membership ended; a removal's recorded reason.
+    end_reason: Option<String>,
+    #[graphql(skip)]
+    model: membership::Model,
+}
 
-#[Object]
-impl Member {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+impl From<membership::Model> for Member {
+    fn from(m: membership::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            email: m.email.clone(),
+            display_name: m.display_name.clone(),
+            role: m.role.into(),
+            status: m.status.into(),
+            joined_via: m.joined_via.into(),
+            joined_at: m.joined_at,
+            left_at: m.left_at,
+            shares_held: m.shares_held,
+            end_reason: m.end_reason.clone(),
+            model: m,
+        }
     }
+}
+
+// The account and the group load through the request's loaders.
+#[ComplexObject]
+impl Member {
     /// The account, once the person has one.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(user_id) = self.0.user_id else {
+        let Some(user_id) = self.model.user_id else {
             return Ok(None);
         };
         let c = Ctx::of(ctx)?;
@@ -508,96 +544,78 @@ impl Member {
             .load_one(user_id)
             .await
             .map_err(loader_error)?
-            .map(User))
-    }
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-    async fn display_name(&self) -> &str {
-        &self.0.display_name
+            .map(User::from))
     }
     async fn stakeholder_group(&self, ctx: &Context<'_>) -> Result<StakeholderGroup> {
         let c = Ctx::of(ctx)?;
         let group = c
             .loaders
             .stakeholder_groups
-            .load_one(self.0.stakeholder_group_id)
+            .load_one(self.model.stakeholder_group_id)
             .await
             .map_err(loader_error)?
             .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("member {} has no group", self.0.id))
+                AppError::internal(anyhow::anyhow!("member {} has no group", self.model.id))
             })?;
         Ok(StakeholderGroup::from(group))
     }
-    async fn role(&self) -> MemberRole {
-        self.0.role.into()
-    }
-    async fn status(&self) -> MembershipStatus {
-        self.0.status.into()
-    }
-    async fn joined_via(&self) -> JoinedVia {
-        self.0.joined_via.into()
-    }
-    async fn joined_at(&self) -> Option<DateTime<Utc>> {
-        self.0.joined_at
-    }
-    async fn left_at(&self) -> Option<DateTime<Utc>> {
-        self.0.left_at
-    }
-    async fn shares_held(&self) -> i64 {
-        self.0.shares_held
-    }
-    /// Why the membership ended; a removal's recorded reason.
-    async fn end_reason(&self) -> Option<&str> {
-        self.0.end_reason.as_deref()
+}
+
+// An app selected for a pool.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct PoolApp {
+    id: ID,
+    app_id: String,
+    app_version: String,
+    settings: Json<serde_json::Value>,
+    /// `{"admins": role, "groups": {groupKey: role}}`.
+    role_mapping: Json<serde_json::Value>,
+    provisioning_state: ProvisioningState,
+    /// Where the app lives, once READY.
+    url: Option<String>,
+    /// Why the app is where it is: waiting for a provisioner, the last failure.
+    status_message: Option<String>,
+    #[graphql(skip)]
+    model: pool_app::Model,
+}
+
+impl From<pool_app::Model> for PoolApp {
+    fn from(m: pool_app::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            app_id: m.app_id.clone(),
+            app_version: m.app_version.clone(),
+            settings: Json(m.settings.clone()),
+            role_mapping: Json(m.role_mapping.clone()),
+            provisioning_state: m.provisioning_state.into(),
+            url: m.url.clone(),
+            status_message: m.status_message.clone(),
+            model: m,
+        }
     }
 }
 
-/// An app selected for a pool.
-pub struct PoolApp(pub pool_app::Model);
-
-#[Object]
+// The catalogue entry, and the hand-over only the pool's admins may read.
+#[ComplexObject]
 impl PoolApp {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
     async fn app(&self, ctx: &Context<'_>) -> Result<Option<App>> {
         let c = Ctx::of(ctx)?;
         Ok(c.state
             .catalogue
-            .app(&self.0.app_id)
+            .app(&self.model.app_id)
             .map(|a| App::from(a.manifest.clone())))
-    }
-    async fn app_id(&self) -> &str {
-        &self.0.app_id
-    }
-    async fn app_version(&self) -> &str {
-        &self.0.app_version
-    }
-    async fn settings(&self) -> Json<serde_json::Value> {
-        Json(self.0.settings.clone())
-    }
-    /// `{"admins": role, "groups": {groupKey: role}}`.
-    async fn role_mapping(&self) -> Json<serde_json::Value> {
-        Json(self.0.role_mapping.clone())
-    }
-    async fn provisioning_state(&self) -> ProvisioningState {
-        self.0.provisioning_state.into()
-    }
-    /// Where the app lives, once READY.
-    async fn url(&self) -> Option<&str> {
-        self.0.url.as_deref()
     }
     /// What the operator handed over for the pool's admins (first login,
     /// support contact), once READY: for the pool's admins and the
     /// parent's stewards and auditors.
     async fn handover(&self, ctx: &Context<'_>) -> Result<Option<Json<serde_json::Value>>> {
-        let Some(handover) = &self.0.handover else {
+        let Some(handover) = &self.model.handover else {
             return Ok(None);
         };
         let c = Ctx::of(ctx)?;
         let actor = c.actor().await?;
-        let pool = services::membership::find_pool(&c.state.db, self.0.pool_id).await?;
+        let pool = services::membership::find_pool(&c.state.db, self.model.pool_id).await?;
         services::membership::require_admin_reader(
             &c.state.db,
             &pool,
@@ -608,10 +626,6 @@ impl PoolApp {
         Ok(Some(Json(
             serde_json::from_str(handover).unwrap_or_default(),
         )))
-    }
-    /// Why the app is where it is: waiting for a provisioner, the last failure.
-    async fn status_message(&self) -> Option<&str> {
-        self.0.status_message.as_deref()
     }
 }
 
@@ -625,5 +639,5 @@ pub(crate) async fn load_member(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Mem
         .await
         .map_err(loader_error)?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("member {id} missing")))?;
-    Ok(Member(m))
+    Ok(Member::from(m))
 }

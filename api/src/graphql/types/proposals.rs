@@ -1,6 +1,7 @@
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{delegation, proposal, vote};
+use uuid::Uuid;
 
 use crate::{
     catalogue::VotingRule,
@@ -129,7 +130,7 @@ impl Proposal {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::proposals::votes(c.state, c.actor().await?, &self.model, page).await?;
-        Ok(connection(page, |v| v.id, Vote))
+        Ok(connection(page, |v| v.id, Vote::from))
     }
     /// The expense this proposal decides, for expense proposals.
     async fn expense(&self, ctx: &Context<'_>) -> Result<Option<Expense>> {
@@ -140,7 +141,7 @@ impl Proposal {
             .load_one(self.model.id)
             .await
             .map_err(loader_error)?;
-        Ok(found.and_then(|mut v| v.pop()).map(Expense))
+        Ok(found.and_then(|mut v| v.pop()).map(Expense::from))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
@@ -239,42 +240,73 @@ pub struct GroupResult {
     pub counts: Vec<OptionCount>,
 }
 
-/// A member's vote.
-pub struct Vote(pub vote::Model);
+// A member's vote.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Vote {
+    id: ID,
+    choice: String,
+    reason: Option<String>,
+    cast_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    membership_id: Uuid,
+}
 
-#[Object]
-impl Vote {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
-        load_member(ctx, self.0.membership_id).await
-    }
-    async fn choice(&self) -> &str {
-        &self.0.choice
-    }
-    async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
-    }
-    async fn cast_at(&self) -> DateTime<Utc> {
-        self.0.cast_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+impl From<vote::Model> for Vote {
+    fn from(m: vote::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            choice: m.choice,
+            reason: m.reason,
+            cast_at: m.cast_at,
+            updated_at: m.updated_at,
+            membership_id: m.membership_id,
+        }
     }
 }
 
-/// A vote handed to another member of the same group.
-pub struct Delegation(pub delegation::Model);
-
-#[Object]
-impl Delegation {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+#[ComplexObject]
+impl Vote {
+    async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
+        load_member(ctx, self.membership_id).await
     }
+}
+
+// A vote handed to another member of the same group.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Delegation {
+    id: ID,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    proposal_id: Option<Uuid>,
+    #[graphql(skip)]
+    delegator_membership_id: Uuid,
+    #[graphql(skip)]
+    delegate_membership_id: Uuid,
+}
+
+impl From<delegation::Model> for Delegation {
+    fn from(m: delegation::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            created_at: m.created_at,
+            revoked_at: m.revoked_at,
+            proposal_id: m.proposal_id,
+            delegator_membership_id: m.delegator_membership_id,
+            delegate_membership_id: m.delegate_membership_id,
+        }
+    }
+}
+
+// The proposal and both members load through the request's loaders.
+#[ComplexObject]
+impl Delegation {
     /// `null` for a standing delegation.
     async fn proposal(&self, ctx: &Context<'_>) -> Result<Option<Proposal>> {
-        let Some(id) = self.0.proposal_id else {
+        let Some(id) = self.proposal_id else {
             return Ok(None);
         };
         let c = Ctx::of(ctx)?;
@@ -286,16 +318,10 @@ impl Delegation {
             .map(Proposal::from))
     }
     async fn delegator(&self, ctx: &Context<'_>) -> Result<Member> {
-        load_member(ctx, self.0.delegator_membership_id).await
+        load_member(ctx, self.delegator_membership_id).await
     }
     async fn delegate(&self, ctx: &Context<'_>) -> Result<Member> {
-        load_member(ctx, self.0.delegate_membership_id).await
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
+        load_member(ctx, self.delegate_membership_id).await
     }
 }
 

@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveEnum;
 use uuid::Uuid;
@@ -22,28 +22,27 @@ fn stakeholder_kind(stored: &str) -> Option<StakeholderKind> {
         .map(Into::into)
 }
 
-/// A parent entity's figures for `[from, to)`: in total, and per pool.
+// A parent entity's figures for `[from, to)`: in total, and per pool.
+#[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ParentEntityReport {
-    pub parent_entity_id: Uuid,
-    pub period: Period,
-    pub totals: reports::ParentTotals,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    /// Every pool together; members are grouped by stakeholder kind.
+    totals: ReportFigures,
+    /// Pools that existed before `to`, by their current status.
+    pools_by_status: Vec<PoolStatusCount>,
+    /// Formations not yet decided, and how long the oldest have waited.
+    open_formations: OpenFormations,
+    #[graphql(skip)]
+    parent_entity_id: Uuid,
+    #[graphql(skip)]
+    period: Period,
 }
 
-#[Object]
 impl ParentEntityReport {
-    async fn from(&self) -> DateTime<Utc> {
-        self.period.from
-    }
-    async fn to(&self) -> DateTime<Utc> {
-        self.period.to
-    }
-    /// Every pool together; members are grouped by stakeholder kind.
-    async fn totals(&self) -> ReportFigures {
-        ReportFigures::from(&self.totals.figures)
-    }
-    /// Pools that existed before `to`, by their current status.
-    async fn pools_by_status(&self) -> Vec<PoolStatusCount> {
-        self.totals
+    pub fn new(parent_entity_id: Uuid, period: Period, totals: reports::ParentTotals) -> Self {
+        let pools_by_status = totals
             .pools_by_status
             .iter()
             .filter_map(|(status, pools)| {
@@ -53,21 +52,32 @@ impl ParentEntityReport {
                     pools: *pools,
                 })
             })
-            .collect()
-    }
-    /// Formations not yet decided, and how long the oldest have waited.
-    async fn open_formations(&self) -> OpenFormations {
-        let f = &self.totals.formations;
+            .collect();
+        let f = &totals.formations;
         let age = |since: Option<DateTime<Utc>>| since.map(|s| (Utc::now() - s).num_days());
-        OpenFormations {
+        let open_formations = OpenFormations {
             drafts: f.drafts,
             submitted: f.submitted,
             oldest_draft_since: f.oldest_draft_since,
             oldest_draft_age_days: age(f.oldest_draft_since),
             oldest_submitted_since: f.oldest_submitted_since,
             oldest_submitted_age_days: age(f.oldest_submitted_since),
+        };
+        Self {
+            from: period.from,
+            to: period.to,
+            totals: ReportFigures::from(&totals.figures),
+            pools_by_status,
+            open_formations,
+            parent_entity_id,
+            period,
         }
     }
+}
+
+// Each pool's figures load a page at a time.
+#[ComplexObject]
+impl ParentEntityReport {
     /// The same figures for each pool, a page at a time.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn pools(
@@ -84,31 +94,23 @@ impl ParentEntityReport {
         let ids: Vec<Uuid> = page.items.iter().map(|p| p.id).collect();
         let figures =
             reports::per_pool(&c.state.db, self.parent_entity_id, &ids, self.period).await?;
+        let none = Figures::default();
         Ok(connection(
             page,
             |p| p.id,
             |pool| PoolReport {
-                figures: figures.get(&pool.id).cloned().unwrap_or_default(),
-                pool,
+                figures: ReportFigures::from(figures.get(&pool.id).unwrap_or(&none)),
+                pool: Pool::from(pool),
             },
         ))
     }
 }
 
-/// One pool's figures.
+// One pool's figures.
+#[derive(SimpleObject)]
 pub struct PoolReport {
-    pool: entities::pool::Model,
-    figures: Figures,
-}
-
-#[Object]
-impl PoolReport {
-    async fn pool(&self) -> Pool {
-        Pool::from(self.pool.clone())
-    }
-    async fn figures(&self) -> ReportFigures {
-        ReportFigures::from(&self.figures)
-    }
+    pool: Pool,
+    figures: ReportFigures,
 }
 
 /// Counts and sums for a period.
