@@ -20,11 +20,7 @@ impl AccountMutation {
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
         let c = Ctx::of(ctx)?;
         c.request.take_credential_call()?;
-        let input = accounts::SignUpInput {
-            email: input.email,
-            password: input.password,
-            display_name: input.display_name,
-        };
+        let input = accounts::SignUpInput::from(input);
         Ok(accounts::sign_up(c.state, &c.request.origin, input)
             .await?
             .into())
@@ -36,10 +32,7 @@ impl AccountMutation {
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<AuthPayload> {
         let c = Ctx::of(ctx)?;
         c.request.take_credential_call()?;
-        let input = accounts::SignInInput {
-            email: input.email,
-            password: input.password,
-        };
+        let input = accounts::SignInInput::from(input);
         Ok(accounts::sign_in(c.state, &c.request.origin, input)
             .await?
             .into())
@@ -59,11 +52,7 @@ impl AccountMutation {
         input: CreateApiTokenInput,
     ) -> Result<CreatedApiToken> {
         let c = Ctx::of(ctx)?;
-        let input = api_tokens::CreateApiTokenInput {
-            name: input.name,
-            scopes: input.scopes,
-            expires_in_days: input.expires_in_days,
-        };
+        let input = api_tokens::CreateApiTokenInput::from(input);
         let (token, model) = api_tokens::create(c.state, c.actor().await?, input).await?;
         Ok(CreatedApiToken {
             token,

@@ -11,7 +11,7 @@ use crate::{
         },
     },
     services::formations::{
-        apps::{self, ConfigureAppInput as Configure, RoleAssignment},
+        apps::{self, ConfigureAppInput as Configure},
         lifecycle, load_draft,
         steps::{self, Edit, FinancialInput, GroupInput, MemberInput},
     },
@@ -56,18 +56,7 @@ impl FormationMutation {
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
         let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
-        let groups = input
-            .groups
-            .into_iter()
-            .map(|g| GroupInput {
-                key: g.key,
-                name: g.name,
-                kind: g.kind.into(),
-                voting_weight: g.voting_weight,
-                share_price: g.share_price,
-                admission: g.admission.into(),
-            })
-            .collect();
+        let groups = input.groups.into_iter().map(GroupInput::from).collect();
         steps::set_stakeholder_groups(c.state, c.actor().await?, edit, groups).await?;
         reload(c.state, edit.id).await
     }
@@ -80,16 +69,7 @@ impl FormationMutation {
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
         let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
-        let members = input
-            .members
-            .into_iter()
-            .map(|m| MemberInput {
-                email: m.email,
-                display_name: m.display_name,
-                stakeholder_group_key: m.stakeholder_group_key,
-                role: m.role.into(),
-            })
-            .collect();
+        let members = input.members.into_iter().map(MemberInput::from).collect();
         steps::set_founding_members(c.state, c.actor().await?, edit, members).await?;
         reload(c.state, edit.id).await
     }
@@ -102,13 +82,7 @@ impl FormationMutation {
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
         let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
-        let finances = FinancialInput {
-            distributes_surplus: input.distributes_surplus,
-            raises_share_capital: input.raises_share_capital,
-            accepts_investor_members: input.accepts_investor_members,
-            trades_with_public: input.trades_with_public,
-            currency: input.currency,
-        };
+        let finances = FinancialInput::from(input);
         steps::set_financial_profile(c.state, c.actor().await?, edit, finances).await?;
         reload(c.state, edit.id).await
     }
@@ -156,19 +130,7 @@ impl FormationMutation {
     ) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
         let edit = edit_of(uuid!(input.formation_id)?, input.expected_version);
-        let configure = Configure {
-            app_id: input.app_id.0,
-            settings: input.settings.0,
-            admin_role: input.admin_role,
-            role_mapping: input.role_mapping.map(|m| {
-                m.into_iter()
-                    .map(|a| RoleAssignment {
-                        stakeholder_group_key: a.stakeholder_group_key,
-                        app_role: a.app_role,
-                    })
-                    .collect()
-            }),
-        };
+        let configure = Configure::from(input);
         apps::configure_app(c.state, c.actor().await?, edit, configure).await?;
         reload(c.state, edit.id).await
     }

@@ -25,19 +25,7 @@ impl GovernanceMutation {
         input: CreateProposalInput,
     ) -> Result<Proposal> {
         let c = Ctx::of(ctx)?;
-        let eligible = uuid!(input.eligible_group_ids)?;
-        let input = proposals::CreateInput {
-            pool_id: uuid!(input.pool_id)?,
-            title: input.title,
-            body: input.body,
-            kind: input.kind.into(),
-            options: input.options,
-            closes_at: input.closes_at,
-            quorum_percent: input.quorum_percent,
-            pass_threshold_percent: input.pass_threshold_percent,
-            voting_rule: input.voting_rule,
-            eligible_group_ids: eligible,
-        };
+        let input = proposals::CreateInput::try_from(input)?;
         Ok(Proposal::from(
             proposals::create(c.state, c.actor().await?, input).await?,
         ))
@@ -46,11 +34,7 @@ impl GovernanceMutation {
     /// Casts or changes your vote while the proposal is open.
     async fn cast_vote(&self, ctx: &Context<'_>, input: CastVoteInput) -> Result<Vote> {
         let c = Ctx::of(ctx)?;
-        let input = proposals::voting::CastInput {
-            proposal_id: uuid!(input.proposal_id)?,
-            choice: input.choice,
-            reason: input.reason,
-        };
+        let input = proposals::voting::CastInput::try_from(input)?;
         Ok(Vote::from(
             proposals::voting::cast(c.state, c.actor().await?, input).await?,
         ))
@@ -100,16 +84,7 @@ impl GovernanceMutation {
         input: SubmitExpenseInput,
     ) -> Result<Expense> {
         let c = Ctx::of(ctx)?;
-        let input = expenses::SubmitInput {
-            pool_id: uuid!(input.pool_id)?,
-            title: input.title,
-            description: input.description,
-            amount: input.amount,
-            currency: input.currency,
-            payee: input.payee,
-            closes_at: input.closes_at,
-            category: input.category,
-        };
+        let input = expenses::SubmitInput::try_from(input)?;
         Ok(Expense::from(
             expenses::submit(c.state, c.actor().await?, input).await?,
         ))
@@ -136,14 +111,7 @@ impl GovernanceMutation {
         input: RecordLedgerAdjustmentInput,
     ) -> Result<LedgerEntry> {
         let c = Ctx::of(ctx)?;
-        let input = ledger::AdjustmentInput {
-            pool_id: uuid!(input.pool_id)?,
-            amount: input.amount,
-            currency: input.currency,
-            reference: input.reference,
-            description: input.description,
-            category: input.category,
-        };
+        let input = ledger::AdjustmentInput::try_from(input)?;
         Ok(LedgerEntry::from(
             ledger::adjust(c.state, c.actor().await?, input).await?,
         ))

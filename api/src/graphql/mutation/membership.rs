@@ -5,9 +5,9 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            ApplicationDecision, ApplyForMembershipInput, ChangeMemberRoleInput,
-            DecideMembershipApplicationInput, Invitation, InvitationPayload, InviteMemberInput,
-            Member, MembershipApplication, RemoveMemberInput,
+            ApplyForMembershipInput, ChangeMemberRoleInput, DecideMembershipApplicationInput,
+            Invitation, InvitationPayload, InviteMemberInput, Member, MembershipApplication,
+            RemoveMemberInput,
         },
     },
     services::membership::{applications, changes, invitations},
@@ -26,12 +26,7 @@ impl MembershipMutation {
         input: InviteMemberInput,
     ) -> Result<InvitationPayload> {
         let c = Ctx::of(ctx)?;
-        let input = invitations::InviteInput {
-            pool_id: uuid!(input.pool_id)?,
-            email: input.email,
-            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
-            role: input.role.into(),
-        };
+        let input = invitations::InviteInput::try_from(input)?;
         let (invitation, token) = invitations::invite(c.state, c.actor().await?, input).await?;
         Ok(InvitationPayload {
             invitation: Invitation::from(invitation),
@@ -55,11 +50,7 @@ impl MembershipMutation {
         input: ApplyForMembershipInput,
     ) -> Result<MembershipApplication> {
         let c = Ctx::of(ctx)?;
-        let input = applications::ApplyInput {
-            pool_id: uuid!(input.pool_id)?,
-            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
-            message: input.message,
-        };
+        let input = applications::ApplyInput::try_from(input)?;
         Ok(MembershipApplication::from(
             applications::apply(c.state, c.actor().await?, input).await?,
         ))
@@ -72,11 +63,7 @@ impl MembershipMutation {
         input: DecideMembershipApplicationInput,
     ) -> Result<MembershipApplication> {
         let c = Ctx::of(ctx)?;
-        let input = applications::DecideInput {
-            application_id: uuid!(input.application_id)?,
-            approve: input.decision == ApplicationDecision::Approve,
-            reason: input.reason,
-        };
+        let input = applications::DecideInput::try_from(input)?;
         Ok(MembershipApplication::from(
             applications::decide(c.state, c.actor().await?, input).await?,
         ))

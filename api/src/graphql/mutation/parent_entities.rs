@@ -25,13 +25,7 @@ impl ParentEntityMutation {
         input: RegisterParentEntityInput,
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
-        let input = RegisterInput {
-            name: input.name,
-            jurisdiction: input.jurisdiction,
-            legal_form: input.legal_form,
-            registration_number: input.registration_number,
-            approval_policy: input.approval_policy.into(),
-        };
+        let input = RegisterInput::from(input);
         Ok(ParentEntity::from(
             parent_entities::register(c.state, c.actor().await?, input).await?,
         ))
@@ -46,11 +40,7 @@ impl ParentEntityMutation {
         input: GrantParentEntityRoleInput,
     ) -> Result<ParentEntityRole> {
         let c = Ctx::of(ctx)?;
-        let input = RoleInput {
-            parent_entity_id: uuid!(input.parent_entity_id)?,
-            email: input.email,
-            role: input.role.into(),
-        };
+        let input = RoleInput::try_from(input)?;
         Ok(ParentEntityRole::from(
             parent_entities::grant_role(c.state, c.actor().await?, input).await?,
         ))
@@ -64,11 +54,7 @@ impl ParentEntityMutation {
         input: RevokeParentEntityRoleInput,
     ) -> Result<ParentEntityRole> {
         let c = Ctx::of(ctx)?;
-        let input = RoleInput {
-            parent_entity_id: uuid!(input.parent_entity_id)?,
-            email: input.email,
-            role: input.role.into(),
-        };
+        let input = RoleInput::try_from(input)?;
         Ok(ParentEntityRole::from(
             parent_entities::revoke_role(c.state, c.actor().await?, input).await?,
         ))
@@ -137,19 +123,7 @@ impl ParentEntityMutation {
         input: SetParentEntityPolicyInput,
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
-        let input = PolicyInput {
-            parent_entity_id: uuid!(input.parent_entity_id)?,
-            allowed_template_ids: input
-                .allowed_template_ids
-                .map(|ids| ids.into_iter().map(|i| i.0).collect()),
-            allowed_app_ids: input
-                .allowed_app_ids
-                .map(|ids| ids.into_iter().map(|i| i.0).collect()),
-            allows_principle_exceptions: input.allows_principle_exceptions,
-            expense_approval_above: input.expense_approval_above,
-            expense_min_approvals: input.expense_min_approvals,
-            parent_share_basis_points: input.parent_share_basis_points,
-        };
+        let input = PolicyInput::try_from(input)?;
         Ok(ParentEntity::from(
             parent_entities::set_policy(c.state, c.actor().await?, input).await?,
         ))

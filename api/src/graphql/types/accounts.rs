@@ -174,3 +174,32 @@ pub struct CreateApiTokenInput {
     /// Days until the token expires: 1 to 730, 90 if not given.
     pub expires_in_days: Option<i32>,
 }
+
+impl From<SignUpInput> for services::accounts::SignUpInput {
+    fn from(input: SignUpInput) -> Self {
+        Self {
+            email: input.email,
+            password: input.password,
+            display_name: input.display_name,
+        }
+    }
+}
+
+impl From<SignInInput> for services::accounts::SignInInput {
+    fn from(input: SignInInput) -> Self {
+        Self {
+            email: input.email,
+            password: input.password,
+        }
+    }
+}
+
+impl From<CreateApiTokenInput> for services::api_tokens::CreateApiTokenInput {
+    fn from(input: CreateApiTokenInput) -> Self {
+        Self {
+            name: input.name,
+            scopes: input.scopes,
+            expires_in_days: input.expires_in_days,
+        }
+    }
+}

@@ -13,11 +13,13 @@ use crate::{
         },
     },
     services::formations::{
+        apps::{self, RoleAssignment},
         draft::Draft,
         evaluate::{Evaluation, FormationStep, ProblemCode, STEPS},
         evaluate_with,
         governance::{Governance, render_rules},
         principles::IcaPrinciple,
+        steps::{FinancialInput, GroupInput, MemberInput},
     },
 };
 
@@ -527,4 +529,64 @@ pub struct RejectFormationInput {
     pub formation_id: ID,
     /// Told to the founder.
     pub reason: String,
+}
+
+impl From<StakeholderGroupInput> for GroupInput {
+    fn from(g: StakeholderGroupInput) -> Self {
+        Self {
+            key: g.key,
+            name: g.name,
+            kind: g.kind.into(),
+            voting_weight: g.voting_weight,
+            share_price: g.share_price,
+            admission: g.admission.into(),
+        }
+    }
+}
+
+impl From<FoundingMemberInput> for MemberInput {
+    fn from(m: FoundingMemberInput) -> Self {
+        Self {
+            email: m.email,
+            display_name: m.display_name,
+            stakeholder_group_key: m.stakeholder_group_key,
+            role: m.role.into(),
+        }
+    }
+}
+
+// The step's own fields; the formation and its version make the `Edit`.
+impl From<SetFinancialProfileInput> for FinancialInput {
+    fn from(input: SetFinancialProfileInput) -> Self {
+        Self {
+            distributes_surplus: input.distributes_surplus,
+            raises_share_capital: input.raises_share_capital,
+            accepts_investor_members: input.accepts_investor_members,
+            trades_with_public: input.trades_with_public,
+            currency: input.currency,
+        }
+    }
+}
+
+impl From<AppRoleAssignment> for RoleAssignment {
+    fn from(a: AppRoleAssignment) -> Self {
+        Self {
+            stakeholder_group_key: a.stakeholder_group_key,
+            app_role: a.app_role,
+        }
+    }
+}
+
+// The step's own fields; the formation and its version make the `Edit`.
+impl From<ConfigureAppInput> for apps::ConfigureAppInput {
+    fn from(input: ConfigureAppInput) -> Self {
+        Self {
+            app_id: input.app_id.0,
+            settings: input.settings.0,
+            admin_role: input.admin_role,
+            role_mapping: input
+                .role_mapping
+                .map(|m| m.into_iter().map(RoleAssignment::from).collect()),
+        }
+    }
 }

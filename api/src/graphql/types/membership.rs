@@ -3,9 +3,14 @@ use chrono::{DateTime, Utc};
 use entities::{application, invitation};
 use uuid::Uuid;
 
-use crate::graphql::{
-    context::Ctx,
-    types::{Member, StakeholderGroup, User, load_member, loader_error},
+use crate::{
+    error::{AppError, AppResult},
+    graphql::{
+        context::Ctx,
+        ids::uuid,
+        types::{Member, StakeholderGroup, User, load_member, loader_error},
+    },
+    services::membership::{self, applications, invitations},
 };
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -166,4 +171,48 @@ pub struct ChangeMemberRoleInput {
 pub struct RegisterFilter {
     pub status: Option<super::MembershipStatus>,
     pub stakeholder_group_id: Option<ID>,
+}
+
+impl TryFrom<InviteMemberInput> for invitations::InviteInput {
+    type Error = AppError;
+    fn try_from(input: InviteMemberInput) -> AppResult<Self> {
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            email: input.email,
+            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
+            role: input.role.into(),
+        })
+    }
+}
+
+impl TryFrom<ApplyForMembershipInput> for applications::ApplyInput {
+    type Error = AppError;
+    fn try_from(input: ApplyForMembershipInput) -> AppResult<Self> {
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
+            message: input.message,
+        })
+    }
+}
+
+impl TryFrom<DecideMembershipApplicationInput> for applications::DecideInput {
+    type Error = AppError;
+    fn try_from(input: DecideMembershipApplicationInput) -> AppResult<Self> {
+        Ok(Self {
+            application_id: uuid!(input.application_id)?,
+            approve: input.decision == ApplicationDecision::Approve,
+            reason: input.reason,
+        })
+    }
+}
+
+impl TryFrom<RegisterFilter> for membership::RegisterFilter {
+    type Error = AppError;
+    fn try_from(filter: RegisterFilter) -> AppResult<Self> {
+        Ok(Self {
+            status: filter.status.map(Into::into),
+            stakeholder_group_id: uuid!(filter.stakeholder_group_id)?,
+        })
+    }
 }

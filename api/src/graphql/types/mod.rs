@@ -40,3 +40,58 @@ pub fn loader_error(err: Arc<sea_orm::DbErr>) -> AppError {
     }
     AppError::internal(anyhow::anyhow!("loading a relation: {err}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::ID;
+
+    use super::*;
+    use crate::services;
+
+    fn path_of<T>(result: Result<T, AppError>) -> String {
+        match result {
+            Err(AppError::Validation(errors)) => errors[0].path.clone(),
+            Err(other) => panic!("not a validation error: {other:?}"),
+            Ok(_) => panic!("converted"),
+        }
+    }
+
+    #[test]
+    fn conversions_name_the_field_as_sent() {
+        let input = CreateProposalInput {
+            pool_id: ID::from("nope"),
+            title: String::new(),
+            body: String::new(),
+            kind: ProposalKind::Poll,
+            options: vec![],
+            closes_at: None,
+            quorum_percent: None,
+            pass_threshold_percent: None,
+            voting_rule: None,
+            eligible_group_ids: Some(vec![ID::from("x")]),
+        };
+        assert_eq!(
+            path_of(services::proposals::CreateInput::try_from(input)),
+            "input.eligibleGroupIds[0]"
+        );
+        let filter = RegisterFilter {
+            status: None,
+            stakeholder_group_id: Some(ID::from("nope")),
+        };
+        assert_eq!(
+            path_of(services::membership::RegisterFilter::try_from(filter)),
+            "filter.stakeholderGroupId"
+        );
+        let input = DecideMembershipApplicationInput {
+            application_id: ID::from("nope"),
+            decision: ApplicationDecision::Approve,
+            reason: None,
+        };
+        assert_eq!(
+            path_of(services::membership::applications::DecideInput::try_from(
+                input
+            )),
+            "input.applicationId"
+        );
+    }
+}

@@ -4,13 +4,14 @@ use entities::{expense, ledger_entry};
 use uuid::Uuid;
 
 use crate::{
-    error::AppError,
+    error::{AppError, AppResult},
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::{Member, Money, Proposal, load_member, loader_error},
     },
-    services::{self, pagination::PageRequest},
+    services::{self, expenses, ledger, pagination::PageRequest},
 };
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -182,4 +183,34 @@ pub struct RecordLedgerAdjustmentInput {
     pub description: String,
     /// Groups it in the pool's accounts; `adjustment` if not given.
     pub category: Option<String>,
+}
+
+impl TryFrom<SubmitExpenseInput> for expenses::SubmitInput {
+    type Error = AppError;
+    fn try_from(input: SubmitExpenseInput) -> AppResult<Self> {
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            title: input.title,
+            description: input.description,
+            amount: input.amount,
+            currency: input.currency,
+            payee: input.payee,
+            closes_at: input.closes_at,
+            category: input.category,
+        })
+    }
+}
+
+impl TryFrom<RecordLedgerAdjustmentInput> for ledger::AdjustmentInput {
+    type Error = AppError;
+    fn try_from(input: RecordLedgerAdjustmentInput) -> AppResult<Self> {
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            amount: input.amount,
+            currency: input.currency,
+            reference: input.reference,
+            description: input.description,
+            category: input.category,
+        })
+    }
 }

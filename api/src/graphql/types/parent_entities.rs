@@ -3,13 +3,18 @@ use chrono::{DateTime, Utc};
 use entities::{parent_entity, parent_entity_role, parent_entity_role::RoleStatus};
 
 use crate::{
-    error::AppError,
+    error::{AppError, AppResult},
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::{Formation, FormationStatus, Pool, User, loader_error},
     },
-    services::{self, pagination::PageRequest},
+    services::{
+        self,
+        pagination::PageRequest,
+        parent_entities::{PolicyInput, RegisterInput, RoleInput},
+    },
 };
 
 /// How a parent entity decides on new pools.
@@ -365,4 +370,50 @@ pub struct RevokeParentEntityVerificationInput {
     pub parent_entity_id: ID,
     /// Why, for the audit trail.
     pub reason: String,
+}
+
+impl From<RegisterParentEntityInput> for RegisterInput {
+    fn from(input: RegisterParentEntityInput) -> Self {
+        Self {
+            name: input.name,
+            jurisdiction: input.jurisdiction,
+            legal_form: input.legal_form,
+            registration_number: input.registration_number,
+            approval_policy: input.approval_policy.into(),
+        }
+    }
+}
+
+// Granting and revoking name a role by the same three fields.
+macro_rules! role_input_from {
+    ($($input:ty),+) => {$(
+        impl TryFrom<$input> for RoleInput {
+            type Error = AppError;
+            fn try_from(input: $input) -> AppResult<Self> {
+                Ok(Self {
+                    parent_entity_id: uuid!(input.parent_entity_id)?,
+                    email: input.email,
+                    role: input.role.into(),
+                })
+            }
+        }
+    )+};
+}
+role_input_from!(GrantParentEntityRoleInput, RevokeParentEntityRoleInput);
+
+impl TryFrom<SetParentEntityPolicyInput> for PolicyInput {
+    type Error = AppError;
+    fn try_from(input: SetParentEntityPolicyInput) -> AppResult<Self> {
+        // Catalogue ids, not UUIDs: the service checks them against the catalogue.
+        let ids = |ids: Vec<ID>| -> Vec<String> { ids.into_iter().map(|i| i.0).collect() };
+        Ok(Self {
+            parent_entity_id: uuid!(input.parent_entity_id)?,
+            allowed_template_ids: input.allowed_template_ids.map(ids),
+            allowed_app_ids: input.allowed_app_ids.map(ids),
+            allows_principle_exceptions: input.allows_principle_exceptions,
+            expense_approval_above: input.expense_approval_above,
+            expense_min_approvals: input.expense_min_approvals,
+            parent_share_basis_points: input.parent_share_basis_points,
+        })
+    }
 }

@@ -8,7 +8,6 @@ use crate::{
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
-        ids::uuid,
         types::{
             App, ApplicationStatus, Contribution, Ledger, LegalTemplate, MembershipApplication,
             Money, ParentEntity, Proposal, ProposalStatus, RegisterFilter, SlidingScale,
@@ -211,10 +210,7 @@ impl Pool {
             status: None,
             stakeholder_group_id: None,
         });
-        let filter = services::membership::RegisterFilter {
-            status: filter.status.map(Into::into),
-            stakeholder_group_id: uuid!(filter.stakeholder_group_id)?,
-        };
+        let filter = services::membership::RegisterFilter::try_from(filter)?;
         let page = services::membership::register(
             c.state,
             c.actor().await?.user_id,

@@ -5,16 +5,17 @@ use uuid::Uuid;
 
 use crate::{
     catalogue::VotingRule,
-    error::AppError,
+    error::{AppError, AppResult},
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
+        ids::uuid,
         types::{Expense, Member, StakeholderGroup, load_member, loader_error},
     },
     services::{
         self,
         pagination::PageRequest,
-        proposals::{options_of, parse_rule, tally::Tally},
+        proposals::{self, options_of, parse_rule, tally::Tally},
     },
 };
 
@@ -348,12 +349,43 @@ pub struct CreateProposalInput {
     pub eligible_group_ids: Option<Vec<ID>>,
 }
 
+impl TryFrom<CreateProposalInput> for proposals::CreateInput {
+    type Error = AppError;
+    fn try_from(input: CreateProposalInput) -> AppResult<Self> {
+        // Checked before the pool id: an answer names the first bad field.
+        let eligible_group_ids = uuid!(input.eligible_group_ids)?;
+        Ok(Self {
+            pool_id: uuid!(input.pool_id)?,
+            title: input.title,
+            body: input.body,
+            kind: input.kind.into(),
+            options: input.options,
+            closes_at: input.closes_at,
+            quorum_percent: input.quorum_percent,
+            pass_threshold_percent: input.pass_threshold_percent,
+            voting_rule: input.voting_rule,
+            eligible_group_ids,
+        })
+    }
+}
+
 #[derive(InputObject)]
 pub struct CastVoteInput {
     pub proposal_id: ID,
     /// One of the proposal's options.
     pub choice: String,
     pub reason: Option<String>,
+}
+
+impl TryFrom<CastVoteInput> for proposals::voting::CastInput {
+    type Error = AppError;
+    fn try_from(input: CastVoteInput) -> AppResult<Self> {
+        Ok(Self {
+            proposal_id: uuid!(input.proposal_id)?,
+            choice: input.choice,
+            reason: input.reason,
+        })
+    }
 }
 
 #[derive(InputObject)]
