@@ -41,6 +41,8 @@ pub struct ParentEntityReport {
 }
 
 impl ParentEntityReport {
+    /// The report of a parent entity's totals; each pool's figures load
+    /// only when asked for.
     pub fn new(parent_entity_id: Uuid, period: Period, totals: reports::ParentTotals) -> Self {
         let pools_by_status = totals
             .pools_by_status
