@@ -223,12 +223,7 @@ impl<'a> Founding<'a> {
             }),
             joined_via: Set(JoinedVia::Founding),
             joined_at: Set(is_founder.then_some(now)),
-            left_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            shares_held: Set(0),
-            end_reason: Set(None),
-            ended_by: Set(None),
+            ..crate::services::membership::starting(now)
         }
     }
 
