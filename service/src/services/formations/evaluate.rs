@@ -3,14 +3,12 @@
 
 use entities::{membership::MemberRole, stakeholder_group::StakeholderKind};
 
-use crate::{
-    catalogue::{Catalogue, SurplusDistribution, VotingRule},
-    services::policy::ParentPolicy,
-};
+use crate::{catalogue::Catalogue, services::policy::ParentPolicy};
 
 use super::{
     draft::Draft,
     principles::{PrincipleViolation, principle_violations},
+    template_fit,
 };
 
 /// The six steps, in the order a founder walks them.
@@ -218,141 +216,7 @@ fn legal_template(
                 C::InvalidReference,
                 format!("template `{id}` is no longer in the catalogue; choose another"),
             ),
-            Some(t) => {
-                if !facts.policy.allows_template(id) {
-                    add(
-                        S::LegalTemplate,
-                        "legalTemplateId",
-                        C::NotAllowed,
-                        format!("the parent entity does not allow the template `{}`", t.name),
-                    );
-                }
-                if !t.fits_jurisdiction(facts.parent_jurisdiction) {
-                    add(
-                        S::LegalTemplate,
-                        "legalTemplateId",
-                        C::TemplateConflict,
-                        format!(
-                            "`{}` is for {}; the parent entity is in {}",
-                            t.name,
-                            t.jurisdiction.as_deref().unwrap_or("any"),
-                            facts.parent_jurisdiction
-                        ),
-                    );
-                }
-                let count = draft.members.as_ref().map_or(0, Vec::len);
-                if let Some(min) = t.min_founding_members
-                    && (count as u32) < min
-                {
-                    add(
-                        S::LegalTemplate,
-                        "foundingMembers",
-                        C::TooFew,
-                        format!(
-                            "`{}` needs at least {min} founding members; you have {count}",
-                            t.name
-                        ),
-                    );
-                }
-                let groups = draft.groups.as_deref().unwrap_or_default();
-                if let Some(allowed) = &t.allowed_stakeholder_kinds {
-                    for (i, g) in groups.iter().enumerate() {
-                        if !allowed.contains(&g.kind) {
-                            add(
-                                S::LegalTemplate,
-                                &format!("stakeholderGroups[{i}].kind"),
-                                C::TemplateConflict,
-                                format!(
-                                    "`{}` does not allow {} as a stakeholder group",
-                                    t.name,
-                                    kind_name(g.kind)
-                                ),
-                            );
-                        }
-                    }
-                }
-                if draft.groups.is_some() {
-                    for required in &t.required_stakeholder_kinds {
-                        if !groups.iter().any(|g| g.kind == *required) {
-                            add(
-                                S::LegalTemplate,
-                                "stakeholderGroups",
-                                C::TemplateConflict,
-                                format!(
-                                    "`{}` requires a stakeholder group of {}",
-                                    t.name,
-                                    kind_name(*required)
-                                ),
-                            );
-                        }
-                    }
-                }
-                let investors_refused = t.investor_members_allowed == Some(false);
-                if let Some(f) = &draft.finances {
-                    if investors_refused && f.accepts_investor_members {
-                        add(
-                            S::LegalTemplate,
-                            "financialProfile.acceptsInvestorMembers",
-                            C::TemplateConflict,
-                            format!("`{}` does not admit investor members", t.name),
-                        );
-                    }
-                    if f.distributes_surplus
-                        && t.surplus_distribution == Some(SurplusDistribution::Prohibited)
-                    {
-                        add(
-                            S::LegalTemplate,
-                            "financialProfile.distributesSurplus",
-                            C::TemplateConflict,
-                            format!(
-                                "`{}` does not allow distributing surplus to members",
-                                t.name
-                            ),
-                        );
-                    }
-                    if let Some(capital) = t.min_share_capital.as_ref().filter(|c| c.amount > 0)
-                        && !f.raises_share_capital
-                    {
-                        add(
-                            S::LegalTemplate,
-                            "financialProfile.raisesShareCapital",
-                            C::TemplateConflict,
-                            format!(
-                                "`{}` needs share capital of at least {} {} (minor units)",
-                                t.name, capital.amount, capital.currency
-                            ),
-                        );
-                    }
-                }
-                if investors_refused
-                    && let Some(i) = groups
-                        .iter()
-                        .position(|g| g.kind == StakeholderKind::Investors)
-                {
-                    add(
-                        S::LegalTemplate,
-                        &format!("stakeholderGroups[{i}].kind"),
-                        C::TemplateConflict,
-                        format!("`{}` does not admit investor members", t.name),
-                    );
-                }
-                if t.voting_rule == Some(VotingRule::OneMemberOneVote) {
-                    let mut weights = groups.iter().map(|g| g.voting_weight).filter(|w| *w > 0);
-                    if let Some(first) = weights.next()
-                        && weights.any(|w| w != first)
-                    {
-                        add(
-                            S::LegalTemplate,
-                            "stakeholderGroups",
-                            C::TemplateConflict,
-                            format!(
-                                "`{}` gives one member one vote: give every voting group the same weight",
-                                t.name
-                            ),
-                        );
-                    }
-                }
-            }
+            Some(t) => template_fit::check(draft, facts, id, t, add),
         },
     }
 }

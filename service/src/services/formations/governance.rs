@@ -106,6 +106,23 @@ pub fn render_rules(
 ) -> String {
     let mut doc = String::new();
     let _ = writeln!(doc, "# Rules of {name}\n");
+    name_and_form(&mut doc, name, parent_name, template);
+    membership(&mut doc, g);
+    decisions(&mut doc, g);
+    money(&mut doc, g);
+    dissolution(&mut doc, parent_name, template, g);
+    let _ = writeln!(
+        doc,
+        "\n---\nBased on the template \"{}\" (version {}). Templates are starting points, not legal advice.",
+        template.name, template.version
+    );
+    doc
+}
+
+// Writing into a String cannot fail, hence the `let _ =` below.
+
+/// Section 1: the name, the legal form, and who holds the legal personality.
+fn name_and_form(doc: &mut String, name: &str, parent_name: &str, template: &LegalTemplate) {
     let _ = writeln!(doc, "## 1. Name and legal form\n");
     let _ = writeln!(doc, "1.1 The organisation is called **{name}**.");
     let _ = writeln!(
@@ -125,6 +142,10 @@ pub fn render_rules(
             "1.3 It is a pool inside **{parent_name}**, which holds its legal personality and its money; the rules of {parent_name} apply where these rules are silent."
         );
     }
+}
+
+/// Section 2: the stakeholder groups, as a table, and what membership means.
+fn membership(doc: &mut String, g: &Governance) {
     let _ = writeln!(doc, "\n## 2. Membership\n");
     let _ = writeln!(
         doc,
@@ -158,6 +179,10 @@ pub fn render_rules(
         doc,
         "2.3 Paying and belonging are separate: a member who cannot contribute keeps their rights."
     );
+}
+
+/// Section 3: who votes, how votes count, and the bars a decision must pass.
+fn decisions(doc: &mut String, g: &Governance) {
     let _ = writeln!(doc, "\n## 3. Decisions\n");
     match g.voting_rule {
         VotingRule::OneMemberOneVote => {
@@ -186,52 +211,49 @@ pub fn render_rules(
         "3.4 These rules change only by a proposal that at least {}% of the votes cast agree to.",
         g.rules_change_threshold_percent
     );
+}
+
+/// Section 4: the accounts, then one clause per financial choice (4.2 to 4.5).
+fn money(doc: &mut String, g: &Governance) {
     let _ = writeln!(doc, "\n## 4. Money\n");
     let _ = writeln!(
         doc,
         "4.1 The pool keeps its accounts in {}. Every member can read the ledger.",
         g.currency
     );
-    let _ = writeln!(
-        doc,
-        "4.2 {}",
-        if g.distributes_surplus {
-            "Surplus may be distributed to members in proportion to their participation, not to capital held."
-        } else {
-            "Surplus is not distributed to members; it stays in the pool for its purpose."
-        }
-    );
-    let _ = writeln!(
-        doc,
-        "4.3 {}",
-        if g.raises_share_capital {
-            "The pool raises share capital from its members at the share prices above."
-        } else {
-            "The pool raises no share capital."
-        }
-    );
-    let _ = writeln!(
-        doc,
-        "4.4 {}",
-        if g.accepts_investor_members {
-            "Investor members may join; their votes never outweigh those of the other members."
-        } else {
-            "The pool admits no investor members."
-        }
-    );
-    let _ = writeln!(
-        doc,
-        "4.5 {}",
-        if g.trades_with_public {
-            "The pool trades with the public."
-        } else {
-            "The pool trades with its members only."
-        }
-    );
+    let choices = [
+        (
+            g.distributes_surplus,
+            "Surplus may be distributed to members in proportion to their participation, not to capital held.",
+            "Surplus is not distributed to members; it stays in the pool for its purpose.",
+        ),
+        (
+            g.raises_share_capital,
+            "The pool raises share capital from its members at the share prices above.",
+            "The pool raises no share capital.",
+        ),
+        (
+            g.accepts_investor_members,
+            "Investor members may join; their votes never outweigh those of the other members.",
+            "The pool admits no investor members.",
+        ),
+        (
+            g.trades_with_public,
+            "The pool trades with the public.",
+            "The pool trades with its members only.",
+        ),
+    ];
+    for (number, (chosen, yes, no)) in (2..).zip(choices) {
+        let _ = writeln!(doc, "4.{number} {}", if chosen { yes } else { no });
+    }
     let _ = writeln!(
         doc,
         "4.6 Expenses are proposed to the members and paid only once approved."
     );
+}
+
+/// Section 5: where the assets go; the template's own clause comes first.
+fn dissolution(doc: &mut String, parent_name: &str, template: &LegalTemplate, g: &Governance) {
     let _ = writeln!(doc, "\n## 5. Dissolution\n");
     let clause = template.dissolution_clause.clone().unwrap_or_else(|| {
         if g.asset_lock {
@@ -241,12 +263,6 @@ pub fn render_rules(
         }
     });
     let _ = writeln!(doc, "5.1 {clause}");
-    let _ = writeln!(
-        doc,
-        "\n---\nBased on the template \"{}\" (version {}). Templates are starting points, not legal advice.",
-        template.name, template.version
-    );
-    doc
 }
 
 fn non_voting_groups(g: &Governance) -> Option<String> {

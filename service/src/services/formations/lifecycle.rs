@@ -1,39 +1,29 @@
 //! Submission, withdrawal and the parent's decision. Approval creates the
 //! pool and everything in it in one transaction.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use entities::{
     formation::{self, FormationStatus},
-    membership::{self, JoinedVia, MemberRole, MembershipStatus},
     parent_entity::{self, ApprovalPolicy},
-    pool::{self, PoolStatus},
-    pool_app::{self, ProvisioningState},
-    stakeholder_group, user,
+    pool,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::{
     auth::{Actor, permissions},
-    catalogue::apps::ADMIN_ROLE,
     domain::MultiLineText,
     error::{AppError, AppResult, FieldError},
-    services::{
-        OnConflict,
-        audit::{self, Action, Change},
-    },
+    services::audit::{self, Action, Change},
     state::AppState,
 };
 
 use super::{
-    draft::{Draft, RoleMapping, encode},
+    draft::Draft,
     evaluate_draft,
-    governance::{Governance, render_rules},
+    founding::Founding,
     load_draft_from,
     steps::{find, find_locked},
 };
@@ -307,29 +297,14 @@ async fn create_pool(
     parent: &parent_entity::Model,
     decided_by: Option<Uuid>,
 ) -> AppResult<pool::Model> {
-    let f = &draft.formation;
-    let missing = |what: &str| {
-        AppError::internal(anyhow::anyhow!("complete formation {} lacks {what}", f.id))
-    };
-    let template = f
-        .legal_template_id
-        .as_deref()
-        .and_then(|id| state.catalogue.template(id))
-        .ok_or_else(|| missing("a template"))?;
-    let groups = draft.groups.as_deref().ok_or_else(|| missing("groups"))?;
-    let members = draft.members.as_deref().ok_or_else(|| missing("members"))?;
-    let finances = draft.finances.as_ref().ok_or_else(|| missing("finances"))?;
-    let (name, name_key, slug) = match (&f.name, &f.name_key, &f.slug) {
-        (Some(n), Some(k), Some(s)) => (n.clone(), k.clone(), s.clone()),
-        _ => return Err(missing("a name")),
-    };
+    let founding = Founding::read(state, draft)?;
     let now = Utc::now();
     let pool_id = Uuid::now_v7();
 
     // The caller holds the formation's lock and saw it SUBMITTED.
     move_on(
         txn,
-        f,
+        &draft.formation,
         [
             (
                 formation::Column::Status,
@@ -341,144 +316,7 @@ async fn create_pool(
         ],
     )
     .await?;
-
-    let governance = Governance::derive(template, groups, finances);
-    let pool = pool::ActiveModel {
-        id: Set(pool_id),
-        parent_entity_id: Set(parent.id),
-        formation_id: Set(f.id),
-        name: Set(name.clone()),
-        slug: Set(slug),
-        name_key: Set(name_key),
-        status: Set(PoolStatus::Active),
-        legal_template_id: Set(template.id.clone()),
-        legal_template_version: Set(template.version),
-        currency: Set(finances.currency.clone()),
-        rules_document: Set(render_rules(&name, &parent.name, template, &governance)),
-        governance: Set(encode(&governance)?),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await
-    .on_conflict(|| {
-        format!(
-            "`{name}` is already used by another pool of this parent entity; rename the formation"
-        )
-    })?;
-
-    let group_ids: HashMap<&str, Uuid> = groups
-        .iter()
-        .map(|g| (g.key.as_str(), Uuid::now_v7()))
-        .collect();
-    stakeholder_group::Entity::insert_many(groups.iter().map(|g| stakeholder_group::ActiveModel {
-        id: Set(group_ids[g.key.as_str()]),
-        pool_id: Set(pool_id),
-        key: Set(g.key.clone()),
-        name: Set(g.name.clone()),
-        kind: Set(g.kind),
-        voting_weight: Set(g.voting_weight),
-        share_price_minor: Set(g.share_price),
-        admission: Set(g.admission),
-        created_at: Set(now),
-    }))
-    .exec(txn)
-    .await?;
-
-    // Founding members who already have accounts are linked now.
-    let accounts: HashMap<String, Uuid> = user::Entity::find()
-        .filter(user::Column::Email.is_in(members.iter().map(|m| m.email.clone())))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|u| (u.email, u.id))
-        .collect();
-    let mut memberships = Vec::with_capacity(members.len());
-    for m in members {
-        let group_id = *group_ids
-            .get(m.stakeholder_group_key.as_str())
-            .ok_or_else(|| missing("a valid group for every member"))?;
-        let is_founder = accounts.get(&m.email) == Some(&f.founder_id);
-        memberships.push(membership::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            pool_id: Set(pool_id),
-            user_id: Set(accounts.get(&m.email).copied()),
-            email: Set(m.email.clone()),
-            display_name: Set(m.display_name.clone()),
-            stakeholder_group_id: Set(group_id),
-            role: Set(if is_founder {
-                MemberRole::Admin
-            } else {
-                m.role
-            }),
-            status: Set(if is_founder {
-                MembershipStatus::Active
-            } else {
-                MembershipStatus::Invited
-            }),
-            joined_via: Set(JoinedVia::Founding),
-            joined_at: Set(is_founder.then_some(now)),
-            left_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            shares_held: Set(0),
-            end_reason: Set(None),
-            ended_by: Set(None),
-        });
-    }
-    membership::Entity::insert_many(memberships)
-        .exec(txn)
-        .await?;
-
-    let app_ids = draft.app_ids.as_deref().unwrap_or_default();
-    if !app_ids.is_empty() {
-        let mut rows = Vec::with_capacity(app_ids.len());
-        for app_id in app_ids {
-            let app = state
-                .catalogue
-                .app(app_id)
-                .ok_or_else(|| missing("a catalogued app"))?;
-            let (settings, role_mapping) = match draft.app_configs.get(app_id) {
-                Some(config) => (
-                    app.validate_settings(&config.settings)
-                        .map_err(|_| missing("valid app settings"))?,
-                    config.role_mapping.clone(),
-                ),
-                None => (
-                    app.default_settings(),
-                    RoleMapping {
-                        admins: ADMIN_ROLE.to_owned(),
-                        groups: Default::default(),
-                    },
-                ),
-            };
-            // Every group gets a role: the founder's choice or the app's default.
-            let mut mapping = role_mapping;
-            for g in groups {
-                mapping
-                    .groups
-                    .entry(g.key.clone())
-                    .or_insert_with(|| app.manifest.default_member_role.clone());
-            }
-            rows.push(pool_app::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                pool_id: Set(pool_id),
-                app_id: Set(app_id.clone()),
-                app_version: Set(app.manifest.version.clone()),
-                settings: Set(settings),
-                role_mapping: Set(encode(&mapping)?),
-                provisioning_state: Set(ProvisioningState::Requested),
-                created_at: Set(now),
-                updated_at: Set(now),
-                url: Set(None),
-                handover: Set(None),
-                status_message: Set(None),
-            });
-        }
-        pool_app::Entity::insert_many(rows).exec(txn).await?;
-        crate::services::provisioning::request_for_pool(txn, pool_id).await?;
-    }
-    Ok(pool)
+    founding.write(state, txn, parent, pool_id, now).await
 }
 
 pub fn status_name(status: FormationStatus) -> &'static str {

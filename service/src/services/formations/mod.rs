@@ -1,16 +1,19 @@
 //! Formation: the guided, resumable flow from stakeholder groups to an
 //! approved pool. `steps` edits a draft, `evaluate` says what is missing,
-//! `lifecycle` submits and decides, `governance` renders the rules.
+//! `lifecycle` submits and decides, `founding` writes the approved pool,
+//! `governance` renders the rules.
 
 pub mod apps;
 pub mod draft;
 pub mod evaluate;
+mod founding;
 pub mod governance;
 pub mod lifecycle;
 pub mod names;
 pub mod principles;
 pub mod recommend;
 pub mod steps;
+mod template_fit;
 
 use std::collections::HashMap;
 

@@ -10,7 +10,10 @@ use crate::{
     services::policy::ParentPolicy,
 };
 
-use super::{draft::Draft, evaluate::kind_name};
+use super::{
+    draft::{Draft, DraftGroup, FinancialProfile},
+    evaluate::kind_name,
+};
 
 pub struct Recommendation<'a> {
     pub template: &'a LegalTemplate,
@@ -50,114 +53,152 @@ fn assess<'a>(
     parent_jurisdiction: &str,
     aims: &HashSet<Objective>,
 ) -> Recommendation<'a> {
-    let mut fits = Vec::new();
-    let mut misfits = Vec::new();
-    let mut bonus = 0;
-    match (&t.jurisdiction, t.kind) {
-        (_, TemplateKind::PoolInsideParent) => {
-            fits.push(
-                "no registration needed: the parent's legal personality and rules apply".to_owned(),
-            );
-            bonus += 1;
-        }
-        (Some(j), _) if j == parent_jurisdiction => {
-            fits.push(format!("a legal form of {j}, where the parent entity is"))
-        }
-        (Some(j), _) => misfits.push(format!(
-            "a legal form of {j}; the parent entity is in {parent_jurisdiction}"
-        )),
-        (None, _) => {}
-    }
-    let members = draft.members.as_ref().map_or(0, Vec::len);
-    if let Some(min) = t.min_founding_members {
-        let line = format!("needs at least {min} founding members; you have {members}");
-        if members as u32 >= min {
-            fits.push(line)
-        } else {
-            misfits.push(line)
-        }
-    }
+    let mut a = Assessment::default();
     let groups = draft.groups.as_deref().unwrap_or_default();
-    if let Some(allowed) = &t.allowed_stakeholder_kinds {
-        for g in groups.iter().filter(|g| !allowed.contains(&g.kind)) {
-            misfits.push(format!(
-                "does not allow a {} group (your group `{}`)",
-                kind_name(g.kind),
-                g.key
-            ));
-        }
-    }
-    for required in &t.required_stakeholder_kinds {
-        if groups.iter().any(|g| g.kind == *required) {
-            fits.push(format!(
-                "requires a {} group; you have one",
-                kind_name(*required)
-            ));
-        } else {
-            misfits.push(format!(
-                "requires a {} group; you have none",
-                kind_name(*required)
-            ));
-        }
-    }
-    let wants_investors = draft
-        .finances
-        .as_ref()
-        .is_some_and(|f| f.accepts_investor_members)
-        || groups.iter().any(|g| g.kind == StakeholderKind::Investors);
-    match (wants_investors, t.investor_members_allowed) {
-        (true, Some(true)) => fits.push("admits investor members, as you want".to_owned()),
-        (true, Some(false)) => {
-            misfits.push("does not admit investor members, which you want".to_owned())
-        }
-        _ => {}
-    }
+    // The lines come in this order in the answer.
+    a.jurisdiction(t, parent_jurisdiction);
+    a.founders(t, draft.members.as_ref().map_or(0, Vec::len));
+    a.group_kinds(t, groups);
+    a.investors(t, draft, groups);
     if let Some(f) = &draft.finances {
+        a.finances(t, f);
+    }
+    a.objectives(t, aims);
+    let score = a.fits.len() as i32 + a.bonus - 3 * a.misfits.len() as i32;
+    Recommendation {
+        template: t,
+        eligible: a.misfits.is_empty(),
+        score,
+        fits: a.fits,
+        misfits: a.misfits,
+    }
+}
+
+/// What fits and what does not, and the points a template earns beyond
+/// its count of fits.
+#[derive(Default)]
+struct Assessment {
+    fits: Vec<String>,
+    misfits: Vec<String>,
+    bonus: i32,
+}
+
+impl Assessment {
+    fn jurisdiction(&mut self, t: &LegalTemplate, parent_jurisdiction: &str) {
+        match (&t.jurisdiction, t.kind) {
+            (_, TemplateKind::PoolInsideParent) => {
+                self.fits.push(
+                    "no registration needed: the parent's legal personality and rules apply"
+                        .to_owned(),
+                );
+                self.bonus += 1;
+            }
+            (Some(j), _) if j == parent_jurisdiction => self
+                .fits
+                .push(format!("a legal form of {j}, where the parent entity is")),
+            (Some(j), _) => self.misfits.push(format!(
+                "a legal form of {j}; the parent entity is in {parent_jurisdiction}"
+            )),
+            (None, _) => {}
+        }
+    }
+
+    fn founders(&mut self, t: &LegalTemplate, members: usize) {
+        if let Some(min) = t.min_founding_members {
+            let line = format!("needs at least {min} founding members; you have {members}");
+            if members as u32 >= min {
+                self.fits.push(line)
+            } else {
+                self.misfits.push(line)
+            }
+        }
+    }
+
+    fn group_kinds(&mut self, t: &LegalTemplate, groups: &[DraftGroup]) {
+        if let Some(allowed) = &t.allowed_stakeholder_kinds {
+            for g in groups.iter().filter(|g| !allowed.contains(&g.kind)) {
+                self.misfits.push(format!(
+                    "does not allow a {} group (your group `{}`)",
+                    kind_name(g.kind),
+                    g.key
+                ));
+            }
+        }
+        for required in &t.required_stakeholder_kinds {
+            if groups.iter().any(|g| g.kind == *required) {
+                self.fits.push(format!(
+                    "requires a {} group; you have one",
+                    kind_name(*required)
+                ));
+            } else {
+                self.misfits.push(format!(
+                    "requires a {} group; you have none",
+                    kind_name(*required)
+                ));
+            }
+        }
+    }
+
+    /// The founders want investors by saying so or by having a group of them.
+    fn investors(&mut self, t: &LegalTemplate, draft: &Draft, groups: &[DraftGroup]) {
+        let wants_investors = draft
+            .finances
+            .as_ref()
+            .is_some_and(|f| f.accepts_investor_members)
+            || groups.iter().any(|g| g.kind == StakeholderKind::Investors);
+        match (wants_investors, t.investor_members_allowed) {
+            (true, Some(true)) => self
+                .fits
+                .push("admits investor members, as you want".to_owned()),
+            (true, Some(false)) => self
+                .misfits
+                .push("does not admit investor members, which you want".to_owned()),
+            _ => {}
+        }
+    }
+
+    fn finances(&mut self, t: &LegalTemplate, f: &FinancialProfile) {
         match (f.distributes_surplus, t.surplus_distribution) {
-            (true, Some(SurplusDistribution::Prohibited)) => {
-                misfits.push("does not allow distributing surplus, which you want".to_owned())
-            }
-            (true, Some(SurplusDistribution::Allowed)) => {
-                fits.push("allows distributing surplus to members".to_owned())
-            }
-            (false, _) if t.asset_lock == Some(true) => {
-                fits.push("its asset lock keeps what you build for its purpose".to_owned())
-            }
+            (true, Some(SurplusDistribution::Prohibited)) => self
+                .misfits
+                .push("does not allow distributing surplus, which you want".to_owned()),
+            (true, Some(SurplusDistribution::Allowed)) => self
+                .fits
+                .push("allows distributing surplus to members".to_owned()),
+            (false, _) if t.asset_lock == Some(true) => self
+                .fits
+                .push("its asset lock keeps what you build for its purpose".to_owned()),
             _ => {}
         }
         if let Some(capital) = t.min_share_capital.as_ref().filter(|c| c.amount > 0)
             && !f.raises_share_capital
         {
-            misfits.push(format!(
+            self.misfits.push(format!(
                 "needs share capital ({} {} in minor units); you raise none",
                 capital.amount, capital.currency
             ));
         }
     }
-    let shared: Vec<Objective> = t
-        .objectives
-        .iter()
-        .filter(|o| aims.contains(o))
-        .copied()
-        .collect();
-    if !shared.is_empty() {
-        bonus += 2 * shared.len() as i32;
-        fits.push(format!(
-            "made for {}",
-            shared
-                .iter()
-                .map(|o| objective_text(*o))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    let score = fits.len() as i32 + bonus - 3 * misfits.len() as i32;
-    Recommendation {
-        template: t,
-        eligible: misfits.is_empty(),
-        score,
-        fits,
-        misfits,
+
+    /// A template made for what the founders aim at earns two points an aim.
+    fn objectives(&mut self, t: &LegalTemplate, aims: &HashSet<Objective>) {
+        let shared: Vec<Objective> = t
+            .objectives
+            .iter()
+            .filter(|o| aims.contains(o))
+            .copied()
+            .collect();
+        if !shared.is_empty() {
+            self.bonus += 2 * shared.len() as i32;
+            self.fits.push(format!(
+                "made for {}",
+                shared
+                    .iter()
+                    .map(|o| objective_text(*o))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
     }
 }
 

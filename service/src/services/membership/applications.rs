@@ -246,12 +246,7 @@ async fn insert_member(
         status: Set(MembershipStatus::Active),
         joined_via: Set(via),
         joined_at: Set(Some(now)),
-        left_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        shares_held: Set(0),
-        end_reason: Set(None),
-        ended_by: Set(None),
+        ..super::starting(now)
     }
     .insert(db)
     .await

@@ -1,13 +1,16 @@
 //! Invitations: an admin invites an email into a group; the person accepts
 //! with the token from the invitation link before it expires.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entities::{
     invitation,
     membership::{self, JoinedVia, MemberRole, MembershipStatus},
     user,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    sea_query::Expr,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -68,70 +71,10 @@ pub async fn invite(
                 "{email} is already a member of this pool"
             )));
         }
-        Some(m) => {
-            // Re-invite: same membership, possibly another group or role.
-            let mut active: membership::ActiveModel = m.into();
-            active.stakeholder_group_id = Set(group.id);
-            active.role = Set(input.role);
-            active.updated_at = Set(now);
-            let m = active.update(&txn).await?;
-            invitation::Entity::update_many()
-                .col_expr(invitation::Column::RevokedAt, Expr::value(now))
-                .filter(invitation::Column::MembershipId.eq(m.id))
-                .filter(invitation::Column::AcceptedAt.is_null())
-                .filter(invitation::Column::RevokedAt.is_null())
-                .exec(&txn)
-                .await?;
-            m
-        }
-        None => {
-            let account = user::Entity::find()
-                .filter(user::Column::Email.eq(email.as_str()))
-                .one(&txn)
-                .await?;
-            membership::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                pool_id: Set(pool.id),
-                user_id: Set(account.map(|u| u.id)),
-                email: Set(email.as_str().to_owned()),
-                display_name: Set(email.local_part().to_owned()),
-                stakeholder_group_id: Set(group.id),
-                role: Set(input.role),
-                status: Set(MembershipStatus::Invited),
-                joined_via: Set(JoinedVia::Invitation),
-                joined_at: Set(None),
-                left_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                shares_held: Set(0),
-                end_reason: Set(None),
-                ended_by: Set(None),
-            }
-            .insert(&txn)
-            .await
-            .on_conflict(|| format!("{email} already has a membership in this pool"))?
-        }
+        Some(m) => reinvite(&txn, m, group.id, input.role, now).await?,
+        None => new_invited(&txn, pool.id, &email, group.id, input.role, now).await?,
     };
-    let token = tokens::new_token(INVITATION_PREFIX);
-    let ttl =
-        chrono::Duration::from_std(state.config.invitation_ttl).map_err(AppError::internal)?;
-    let invitation = invitation::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        pool_id: Set(pool.id),
-        membership_id: Set(membership.id),
-        email: Set(email.as_str().to_owned()),
-        token_hash: Set(tokens::hash_token(
-            state.config.auth_secret.expose(),
-            &token,
-        )),
-        invited_by: Set(Some(admin.id)),
-        expires_at: Set(now + ttl),
-        accepted_at: Set(None),
-        revoked_at: Set(None),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let (invitation, token) = issue(state, &txn, &membership, &email, admin.id, now).await?;
     let change = Change::new(Action::MemberInvited, "Member", membership.id).in_pool(&pool);
     let change = match &previous {
         Some(before) => change.diff(before, &membership),
@@ -144,6 +87,95 @@ pub async fn invite(
     )
     .await?;
     txn.commit().await?;
+    Ok((invitation, token))
+}
+
+/// Re-invites a current membership, possibly into another group or role,
+/// and retires its invitations still open.
+async fn reinvite(
+    txn: &DatabaseTransaction,
+    m: membership::Model,
+    group_id: Uuid,
+    role: MemberRole,
+    now: DateTime<Utc>,
+) -> AppResult<membership::Model> {
+    let mut active: membership::ActiveModel = m.into();
+    active.stakeholder_group_id = Set(group_id);
+    active.role = Set(role);
+    active.updated_at = Set(now);
+    let m = active.update(txn).await?;
+    invitation::Entity::update_many()
+        .col_expr(invitation::Column::RevokedAt, Expr::value(now))
+        .filter(invitation::Column::MembershipId.eq(m.id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(m)
+}
+
+/// A new invited membership, linked to the account of that email if there
+/// is one.
+async fn new_invited(
+    txn: &DatabaseTransaction,
+    pool_id: Uuid,
+    email: &Email,
+    group_id: Uuid,
+    role: MemberRole,
+    now: DateTime<Utc>,
+) -> AppResult<membership::Model> {
+    let account = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(txn)
+        .await?;
+    membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        pool_id: Set(pool_id),
+        user_id: Set(account.map(|u| u.id)),
+        email: Set(email.as_str().to_owned()),
+        display_name: Set(email.local_part().to_owned()),
+        stakeholder_group_id: Set(group_id),
+        role: Set(role),
+        status: Set(MembershipStatus::Invited),
+        joined_via: Set(JoinedVia::Invitation),
+        joined_at: Set(None),
+        ..super::starting(now)
+    }
+    .insert(txn)
+    .await
+    .on_conflict(|| format!("{email} already has a membership in this pool"))
+}
+
+/// A new invitation for the membership; only its token's hash is stored,
+/// the token is returned to be shown once.
+async fn issue(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    membership: &membership::Model,
+    email: &Email,
+    invited_by: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<(invitation::Model, String)> {
+    let token = tokens::new_token(INVITATION_PREFIX);
+    let ttl =
+        chrono::Duration::from_std(state.config.invitation_ttl).map_err(AppError::internal)?;
+    let invitation = invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        pool_id: Set(membership.pool_id),
+        membership_id: Set(membership.id),
+        email: Set(email.as_str().to_owned()),
+        token_hash: Set(tokens::hash_token(
+            state.config.auth_secret.expose(),
+            &token,
+        )),
+        invited_by: Set(Some(invited_by)),
+        expires_at: Set(now + ttl),
+        accepted_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
     Ok((invitation, token))
 }
 

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod changes;
 pub mod invitations;
 
+use chrono::{DateTime, Utc};
 use entities::{
     membership::{self, MemberRole, MembershipStatus},
     parent_entity_role::RoleKind,
@@ -12,7 +13,7 @@ use entities::{
     stakeholder_group,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -22,6 +23,20 @@ use crate::{
     services::pagination::{Page, PageRequest, paginate},
     state::AppState,
 };
+
+/// A new membership row as every way in starts it: not left, no shares
+/// held, not ended. The caller sets who, where and how it began.
+pub(crate) fn starting(now: DateTime<Utc>) -> membership::ActiveModel {
+    membership::ActiveModel {
+        left_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        shares_held: Set(0),
+        end_reason: Set(None),
+        ended_by: Set(None),
+        ..Default::default()
+    }
+}
 
 /// How the caller relates to a pool, for reads.
 pub enum Viewer {

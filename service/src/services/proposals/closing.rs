@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entities::{
     delegation,
     expense::{self, ExpenseStatus},
@@ -137,64 +137,13 @@ async fn record_closed(
 /// Claims the proposal and stores its count. `false` if another closed it first.
 async fn close_in(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<bool> {
     let now = Utc::now();
-    let claimed = proposal::Entity::update_many()
-        .col_expr(
-            proposal::Column::Status,
-            Expr::value(ProposalStatus::Closed),
-        )
-        .col_expr(proposal::Column::ClosedAt, Expr::value(now))
-        .col_expr(proposal::Column::UpdatedAt, Expr::value(now))
-        .filter(proposal::Column::Id.eq(p.id))
-        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 0 {
+    if !claim(db, p, now).await? {
         return Ok(false);
     }
-    let eligible_groups = eligible_groups_of(p);
-    let weights: HashMap<Uuid, i32> = stakeholder_group::Entity::find()
-        .filter(stakeholder_group::Column::PoolId.eq(p.pool_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|g| (g.id, g.voting_weight))
-        .collect();
-    // The electorate at closing: active members of eligible, voting groups.
-    let electorate: HashMap<Uuid, Uuid> = membership::Entity::find()
-        .filter(membership::Column::PoolId.eq(p.pool_id))
-        .filter(membership::Column::Status.eq(MembershipStatus::Active))
-        .filter(membership::Column::StakeholderGroupId.is_in(eligible_groups))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|m| weights.get(&m.stakeholder_group_id).copied().unwrap_or(0) > 0)
-        .map(|m| (m.id, m.stakeholder_group_id))
-        .collect();
-    let votes: HashMap<Uuid, String> = vote::Entity::find()
-        .filter(vote::Column::ProposalId.eq(p.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| (v.membership_id, v.choice))
-        .collect();
-    // A delegation for this proposal overrides a standing one.
-    let mut delegations: HashMap<Uuid, Uuid> = HashMap::new();
-    let active = delegation::Entity::find()
-        .filter(delegation::Column::PoolId.eq(p.pool_id))
-        .filter(delegation::Column::RevokedAt.is_null())
-        .filter(
-            Condition::any()
-                .add(delegation::Column::ProposalId.eq(p.id))
-                .add(delegation::Column::ProposalId.is_null()),
-        )
-        .all(db)
-        .await?;
-    for d in active.iter().filter(|d| d.proposal_id.is_none()) {
-        delegations.insert(d.delegator_membership_id, d.delegate_membership_id);
-    }
-    for d in active.iter().filter(|d| d.proposal_id.is_some()) {
-        delegations.insert(d.delegator_membership_id, d.delegate_membership_id);
-    }
+    let weights = group_weights(db, p).await?;
+    let electorate = electorate(db, p, &weights).await?;
+    let votes = votes_cast(db, p).await?;
+    let delegations = delegations(db, p).await?;
     let (expense, min_agree) = expense_rule(db, p).await?;
     let options = options_of(p);
     let result = tally(&TallyInput {
@@ -219,19 +168,124 @@ async fn close_in(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<b
         .exec(db)
         .await?;
     if let Some(expense) = expense {
-        let status = if result.outcome == Outcome::Passed {
-            ExpenseStatus::Approved
-        } else {
-            ExpenseStatus::Rejected
-        };
-        expense::Entity::update_many()
-            .col_expr(expense::Column::Status, Expr::value(status))
-            .col_expr(expense::Column::UpdatedAt, Expr::value(now))
-            .filter(expense::Column::Id.eq(expense.id))
-            .exec(db)
-            .await?;
+        decide_expense(db, &expense, result.outcome, now).await?;
     }
     Ok(true)
+}
+
+/// Moves the proposal from open to closed; only one closer can, so the
+/// count is stored once.
+async fn claim(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let claimed = proposal::Entity::update_many()
+        .col_expr(
+            proposal::Column::Status,
+            Expr::value(ProposalStatus::Closed),
+        )
+        .col_expr(proposal::Column::ClosedAt, Expr::value(now))
+        .col_expr(proposal::Column::UpdatedAt, Expr::value(now))
+        .filter(proposal::Column::Id.eq(p.id))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected > 0)
+}
+
+/// Group id → voting weight, for every group of the pool.
+async fn group_weights(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+) -> AppResult<HashMap<Uuid, i32>> {
+    Ok(stakeholder_group::Entity::find()
+        .filter(stakeholder_group::Column::PoolId.eq(p.pool_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g.voting_weight))
+        .collect())
+}
+
+/// The electorate at closing: active members of eligible, voting groups,
+/// membership id → group id.
+async fn electorate(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+    weights: &HashMap<Uuid, i32>,
+) -> AppResult<HashMap<Uuid, Uuid>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::PoolId.eq(p.pool_id))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .filter(membership::Column::StakeholderGroupId.is_in(eligible_groups_of(p)))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|m| weights.get(&m.stakeholder_group_id).copied().unwrap_or(0) > 0)
+        .map(|m| (m.id, m.stakeholder_group_id))
+        .collect())
+}
+
+/// Membership id → choice.
+async fn votes_cast(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+) -> AppResult<HashMap<Uuid, String>> {
+    Ok(vote::Entity::find()
+        .filter(vote::Column::ProposalId.eq(p.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.membership_id, v.choice))
+        .collect())
+}
+
+/// Delegator → delegate. A delegation for this proposal overrides a
+/// standing one, so standing ones go in first.
+async fn delegations(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+) -> AppResult<HashMap<Uuid, Uuid>> {
+    let mut delegations: HashMap<Uuid, Uuid> = HashMap::new();
+    let active = delegation::Entity::find()
+        .filter(delegation::Column::PoolId.eq(p.pool_id))
+        .filter(delegation::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(delegation::Column::ProposalId.eq(p.id))
+                .add(delegation::Column::ProposalId.is_null()),
+        )
+        .all(db)
+        .await?;
+    for d in active.iter().filter(|d| d.proposal_id.is_none()) {
+        delegations.insert(d.delegator_membership_id, d.delegate_membership_id);
+    }
+    for d in active.iter().filter(|d| d.proposal_id.is_some()) {
+        delegations.insert(d.delegator_membership_id, d.delegate_membership_id);
+    }
+    Ok(delegations)
+}
+
+/// An expense is approved exactly when its proposal passed.
+async fn decide_expense(
+    db: &impl ConnectionTrait,
+    expense: &expense::Model,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let status = if outcome == Outcome::Passed {
+        ExpenseStatus::Approved
+    } else {
+        ExpenseStatus::Rejected
+    };
+    expense::Entity::update_many()
+        .col_expr(expense::Column::Status, Expr::value(status))
+        .col_expr(expense::Column::UpdatedAt, Expr::value(now))
+        .filter(expense::Column::Id.eq(expense.id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// For an expense proposal: the expense, and the fewest agreeing votes the

@@ -1,6 +1,7 @@
 //! Proposals and polls: creating them, voting, delegating and closing.
 
 pub mod closing;
+mod fields;
 pub mod tally;
 pub mod voting;
 
@@ -20,8 +21,7 @@ use uuid::Uuid;
 use crate::{
     auth::Actor,
     catalogue::VotingRule,
-    domain::{Check, MultiLineText, SingleLineText},
-    error::{AppError, AppResult, FieldError},
+    error::{AppError, AppResult},
     services::audit::{self, Action, Change},
     services::{
         begin_write,
@@ -31,8 +31,6 @@ use crate::{
     },
     state::AppState,
 };
-
-use self::tally::PROPOSAL_OPTIONS;
 
 /// How long a proposal stays open when its author does not say.
 pub const DEFAULT_VOTING_DAYS: i64 = 7;
@@ -91,130 +89,22 @@ pub(crate) async fn insert(
         .filter(stakeholder_group::Column::PoolId.eq(pool.id))
         .all(db)
         .await?;
-    let mut check = Check::default();
-    let title = check.field(SingleLineText::<1, 200>::parse(&input.title, "input.title"));
-    let body = check.field(MultiLineText::<0, 20_000>::parse(&input.body, "input.body"));
-    let options: Vec<String> = match input.kind {
-        ProposalKind::Poll => {
-            let mut opts = Vec::new();
-            for (i, o) in input.options.iter().enumerate() {
-                if let Some(o) = check.field(SingleLineText::<1, 200>::parse(
-                    o,
-                    &format!("input.options[{i}]"),
-                )) {
-                    let o = o.into_inner();
-                    if opts.iter().any(|x: &String| x.eq_ignore_ascii_case(&o)) {
-                        check.field::<()>(Err(FieldError::new(
-                            format!("input.options[{i}]"),
-                            "is listed twice",
-                        )));
-                    }
-                    opts.push(o);
-                }
-            }
-            if !(2..=20).contains(&input.options.len()) {
-                check.field::<()>(Err(FieldError::new(
-                    "input.options",
-                    "a poll needs between 2 and 20 options",
-                )));
-            }
-            opts
-        }
-        _ => {
-            if !input.options.is_empty() {
-                check.field::<()>(Err(FieldError::new("input.options", "a proposal's options are always agree, abstain, disagree and block; leave them out")));
-            }
-            PROPOSAL_OPTIONS.iter().map(|o| (*o).to_owned()).collect()
-        }
-    };
     let now = Utc::now();
-    let closes_at = input
-        .closes_at
-        .unwrap_or(now + chrono::Duration::days(DEFAULT_VOTING_DAYS));
-    if closes_at <= now + chrono::Duration::minutes(1)
-        || closes_at > now + chrono::Duration::days(366)
-    {
-        check.field::<()>(Err(FieldError::new(
-            "input.closesAt",
-            "must be between a minute and a year from now",
-        )));
-    }
-    let percent = |v: Option<i32>, default: i32, path: &str, max: i32, check: &mut Check| {
-        let v = v.unwrap_or(default);
-        check.field(if (0..=max).contains(&v) {
-            Ok(v)
-        } else {
-            Err(FieldError::new(
-                path,
-                format!("must be between 0 and {max}"),
-            ))
-        })
-    };
-    let quorum = percent(
-        input.quorum_percent,
-        governance.default_quorum_percent,
-        "input.quorumPercent",
-        100,
-        &mut check,
-    );
-    let threshold = percent(
-        input.pass_threshold_percent,
-        governance.default_pass_threshold_percent,
-        "input.passThresholdPercent",
-        99,
-        &mut check,
-    );
-    let eligible: Vec<Uuid> = match input.eligible_group_ids {
-        None => groups
-            .iter()
-            .filter(|g| g.voting_weight > 0)
-            .map(|g| g.id)
-            .collect(),
-        Some(ids) => {
-            for (i, id) in ids.iter().enumerate() {
-                match groups.iter().find(|g| g.id == *id) {
-                    None => check.field::<()>(Err(FieldError::new(
-                        format!("input.eligibleGroupIds[{i}]"),
-                        "is not a stakeholder group of this pool",
-                    ))),
-                    Some(g) if g.voting_weight == 0 => check.field::<()>(Err(FieldError::new(
-                        format!("input.eligibleGroupIds[{i}]"),
-                        format!("{} is a non-voting group (weight 0)", g.name),
-                    ))),
-                    Some(_) => None,
-                };
-            }
-            ids
-        }
-    };
-    if eligible.is_empty() {
-        check.field::<()>(Err(FieldError::new(
-            "input.eligibleGroupIds",
-            "at least one voting group must be eligible",
-        )));
-    }
-    let (Some(title), Some(body), Some(quorum), Some(threshold)) = (title, body, quorum, threshold)
-    else {
-        return Err(check.into_error());
-    };
-    if !check.is_empty() {
-        return Err(check.into_error());
-    }
-    let rule = input.voting_rule.unwrap_or(governance.voting_rule);
+    let f = fields::parse(input, &governance, &groups, now)?;
     let proposal = proposal::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
         author_membership_id: Set(author.id),
-        title: Set(title.into_inner()),
-        body: Set(body.into_inner()),
-        kind: Set(input.kind),
-        options: Set(Value::from(options)),
-        closes_at: Set(closes_at),
-        quorum_percent: Set(quorum),
-        pass_threshold_percent: Set(threshold),
-        voting_rule: Set(rule_name(rule).to_owned()),
+        title: Set(f.title),
+        body: Set(f.body),
+        kind: Set(f.kind),
+        options: Set(Value::from(f.options)),
+        closes_at: Set(f.closes_at),
+        quorum_percent: Set(f.quorum),
+        pass_threshold_percent: Set(f.threshold),
+        voting_rule: Set(rule_name(f.rule).to_owned()),
         eligible_group_ids: Set(Value::from(
-            eligible.iter().map(Uuid::to_string).collect::<Vec<_>>(),
+            f.eligible.iter().map(Uuid::to_string).collect::<Vec<_>>(),
         )),
         status: Set(ProposalStatus::Open),
         outcome: Set(None),

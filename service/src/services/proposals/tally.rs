@@ -72,51 +72,9 @@ pub struct Tally {
 }
 
 pub fn tally(input: &TallyInput<'_>) -> Tally {
-    // Each eligible voter casts at most one ballot: their own, or their
-    // delegate's own (delegations never chain).
-    let mut ballots: Vec<(Uuid, &str, bool)> = Vec::new();
-    for (member, group) in input.electorate {
-        if let Some(choice) = input.votes.get(member) {
-            ballots.push((*group, choice, false));
-        } else if let Some(choice) = input
-            .delegations
-            .get(member)
-            .filter(|d| input.electorate.get(d) == Some(group))
-            .and_then(|d| input.votes.get(d))
-        {
-            ballots.push((*group, choice, true));
-        }
-    }
-    let count = |filter: &dyn Fn(Uuid) -> bool| -> Vec<OptionCount> {
-        input
-            .options
-            .iter()
-            .map(|o| OptionCount {
-                option: o.clone(),
-                direct: ballots
-                    .iter()
-                    .filter(|(g, c, d)| filter(*g) && *c == o && !d)
-                    .count() as i64,
-                delegated: ballots
-                    .iter()
-                    .filter(|(g, c, d)| filter(*g) && *c == o && *d)
-                    .count() as i64,
-            })
-            .collect()
-    };
-    let counts = count(&|_| true);
-    let mut group_ids: Vec<Uuid> = input.electorate.values().copied().collect();
-    group_ids.sort();
-    group_ids.dedup();
-    let groups: Vec<GroupCount> = group_ids
-        .iter()
-        .map(|g| GroupCount {
-            group_id: *g,
-            weight: input.weights.get(g).copied().unwrap_or(0),
-            eligible: input.electorate.values().filter(|x| *x == g).count() as i64,
-            counts: count(&|x| x == *g),
-        })
-        .collect();
+    let ballots = ballots(input);
+    let counts = count(input.options, &ballots, |_| true);
+    let groups = group_counts(input, &ballots);
     let eligible_voters = input.electorate.len() as i64;
     let cast = ballots.len() as i64;
     let turnout_percent = if eligible_voters == 0 {
@@ -126,74 +84,196 @@ pub fn tally(input: &TallyInput<'_>) -> Tally {
     };
     let quorum_reached =
         eligible_voters > 0 && cast * 100 >= i64::from(input.quorum_percent) * eligible_voters;
-    let total = |counts: &[OptionCount], option: &str| {
-        counts
-            .iter()
-            .find(|c| c.option == option)
-            .map_or(0, |c| c.direct + c.delegated)
-    };
-
-    let mut agree_basis_points = None;
-    let mut winning_option = None;
-    let outcome = if !quorum_reached {
-        Outcome::NoQuorum
+    let decision = if !quorum_reached {
+        Decision::plain(Outcome::NoQuorum)
     } else if input.kind == ProposalKind::Poll {
-        winning_option = counts
-            .iter()
-            .fold(None::<&OptionCount>, |best, c| match best {
-                Some(b) if b.direct + b.delegated >= c.direct + c.delegated => Some(b),
-                _ => Some(c),
-            })
-            .filter(|c| c.direct + c.delegated > 0)
-            .map(|c| c.option.clone());
-        if winning_option.is_some() {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        }
-    } else if total(&counts, BLOCK) > 0 {
-        Outcome::Blocked
+        poll_decision(&counts)
     } else {
-        // Each group's share of agreement, weighted; or every ballot alike.
-        let share = match input.rule {
-            VotingRule::OneMemberOneVote => {
-                let (a, d) = (total(&counts, AGREE), total(&counts, DISAGREE));
-                (a + d > 0).then(|| a * 10_000 / (a + d))
-            }
-            VotingRule::WeightedByGroup => {
-                let mut weighted = 0i64;
-                let mut weight_sum = 0i64;
-                for g in &groups {
-                    let (a, d) = (total(&g.counts, AGREE), total(&g.counts, DISAGREE));
-                    if a + d > 0 && g.weight > 0 {
-                        weighted += i64::from(g.weight) * a * 10_000 / (a + d);
-                        weight_sum += i64::from(g.weight);
-                    }
-                }
-                (weight_sum > 0).then(|| weighted / weight_sum)
-            }
-        };
-        agree_basis_points = share;
-        let enough_agree = input
-            .min_agree
-            .is_none_or(|min| total(&counts, AGREE) >= min);
-        match share {
-            Some(bp) if bp > i64::from(input.pass_threshold_percent) * 100 && enough_agree => {
-                Outcome::Passed
-            }
-            _ => Outcome::Failed,
-        }
+        proposal_decision(input, &counts, &groups)
     };
     Tally {
-        outcome,
+        outcome: decision.outcome,
         eligible_voters,
         ballots: cast,
         turnout_percent,
         quorum_reached,
-        agree_basis_points,
+        agree_basis_points: decision.agree_basis_points,
         counts,
         groups,
+        winning_option: decision.winning_option,
+    }
+}
+
+/// One ballot counted: the voter's group, the choice, and whether it came
+/// through a delegate.
+struct Ballot<'a> {
+    group: Uuid,
+    choice: &'a str,
+    delegated: bool,
+}
+
+/// Each eligible voter casts at most one ballot: their own, or their
+/// delegate's own (delegations never chain), and only a delegate of the
+/// same group counts.
+fn ballots<'a>(input: &'a TallyInput<'_>) -> Vec<Ballot<'a>> {
+    let mut ballots = Vec::new();
+    for (member, group) in input.electorate {
+        if let Some(choice) = input.votes.get(member) {
+            ballots.push(Ballot {
+                group: *group,
+                choice,
+                delegated: false,
+            });
+        } else if let Some(choice) = input
+            .delegations
+            .get(member)
+            .filter(|d| input.electorate.get(d) == Some(group))
+            .and_then(|d| input.votes.get(d))
+        {
+            ballots.push(Ballot {
+                group: *group,
+                choice,
+                delegated: true,
+            });
+        }
+    }
+    ballots
+}
+
+/// Direct and delegated ballots per option, among the ballots of the groups
+/// `counted` admits.
+fn count(
+    options: &[String],
+    ballots: &[Ballot<'_>],
+    counted: impl Fn(Uuid) -> bool,
+) -> Vec<OptionCount> {
+    let of = |option: &str, delegated: bool| {
+        ballots
+            .iter()
+            .filter(|b| counted(b.group) && b.choice == option && b.delegated == delegated)
+            .count() as i64
+    };
+    options
+        .iter()
+        .map(|o| OptionCount {
+            option: o.clone(),
+            direct: of(o, false),
+            delegated: of(o, true),
+        })
+        .collect()
+}
+
+/// The counts of each group in the electorate, in the order of their ids.
+fn group_counts(input: &TallyInput<'_>, ballots: &[Ballot<'_>]) -> Vec<GroupCount> {
+    let mut group_ids: Vec<Uuid> = input.electorate.values().copied().collect();
+    group_ids.sort();
+    group_ids.dedup();
+    group_ids
+        .iter()
+        .map(|g| GroupCount {
+            group_id: *g,
+            weight: input.weights.get(g).copied().unwrap_or(0),
+            eligible: input.electorate.values().filter(|x| *x == g).count() as i64,
+            counts: count(input.options, ballots, |x| x == *g),
+        })
+        .collect()
+}
+
+/// Ballots for `option`, direct and delegated.
+fn total(counts: &[OptionCount], option: &str) -> i64 {
+    counts
+        .iter()
+        .find(|c| c.option == option)
+        .map_or(0, |c| c.direct + c.delegated)
+}
+
+/// What the count decided, beside the numbers themselves.
+struct Decision {
+    outcome: Outcome,
+    agree_basis_points: Option<i64>,
+    winning_option: Option<String>,
+}
+
+impl Decision {
+    fn plain(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            agree_basis_points: None,
+            winning_option: None,
+        }
+    }
+}
+
+/// A poll passes with the option most voted for (ties: the first listed),
+/// and fails when nobody chose any.
+fn poll_decision(counts: &[OptionCount]) -> Decision {
+    let winning_option = counts
+        .iter()
+        .fold(None::<&OptionCount>, |best, c| match best {
+            Some(b) if b.direct + b.delegated >= c.direct + c.delegated => Some(b),
+            _ => Some(c),
+        })
+        .filter(|c| c.direct + c.delegated > 0)
+        .map(|c| c.option.clone());
+    Decision {
+        outcome: if winning_option.is_some() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        },
+        agree_basis_points: None,
         winning_option,
+    }
+}
+
+/// A single block stops a proposal; otherwise it passes when agreement is
+/// above the threshold and, where the parent asks for it, enough agree.
+fn proposal_decision(
+    input: &TallyInput<'_>,
+    counts: &[OptionCount],
+    groups: &[GroupCount],
+) -> Decision {
+    if total(counts, BLOCK) > 0 {
+        return Decision::plain(Outcome::Blocked);
+    }
+    let share = agree_share(input.rule, counts, groups);
+    let enough_agree = input
+        .min_agree
+        .is_none_or(|min| total(counts, AGREE) >= min);
+    let outcome = match share {
+        Some(bp) if bp > i64::from(input.pass_threshold_percent) * 100 && enough_agree => {
+            Outcome::Passed
+        }
+        _ => Outcome::Failed,
+    };
+    Decision {
+        outcome,
+        agree_basis_points: share,
+        winning_option: None,
+    }
+}
+
+/// Agreement among agree and disagree, in basis points: every ballot alike,
+/// or each group's share weighted by the group. `None` when nobody took a
+/// side.
+fn agree_share(rule: VotingRule, counts: &[OptionCount], groups: &[GroupCount]) -> Option<i64> {
+    match rule {
+        VotingRule::OneMemberOneVote => {
+            let (a, d) = (total(counts, AGREE), total(counts, DISAGREE));
+            (a + d > 0).then(|| a * 10_000 / (a + d))
+        }
+        VotingRule::WeightedByGroup => {
+            let mut weighted = 0i64;
+            let mut weight_sum = 0i64;
+            for g in groups {
+                let (a, d) = (total(&g.counts, AGREE), total(&g.counts, DISAGREE));
+                if a + d > 0 && g.weight > 0 {
+                    weighted += i64::from(g.weight) * a * 10_000 / (a + d);
+                    weight_sum += i64::from(g.weight);
+                }
+            }
+            (weight_sum > 0).then(|| weighted / weight_sum)
+        }
     }
 }
 
