@@ -4,6 +4,9 @@ use std::{io::Write, process::ExitCode};
 
 use api::{config::Config, startup::Application};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: api [serve | print-schema]\n\
   serve         run the server (the default); settings come from the environment and .env\n\
   print-schema  print the GraphQL schema (SDL) to standard output";
