@@ -203,7 +203,7 @@ on_both_databases!(
 );
 
 // Statement counts measure a request alone (see formations.rs).
-on_both_databases!(settings: &[("RUN_JOBS", "false")]; members_load_without_n_plus_one);
+on_both_databases!(settings: &[("RUN_JOBS", "false")]; members_load_without_n_plus_one, a_pool_page_takes_five_statements);
 
 on_both_databases!(settings: &[("JOB_POLL_INTERVAL_MS", "100")]; due_proposals_close_by_themselves);
 
@@ -1043,6 +1043,59 @@ async fn members_load_without_n_plus_one(app: TestApp) {
         "a pool with 100 members, each with group and account: {hundred} SQL statements (10 members: {ten})"
     );
     assert_eq!(ten, hundred);
+}
+
+/// The page a member opens most: the pool, its groups, a page of members
+/// with their group and name, and the balances. The caller is looked up
+/// with their membership, the pool's groups are read once for the list and
+/// the members, the members with their accounts: five statements, whatever
+/// the page size. A steward (no member) costs one more: their role.
+async fn a_pool_page_takes_five_statements(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    let (member, _) = p.join("viewer@example.org", "users").await;
+    let query = "query($id: ID!, $n: Int!) { pool(id: $id) { id name slug
+        stakeholderGroups { id key name kind }
+        members(first: $n) { pageInfo { hasNextPage endCursor }
+          edges { cursor node { id role status stakeholderGroup { id name } user { displayName } } } }
+        ledger { balances { amount currency } } } }";
+    let cost = |token: String, n: usize| {
+        let p = &p;
+        async move {
+            let vars = json!({ "id": p.pool, "n": n });
+            p.app().ok(Some(&token), query, vars.clone()).await; // warm: token bookkeeping
+            let before = p.app().sql_count();
+            let data = p.app().ok(Some(&token), query, vars).await;
+            let edges = data["pool"]["members"]["edges"].as_array().unwrap();
+            assert!(
+                edges
+                    .iter()
+                    .all(|e| e["node"]["user"]["displayName"].is_string())
+            );
+            assert!(
+                edges
+                    .iter()
+                    .all(|e| e["node"]["stakeholderGroup"]["name"].is_string())
+            );
+            (edges.len(), p.app().sql_count() - before)
+        }
+    };
+    for n in 0..8 {
+        p.join(
+            &format!("m{n}@example.org"),
+            if n % 2 == 0 { "workers" } else { "users" },
+        )
+        .await;
+    }
+    assert_eq!(cost(member.clone(), 10).await, (10, 5));
+    for n in 8..28 {
+        p.join(
+            &format!("m{n}@example.org"),
+            if n % 2 == 0 { "workers" } else { "users" },
+        )
+        .await;
+    }
+    assert_eq!(cost(member.clone(), 30).await, (30, 5));
+    assert_eq!(cost(p.w.steward.clone(), 30).await, (30, 6));
 }
 
 async fn due_proposals_close_by_themselves(app: TestApp) {

@@ -1,6 +1,7 @@
 //! What a resolver needs from the GraphQL context, fetched without panics.
 
 use async_graphql::Context;
+use entities::pool;
 
 use crate::{
     auth::{Actor, RequestContext},
@@ -33,5 +34,14 @@ impl<'a> Ctx<'a> {
     /// The signed-in caller, or `UNAUTHENTICATED`.
     pub async fn actor(&self) -> AppResult<&'a Actor> {
         self.request.require_actor(self.state).await
+    }
+
+    /// [`Self::actor`] for a field of `pool`: the first lookup of the caller
+    /// also reads their membership of it (see `RequestContext::actor_in`).
+    pub async fn actor_in(&self, pool: &pool::Model) -> AppResult<&'a Actor> {
+        self.request
+            .actor_in(self.state, pool.id)
+            .await?
+            .ok_or_else(crate::auth::unauthenticated)
     }
 }

@@ -192,7 +192,8 @@ async fn execute(
             credentials.clone(),
             is_mutation,
         )
-        .with_credential_calls(std::sync::Arc::clone(&credential_calls));
+        .with_credential_calls(std::sync::Arc::clone(&credential_calls))
+        .with_read_memo();
         let run = async {
             if let Some(refusal) =
                 refuse_before_execution(&server.state, &context, is_mutation).await
@@ -232,14 +233,24 @@ async fn execute(
     if unavailable {
         status = StatusCode::SERVICE_UNAVAILABLE;
     }
+    // Straight to bytes: going through `serde_json::Value` first would
+    // build the whole response a second time.
     let body = if batched {
-        serde_json::to_value(&responses)
+        serde_json::to_vec(&responses)
     } else {
-        serde_json::to_value(responses.pop())
+        serde_json::to_vec(&responses.pop())
     };
     match body {
         Ok(body) => {
-            let mut response = (status, axum::Json(body)).into_response();
+            let mut response = (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response();
             if unavailable {
                 set_retry_after(&mut response, UNAVAILABLE_RETRY_AFTER_SECS);
             }

@@ -18,9 +18,75 @@
 //! act on the object before it looks at what they ask to change, so nobody
 //! learns the rules of a form they may not submit.
 
-use std::fmt::Display;
+use std::{
+    collections::HashMap,
+    fmt::Display,
+    sync::{Arc, Mutex},
+};
+
+use entities::{membership, parent_entity_role::RoleKind};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+
+/// How the caller relates to a pool, for reads.
+#[derive(Clone, Debug)]
+pub enum Viewer {
+    /// An active member.
+    Member(Box<membership::Model>),
+    /// A steward or auditor of the parent entity.
+    Overseer(RoleKind),
+}
+
+/// Who may read which pool, as found earlier in the same query: a page that
+/// shows members and balances asks once, not once per field, even when its
+/// fields ask at the same moment. Only queries over HTTP get one; a
+/// mutation may change membership halfway, and a subscription outlives any
+/// answer.
+#[derive(Clone, Debug, Default)]
+pub struct ReadMemo(Arc<Mutex<HashMap<Uuid, Arc<PoolReads>>>>);
+
+/// What the memo knows of one pool.
+#[derive(Debug, Default)]
+struct PoolReads {
+    /// The caller's active membership, when it was read with their token.
+    membership: std::sync::OnceLock<Option<membership::Model>>,
+    viewer: OnceCell<Viewer>,
+}
+
+impl ReadMemo {
+    fn pool(&self, pool_id: Uuid) -> Arc<PoolReads> {
+        let mut pools = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(pools.entry(pool_id).or_default())
+    }
+
+    /// The caller's standing in the pool, from `check` the first time only;
+    /// `check` is given their membership if it is known already. A refusal
+    /// is not remembered: it is an error the query reports.
+    pub async fn viewer<F>(
+        &self,
+        pool_id: Uuid,
+        check: impl FnOnce(Option<Option<membership::Model>>) -> F,
+    ) -> AppResult<Viewer>
+    where
+        F: Future<Output = AppResult<Viewer>>,
+    {
+        let pool = self.pool(pool_id);
+        let known = pool.membership.get().cloned();
+        pool.viewer.get_or_try_init(|| check(known)).await.cloned()
+    }
+
+    /// The caller's active membership of the pool (or that they have none),
+    /// read with their token.
+    pub fn remember_membership(&self, pool_id: Uuid, membership: Option<membership::Model>) {
+        // Already known means read by the same query moments ago.
+        let _ = self.pool(pool_id).membership.set(membership);
+    }
+}
 
 /// `NOT_FOUND` for the `kind` of object with `id`: the answer both for an
 /// id that names nothing and for an object the caller may not see.

@@ -12,8 +12,13 @@ use std::sync::{
 };
 
 use chrono::Utc;
-use entities::access_token::{self, TokenKind};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use entities::{
+    access_token::{self, TokenKind},
+    membership::{self, MembershipStatus},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QuerySelect, Set,
+};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -76,6 +81,8 @@ pub struct Actor {
     pub scopes: Vec<ApiTokenScope>,
     /// Where the request came from, for the audit trail.
     pub origin: Origin,
+    /// Read permissions found so far, in a query (see [`access::ReadMemo`]).
+    pub reads: Option<access::ReadMemo>,
 }
 
 impl Actor {
@@ -124,6 +131,8 @@ pub struct RequestContext {
     /// operations of a batch): one is allowed, so one request cannot buy
     /// many password hashes.
     credential_calls: Arc<AtomicU32>,
+    /// Whether read permissions may be remembered for the whole request.
+    memo_reads: bool,
 }
 
 impl RequestContext {
@@ -144,7 +153,15 @@ impl RequestContext {
             actor: OnceCell::new(),
             unavailable: AtomicBool::new(false),
             credential_calls: Arc::default(),
+            memo_reads: false,
         }
+    }
+
+    /// Remembers read permissions for the rest of the request: for a query
+    /// over HTTP, which reads one moment's state.
+    pub fn with_read_memo(mut self) -> Self {
+        self.memo_reads = !self.is_mutation;
+        self
     }
 
     /// Shares the count of signIn and signUp calls with the other
@@ -174,6 +191,21 @@ impl RequestContext {
     /// The caller, or `None` for an anonymous request. A token that is unknown,
     /// expired or revoked is an error, never a silent downgrade to anonymous.
     pub async fn actor(&self, state: &AppState) -> AppResult<Option<&Actor>> {
+        self.find_actor(state, None).await
+    }
+
+    /// [`Self::actor`] for a field of the pool `pool_id`. If the caller is
+    /// not known yet, their membership of the pool is read with their token
+    /// and remembered for the query's permission checks.
+    pub async fn actor_in(&self, state: &AppState, pool_id: Uuid) -> AppResult<Option<&Actor>> {
+        self.find_actor(state, Some(pool_id)).await
+    }
+
+    async fn find_actor(
+        &self,
+        state: &AppState,
+        pool_id: Option<Uuid>,
+    ) -> AppResult<Option<&Actor>> {
         let Some(token) = &self.credentials else {
             return Ok(None);
         };
@@ -183,12 +215,23 @@ impl RequestContext {
                 if self.unavailable.load(Ordering::SeqCst) {
                     return Err(AppError::unavailable());
                 }
-                let mut actor = authenticate(state, token).await.inspect_err(|e| {
+                let reads = self.memo_reads.then(access::ReadMemo::default);
+                let found = match (pool_id, &reads) {
+                    (Some(pool_id), Some(_)) => authenticate_in_pool(state, token, pool_id)
+                        .await
+                        .map(|(actor, member)| (actor, Some((pool_id, member)))),
+                    _ => authenticate(state, token).await.map(|actor| (actor, None)),
+                };
+                let (mut actor, member) = found.inspect_err(|e| {
                     if matches!(e, AppError::Unavailable { .. }) {
                         self.unavailable.store(true, Ordering::SeqCst);
                     }
                 })?;
+                if let (Some(memo), Some((pool_id, member))) = (&reads, member) {
+                    memo.remember_membership(pool_id, member);
+                }
                 actor.origin = self.origin.clone();
+                actor.reads = reads;
                 Ok::<_, AppError>(Some(actor))
             })
             .await?
@@ -205,13 +248,15 @@ impl RequestContext {
 
     /// The caller, or `UNAUTHENTICATED`.
     pub async fn require_actor(&self, state: &AppState) -> AppResult<&Actor> {
-        self.actor(state).await?.ok_or_else(|| {
-            AppError::Unauthenticated(
-                "sign in first: send `Authorization: Bearer <token>` from signIn or an API token"
-                    .into(),
-            )
-        })
+        self.actor(state).await?.ok_or_else(unauthenticated)
     }
+}
+
+/// The refusal for a request that needs a caller and came without one.
+pub fn unauthenticated() -> AppError {
+    AppError::Unauthenticated(
+        "sign in first: send `Authorization: Bearer <token>` from signIn or an API token".into(),
+    )
 }
 
 /// Minimum time between two writes of a token's `last_used_at`.
@@ -247,11 +292,45 @@ pub async fn require_live_token(state: &AppState, actor: &Actor) -> AppResult<()
 
 /// Resolves a bearer token to the person behind it.
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Actor> {
-    let hash = tokens::hash_token(state.config.auth_secret.expose(), token);
     let found = access_token::Entity::find()
-        .filter(access_token::Column::TokenHash.eq(hash))
+        .filter(access_token::Column::TokenHash.eq(token_hash(state, token)))
         .one(&state.db)
         .await?;
+    actor_of(state, found).await
+}
+
+/// [`authenticate`], with the person's active membership of `pool_id` read
+/// in the same statement: a page of a pool needs both, one after the other.
+pub async fn authenticate_in_pool(
+    state: &AppState,
+    token: &str,
+    pool_id: Uuid,
+) -> AppResult<(Actor, Option<membership::Model>)> {
+    let membership_of_holder = access_token::Entity::belongs_to(membership::Entity)
+        .from(access_token::Column::UserId)
+        .to(membership::Column::UserId)
+        .on_condition(move |_, _| {
+            Condition::all()
+                .add(membership::Column::PoolId.eq(pool_id))
+                .add(membership::Column::Status.eq(MembershipStatus::Active))
+        });
+    let found = access_token::Entity::find()
+        .filter(access_token::Column::TokenHash.eq(token_hash(state, token)))
+        .join(JoinType::LeftJoin, membership_of_holder.into())
+        .select_also(membership::Entity)
+        .one(&state.db)
+        .await?;
+    let (token_row, membership) = found.unzip();
+    Ok((actor_of(state, token_row).await?, membership.flatten()))
+}
+
+fn token_hash(state: &AppState, token: &str) -> String {
+    tokens::hash_token(state.config.auth_secret.expose(), token)
+}
+
+/// The caller a token row stands for, if the token is usable; notes its use
+/// (at most once a minute, so reads do not each write).
+async fn actor_of(state: &AppState, found: Option<access_token::Model>) -> AppResult<Actor> {
     let now = Utc::now();
     let row = usable(found, now)?;
     let stale = row
@@ -266,6 +345,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Actor> {
             TokenKind::Api => ApiTokenScope::parse_list(&row.scopes),
         },
         origin: Origin::default(),
+        reads: None,
     };
     if stale {
         let mut active: access_token::ActiveModel = row.into();

@@ -16,7 +16,7 @@ use crate::{
     services::{
         audit::{self, Action, Change},
         begin_write,
-        membership::{find_pool, require_admin, require_reader},
+        membership::{find_pool, require_admin, require_reader_as},
         pagination::{Page, PageRequest, paginate},
         reports::sql::{Sql, money_sum, money_total},
     },
@@ -30,7 +30,7 @@ pub async fn balances(
     actor: &Actor,
     pool: &pool::Model,
 ) -> AppResult<Vec<(String, MoneyTotal)>> {
-    require_reader(&state.db, pool, actor.user_id).await?;
+    require_reader_as(&state.db, pool, actor).await?;
     let mut q = Sql::default();
     let pool_param = q.bind(pool.id);
     q.push(&format!(
@@ -51,7 +51,7 @@ pub async fn entries(
     pool: &pool::Model,
     page: PageRequest,
 ) -> AppResult<Page<ledger_entry::Model>> {
-    require_reader(&state.db, pool, actor.user_id).await?;
+    require_reader_as(&state.db, pool, actor).await?;
     let select = ledger_entry::Entity::find().filter(ledger_entry::Column::PoolId.eq(pool.id));
     paginate(&state.db, select, ledger_entry::Column::Id, page).await
 }

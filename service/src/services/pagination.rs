@@ -111,6 +111,18 @@ where
     E: EntityTrait,
     C: ColumnTrait,
 {
+    let rows = window(select, id_column, &page).all(db).await?;
+    Ok(page_of(rows, &page))
+}
+
+/// `select` narrowed to one page's window (and a row more), in the order
+/// the page is read: for queries that join other rows, such as
+/// [`sea_orm::SelectTwo`]. [`page_of`] turns its rows into the page.
+pub fn window<S, C>(select: S, id_column: C, page: &PageRequest) -> S
+where
+    S: QueryFilter + QueryOrder + QuerySelect,
+    C: ColumnTrait,
+{
     let mut select = select;
     if let Some(after) = page.after {
         select = select.filter(id_column.gt(after));
@@ -123,22 +135,26 @@ where
     } else {
         select.order_by_asc(id_column)
     };
-    let mut rows = select.limit(page.size + 1).all(db).await?;
+    select.limit(page.size + 1)
+}
+
+/// The page in the rows a [`window`] returned.
+pub fn page_of<T>(mut rows: Vec<T>, page: &PageRequest) -> Page<T> {
     let has_more = rows.len() as u64 > page.size;
     rows.truncate(page.size as usize);
     if page.backwards {
         rows.reverse();
-        Ok(Page {
+        Page {
             items: rows,
             has_next_page: page.before.is_some(),
             has_previous_page: has_more,
-        })
+        }
     } else {
-        Ok(Page {
+        Page {
             items: rows,
             has_next_page: has_more,
             has_previous_page: page.after.is_some(),
-        })
+        }
     }
 }
 

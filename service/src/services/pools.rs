@@ -1,13 +1,16 @@
 //! Pools: public facts for anyone, the membership for those inside.
 
-use entities::{membership, pool};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entities::{membership, pool, user};
+use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait};
 use uuid::Uuid;
 
 use crate::{
     auth::Actor,
     error::{AppError, AppResult},
-    services::pagination::{Page, PageRequest, paginate},
+    services::{
+        membership::require_reader_as,
+        pagination::{Page, PageRequest, page_of, paginate, window},
+    },
     state::AppState,
 };
 
@@ -29,16 +32,29 @@ pub async fn of_parent(
 }
 
 /// The pool's memberships, current and invited, for its members and the
-/// parent's stewards and auditors.
+/// parent's stewards and auditors; each with its account when
+/// `with_accounts` (read in the same statement, since a page of members is
+/// mostly shown with names).
 pub async fn members(
     state: &AppState,
     actor: &Actor,
     pool: &pool::Model,
     page: PageRequest,
-) -> AppResult<Page<membership::Model>> {
-    crate::services::membership::require_reader(&state.db, pool, actor.user_id).await?;
+    with_accounts: bool,
+) -> AppResult<Page<(membership::Model, Option<user::Model>)>> {
+    require_reader_as(&state.db, pool, actor).await?;
     let select = membership::Entity::find()
         .filter(membership::Column::PoolId.eq(pool.id))
         .filter(membership::Column::LeftAt.is_null());
-    paginate(&state.db, select, membership::Column::Id, page).await
+    if !with_accounts {
+        let page = paginate(&state.db, select, membership::Column::Id, page).await?;
+        return Ok(page.map(|m| (m, None)));
+    }
+    let select = select
+        .join(JoinType::LeftJoin, membership::Relation::User.def())
+        .select_also(user::Entity);
+    let rows = window(select, membership::Column::Id, &page)
+        .all(&state.db)
+        .await?;
+    Ok(page_of(rows, &page))
 }

@@ -126,7 +126,7 @@ impl Ledger {
     /// Balance per currency (`saturated` if beyond an `Int`'s range).
     async fn balances(&self, ctx: &Context<'_>) -> Result<Vec<Money>> {
         let c = Ctx::of(ctx)?;
-        let rows = services::ledger::balances(c.state, c.actor().await?, &self.0).await?;
+        let rows = services::ledger::balances(c.state, c.actor_in(&self.0).await?, &self.0).await?;
         Ok(rows
             .into_iter()
             .map(|(currency, total)| Money::total(total, currency))

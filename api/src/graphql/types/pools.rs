@@ -188,8 +188,11 @@ impl Pool {
     ) -> Result<Conn<Member>> {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page = services::pools::members(c.state, c.actor().await?, &self.model, page).await?;
-        prime_member_relations(ctx, &c, &page.items).await?;
+        let wants = MemberFields::asked(ctx);
+        let actor = c.actor_in(&self.model).await?;
+        let page =
+            services::pools::members(c.state, actor, &self.model, page, wants.account).await?;
+        let page = prime_member_relations(&c, &self.model, wants, page).await?;
         Ok(connection(page, |m| m.id, Member::from))
     }
     /// The member register: every membership ever held, with its group,
@@ -380,26 +383,57 @@ impl Pool {
 /// Loads the groups and accounts of a page of members in one batch each,
 /// when the query asks for them, so that resolving the nodes one by one
 /// finds them cached however long the page takes to resolve.
+/// Which relations of each member a page's selection shows.
+#[derive(Clone, Copy)]
+struct MemberFields {
+    group: bool,
+    account: bool,
+}
+
+impl MemberFields {
+    fn asked(ctx: &Context<'_>) -> Self {
+        let node = ctx.look_ahead().field("edges").field("node");
+        let nodes = ctx.look_ahead().field("nodes");
+        let asked = |field| node.field(field).exists() || nodes.field(field).exists();
+        Self {
+            group: asked("stakeholderGroup"),
+            account: asked("user"),
+        }
+    }
+}
+
+/// Fills the loaders with what a page of members shows, so that the
+/// members' own resolvers find it there: the accounts read with the page,
+/// and the groups, which all belong to the pool (one statement, shared with
+/// `Pool.stakeholderGroups`).
 async fn prime_member_relations(
-    ctx: &Context<'_>,
     c: &Ctx<'_>,
-    members: &[membership::Model],
-) -> Result<()> {
-    let node = ctx.look_ahead().field("edges").field("node");
-    let nodes = ctx.look_ahead().field("nodes");
-    if node.field("stakeholderGroup").exists() || nodes.field("stakeholderGroup").exists() {
-        let ids: Vec<_> = members.iter().map(|m| m.stakeholder_group_id).collect();
-        c.loaders
-            .stakeholder_groups
-            .load_many(ids)
+    pool: &pool::Model,
+    wants: MemberFields,
+    page: services::pagination::Page<(membership::Model, Option<entities::user::Model>)>,
+) -> Result<services::pagination::Page<membership::Model>> {
+    if wants.group {
+        let groups = c
+            .loaders
+            .groups_of_pool
+            .load_one(pool.id)
             .await
             .map_err(loader_error)?;
+        c.loaders
+            .stakeholder_groups
+            .feed_many(groups.unwrap_or_default().into_iter().map(|g| (g.id, g)))
+            .await;
     }
-    if node.field("user").exists() || nodes.field("user").exists() {
-        let ids: Vec<_> = members.iter().filter_map(|m| m.user_id).collect();
-        c.loaders.users.load_many(ids).await.map_err(loader_error)?;
-    }
-    Ok(())
+    let mut accounts = Vec::new();
+    let page = page.map(|(member, account)| {
+        accounts.extend(account);
+        member
+    });
+    c.loaders
+        .users
+        .feed_many(accounts.into_iter().map(|u| (u.id, u)))
+        .await;
+    Ok(page)
 }
 
 /// Governance settings, derived from the same parameters as the rules document.

@@ -6,7 +6,7 @@ use entities::contribution::{self, ContributionStatus, Interval};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
-    auth::Actor, domain::MoneyTotal, error::AppResult, services::membership::require_reader,
+    auth::Actor, domain::MoneyTotal, error::AppResult, services::membership::require_reader_as,
     state::AppState,
 };
 
@@ -28,7 +28,7 @@ pub async fn report(
     actor: &Actor,
     pool: &entities::pool::Model,
 ) -> AppResult<Vec<Solidarity>> {
-    require_reader(&state.db, pool, actor.user_id).await?;
+    require_reader_as(&state.db, pool, actor).await?;
     let live = contribution::Entity::find()
         .filter(contribution::Column::PoolId.eq(pool.id))
         .filter(

@@ -13,7 +13,7 @@ use crate::{
     error::AppResult,
     services::{
         audit::chain::{chain_key, timestamp},
-        membership::{find_pool, require_reader},
+        membership::{find_pool, require_reader_as},
         reports::sql::Sql,
     },
     state::AppState,
@@ -118,7 +118,7 @@ pub async fn authorize(
         }
         (Scope::Pool(id), _) => {
             let pool = find_pool(&state.db, id).await?;
-            require_reader(&state.db, &pool, actor.user_id).await?;
+            require_reader_as(&state.db, &pool, actor).await?;
         }
     }
     Ok(())

@@ -8,7 +8,6 @@ pub mod invitations;
 use chrono::{DateTime, Utc};
 use entities::{
     membership::{self, MemberRole, MembershipStatus},
-    parent_entity_role::RoleKind,
     pool::{self, PoolStatus},
     stakeholder_group,
 };
@@ -18,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    auth::{access, permissions},
+    auth::{Actor, access, permissions},
     error::{AppError, AppResult},
     services::pagination::{Page, PageRequest, paginate},
     state::AppState,
@@ -38,13 +37,7 @@ pub(crate) fn starting(now: DateTime<Utc>) -> membership::ActiveModel {
     }
 }
 
-/// How the caller relates to a pool, for reads.
-pub enum Viewer {
-    /// An active member.
-    Member(Box<membership::Model>),
-    /// A steward or auditor of the parent entity.
-    Overseer(RoleKind),
-}
+pub use crate::auth::access::Viewer;
 
 /// The caller's active membership of the pool, if any.
 pub async fn active_membership(
@@ -66,7 +59,18 @@ pub async fn require_reader(
     pool: &pool::Model,
     user_id: Uuid,
 ) -> AppResult<Viewer> {
-    if let Some(m) = active_membership(db, pool.id, user_id).await? {
+    let membership = active_membership(db, pool.id, user_id).await?;
+    reader_from(db, pool, user_id, membership).await
+}
+
+/// [`require_reader`], given the caller's active membership (if any).
+async fn reader_from(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+    membership: Option<membership::Model>,
+) -> AppResult<Viewer> {
+    if let Some(m) = membership {
         return Ok(Viewer::Member(Box::new(m)));
     }
     if let Some(role) = permissions::parent_role(db, pool.parent_entity_id, user_id).await? {
@@ -75,6 +79,26 @@ pub async fn require_reader(
     Err(AppError::Forbidden(
         "only the pool's members and its parent's stewards and auditors may see this".into(),
     ))
+}
+
+/// [`require_reader`] for the caller of a request, remembered for the rest
+/// of a query (see [`access::ReadMemo`]).
+pub async fn require_reader_as(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    actor: &Actor,
+) -> AppResult<Viewer> {
+    let Some(memo) = &actor.reads else {
+        return require_reader(db, pool, actor.user_id).await;
+    };
+    memo.viewer(pool.id, |known| async move {
+        let membership = match known {
+            Some(membership) => membership,
+            None => active_membership(db, pool.id, actor.user_id).await?,
+        };
+        reader_from(db, pool, actor.user_id, membership).await
+    })
+    .await
 }
 
 /// Whether the caller sees inside the pool: its active members and the

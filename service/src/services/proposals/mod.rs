@@ -26,7 +26,7 @@ use crate::{
     services::{
         begin_write,
         formations::governance::Governance,
-        membership::{find_pool, require_member, require_reader},
+        membership::{find_pool, require_member, require_reader_as},
         pagination::{Page, PageRequest, paginate},
     },
     state::AppState,
@@ -174,7 +174,7 @@ pub async fn find_locked(txn: &DatabaseTransaction, id: Uuid) -> AppResult<propo
 pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<proposal::Model> {
     let proposal = find(&state.db, id).await?;
     let pool = find_pool(&state.db, proposal.pool_id).await?;
-    let reader = require_reader(&state.db, &pool, actor.user_id).await;
+    let reader = require_reader_as(&state.db, &pool, actor).await;
     crate::services::membership::unless_inside(
         &state.db,
         &pool,
@@ -194,7 +194,7 @@ pub async fn list(
     status: Option<ProposalStatus>,
     page: PageRequest,
 ) -> AppResult<Page<proposal::Model>> {
-    require_reader(&state.db, pool, actor.user_id).await?;
+    require_reader_as(&state.db, pool, actor).await?;
     let mut select = proposal::Entity::find().filter(proposal::Column::PoolId.eq(pool.id));
     if let Some(status) = status {
         select = select.filter(proposal::Column::Status.eq(status));
@@ -210,7 +210,7 @@ pub async fn votes(
     page: PageRequest,
 ) -> AppResult<Page<vote::Model>> {
     let pool = find_pool(&state.db, proposal.pool_id).await?;
-    require_reader(&state.db, &pool, actor.user_id).await?;
+    require_reader_as(&state.db, &pool, actor).await?;
     let select = vote::Entity::find().filter(vote::Column::ProposalId.eq(proposal.id));
     paginate(&state.db, select, vote::Column::Id, page).await
 }

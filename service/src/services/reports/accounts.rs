@@ -8,7 +8,7 @@ use super::{
     sql::{Sql, money_sum, money_total},
 };
 use crate::{
-    auth::Actor, domain::MoneyTotal, error::AppResult, services::membership::require_reader,
+    auth::Actor, domain::MoneyTotal, error::AppResult, services::membership::require_reader_as,
     state::AppState,
 };
 
@@ -44,7 +44,7 @@ pub async fn of_pool(
     pool: &pool::Model,
     period: Period,
 ) -> AppResult<Vec<CurrencyAccount>> {
-    require_reader(&state.db, pool, actor.user_id).await?;
+    require_reader_as(&state.db, pool, actor).await?;
 
     let mut q = Sql::default();
     let pool_param = q.bind(pool.id);
