@@ -19,6 +19,28 @@ use crate::state::AppState;
 /// A loader that caches within one request.
 pub type Cached<T> = DataLoader<T, HashMapCache>;
 
+/// Loads the rows of every owner in `owners` at once and keeps them, an
+/// owner without rows as an empty list: for a page whose items will each
+/// ask for theirs. The batch is known already, so it skips the loader's
+/// wait for more keys.
+pub async fn prime_owned<E>(
+    loader: &Cached<ByParent<E>>,
+    owners: &[uuid::Uuid],
+) -> Result<(), std::sync::Arc<sea_orm::DbErr>>
+where
+    E: Owned,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    use async_graphql::dataloader::Loader;
+    let mut found = loader.loader().load(owners).await?;
+    let rows: Vec<_> = owners
+        .iter()
+        .map(|owner| (*owner, found.remove(owner).unwrap_or_default()))
+        .collect();
+    loader.feed_many(rows).await;
+    Ok(())
+}
+
 pub struct Loaders {
     pub users: Cached<ById<user::Entity>>,
     pub parent_entities: Cached<ById<parent_entity::Entity>>,

@@ -58,9 +58,6 @@ pub struct AuditEvent {
     entity_id: Option<ID>,
     pool_id: Option<ID>,
     parent_entity_id: Option<ID>,
-    /// `{field: {before, after}}` for changed fields, `{field: {after}}`
-    /// for new objects, plus facts such as a removal's reason.
-    changes: Json<serde_json::Value>,
     /// The request id the caller's response carried.
     request_id: Option<String>,
     client_address: Option<String>,
@@ -70,6 +67,9 @@ pub struct AuditEvent {
     pool_prev_hash: Option<String>,
     #[graphql(skip)]
     actor_user_id: Option<Uuid>,
+    /// Parsed only when asked for: a page of events is often read without.
+    #[graphql(skip)]
+    changes_json: String,
 }
 
 impl From<audit_event::Model> for AuditEvent {
@@ -86,7 +86,7 @@ impl From<audit_event::Model> for AuditEvent {
             entity_id: m.entity_id.map(Into::into),
             pool_id: m.pool_id.map(Into::into),
             parent_entity_id: m.parent_entity_id.map(Into::into),
-            changes: Json(serde_json::from_str(&m.changes).unwrap_or_default()),
+            changes_json: m.changes,
             request_id: m.request_id,
             client_address: m.client_address,
             hash: m.hash,
@@ -97,9 +97,14 @@ impl From<audit_event::Model> for AuditEvent {
     }
 }
 
-// The actor's account loads through the request's loader.
+// The changes, parsed when asked for, and the actor, through the loader.
 #[ComplexObject]
 impl AuditEvent {
+    /// `{field: {before, after}}` for changed fields, `{field: {after}}`
+    /// for new objects, plus facts such as a removal's reason.
+    async fn changes(&self) -> Json<serde_json::Value> {
+        Json(serde_json::from_str(&self.changes_json).unwrap_or_default())
+    }
     /// The person who acted, if any.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.actor_user_id else {

@@ -8,6 +8,7 @@ use crate::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
         ids::uuid,
+        loaders::prime_owned,
         types::{Formation, FormationStatus, Pool, User, loader_error},
     },
     services::{
@@ -159,6 +160,19 @@ impl ParentEntity {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::pools::of_parent(c.state, self.model.id, page).await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        if node.field("stakeholderGroups").exists()
+            || ctx
+                .look_ahead()
+                .field("nodes")
+                .field("stakeholderGroups")
+                .exists()
+        {
+            let ids: Vec<_> = page.items.iter().map(|p| p.id).collect();
+            prime_owned(&c.loaders.groups_of_pool, &ids)
+                .await
+                .map_err(loader_error)?;
+        }
         Ok(connection(page, |p| p.id, Pool::from))
     }
 
