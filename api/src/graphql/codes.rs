@@ -11,7 +11,7 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve,
         NextValidation, ResolveInfo,
     },
-    parser::types::ExecutableDocument,
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
 use crate::error::code;
@@ -134,7 +134,22 @@ impl Extension for ErrorCodesExtension {
         }
         next.run(ctx, operation_name).await
     }
+}
 
+/// Codes the errors of parsing a field's arguments, where they arise: for
+/// the WebSocket schema, whose answers have no request text to look at
+/// afterwards. Over HTTP, [`code_argument_errors`] does the same after
+/// execution, so that no hook runs for every field of every request.
+pub struct ArgumentErrorCodes;
+
+impl ExtensionFactory for ArgumentErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ArgumentErrorCodes)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ArgumentErrorCodes {
     async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -148,6 +163,54 @@ impl Extension for ErrorCodesExtension {
             }
             err
         })
+    }
+}
+
+/// Sets `VALIDATION` on the errors that came from parsing an argument of
+/// `query`: those located at an argument's value, or at no position (a
+/// required argument missing). Runs only for a response with an error that
+/// has no code yet, so it may parse the query again.
+pub fn code_argument_errors(response: &mut async_graphql::Response, query: &str) {
+    let uncoded = |err: &ServerError| {
+        !err.path.is_empty()
+            && err
+                .extensions
+                .as_ref()
+                .is_none_or(|ext| ext.get("code").is_none())
+    };
+    if !response.errors.iter().any(uncoded) {
+        return;
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return;
+    };
+    let mut arguments = Vec::new();
+    for (_, operation) in document.operations.iter() {
+        argument_values(&operation.node.selection_set.node, &mut arguments);
+    }
+    for fragment in document.fragments.values() {
+        argument_values(&fragment.node.selection_set.node, &mut arguments);
+    }
+    for err in response.errors.iter_mut().filter(|e| uncoded(e)) {
+        if is_argument_error(err, &arguments) {
+            code_unless_set(err, code::VALIDATION);
+        }
+    }
+}
+
+/// The positions of every argument value in a selection set, nested ones too.
+fn argument_values(set: &SelectionSet, out: &mut Vec<Pos>) {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                out.extend(field.node.arguments.iter().map(|(_, value)| value.pos));
+                argument_values(&field.node.selection_set.node, out);
+            }
+            Selection::InlineFragment(fragment) => {
+                argument_values(&fragment.node.selection_set.node, out);
+            }
+            Selection::FragmentSpread(_) => {}
+        }
     }
 }
 
@@ -190,7 +253,9 @@ mod tests {
             })
             .finish();
         let request = Request::new(query).variables(Variables::from_json(variables));
-        schema.execute(request).await
+        let mut response = schema.execute(request).await;
+        super::code_argument_errors(&mut response, query);
+        response
     }
 
     fn code(response: &async_graphql::Response) -> Option<String> {

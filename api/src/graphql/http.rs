@@ -16,7 +16,7 @@ use crate::{
         AppError, INTERNAL_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECS, code, error_response,
         set_retry_after,
     },
-    graphql::{AppSchema, MAX_BATCH, denials, loaders::Loaders},
+    graphql::{AppSchema, MAX_BATCH, codes, denials, loaders::Loaders},
     request::{Peer, RequestId},
     state::AppState,
 };
@@ -25,6 +25,8 @@ use crate::{
 #[derive(Clone)]
 pub struct GraphqlServer {
     pub schema: AppSchema,
+    /// For `/graphql/ws` (see `graphql::build_socket_schema`).
+    pub socket_schema: AppSchema,
     pub state: AppState,
 }
 
@@ -206,8 +208,11 @@ async fn execute(
             } else {
                 Some(denials::author_of(&server.state, &context).await)
             };
+            let query = request.query.clone();
             let request = request.data(Loaders::new(&server.state)).data(context);
-            (server.schema.execute(request).await, author)
+            let mut response = server.schema.execute(request).await;
+            codes::code_argument_errors(&mut response, &query);
+            (response, author)
         };
         let response = match tokio::time::timeout_at(deadline, run).await {
             Ok((response, author)) => {

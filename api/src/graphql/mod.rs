@@ -47,14 +47,31 @@ fn schema_builder(
             max_complexity: MAX_COMPLEXITY,
             panic_operation,
         })
-        .extension(ws::WebSocketErrorCodes)
 }
 
-/// The served schema, with the application state every resolver reads.
-/// Introspection is off when `GRAPHQL_INTROSPECTION` says so (production's
-/// default): a public server need not hand out its whole schema.
+/// The schema served over HTTP, with the application state every resolver
+/// reads. Its only extension has no per-field hook: with one, every field
+/// of every answer would go through it (argument errors are coded after
+/// execution instead, `codes::code_argument_errors`). Introspection is off
+/// when `GRAPHQL_INTROSPECTION` says so (production's default): a public
+/// server need not hand out its whole schema.
 pub fn build_schema(state: AppState) -> AppSchema {
-    let builder = schema_builder(state.config.test_panic_operation.clone());
+    finish(
+        schema_builder(state.config.test_panic_operation.clone()),
+        state,
+    )
+}
+
+/// The same schema for WebSockets, which refuse mutations and code argument
+/// errors as they arise.
+pub fn build_socket_schema(state: AppState) -> AppSchema {
+    let builder = schema_builder(state.config.test_panic_operation.clone())
+        .extension(ws::WebSocketErrorCodes)
+        .extension(codes::ArgumentErrorCodes);
+    finish(builder, state)
+}
+
+fn finish(builder: SchemaBuilder<Query, Mutation, SubscriptionRoot>, state: AppState) -> AppSchema {
     let builder = if state.config.introspection {
         builder
     } else {

@@ -47,7 +47,7 @@ pub async fn handler(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let schema = server.schema.clone();
+    let schema = server.socket_schema.clone();
     let state = server.state.clone();
     let client = peer.client_address(state.config.trust_forwarded_for);
     let Some(address_slot) = state
