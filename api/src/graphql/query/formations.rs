@@ -8,8 +8,10 @@ use crate::{
         connection::{Conn, connection, in_memory, page_complexity},
         context::Ctx,
         ids::uuid,
+        loaders::prime_owned,
         types::{
-            App, Formation, LegalTemplate, NameAvailability, Pool, Proposal, TemplateRecommendation,
+            App, Formation, LegalTemplate, NameAvailability, Pool, Proposal,
+            TemplateRecommendation, loader_error,
         },
     },
     services::{
@@ -197,6 +199,22 @@ impl FormationQuery {
     async fn pool(&self, ctx: &Context<'_>, id: ID) -> Result<Pool> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
-        Ok(Pool::from(services::pools::get(c.state, id).await?))
+        let pool = services::pools::get(c.state, id).await?;
+        // The groups, when the page shows them for the pool or its members,
+        // are read before either asks: two fields asking the loader at
+        // different moments could each cost a statement.
+        let look = ctx.look_ahead();
+        let members = look.field("members");
+        let of_member =
+            |node: async_graphql::Lookahead<'_>| node.field("stakeholderGroup").exists();
+        if look.field("stakeholderGroups").exists()
+            || of_member(members.field("edges").field("node"))
+            || of_member(members.field("nodes"))
+        {
+            prime_owned(&c.loaders.groups_of_pool, &[pool.id])
+                .await
+                .map_err(loader_error)?;
+        }
+        Ok(Pool::from(pool))
     }
 }
