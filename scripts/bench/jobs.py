@@ -21,6 +21,8 @@ import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from common import free_port
+
 received = []
 lock = threading.Lock()
 
@@ -48,14 +50,6 @@ class ReceiverServer(ThreadingHTTPServer):
     # opens at once, and each dropped SYN costs a one-second retransmit.
     request_queue_size = 1024
     daemon_threads = True
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def psql(pg, sql):

@@ -26,16 +26,10 @@ import tempfile
 import threading
 import time
 
+from common import free_port
+
 SECRET = "q7Vt2pX9mKf3Lr8ZsW4nYb6HcJ1dGe5A0uTiOoPl"
 PASSWORD = "correct horse battery"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:

@@ -4,15 +4,7 @@
 -- entries of the pool), pools (extra pools under the parent).
 \set ON_ERROR_STOP on
 
--- UUIDv7 keys, as the server makes them, so pages come in creation order.
-CREATE FUNCTION pg_temp.uuid7(ts timestamptz) RETURNS uuid AS $$
-  SELECT encode(
-    set_bit(set_bit(
-      overlay(uuid_send(gen_random_uuid())
-              placing substring(int8send(floor(extract(epoch FROM ts) * 1000)::bigint) FROM 3)
-              FROM 1 FOR 6),
-      52, 1), 53, 1), 'hex')::uuid
-$$ LANGUAGE sql VOLATILE;
+\ir uuid7.sql
 
 CREATE TEMP TABLE bu AS
   SELECT n, pg_temp.uuid7(now() + n * interval '1 millisecond') AS id,

@@ -11,14 +11,7 @@
 -- gives the chain real ones, so verifyAuditTrail walks all of it.
 \set ON_ERROR_STOP on
 
-CREATE FUNCTION pg_temp.uuid7(ts timestamptz) RETURNS uuid AS $$
-  SELECT encode(
-    set_bit(set_bit(
-      overlay(uuid_send(gen_random_uuid())
-              placing substring(int8send(floor(extract(epoch FROM ts) * 1000)::bigint) FROM 3)
-              FROM 1 FOR 6),
-      52, 1), 53, 1), 'hex')::uuid
-$$ LANGUAGE sql VOLATILE;
+\ir uuid7.sql
 
 CREATE FUNCTION pg_temp.between(a timestamptz, b timestamptz) RETURNS timestamptz AS $$
   SELECT a + random() * (b - a)

@@ -1079,21 +1079,18 @@ async fn a_pool_page_takes_five_statements(app: TestApp) {
             (edges.len(), p.app().sql_count() - before)
         }
     };
-    for n in 0..8 {
-        p.join(
-            &format!("m{n}@example.org"),
-            if n % 2 == 0 { "workers" } else { "users" },
-        )
-        .await;
-    }
+    let join = |people: std::ops::Range<usize>| {
+        let p = &p;
+        async move {
+            for n in people {
+                let group = if n % 2 == 0 { "workers" } else { "users" };
+                p.join(&format!("m{n}@example.org"), group).await;
+            }
+        }
+    };
+    join(0..8).await;
     assert_eq!(cost(member.clone(), 10).await, (10, 5));
-    for n in 8..28 {
-        p.join(
-            &format!("m{n}@example.org"),
-            if n % 2 == 0 { "workers" } else { "users" },
-        )
-        .await;
-    }
+    join(8..28).await;
     assert_eq!(cost(member.clone(), 30).await, (30, 5));
     assert_eq!(cost(p.w.steward.clone(), 30).await, (30, 6));
 }
