@@ -1,7 +1,7 @@
 //! Relay connections built from service pages.
 
 use async_graphql::{
-    OutputType,
+    Lookahead, OutputType,
     connection::{Connection, Edge},
 };
 use uuid::Uuid;
@@ -12,6 +12,17 @@ use crate::{
 };
 
 pub type Conn<N> = Connection<String, N>;
+
+/// Whether the selection of a connection asks its nodes for `field`,
+/// through `edges { node }` or `nodes`: what a page primes its loaders by.
+pub fn nodes_select(connection: Lookahead<'_>, field: &str) -> bool {
+    connection
+        .field("edges")
+        .field("node")
+        .field(field)
+        .exists()
+        || connection.field("nodes").field(field).exists()
+}
 
 /// Wraps a page as a connection: `id` gives each row's cursor, `node` its
 /// GraphQL type.

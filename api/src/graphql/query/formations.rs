@@ -5,7 +5,7 @@ use crate::{
     domain::Jurisdiction,
     error::AppError,
     graphql::{
-        connection::{Conn, connection, in_memory, page_complexity},
+        connection::{Conn, connection, in_memory, nodes_select, page_complexity},
         context::Ctx,
         ids::uuid,
         loaders::prime_owned,
@@ -204,12 +204,8 @@ impl FormationQuery {
         // are read before either asks: two fields asking the loader at
         // different moments could each cost a statement.
         let look = ctx.look_ahead();
-        let members = look.field("members");
-        let of_member =
-            |node: async_graphql::Lookahead<'_>| node.field("stakeholderGroup").exists();
         if look.field("stakeholderGroups").exists()
-            || of_member(members.field("edges").field("node"))
-            || of_member(members.field("nodes"))
+            || nodes_select(look.field("members"), "stakeholderGroup")
         {
             prime_owned(&c.loaders.groups_of_pool, &[pool.id])
                 .await

@@ -5,7 +5,7 @@ use entities::{parent_entity, parent_entity_role, parent_entity_role::RoleStatus
 use crate::{
     error::{AppError, AppResult},
     graphql::{
-        connection::{Conn, connection, page_complexity},
+        connection::{Conn, connection, nodes_select, page_complexity},
         context::Ctx,
         ids::uuid,
         loaders::prime_owned,
@@ -160,14 +160,7 @@ impl ParentEntity {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::pools::of_parent(c.state, self.model.id, page).await?;
-        let node = ctx.look_ahead().field("edges").field("node");
-        if node.field("stakeholderGroups").exists()
-            || ctx
-                .look_ahead()
-                .field("nodes")
-                .field("stakeholderGroups")
-                .exists()
-        {
+        if nodes_select(ctx.look_ahead(), "stakeholderGroups") {
             let ids: Vec<_> = page.items.iter().map(|p| p.id).collect();
             prime_owned(&c.loaders.groups_of_pool, &ids)
                 .await

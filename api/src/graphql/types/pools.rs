@@ -6,7 +6,7 @@ use crate::{
     catalogue::VotingRule,
     error::AppError,
     graphql::{
-        connection::{Conn, connection, page_complexity},
+        connection::{Conn, connection, nodes_select, page_complexity},
         context::Ctx,
         types::{
             App, ApplicationStatus, Contribution, Ledger, LegalTemplate, MembershipApplication,
@@ -392,12 +392,9 @@ struct MemberFields {
 
 impl MemberFields {
     fn asked(ctx: &Context<'_>) -> Self {
-        let node = ctx.look_ahead().field("edges").field("node");
-        let nodes = ctx.look_ahead().field("nodes");
-        let asked = |field| node.field(field).exists() || nodes.field(field).exists();
         Self {
-            group: asked("stakeholderGroup"),
-            account: asked("user"),
+            group: nodes_select(ctx.look_ahead(), "stakeholderGroup"),
+            account: nodes_select(ctx.look_ahead(), "user"),
         }
     }
 }
