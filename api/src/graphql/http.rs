@@ -16,7 +16,7 @@ use crate::{
         AppError, INTERNAL_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECS, code, error_response,
         set_retry_after,
     },
-    graphql::{AppSchema, MAX_BATCH, codes, denials, loaders::Loaders},
+    graphql::{AppSchema, MAX_BATCH, codes, denials, documents::Documents, loaders::Loaders},
     request::{Peer, RequestId},
     state::AppState,
 };
@@ -27,6 +27,7 @@ pub struct GraphqlServer {
     pub schema: AppSchema,
     /// For `/graphql/ws` (see `graphql::build_socket_schema`).
     pub socket_schema: AppSchema,
+    pub documents: Documents,
     pub state: AppState,
 }
 
@@ -171,6 +172,7 @@ async fn execute(
     let mut status = StatusCode::OK;
     let credential_calls = std::sync::Arc::default();
     for mut request in requests {
+        server.documents.parse(&mut request);
         let is_mutation = operation_type(&mut request) == Some(OperationType::Mutation);
         if is_mutation && over_get {
             let mut resp = error_response(

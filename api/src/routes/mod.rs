@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
     let server = GraphqlServer {
         schema: graphql::build_schema(state.clone()),
         socket_schema: graphql::build_socket_schema(state.clone()),
+        documents: Default::default(),
         state: state.clone(),
     };
     let graphql_routes = Router::new()
