@@ -47,7 +47,9 @@ impl Documents {
     fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, ExecutableDocument>> {
         // A panic while holding the lock cannot leave the map half-changed
         // in a way that matters: every entry is a complete parse.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
