@@ -28,6 +28,7 @@ mod http;
 mod input;
 mod links;
 mod migrations;
+mod nodes;
 mod outbound;
 mod parent_entities;
 mod payloads;

@@ -13,6 +13,7 @@ pub mod formations;
 pub mod jobs;
 pub mod ledger;
 pub mod membership;
+pub mod nodes;
 pub mod outbox;
 pub mod pagination;
 pub mod parent_entities;
