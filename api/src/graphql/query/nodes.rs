@@ -128,35 +128,15 @@ async fn one(
             None => None,
         },
         NodeKind::MembershipApplication => match load(&l.applications, id).await? {
-            Some(a) => {
-                let pool = pool_of(c, a.pool_id).await?;
-                nodes::sees(
-                    c.state,
-                    actor,
-                    Audience::AdminsOrPerson(&pool, Some(a.user_id)),
-                )
+            Some(a) => admins_or(c, actor, a.pool_id, a.user_id)
                 .await?
-                .then(|| Node::MembershipApplication(MembershipApplication::from(a)))
-            }
+                .then(|| Node::MembershipApplication(MembershipApplication::from(a))),
             None => None,
         },
         NodeKind::Contribution => match load(&l.contributions, id).await? {
-            Some(x) => {
-                let pool = pool_of(c, x.pool_id).await?;
-                nodes::sees(
-                    c.state,
-                    actor,
-                    Audience::AdminsOrPerson(&pool, Some(x.user_id)),
-                )
+            Some(x) => admins_or(c, actor, x.pool_id, x.user_id)
                 .await?
-                .then(|| Node::Contribution(Contribution::from(x)))
-            }
-            None => None,
-        },
-        NodeKind::Proposal => match load(&l.proposals, id).await? {
-            Some(p) => inside(c, actor, p.pool_id)
-                .await?
-                .then(|| Node::Proposal(Proposal::from(p))),
+                .then(|| Node::Contribution(Contribution::from(x))),
             None => None,
         },
         NodeKind::Vote => match load(&l.votes, id).await? {
@@ -168,25 +148,87 @@ async fn one(
             },
             None => None,
         },
-        NodeKind::Delegation => match load(&l.delegations, id).await? {
-            Some(d) => inside(c, actor, d.pool_id)
-                .await?
-                .then(|| Node::Delegation(Delegation::from(d))),
-            None => None,
-        },
-        NodeKind::Expense => match load(&l.expenses, id).await? {
-            Some(e) => inside(c, actor, e.pool_id)
-                .await?
-                .then(|| Node::Expense(Expense::from(e))),
-            None => None,
-        },
-        NodeKind::LedgerEntry => match load(&l.ledger_entries, id).await? {
-            Some(e) => inside(c, actor, e.pool_id)
-                .await?
-                .then(|| Node::LedgerEntry(LedgerEntry::from(e))),
-            None => None,
-        },
+        NodeKind::Proposal => {
+            in_pool(
+                c,
+                actor,
+                &l.proposals,
+                id,
+                |p| p.pool_id,
+                |p| Node::Proposal(Proposal::from(p)),
+            )
+            .await?
+        }
+        NodeKind::Delegation => {
+            in_pool(
+                c,
+                actor,
+                &l.delegations,
+                id,
+                |d| d.pool_id,
+                |d| Node::Delegation(Delegation::from(d)),
+            )
+            .await?
+        }
+        NodeKind::Expense => {
+            in_pool(
+                c,
+                actor,
+                &l.expenses,
+                id,
+                |e| e.pool_id,
+                |e| Node::Expense(Expense::from(e)),
+            )
+            .await?
+        }
+        NodeKind::LedgerEntry => {
+            in_pool(
+                c,
+                actor,
+                &l.ledger_entries,
+                id,
+                |e| e.pool_id,
+                |e| Node::LedgerEntry(LedgerEntry::from(e)),
+            )
+            .await?
+        }
     })
+}
+
+/// A row of a pool (`pool_id` says which), for those who see inside it.
+async fn in_pool<E>(
+    c: &Ctx<'_>,
+    actor: Option<&Actor>,
+    loader: &Cached<ById<E>>,
+    id: Uuid,
+    pool_id: fn(&E::Model) -> Uuid,
+    node: fn(E::Model) -> Node,
+) -> AppResult<Option<Node>>
+where
+    E: Keyed,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    let Some(row) = load(loader, id).await? else {
+        return Ok(None);
+    };
+    Ok(inside(c, actor, pool_id(&row)).await?.then(|| node(row)))
+}
+
+/// Whether `actor` is among the admins and overseers of the pool
+/// `pool_id`, or is `person`.
+async fn admins_or(
+    c: &Ctx<'_>,
+    actor: Option<&Actor>,
+    pool_id: Uuid,
+    person: Uuid,
+) -> AppResult<bool> {
+    let pool = pool_of(c, pool_id).await?;
+    nodes::sees(
+        c.state,
+        actor,
+        Audience::AdminsOrPerson(&pool, Some(person)),
+    )
+    .await
 }
 
 /// Whether `actor` sees inside the pool `pool_id`.
