@@ -15,8 +15,8 @@ use crate::{
 /// A pool with something of every kind in it: two members besides the
 /// founder (its admin), a proposal with a vote and a delegation, an
 /// expense, a scale and a contribution, a ledger entry, an open
-/// invitation and an application; the steward's role and account; and
-/// an outsider.
+/// invitation and an application, a webhook endpoint with a delivery;
+/// the steward's role, account and API token; and an outsider.
 pub(crate) struct Busy {
     pub p: PoolWorld,
     pub ada: String,
@@ -41,6 +41,12 @@ impl Busy {
     pub async fn new(app: TestApp) -> Self {
         let p = PoolWorld::with_apps(app, TWO_GROUPS(), json!(["loomio"])).await;
         let (ada, ada_member) = p.join("ada@example.org", "users").await;
+        let endpoint = p
+            .app()
+            .ok(Some(&p.w.founder), "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }",
+                json!({ "i": { "poolId": p.pool, "url": "http://127.0.0.1:9/hooks", "events": ["member.joined"] } }))
+            .await;
+        let endpoint = id_at(&endpoint, &["createWebhookEndpoint", "endpoint", "id"]);
         let (carl, carl_member) = p.join("carl@example.org", "users").await;
         let (outsider, _) = p.app().sign_up("outsider@example.org").await;
         let (dan, _) = p.app().sign_up("dan@example.org").await;
@@ -125,6 +131,31 @@ impl Busy {
         );
         ids.insert("Formation", id_at(&seen, &["pool", "formation", "id"]));
         ids.insert("PoolApp", id_at(&seen["pool"]["apps"][0], &["id"]));
+        let token = app
+            .ok(Some(&p.w.steward), "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { apiToken { id } } }",
+                json!({ "i": { "name": "Reports", "scopes": ["READ"] } }))
+            .await;
+        ids.insert(
+            "ApiToken",
+            id_at(&token, &["createApiToken", "apiToken", "id"]),
+        );
+        // Carl's joining is an event for the endpoint: a delivery.
+        let delivery = crate::helpers::eventually("a delivery to the endpoint", || async {
+            let data = app
+                .ok(
+                    Some(&founder),
+                    "query($id: ID!) { webhookDeliveries(endpointId: $id) { nodes { id } } }",
+                    json!({ "id": endpoint }),
+                )
+                .await;
+            data["webhookDeliveries"]["nodes"][0]["id"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or(data)
+        })
+        .await;
+        ids.insert("WebhookDelivery", delivery);
+        ids.insert("WebhookEndpoint", endpoint);
         ids.insert("Pool", p.pool.clone());
         ids.insert("StakeholderGroup", p.groups["users"].clone());
         ids.insert("Member", ada_member);

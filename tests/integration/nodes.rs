@@ -29,10 +29,10 @@ async fn every_kind_of_node_is_found_by_id(app: TestApp) {
     let app = b.p.app();
     let mut kinds: Vec<_> = b.ids.keys().copied().collect();
     kinds.sort();
-    assert_eq!(kinds.len(), 17, "one of every kind: {kinds:?}");
+    assert_eq!(kinds.len(), 20, "one of every kind: {kinds:?}");
     for kind in &kinds {
         // The steward oversees the pool: they see everything in it, and
-        // their own account and role.
+        // their own account, role and API token.
         let data = app
             .ok(Some(&b.p.w.steward), NODE, json!({ "id": b.id(kind) }))
             .await;
@@ -70,6 +70,9 @@ async fn every_kind_of_node_is_found_by_id(app: TestApp) {
         ("Formation", false),
         ("User", false),
         ("ParentEntityRole", false),
+        ("ApiToken", false),
+        ("WebhookEndpoint", false),
+        ("WebhookDelivery", false),
     ] {
         let data = app
             .ok(Some(&b.ada), NODE, json!({ "id": b.id(kind) }))
@@ -131,7 +134,7 @@ async fn nodes_answer_in_order_and_are_bounded(app: TestApp) {
             .all(|n| !n.is_null())
     );
     eprintln!(
-        "nodes of 17 kinds: {} SQL statements",
+        "nodes of 20 kinds: {} SQL statements",
         app.sql_count() - before
     );
     let too_many: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();

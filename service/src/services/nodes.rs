@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use entities::{
-    application, contribution, delegation, expense, formation, invitation, ledger_entry,
-    membership, parent_entity, parent_entity_role, pool, pool_app, proposal, sliding_scale,
-    stakeholder_group, user, vote,
+    access_token, application, contribution, delegation, expense, formation, invitation,
+    ledger_entry, membership, parent_entity, parent_entity_role, pool, pool_app, proposal,
+    sliding_scale, stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::{
     ConnectionTrait, EntityTrait,
@@ -48,10 +48,13 @@ pub enum NodeKind {
     Expense,
     LedgerEntry,
     Contribution,
+    ApiToken,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 17] = [
+    const ALL: [NodeKind; 20] = [
         NodeKind::User,
         NodeKind::ParentEntity,
         NodeKind::ParentEntityRole,
@@ -69,6 +72,9 @@ impl NodeKind {
         NodeKind::Expense,
         NodeKind::LedgerEntry,
         NodeKind::Contribution,
+        NodeKind::ApiToken,
+        NodeKind::WebhookEndpoint,
+        NodeKind::WebhookDelivery,
     ];
 
     /// The tag the lookup selects: the GraphQL type's name.
@@ -91,6 +97,9 @@ impl NodeKind {
             NodeKind::Expense => "Expense",
             NodeKind::LedgerEntry => "LedgerEntry",
             NodeKind::Contribution => "Contribution",
+            NodeKind::ApiToken => "ApiToken",
+            NodeKind::WebhookEndpoint => "WebhookEndpoint",
+            NodeKind::WebhookDelivery => "WebhookDelivery",
         }
     }
 
@@ -145,6 +154,15 @@ impl NodeKind {
             }
             NodeKind::Contribution => {
                 from::<contribution::Entity>(db, contribution::Column::Id, tag, ids)
+            }
+            NodeKind::ApiToken => {
+                from::<access_token::Entity>(db, access_token::Column::Id, tag, ids)
+            }
+            NodeKind::WebhookEndpoint => {
+                from::<webhook_endpoint::Entity>(db, webhook_endpoint::Column::Id, tag, ids)
+            }
+            NodeKind::WebhookDelivery => {
+                from::<webhook_delivery::Entity>(db, webhook_delivery::Column::Id, tag, ids)
             }
         }
     }
@@ -217,6 +235,11 @@ pub enum Audience<'a> {
     },
     /// The person alone.
     Person(Uuid),
+    /// The owner of an API token, signed in with a session.
+    ApiToken(&'a access_token::Model),
+    /// Those who read a webhook endpoint: for a parent's, its stewards and
+    /// auditors; for a pool's, its admins and the parent's overseers.
+    Endpoint(&'a webhook_endpoint::Model),
 }
 
 /// Whether `actor` (`None`: an anonymous caller) sees an object meant for
@@ -240,6 +263,10 @@ pub async fn sees(
     match audience {
         Audience::Public => Ok(true),
         Audience::Person(person) => Ok(person == actor.user_id),
+        Audience::ApiToken(token) => Ok(crate::services::api_tokens::sees(actor, token)),
+        Audience::Endpoint(endpoint) => {
+            crate::services::webhooks::sees_endpoint(db, actor, endpoint).await
+        }
         Audience::InsideOrPerson(_, Some(person)) if person == actor.user_id => Ok(true),
         Audience::Inside(pool) | Audience::InsideOrPerson(pool, _) => {
             refused_is_false(require_reader_as(db, pool, actor).await.map(|_| ()))

@@ -16,9 +16,10 @@ use crate::{
         context::Ctx,
         loaders::{ById, Cached, Keyed},
         types::{
-            Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry, Member,
-            MembershipApplication, Node, ParentEntity, ParentEntityRole, Pool, PoolApp, Proposal,
-            SlidingScale, StakeholderGroup, User, Vote, loader_error,
+            ApiToken, Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry,
+            Member, MembershipApplication, Node, ParentEntity, ParentEntityRole, Pool, PoolApp,
+            Proposal, SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
+            loader_error,
         },
     },
     services::nodes::{self, Audience, NodeKind},
@@ -137,6 +138,27 @@ async fn one(
             Some(x) => admins_or(c, actor, x.pool_id, x.user_id)
                 .await?
                 .then(|| Node::Contribution(Contribution::from(x))),
+            None => None,
+        },
+        NodeKind::ApiToken => match load(&l.api_tokens, id).await? {
+            Some(t) => nodes::sees(c.state, actor, Audience::ApiToken(&t))
+                .await?
+                .then(|| Node::ApiToken(ApiToken::from(t))),
+            None => None,
+        },
+        NodeKind::WebhookEndpoint => match load(&l.webhook_endpoints, id).await? {
+            Some(e) => nodes::sees(c.state, actor, Audience::Endpoint(&e))
+                .await?
+                .then(|| Node::WebhookEndpoint(WebhookEndpoint::from(e))),
+            None => None,
+        },
+        NodeKind::WebhookDelivery => match load(&l.webhook_deliveries, id).await? {
+            Some(d) => match load(&l.webhook_endpoints, d.endpoint_id).await? {
+                Some(e) => nodes::sees(c.state, actor, Audience::Endpoint(&e))
+                    .await?
+                    .then(|| Node::WebhookDelivery(WebhookDelivery::from(d))),
+                None => None,
+            },
             None => None,
         },
         NodeKind::Vote => match load(&l.votes, id).await? {

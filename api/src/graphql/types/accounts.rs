@@ -277,7 +277,7 @@ impl From<services::accounts::Session> for AuthPayload {
 // An integrator's token. The secret itself is shown only on creation.
 #[derive(SimpleObject)]
 pub struct ApiToken {
-    id: ID,
+    pub(crate) id: ID,
     name: String,
     scopes: Vec<ApiTokenScope>,
     created_at: DateTime<Utc>,

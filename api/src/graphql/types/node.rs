@@ -4,9 +4,9 @@
 use async_graphql::{ID, Interface};
 
 use super::{
-    Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry, Member,
+    ApiToken, Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry, Member,
     MembershipApplication, ParentEntity, ParentEntityRole, Pool, PoolApp, Proposal, SlidingScale,
-    StakeholderGroup, User, Vote,
+    StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
 };
 
 /// An object with a globally unique id: `node(id:)` finds it again.
@@ -34,4 +34,7 @@ pub enum Node {
     Expense(Expense),
     LedgerEntry(LedgerEntry),
     Contribution(Contribution),
+    ApiToken(ApiToken),
+    WebhookEndpoint(WebhookEndpoint),
+    WebhookDelivery(WebhookDelivery),
 }
