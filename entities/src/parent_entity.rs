@@ -19,6 +19,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
+    /// The URL form of the name; unique among parent entities.
+    pub slug: String,
     /// ISO 3166-1 alpha-2, upper case.
     pub jurisdiction: String,
     pub legal_form: String,

@@ -15,6 +15,7 @@ mod m20261202_000003_abuse_limits;
 mod m20261203_000001_formation_version;
 mod m20261204_000001_live_contributions;
 mod m20261204_000002_payment_reconciliations;
+mod m20261205_000001_parent_entity_slugs;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_formation_version::Migration),
             Box::new(m20261204_000001_live_contributions::Migration),
             Box::new(m20261204_000002_payment_reconciliations::Migration),
+            Box::new(m20261205_000001_parent_entity_slugs::Migration),
         ]
     }
 }

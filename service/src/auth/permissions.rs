@@ -4,7 +4,7 @@ use entities::{
     parent_entity_role::{self, RoleKind, RoleStatus},
     user,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::{
@@ -25,6 +25,29 @@ pub async fn parent_role(
         .one(db)
         .await?
         .map(|r| r.role))
+}
+
+/// Which of `parents` `user_id` holds an active role at (steward or
+/// auditor): one statement for a whole list.
+pub async fn parents_with_role(
+    db: &impl ConnectionTrait,
+    parents: &[Uuid],
+    user_id: Uuid,
+) -> AppResult<std::collections::HashSet<Uuid>> {
+    if parents.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(parent_entity_role::Entity::find()
+        .select_only()
+        .column(parent_entity_role::Column::ParentEntityId)
+        .filter(parent_entity_role::Column::ParentEntityId.is_in(parents.iter().copied()))
+        .filter(parent_entity_role::Column::UserId.eq(user_id))
+        .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// Stewards only: they run the parent entity.

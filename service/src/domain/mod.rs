@@ -7,6 +7,7 @@ mod money;
 mod password;
 mod pool_name;
 mod secret;
+mod slug;
 mod text;
 
 pub use email::Email;
@@ -15,6 +16,7 @@ pub use money::{Currency, MAX_MINOR_AMOUNT, MinorAmount, MoneyTotal, format_mino
 pub use password::Password;
 pub use pool_name::PoolName;
 pub use secret::random_secret;
+pub use slug::{first_free, like_literal, slugify};
 pub use text::{Jurisdiction, MultiLineText, SingleLineText, registration_key};
 
 use crate::error::{AppError, FieldError};

@@ -115,25 +115,12 @@ fn name_key(name: &str) -> String {
         .collect()
 }
 
-/// ASCII letters and digits joined by single hyphens, at most 60 long.
+/// The URL form; a name in a non-Latin script has none, and its key's
+/// length keeps it apart instead.
 fn slugify(name: &str, key: &str) -> String {
-    let mut slug = String::new();
-    for c in name
-        .nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-    {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    let mut slug: String = slug.trim_end_matches('-').chars().take(60).collect();
-    slug = slug.trim_end_matches('-').to_owned();
+    let slug = super::slug::slugify(name);
     if slug.is_empty() {
-        // A name in a non-Latin script: its key keeps it unique.
-        slug = format!("pool-{}", key.chars().count());
+        return format!("pool-{}", key.chars().count());
     }
     slug
 }

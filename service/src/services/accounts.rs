@@ -240,6 +240,18 @@ pub async fn sign_out(state: &AppState, actor: &Actor) -> AppResult<()> {
     Ok(())
 }
 
+/// What only a person may list about themself (memberships, invitations,
+/// delegations, contributions): refused to everyone else, before any of
+/// their arguments is read.
+pub fn require_self(actor: &Actor, user_id: Uuid, what: &str) -> AppResult<()> {
+    if actor.user_id != user_id {
+        return Err(AppError::Forbidden(format!(
+            "you can list only your own {what}"
+        )));
+    }
+    Ok(())
+}
+
 pub async fn me(state: &AppState, actor: &Actor) -> AppResult<user::Model> {
     user::Entity::find_by_id(actor.user_id)
         .one(&state.db)

@@ -101,6 +101,14 @@ pub async fn list(
     paginate(&state.db, select, access_token::Column::Id, page).await
 }
 
+/// Whether `actor` may see `token`, as `apiTokens` lists them: their own
+/// API tokens (not sessions), to a signed-in session.
+pub fn sees(actor: &Actor, token: &access_token::Model) -> bool {
+    actor.require_session("apiTokens").is_ok()
+        && token.user_id == actor.user_id
+        && token.kind == TokenKind::Api
+}
+
 pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<access_token::Model> {
     actor.require_session("revokeApiToken")?;
     let txn = begin_write(&state.db).await?;

@@ -13,6 +13,7 @@ pub mod formations;
 pub mod jobs;
 pub mod ledger;
 pub mod membership;
+pub mod nodes;
 pub mod outbox;
 pub mod pagination;
 pub mod parent_entities;
@@ -26,9 +27,24 @@ pub mod signals;
 pub mod webhooks;
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, PrimaryKeyTrait, QuerySelect,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    PrimaryKeyTrait, QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait, PgFunc, SimpleExpr},
 };
+use uuid::Uuid;
+
+/// `column` is one of `keys`. On PostgreSQL as `= ANY($1)` with one array
+/// parameter: one prepared statement for every batch size, where `IN (…)`
+/// makes a statement per size and plans slower. SQLite has no arrays.
+pub fn one_of<C: ColumnTrait>(backend: DatabaseBackend, column: C, keys: &[Uuid]) -> SimpleExpr {
+    match backend {
+        DatabaseBackend::Postgres => {
+            Expr::col((column.entity_name(), column)).eq(PgFunc::any(Expr::val(keys.to_vec())))
+        }
+        _ => column.is_in(keys.iter().copied()),
+    }
+}
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at
 /// once (`BEGIN IMMEDIATE`), so concurrent writers queue instead of one

@@ -73,6 +73,51 @@ impl PageRequest {
     }
 }
 
+/// Relay's four arguments as sent, parsed by the service once it has
+/// decided the caller may read the list: permission comes before input.
+#[derive(Clone, Debug, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
+    pub fn parse(self) -> AppResult<PageRequest> {
+        PageRequest::parse(self.first, self.after, self.last, self.before)
+    }
+}
+
+/// The page `page` asks for out of rows already in memory, in ascending id
+/// order (a relation loaded whole for many owners at once): the same
+/// cursors and limits as a page read from the database.
+pub fn page_in_memory<T>(rows: Vec<T>, id: impl Fn(&T) -> Uuid, page: &PageRequest) -> Page<T> {
+    let mut rows: Vec<T> = rows
+        .into_iter()
+        .filter(|r| page.after.is_none_or(|a| id(r) > a) && page.before.is_none_or(|b| id(r) < b))
+        .collect();
+    if page.backwards {
+        rows.reverse();
+    }
+    rows.truncate(page.size as usize + 1);
+    page_of(rows, page)
+}
+
 pub fn encode_cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(id.as_bytes())
 }
@@ -167,6 +212,24 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
         assert_eq!(decode_cursor("nonsense!"), None);
+    }
+
+    #[test]
+    fn pages_in_memory_follow_the_cursors() {
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        let first_two = PageRequest::parse(Some(2), None, None, None).unwrap();
+        let page = page_in_memory(ids.clone(), |i| *i, &first_two);
+        assert_eq!(page.items, ids[..2]);
+        assert!(page.has_next_page && !page.has_previous_page);
+        let rest = PageRequest::parse(Some(10), Some(encode_cursor(ids[1])), None, None).unwrap();
+        let page = page_in_memory(ids.clone(), |i| *i, &rest);
+        assert_eq!(page.items, ids[2..]);
+        assert!(!page.has_next_page && page.has_previous_page);
+        let last_two = PageRequest::parse(None, None, Some(2), None).unwrap();
+        assert_eq!(
+            page_in_memory(ids.clone(), |i| *i, &last_two).items,
+            ids[3..]
+        );
     }
 
     #[test]

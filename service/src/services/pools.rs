@@ -1,15 +1,21 @@
 //! Pools: public facts for anyone, the membership for those inside.
 
-use entities::{membership, pool, user};
-use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait};
+use entities::{
+    membership::{self, MembershipStatus},
+    parent_entity, pool, user,
+};
+use sea_orm::{
+    ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait, RelationTrait,
+};
 use uuid::Uuid;
 
 use crate::{
     auth::Actor,
     error::{AppError, AppResult},
     services::{
+        accounts::require_self,
         membership::require_reader_as,
-        pagination::{Page, PageRequest, page_of, paginate, window},
+        pagination::{Page, PageArgs, PageRequest, page_of, paginate, window},
     },
     state::AppState,
 };
@@ -19,6 +25,42 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<pool::Model> {
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no pool has id {id}")))
+}
+
+/// A pool by its address: its parent's slug and its own (unique within the
+/// parent), in one statement. Public, as `get`.
+pub async fn by_slug(state: &AppState, parent_slug: &str, slug: &str) -> AppResult<pool::Model> {
+    let parent = parent_entity::Entity::find()
+        .select_only()
+        .column(parent_entity::Column::Id)
+        .filter(parent_entity::Column::Slug.eq(parent_slug))
+        .into_query();
+    pool::Entity::find()
+        .filter(pool::Column::Slug.eq(slug))
+        .filter(pool::Column::ParentEntityId.in_subquery(parent))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no pool has the address {parent_slug}/{slug}")))
+}
+
+/// The pools `person` is an active member of, oldest first; for that
+/// person only.
+pub async fn of_member(
+    state: &AppState,
+    actor: &Actor,
+    person: Uuid,
+    page: PageArgs,
+) -> AppResult<Page<pool::Model>> {
+    require_self(actor, person, "pools")?;
+    let page = page.parse()?;
+    let member_of = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::PoolId)
+        .filter(membership::Column::UserId.eq(person))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .into_query();
+    let select = pool::Entity::find().filter(pool::Column::Id.in_subquery(member_of));
+    paginate(&state.db, select, pool::Column::Id, page).await
 }
 
 /// The pools under a parent entity: their public facts.

@@ -212,6 +212,20 @@ async fn require_reader(db: &impl ConnectionTrait, actor: &Actor, owner: Owner) 
     }
 }
 
+/// Whether `actor` reads `endpoint` and its deliveries, as
+/// `webhookEndpoints` and `webhookDeliveries` decide; a refusal is `false`.
+pub async fn sees_endpoint(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    endpoint: &webhook_endpoint::Model,
+) -> AppResult<bool> {
+    match require_reader(db, actor, owner_of(endpoint)?).await {
+        Ok(()) => Ok(true),
+        Err(AppError::Forbidden(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 /// Creates an endpoint and returns it with its signing secret (shown once).
 pub async fn create(
     state: &AppState,

@@ -1,23 +1,10 @@
 use std::{collections::HashMap, marker::PhantomData, sync::Arc};
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{
-    ColumnTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::{Expr, ExprTrait, PgFunc, SimpleExpr},
-};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-/// `column` is one of `keys`. On PostgreSQL as `= ANY($1)` with one array
-/// parameter: one prepared statement for every batch size, where `IN (…)`
-/// makes a statement per size and plans slower. SQLite has no arrays.
-fn one_of<C: ColumnTrait>(db: &DatabaseConnection, column: C, keys: &[Uuid]) -> SimpleExpr {
-    match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            Expr::col((column.entity_name(), column)).eq(PgFunc::any(Expr::val(keys.to_vec())))
-        }
-        _ => column.is_in(keys.iter().copied()),
-    }
-}
+use crate::services::one_of;
 
 /// An entity whose rows are found by a UUID primary key.
 pub trait Keyed: EntityTrait {
@@ -53,7 +40,7 @@ where
             return Ok(HashMap::new());
         }
         let rows = E::find()
-            .filter(one_of(&self.db, E::ID, keys))
+            .filter(one_of(self.db.get_database_backend(), E::ID, keys))
             .all(&self.db)
             .await?;
         Ok(rows.into_iter().map(|row| (E::id(&row), row)).collect())
@@ -97,7 +84,7 @@ where
             return Ok(HashMap::new());
         }
         let rows = E::find()
-            .filter(one_of(&self.db, E::OWNER, keys))
+            .filter(one_of(self.db.get_database_backend(), E::OWNER, keys))
             .order_by_asc(E::ORDER)
             .all(&self.db)
             .await?;

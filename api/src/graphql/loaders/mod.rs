@@ -3,16 +3,19 @@
 //! request (so a list can prime them) and never between callers.
 
 mod by_id;
+mod delegations;
 mod formation_facts;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
-    expense, membership, parent_entity, pool, pool_app, proposal, sliding_scale, stakeholder_group,
-    user,
+    access_token, application, contribution, delegation, expense, invitation, ledger_entry,
+    membership, parent_entity, parent_entity_role, pool, pool_app, proposal, sliding_scale,
+    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
 };
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
-pub use formation_facts::FormationFactsLoader;
+pub use delegations::DelegationsOf;
+pub use formation_facts::{FormationFactsLoader, FormationsSeen};
 
 use crate::state::AppState;
 
@@ -23,15 +26,11 @@ pub type Cached<T> = DataLoader<T, HashMapCache>;
 /// owner without rows as an empty list: for a page whose items will each
 /// ask for theirs. The batch is known already, so it skips the loader's
 /// wait for more keys.
-pub async fn prime_owned<E>(
-    loader: &Cached<ByParent<E>>,
-    owners: &[uuid::Uuid],
-) -> Result<(), std::sync::Arc<sea_orm::DbErr>>
+pub async fn prime_owned<L, T>(loader: &Cached<L>, owners: &[uuid::Uuid]) -> Result<(), L::Error>
 where
-    E: Owned,
-    E::Model: Clone + Send + Sync + 'static,
+    L: async_graphql::dataloader::Loader<uuid::Uuid, Value = Vec<T>>,
+    T: Clone + Send + Sync + 'static,
 {
-    use async_graphql::dataloader::Loader;
     let mut found = loader.loader().load(owners).await?;
     let rows: Vec<_> = owners
         .iter()
@@ -43,11 +42,24 @@ where
 
 pub struct Loaders {
     pub users: Cached<ById<user::Entity>>,
+    pub api_tokens: Cached<ById<access_token::Entity>>,
+    pub webhook_endpoints: Cached<ById<webhook_endpoint::Entity>>,
+    pub webhook_deliveries: Cached<ById<webhook_delivery::Entity>>,
     pub parent_entities: Cached<ById<parent_entity::Entity>>,
+    pub parent_entity_roles: Cached<ById<parent_entity_role::Entity>>,
     pub stakeholder_groups: Cached<ById<stakeholder_group::Entity>>,
     pub pools: Cached<ById<pool::Entity>>,
     pub members: Cached<ById<membership::Entity>>,
     pub proposals: Cached<ById<proposal::Entity>>,
+    pub pool_apps: Cached<ById<pool_app::Entity>>,
+    pub sliding_scales: Cached<ById<sliding_scale::Entity>>,
+    pub invitations: Cached<ById<invitation::Entity>>,
+    pub applications: Cached<ById<application::Entity>>,
+    pub votes: Cached<ById<vote::Entity>>,
+    pub delegations: Cached<ById<delegation::Entity>>,
+    pub expenses: Cached<ById<expense::Entity>>,
+    pub ledger_entries: Cached<ById<ledger_entry::Entity>>,
+    pub contributions: Cached<ById<contribution::Entity>>,
     /// The expense a proposal decides, by proposal id.
     pub expense_of_proposal: Cached<ByParent<expense::Entity>>,
     /// A pool's stakeholder groups, by pool id.
@@ -56,53 +68,55 @@ pub struct Loaders {
     pub apps_of_pool: Cached<ByParent<pool_app::Entity>>,
     /// A pool's sliding scales (current and past), by pool id.
     pub scales_of_pool: Cached<ByParent<sliding_scale::Entity>>,
+    /// Live delegations a member gave, by their membership id.
+    pub delegations_given: Cached<DelegationsOf>,
+    /// Live delegations a member holds, by their membership id.
+    pub delegations_received: Cached<DelegationsOf>,
+    /// Live delegations for one proposal, by proposal id.
+    pub delegations_for_proposal: Cached<DelegationsOf>,
     /// What evaluating a formation needs, by formation id.
     pub formation_facts: Cached<FormationFactsLoader>,
+    /// Formations by (viewer, formation id), only those the viewer sees.
+    pub formations_seen: Cached<FormationsSeen>,
+}
+
+/// A loader that keeps what it loaded for the rest of the request.
+fn cached<L>(loader: L) -> Cached<L> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
 impl Loaders {
     pub fn new(state: &AppState) -> Self {
         let db = &state.db;
         Self {
-            users: DataLoader::with_cache(ById::new(db), tokio::spawn, HashMapCache::default()),
-            parent_entities: DataLoader::with_cache(
-                ById::new(db),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            stakeholder_groups: DataLoader::with_cache(
-                ById::new(db),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            pools: DataLoader::with_cache(ById::new(db), tokio::spawn, HashMapCache::default()),
-            members: DataLoader::with_cache(ById::new(db), tokio::spawn, HashMapCache::default()),
-            proposals: DataLoader::with_cache(ById::new(db), tokio::spawn, HashMapCache::default()),
-            expense_of_proposal: DataLoader::with_cache(
-                ByParent::new(db),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            groups_of_pool: DataLoader::with_cache(
-                ByParent::new(db),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            apps_of_pool: DataLoader::with_cache(
-                ByParent::new(db),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            scales_of_pool: DataLoader::with_cache(
-                ByParent::new(db),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            formation_facts: DataLoader::with_cache(
-                FormationFactsLoader(state.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
+            users: cached(ById::new(db)),
+            api_tokens: cached(ById::new(db)),
+            webhook_endpoints: cached(ById::new(db)),
+            webhook_deliveries: cached(ById::new(db)),
+            parent_entities: cached(ById::new(db)),
+            parent_entity_roles: cached(ById::new(db)),
+            stakeholder_groups: cached(ById::new(db)),
+            pools: cached(ById::new(db)),
+            members: cached(ById::new(db)),
+            proposals: cached(ById::new(db)),
+            pool_apps: cached(ById::new(db)),
+            sliding_scales: cached(ById::new(db)),
+            invitations: cached(ById::new(db)),
+            applications: cached(ById::new(db)),
+            votes: cached(ById::new(db)),
+            delegations: cached(ById::new(db)),
+            expenses: cached(ById::new(db)),
+            ledger_entries: cached(ById::new(db)),
+            contributions: cached(ById::new(db)),
+            expense_of_proposal: cached(ByParent::new(db)),
+            groups_of_pool: cached(ByParent::new(db)),
+            apps_of_pool: cached(ByParent::new(db)),
+            scales_of_pool: cached(ByParent::new(db)),
+            delegations_given: cached(DelegationsOf::given(db)),
+            delegations_received: cached(DelegationsOf::received(db)),
+            delegations_for_proposal: cached(DelegationsOf::for_proposal(db)),
+            formation_facts: cached(FormationFactsLoader(state.clone())),
+            formations_seen: cached(FormationsSeen(state.clone())),
         }
     }
 }
@@ -120,11 +134,24 @@ macro_rules! keyed {
 
 keyed!(
     user,
+    access_token,
+    webhook_endpoint,
+    webhook_delivery,
     parent_entity,
+    parent_entity_role,
     stakeholder_group,
     pool,
     membership,
-    proposal
+    proposal,
+    pool_app,
+    sliding_scale,
+    invitation,
+    application,
+    vote,
+    delegation,
+    expense,
+    ledger_entry,
+    contribution
 );
 
 impl Owned for stakeholder_group::Entity {

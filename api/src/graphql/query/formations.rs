@@ -200,17 +200,36 @@ impl FormationQuery {
         let c = Ctx::of(ctx)?;
         let id = uuid!(id)?;
         let pool = services::pools::get(c.state, id).await?;
-        // The groups, when the page shows them for the pool or its members,
-        // are read before either asks: two fields asking the loader at
-        // different moments could each cost a statement.
-        let look = ctx.look_ahead();
-        if look.field("stakeholderGroups").exists()
-            || nodes_select(look.field("members"), "stakeholderGroup")
-        {
-            prime_owned(&c.loaders.groups_of_pool, &[pool.id])
-                .await
-                .map_err(loader_error)?;
-        }
-        Ok(Pool::from(pool))
+        pool_page(ctx, &c, pool).await
     }
+
+    /// A pool by its address: its parent's slug and its own
+    /// (`ParentEntity.slug`, `Pool.slug`), as in `/p/<parentSlug>/<slug>`.
+    async fn pool_by_slug(
+        &self,
+        ctx: &Context<'_>,
+        parent_slug: String,
+        slug: String,
+    ) -> Result<Pool> {
+        let c = Ctx::of(ctx)?;
+        let pool = services::pools::by_slug(c.state, &parent_slug, &slug).await?;
+        pool_page(ctx, &c, pool).await
+    }
+}
+
+/// A pool as a page shows it. The groups, when the page shows them for the
+/// pool or its members, are read before either asks: two fields asking the
+/// loader at different moments could each cost a statement.
+async fn pool_page(ctx: &Context<'_>, c: &Ctx<'_>, pool: entities::pool::Model) -> Result<Pool> {
+    let look = ctx.look_ahead();
+    if look.field("stakeholderGroups").exists()
+        || nodes_select(look.field("members"), "stakeholderGroup")
+    {
+        prime_owned(&c.loaders.groups_of_pool, &[pool.id])
+            .await
+            .map_err(loader_error)?;
+    }
+    // What the page's rows link back to (`Member.pool`) is this pool.
+    c.loaders.pools.feed_one(pool.id, pool.clone()).await;
+    Ok(Pool::from(pool))
 }

@@ -4,6 +4,7 @@ mod accounts;
 mod audit;
 mod events;
 mod formations;
+mod nodes;
 mod parent_entities;
 
 use async_graphql::MergedObject;
@@ -15,4 +16,5 @@ pub struct Query(
     events::EventQuery,
     parent_entities::ParentEntityQuery,
     formations::FormationQuery,
+    nodes::NodeQuery,
 );

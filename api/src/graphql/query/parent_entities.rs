@@ -24,13 +24,27 @@ impl ParentEntityQuery {
         ))
     }
 
+    /// A parent entity by its slug (`ParentEntity.slug`).
+    async fn parent_entity_by_slug(&self, ctx: &Context<'_>, slug: String) -> Result<ParentEntity> {
+        let c = Ctx::of(ctx)?;
+        Ok(ParentEntity::from(
+            services::parent_entities::by_slug(c.state, &slug).await?,
+        ))
+    }
+
     /// Every parent entity, oldest first: the directory founders choose from.
     /// `verified: true` lists only those a platform admin verified, `false`
-    /// only the others.
+    /// only the others; `jurisdiction` (ISO 3166-1 alpha-2) only those
+    /// there; `search` (1 to 200 characters) only those whose name contains
+    /// it, case aside (ASCII case only on SQLite), `%` and `_` as plain
+    /// characters.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn parent_entities(
         &self,
         ctx: &Context<'_>,
+        search: Option<String>,
+        jurisdiction: Option<String>,
         verified: Option<bool>,
         first: Option<i32>,
         after: Option<String>,
@@ -39,7 +53,12 @@ impl ParentEntityQuery {
     ) -> Result<Conn<ParentEntity>> {
         let c = Ctx::of(ctx)?;
         let page = PageRequest::parse(first, after, last, before)?;
-        let page = services::parent_entities::list(c.state, verified, page).await?;
+        let filter = services::parent_entities::DirectoryFilter {
+            verified,
+            search,
+            jurisdiction,
+        };
+        let page = services::parent_entities::list(c.state, filter, page).await?;
         Ok(connection(page, |p| p.id, ParentEntity::from))
     }
 }

@@ -5,18 +5,21 @@ use entities::{access_token, user};
 use crate::{
     auth::ApiTokenScope,
     graphql::{
-        connection::{Conn, connection, page_complexity},
+        connection::{Conn, connection, nodes_select, page_complexity},
         context::Ctx,
-        types::ParentEntityRole,
+        types::{
+            Contribution, Delegation, Formation, Invitation, Member, MembershipStatus,
+            ParentEntityRole, Pool, loader_error,
+        },
     },
-    services::{self, pagination::PageRequest},
+    services::{self, pagination::PageArgs, proposals::delegations::Side},
 };
 
 // A person with an account.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct User {
-    id: ID,
+    pub(crate) id: ID,
     /// Normalised to lower case.
     email: String,
     display_name: String,
@@ -37,9 +40,146 @@ impl From<user::Model> for User {
     }
 }
 
-// The person's own roles and invitations: only they may list them.
+// The person's own world (roles, memberships, pools, formations,
+// invitations, delegations, contributions): only they may list it.
 #[ComplexObject]
 impl User {
+    /// Every membership this person holds or held, oldest first; `status`
+    /// narrows them. Only the person may list them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<MembershipStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Member>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page = services::membership::of_person::memberships(
+            c.state,
+            c.actor().await?,
+            &self.model,
+            status.map(Into::into),
+            page,
+        )
+        .await?;
+        if nodes_select(ctx.look_ahead(), "pool") {
+            let pools: Vec<_> = page.items.iter().map(|m| m.pool_id).collect();
+            c.loaders
+                .pools
+                .load_many(pools)
+                .await
+                .map_err(loader_error)?;
+        }
+        Ok(connection(page, |m| m.id, Member::from))
+    }
+    /// The pools this person is an active member of, oldest first. Only the
+    /// person may list them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn pools(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Pool>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page =
+            services::pools::of_member(c.state, c.actor().await?, self.model.id, page).await?;
+        Ok(connection(page, |p| p.id, Pool::from))
+    }
+    /// Formations this person started or is listed in as a founding member,
+    /// oldest first (as `myFormations`). Only the person may list them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn formations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Formation>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page =
+            services::formations::of_person(c.state, c.actor().await?, self.model.id, page).await?;
+        Formation::prime(ctx, &page.items).await?;
+        Ok(connection(page, |d| d.formation.id, Formation::new))
+    }
+    /// Invitations to pools waiting for this person's email (open, not
+    /// expired), oldest first; accept one with the token from its link.
+    /// Only the person may list them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Invitation>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page = services::membership::of_person::invitations(
+            c.state,
+            c.actor().await?,
+            &self.model,
+            page,
+        )
+        .await?;
+        Ok(connection(page, |i| i.id, Invitation::from))
+    }
+    /// The live delegations this person gave, in every pool. Only the person
+    /// may list them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn delegations_given(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Delegation>> {
+        let page = PageArgs::new(first, after, last, before);
+        self.delegations(ctx, Side::Given, page).await
+    }
+    /// The live delegations others gave this person, in every pool. Only
+    /// the person may list them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn delegations_received(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Delegation>> {
+        let page = PageArgs::new(first, after, last, before);
+        self.delegations(ctx, Side::Received, page).await
+    }
+    /// Every contribution this person made, to any pool, canceled ones
+    /// included, oldest first. Only the person may list them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn contributions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Contribution>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page =
+            services::contributions::of_person(c.state, c.actor().await?, self.model.id, page)
+                .await?;
+        Ok(connection(page, |x| x.id, Contribution::from))
+    }
     /// The roles this person holds at parent entities (active ones). Only
     /// the person may list them.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -52,7 +192,7 @@ impl User {
         before: Option<String>,
     ) -> Result<Conn<ParentEntityRole>> {
         let c = Ctx::of(ctx)?;
-        let page = PageRequest::parse(first, after, last, before)?;
+        let page = PageArgs::new(first, after, last, before);
         let page = services::parent_entities::roles_of_user(
             c.state,
             c.actor().await?,
@@ -74,7 +214,7 @@ impl User {
         before: Option<String>,
     ) -> Result<Conn<ParentEntityRole>> {
         let c = Ctx::of(ctx)?;
-        let page = PageRequest::parse(first, after, last, before)?;
+        let page = PageArgs::new(first, after, last, before);
         let page = services::parent_entities::invitations_of_user(
             c.state,
             c.actor().await?,
@@ -83,6 +223,26 @@ impl User {
         )
         .await?;
         Ok(connection(page, |r| r.id, ParentEntityRole::from))
+    }
+}
+
+impl User {
+    async fn delegations(
+        &self,
+        ctx: &Context<'_>,
+        side: Side,
+        page: PageArgs,
+    ) -> Result<Conn<Delegation>> {
+        let c = Ctx::of(ctx)?;
+        let page = services::proposals::delegations::of_person(
+            c.state,
+            c.actor().await?,
+            self.model.id,
+            side,
+            page,
+        )
+        .await?;
+        Ok(connection(page, |d| d.id, Delegation::from))
     }
 }
 
@@ -117,7 +277,7 @@ impl From<services::accounts::Session> for AuthPayload {
 // An integrator's token. The secret itself is shown only on creation.
 #[derive(SimpleObject)]
 pub struct ApiToken {
-    id: ID,
+    pub(crate) id: ID,
     name: String,
     scopes: Vec<ApiTokenScope>,
     created_at: DateTime<Utc>,

@@ -1,4 +1,4 @@
-use async_graphql::{Enum, ID, InputObject, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{contribution, sliding_scale};
 
@@ -6,7 +6,7 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         ids::uuid,
-        types::{Money, Saturation},
+        types::{Member, Money, Pool, Saturation, load_member, load_pool},
     },
     services::contributions::{StartInput, scales, solidarity::Solidarity as Report},
 };
@@ -46,7 +46,7 @@ pub enum ContributionStatus {
 // A contribution range: members choose what fits their means.
 #[derive(SimpleObject)]
 pub struct SlidingScale {
-    id: ID,
+    pub(crate) id: ID,
     currency: String,
     interval: ContributionInterval,
     minimum: Money,
@@ -78,8 +78,9 @@ impl From<sliding_scale::Model> for SlidingScale {
 
 // A member's recurring contribution.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Contribution {
-    id: ID,
+    pub(crate) id: ID,
     amount: Money,
     interval: ContributionInterval,
     provider: PaymentProvider,
@@ -91,6 +92,10 @@ pub struct Contribution {
     failure_reason: Option<String>,
     created_at: DateTime<Utc>,
     canceled_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    pool_id: uuid::Uuid,
+    #[graphql(skip)]
+    membership_id: uuid::Uuid,
 }
 
 impl From<contribution::Model> for Contribution {
@@ -106,7 +111,20 @@ impl From<contribution::Model> for Contribution {
             failure_reason: m.failure_reason,
             created_at: m.created_at,
             canceled_at: m.canceled_at,
+            pool_id: m.pool_id,
+            membership_id: m.membership_id,
         }
+    }
+}
+
+// The pool and the member load through the request's loaders.
+#[ComplexObject]
+impl Contribution {
+    async fn pool(&self, ctx: &Context<'_>) -> Result<Pool> {
+        load_pool(ctx, self.pool_id).await
+    }
+    async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
+        load_member(ctx, self.membership_id).await
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{
 // An integrator's URL that hears about events.
 #[derive(SimpleObject)]
 pub struct WebhookEndpoint {
-    id: ID,
+    pub(crate) id: ID,
     /// Set for a parent entity's endpoint (it hears every pool's events).
     parent_entity_id: Option<ID>,
     /// Set for one pool's endpoint.
@@ -60,7 +60,7 @@ pub enum WebhookDeliveryStatus {
 // One event on its way to one endpoint.
 #[derive(SimpleObject)]
 pub struct WebhookDelivery {
-    id: ID,
+    pub(crate) id: ID,
     /// The event's id, the same on every attempt (`X-Pools-Event-Id`).
     event_id: ID,
     status: WebhookDeliveryStatus,

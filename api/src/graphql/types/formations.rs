@@ -42,7 +42,7 @@ pub enum FormationStatus {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Formation {
-    id: ID,
+    pub(crate) id: ID,
     status: FormationStatus,
     /// 1 when started, +1 on every change; send it back as `expectedVersion`
     /// with a step so that an edit made on an older copy is refused.

@@ -8,7 +8,7 @@ use crate::{
     graphql::{
         context::Ctx,
         ids::uuid,
-        types::{Member, StakeholderGroup, User, load_member, loader_error},
+        types::{Member, Pool, StakeholderGroup, User, load_member, load_pool, loader_error},
     },
     services::membership::{self, applications, invitations},
 };
@@ -25,12 +25,14 @@ pub enum ApplicationStatus {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Invitation {
-    id: ID,
+    pub(crate) id: ID,
     email: String,
     expires_at: DateTime<Utc>,
     accepted_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     membership_id: Uuid,
+    #[graphql(skip)]
+    pool_id: Uuid,
 }
 
 impl From<invitation::Model> for Invitation {
@@ -41,6 +43,7 @@ impl From<invitation::Model> for Invitation {
             expires_at: m.expires_at,
             accepted_at: m.accepted_at,
             membership_id: m.membership_id,
+            pool_id: m.pool_id,
         }
     }
 }
@@ -49,6 +52,10 @@ impl From<invitation::Model> for Invitation {
 impl Invitation {
     async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
         load_member(ctx, self.membership_id).await
+    }
+    /// The pool it invites to (pools are public).
+    async fn pool(&self, ctx: &Context<'_>) -> Result<Pool> {
+        load_pool(ctx, self.pool_id).await
     }
 }
 
@@ -64,7 +71,7 @@ pub struct InvitationPayload {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct MembershipApplication {
-    id: ID,
+    pub(crate) id: ID,
     status: ApplicationStatus,
     message: String,
     reason: Option<String>,

@@ -9,7 +9,7 @@ use crate::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
         ids::uuid,
-        types::{Member, Money, Proposal, load_member, loader_error},
+        types::{Member, Money, Proposal, load_member, load_proposal},
     },
     services::{self, expenses, ledger, pagination::PageRequest},
 };
@@ -36,7 +36,7 @@ pub enum LedgerEntryKind {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Expense {
-    id: ID,
+    pub(crate) id: ID,
     title: String,
     description: String,
     amount: Money,
@@ -75,15 +75,7 @@ impl From<expense::Model> for Expense {
 #[ComplexObject]
 impl Expense {
     async fn proposal(&self, ctx: &Context<'_>) -> Result<Proposal> {
-        let c = Ctx::of(ctx)?;
-        let p = c
-            .loaders
-            .proposals
-            .load_one(self.proposal_id)
-            .await
-            .map_err(loader_error)?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("expense without proposal")))?;
-        Ok(Proposal::from(p))
+        Ok(Proposal::from(load_proposal(ctx, self.proposal_id).await?))
     }
     async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Member> {
         load_member(ctx, self.submitted_by_membership_id).await
@@ -93,7 +85,7 @@ impl Expense {
 // One movement of the pool's money.
 #[derive(SimpleObject)]
 pub struct LedgerEntry {
-    id: ID,
+    pub(crate) id: ID,
     kind: LedgerEntryKind,
     /// Groups it in the pool's accounts.
     category: String,

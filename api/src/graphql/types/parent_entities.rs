@@ -58,8 +58,11 @@ pub enum ParentEntityRoleStatus {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct ParentEntity {
-    id: ID,
+    pub(crate) id: ID,
     name: String,
+    /// The URL form of the name, unique among parent entities: with a
+    /// pool's slug it makes the pool's address (`poolBySlug`).
+    slug: String,
     /// ISO 3166-1 alpha-2 country code.
     jurisdiction: String,
     legal_form: String,
@@ -80,6 +83,7 @@ impl From<parent_entity::Model> for ParentEntity {
         Self {
             id: m.id.into(),
             name: m.name.clone(),
+            slug: m.slug.clone(),
             jurisdiction: m.jurisdiction.clone(),
             legal_form: m.legal_form.clone(),
             registration_number: m.registration_number.clone(),
@@ -244,7 +248,7 @@ pub struct ParentEntityPolicy {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct ParentEntityRole {
-    id: ID,
+    pub(crate) id: ID,
     role: ParentEntityRoleKind,
     /// The email the role was granted to.
     email: String,

@@ -8,13 +8,18 @@ use crate::{
     graphql::{
         connection::{Conn, connection, nodes_select, page_complexity},
         context::Ctx,
+        loaders::prime_owned,
         types::{
-            App, ApplicationStatus, Contribution, Ledger, LegalTemplate, MembershipApplication,
-            Money, ParentEntity, Proposal, ProposalStatus, RegisterFilter, SlidingScale,
-            Solidarity, User, loader_error,
+            App, ApplicationStatus, Contribution, Delegation, DelegationList, Formation, Ledger,
+            LegalTemplate, MembershipApplication, Money, ParentEntity, Proposal, ProposalStatus,
+            RegisterFilter, SlidingScale, Solidarity, User, delegations_of, loader_error,
         },
     },
-    services::{self, formations::governance, pagination::PageRequest},
+    services::{
+        self,
+        formations::governance,
+        pagination::{PageArgs, PageRequest},
+    },
 };
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +93,7 @@ pub enum ProvisioningState {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Pool {
-    id: ID,
+    pub(crate) id: ID,
     slug: String,
     name: String,
     status: PoolStatus,
@@ -137,6 +142,21 @@ impl Pool {
     /// Whether a platform admin verified the pool's parent entity.
     async fn parent_verified(&self, ctx: &Context<'_>) -> Result<bool> {
         Ok(self.parent(ctx).await?.verified_at.is_some())
+    }
+    /// The formation that made the pool, as its `formation` query shows it:
+    /// for its founder, its founding members and the parent's stewards and
+    /// auditors; `null` for everyone else.
+    async fn formation(&self, ctx: &Context<'_>) -> Result<Option<Formation>> {
+        let c = Ctx::of(ctx)?;
+        let Some(actor) = c.request.actor(c.state).await? else {
+            return Ok(None);
+        };
+        Ok(c.loaders
+            .formations_seen
+            .load_one((actor.user_id, self.model.formation_id))
+            .await
+            .map_err(loader_error)?
+            .map(Formation::new))
     }
     /// The template the pool was formed with (the current catalogue entry).
     async fn legal_template(&self, ctx: &Context<'_>) -> Result<Option<LegalTemplate>> {
@@ -385,6 +405,8 @@ impl Pool {
 struct MemberFields {
     group: bool,
     account: bool,
+    given: bool,
+    received: bool,
 }
 
 impl MemberFields {
@@ -392,6 +414,8 @@ impl MemberFields {
         Self {
             group: nodes_select(ctx.look_ahead(), "stakeholderGroup"),
             account: nodes_select(ctx.look_ahead(), "user"),
+            given: nodes_select(ctx.look_ahead(), "delegationsGiven"),
+            received: nodes_select(ctx.look_ahead(), "delegationsReceived"),
         }
     }
 }
@@ -419,6 +443,26 @@ async fn with_member_relations(
     } else {
         Default::default()
     };
+    if wants.given || wants.received {
+        // The members themselves, for links back to them (a delegation's
+        // other end); and their delegations, in one statement for the page
+        // each, read under the same permission as the page itself.
+        c.loaders
+            .members
+            .feed_many(page.items.iter().map(|(m, _)| (m.id, m.clone())))
+            .await;
+        let ids: Vec<_> = page.items.iter().map(|(m, _)| m.id).collect();
+        if wants.given {
+            prime_owned(&c.loaders.delegations_given, &ids)
+                .await
+                .map_err(loader_error)?;
+        }
+        if wants.received {
+            prime_owned(&c.loaders.delegations_received, &ids)
+                .await
+                .map_err(loader_error)?;
+        }
+    }
     Ok(page.map(|(member, account)| {
         let group = groups.get(&member.stakeholder_group_id).cloned();
         Member::with_relations(member, group, account)
@@ -440,7 +484,7 @@ pub struct PoolGovernance {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct StakeholderGroup {
-    id: ID,
+    pub(crate) id: ID,
     key: String,
     name: String,
     kind: StakeholderKind,
@@ -470,16 +514,7 @@ impl StakeholderGroup {
         let Some(amount) = self.model.share_price_minor else {
             return Ok(None);
         };
-        let c = Ctx::of(ctx)?;
-        let pool = c
-            .loaders
-            .pools
-            .load_one(self.model.pool_id)
-            .await
-            .map_err(loader_error)?
-            .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("group {} has no pool", self.model.id))
-            })?;
+        let pool = pool_model(ctx, self.model.pool_id).await?;
         Ok(Some(Money::new(amount, pool.currency)))
     }
     async fn admission(&self) -> Admission {
@@ -516,7 +551,7 @@ async fn current_scale(
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Member {
-    id: ID,
+    pub(crate) id: ID,
     email: String,
     display_name: String,
     role: MemberRole,
@@ -540,6 +575,7 @@ pub struct Member {
 /// What a member's relations are found by.
 struct MemberKeys {
     id: uuid::Uuid,
+    pool_id: uuid::Uuid,
     user_id: Option<uuid::Uuid>,
     stakeholder_group_id: uuid::Uuid,
 }
@@ -569,6 +605,7 @@ impl Member {
             end_reason: m.end_reason,
             model: MemberKeys {
                 id: m.id,
+                pool_id: m.pool_id,
                 user_id: m.user_id,
                 stakeholder_group_id: m.stakeholder_group_id,
             },
@@ -578,9 +615,53 @@ impl Member {
     }
 }
 
-// The account and the group load through the request's loaders.
+// The account, the group and the pool load through the request's loaders.
 #[ComplexObject]
 impl Member {
+    async fn pool(&self, ctx: &Context<'_>) -> Result<Pool> {
+        load_pool(ctx, self.model.pool_id).await
+    }
+    /// The live delegations this member gave (one per proposal, and a
+    /// standing one), for the pool's members and the parent's stewards and
+    /// auditors.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn delegations_given(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Delegation>> {
+        let page = PageArgs::new(first, after, last, before);
+        delegations_of(
+            ctx,
+            self.model.pool_id,
+            DelegationList::Given(self.model.id),
+            page,
+        )
+        .await
+    }
+    /// The live delegations other members gave this one; as
+    /// `delegationsGiven`.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn delegations_received(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Delegation>> {
+        let page = PageArgs::new(first, after, last, before);
+        delegations_of(
+            ctx,
+            self.model.pool_id,
+            DelegationList::Received(self.model.id),
+            page,
+        )
+        .await
+    }
     /// The account, once the person has one.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(user_id) = self.model.user_id else {
@@ -619,7 +700,7 @@ impl Member {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct PoolApp {
-    id: ID,
+    pub(crate) id: ID,
     app_id: String,
     app_version: String,
     settings: Json<serde_json::Value>,
@@ -681,6 +762,23 @@ impl PoolApp {
             serde_json::from_str(handover).unwrap_or_default(),
         )))
     }
+}
+
+/// The model of a pool by id, through the request's loader: what a row
+/// inside a pool links to (pools are public).
+pub(crate) async fn pool_model(ctx: &Context<'_>, id: uuid::Uuid) -> Result<pool::Model> {
+    let c = Ctx::of(ctx)?;
+    Ok(c.loaders
+        .pools
+        .load_one(id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("pool {id} missing")))?)
+}
+
+/// A pool by id, through the request's loader.
+pub(crate) async fn load_pool(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Pool> {
+    Ok(Pool::from(pool_model(ctx, id).await?))
 }
 
 /// A member by membership id, through the request's loader.

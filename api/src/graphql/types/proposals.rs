@@ -10,11 +10,14 @@ use crate::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
         ids::uuid,
-        types::{Expense, Member, StakeholderGroup, load_member, loader_error},
+        types::{
+            Expense, Member, Pool, StakeholderGroup, load_member, load_pool, loader_error,
+            pool_model,
+        },
     },
     services::{
         self,
-        pagination::PageRequest,
+        pagination::{PageArgs, PageRequest},
         proposals::{self, options_of, parse_rule, tally::Tally},
     },
 };
@@ -50,7 +53,7 @@ pub enum ProposalOutcome {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Proposal {
-    id: ID,
+    pub(crate) id: ID,
     title: String,
     body: String,
     kind: ProposalKind,
@@ -84,6 +87,29 @@ impl From<proposal::Model> for Proposal {
 // Fields that load relations or read JSON, after the plain ones as in the schema.
 #[ComplexObject]
 impl Proposal {
+    async fn pool(&self, ctx: &Context<'_>) -> Result<Pool> {
+        load_pool(ctx, self.model.pool_id).await
+    }
+    /// The live delegations for this proposal alone (standing ones are on
+    /// each member), for the pool's members and the parent's overseers.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn delegations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Delegation>> {
+        let page = PageArgs::new(first, after, last, before);
+        delegations_of(
+            ctx,
+            self.model.pool_id,
+            DelegationList::OfProposal(self.model.id),
+            page,
+        )
+        .await
+    }
     async fn eligible_groups(&self, ctx: &Context<'_>) -> Result<Vec<StakeholderGroup>> {
         let c = Ctx::of(ctx)?;
         let ids = services::proposals::eligible_groups_of(&self.model);
@@ -245,13 +271,15 @@ pub struct GroupResult {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Vote {
-    id: ID,
+    pub(crate) id: ID,
     choice: String,
     reason: Option<String>,
     cast_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     #[graphql(skip)]
     membership_id: Uuid,
+    #[graphql(skip)]
+    proposal_id: Uuid,
 }
 
 impl From<vote::Model> for Vote {
@@ -263,6 +291,7 @@ impl From<vote::Model> for Vote {
             cast_at: m.cast_at,
             updated_at: m.updated_at,
             membership_id: m.membership_id,
+            proposal_id: m.proposal_id,
         }
     }
 }
@@ -272,13 +301,66 @@ impl Vote {
     async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
         load_member(ctx, self.membership_id).await
     }
+    async fn proposal(&self, ctx: &Context<'_>) -> Result<Proposal> {
+        Ok(Proposal::from(load_proposal(ctx, self.proposal_id).await?))
+    }
+}
+
+/// A proposal by id, through the request's loader: the end of a link
+/// from a row of the same pool, which the caller already sees.
+pub(crate) async fn load_proposal(ctx: &Context<'_>, id: Uuid) -> Result<proposal::Model> {
+    let c = Ctx::of(ctx)?;
+    Ok(c.loaders
+        .proposals
+        .load_one(id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("proposal {id} missing")))?)
+}
+
+/// Which list of delegations a field shows.
+pub(crate) enum DelegationList {
+    /// Those a member (by membership id) gave.
+    Given(Uuid),
+    /// Those a member holds.
+    Received(Uuid),
+    /// Those for one proposal.
+    OfProposal(Uuid),
+}
+
+/// A page of the live delegations `list` names, inside the pool
+/// `pool_id`: the service decides who may read them, the loaders read them
+/// for every member or proposal of the response at once.
+pub(crate) async fn delegations_of(
+    ctx: &Context<'_>,
+    pool_id: Uuid,
+    list: DelegationList,
+    page: PageArgs,
+) -> Result<Conn<Delegation>> {
+    let c = Ctx::of(ctx)?;
+    let pool = pool_model(ctx, pool_id).await?;
+    let actor = c.actor_in(&pool).await?;
+    let (loader, owner) = match list {
+        DelegationList::Given(id) => (&c.loaders.delegations_given, id),
+        DelegationList::Received(id) => (&c.loaders.delegations_received, id),
+        DelegationList::OfProposal(id) => (&c.loaders.delegations_for_proposal, id),
+    };
+    let page = services::proposals::delegations::in_pool(c.state, actor, &pool, page, async || {
+        Ok(loader
+            .load_one(owner)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default())
+    })
+    .await?;
+    Ok(connection(page, |d| d.id, Delegation::from))
 }
 
 // A vote handed to another member of the same group.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Delegation {
-    id: ID,
+    pub(crate) id: ID,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
     #[graphql(skip)]

@@ -29,7 +29,7 @@ use crate::{
         membership::{
             find_pool, require_admin, require_admin_reader, require_another_admin, require_member,
         },
-        pagination::{Page, PageRequest, paginate},
+        pagination::{Page, PageArgs, PageRequest, paginate},
     },
     state::AppState,
 };
@@ -582,6 +582,20 @@ pub async fn of_pool(
     )
     .await?;
     let select = contribution::Entity::find().filter(contribution::Column::PoolId.eq(pool.id));
+    paginate(&state.db, select, contribution::Column::Id, page).await
+}
+
+/// Every contribution `person` made, to any pool, canceled ones included,
+/// oldest first; for that person only.
+pub async fn of_person(
+    state: &AppState,
+    actor: &Actor,
+    person: Uuid,
+    page: PageArgs,
+) -> AppResult<Page<contribution::Model>> {
+    crate::services::accounts::require_self(actor, person, "contributions")?;
+    let page = page.parse()?;
+    let select = contribution::Entity::find().filter(contribution::Column::UserId.eq(person));
     paginate(&state.db, select, contribution::Column::Id, page).await
 }
 

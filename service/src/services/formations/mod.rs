@@ -32,7 +32,7 @@ use crate::{
     domain::PoolName,
     error::{AppError, AppResult},
     services::{
-        pagination::{Page, PageRequest, paginate},
+        pagination::{Page, PageArgs, PageRequest, paginate},
         policy::ParentPolicy,
     },
     state::AppState,
@@ -268,6 +268,61 @@ pub(crate) async fn sees(
         .count(db)
         .await?
         > 0)
+}
+
+/// [`mine`], asked on a person: only they may list theirs.
+pub async fn of_person(
+    state: &AppState,
+    actor: &Actor,
+    person: Uuid,
+    page: PageArgs,
+) -> AppResult<Page<Draft>> {
+    crate::services::accounts::require_self(actor, person, "formations")?;
+    mine(state, actor, page.parse()?).await
+}
+
+/// The formations of `ids` that `viewer` sees (as [`sees`] decides), as
+/// drafts: four statements for any number, so that a list of pools can
+/// show each one's formation.
+pub async fn seen_by(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Draft>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let formations = formation::Entity::find()
+        .filter(formation::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let page = drafts(
+        db,
+        Page {
+            items: formations,
+            has_next_page: false,
+            has_previous_page: false,
+        },
+    )
+    .await?;
+    let email = email_of(db, viewer).await?;
+    let parents: Vec<Uuid> = page
+        .items
+        .iter()
+        .map(|d| d.formation.parent_entity_id)
+        .collect();
+    let overseen = permissions::parents_with_role(db, &parents, viewer).await?;
+    Ok(page
+        .items
+        .into_iter()
+        .filter(|d| {
+            let f = &d.formation;
+            f.founder_id == viewer
+                || (f.submitted_at.is_some() && overseen.contains(&f.parent_entity_id))
+                || d.members.iter().flatten().any(|m| m.email == email)
+        })
+        .map(|d| (d.formation.id, d))
+        .collect())
 }
 
 /// Formations the caller started or is listed in, oldest first.

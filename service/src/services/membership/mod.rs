@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod changes;
 pub mod invitations;
+pub mod of_person;
 
 use chrono::{DateTime, Utc};
 use entities::{

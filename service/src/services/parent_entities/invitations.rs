@@ -20,7 +20,7 @@ use crate::{
         OnConflict,
         audit::{self, Action, Change},
         begin_write,
-        pagination::{Page, PageRequest, paginate},
+        pagination::{Page, PageArgs, paginate},
     },
     state::AppState,
 };
@@ -32,13 +32,14 @@ pub async fn invitations_of_user(
     state: &AppState,
     actor: &Actor,
     person: &user::Model,
-    page: PageRequest,
+    page: PageArgs,
 ) -> AppResult<Page<parent_entity_role::Model>> {
     if actor.user_id != person.id {
         return Err(AppError::Forbidden(
             "you can list only your own invitations".into(),
         ));
     }
+    let page = page.parse()?;
     let select = parent_entity_role::Entity::find()
         .filter(parent_entity_role::Column::Email.eq(person.email.as_str()))
         .filter(parent_entity_role::Column::Status.eq(RoleStatus::Pending))

@@ -17,13 +17,18 @@ use entities::{
     user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    QueryFilter, QuerySelect, Set, Statement,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
 
 use crate::{
     auth::{Actor, permissions},
-    domain::{Check, Jurisdiction, MinorAmount, SingleLineText, registration_key},
+    domain::{
+        Check, Jurisdiction, MinorAmount, SingleLineText, first_free, like_literal,
+        registration_key, slugify,
+    },
     error::{AppError, AppResult, FieldError},
     services::audit::{self, Action, Change},
     services::{
@@ -91,8 +96,10 @@ pub async fn register(
         .ok_or_else(|| {
             AppError::internal(anyhow::anyhow!("actor {} has no account", actor.user_id))
         })?;
+    let slug = free_slug(&txn, name.as_str()).await?;
     let entity = parent_entity::ActiveModel {
         id: Set(Uuid::now_v7()),
+        slug: Set(slug),
         name: Set(name.into_inner()),
         jurisdiction: Set(jurisdiction.clone()),
         legal_form: Set(legal_form.into_inner()),
@@ -232,24 +239,105 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<parent_entity::Model> 
         .ok_or_else(|| not_found(id))
 }
 
-/// The public directory of parent entities, which founders choose from;
-/// `verified` keeps only verified (or only unverified) ones.
+/// What the directory of parent entities is narrowed to.
+#[derive(Default)]
+pub struct DirectoryFilter {
+    /// Only verified (`true`) or only unverified (`false`) parents.
+    pub verified: Option<bool>,
+    /// Text the name contains, case aside; `%` and `_` are plain characters.
+    pub search: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub jurisdiction: Option<String>,
+}
+
+/// The public directory of parent entities, which founders choose from.
 pub async fn list(
     state: &AppState,
-    verified: Option<bool>,
+    filter: DirectoryFilter,
     page: PageRequest,
 ) -> AppResult<Page<parent_entity::Model>> {
-    let select = match verified {
-        None => parent_entity::Entity::find(),
-        Some(true) => {
-            parent_entity::Entity::find().filter(parent_entity::Column::VerifiedAt.is_not_null())
-        }
-        Some(false) => {
-            parent_entity::Entity::find().filter(parent_entity::Column::VerifiedAt.is_null())
-        }
-    };
+    let mut check = Check::default();
+    let search = filter
+        .search
+        .as_deref()
+        .and_then(|s| check.field(SingleLineText::<1, 200>::parse(s, "search")));
+    let jurisdiction = filter
+        .jurisdiction
+        .as_deref()
+        .and_then(|j| check.field(Jurisdiction::parse(j, "jurisdiction")));
+    if !check.is_empty() {
+        return Err(check.into_error());
+    }
+    let mut conditions = Condition::all();
+    match filter.verified {
+        Some(true) => conditions = conditions.add(parent_entity::Column::VerifiedAt.is_not_null()),
+        Some(false) => conditions = conditions.add(parent_entity::Column::VerifiedAt.is_null()),
+        None => {}
+    }
+    if let Some(jurisdiction) = jurisdiction {
+        conditions =
+            conditions.add(parent_entity::Column::Jurisdiction.eq(jurisdiction.into_inner()));
+    }
+    if let Some(search) = search {
+        // LOWER on both sides: SQLite's LIKE ignores ASCII case only and
+        // PostgreSQL's none. Both take the escape clause.
+        let pattern = format!("%{}%", like_literal(&search.into_inner().to_lowercase()));
+        conditions = conditions.add(
+            Expr::expr(Func::lower(Expr::col((
+                parent_entity::Entity,
+                parent_entity::Column::Name,
+            ))))
+            .like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    let select = parent_entity::Entity::find().filter(conditions);
     paginate(&state.db, select, parent_entity::Column::Id, page).await
 }
+
+/// A parent entity by its slug, for everyone (the directory is public).
+pub async fn by_slug(state: &AppState, slug: &str) -> AppResult<parent_entity::Model> {
+    parent_entity::Entity::find()
+        .filter(parent_entity::Column::Slug.eq(slug))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no parent entity has slug `{slug}`")))
+}
+
+/// A slug for a new parent named `name` that no other parent holds. On
+/// PostgreSQL, registrations choose one at a time (a lock until the
+/// transaction ends); SQLite's write transaction is one at a time already.
+async fn free_slug(txn: &impl ConnectionTrait, name: &str) -> AppResult<String> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock({SLUG_LOCK})"),
+        ))
+        .await?;
+    }
+    let mut base = slugify(name);
+    if base.is_empty() {
+        base = "parent".to_owned();
+    }
+    let taken: Vec<String> = parent_entity::Entity::find()
+        .select_only()
+        .column(parent_entity::Column::Slug)
+        .filter(
+            Condition::any()
+                .add(parent_entity::Column::Slug.eq(base.as_str()))
+                .add(
+                    Expr::col(parent_entity::Column::Slug)
+                        .like(LikeExpr::new(format!("{}-%", like_literal(&base))).escape('\\')),
+                ),
+        )
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(first_free(&base, &taken))
+}
+
+/// The advisory lock that serialises choosing parent slugs (an arbitrary
+/// constant of this application).
+const SLUG_LOCK: i64 = 0x5041_5245_4e54;
 
 /// Serialises changes to one parent entity's roles: a no-op update takes the
 /// row lock on PostgreSQL and the write lock on SQLite, so two concurrent

@@ -21,7 +21,7 @@ use crate::{
         OnConflict,
         audit::{self, Action, Change},
         begin_write,
-        pagination::{Page, PageRequest, paginate},
+        pagination::{Page, PageArgs, PageRequest, paginate},
     },
     state::AppState,
 };
@@ -247,13 +247,14 @@ pub async fn roles_of_user(
     state: &AppState,
     actor: &Actor,
     user_id: Uuid,
-    page: PageRequest,
+    page: PageArgs,
 ) -> AppResult<Page<parent_entity_role::Model>> {
     if actor.user_id != user_id {
         return Err(AppError::Forbidden(
             "you can list only your own parent entity roles".into(),
         ));
     }
+    let page = page.parse()?;
     let select = parent_entity_role::Entity::find()
         .filter(parent_entity_role::Column::UserId.eq(user_id))
         .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active));

@@ -1,6 +1,7 @@
 //! Proposals and polls: creating them, voting, delegating and closing.
 
 pub mod closing;
+pub mod delegations;
 mod fields;
 pub mod tally;
 pub mod voting;

@@ -1,0 +1,40 @@
+//! Relay's `Node`: every object with an id, so that a client refetches
+//! any of them by id alone (`node`, `nodes`).
+
+use async_graphql::{ID, Interface};
+
+use super::{
+    ApiToken, Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry, Member,
+    MembershipApplication, ParentEntity, ParentEntityRole, Pool, PoolApp, Proposal, SlidingScale,
+    StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
+};
+
+/// An object with a globally unique id: `node(id:)` finds it again.
+#[derive(Interface)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a node lives only while its answer is written; boxing Formation would cost an allocation per node for nothing"
+)]
+#[graphql(field(name = "id", ty = "&ID"))]
+pub enum Node {
+    User(User),
+    ParentEntity(ParentEntity),
+    ParentEntityRole(ParentEntityRole),
+    Formation(Formation),
+    Pool(Pool),
+    StakeholderGroup(StakeholderGroup),
+    PoolApp(PoolApp),
+    SlidingScale(SlidingScale),
+    Member(Member),
+    Invitation(Invitation),
+    MembershipApplication(MembershipApplication),
+    Proposal(Proposal),
+    Vote(Vote),
+    Delegation(Delegation),
+    Expense(Expense),
+    LedgerEntry(LedgerEntry),
+    Contribution(Contribution),
+    ApiToken(ApiToken),
+    WebhookEndpoint(WebhookEndpoint),
+    WebhookDelivery(WebhookDelivery),
+}
