@@ -18,6 +18,7 @@ mod api_tokens;
 mod architecture;
 mod audit;
 mod auditors;
+mod browsers;
 mod cluster;
 mod contributions;
 mod databases;

@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, its layers, and non-GraphQL routes.
 
 mod callbacks;
+mod cors;
 mod exports;
 mod health;
 pub mod security;
@@ -109,13 +110,18 @@ pub fn router(state: AppState) -> Router {
         socket_schema: graphql::build_socket_schema(state.clone()),
         state: state.clone(),
     };
+    let cors = cors::layer(&state.config.cors_allowed_origins);
     let graphql_routes = Router::new()
         .route(
             "/graphql",
             get(graphql::http::get).post(graphql::http::post),
         )
         .route("/graphql/ws", get(graphql::ws::handler))
-        .with_state(server);
+        .with_state(server)
+        // Before the CORS layer, so that it answers preflights (`OPTIONS`,
+        // a method these routes do not take) ahead of the fallback.
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors.clone());
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
             let id = req
@@ -132,7 +138,11 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(graphql_routes)
         .merge(health::routes(state.clone()))
-        .merge(exports::routes(state.clone()))
+        .merge(
+            exports::routes(state.clone())
+                .method_not_allowed_fallback(method_not_allowed)
+                .layer(cors),
+        )
         .merge(callbacks::routes(state.clone()))
         .merge(webhooks::routes(state))
         .fallback(not_found)
