@@ -139,6 +139,11 @@ pub struct Config {
     /// `CORS_ALLOWED_ORIGINS`: the browser origins that may call the API
     /// (exact, comma-separated); in development also any port on loopback.
     pub cors_allowed_origins: crate::domain::AllowedOrigins,
+    /// `APQ_MAX_QUERIES`: automatic persisted queries kept (the least
+    /// recently used go first).
+    pub apq_max_queries: usize,
+    /// `APQ_MAX_QUERY_BYTES`: a longer query still runs but is not kept.
+    pub apq_max_query_bytes: usize,
     /// `TEST_PANIC_OPERATION`: a GraphQL operation of this name panics when
     /// it runs, so that tests can see how the server answers a panic. Unset
     /// by default; refused in production.
@@ -272,6 +277,9 @@ impl Config {
                 development,
             )
             .map_err(|reason| invalid("CORS_ALLOWED_ORIGINS", reason))?,
+            apq_max_queries: s.number("APQ_MAX_QUERIES", 1000, 1, 100_000)? as usize,
+            apq_max_query_bytes: s.number("APQ_MAX_QUERY_BYTES", 32_768, 1024, 1024 * 1024)?
+                as usize,
             test_panic_operation,
         })
     }

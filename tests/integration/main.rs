@@ -32,6 +32,7 @@ mod outbound;
 mod parent_entities;
 mod payloads;
 mod payments;
+mod persisted;
 mod pools;
 mod provisioning_callbacks;
 mod races;

@@ -10,6 +10,7 @@ pub mod http;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
+pub mod persisted;
 pub mod query;
 pub mod subscription;
 pub mod types;

@@ -30,6 +30,7 @@ use crate::{
     graphql::{
         self,
         http::{GraphqlServer, MAX_BODY_BYTES},
+        persisted::PersistedQueries,
     },
     request::{REQUEST_ID, RequestId},
     state::AppState,
@@ -108,6 +109,10 @@ pub fn router(state: AppState) -> Router {
     let server = GraphqlServer {
         schema: graphql::build_schema(state.clone()),
         socket_schema: graphql::build_socket_schema(state.clone()),
+        persisted: std::sync::Arc::new(PersistedQueries::new(
+            state.config.apq_max_queries,
+            state.config.apq_max_query_bytes,
+        )),
         state: state.clone(),
     };
     let cors = cors::layer(&state.config.cors_allowed_origins);
