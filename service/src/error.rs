@@ -25,6 +25,7 @@ pub mod code {
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
     pub const TIMEOUT: &str = "TIMEOUT";
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
     pub const PAYMENT_FAILED: &str = "PAYMENT_FAILED";
@@ -32,7 +33,7 @@ pub mod code {
     pub const INTERNAL: &str = "INTERNAL";
 
     /// Every code, in the order the README lists them.
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 18] = [
         UNAUTHENTICATED,
         FORBIDDEN,
         NOT_FOUND,
@@ -45,6 +46,7 @@ pub mod code {
         PAYLOAD_TOO_LARGE,
         METHOD_NOT_ALLOWED,
         UNSUPPORTED_MEDIA_TYPE,
+        NOT_ACCEPTABLE,
         TIMEOUT,
         UNAVAILABLE,
         PAYMENT_FAILED,

@@ -27,6 +27,7 @@ mod faults;
 mod formations;
 mod http;
 mod input;
+mod media_types;
 mod migrations;
 mod outbound;
 mod parent_entities;

@@ -21,7 +21,11 @@ use crate::{
         set_retry_after,
     },
     graphql::{
-        AppSchema, MAX_BATCH, codes, denials, loaders::Loaders, persisted::PersistedQueries,
+        AppSchema, MAX_BATCH,
+        accept::{self, ResponseFormat},
+        codes, denials,
+        loaders::Loaders,
+        persisted::PersistedQueries,
     },
     request::{Peer, RequestId},
     state::AppState,
@@ -45,6 +49,7 @@ struct Answer {
     batched: bool,
     /// GET runs no mutation.
     over_get: bool,
+    format: ResponseFormat,
 }
 
 /// Largest request body accepted.
@@ -57,6 +62,9 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> axum::response::Response {
+    let Some(format) = ResponseFormat::negotiate(&headers) else {
+        return accept::not_acceptable(&request_id);
+    };
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -115,6 +123,7 @@ pub async fn post(
     let answer = Answer {
         batched,
         over_get: false,
+        format,
     };
     execute(&server, requests, answer, &headers, &peer, &request_id).await
 }
@@ -187,6 +196,9 @@ pub async fn get(
         }
         return page;
     }
+    let Some(format) = ResponseFormat::negotiate(&headers) else {
+        return accept::not_acceptable(&request_id);
+    };
     let request = match params.into_request() {
         Ok(r) => r,
         Err(message) => {
@@ -201,6 +213,7 @@ pub async fn get(
     let answer = Answer {
         batched: false,
         over_get: true,
+        format,
     };
     execute(&server, vec![request], answer, &headers, &peer, &request_id).await
 }
@@ -296,21 +309,26 @@ async fn execute(
     if unavailable {
         status = StatusCode::SERVICE_UNAVAILABLE;
     }
+    // A batch has no one status to give; a single operation may.
+    if status == StatusCode::OK
+        && !answer.batched
+        && let Some(response) = responses.first()
+    {
+        status = answer.format.status(response);
+    }
     // Straight to bytes: going through `serde_json::Value` first would
     // build the whole response a second time.
+    let bodies: Vec<_> = responses.iter().map(|r| answer.format.body(r)).collect();
     let body = if answer.batched {
-        serde_json::to_vec(&responses)
+        serde_json::to_vec(&bodies)
     } else {
-        serde_json::to_vec(&responses.pop())
+        serde_json::to_vec(&bodies.first())
     };
     match body {
         Ok(body) => {
             let mut response = (
                 status,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
+                [(header::CONTENT_TYPE, answer.format.content_type())],
                 body,
             )
                 .into_response();

@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged from one object per domain, limits, and
 //! the per-request context helpers that resolvers use.
 
+pub mod accept;
 pub mod codes;
 pub mod connection;
 pub mod context;

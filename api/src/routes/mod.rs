@@ -13,7 +13,7 @@ use axum::{
     Router,
     body::Body,
     extract::DefaultBodyLimit,
-    http::{Request, StatusCode},
+    http::{HeaderValue, Request, StatusCode, header},
     middleware::{self, Next},
     response::Response,
     routing::get,
@@ -22,6 +22,7 @@ use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
 
@@ -119,7 +120,14 @@ pub fn router(state: AppState) -> Router {
     let graphql_routes = Router::new()
         .route(
             "/graphql",
-            get(graphql::http::get).post(graphql::http::post),
+            get(graphql::http::get)
+                .post(graphql::http::post)
+                // The answer depends on `Accept` (GraphiQL or an answer, its
+                // media type and status): a cache must keep them apart.
+                .layer(SetResponseHeaderLayer::appending(
+                    header::VARY,
+                    HeaderValue::from_static("accept"),
+                )),
         )
         .route("/graphql/ws", get(graphql::ws::handler))
         .with_state(server)
