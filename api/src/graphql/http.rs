@@ -10,7 +10,7 @@ use axum::{
     body::Bytes,
     extract::{Query, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse},
+    response::IntoResponse,
 };
 use serde::Deserialize;
 
@@ -23,7 +23,7 @@ use crate::{
     graphql::{
         AppSchema, MAX_BATCH,
         accept::{self, ResponseFormat},
-        codes, denials,
+        codes, denials, graphiql,
         loaders::Loaders,
         persisted::PersistedQueries,
     },
@@ -188,13 +188,7 @@ pub async fn get(
         .is_some_and(|v| v.contains("text/html"));
     let asks_nothing = params.query.is_empty() && params.extensions.is_none();
     if wants_html && asks_nothing && server.state.config.graphiql {
-        let (page, csp) = &*crate::graphql::graphiql::GRAPHIQL;
-        let mut page = Html(page.clone()).into_response();
-        if let Ok(csp) = HeaderValue::from_str(csp) {
-            page.headers_mut()
-                .insert(header::CONTENT_SECURITY_POLICY, csp);
-        }
-        return page;
+        return graphiql::page();
     }
     let Some(format) = ResponseFormat::negotiate(&headers) else {
         return accept::not_acceptable(&request_id);

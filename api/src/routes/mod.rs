@@ -131,6 +131,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/graphql/ws", get(graphql::ws::handler))
         .with_state(server)
+        .route(
+            graphql::graphiql::ASSET_ROUTE,
+            get(graphql::graphiql::asset).with_state(state.clone()),
+        )
         // Before the CORS layer, so that it answers preflights (`OPTIONS`,
         // a method these routes do not take) ahead of the fallback.
         .method_not_allowed_fallback(method_not_allowed)
