@@ -15,6 +15,9 @@ use crate::config::Config;
 /// How much longer than the request timeout a statement may run.
 const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
 
+/// How long a connection may sit idle before it is checked on the way out.
+const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);
+
 /// Statements slower than this are logged (without their parameters).
 const SLOW_STATEMENT: Duration = Duration::from_millis(500);
 
@@ -29,9 +32,12 @@ pub async fn connect(
         // database that is down or a pool that is exhausted answers
         // UNAVAILABLE within this time instead of eating the request timeout.
         .acquire_timeout(config.database_acquire_timeout)
-        // Idle connections are checked before use, so those that broke
-        // while the database was away are replaced, not handed out.
-        .test_before_acquire(true)
+        // Connections idle for a while are checked before use, so those
+        // that broke while the database was away are replaced, not handed
+        // out. Not every one: that would add a round trip to every
+        // statement. One that broke within the last second fails its
+        // statement with UNAVAILABLE, and is dropped.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_CHECK)
         // PostgreSQL stops a statement a second after the request's own
         // deadline: the request answers TIMEOUT first, and the statement it
         // abandoned (running, or waiting for a lock) does not run on. Never

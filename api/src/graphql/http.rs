@@ -23,7 +23,9 @@ use crate::{
     graphql::{
         AppSchema, MAX_BATCH,
         accept::{self, ResponseFormat},
-        codes, denials, graphiql,
+        codes, denials,
+        documents::Documents,
+        graphiql,
         loaders::Loaders,
         persisted::PersistedQueries,
     },
@@ -37,6 +39,7 @@ pub struct GraphqlServer {
     pub schema: AppSchema,
     /// For `/graphql/ws` (see `graphql::build_socket_schema`).
     pub socket_schema: AppSchema,
+    pub documents: Documents,
     /// Automatic persisted queries, shared by GET and POST.
     pub persisted: Arc<PersistedQueries>,
     pub state: AppState,
@@ -236,6 +239,7 @@ async fn execute(
             responses.push(finalize(Response::from_errors(vec![refused]), request_id));
             continue;
         }
+        server.documents.parse(&mut request);
         let is_mutation = operation_type(&mut request) == Some(OperationType::Mutation);
         if is_mutation && answer.over_get {
             let mut resp = error_response(

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod connection;
 pub mod context;
 pub mod denials;
+pub mod documents;
 pub mod graphiql;
 pub mod http;
 pub mod ids;

@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Router {
     let server = GraphqlServer {
         schema: graphql::build_schema(state.clone()),
         socket_schema: graphql::build_socket_schema(state.clone()),
+        documents: Default::default(),
         persisted: std::sync::Arc::new(PersistedQueries::new(
             state.config.apq_max_queries,
             state.config.apq_max_query_bytes,

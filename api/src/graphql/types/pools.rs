@@ -192,8 +192,8 @@ impl Pool {
         let actor = c.actor_in(&self.model).await?;
         let page =
             services::pools::members(c.state, actor, &self.model, page, wants.account).await?;
-        let page = prime_member_relations(&c, &self.model, wants, page).await?;
-        Ok(connection(page, |m| m.id, Member::from))
+        let page = with_member_relations(&c, &self.model, wants, page).await?;
+        Ok(connection(page, |m| m.model.id, |m| m))
     }
     /// The member register: every membership ever held, with its group,
     /// role, dates, shares and how the person joined. Nothing is deleted.
@@ -380,9 +380,6 @@ impl Pool {
     }
 }
 
-/// Loads the groups and accounts of a page of members in one batch each,
-/// when the query asks for them, so that resolving the nodes one by one
-/// finds them cached however long the page takes to resolve.
 /// Which relations of each member a page's selection shows.
 #[derive(Clone, Copy)]
 struct MemberFields {
@@ -399,38 +396,33 @@ impl MemberFields {
     }
 }
 
-/// Fills the loaders with what a page of members shows, so that the
-/// members' own resolvers find it there: the accounts read with the page,
-/// and the groups, which all belong to the pool (one statement, shared with
-/// `Pool.stakeholderGroups`).
-async fn prime_member_relations(
+/// Gives each member of a page what its selection shows: the account read
+/// with the page, and the group, from the pool's groups (one statement,
+/// shared with `Pool.stakeholderGroups`). Handed to the members directly, a
+/// page's hundred relations cost no loader lookups and no copies.
+async fn with_member_relations(
     c: &Ctx<'_>,
     pool: &pool::Model,
     wants: MemberFields,
     page: services::pagination::Page<(membership::Model, Option<entities::user::Model>)>,
-) -> Result<services::pagination::Page<membership::Model>> {
-    if wants.group {
-        let groups = c
-            .loaders
+) -> Result<services::pagination::Page<Member>> {
+    let groups: std::collections::HashMap<_, _> = if wants.group {
+        c.loaders
             .groups_of_pool
             .load_one(pool.id)
             .await
-            .map_err(loader_error)?;
-        c.loaders
-            .stakeholder_groups
-            .feed_many(groups.unwrap_or_default().into_iter().map(|g| (g.id, g)))
-            .await;
-    }
-    let mut accounts = Vec::new();
-    let page = page.map(|(member, account)| {
-        accounts.extend(account);
-        member
-    });
-    c.loaders
-        .users
-        .feed_many(accounts.into_iter().map(|u| (u.id, u)))
-        .await;
-    Ok(page)
+            .map_err(loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| (g.id, std::sync::Arc::new(g)))
+            .collect()
+    } else {
+        Default::default()
+    };
+    Ok(page.map(|(member, account)| {
+        let group = groups.get(&member.stakeholder_group_id).cloned();
+        Member::with_relations(member, group, account)
+    }))
 }
 
 /// Governance settings, derived from the same parameters as the rules document.
@@ -536,23 +528,52 @@ pub struct Member {
     /// Why the membership ended; a removal's recorded reason.
     end_reason: Option<String>,
     #[graphql(skip)]
-    model: membership::Model,
+    model: MemberKeys,
+    /// The group and account, when they were read with the member; else
+    /// the fields below ask the request's loaders.
+    #[graphql(skip)]
+    group: Option<std::sync::Arc<stakeholder_group::Model>>,
+    #[graphql(skip)]
+    account: Option<entities::user::Model>,
+}
+
+/// What a member's relations are found by.
+struct MemberKeys {
+    id: uuid::Uuid,
+    user_id: Option<uuid::Uuid>,
+    stakeholder_group_id: uuid::Uuid,
 }
 
 impl From<membership::Model> for Member {
     fn from(m: membership::Model) -> Self {
+        Self::with_relations(m, None, None)
+    }
+}
+
+impl Member {
+    fn with_relations(
+        m: membership::Model,
+        group: Option<std::sync::Arc<stakeholder_group::Model>>,
+        account: Option<entities::user::Model>,
+    ) -> Self {
         Self {
             id: m.id.into(),
-            email: m.email.clone(),
-            display_name: m.display_name.clone(),
+            email: m.email,
+            display_name: m.display_name,
             role: m.role.into(),
             status: m.status.into(),
             joined_via: m.joined_via.into(),
             joined_at: m.joined_at,
             left_at: m.left_at,
             shares_held: m.shares_held,
-            end_reason: m.end_reason.clone(),
-            model: m,
+            end_reason: m.end_reason,
+            model: MemberKeys {
+                id: m.id,
+                user_id: m.user_id,
+                stakeholder_group_id: m.stakeholder_group_id,
+            },
+            group,
+            account,
         }
     }
 }
@@ -565,6 +586,9 @@ impl Member {
         let Some(user_id) = self.model.user_id else {
             return Ok(None);
         };
+        if let Some(account) = &self.account {
+            return Ok(Some(User::from(account.clone())));
+        }
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
             .users
@@ -574,6 +598,9 @@ impl Member {
             .map(User::from))
     }
     async fn stakeholder_group(&self, ctx: &Context<'_>) -> Result<StakeholderGroup> {
+        if let Some(group) = &self.group {
+            return Ok(StakeholderGroup::from(group.as_ref().clone()));
+        }
         let c = Ctx::of(ctx)?;
         let group = c
             .loaders
