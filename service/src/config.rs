@@ -136,6 +136,14 @@ pub struct Config {
     /// on loopback and private networks (self-hosted and test setups).
     /// Link-local, multicast and other special addresses stay refused.
     pub outbound_allow_private: bool,
+    /// `CORS_ALLOWED_ORIGINS`: the browser origins that may call the API
+    /// (exact, comma-separated); in development also any port on loopback.
+    pub cors_allowed_origins: crate::domain::AllowedOrigins,
+    /// `APQ_MAX_QUERIES`: automatic persisted queries kept (the least
+    /// recently used go first).
+    pub apq_max_queries: usize,
+    /// `APQ_MAX_QUERY_BYTES`: a longer query still runs but is not kept.
+    pub apq_max_query_bytes: usize,
     /// `TEST_PANIC_OPERATION`: a GraphQL operation of this name panics when
     /// it runs, so that tests can see how the server answers a panic. Unset
     /// by default; refused in production.
@@ -264,6 +272,14 @@ impl Config {
             graphiql: s.flag("GRAPHIQL", development)?,
             platform_admin_emails: platform_admin_emails(&s)?,
             outbound_allow_private: s.flag("OUTBOUND_ALLOW_PRIVATE", false)?,
+            cors_allowed_origins: crate::domain::AllowedOrigins::parse(
+                &s.text("CORS_ALLOWED_ORIGINS").unwrap_or_default(),
+                development,
+            )
+            .map_err(|reason| invalid("CORS_ALLOWED_ORIGINS", reason))?,
+            apq_max_queries: s.number("APQ_MAX_QUERIES", 1000, 1, 100_000)? as usize,
+            apq_max_query_bytes: s.number("APQ_MAX_QUERY_BYTES", 32_768, 1024, 1024 * 1024)?
+                as usize,
             test_panic_operation,
         })
     }
@@ -669,6 +685,25 @@ mod tests {
         let err =
             config(&[SECRET, ("PLATFORM_ADMIN_EMAILS", "ada@example.org,nobody")]).unwrap_err();
         assert_eq!(err.name, "PLATFORM_ADMIN_EMAILS");
+    }
+
+    #[test]
+    fn cors_origins_are_exact_and_loopback_is_for_development() {
+        let c = config(&[SECRET]).unwrap();
+        assert!(c.cors_allowed_origins.allows("http://localhost:3000"));
+        assert!(!c.cors_allowed_origins.allows("https://app.example.org"));
+        let strong = "q7Vt2pX9mKf3Lr8ZsW4nYb6HcJ1dGe5A0uTiOoPl";
+        let c = config(&[
+            ("APP_ENV", "production"),
+            ("AUTH_SECRET", strong),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.org"),
+        ])
+        .unwrap();
+        assert!(c.cors_allowed_origins.allows("https://app.example.org"));
+        assert!(!c.cors_allowed_origins.allows("http://localhost:3000"));
+        let err = config(&[SECRET, ("CORS_ALLOWED_ORIGINS", "*")]).unwrap_err();
+        assert_eq!(err.name, "CORS_ALLOWED_ORIGINS");
+        assert!(err.to_string().contains("`*`"), "{err}");
     }
 
     #[test]

@@ -19,9 +19,13 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// Apollo's automatic persisted queries: the hash is unknown, send the
+    /// query with it (the message is the protocol's `PersistedQueryNotFound`).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
     pub const TIMEOUT: &str = "TIMEOUT";
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
     pub const PAYMENT_FAILED: &str = "PAYMENT_FAILED";
@@ -29,7 +33,7 @@ pub mod code {
     pub const INTERNAL: &str = "INTERNAL";
 
     /// Every code, in the order the README lists them.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 18] = [
         UNAUTHENTICATED,
         FORBIDDEN,
         NOT_FOUND,
@@ -38,9 +42,11 @@ pub mod code {
         RATE_LIMITED,
         BAD_REQUEST,
         QUERY_TOO_COMPLEX,
+        PERSISTED_QUERY_NOT_FOUND,
         PAYLOAD_TOO_LARGE,
         METHOD_NOT_ALLOWED,
         UNSUPPORTED_MEDIA_TYPE,
+        NOT_ACCEPTABLE,
         TIMEOUT,
         UNAVAILABLE,
         PAYMENT_FAILED,

@@ -200,7 +200,46 @@ async fn graphiql_is_served_to_browsers(app: TestApp) {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(res.text().await.unwrap().contains("graphiql"));
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !csp.contains("https:"),
+        "the page loads from no other host: {csp}"
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains("graphiql"));
+    assert!(page.contains("subscriptionUrl: at(\"/graphql/ws\", true)"));
+    // Every asset the page names is served here, and kept by browsers.
+    let assets: Vec<&str> = page
+        .split('"')
+        .filter(|s| s.starts_with("/graphiql/"))
+        .collect();
+    assert_eq!(assets.len(), 4, "{assets:?}");
+    for asset in assets {
+        let res = app.client.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{asset}");
+        let media_type = res.headers()["content-type"].to_str().unwrap();
+        assert!(
+            media_type.starts_with("text/javascript") || media_type.starts_with("text/css"),
+            "{asset}: {media_type}"
+        );
+        assert!(
+            res.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        assert!(res.bytes().await.unwrap().len() > 1000, "{asset}");
+    }
+    let missing = app
+        .client
+        .get(app.url("/graphiql/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 }
 
 async fn internal_errors_leak_nothing(app: TestApp) {

@@ -49,7 +49,9 @@ fn code_unless_set(err: &mut ServerError, code: &str) {
     }
 }
 
-fn coded(message: &str, code: &str) -> ServerError {
+/// A new error with its code, for errors this server raises around the
+/// library (limits, persisted queries, timeouts).
+pub fn coded(message: &str, code: &str) -> ServerError {
     let mut err = ServerError::new(message, None);
     code_unless_set(&mut err, code);
     err

@@ -1,14 +1,18 @@
 //! GraphQL over HTTP: `POST /graphql` (JSON, single or batched) and
-//! `GET /graphql` (queries only; GraphiQL for browsers). Request-level
-//! protections answer with a coded error before any SQL runs.
+//! `GET /graphql` (queries only, by text or persisted hash; GraphiQL for
+//! browsers). Request-level protections answer with a coded error before
+//! any SQL runs.
 
-use async_graphql::{BatchRequest, Request, Response, ServerError, parser::types::OperationType};
+use std::sync::Arc;
+
+use async_graphql::{BatchRequest, Request, Response, parser::types::OperationType};
 use axum::{
     body::Bytes,
-    extract::{RawQuery, State, rejection::BytesRejection},
+    extract::{Query, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse},
+    response::IntoResponse,
 };
+use serde::Deserialize;
 
 use crate::{
     auth::RequestContext,
@@ -16,7 +20,15 @@ use crate::{
         AppError, INTERNAL_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECS, code, error_response,
         set_retry_after,
     },
-    graphql::{AppSchema, MAX_BATCH, codes, denials, documents::Documents, loaders::Loaders},
+    graphql::{
+        AppSchema, MAX_BATCH,
+        accept::{self, ResponseFormat},
+        codes, denials,
+        documents::Documents,
+        graphiql,
+        loaders::Loaders,
+        persisted::PersistedQueries,
+    },
     request::{Peer, RequestId},
     state::AppState,
 };
@@ -28,7 +40,19 @@ pub struct GraphqlServer {
     /// For `/graphql/ws` (see `graphql::build_socket_schema`).
     pub socket_schema: AppSchema,
     pub documents: Documents,
+    /// Automatic persisted queries, shared by GET and POST.
+    pub persisted: Arc<PersistedQueries>,
     pub state: AppState,
+}
+
+/// How the operations of one HTTP request are answered.
+#[derive(Clone, Copy)]
+struct Answer {
+    /// A JSON array of requests gets an array of answers.
+    batched: bool,
+    /// GET runs no mutation.
+    over_get: bool,
+    format: ResponseFormat,
 }
 
 /// Largest request body accepted.
@@ -41,6 +65,9 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> axum::response::Response {
+    let Some(format) = ResponseFormat::negotiate(&headers) else {
+        return accept::not_acceptable(&request_id);
+    };
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -96,16 +123,45 @@ pub async fn post(
         }
         BatchRequest::Batch(rs) => (rs, true),
     };
-    execute(
-        &server,
-        requests,
+    let answer = Answer {
         batched,
-        &headers,
-        &peer,
-        &request_id,
-        false,
-    )
-    .await
+        over_get: false,
+        format,
+    };
+    execute(&server, requests, answer, &headers, &peer, &request_id).await
+}
+
+/// `GET /graphql?query=…` or, for a persisted query,
+/// `?extensions={"persistedQuery":…}`; `variables` and `extensions` are JSON.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    #[serde(default)]
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+impl GetParams {
+    /// The request these parameters make. Parsed here rather than by
+    /// async-graphql's `parse_query_string`, which reads `operation_name`
+    /// where clients send `operationName`.
+    fn into_request(self) -> Result<Request, String> {
+        let json = |name: &str, value: Option<String>| match value.filter(|v| !v.is_empty()) {
+            None => Ok(serde_json::Value::Null),
+            Some(v) => serde_json::from_str(&v)
+                .map_err(|e| format!("the `{name}` parameter is not JSON: {e}")),
+        };
+        let request = serde_json::json!({
+            "query": self.query,
+            "operationName": self.operation_name,
+            "variables": json("variables", self.variables)?,
+            "extensions": json("extensions", self.extensions)?,
+        });
+        serde_json::from_value(request)
+            .map_err(|e| format!("the query string is not a GraphQL request: {e}"))
+    }
 }
 
 pub async fn get(
@@ -113,53 +169,59 @@ pub async fn get(
     RequestId(request_id): RequestId,
     peer: Peer,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    params: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> axum::response::Response {
-    let query = query.unwrap_or_default();
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if wants_html && !query.contains("query=") && server.state.config.graphiql {
-        let (page, csp) = &*crate::graphql::graphiql::GRAPHIQL;
-        let mut page = Html(page.clone()).into_response();
-        if let Ok(csp) = HeaderValue::from_str(csp) {
-            page.headers_mut()
-                .insert(header::CONTENT_SECURITY_POLICY, csp);
-        }
-        return page;
-    }
-    let request = match async_graphql::http::parse_query_string(&query) {
-        Ok(r) => r,
+    let params = match params {
+        Ok(Query(params)) => params,
         Err(e) => {
             return error_response(
                 StatusCode::BAD_REQUEST,
                 code::BAD_REQUEST,
-                &format!("the query string is not a GraphQL request: {e}"),
+                &format!(
+                    "the query string is not a GraphQL request: {}",
+                    e.body_text()
+                ),
                 &request_id,
             );
         }
     };
-    execute(
-        &server,
-        vec![request],
-        false,
-        &headers,
-        &peer,
-        &request_id,
-        true,
-    )
-    .await
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let asks_nothing = params.query.is_empty() && params.extensions.is_none();
+    if wants_html && asks_nothing && server.state.config.graphiql {
+        return graphiql::page();
+    }
+    let Some(format) = ResponseFormat::negotiate(&headers) else {
+        return accept::not_acceptable(&request_id);
+    };
+    let request = match params.into_request() {
+        Ok(r) => r,
+        Err(message) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                &message,
+                &request_id,
+            );
+        }
+    };
+    let answer = Answer {
+        batched: false,
+        over_get: true,
+        format,
+    };
+    execute(&server, vec![request], answer, &headers, &peer, &request_id).await
 }
 
 async fn execute(
     server: &GraphqlServer,
     requests: Vec<Request>,
-    batched: bool,
+    answer: Answer,
     headers: &HeaderMap,
     peer: &Peer,
     request_id: &str,
-    over_get: bool,
 ) -> axum::response::Response {
     // One deadline for everything the HTTP request does: looking up the
     // caller, every operation of a batch, and recording refusals. A wait
@@ -172,9 +234,14 @@ async fn execute(
     let mut status = StatusCode::OK;
     let credential_calls = std::sync::Arc::default();
     for mut request in requests {
+        // Before anything reads the query: a persisted one is filled in here.
+        if let Err(refused) = server.persisted.resolve(&mut request) {
+            responses.push(finalize(Response::from_errors(vec![refused]), request_id));
+            continue;
+        }
         server.documents.parse(&mut request);
         let is_mutation = operation_type(&mut request) == Some(OperationType::Mutation);
-        if is_mutation && over_get {
+        if is_mutation && answer.over_get {
             let mut resp = error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
                 code::METHOD_NOT_ALLOWED,
@@ -228,9 +295,9 @@ async fn execute(
             }
             Err(_) => {
                 status = StatusCode::GATEWAY_TIMEOUT;
-                Response::from_errors(vec![coded_error(
-                    code::TIMEOUT,
+                Response::from_errors(vec![codes::coded(
                     "the request took too long and was stopped; ask for less at once",
+                    code::TIMEOUT,
                 )])
             }
         };
@@ -240,21 +307,26 @@ async fn execute(
     if unavailable {
         status = StatusCode::SERVICE_UNAVAILABLE;
     }
+    // A batch has no one status to give; a single operation may.
+    if status == StatusCode::OK
+        && !answer.batched
+        && let Some(response) = responses.first()
+    {
+        status = answer.format.status(response);
+    }
     // Straight to bytes: going through `serde_json::Value` first would
     // build the whole response a second time.
-    let body = if batched {
-        serde_json::to_vec(&responses)
+    let bodies: Vec<_> = responses.iter().map(|r| answer.format.body(r)).collect();
+    let body = if answer.batched {
+        serde_json::to_vec(&bodies)
     } else {
-        serde_json::to_vec(&responses.pop())
+        serde_json::to_vec(&bodies.first())
     };
     match body {
         Ok(body) => {
             let mut response = (
                 status,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
+                [(header::CONTENT_TYPE, answer.format.content_type())],
                 body,
             )
                 .into_response();
@@ -338,14 +410,6 @@ fn operation_type(request: &mut Request) -> Option<OperationType> {
     let name = request.operation_name.clone();
     let doc = request.parsed_query().ok()?;
     denials::selected_operation(doc, name.as_deref()).map(|op| op.node.ty)
-}
-
-fn coded_error(code: &str, message: &str) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    err.extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    err
 }
 
 /// Gives every error the request id. The library's own errors got their

@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged from one object per domain, limits, and
 //! the per-request context helpers that resolvers use.
 
+pub mod accept;
 pub mod codes;
 pub mod connection;
 pub mod context;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
+pub mod persisted;
 pub mod query;
 pub mod subscription;
 pub mod types;

@@ -3,6 +3,10 @@
 //! in the init payload: `{"token": "pst_…"}` or
 //! `{"Authorization": "Bearer pst_…"}`; a bad token refuses the connection.
 //!
+//! Browsers apply no CORS to WebSockets, so the upgrade checks `Origin`
+//! against the same policy (`CORS_ALLOWED_ORIGINS`) and the server's own
+//! host; a client that sends no `Origin` is not a browser page and passes.
+//!
 //! Each connection costs the server a task and each subscription a feed, so
 //! both are capped: connections per client address (at the upgrade) and per
 //! person (at init), subscriptions per connection, and a connection left
@@ -23,7 +27,7 @@ use axum::{
         State, WebSocketUpgrade,
         ws::{CloseFrame, Message, close_code},
     },
-    http::StatusCode,
+    http::{HeaderMap, StatusCode, header},
     response::Response,
 };
 use futures::{SinkExt, StreamExt};
@@ -31,6 +35,7 @@ use serde_json::Value;
 
 use crate::{
     auth::RequestContext,
+    domain::{AllowedOrigins, same_host},
     error::{code, error_response},
     graphql::{
         http::{GraphqlServer, finalize, strip_bearer},
@@ -44,9 +49,19 @@ pub async fn handler(
     State(server): State<GraphqlServer>,
     RequestId(request_id): RequestId,
     peer: Peer,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&server.state.config.cors_allowed_origins, &headers) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            "pages of this origin may not open WebSocket connections to this server; \
+             its operator lists the allowed origins in CORS_ALLOWED_ORIGINS",
+            &request_id,
+        );
+    }
     let schema = server.socket_schema.clone();
     let state = server.state.clone();
     let client = peer.client_address(state.config.trust_forwarded_for);
@@ -126,6 +141,18 @@ pub async fn handler(
             let _ = sink.close().await;
             drop(address_slot);
         }))
+}
+
+/// No `Origin` (not a browser), an allowed one, or the server's own.
+fn origin_allowed(origins: &AllowedOrigins, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    origins.allows(origin) || host.is_some_and(|host| same_host(origin, host))
 }
 
 /// The per-person connection slot a connection holds while it is open.

@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, its layers, and non-GraphQL routes.
 
 mod callbacks;
+mod cors;
 mod exports;
 mod health;
 pub mod security;
@@ -12,7 +13,7 @@ use axum::{
     Router,
     body::Body,
     extract::DefaultBodyLimit,
-    http::{Request, StatusCode},
+    http::{HeaderValue, Request, StatusCode, header},
     middleware::{self, Next},
     response::Response,
     routing::get,
@@ -21,6 +22,7 @@ use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
 
@@ -29,6 +31,7 @@ use crate::{
     graphql::{
         self,
         http::{GraphqlServer, MAX_BODY_BYTES},
+        persisted::PersistedQueries,
     },
     request::{REQUEST_ID, RequestId},
     state::AppState,
@@ -108,15 +111,35 @@ pub fn router(state: AppState) -> Router {
         schema: graphql::build_schema(state.clone()),
         socket_schema: graphql::build_socket_schema(state.clone()),
         documents: Default::default(),
+        persisted: std::sync::Arc::new(PersistedQueries::new(
+            state.config.apq_max_queries,
+            state.config.apq_max_query_bytes,
+        )),
         state: state.clone(),
     };
+    let cors = cors::layer(&state.config.cors_allowed_origins);
     let graphql_routes = Router::new()
         .route(
             "/graphql",
-            get(graphql::http::get).post(graphql::http::post),
+            get(graphql::http::get)
+                .post(graphql::http::post)
+                // The answer depends on `Accept` (GraphiQL or an answer, its
+                // media type and status): a cache must keep them apart.
+                .layer(SetResponseHeaderLayer::appending(
+                    header::VARY,
+                    HeaderValue::from_static("accept"),
+                )),
         )
         .route("/graphql/ws", get(graphql::ws::handler))
-        .with_state(server);
+        .with_state(server)
+        .route(
+            graphql::graphiql::ASSET_ROUTE,
+            get(graphql::graphiql::asset).with_state(state.clone()),
+        )
+        // Before the CORS layer, so that it answers preflights (`OPTIONS`,
+        // a method these routes do not take) ahead of the fallback.
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors.clone());
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
             let id = req
@@ -133,7 +156,11 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(graphql_routes)
         .merge(health::routes(state.clone()))
-        .merge(exports::routes(state.clone()))
+        .merge(
+            exports::routes(state.clone())
+                .method_not_allowed_fallback(method_not_allowed)
+                .layer(cors),
+        )
         .merge(callbacks::routes(state.clone()))
         .merge(webhooks::routes(state))
         .fallback(not_found)

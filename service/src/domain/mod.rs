@@ -4,6 +4,7 @@
 mod email;
 mod json;
 mod money;
+mod origin;
 mod password;
 mod pool_name;
 mod secret;
@@ -13,6 +14,7 @@ mod text;
 pub use email::Email;
 pub use json::{MAX_JSON_BYTES, check_json};
 pub use money::{Currency, MAX_MINOR_AMOUNT, MinorAmount, MoneyTotal, format_minor};
+pub use origin::{AllowedOrigins, same_host};
 pub use password::Password;
 pub use pool_name::PoolName;
 pub use secret::random_secret;
