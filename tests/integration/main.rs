@@ -19,6 +19,7 @@ mod architecture;
 mod audit;
 mod auditors;
 mod cluster;
+mod complexity;
 mod contributions;
 mod databases;
 mod events;
