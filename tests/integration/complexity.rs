@@ -212,6 +212,16 @@ async fn every_list_serves_its_largest_page_with_every_field(app: TestApp) {
     for host in hosts {
         for field in types.fields(host).filter(|f| Types::is_page(f)) {
             let list = format!("{host}.{}", field["name"].as_str().unwrap());
+            for arg in field["args"].as_array().unwrap() {
+                if arg["name"] == "first" || arg["name"] == "last" {
+                    let said = arg["description"].as_str().unwrap_or_default();
+                    assert!(
+                        said.contains(&format!("1 to {MAX_PAGE}")),
+                        "{list}({}) does not say its limit: {said:?}",
+                        arg["name"]
+                    );
+                }
+            }
             let path = types
                 .path_to(&root, host)
                 .unwrap_or_else(|| panic!("{list}: no way to it from the query root"));

@@ -181,9 +181,17 @@ impl Pool {
     async fn members(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Member>> {
         let c = Ctx::of(ctx)?;
@@ -202,9 +210,17 @@ impl Pool {
         &self,
         ctx: &Context<'_>,
         filter: Option<RegisterFilter>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Member>> {
         let c = Ctx::of(ctx)?;
@@ -230,9 +246,17 @@ impl Pool {
         &self,
         ctx: &Context<'_>,
         status: Option<ProposalStatus>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Proposal>> {
         let c = Ctx::of(ctx)?;
@@ -257,8 +281,10 @@ impl Pool {
     async fn accounts(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "The start of the period (inclusive).")] from: DateTime<Utc>,
+        #[graphql(desc = "The end of the period (exclusive); later than `from`.")] to: DateTime<
+            Utc,
+        >,
     ) -> Result<super::PoolAccounts> {
         let c = Ctx::of(ctx)?;
         let period = services::reports::Period::parse(from, to)?;
@@ -277,9 +303,17 @@ impl Pool {
         &self,
         ctx: &Context<'_>,
         status: Option<ApplicationStatus>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<MembershipApplication>> {
         let c = Ctx::of(ctx)?;
@@ -303,9 +337,17 @@ impl Pool {
     async fn contributions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Contribution>> {
         let c = Ctx::of(ctx)?;
