@@ -40,6 +40,7 @@ fn descriptions_state_the_limits_clients_meet() {
         ("SetSlidingScaleInput", "maximum", "1 to 1000000000"),
         ("NameFormationInput", "name", "3 to 80 characters"),
         ("SignUpInput", "password", "10 to 256 characters"),
+        ("ConfigureAppInput", "settings", "16384 bytes"),
         ("CreateWebhookEndpointInput", "url", "2048 characters"),
     ] {
         let description = description(&sdl, type_name, field);
@@ -47,5 +48,16 @@ fn descriptions_state_the_limits_clients_meet() {
             description.contains(says),
             "{type_name}.{field} should say `{says}`: {description:?}"
         );
+    }
+}
+
+#[test]
+fn custom_scalars_name_their_specification() {
+    let sdl = api::graphql::sdl();
+    for scalar in [
+        "scalar DateTime @specifiedBy(url: \"https://datatracker.ietf.org/doc/html/rfc3339\")",
+        "scalar JSON @specifiedBy(url: \"https://www.rfc-editor.org/rfc/rfc8259\")",
+    ] {
+        assert!(sdl.contains(scalar), "the SDL lacks `{scalar}`");
     }
 }

@@ -11,11 +11,12 @@ pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod scalars;
 pub mod subscription;
 pub mod types;
 pub mod ws;
 
-use async_graphql::{Schema, SchemaBuilder};
+use async_graphql::{SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
@@ -83,7 +84,10 @@ fn finish(builder: SchemaBuilder<Query, Mutation, SubscriptionRoot>, state: AppS
     builder.data(state).finish()
 }
 
-/// The schema's SDL, as committed in `schema.graphql`.
+/// The schema's SDL, as committed in `schema.graphql`, with each custom
+/// scalar's `@specifiedBy` (which async-graphql leaves out by default).
 pub fn sdl() -> String {
-    schema_builder(None).finish().sdl()
+    schema_builder(None)
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().include_specified_by())
 }

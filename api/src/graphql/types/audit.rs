@@ -1,4 +1,4 @@
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::audit_event;
 use uuid::Uuid;
@@ -8,6 +8,7 @@ use crate::{
     graphql::{
         context::Ctx,
         ids::uuid,
+        scalars::Json,
         types::{User, loader_error},
     },
     services::{audit::chain::Verification, audit_trail::AuditFilter},
@@ -102,7 +103,7 @@ impl From<audit_event::Model> for AuditEvent {
 impl AuditEvent {
     /// `{field: {before, after}}` for changed fields, `{field: {after}}`
     /// for new objects, plus facts such as a removal's reason.
-    async fn changes(&self) -> Json<serde_json::Value> {
+    async fn changes(&self) -> Json {
         Json(serde_json::from_str(&self.changes_json).unwrap_or_default())
     }
     /// The person who acted, if any.

@@ -1,10 +1,10 @@
-use async_graphql::{Enum, ID, InputObject, Json, SimpleObject};
+use async_graphql::{Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{app_provisioner, audit_event, webhook_delivery, webhook_endpoint};
 
 use crate::{
     error::{AppError, AppResult},
-    graphql::ids::uuid,
+    graphql::{ids::uuid, scalars::Json},
     services::webhooks,
 };
 
@@ -190,7 +190,7 @@ pub struct FormationUpdate {
     /// Such as `formation.named` or `formation.approved`.
     action: String,
     /// The fields that changed, before and after.
-    changes: Json<serde_json::Value>,
+    changes: Json,
     occurred_at: DateTime<Utc>,
 }
 

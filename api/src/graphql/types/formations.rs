@@ -1,4 +1,4 @@
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::parent_entity;
 use tokio::sync::OnceCell;
@@ -7,6 +7,7 @@ use crate::{
     error::AppError,
     graphql::{
         context::Ctx,
+        scalars::Json,
         types::{
             Admission, App, LegalTemplate, MemberRole, ParentEntity, Pool, StakeholderKind, User,
             loader_error,
@@ -354,7 +355,7 @@ pub struct FormationApp {
     pub app: App,
     /// Whether the founder configured it; otherwise the defaults apply.
     pub configured: bool,
-    pub settings: Json<serde_json::Value>,
+    pub settings: Json,
     /// The app role pool admins get.
     pub admin_role: String,
     /// App roles chosen per stakeholder group; groups not listed get the app's default member role.
@@ -533,18 +534,22 @@ pub struct ConfigureAppInput {
     /// current version is.
     pub expected_version: Option<i32>,
     pub app_id: ID,
-    /// Validated against the app's `settingsSchema`; missing settings take their defaults.
-    pub settings: Json<serde_json::Value>,
-    /// The app role of pool admins; `admin` if not given.
+    /// Validated against the app's `settingsSchema`; missing settings take
+    /// their defaults. At most 16384 bytes as JSON, with no NUL character in
+    /// any string or key.
+    pub settings: Json,
+    /// The app role of pool admins, one of the app's `roles`; `admin` if not
+    /// given.
     pub admin_role: Option<String>,
-    /// App roles per stakeholder group; others get the app's default member role.
+    /// App roles per stakeholder group, each one of the app's `roles`; others
+    /// get the app's default member role.
     pub role_mapping: Option<Vec<AppRoleAssignment>>,
 }
 
 #[derive(InputObject)]
 pub struct RejectFormationInput {
     pub formation_id: ID,
-    /// Told to the founder.
+    /// Told to the founder: 1 to 2000 characters.
     pub reason: String,
 }
 

@@ -1,4 +1,4 @@
-use async_graphql::{ComplexObject, Context, Enum, ID, Json, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{membership, parent_entity, pool, pool_app, stakeholder_group};
 
@@ -8,6 +8,7 @@ use crate::{
     graphql::{
         connection::{Conn, connection, nodes_select, page_complexity},
         context::Ctx,
+        scalars::Json,
         types::{
             App, ApplicationStatus, Contribution, Ledger, LegalTemplate, MembershipApplication,
             Money, ParentEntity, Proposal, ProposalStatus, RegisterFilter, SlidingScale,
@@ -637,9 +638,9 @@ pub struct PoolApp {
     id: ID,
     app_id: String,
     app_version: String,
-    settings: Json<serde_json::Value>,
+    settings: Json,
     /// `{"admins": role, "groups": {groupKey: role}}`.
-    role_mapping: Json<serde_json::Value>,
+    role_mapping: Json,
     provisioning_state: ProvisioningState,
     /// Where the app lives, once READY.
     url: Option<String>,
@@ -678,7 +679,7 @@ impl PoolApp {
     /// What the operator handed over for the pool's admins (first login,
     /// support contact), once READY: for the pool's admins and the
     /// parent's stewards and auditors.
-    async fn handover(&self, ctx: &Context<'_>) -> Result<Option<Json<serde_json::Value>>> {
+    async fn handover(&self, ctx: &Context<'_>) -> Result<Option<Json>> {
         let Some(handover) = &self.model.handover else {
             return Ok(None);
         };
