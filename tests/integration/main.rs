@@ -20,6 +20,7 @@ mod audit;
 mod auditors;
 mod browsers;
 mod cluster;
+mod complexity;
 mod contributions;
 mod databases;
 mod events;

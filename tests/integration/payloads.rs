@@ -8,7 +8,9 @@
 //! but `host` and `content-length`. Ids are written as what they are (`[pool]`,
 //! `[member ann]`), so a snapshot still shows which id is which; timestamps,
 //! signatures and the server's address are redacted. Both databases write
-//! the same files.
+//! the same files. Each webhook event is also validated against the JSON
+//! Schema of its type in `docs/webhooks/`, and its `data` compared with
+//! what the API answers for the same fields of the same object.
 //!
 //! A changed payload fails its test, which writes the new version beside
 //! the old as `<name>.snap.new` (under `CI=true` nothing is written). To
@@ -16,7 +18,11 @@
 //! change in `git diff` before committing it (or use `cargo insta review`
 //! where cargo-insta is installed).
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeSet, HashMap},
+    path::Path,
+    sync::Arc,
+};
 
 use insta::internals::{Content, ContentPath};
 use serde_json::{Value, json};
@@ -49,21 +55,16 @@ const EVENT_TYPES: [&str; 8] = [
     "app.ready",
 ];
 
-/// Where the payloads keep ids (request bodies in camelCase, the objects
-/// of webhook events as stored, in snake_case).
+/// Where the payloads keep ids (in camelCase everywhere: the objects of
+/// webhook events have their GraphQL fields, a linked one as `{id}`).
 const IDS: &str = ".body.**.id, .body.**.jobId, .body.**.poolAppId, .body.**.poolId, \
-    .body.**.parentEntityId, .body.**.membershipId, .body.**.pool_id, .body.**.parent_entity_id, \
-    .body.**.formation_id, .body.**.founder_id, .body.**.decided_by, .body.**.user_id, \
-    .body.**.membership_id, .body.**.stakeholder_group_id, .body.**.ended_by, \
-    .body.**.author_membership_id, .body.**.eligible_group_ids[], .body.**.proposal_id, \
-    .body.**.submitted_by_membership_id, .body.**.paid_by_membership_id, .body.**.groupId, \
+    .body.**.parentEntityId, .body.**.membershipId, .body.**.memberId, .body.**.groupId, \
     .headers[\"x-pools-event-id\"]";
 
 /// Where they keep timestamps.
-const TIMES: &str = ".body.createdAt, .body.**.created_at, .body.**.updated_at, \
-    .body.**.submitted_at, .body.**.decided_at, .body.**.joined_at, .body.**.left_at, \
-    .body.**.closes_at, .body.**.closed_at, .body.**.last_event_at, .body.**.canceled_at, \
-    .body.**.paid_at";
+const TIMES: &str = ".body.createdAt, .body.**.createdAt, .body.**.updatedAt, \
+    .body.**.submittedAt, .body.**.decidedAt, .body.**.joinedAt, .body.**.leftAt, \
+    .body.**.closesAt, .body.**.closedAt, .body.**.canceledAt, .body.**.paidAt";
 
 /// The ids of a journey, named by what they are.
 #[derive(Default)]
@@ -81,6 +82,9 @@ impl Names {
     /// compared with the snapshot `name`.
     fn assert_snapshot(&self, name: &str, seen: &Seen, secret: &str) {
         assert!(verify(secret, seen), "{name}: signed with {secret}");
+        if name.starts_with("event_") {
+            assert_published_shape(&seen.body);
+        }
         let headers: serde_json::Map<String, Value> = seen
             .headers
             .iter()
@@ -100,6 +104,37 @@ impl Names {
         });
         settings.bind(|| insta::assert_json_snapshot!(name, payload));
     }
+}
+
+/// The published JSON Schema of a webhook event type.
+fn published_schema(kind: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/webhooks")
+        .join(format!("{kind}.schema.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{kind}: no schema at {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{kind}: schema is no JSON: {e}"))
+}
+
+fn validator(kind: &str) -> jsonschema::Validator {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&published_schema(kind))
+        .unwrap_or_else(|e| panic!("{kind}: schema is no JSON Schema: {e}"))
+}
+
+/// A webhook event's body is valid against the schema of its type,
+/// published in `docs/webhooks/`.
+fn assert_published_shape(body: &Value) {
+    let kind = body["type"].as_str().expect("an event has a type");
+    let errors: Vec<String> = validator(kind)
+        .iter_errors(body)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{kind} breaks its schema: {errors:#?}\n{body:#}"
+    );
 }
 
 /// A named id as its name; another uuid as `[uuid]`; anything else (`null`,
@@ -135,6 +170,88 @@ fn callback_url(names: &HashMap<String, String>, value: Content, path: ContentPa
         .unwrap_or_else(|| panic!("{path}: `{url}`"));
     let job = names.get(job).map_or("[uuid]", String::as_str);
     format!("[server]/callbacks/provisioning/{job}").into()
+}
+
+/// The fields of the GraphQL type that are JSON scalars: selected whole.
+const JSON_SCALARS: [&str; 3] = ["settings", "roleMapping", "handover"];
+
+/// The GraphQL selection of the fields `data` shows, nested alike. Fields
+/// that are `null` are left out: the value does not say whether they hold
+/// an object or a scalar.
+fn selection_of(data: &serde_json::Map<String, Value>) -> String {
+    let mut fields = Vec::new();
+    for (name, value) in data {
+        let objects: Vec<&serde_json::Map<String, Value>> = match value {
+            Value::Object(map) => vec![map],
+            Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+            _ => Vec::new(),
+        };
+        if value.is_null() {
+            continue;
+        }
+        if objects.is_empty() || JSON_SCALARS.contains(&name.as_str()) {
+            fields.push(name.clone());
+            continue;
+        }
+        // Every field any item of a list shows.
+        let mut merged = serde_json::Map::new();
+        for object in objects {
+            for (k, v) in object {
+                if !v.is_null() || !merged.contains_key(k) {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        fields.push(format!("{name} {{ {} }}", selection_of(&merged)));
+    }
+    fields.join(" ")
+}
+
+/// `value` without its `null` fields, at every depth.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The event's `data` is what the API answers when asked for the same
+/// fields of the same object: `query` holds `SEL` where the selection
+/// goes, and `find` picks the object out of the answer.
+async fn assert_the_api_reads_alike(
+    app: &TestApp,
+    token: &str,
+    event: &Seen,
+    query: &str,
+    variables: Value,
+    find: impl Fn(&Value) -> Option<Value>,
+) {
+    let data = &event.body["data"];
+    let query = query.replace("SEL", &selection_of(data.as_object().expect("an object")));
+    let answer = app.ok(Some(token), &query, variables).await;
+    let read = find(&answer).unwrap_or_else(|| panic!("not in the answer: {answer:#}"));
+    assert_eq!(
+        without_nulls(&read),
+        without_nulls(data),
+        "{}: the API reads the object otherwise",
+        event.body["type"]
+    );
+}
+
+/// The node of a connection whose id is `id`.
+fn node(connection: &Value, id: &Value) -> Option<Value> {
+    connection["edges"]
+        .as_array()?
+        .iter()
+        .map(|e| &e["node"])
+        .find(|n| &n["id"] == id)
+        .cloned()
 }
 
 async fn user_id(app: &TestApp, token: &str) -> Value {
@@ -202,6 +319,21 @@ async fn a_pool_journey_sends_these_payloads(app: TestApp) {
     let app_ready = event(&receiver, "app.ready", |_| true).await;
     names.name(&app_ready.body["id"], "event");
     names.assert_snapshot("event_app_ready", &app_ready, &hook_secret);
+    assert_the_api_reads_alike(
+        p.app(),
+        &p.w.steward,
+        &app_ready,
+        "query($id: ID!) { pool(id: $id) { apps { SEL } } }",
+        json!({ "id": p.pool }),
+        |a| {
+            a["pool"]["apps"]
+                .as_array()?
+                .iter()
+                .find(|x| x["id"] == app_ready.body["data"]["id"])
+                .cloned()
+        },
+    )
+    .await;
 
     // Ann joins, is made an admin: her account is added, then changed.
     let (ann, ann_member) = p.join("ann@example.org", "users").await;
@@ -216,6 +348,15 @@ async fn a_pool_journey_sends_these_payloads(app: TestApp) {
     .await;
     names.name(&joined.body["id"], "event");
     names.assert_snapshot("event_member_joined", &joined, &hook_secret);
+    assert_the_api_reads_alike(
+        p.app(),
+        &p.w.steward,
+        &joined,
+        "query($id: ID!) { pool(id: $id) { register(first: 100) { edges { node { SEL } } } } }",
+        json!({ "id": p.pool }),
+        |a| node(&a["pool"]["register"], &joined.body["data"]["id"]),
+    )
+    .await;
     p.app()
         .ok(
             Some(&p.w.founder),
@@ -241,6 +382,15 @@ async fn a_pool_journey_sends_these_payloads(app: TestApp) {
     .await;
     names.name(&closed.body["id"], "event");
     names.assert_snapshot("event_proposal_closed", &closed, &hook_secret);
+    assert_the_api_reads_alike(
+        p.app(),
+        &p.w.steward,
+        &closed,
+        "query($id: ID!) { proposal(id: $id) { SEL } }",
+        json!({ "id": proposal }),
+        |a| Some(a["proposal"].clone()),
+    )
+    .await;
 
     // The founder pledges a contribution (no payment provider: a pledge).
     euro_scale(&p, false).await;
@@ -251,6 +401,15 @@ async fn a_pool_journey_sends_these_payloads(app: TestApp) {
     let pledged = event(&receiver, "contribution.changed", |_| true).await;
     names.name(&pledged.body["id"], "event");
     names.assert_snapshot("event_contribution_changed", &pledged, &hook_secret);
+    assert_the_api_reads_alike(
+        p.app(),
+        &p.w.steward,
+        &pledged,
+        "query($id: ID!) { pool(id: $id) { contributions(first: 100) { edges { node { SEL } } } } }",
+        json!({ "id": p.pool }),
+        |a| node(&a["pool"]["contributions"], &pledged.body["data"]["id"]),
+    )
+    .await;
 
     // Ann's expense is approved and paid by the founder.
     let submitted = p
@@ -279,6 +438,15 @@ async fn a_pool_journey_sends_these_payloads(app: TestApp) {
     let paid = event(&receiver, "expense.paid", |_| true).await;
     names.name(&paid.body["id"], "event");
     names.assert_snapshot("event_expense_paid", &paid, &hook_secret);
+    assert_the_api_reads_alike(
+        p.app(),
+        &p.w.steward,
+        &paid,
+        "query($id: ID!) { proposal(id: $id) { expense { SEL } } }",
+        json!({ "id": expense_proposal }),
+        |a| Some(a["proposal"]["expense"].clone()),
+    )
+    .await;
 
     // Ann leaves: her account is removed.
     p.app()
@@ -294,21 +462,159 @@ async fn a_pool_journey_sends_these_payloads(app: TestApp) {
     let left = event(&receiver, "member.left", |e| e["data"]["id"] == ann_member).await;
     names.name(&left.body["id"], "event");
     names.assert_snapshot("event_member_left", &left, &hook_secret);
+    assert_the_api_reads_alike(
+        p.app(),
+        &p.w.steward,
+        &left,
+        "query($id: ID!) { pool(id: $id) { register(first: 100) { edges { node { SEL } } } } }",
+        json!({ "id": p.pool }),
+        |a| node(&a["pool"]["register"], &left.body["data"]["id"]),
+    )
+    .await;
 
     // A second pool is formed in the parent.
     let second = form_pool(&p.w, TWO_GROUPS(), json!([]), "Second Pool").await;
     names.name(&json!(second), "second pool");
     let created = event(&receiver, "pool.created", |e| e["data"]["id"] == second).await;
-    names.name(
-        &created.body["data"]["formation_id"],
-        "formation of the second pool",
-    );
     names.name(&created.body["id"], "event");
     names.assert_snapshot("event_pool_created", &created, &hook_secret);
+    assert_the_api_reads_alike(
+        p.app(),
+        &p.w.steward,
+        &created,
+        "query($id: ID!) { pool(id: $id) { SEL } }",
+        json!({ "id": second }),
+        |a| Some(a["pool"].clone()),
+    )
+    .await;
+    // Approved at once (the parent approves automatically): the formation
+    // already links to its pool.
     let submitted = event(&receiver, "formation.submitted", |e| {
-        e["data"]["id"] == created.body["data"]["formation_id"]
+        e["data"]["pool"]["id"] == second
     })
     .await;
+    names.name(
+        &submitted.body["data"]["id"],
+        "formation of the second pool",
+    );
     names.name(&submitted.body["id"], "event");
     names.assert_snapshot("event_formation_submitted", &submitted, &hook_secret);
+    assert_the_api_reads_alike(
+        p.app(),
+        &p.w.steward,
+        &submitted,
+        "query($id: ID!) { formation(id: $id) { SEL } }",
+        json!({ "id": submitted.body["data"]["id"] }),
+        |a| Some(a["formation"].clone()),
+    )
+    .await;
+}
+
+/// What a type of the served SDL has: an enum's values, an object's fields.
+enum Members {
+    Enum(BTreeSet<String>),
+    Fields(BTreeSet<String>),
+}
+
+/// The enums and object types of an SDL, with their values and fields.
+fn sdl_types(sdl: &str) -> HashMap<String, Members> {
+    let mut types = HashMap::new();
+    let mut current: Option<(String, bool, BTreeSet<String>)> = None;
+    let mut in_description = false;
+    for line in sdl.lines() {
+        let text = line.trim();
+        if let Some((name, is_enum, members)) = current.take() {
+            if text == "}" {
+                let members = if is_enum {
+                    Members::Enum(members)
+                } else {
+                    Members::Fields(members)
+                };
+                types.insert(name, members);
+                continue;
+            }
+            let mut members = members;
+            if text.starts_with("\"\"\"") {
+                // A block on one line changes nothing; a lone `"""` opens
+                // or closes one.
+                let one_line = text.len() > 3 && text.ends_with("\"\"\"");
+                if !one_line {
+                    in_description = !in_description;
+                }
+            } else if !in_description {
+                let member = text.split(['(', ':', ' ']).next().unwrap_or_default();
+                members.insert(member.to_owned());
+            }
+            current = Some((name, is_enum, members));
+            continue;
+        }
+        for (keyword, is_enum) in [("type ", false), ("enum ", true)] {
+            if let Some(rest) = line.strip_prefix(keyword) {
+                let name = rest.split([' ', '{']).next().unwrap_or_default().to_owned();
+                current = Some((name, is_enum, BTreeSet::new()));
+            }
+        }
+    }
+    types
+}
+
+/// Definitions of the schemas that are not GraphQL types of their own: a
+/// linked object by its id, and the scalars.
+const NOT_GRAPHQL_TYPES: &[&str] = &["Ref", "CatalogueRef", "ID", "DateTime", "Currency", "JSON"];
+
+/// Each event type has a published schema, linked from the README, whose
+/// enums list exactly the GraphQL values and whose objects use only the
+/// field names of the GraphQL type they are named after.
+#[test]
+fn every_event_type_publishes_a_schema_in_the_graphql_shape() {
+    assert_eq!(
+        EVENT_TYPES.as_slice(),
+        api::services::outbox::webhook_events::EVENT_TYPES
+    );
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("the README");
+    let types = sdl_types(&api::graphql::sdl());
+    assert!(types.contains_key("Member") && types.contains_key("MemberRole"));
+    for kind in EVENT_TYPES {
+        let schema = published_schema(kind);
+        validator(kind);
+        assert_eq!(schema["properties"]["type"]["const"], kind);
+        assert_eq!(
+            schema["properties"]["apiVersion"]["const"],
+            api::services::outbox::payloads::API_VERSION
+        );
+        assert!(
+            readme.contains(&format!("(docs/webhooks/{kind}.schema.json)")),
+            "the README links the schema of {kind}"
+        );
+        for (name, def) in schema["$defs"].as_object().expect("definitions") {
+            match types.get(name) {
+                Some(Members::Enum(values)) => {
+                    let listed: BTreeSet<String> = def["enum"]
+                        .as_array()
+                        .unwrap_or_else(|| panic!("{kind}: {name} lists no values"))
+                        .iter()
+                        .map(|v| v.as_str().unwrap().to_owned())
+                        .collect();
+                    assert_eq!(&listed, values, "{kind}: the values of {name}");
+                }
+                Some(Members::Fields(fields)) => {
+                    let properties = def["properties"]
+                        .as_object()
+                        .unwrap_or_else(|| panic!("{kind}: {name} has no properties"));
+                    for property in properties.keys() {
+                        assert!(
+                            fields.contains(property),
+                            "{kind}: {name}.{property} is no field of the GraphQL {name}"
+                        );
+                    }
+                }
+                None => assert!(
+                    NOT_GRAPHQL_TYPES.contains(&name.as_str()),
+                    "{kind}: `{name}` is named after no GraphQL type"
+                ),
+            }
+        }
+    }
 }

@@ -58,13 +58,26 @@ pub fn coded(message: &str, code: &str) -> ServerError {
 }
 
 impl ErrorCodesExtension {
-    /// The limits, checked in the order async-graphql checks its own, with
-    /// its messages.
+    /// The limits, checked in the order async-graphql checks its own. The
+    /// message names the figure and the limit, so a client can tell how far
+    /// over it is and what to cut.
     fn over_limits(&self, result: &ValidationResult) -> Option<ServerError> {
         if result.complexity > self.max_complexity {
-            Some(coded("Query is too complex.", code::QUERY_TOO_COMPLEX))
+            Some(coded(
+                &format!(
+                    "the query costs {}, more than the limit of {}; ask for fewer items per page or fewer fields",
+                    result.complexity, self.max_complexity
+                ),
+                code::QUERY_TOO_COMPLEX,
+            ))
         } else if result.depth > self.max_depth {
-            Some(coded("Query is nested too deep.", code::QUERY_TOO_COMPLEX))
+            Some(coded(
+                &format!(
+                    "the query nests {} levels deep, more than the limit of {}; ask for fewer nested fields",
+                    result.depth, self.max_depth
+                ),
+                code::QUERY_TOO_COMPLEX,
+            ))
         } else {
             None
         }
@@ -304,7 +317,10 @@ mod tests {
     async fn too_deep_and_too_complex_are_coded() {
         let deep = run("{ nested { nested { nested { echo(n: 1) } } } }", json!({})).await;
         assert_eq!(code(&deep).as_deref(), Some("QUERY_TOO_COMPLEX"));
-        assert_eq!(deep.errors[0].message, "Query is nested too deep.");
+        assert_eq!(
+            deep.errors[0].message,
+            "the query nests 4 levels deep, more than the limit of 3; ask for fewer nested fields"
+        );
 
         let wide = run(
             "{ a: echo(n: 1) b: echo(n: 2) c: echo(n: 3) d: echo(n: 4) e: echo(n: 5) f: echo(n: 6) }",
@@ -312,7 +328,10 @@ mod tests {
         )
         .await;
         assert_eq!(code(&wide).as_deref(), Some("QUERY_TOO_COMPLEX"));
-        assert_eq!(wide.errors[0].message, "Query is too complex.");
+        assert_eq!(
+            wide.errors[0].message,
+            "the query costs 6, more than the limit of 5; ask for fewer items per page or fewer fields"
+        );
     }
 
     #[tokio::test]

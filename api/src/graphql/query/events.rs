@@ -22,11 +22,21 @@ impl EventQuery {
     async fn webhook_endpoints(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "A parent entity's endpoints; give either this or `poolId`.")]
         parent_entity_id: Option<ID>,
+        #[graphql(desc = "One pool's endpoints; give either this or `parentEntityId`.")]
         pool_id: Option<ID>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<WebhookEndpoint>> {
         let c = Ctx::of(ctx)?;
@@ -44,9 +54,17 @@ impl EventQuery {
         &self,
         ctx: &Context<'_>,
         endpoint_id: ID,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<WebhookDelivery>> {
         let c = Ctx::of(ctx)?;

@@ -41,9 +41,17 @@ impl FormationQuery {
     async fn my_formations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Formation>> {
         let c = Ctx::of(ctx)?;
@@ -59,10 +67,20 @@ impl FormationQuery {
     async fn legal_templates(
         &self,
         ctx: &Context<'_>,
-        jurisdiction: Option<String>,
+        #[graphql(desc = "ISO 3166-1 alpha-2 country code, such as DE.")] jurisdiction: Option<
+            String,
+        >,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<LegalTemplate>> {
         let c = Ctx::of(ctx)?;
@@ -133,6 +151,9 @@ impl FormationQuery {
         &self,
         ctx: &Context<'_>,
         parent_entity_id: ID,
+        #[graphql(
+            desc = "A pool name: 3 to 80 characters of letters, digits, spaces and `- & ' . , ( ) !`, with at least one letter. One that breaks these rules answers `available: false` with the reason."
+        )]
         name: String,
     ) -> Result<NameAvailability> {
         let c = Ctx::of(ctx)?;
@@ -152,9 +173,17 @@ impl FormationQuery {
         &self,
         ctx: &Context<'_>,
         category: Option<AppCategory>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<App>> {
         let c = Ctx::of(ctx)?;

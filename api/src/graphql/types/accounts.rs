@@ -186,9 +186,17 @@ impl User {
     async fn parent_entity_roles(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<ParentEntityRole>> {
         let c = Ctx::of(ctx)?;
@@ -208,9 +216,17 @@ impl User {
     async fn parent_entity_role_invitations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<ParentEntityRole>> {
         let c = Ctx::of(ctx)?;
@@ -311,15 +327,20 @@ pub struct CreatedApiToken {
 
 #[derive(InputObject)]
 pub struct SignUpInput {
+    /// An email address of at most 320 characters; stored trimmed and in
+    /// lower case.
     pub email: String,
-    /// At least 10 characters, not a common password, not your email.
+    /// 10 to 256 characters, at least 5 of them different; not a common
+    /// password, not your email's name.
     #[graphql(secret)]
     pub password: String,
+    /// 1 to 100 characters on one line.
     pub display_name: String,
 }
 
 #[derive(InputObject)]
 pub struct SignInInput {
+    /// An email address of at most 320 characters.
     pub email: String,
     #[graphql(secret)]
     pub password: String,
@@ -327,9 +348,10 @@ pub struct SignInInput {
 
 #[derive(InputObject)]
 pub struct CreateApiTokenInput {
-    /// A label that says what uses the token.
+    /// A label that says what uses the token: 1 to 100 characters on one
+    /// line.
     pub name: String,
-    /// `READ` allows queries, `WRITE` mutations.
+    /// At least one: `READ` allows queries, `WRITE` mutations.
     pub scopes: Vec<ApiTokenScope>,
     /// Days until the token expires: 1 to 730, 90 if not given.
     pub expires_in_days: Option<i32>,

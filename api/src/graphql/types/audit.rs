@@ -1,4 +1,4 @@
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::audit_event;
 use uuid::Uuid;
@@ -8,6 +8,7 @@ use crate::{
     graphql::{
         context::Ctx,
         ids::uuid,
+        scalars::Json,
         types::{User, loader_error},
     },
     services::{audit::chain::Verification, audit_trail::AuditFilter},
@@ -102,7 +103,7 @@ impl From<audit_event::Model> for AuditEvent {
 impl AuditEvent {
     /// `{field: {before, after}}` for changed fields, `{field: {after}}`
     /// for new objects, plus facts such as a removal's reason.
-    async fn changes(&self) -> Json<serde_json::Value> {
+    async fn changes(&self) -> Json {
         Json(serde_json::from_str(&self.changes_json).unwrap_or_default())
     }
     /// The person who acted, if any.
@@ -124,17 +125,19 @@ impl AuditEvent {
 /// `poolId`.
 #[derive(InputObject)]
 pub struct AuditEventsInput {
+    /// A parent entity's whole trail; give either this or `poolId`.
     pub parent_entity_id: Option<ID>,
+    /// One pool's trail; give either this or `parentEntityId`.
     pub pool_id: Option<ID>,
     /// Only what this person did.
     pub actor_id: Option<ID>,
-    /// Only this action, such as `member.removed`.
+    /// Only this action, such as `member.removed`: 1 to 64 characters.
     pub action: Option<String>,
-    /// Only changes to this type, such as `Member`.
+    /// Only changes to this type, such as `Member`: 1 to 32 characters.
     pub entity_type: Option<String>,
     /// From this time on (inclusive).
     pub from: Option<DateTime<Utc>>,
-    /// Before this time (exclusive).
+    /// Before this time (exclusive); later than `from`.
     pub to: Option<DateTime<Utc>>,
 }
 
@@ -157,7 +160,9 @@ impl TryFrom<AuditEventsInput> for AuditFilter {
 /// earlier verification. Walking from it checks only what came after.
 #[derive(InputObject)]
 pub struct AuditCheckpointInput {
+    /// The number of an event, 1 or more.
     pub seq: i64,
+    /// The event's hash as verification returns it: 64 lower-case hex digits.
     pub hash: String,
 }
 

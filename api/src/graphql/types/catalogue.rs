@@ -1,11 +1,11 @@
-use async_graphql::{ID, Json, SimpleObject};
+use async_graphql::{ID, SimpleObject};
 
 use crate::{
     catalogue::{
         AppCategory, AppManifest, Objective, SurplusDistribution, TemplateKind, VotingRule,
     },
     domain::MoneyTotal,
-    graphql::types::StakeholderKind,
+    graphql::{scalars::Json, types::StakeholderKind},
     services::formations::{names::NameAvailability as Availability, recommend::Recommendation},
 };
 
@@ -137,7 +137,7 @@ pub struct App {
     roles: Vec<String>,
     default_member_role: String,
     /// JSON Schema (2020-12) that `configureApp` validates settings against.
-    settings_schema: Json<serde_json::Value>,
+    settings_schema: Json,
 }
 
 impl From<AppManifest> for App {

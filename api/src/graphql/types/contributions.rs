@@ -183,12 +183,14 @@ pub struct SetSlidingScaleInput {
     pub pool_id: ID,
     /// A group's own scale; the pool's when `null`.
     pub stakeholder_group_id: Option<ID>,
-    /// ISO 4217.
+    /// ISO 4217 code, such as EUR.
     pub currency: String,
     pub interval: ContributionInterval,
-    /// Minor units.
+    /// Minor units, 0 or more (members who cannot pay: `allowZero`).
     pub minimum: i64,
+    /// Minor units, 1 to 1000000000 (10^9), at least `minimum`.
     pub maximum: i64,
+    /// Minor units, from `minimum` to `maximum`.
     pub suggested: i64,
     #[graphql(default = false)]
     pub allow_zero: bool,
@@ -197,7 +199,8 @@ pub struct SetSlidingScaleInput {
 #[derive(InputObject)]
 pub struct StartContributionInput {
     pub pool_id: ID,
-    /// Minor units per interval, on your group's scale; 0 where allowed.
+    /// Minor units per interval, on your group's scale: from its `minimum`
+    /// (at least 1) to its `maximum`, or 0 where the scale allows zero.
     pub amount: i64,
     /// A Stripe payment method collected by the frontend (Stripe.js), 1 to
     /// 255 characters. Required when the server charges through Stripe and
@@ -215,6 +218,8 @@ pub struct StartContributionInput {
 #[derive(InputObject)]
 pub struct ChangeContributionInput {
     pub contribution_id: ID,
+    /// Minor units per interval, on the member's scale: from its `minimum`
+    /// (at least 1) to its `maximum`, or 0 where the scale allows zero.
     pub amount: i64,
 }
 
@@ -229,7 +234,8 @@ pub struct CancelContributionInput {
 #[derive(InputObject)]
 pub struct MarkContributionPaidInput {
     pub contribution_id: ID,
-    /// The bank transfer's reference; each is recorded once.
+    /// The bank transfer's reference, 1 to 200 characters on one line; each
+    /// is recorded once.
     pub reference: String,
 }
 

@@ -1,10 +1,10 @@
-use async_graphql::{Enum, ID, InputObject, Json, SimpleObject};
+use async_graphql::{Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{app_provisioner, audit_event, webhook_delivery, webhook_endpoint};
 
 use crate::{
     error::{AppError, AppResult},
-    graphql::ids::uuid,
+    graphql::{ids::uuid, scalars::Json},
     services::webhooks,
 };
 
@@ -89,15 +89,18 @@ impl From<webhook_delivery::Model> for WebhookDelivery {
 
 #[derive(InputObject)]
 pub struct CreateWebhookEndpointInput {
-    /// For every pool under a parent entity (its stewards); or
+    /// For every pool under a parent entity (its stewards); give either
+    /// this or `poolId`.
     pub parent_entity_id: Option<ID>,
-    /// for one pool (its admins).
+    /// For one pool (its admins); give either this or `parentEntityId`.
     pub pool_id: Option<ID>,
-    /// Where to POST events (http or https).
+    /// Where to POST events: an `http` or `https` URL (only `https` in
+    /// production) of at most 2048 characters, naming a host on a public
+    /// address, with no user name or password.
     pub url: String,
-    /// Event types: formation.submitted, pool.created, member.joined,
-    /// member.left, proposal.closed, contribution.changed, expense.paid,
-    /// app.ready.
+    /// Event types, at least one: formation.submitted, pool.created,
+    /// member.joined, member.left, proposal.closed, contribution.changed,
+    /// expense.paid, app.ready.
     pub events: Vec<String>,
 }
 
@@ -139,7 +142,10 @@ impl From<app_provisioner::Model> for AppProvisioner {
 pub struct SetAppProvisionerInput {
     pub parent_entity_id: ID,
     pub app_id: ID,
-    /// The operator's endpoint; requests are signed (see the README).
+    /// The operator's endpoint; requests are signed (see the README). An
+    /// `http` or `https` URL (only `https` in production) of at most 2048
+    /// characters, naming a host on a public address, with no user name or
+    /// password.
     pub url: String,
 }
 
@@ -184,7 +190,7 @@ pub struct FormationUpdate {
     /// Such as `formation.named` or `formation.approved`.
     action: String,
     /// The fields that changed, before and after.
-    changes: Json<serde_json::Value>,
+    changes: Json,
     occurred_at: DateTime<Utc>,
 }
 

@@ -1,4 +1,4 @@
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::parent_entity;
 use tokio::sync::OnceCell;
@@ -7,6 +7,7 @@ use crate::{
     error::AppError,
     graphql::{
         context::Ctx,
+        scalars::Json,
         types::{
             Admission, App, LegalTemplate, MemberRole, ParentEntity, Pool, StakeholderKind, User,
             loader_error,
@@ -354,7 +355,7 @@ pub struct FormationApp {
     pub app: App,
     /// Whether the founder configured it; otherwise the defaults apply.
     pub configured: bool,
-    pub settings: Json<serde_json::Value>,
+    pub settings: Json,
     /// The app role pool admins get.
     pub admin_role: String,
     /// App roles chosen per stakeholder group; groups not listed get the app's default member role.
@@ -364,7 +365,9 @@ pub struct FormationApp {
 #[derive(SimpleObject, InputObject)]
 #[graphql(input_name = "AppRoleAssignmentInput")]
 pub struct AppRoleAssignment {
+    /// The `key` of one of the formation's stakeholder groups.
     pub stakeholder_group_key: String,
+    /// One of the app's `roles`.
     pub app_role: String,
 }
 
@@ -407,19 +410,24 @@ pub struct PrincipleViolation {
 #[derive(InputObject)]
 pub struct StartFormationInput {
     pub parent_entity_id: ID,
+    /// A name to work with until the pool is named (step 4): 1 to 100
+    /// characters on one line.
     pub working_name: String,
 }
 
 #[derive(InputObject)]
 pub struct StakeholderGroupInput {
-    /// Short stable key, such as `workers`.
+    /// Short stable key, such as `workers`: 1 to 40 lower-case letters,
+    /// digits, `-` or `_`, starting with a letter; each key once.
     pub key: String,
+    /// 1 to 100 characters on one line.
     pub name: String,
     pub kind: StakeholderKind,
     /// 0 (non-voting) to 100; 1 for every group gives one member one vote.
     #[graphql(default = 1)]
     pub voting_weight: i32,
-    /// Minor units of the formation's currency; `null` when the group holds no shares.
+    /// Minor units of the formation's currency, 0 to 100000000000 (10^11);
+    /// `null` when the group holds no shares.
     pub share_price: Option<i64>,
     #[graphql(default_with = "Admission::Application")]
     pub admission: Admission,
@@ -433,13 +441,17 @@ pub struct SetStakeholderGroupsInput {
     /// `extensions.currentVersion`. Leave it out to edit whatever the
     /// current version is.
     pub expected_version: Option<i32>,
+    /// The whole list, 1 to 12 groups; it replaces the previous one.
     pub groups: Vec<StakeholderGroupInput>,
 }
 
 #[derive(InputObject)]
 pub struct FoundingMemberInput {
+    /// An email address of at most 320 characters; each one once.
     pub email: String,
+    /// 1 to 100 characters on one line.
     pub display_name: String,
+    /// The `key` of one of the formation's stakeholder groups.
     pub stakeholder_group_key: String,
     #[graphql(default_with = "MemberRole::Member")]
     pub role: MemberRole,
@@ -453,7 +465,8 @@ pub struct SetFoundingMembersInput {
     /// `extensions.currentVersion`. Leave it out to edit whatever the
     /// current version is.
     pub expected_version: Option<i32>,
-    /// The whole list, yourself included; it replaces the previous one.
+    /// The whole list, yourself included, 1 to 200 members; it replaces the
+    /// previous one.
     pub members: Vec<FoundingMemberInput>,
 }
 
@@ -469,7 +482,7 @@ pub struct SetFinancialProfileInput {
     pub raises_share_capital: bool,
     pub accepts_investor_members: bool,
     pub trades_with_public: bool,
-    /// ISO 4217, such as EUR.
+    /// ISO 4217 code, such as EUR.
     pub currency: String,
 }
 
@@ -492,6 +505,10 @@ pub struct NameFormationInput {
     /// `extensions.currentVersion`. Leave it out to edit whatever the
     /// current version is.
     pub expected_version: Option<i32>,
+    /// The pool's name: 3 to 80 characters of letters, digits, spaces and
+    /// `- & ' . , ( ) !`, with at least one letter, and not a reserved word
+    /// such as `admin` or `pool`. It must be free under the parent entity,
+    /// ignoring case, accents and punctuation (see `nameAvailability`).
     pub name: String,
 }
 
@@ -503,7 +520,8 @@ pub struct SelectAppsInput {
     /// `extensions.currentVersion`. Leave it out to edit whatever the
     /// current version is.
     pub expected_version: Option<i32>,
-    /// The whole selection; an empty list means no apps.
+    /// The whole selection, at most 20 catalogue apps; an empty list means no
+    /// apps.
     pub app_ids: Vec<ID>,
 }
 
@@ -516,18 +534,22 @@ pub struct ConfigureAppInput {
     /// current version is.
     pub expected_version: Option<i32>,
     pub app_id: ID,
-    /// Validated against the app's `settingsSchema`; missing settings take their defaults.
-    pub settings: Json<serde_json::Value>,
-    /// The app role of pool admins; `admin` if not given.
+    /// Validated against the app's `settingsSchema`; missing settings take
+    /// their defaults. At most 16384 bytes as JSON, with no NUL character in
+    /// any string or key.
+    pub settings: Json,
+    /// The app role of pool admins, one of the app's `roles`; `admin` if not
+    /// given.
     pub admin_role: Option<String>,
-    /// App roles per stakeholder group; others get the app's default member role.
+    /// App roles per stakeholder group, each one of the app's `roles`; others
+    /// get the app's default member role.
     pub role_mapping: Option<Vec<AppRoleAssignment>>,
 }
 
 #[derive(InputObject)]
 pub struct RejectFormationInput {
     pub formation_id: ID,
-    /// Told to the founder.
+    /// Told to the founder: 1 to 2000 characters.
     pub reason: String,
 }
 

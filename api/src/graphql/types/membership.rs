@@ -140,6 +140,7 @@ pub enum ApplicationDecision {
 #[derive(InputObject)]
 pub struct InviteMemberInput {
     pub pool_id: ID,
+    /// The invitee's email address, at most 320 characters.
     pub email: String,
     pub stakeholder_group_id: ID,
     #[graphql(default_with = "super::MemberRole::Member")]
@@ -150,6 +151,7 @@ pub struct InviteMemberInput {
 pub struct ApplyForMembershipInput {
     pub pool_id: ID,
     pub stakeholder_group_id: ID,
+    /// To the pool's admins: at most 2000 characters.
     #[graphql(default)]
     pub message: String,
 }
@@ -158,13 +160,14 @@ pub struct ApplyForMembershipInput {
 pub struct DecideMembershipApplicationInput {
     pub application_id: ID,
     pub decision: ApplicationDecision,
+    /// Told to the applicant: 1 to 2000 characters.
     pub reason: Option<String>,
 }
 
 #[derive(InputObject)]
 pub struct RemoveMemberInput {
     pub member_id: ID,
-    /// Recorded in the register.
+    /// Recorded in the register: 3 to 2000 characters.
     pub reason: String,
 }
 

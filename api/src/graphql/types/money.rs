@@ -128,9 +128,17 @@ impl Ledger {
     async fn entries(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<LedgerEntry>> {
         let c = Ctx::of(ctx)?;
@@ -143,37 +151,47 @@ impl Ledger {
 #[derive(InputObject)]
 pub struct SubmitExpenseInput {
     pub pool_id: ID,
+    /// 1 to 200 characters on one line.
     pub title: String,
+    /// At most 10000 characters.
     #[graphql(default)]
     pub description: String,
     /// Minor units (cents), above 0 and at most 10^13.
     pub amount: i64,
+    /// ISO 4217 code, such as EUR.
     pub currency: String,
+    /// 1 to 200 characters on one line.
     pub payee: String,
-    /// When the vote on it closes; seven days from now if not given.
+    /// When the vote on it closes: more than a minute and at most 366 days
+    /// from now; seven days from now if not given.
     pub closes_at: Option<DateTime<Utc>>,
-    /// Groups it in the pool's accounts (`rent`, `equipment`…); `general`
-    /// if not given.
+    /// Groups it in the pool's accounts (`rent`, `equipment`…): 1 to 64
+    /// characters on one line, stored in lower case; `general` if not given.
     pub category: Option<String>,
 }
 
 #[derive(InputObject)]
 pub struct MarkExpensePaidInput {
     pub expense_id: ID,
-    /// The payment's reference (bank transfer id, receipt number).
+    /// The payment's reference (bank transfer id, receipt number): 1 to 200
+    /// characters on one line.
     pub reference: String,
 }
 
 #[derive(InputObject)]
 pub struct RecordLedgerAdjustmentInput {
     pub pool_id: ID,
-    /// Minor units; positive adds, negative subtracts; at most 10^13
+    /// Minor units; positive adds, negative subtracts; not 0 and at most 10^13
     /// either way.
     pub amount: i64,
+    /// ISO 4217 code, such as EUR.
     pub currency: String,
+    /// 1 to 200 characters on one line.
     pub reference: String,
+    /// 3 to 2000 characters on one line.
     pub description: String,
-    /// Groups it in the pool's accounts; `adjustment` if not given.
+    /// Groups it in the pool's accounts: 1 to 64 characters on one line,
+    /// stored in lower case; `adjustment` if not given.
     pub category: Option<String>,
 }
 

@@ -116,8 +116,10 @@ impl ParentEntity {
     async fn report(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "The start of the period (inclusive).")] from: DateTime<Utc>,
+        #[graphql(desc = "The end of the period (exclusive); later than `from`.")] to: DateTime<
+            Utc,
+        >,
     ) -> Result<super::ParentEntityReport> {
         let c = Ctx::of(ctx)?;
         let period = services::reports::Period::parse(from, to)?;
@@ -156,9 +158,17 @@ impl ParentEntity {
     async fn pools(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Pool>> {
         let c = Ctx::of(ctx)?;
@@ -180,9 +190,17 @@ impl ParentEntity {
         &self,
         ctx: &Context<'_>,
         status: Option<FormationStatus>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Formation>> {
         let c = Ctx::of(ctx)?;
@@ -208,9 +226,17 @@ impl ParentEntity {
         &self,
         ctx: &Context<'_>,
         include_revoked: Option<bool>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<ParentEntityRole>> {
         let c = Ctx::of(ctx)?;
@@ -328,12 +354,15 @@ impl ParentEntityRole {
 
 #[derive(InputObject)]
 pub struct RegisterParentEntityInput {
+    /// 2 to 200 characters on one line.
     pub name: String,
     /// ISO 3166-1 alpha-2 country code, such as DE, ES or GB.
     pub jurisdiction: String,
-    /// The legal form, such as "eingetragene Genossenschaft (eG)".
+    /// The legal form, such as "eingetragene Genossenschaft (eG)": 2 to 200
+    /// characters on one line.
     pub legal_form: String,
-    /// The number the registering authority gave the entity.
+    /// The number the registering authority gave the entity: 1 to 100
+    /// characters on one line.
     pub registration_number: String,
     #[graphql(default_with = "ApprovalPolicy::Manual")]
     pub approval_policy: ApprovalPolicy,
@@ -342,7 +371,8 @@ pub struct RegisterParentEntityInput {
 #[derive(InputObject)]
 pub struct GrantParentEntityRoleInput {
     pub parent_entity_id: ID,
-    /// Who to invite; they need not have an account yet.
+    /// Who to invite, at most 320 characters; they need not have an account
+    /// yet.
     pub email: String,
     pub role: ParentEntityRoleKind,
 }
@@ -350,6 +380,7 @@ pub struct GrantParentEntityRoleInput {
 #[derive(InputObject)]
 pub struct RevokeParentEntityRoleInput {
     pub parent_entity_id: ID,
+    /// The email the role was granted to, at most 320 characters.
     pub email: String,
     pub role: ParentEntityRoleKind,
 }
@@ -363,8 +394,11 @@ pub struct SetParentEntityPolicyInput {
     pub allowed_app_ids: Option<Vec<ID>>,
     #[graphql(default = false)]
     pub allows_principle_exceptions: bool,
-    /// Expenses above this amount (minor units) need `expenseMinApprovals` agreeing votes.
+    /// Expenses above this amount (minor units, 0 to 10^13) need
+    /// `expenseMinApprovals` agreeing votes; give both or neither.
     pub expense_approval_above: Option<i64>,
+    /// Agreeing votes an expense above `expenseApprovalAbove` needs: 1 to
+    /// 1000; give both or neither.
     pub expense_min_approvals: Option<i32>,
     /// The parent's share of every contribution, in basis points (0 to 10000).
     #[graphql(default = 0)]
@@ -379,7 +413,7 @@ pub struct VerifyParentEntityInput {
 #[derive(InputObject)]
 pub struct RevokeParentEntityVerificationInput {
     pub parent_entity_id: ID,
-    /// Why, for the audit trail.
+    /// Why, for the audit trail: 1 to 1000 characters.
     pub reason: String,
 }
 

@@ -1,4 +1,4 @@
-use async_graphql::{ComplexObject, Context, Enum, ID, Json, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{membership, parent_entity, pool, pool_app, stakeholder_group};
 
@@ -9,6 +9,7 @@ use crate::{
         connection::{Conn, connection, nodes_select, page_complexity},
         context::Ctx,
         loaders::prime_owned,
+        scalars::Json,
         types::{
             App, ApplicationStatus, Contribution, Delegation, DelegationList, Formation, Ledger,
             LegalTemplate, MembershipApplication, Money, ParentEntity, Proposal, ProposalStatus,
@@ -201,9 +202,17 @@ impl Pool {
     async fn members(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Member>> {
         let c = Ctx::of(ctx)?;
@@ -222,9 +231,17 @@ impl Pool {
         &self,
         ctx: &Context<'_>,
         filter: Option<RegisterFilter>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Member>> {
         let c = Ctx::of(ctx)?;
@@ -250,9 +267,17 @@ impl Pool {
         &self,
         ctx: &Context<'_>,
         status: Option<ProposalStatus>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Proposal>> {
         let c = Ctx::of(ctx)?;
@@ -277,8 +302,10 @@ impl Pool {
     async fn accounts(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "The start of the period (inclusive).")] from: DateTime<Utc>,
+        #[graphql(desc = "The end of the period (exclusive); later than `from`.")] to: DateTime<
+            Utc,
+        >,
     ) -> Result<super::PoolAccounts> {
         let c = Ctx::of(ctx)?;
         let period = services::reports::Period::parse(from, to)?;
@@ -297,9 +324,17 @@ impl Pool {
         &self,
         ctx: &Context<'_>,
         status: Option<ApplicationStatus>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<MembershipApplication>> {
         let c = Ctx::of(ctx)?;
@@ -323,9 +358,17 @@ impl Pool {
     async fn contributions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Contribution>> {
         let c = Ctx::of(ctx)?;
@@ -703,9 +746,9 @@ pub struct PoolApp {
     pub(crate) id: ID,
     app_id: String,
     app_version: String,
-    settings: Json<serde_json::Value>,
+    settings: Json,
     /// `{"admins": role, "groups": {groupKey: role}}`.
-    role_mapping: Json<serde_json::Value>,
+    role_mapping: Json,
     provisioning_state: ProvisioningState,
     /// Where the app lives, once READY.
     url: Option<String>,
@@ -744,7 +787,7 @@ impl PoolApp {
     /// What the operator handed over for the pool's admins (first login,
     /// support contact), once READY: for the pool's admins and the
     /// parent's stewards and auditors.
-    async fn handover(&self, ctx: &Context<'_>) -> Result<Option<Json<serde_json::Value>>> {
+    async fn handover(&self, ctx: &Context<'_>) -> Result<Option<Json>> {
         let Some(handover) = &self.model.handover else {
             return Ok(None);
         };

@@ -149,9 +149,17 @@ impl Proposal {
     async fn votes(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
         before: Option<String>,
     ) -> Result<Conn<Vote>> {
         let c = Ctx::of(ctx)?;
@@ -411,23 +419,30 @@ impl Delegation {
 #[derive(InputObject)]
 pub struct CreateProposalInput {
     pub pool_id: ID,
+    /// 1 to 200 characters on one line.
     pub title: String,
+    /// At most 20000 characters.
     #[graphql(default)]
     pub body: String,
     #[graphql(default_with = "ProposalKind::Proposal")]
     pub kind: ProposalKind,
-    /// A poll's options; a proposal's are always agree, abstain, disagree, block.
+    /// A poll's options: 2 to 20, each 1 to 200 characters on one line and
+    /// none twice (ignoring case); a proposal's are always agree, abstain,
+    /// disagree, block.
     #[graphql(default)]
     pub options: Vec<String>,
-    /// Seven days from now if not given.
+    /// More than a minute and at most 366 days from now; seven days from now
+    /// if not given.
     pub closes_at: Option<DateTime<Utc>>,
-    /// The pool's default if not given.
+    /// 0 to 100; the pool's default if not given.
     pub quorum_percent: Option<i32>,
-    /// The pool's default if not given.
+    /// 0 to 99: passes with more than this share of agree among agree and
+    /// disagree; the pool's default if not given.
     pub pass_threshold_percent: Option<i32>,
     /// The pool's rule if not given.
     pub voting_rule: Option<VotingRule>,
-    /// Every voting group if not given.
+    /// Voting groups of the pool (weight above 0), at least one; every voting
+    /// group if not given.
     pub eligible_group_ids: Option<Vec<ID>>,
 }
 
@@ -454,8 +469,9 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
 #[derive(InputObject)]
 pub struct CastVoteInput {
     pub proposal_id: ID,
-    /// One of the proposal's options.
+    /// One of the proposal's options (ignoring case).
     pub choice: String,
+    /// At most 2000 characters.
     pub reason: Option<String>,
 }
 

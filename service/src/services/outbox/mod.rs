@@ -9,6 +9,7 @@
 //! so the chain head's lock, held until commit, is not held for this work.
 
 pub mod app_accounts;
+pub mod payloads;
 pub mod webhook_events;
 
 use sea_orm::ConnectionTrait;

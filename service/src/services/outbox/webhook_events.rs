@@ -3,23 +3,20 @@
 //! endpoint. Delivering them is `services::webhooks`' work.
 
 use chrono::Utc;
-use entities::{
-    contribution, expense, formation, membership, pool, pool_app, proposal, webhook_delivery,
-    webhook_endpoint, webhook_event,
-};
+use entities::{webhook_delivery, webhook_endpoint, webhook_event};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
     sea_query::Condition,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    error::AppResult,
+    error::{AppError, AppResult},
     services::{
         change::{Action, Change},
         jobs::{self, Job, Kind},
+        outbox::payloads::{self, API_VERSION, Envelope},
     },
 };
 
@@ -34,30 +31,59 @@ impl Job for DeliverWebhook {
     const KIND: Kind = Kind::DeliverWebhook;
 }
 
-/// The events an endpoint may subscribe to.
-pub const EVENT_TYPES: &[&str] = &[
-    "formation.submitted",
-    "pool.created",
-    "member.joined",
-    "member.left",
-    "proposal.closed",
-    "contribution.changed",
-    "expense.paid",
-    "app.ready",
-];
+/// Declares the event types with their names side by side.
+macro_rules! event_types {
+    ($($variant:ident = $text:literal,)+) => {
+        /// An event an endpoint may subscribe to, `<object>.<verb>`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum EventType {
+            $($variant,)+
+        }
+
+        impl EventType {
+            /// The name endpoints subscribe to and events carry as `type`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        /// The events an endpoint may subscribe to, by name.
+        pub const EVENT_TYPES: &[&str] = &[$($text,)+];
+    };
+}
+
+event_types! {
+    FormationSubmitted = "formation.submitted",
+    PoolCreated = "pool.created",
+    MemberJoined = "member.joined",
+    MemberLeft = "member.left",
+    ProposalClosed = "proposal.closed",
+    ContributionChanged = "contribution.changed",
+    ExpensePaid = "expense.paid",
+    AppReady = "app.ready",
+}
+
+impl Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// The webhook event an audited action raises, if any. Exhaustive on
 /// purpose: a new action has to decide whether integrators hear of it.
-pub fn event_type_of(action: &Action) -> Option<&'static str> {
+pub fn event_type_of(action: &Action) -> Option<EventType> {
     use Action as A;
+    use EventType as E;
     Some(match action {
-        A::FormationSubmitted => "formation.submitted",
-        A::PoolCreated => "pool.created",
-        A::MemberJoined => "member.joined",
-        A::MemberLeft | A::MemberRemoved => "member.left",
-        A::ProposalClosed => "proposal.closed",
-        A::ExpensePaid => "expense.paid",
-        A::AppReady => "app.ready",
+        A::FormationSubmitted => E::FormationSubmitted,
+        A::PoolCreated => E::PoolCreated,
+        A::MemberJoined => E::MemberJoined,
+        A::MemberLeft | A::MemberRemoved => E::MemberLeft,
+        A::ProposalClosed => E::ProposalClosed,
+        A::ExpensePaid => E::ExpensePaid,
+        A::AppReady => E::AppReady,
         A::ContributionCanceled
         | A::ContributionChanged
         | A::ContributionPaid
@@ -66,7 +92,7 @@ pub fn event_type_of(action: &Action) -> Option<&'static str> {
         | A::ContributionPaymentSetUp
         | A::ContributionReconciled
         | A::ContributionStarted
-        | A::ContributionStatusChanged => "contribution.changed",
+        | A::ContributionStatusChanged => E::ContributionChanged,
         A::AccountCreated
         | A::ApiTokenCreated
         | A::ApiTokenRevoked
@@ -115,7 +141,7 @@ pub fn event_type_of(action: &Action) -> Option<&'static str> {
 
 /// Inside the change's transaction: writes the webhook event raised by an
 /// audit event, with a delivery and a job per subscribed endpoint.
-pub async fn emit(db: &impl ConnectionTrait, kind: &str, event: &Change) -> AppResult<()> {
+pub async fn emit(db: &impl ConnectionTrait, kind: EventType, event: &Change) -> AppResult<()> {
     let mut scope = Condition::any();
     if let Some(parent) = event.parent_entity_id {
         scope = scope.add(webhook_endpoint::Column::ParentEntityId.eq(parent));
@@ -134,7 +160,7 @@ pub async fn emit(db: &impl ConnectionTrait, kind: &str, event: &Change) -> AppR
         .into_iter()
         .filter(|e| {
             serde_json::from_str::<Vec<String>>(&e.events)
-                .is_ok_and(|events| events.iter().any(|k| k == kind))
+                .is_ok_and(|events| events.iter().any(|k| k == kind.as_str()))
         })
         .collect();
     if endpoints.is_empty() {
@@ -142,20 +168,27 @@ pub async fn emit(db: &impl ConnectionTrait, kind: &str, event: &Change) -> AppR
     }
     let id = Uuid::now_v7();
     let now = Utc::now();
-    let payload = json!({
-        "id": id,
-        "type": kind,
-        "createdAt": crate::services::change::timestamp(now),
-        "parentEntityId": event.parent_entity_id,
-        "poolId": event.pool_id,
-        "data": object_of(db, event.entity_type, event.entity_id).await?,
-    });
+    let data = match event.entity_id {
+        Some(entity_id) => payloads::data_of(db, kind, entity_id).await?,
+        None => None,
+    };
+    let payload = Envelope {
+        id,
+        kind,
+        api_version: API_VERSION,
+        created_at: crate::services::change::timestamp(now),
+        parent_entity_id: event.parent_entity_id,
+        pool_id: event.pool_id,
+        data,
+    };
+    let payload = serde_json::to_string(&payload)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("webhook payload: {e}")))?;
     webhook_event::ActiveModel {
         id: Set(id),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind.as_str().to_owned()),
         pool_id: Set(event.pool_id),
         parent_entity_id: Set(event.parent_entity_id),
-        payload: Set(payload.to_string()),
+        payload: Set(payload),
         created_at: Set(now),
     }
     .insert(db)
@@ -190,43 +223,21 @@ pub async fn emit(db: &impl ConnectionTrait, kind: &str, event: &Change) -> AppR
     Ok(())
 }
 
-/// The changed object as the event's `data`.
-async fn object_of(
-    db: &impl ConnectionTrait,
-    entity_type: &str,
-    id: Option<Uuid>,
-) -> AppResult<Value> {
-    let Some(id) = id else {
-        return Ok(Value::Null);
-    };
-    let value = match entity_type {
-        "Member" => to_json(membership::Entity::find_by_id(id).one(db).await?),
-        "Pool" => to_json(pool::Entity::find_by_id(id).one(db).await?),
-        "Formation" => to_json(formation::Entity::find_by_id(id).one(db).await?),
-        "Proposal" => to_json(proposal::Entity::find_by_id(id).one(db).await?),
-        "Contribution" => to_json(contribution::Entity::find_by_id(id).one(db).await?),
-        "Expense" => to_json(expense::Entity::find_by_id(id).one(db).await?),
-        "PoolApp" => to_json(pool_app::Entity::find_by_id(id).one(db).await?),
-        _ => json!({ "id": id }),
-    };
-    Ok(value)
-}
-
-fn to_json<T: serde::Serialize>(model: Option<T>) -> Value {
-    model
-        .and_then(|m| serde_json::to_value(m).ok())
-        .unwrap_or(Value::Null)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+
+    use serde_json::json;
 
     use super::*;
 
     #[test]
     fn actions_raise_exactly_the_subscribable_events() {
-        let raised: BTreeSet<&str> = Action::RECORDED.iter().filter_map(event_type_of).collect();
+        let raised: BTreeSet<&str> = Action::RECORDED
+            .iter()
+            .filter_map(event_type_of)
+            .map(EventType::as_str)
+            .collect();
         let offered: BTreeSet<&str> = EVENT_TYPES.iter().copied().collect();
         // An event nobody raises, or one nobody can subscribe to, is a slip.
         assert_eq!(raised, offered);
@@ -255,7 +266,11 @@ mod tests {
             (Action::FormationApproved, None),
             (Action::denied("createPool"), None),
         ] {
-            assert_eq!(event_type_of(&action), event, "{action}");
+            assert_eq!(
+                event_type_of(&action).map(EventType::as_str),
+                event,
+                "{action}"
+            );
         }
     }
 }
