@@ -98,6 +98,34 @@ async fn every_kind_of_node_is_found_by_id(app: TestApp) {
     assert_eq!(anonymous["node"]["__typename"], "Pool");
     let anonymous = app.ok(None, NODE, json!({ "id": b.id("Member") })).await;
     assert_eq!(anonymous["node"], Value::Null);
+    // The catalogue's entries are public, by their own ids: the template
+    // and an app a pool names come back as the pool shows them.
+    let named = app
+        .ok(
+            Some(&b.ada),
+            "query($id: ID!) { pool(id: $id) { legalTemplate { id name } } }",
+            json!({ "id": b.id("Pool") }),
+        )
+        .await;
+    let template = &named["pool"]["legalTemplate"];
+    let found = app
+        .ok(
+            None,
+            "query($id: ID!) { node(id: $id) { __typename ... on LegalTemplate { id name } } }",
+            json!({ "id": template["id"] }),
+        )
+        .await;
+    assert_eq!(found["node"]["__typename"], "LegalTemplate");
+    assert_eq!(found["node"]["name"], template["name"]);
+    let found = app
+        .ok(
+            None,
+            "query { node(id: \"nextcloud\") { __typename id ... on App { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["node"]["__typename"], "App");
+    assert_eq!(found["node"]["id"], "nextcloud");
 }
 
 async fn nodes_answer_in_order_and_are_bounded(app: TestApp) {

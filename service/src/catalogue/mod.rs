@@ -37,6 +37,20 @@ impl Catalogue {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         apps.sort_by(|a, b| a.manifest.id.cmp(&b.manifest.id));
+        // `node(id)` finds catalogue entries by id alone: an id must name
+        // one entry, and never look like the UUIDs of stored objects.
+        let mut seen = std::collections::HashSet::new();
+        for id in templates
+            .iter()
+            .map(|t| t.id.as_str())
+            .chain(apps.iter().map(|a| a.manifest.id.as_str()))
+        {
+            anyhow::ensure!(seen.insert(id), "catalogue id {id} is used twice");
+            anyhow::ensure!(
+                uuid::Uuid::parse_str(id).is_err(),
+                "catalogue id {id} looks like a UUID"
+            );
+        }
         Ok(Self { templates, apps })
     }
 

@@ -16,10 +16,10 @@ use crate::{
         context::Ctx,
         loaders::{ById, Cached, Keyed},
         types::{
-            ApiToken, Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry,
-            Member, MembershipApplication, Node, ParentEntity, ParentEntityRole, Pool, PoolApp,
-            Proposal, SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
-            loader_error,
+            ApiToken, App, Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry,
+            LegalTemplate, Member, MembershipApplication, Node, ParentEntity, ParentEntityRole,
+            Pool, PoolApp, Proposal, SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery,
+            WebhookEndpoint, loader_error,
         },
     },
     services::nodes::{self, Audience, NodeKind},
@@ -51,13 +51,28 @@ async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<Node>>> {
     let actor = c.request.actor(c.state).await?;
     let c = &c;
     // All at once, so that the loaders batch each kind into one statement.
-    Ok(try_join_all(found.into_iter().map(|found| async move {
-        match found {
-            Some((id, kind)) => one(c, actor, kind, id).await,
-            None => Ok(None),
-        }
-    }))
-    .await?)
+    Ok(
+        try_join_all(found.into_iter().zip(raw).map(|(found, raw)| async move {
+            match found {
+                Some((id, kind)) => one(c, actor, kind, id).await,
+                None => Ok(catalogue_entry(c, raw)),
+            }
+        }))
+        .await?,
+    )
+}
+
+/// A legal template or an app of the catalogue, which everyone may see.
+/// Their ids are unique across both and never UUIDs (checked as the
+/// catalogue loads).
+fn catalogue_entry(c: &Ctx<'_>, id: &str) -> Option<Node> {
+    let catalogue = &c.state.catalogue;
+    if let Some(template) = catalogue.template(id) {
+        return Some(Node::LegalTemplate(LegalTemplate::from(template.clone())));
+    }
+    catalogue
+        .app(id)
+        .map(|app| Node::App(App::from(app.manifest.clone())))
 }
 
 /// The object `id` of `kind`, if `actor` sees it.

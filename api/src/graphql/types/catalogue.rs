@@ -63,7 +63,7 @@ impl Saturation {
 // constrain a formation. A `null` fact is not known, not "none".
 #[derive(SimpleObject, Clone)]
 pub struct LegalTemplate {
-    id: ID,
+    pub(crate) id: ID,
     version: i32,
     name: String,
     kind: TemplateKind,
@@ -124,7 +124,7 @@ impl From<crate::catalogue::LegalTemplate> for LegalTemplate {
 // An app from the open app catalogue.
 #[derive(SimpleObject, Clone)]
 pub struct App {
-    id: ID,
+    pub(crate) id: ID,
     /// Version of the manifest and its settings schema.
     version: String,
     name: String,
