@@ -126,6 +126,25 @@ async fn every_kind_of_node_is_found_by_id(app: TestApp) {
         .await;
     assert_eq!(found["node"]["__typename"], "App");
     assert_eq!(found["node"]["id"], "nextcloud");
+    // An audit event, to those who read its trail.
+    let trail = app
+        .ok(
+            Some(&b.p.w.steward),
+            "query($p: ID!) { auditEvents(input: { parentEntityId: $p }, last: 1) { nodes { id action } } }",
+            json!({ "p": b.id("ParentEntity") }),
+        )
+        .await;
+    let event = &trail["auditEvents"]["nodes"][0];
+    let query = "query($id: ID!) { node(id: $id) { __typename ... on AuditEvent { id action } } }";
+    let found = app
+        .ok(Some(&b.p.w.steward), query, json!({ "id": event["id"] }))
+        .await;
+    assert_eq!(found["node"]["__typename"], "AuditEvent");
+    assert_eq!(found["node"]["action"], event["action"]);
+    for stranger in [Some(b.outsider.as_str()), None] {
+        let hidden = app.ok(stranger, query, json!({ "id": event["id"] })).await;
+        assert_eq!(hidden["node"], Value::Null, "an audit event is not public");
+    }
 }
 
 async fn nodes_answer_in_order_and_are_bounded(app: TestApp) {

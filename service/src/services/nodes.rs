@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use entities::{
-    access_token, application, contribution, delegation, expense, formation, invitation,
-    ledger_entry, membership, parent_entity, parent_entity_role, pool, pool_app, proposal,
-    sliding_scale, stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
+    access_token, application, audit_event, contribution, delegation, expense, formation,
+    invitation, ledger_entry, membership, parent_entity, parent_entity_role, pool, pool_app,
+    proposal, sliding_scale, stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::{
     ConnectionTrait, EntityTrait,
@@ -51,10 +51,11 @@ pub enum NodeKind {
     ApiToken,
     WebhookEndpoint,
     WebhookDelivery,
+    AuditEvent,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 20] = [
+    const ALL: [NodeKind; 21] = [
         NodeKind::User,
         NodeKind::ParentEntity,
         NodeKind::ParentEntityRole,
@@ -75,6 +76,7 @@ impl NodeKind {
         NodeKind::ApiToken,
         NodeKind::WebhookEndpoint,
         NodeKind::WebhookDelivery,
+        NodeKind::AuditEvent,
     ];
 
     /// The tag the lookup selects: the GraphQL type's name.
@@ -100,6 +102,7 @@ impl NodeKind {
             NodeKind::ApiToken => "ApiToken",
             NodeKind::WebhookEndpoint => "WebhookEndpoint",
             NodeKind::WebhookDelivery => "WebhookDelivery",
+            NodeKind::AuditEvent => "AuditEvent",
         }
     }
 
@@ -163,6 +166,9 @@ impl NodeKind {
             }
             NodeKind::WebhookDelivery => {
                 from::<webhook_delivery::Entity>(db, webhook_delivery::Column::Id, tag, ids)
+            }
+            NodeKind::AuditEvent => {
+                from::<audit_event::Entity>(db, audit_event::Column::Id, tag, ids)
             }
         }
     }
@@ -240,6 +246,9 @@ pub enum Audience<'a> {
     /// Those who read a webhook endpoint: for a parent's, its stewards and
     /// auditors; for a pool's, its admins and the parent's overseers.
     Endpoint(&'a webhook_endpoint::Model),
+    /// Those who read the trail an audit event is in: the parent's
+    /// stewards and auditors, and for a pool's event its admins.
+    AuditTrail(&'a audit_event::Model),
 }
 
 /// Whether `actor` (`None`: an anonymous caller) sees an object meant for
@@ -291,6 +300,24 @@ pub async fn sees(
                 return Ok(true);
             }
             Ok(crate::services::accounts::me(state, actor).await?.email == email)
+        }
+        Audience::AuditTrail(event) => {
+            let reads = |parent, pool| async move {
+                match crate::services::audit_trail::authorize(db, actor, parent, pool).await {
+                    Ok(_) => Ok(true),
+                    Err(AppError::Forbidden(_) | AppError::NotFound(_)) => Ok(false),
+                    Err(other) => Err(other),
+                }
+            };
+            if let Some(parent) = event.parent_entity_id
+                && reads(Some(parent), None).await?
+            {
+                return Ok(true);
+            }
+            match event.pool_id {
+                Some(pool) => reads(None, Some(pool)).await,
+                None => Ok(false),
+            }
         }
         Audience::AdminsOrInvitee(pool, email) => {
             let own = crate::services::accounts::me(state, actor).await?;

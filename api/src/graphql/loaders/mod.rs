@@ -8,9 +8,9 @@ mod formation_facts;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
-    access_token, application, contribution, delegation, expense, invitation, ledger_entry,
-    membership, parent_entity, parent_entity_role, pool, pool_app, proposal, sliding_scale,
-    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
+    access_token, application, audit_event, contribution, delegation, expense, invitation,
+    ledger_entry, membership, parent_entity, parent_entity_role, pool, pool_app, proposal,
+    sliding_scale, stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
 };
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
@@ -45,6 +45,7 @@ pub struct Loaders {
     pub api_tokens: Cached<ById<access_token::Entity>>,
     pub webhook_endpoints: Cached<ById<webhook_endpoint::Entity>>,
     pub webhook_deliveries: Cached<ById<webhook_delivery::Entity>>,
+    pub audit_events: Cached<ById<audit_event::Entity>>,
     pub parent_entities: Cached<ById<parent_entity::Entity>>,
     pub parent_entity_roles: Cached<ById<parent_entity_role::Entity>>,
     pub stakeholder_groups: Cached<ById<stakeholder_group::Entity>>,
@@ -93,6 +94,7 @@ impl Loaders {
             api_tokens: cached(ById::new(db)),
             webhook_endpoints: cached(ById::new(db)),
             webhook_deliveries: cached(ById::new(db)),
+            audit_events: cached(ById::new(db)),
             parent_entities: cached(ById::new(db)),
             parent_entity_roles: cached(ById::new(db)),
             stakeholder_groups: cached(ById::new(db)),
@@ -134,6 +136,7 @@ macro_rules! keyed {
 
 keyed!(
     user,
+    audit_event,
     access_token,
     webhook_endpoint,
     webhook_delivery,

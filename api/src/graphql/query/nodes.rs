@@ -16,10 +16,10 @@ use crate::{
         context::Ctx,
         loaders::{ById, Cached, Keyed},
         types::{
-            ApiToken, App, Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry,
-            LegalTemplate, Member, MembershipApplication, Node, ParentEntity, ParentEntityRole,
-            Pool, PoolApp, Proposal, SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery,
-            WebhookEndpoint, loader_error,
+            ApiToken, App, AuditEvent, Contribution, Delegation, Expense, Formation, Invitation,
+            LedgerEntry, LegalTemplate, Member, MembershipApplication, Node, ParentEntity,
+            ParentEntityRole, Pool, PoolApp, Proposal, SlidingScale, StakeholderGroup, User, Vote,
+            WebhookDelivery, WebhookEndpoint, loader_error,
         },
     },
     services::nodes::{self, Audience, NodeKind},
@@ -174,6 +174,12 @@ async fn one(
                     .then(|| Node::WebhookDelivery(WebhookDelivery::from(d))),
                 None => None,
             },
+            None => None,
+        },
+        NodeKind::AuditEvent => match load(&l.audit_events, id).await? {
+            Some(e) => nodes::sees(c.state, actor, Audience::AuditTrail(&e))
+                .await?
+                .then(|| Node::AuditEvent(AuditEvent::from(e))),
             None => None,
         },
         NodeKind::Vote => match load(&l.votes, id).await? {

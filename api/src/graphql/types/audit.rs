@@ -43,7 +43,7 @@ pub enum AuditOutcome {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct AuditEvent {
-    id: ID,
+    pub(crate) id: ID,
     /// Position in the parent entity's chain, from 1.
     seq: i64,
     occurred_at: DateTime<Utc>,

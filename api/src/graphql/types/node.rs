@@ -4,9 +4,10 @@
 use async_graphql::{ID, Interface};
 
 use super::{
-    ApiToken, App, Contribution, Delegation, Expense, Formation, Invitation, LedgerEntry,
-    LegalTemplate, Member, MembershipApplication, ParentEntity, ParentEntityRole, Pool, PoolApp,
-    Proposal, SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
+    ApiToken, App, AuditEvent, Contribution, Delegation, Expense, Formation, Invitation,
+    LedgerEntry, LegalTemplate, Member, MembershipApplication, ParentEntity, ParentEntityRole,
+    Pool, PoolApp, Proposal, SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery,
+    WebhookEndpoint,
 };
 
 /// An object with a globally unique id: `node(id:)` finds it again.
@@ -37,6 +38,7 @@ pub enum Node {
     ApiToken(ApiToken),
     WebhookEndpoint(WebhookEndpoint),
     WebhookDelivery(WebhookDelivery),
+    AuditEvent(AuditEvent),
     /// Catalogue entries, public, by their string ids.
     App(App),
     LegalTemplate(LegalTemplate),
