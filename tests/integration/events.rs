@@ -105,6 +105,22 @@ async fn apps_are_provisioned_and_accounts_follow_members(app: TestApp) {
     let operator = Stub::start().await;
     let secret = set_provisioner(&p, &operator.url).await;
     assert!(secret.starts_with("prsec_"));
+    // The provisioner is a Node for the parent's stewards, and for nobody
+    // else, the pool's own admin included.
+    let provisioner = entities::app_provisioner::Entity::find()
+        .one(&p.app().db)
+        .await
+        .unwrap()
+        .unwrap();
+    let node = "query($id: ID!) { node(id: $id) { __typename ... on AppProvisioner { appId } } }";
+    let id = json!({ "id": provisioner.id.to_string() });
+    let seen = p.app().ok(Some(&p.w.steward), node, id.clone()).await;
+    assert_eq!(
+        seen["node"],
+        json!({ "__typename": "AppProvisioner", "appId": "loomio" })
+    );
+    let hidden = p.app().ok(Some(&p.w.founder), node, id).await;
+    assert_eq!(hidden["node"], Value::Null);
     let request = operator.wait_for(1, provision_requests).await.remove(0);
     assert!(
         verify(&secret, &request),

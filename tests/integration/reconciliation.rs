@@ -38,7 +38,7 @@ reconciling!(
 );
 
 const FINDINGS: &str = "query($id: ID!) { pool(id: $id) { paymentReconciliation { status
-    subscriptionsChecked findings(first: 50) { edges { node { kind stripeId detail } } } } } }";
+    subscriptionsChecked findings(first: 50) { edges { node { id kind stripeId detail } } } } } }";
 
 /// A member paying 5.00 EUR a month through Stripe; returns the contribution.
 async fn paying_member(p: &PoolWorld) -> (String, contribution::Model) {
@@ -118,20 +118,30 @@ async fn an_orphan_subscription_is_canceled_and_reported(app: TestApp) {
     .await;
     // The admin sees it among the last run's findings (that run, or none
     // later yet: a run repairs once, so poll until the finding's run is last).
-    eventually("the pool's admin sees the finding", || async {
+    let finding = eventually("the pool's admin sees the finding", || async {
         let seen = p
             .app()
             .ok(Some(&p.w.founder), FINDINGS, json!({ "id": p.pool }))
             .await;
         let edges = &seen["pool"]["paymentReconciliation"]["findings"]["edges"];
-        let found = edges.as_array().is_some_and(|e| {
-            e.iter().any(|f| {
+        let found = edges.as_array().and_then(|e| {
+            e.iter().find(|f| {
                 f["node"]["kind"] == "ORPHAN_CANCELED" && f["node"]["stripeId"] == orphan.as_str()
             })
         });
-        if found { Ok(()) } else { Err(seen) }
+        match found {
+            Some(f) => Ok(f["node"]["id"].clone()),
+            None => Err(seen),
+        }
     })
     .await;
+    // The finding is a Node for those who read the pool's reconciliation.
+    let node = "query($id: ID!) { node(id: $id) { __typename ... on PaymentReconciliationFinding { kind } } }";
+    let seen = p
+        .app()
+        .ok(Some(&p.w.founder), node, json!({ "id": finding }))
+        .await;
+    assert_eq!(seen["node"]["kind"], "ORPHAN_CANCELED");
     let audited = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("contribution.reconciled"))
         .all(&p.app().db)
@@ -154,6 +164,11 @@ async fn an_orphan_subscription_is_canceled_and_reported(app: TestApp) {
         .gql(Some(&member), FINDINGS, json!({ "id": p.pool }))
         .await;
     assert_eq!(error_code(&refused), "FORBIDDEN", "{refused:#}");
+    let hidden = p
+        .app()
+        .ok(Some(&member), node, json!({ "id": finding }))
+        .await;
+    assert_eq!(hidden["node"], Value::Null);
     let parent = p
         .app()
         .gql(

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use entities::{
-    access_token, application, audit_event, contribution, delegation, expense, formation,
-    invitation, ledger_entry, membership, parent_entity, parent_entity_role, pool, pool_app,
-    proposal, sliding_scale, stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
+    access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
+    formation, invitation, ledger_entry, membership, parent_entity, parent_entity_role,
+    payment_reconciliation_finding, pool, pool_app, proposal, sliding_scale, stakeholder_group,
+    user, vote, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::{
     ConnectionTrait, EntityTrait,
@@ -52,10 +53,12 @@ pub enum NodeKind {
     WebhookEndpoint,
     WebhookDelivery,
     AuditEvent,
+    AppProvisioner,
+    PaymentReconciliationFinding,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 21] = [
+    const ALL: [NodeKind; 23] = [
         NodeKind::User,
         NodeKind::ParentEntity,
         NodeKind::ParentEntityRole,
@@ -77,6 +80,8 @@ impl NodeKind {
         NodeKind::WebhookEndpoint,
         NodeKind::WebhookDelivery,
         NodeKind::AuditEvent,
+        NodeKind::AppProvisioner,
+        NodeKind::PaymentReconciliationFinding,
     ];
 
     /// The tag the lookup selects: the GraphQL type's name.
@@ -103,6 +108,8 @@ impl NodeKind {
             NodeKind::WebhookEndpoint => "WebhookEndpoint",
             NodeKind::WebhookDelivery => "WebhookDelivery",
             NodeKind::AuditEvent => "AuditEvent",
+            NodeKind::AppProvisioner => "AppProvisioner",
+            NodeKind::PaymentReconciliationFinding => "PaymentReconciliationFinding",
         }
     }
 
@@ -169,6 +176,17 @@ impl NodeKind {
             }
             NodeKind::AuditEvent => {
                 from::<audit_event::Entity>(db, audit_event::Column::Id, tag, ids)
+            }
+            NodeKind::AppProvisioner => {
+                from::<app_provisioner::Entity>(db, app_provisioner::Column::Id, tag, ids)
+            }
+            NodeKind::PaymentReconciliationFinding => {
+                from::<payment_reconciliation_finding::Entity>(
+                    db,
+                    payment_reconciliation_finding::Column::Id,
+                    tag,
+                    ids,
+                )
             }
         }
     }
@@ -249,6 +267,11 @@ pub enum Audience<'a> {
     /// Those who read the trail an audit event is in: the parent's
     /// stewards and auditors, and for a pool's event its admins.
     AuditTrail(&'a audit_event::Model),
+    /// The parent's stewards (an app's provisioner, which they set).
+    Stewards(Uuid),
+    /// The parent's stewards and auditors (its own reconciliation
+    /// findings).
+    Overseers(Uuid),
 }
 
 /// Whether `actor` (`None`: an anonymous caller) sees an object meant for
@@ -301,6 +324,14 @@ pub async fn sees(
             }
             Ok(crate::services::accounts::me(state, actor).await?.email == email)
         }
+        Audience::Stewards(parent) => {
+            refused_is_false(permissions::require_steward(db, parent, actor.user_id).await)
+        }
+        Audience::Overseers(parent) => refused_is_false(
+            permissions::require_steward_or_auditor(db, parent, actor.user_id)
+                .await
+                .map(|_| ()),
+        ),
         Audience::AuditTrail(event) => {
             let reads = |parent, pool| async move {
                 match crate::services::audit_trail::authorize(db, actor, parent, pool).await {

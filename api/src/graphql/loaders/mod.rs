@@ -8,9 +8,10 @@ mod formation_facts;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
-    access_token, application, audit_event, contribution, delegation, expense, invitation,
-    ledger_entry, membership, parent_entity, parent_entity_role, pool, pool_app, proposal,
-    sliding_scale, stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
+    access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
+    invitation, ledger_entry, membership, parent_entity, parent_entity_role,
+    payment_reconciliation_finding, pool, pool_app, proposal, sliding_scale, stakeholder_group,
+    user, vote, webhook_delivery, webhook_endpoint,
 };
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
@@ -46,6 +47,8 @@ pub struct Loaders {
     pub webhook_endpoints: Cached<ById<webhook_endpoint::Entity>>,
     pub webhook_deliveries: Cached<ById<webhook_delivery::Entity>>,
     pub audit_events: Cached<ById<audit_event::Entity>>,
+    pub app_provisioners: Cached<ById<app_provisioner::Entity>>,
+    pub reconciliation_findings: Cached<ById<payment_reconciliation_finding::Entity>>,
     pub parent_entities: Cached<ById<parent_entity::Entity>>,
     pub parent_entity_roles: Cached<ById<parent_entity_role::Entity>>,
     pub stakeholder_groups: Cached<ById<stakeholder_group::Entity>>,
@@ -95,6 +98,8 @@ impl Loaders {
             webhook_endpoints: cached(ById::new(db)),
             webhook_deliveries: cached(ById::new(db)),
             audit_events: cached(ById::new(db)),
+            app_provisioners: cached(ById::new(db)),
+            reconciliation_findings: cached(ById::new(db)),
             parent_entities: cached(ById::new(db)),
             parent_entity_roles: cached(ById::new(db)),
             stakeholder_groups: cached(ById::new(db)),
@@ -137,6 +142,8 @@ macro_rules! keyed {
 keyed!(
     user,
     audit_event,
+    app_provisioner,
+    payment_reconciliation_finding,
     access_token,
     webhook_endpoint,
     webhook_delivery,

@@ -16,10 +16,11 @@ use crate::{
         context::Ctx,
         loaders::{ById, Cached, Keyed},
         types::{
-            ApiToken, App, AuditEvent, Contribution, Delegation, Expense, Formation, Invitation,
-            LedgerEntry, LegalTemplate, Member, MembershipApplication, Node, ParentEntity,
-            ParentEntityRole, Pool, PoolApp, Proposal, SlidingScale, StakeholderGroup, User, Vote,
-            WebhookDelivery, WebhookEndpoint, loader_error,
+            ApiToken, App, AppProvisioner, AuditEvent, Contribution, Delegation, Expense,
+            Formation, Invitation, LedgerEntry, LegalTemplate, Member, MembershipApplication, Node,
+            ParentEntity, ParentEntityRole, PaymentReconciliationFinding, Pool, PoolApp, Proposal,
+            SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
+            loader_error,
         },
     },
     services::nodes::{self, Audience, NodeKind},
@@ -180,6 +181,31 @@ async fn one(
             Some(e) => nodes::sees(c.state, actor, Audience::AuditTrail(&e))
                 .await?
                 .then(|| Node::AuditEvent(AuditEvent::from(e))),
+            None => None,
+        },
+        NodeKind::AppProvisioner => match load(&l.app_provisioners, id).await? {
+            Some(p) => nodes::sees(c.state, actor, Audience::Stewards(p.parent_entity_id))
+                .await?
+                .then(|| Node::AppProvisioner(AppProvisioner::from(p))),
+            None => None,
+        },
+        NodeKind::PaymentReconciliationFinding => match load(&l.reconciliation_findings, id).await?
+        {
+            Some(f) => {
+                let sees = match (f.pool_id, f.parent_entity_id) {
+                    (Some(pool), _) => {
+                        let pool = pool_of(c, pool).await?;
+                        nodes::sees(c.state, actor, Audience::AdminsOrPerson(&pool, None)).await?
+                    }
+                    (None, Some(parent)) => {
+                        nodes::sees(c.state, actor, Audience::Overseers(parent)).await?
+                    }
+                    (None, None) => false,
+                };
+                sees.then(|| {
+                    Node::PaymentReconciliationFinding(PaymentReconciliationFinding::from(f))
+                })
+            }
             None => None,
         },
         NodeKind::Vote => match load(&l.votes, id).await? {

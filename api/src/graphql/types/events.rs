@@ -119,7 +119,7 @@ impl TryFrom<CreateWebhookEndpointInput> for webhooks::CreateInput {
 // Where a parent entity's operators provision one app.
 #[derive(SimpleObject)]
 pub struct AppProvisioner {
-    id: ID,
+    pub(crate) id: ID,
     parent_entity_id: ID,
     app_id: String,
     url: String,

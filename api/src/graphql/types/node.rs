@@ -4,10 +4,10 @@
 use async_graphql::{ID, Interface};
 
 use super::{
-    ApiToken, App, AuditEvent, Contribution, Delegation, Expense, Formation, Invitation,
-    LedgerEntry, LegalTemplate, Member, MembershipApplication, ParentEntity, ParentEntityRole,
-    Pool, PoolApp, Proposal, SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery,
-    WebhookEndpoint,
+    ApiToken, App, AppProvisioner, AuditEvent, Contribution, Delegation, Expense, Formation,
+    Invitation, LedgerEntry, LegalTemplate, Member, MembershipApplication, ParentEntity,
+    ParentEntityRole, PaymentReconciliationFinding, Pool, PoolApp, Proposal, SlidingScale,
+    StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
 };
 
 /// An object with a globally unique id: `node(id:)` finds it again.
@@ -39,6 +39,8 @@ pub enum Node {
     WebhookEndpoint(WebhookEndpoint),
     WebhookDelivery(WebhookDelivery),
     AuditEvent(AuditEvent),
+    AppProvisioner(AppProvisioner),
+    PaymentReconciliationFinding(PaymentReconciliationFinding),
     /// Catalogue entries, public, by their string ids.
     App(App),
     LegalTemplate(LegalTemplate),

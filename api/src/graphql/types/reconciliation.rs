@@ -100,7 +100,7 @@ impl PaymentReconciliation {
 // One thing a run repaired, or failed to.
 #[derive(SimpleObject)]
 pub struct PaymentReconciliationFinding {
-    id: ID,
+    pub(crate) id: ID,
     kind: PaymentReconciliationFindingKind,
     pool_id: Option<ID>,
     contribution_id: Option<ID>,
