@@ -18,6 +18,8 @@ pub use by_id::{ById, ByParent, Keyed, Owned};
 pub use delegations::DelegationsOf;
 pub use formation_facts::{FormationFactsLoader, FormationsSeen};
 
+use std::sync::OnceLock;
+
 use crate::state::AppState;
 
 /// A loader that caches within one request.
@@ -41,47 +43,34 @@ where
     Ok(())
 }
 
-pub struct Loaders {
-    pub users: Cached<ById<user::Entity>>,
-    pub api_tokens: Cached<ById<access_token::Entity>>,
-    pub webhook_endpoints: Cached<ById<webhook_endpoint::Entity>>,
-    pub webhook_deliveries: Cached<ById<webhook_delivery::Entity>>,
-    pub audit_events: Cached<ById<audit_event::Entity>>,
-    pub app_provisioners: Cached<ById<app_provisioner::Entity>>,
-    pub reconciliation_findings: Cached<ById<payment_reconciliation_finding::Entity>>,
-    pub parent_entities: Cached<ById<parent_entity::Entity>>,
-    pub parent_entity_roles: Cached<ById<parent_entity_role::Entity>>,
-    pub stakeholder_groups: Cached<ById<stakeholder_group::Entity>>,
-    pub pools: Cached<ById<pool::Entity>>,
-    pub members: Cached<ById<membership::Entity>>,
-    pub proposals: Cached<ById<proposal::Entity>>,
-    pub pool_apps: Cached<ById<pool_app::Entity>>,
-    pub sliding_scales: Cached<ById<sliding_scale::Entity>>,
-    pub invitations: Cached<ById<invitation::Entity>>,
-    pub applications: Cached<ById<application::Entity>>,
-    pub votes: Cached<ById<vote::Entity>>,
-    pub delegations: Cached<ById<delegation::Entity>>,
-    pub expenses: Cached<ById<expense::Entity>>,
-    pub ledger_entries: Cached<ById<ledger_entry::Entity>>,
-    pub contributions: Cached<ById<contribution::Entity>>,
-    /// The expense a proposal decides, by proposal id.
-    pub expense_of_proposal: Cached<ByParent<expense::Entity>>,
-    /// A pool's stakeholder groups, by pool id.
-    pub groups_of_pool: Cached<ByParent<stakeholder_group::Entity>>,
-    /// A pool's apps, by pool id.
-    pub apps_of_pool: Cached<ByParent<pool_app::Entity>>,
-    /// A pool's sliding scales (current and past), by pool id.
-    pub scales_of_pool: Cached<ByParent<sliding_scale::Entity>>,
-    /// Live delegations a member gave, by their membership id.
-    pub delegations_given: Cached<DelegationsOf>,
-    /// Live delegations a member holds, by their membership id.
-    pub delegations_received: Cached<DelegationsOf>,
-    /// Live delegations for one proposal, by proposal id.
-    pub delegations_for_proposal: Cached<DelegationsOf>,
-    /// What evaluating a formation needs, by formation id.
-    pub formation_facts: Cached<FormationFactsLoader>,
-    /// Formations by (viewer, formation id), only those the viewer sees.
-    pub formations_seen: Cached<FormationsSeen>,
+/// Declares the loaders: each is made the first time a field asks for it,
+/// so a request pays only for the relations its query touches.
+macro_rules! loaders {
+    ($($(#[$doc:meta])* $name:ident: $loader:ty = |$state:ident| $make:expr,)*) => {
+        pub struct Loaders {
+            state: AppState,
+            $($name: OnceLock<Cached<$loader>>,)*
+        }
+
+        impl Loaders {
+            pub fn new(state: &AppState) -> Self {
+                Self {
+                    state: state.clone(),
+                    $($name: OnceLock::new(),)*
+                }
+            }
+
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> &Cached<$loader> {
+                    self.$name.get_or_init(|| {
+                        let $state = &self.state;
+                        cached($make)
+                    })
+                }
+            )*
+        }
+    };
 }
 
 /// A loader that keeps what it loaded for the rest of the request.
@@ -89,43 +78,47 @@ fn cached<L>(loader: L) -> Cached<L> {
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
-impl Loaders {
-    pub fn new(state: &AppState) -> Self {
-        let db = &state.db;
-        Self {
-            users: cached(ById::new(db)),
-            api_tokens: cached(ById::new(db)),
-            webhook_endpoints: cached(ById::new(db)),
-            webhook_deliveries: cached(ById::new(db)),
-            audit_events: cached(ById::new(db)),
-            app_provisioners: cached(ById::new(db)),
-            reconciliation_findings: cached(ById::new(db)),
-            parent_entities: cached(ById::new(db)),
-            parent_entity_roles: cached(ById::new(db)),
-            stakeholder_groups: cached(ById::new(db)),
-            pools: cached(ById::new(db)),
-            members: cached(ById::new(db)),
-            proposals: cached(ById::new(db)),
-            pool_apps: cached(ById::new(db)),
-            sliding_scales: cached(ById::new(db)),
-            invitations: cached(ById::new(db)),
-            applications: cached(ById::new(db)),
-            votes: cached(ById::new(db)),
-            delegations: cached(ById::new(db)),
-            expenses: cached(ById::new(db)),
-            ledger_entries: cached(ById::new(db)),
-            contributions: cached(ById::new(db)),
-            expense_of_proposal: cached(ByParent::new(db)),
-            groups_of_pool: cached(ByParent::new(db)),
-            apps_of_pool: cached(ByParent::new(db)),
-            scales_of_pool: cached(ByParent::new(db)),
-            delegations_given: cached(DelegationsOf::given(db)),
-            delegations_received: cached(DelegationsOf::received(db)),
-            delegations_for_proposal: cached(DelegationsOf::for_proposal(db)),
-            formation_facts: cached(FormationFactsLoader(state.clone())),
-            formations_seen: cached(FormationsSeen(state.clone())),
-        }
-    }
+loaders! {
+    users: ById<user::Entity> = |s| ById::new(&s.db),
+    api_tokens: ById<access_token::Entity> = |s| ById::new(&s.db),
+    webhook_endpoints: ById<webhook_endpoint::Entity> = |s| ById::new(&s.db),
+    webhook_deliveries: ById<webhook_delivery::Entity> = |s| ById::new(&s.db),
+    audit_events: ById<audit_event::Entity> = |s| ById::new(&s.db),
+    app_provisioners: ById<app_provisioner::Entity> = |s| ById::new(&s.db),
+    reconciliation_findings: ById<payment_reconciliation_finding::Entity> = |s| ById::new(&s.db),
+    parent_entities: ById<parent_entity::Entity> = |s| ById::new(&s.db),
+    parent_entity_roles: ById<parent_entity_role::Entity> = |s| ById::new(&s.db),
+    stakeholder_groups: ById<stakeholder_group::Entity> = |s| ById::new(&s.db),
+    pools: ById<pool::Entity> = |s| ById::new(&s.db),
+    members: ById<membership::Entity> = |s| ById::new(&s.db),
+    proposals: ById<proposal::Entity> = |s| ById::new(&s.db),
+    pool_apps: ById<pool_app::Entity> = |s| ById::new(&s.db),
+    sliding_scales: ById<sliding_scale::Entity> = |s| ById::new(&s.db),
+    invitations: ById<invitation::Entity> = |s| ById::new(&s.db),
+    applications: ById<application::Entity> = |s| ById::new(&s.db),
+    votes: ById<vote::Entity> = |s| ById::new(&s.db),
+    delegations: ById<delegation::Entity> = |s| ById::new(&s.db),
+    expenses: ById<expense::Entity> = |s| ById::new(&s.db),
+    ledger_entries: ById<ledger_entry::Entity> = |s| ById::new(&s.db),
+    contributions: ById<contribution::Entity> = |s| ById::new(&s.db),
+    /// The expense a proposal decides, by proposal id.
+    expense_of_proposal: ByParent<expense::Entity> = |s| ByParent::new(&s.db),
+    /// A pool's stakeholder groups, by pool id.
+    groups_of_pool: ByParent<stakeholder_group::Entity> = |s| ByParent::new(&s.db),
+    /// A pool's apps, by pool id.
+    apps_of_pool: ByParent<pool_app::Entity> = |s| ByParent::new(&s.db),
+    /// A pool's sliding scales (current and past), by pool id.
+    scales_of_pool: ByParent<sliding_scale::Entity> = |s| ByParent::new(&s.db),
+    /// Live delegations a member gave, by their membership id.
+    delegations_given: DelegationsOf = |s| DelegationsOf::given(&s.db),
+    /// Live delegations a member holds, by their membership id.
+    delegations_received: DelegationsOf = |s| DelegationsOf::received(&s.db),
+    /// Live delegations for one proposal, by proposal id.
+    delegations_for_proposal: DelegationsOf = |s| DelegationsOf::for_proposal(&s.db),
+    /// What evaluating a formation needs, by formation id.
+    formation_facts: FormationFactsLoader = |s| FormationFactsLoader(s.clone()),
+    /// Formations by (viewer, formation id), only those the viewer sees.
+    formations_seen: FormationsSeen = |s| FormationsSeen(s.clone()),
 }
 
 macro_rules! keyed {

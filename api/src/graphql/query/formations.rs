@@ -254,11 +254,11 @@ async fn pool_page(ctx: &Context<'_>, c: &Ctx<'_>, pool: entities::pool::Model) 
     if look.field("stakeholderGroups").exists()
         || nodes_select(look.field("members"), "stakeholderGroup")
     {
-        prime_owned(&c.loaders.groups_of_pool, &[pool.id])
+        prime_owned(c.loaders.groups_of_pool(), &[pool.id])
             .await
             .map_err(loader_error)?;
     }
     // What the page's rows link back to (`Member.pool`) is this pool.
-    c.loaders.pools.feed_one(pool.id, pool.clone()).await;
+    c.loaders.pools().feed_one(pool.id, pool.clone()).await;
     Ok(Pool::from(pool))
 }

@@ -85,16 +85,16 @@ async fn one(
 ) -> AppResult<Option<Node>> {
     let l = c.loaders;
     Ok(match kind {
-        NodeKind::User => match load(&l.users, id).await? {
+        NodeKind::User => match load(l.users(), id).await? {
             Some(u) => nodes::sees(c.state, actor, Audience::Person(u.id))
                 .await?
                 .then(|| Node::User(User::from(u))),
             None => None,
         },
-        NodeKind::ParentEntity => load(&l.parent_entities, id)
+        NodeKind::ParentEntity => load(l.parent_entities(), id)
             .await?
             .map(|p| Node::ParentEntity(ParentEntity::from(p))),
-        NodeKind::ParentEntityRole => match load(&l.parent_entity_roles, id).await? {
+        NodeKind::ParentEntityRole => match load(l.parent_entity_roles(), id).await? {
             Some(r) => {
                 let audience = Audience::ParentOrPerson {
                     parent_entity_id: r.parent_entity_id,
@@ -107,26 +107,28 @@ async fn one(
             }
             None => None,
         },
-        NodeKind::Pool => load(&l.pools, id).await?.map(|p| Node::Pool(Pool::from(p))),
-        NodeKind::StakeholderGroup => load(&l.stakeholder_groups, id)
+        NodeKind::Pool => load(l.pools(), id)
+            .await?
+            .map(|p| Node::Pool(Pool::from(p))),
+        NodeKind::StakeholderGroup => load(l.stakeholder_groups(), id)
             .await?
             .map(|g| Node::StakeholderGroup(StakeholderGroup::from(g))),
-        NodeKind::PoolApp => load(&l.pool_apps, id)
+        NodeKind::PoolApp => load(l.pool_apps(), id)
             .await?
             .map(|a| Node::PoolApp(PoolApp::from(a))),
-        NodeKind::SlidingScale => load(&l.sliding_scales, id)
+        NodeKind::SlidingScale => load(l.sliding_scales(), id)
             .await?
             .map(|s| Node::SlidingScale(SlidingScale::from(s))),
         NodeKind::Formation => match actor {
             Some(actor) => l
-                .formations_seen
+                .formations_seen()
                 .load_one((actor.user_id, id))
                 .await
                 .map_err(loader_error)?
                 .map(|d| Node::Formation(Formation::new(d))),
             None => None,
         },
-        NodeKind::Member => match load(&l.members, id).await? {
+        NodeKind::Member => match load(l.members(), id).await? {
             Some(m) => {
                 let pool = pool_of(c, m.pool_id).await?;
                 nodes::sees(c.state, actor, Audience::InsideOrPerson(&pool, m.user_id))
@@ -135,7 +137,7 @@ async fn one(
             }
             None => None,
         },
-        NodeKind::Invitation => match load(&l.invitations, id).await? {
+        NodeKind::Invitation => match load(l.invitations(), id).await? {
             Some(i) => {
                 let pool = pool_of(c, i.pool_id).await?;
                 nodes::sees(c.state, actor, Audience::AdminsOrInvitee(&pool, &i.email))
@@ -144,32 +146,32 @@ async fn one(
             }
             None => None,
         },
-        NodeKind::MembershipApplication => match load(&l.applications, id).await? {
+        NodeKind::MembershipApplication => match load(l.applications(), id).await? {
             Some(a) => admins_or(c, actor, a.pool_id, a.user_id)
                 .await?
                 .then(|| Node::MembershipApplication(MembershipApplication::from(a))),
             None => None,
         },
-        NodeKind::Contribution => match load(&l.contributions, id).await? {
+        NodeKind::Contribution => match load(l.contributions(), id).await? {
             Some(x) => admins_or(c, actor, x.pool_id, x.user_id)
                 .await?
                 .then(|| Node::Contribution(Contribution::from(x))),
             None => None,
         },
-        NodeKind::ApiToken => match load(&l.api_tokens, id).await? {
+        NodeKind::ApiToken => match load(l.api_tokens(), id).await? {
             Some(t) => nodes::sees(c.state, actor, Audience::ApiToken(&t))
                 .await?
                 .then(|| Node::ApiToken(ApiToken::from(t))),
             None => None,
         },
-        NodeKind::WebhookEndpoint => match load(&l.webhook_endpoints, id).await? {
+        NodeKind::WebhookEndpoint => match load(l.webhook_endpoints(), id).await? {
             Some(e) => nodes::sees(c.state, actor, Audience::Endpoint(&e))
                 .await?
                 .then(|| Node::WebhookEndpoint(WebhookEndpoint::from(e))),
             None => None,
         },
-        NodeKind::WebhookDelivery => match load(&l.webhook_deliveries, id).await? {
-            Some(d) => match load(&l.webhook_endpoints, d.endpoint_id).await? {
+        NodeKind::WebhookDelivery => match load(l.webhook_deliveries(), id).await? {
+            Some(d) => match load(l.webhook_endpoints(), d.endpoint_id).await? {
                 Some(e) => nodes::sees(c.state, actor, Audience::Endpoint(&e))
                     .await?
                     .then(|| Node::WebhookDelivery(WebhookDelivery::from(d))),
@@ -177,19 +179,20 @@ async fn one(
             },
             None => None,
         },
-        NodeKind::AuditEvent => match load(&l.audit_events, id).await? {
+        NodeKind::AuditEvent => match load(l.audit_events(), id).await? {
             Some(e) => nodes::sees(c.state, actor, Audience::AuditTrail(&e))
                 .await?
                 .then(|| Node::AuditEvent(AuditEvent::from(e))),
             None => None,
         },
-        NodeKind::AppProvisioner => match load(&l.app_provisioners, id).await? {
+        NodeKind::AppProvisioner => match load(l.app_provisioners(), id).await? {
             Some(p) => nodes::sees(c.state, actor, Audience::Stewards(p.parent_entity_id))
                 .await?
                 .then(|| Node::AppProvisioner(AppProvisioner::from(p))),
             None => None,
         },
-        NodeKind::PaymentReconciliationFinding => match load(&l.reconciliation_findings, id).await?
+        NodeKind::PaymentReconciliationFinding => match load(l.reconciliation_findings(), id)
+            .await?
         {
             Some(f) => {
                 let sees = match (f.pool_id, f.parent_entity_id) {
@@ -208,8 +211,8 @@ async fn one(
             }
             None => None,
         },
-        NodeKind::Vote => match load(&l.votes, id).await? {
-            Some(v) => match load(&l.proposals, v.proposal_id).await? {
+        NodeKind::Vote => match load(l.votes(), id).await? {
+            Some(v) => match load(l.proposals(), v.proposal_id).await? {
                 Some(p) => inside(c, actor, p.pool_id)
                     .await?
                     .then(|| Node::Vote(Vote::from(v))),
@@ -221,7 +224,7 @@ async fn one(
             in_pool(
                 c,
                 actor,
-                &l.proposals,
+                l.proposals(),
                 id,
                 |p| p.pool_id,
                 |p| Node::Proposal(Proposal::from(p)),
@@ -232,7 +235,7 @@ async fn one(
             in_pool(
                 c,
                 actor,
-                &l.delegations,
+                l.delegations(),
                 id,
                 |d| d.pool_id,
                 |d| Node::Delegation(Delegation::from(d)),
@@ -243,7 +246,7 @@ async fn one(
             in_pool(
                 c,
                 actor,
-                &l.expenses,
+                l.expenses(),
                 id,
                 |e| e.pool_id,
                 |e| Node::Expense(Expense::from(e)),
@@ -254,7 +257,7 @@ async fn one(
             in_pool(
                 c,
                 actor,
-                &l.ledger_entries,
+                l.ledger_entries(),
                 id,
                 |e| e.pool_id,
                 |e| Node::LedgerEntry(LedgerEntry::from(e)),
@@ -307,7 +310,7 @@ async fn inside(c: &Ctx<'_>, actor: Option<&Actor>, pool_id: Uuid) -> AppResult<
 }
 
 async fn pool_of(c: &Ctx<'_>, id: Uuid) -> AppResult<pool::Model> {
-    load(&c.loaders.pools, id)
+    load(c.loaders.pools(), id)
         .await?
         .ok_or_else(|| crate::error::AppError::internal(anyhow::anyhow!("pool {id} missing")))
 }

@@ -77,7 +77,7 @@ impl User {
         if nodes_select(ctx.look_ahead(), "pool") {
             let pools: Vec<_> = page.items.iter().map(|m| m.pool_id).collect();
             c.loaders
-                .pools
+                .pools()
                 .load_many(pools)
                 .await
                 .map_err(loader_error)?;

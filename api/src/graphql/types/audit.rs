@@ -113,7 +113,7 @@ impl AuditEvent {
         };
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
-            .users
+            .users()
             .load_one(id)
             .await
             .map_err(loader_error)?

@@ -136,14 +136,18 @@ impl Formation {
         if evaluated.iter().any(|f| node.field(f).exists()) {
             let ids: Vec<_> = drafts.iter().map(|d| d.formation.id).collect();
             c.loaders
-                .formation_facts
+                .formation_facts()
                 .load_many(ids)
                 .await
                 .map_err(loader_error)?;
         }
         if node.field("founder").exists() {
             let ids: Vec<_> = drafts.iter().map(|d| d.formation.founder_id).collect();
-            c.loaders.users.load_many(ids).await.map_err(loader_error)?;
+            c.loaders
+                .users()
+                .load_many(ids)
+                .await
+                .map_err(loader_error)?;
         }
         Ok(())
     }
@@ -157,7 +161,7 @@ impl Formation {
             .get_or_try_init(|| async {
                 let facts = c
                     .loaders
-                    .formation_facts
+                    .formation_facts()
                     .load_one(self.draft.formation.id)
                     .await
                     .map_err(loader_error)?
@@ -181,7 +185,7 @@ impl Formation {
         let c = Ctx::of(ctx)?;
         let user = c
             .loaders
-            .users
+            .users()
             .load_one(self.draft.formation.founder_id)
             .await
             .map_err(loader_error)?
@@ -314,7 +318,7 @@ impl Formation {
         };
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
-            .pools
+            .pools()
             .load_one(pool_id)
             .await
             .map_err(loader_error)?

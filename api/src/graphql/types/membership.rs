@@ -107,7 +107,7 @@ impl MembershipApplication {
     async fn applicant(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
-            .users
+            .users()
             .load_one(self.user_id)
             .await
             .map_err(loader_error)?
@@ -116,7 +116,7 @@ impl MembershipApplication {
     async fn stakeholder_group(&self, ctx: &Context<'_>) -> Result<Option<StakeholderGroup>> {
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
-            .stakeholder_groups
+            .stakeholder_groups()
             .load_one(self.stakeholder_group_id)
             .await
             .map_err(loader_error)?

@@ -176,7 +176,7 @@ impl ParentEntity {
         let page = services::pools::of_parent(c.state, self.model.id, page).await?;
         if nodes_select(ctx.look_ahead(), "stakeholderGroups") {
             let ids: Vec<_> = page.items.iter().map(|p| p.id).collect();
-            prime_owned(&c.loaders.groups_of_pool, &ids)
+            prime_owned(c.loaders.groups_of_pool(), &ids)
                 .await
                 .map_err(loader_error)?;
         }
@@ -328,7 +328,7 @@ impl ParentEntityRole {
         let c = Ctx::of(ctx)?;
         let user = c
             .loaders
-            .users
+            .users()
             .load_one(user_id)
             .await
             .map_err(loader_error)?
@@ -341,7 +341,7 @@ impl ParentEntityRole {
         let c = Ctx::of(ctx)?;
         let parent = c
             .loaders
-            .parent_entities
+            .parent_entities()
             .load_one(self.model.parent_entity_id)
             .await
             .map_err(loader_error)?

@@ -124,7 +124,7 @@ impl Pool {
     async fn parent(&self, ctx: &Context<'_>) -> Result<parent_entity::Model> {
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
-            .parent_entities
+            .parent_entities()
             .load_one(self.model.parent_entity_id)
             .await
             .map_err(loader_error)?
@@ -153,7 +153,7 @@ impl Pool {
             return Ok(None);
         };
         Ok(c.loaders
-            .formations_seen
+            .formations_seen()
             .load_one((actor.user_id, self.model.formation_id))
             .await
             .map_err(loader_error)?
@@ -172,7 +172,7 @@ impl Pool {
         let c = Ctx::of(ctx)?;
         let groups = c
             .loaders
-            .groups_of_pool
+            .groups_of_pool()
             .load_one(self.model.id)
             .await
             .map_err(loader_error)?;
@@ -186,7 +186,7 @@ impl Pool {
         let c = Ctx::of(ctx)?;
         let apps = c
             .loaders
-            .apps_of_pool
+            .apps_of_pool()
             .load_one(self.model.id)
             .await
             .map_err(loader_error)?;
@@ -475,7 +475,7 @@ async fn with_member_relations(
 ) -> Result<services::pagination::Page<Member>> {
     let groups: std::collections::HashMap<_, _> = if wants.group {
         c.loaders
-            .groups_of_pool
+            .groups_of_pool()
             .load_one(pool.id)
             .await
             .map_err(loader_error)?
@@ -491,17 +491,17 @@ async fn with_member_relations(
         // other end); and their delegations, in one statement for the page
         // each, read under the same permission as the page itself.
         c.loaders
-            .members
+            .members()
             .feed_many(page.items.iter().map(|(m, _)| (m.id, m.clone())))
             .await;
         let ids: Vec<_> = page.items.iter().map(|(m, _)| m.id).collect();
         if wants.given {
-            prime_owned(&c.loaders.delegations_given, &ids)
+            prime_owned(c.loaders.delegations_given(), &ids)
                 .await
                 .map_err(loader_error)?;
         }
         if wants.received {
-            prime_owned(&c.loaders.delegations_received, &ids)
+            prime_owned(c.loaders.delegations_received(), &ids)
                 .await
                 .map_err(loader_error)?;
         }
@@ -579,7 +579,7 @@ async fn current_scale(
     let c = Ctx::of(ctx)?;
     let scales = c
         .loaders
-        .scales_of_pool
+        .scales_of_pool()
         .load_one(pool_id)
         .await
         .map_err(loader_error)?;
@@ -731,7 +731,7 @@ impl Member {
         }
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
-            .users
+            .users()
             .load_one(user_id)
             .await
             .map_err(loader_error)?
@@ -744,7 +744,7 @@ impl Member {
         let c = Ctx::of(ctx)?;
         let group = c
             .loaders
-            .stakeholder_groups
+            .stakeholder_groups()
             .load_one(self.model.stakeholder_group_id)
             .await
             .map_err(loader_error)?
@@ -828,7 +828,7 @@ impl PoolApp {
 pub(crate) async fn pool_model(ctx: &Context<'_>, id: uuid::Uuid) -> Result<pool::Model> {
     let c = Ctx::of(ctx)?;
     Ok(c.loaders
-        .pools
+        .pools()
         .load_one(id)
         .await
         .map_err(loader_error)?
@@ -845,7 +845,7 @@ pub(crate) async fn load_member(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Mem
     let c = Ctx::of(ctx)?;
     let m = c
         .loaders
-        .members
+        .members()
         .load_one(id)
         .await
         .map_err(loader_error)?

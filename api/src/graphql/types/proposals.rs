@@ -123,7 +123,7 @@ impl Proposal {
         let ids = services::proposals::eligible_groups_of(&self.model);
         let groups = c
             .loaders
-            .stakeholder_groups
+            .stakeholder_groups()
             .load_many(ids.iter().copied())
             .await
             .map_err(loader_error)?;
@@ -180,7 +180,7 @@ impl Proposal {
         let c = Ctx::of(ctx)?;
         let found = c
             .loaders
-            .expense_of_proposal
+            .expense_of_proposal()
             .load_one(self.model.id)
             .await
             .map_err(loader_error)?;
@@ -235,7 +235,7 @@ impl ProposalResult {
         let ids: Vec<_> = self.tally.groups.iter().map(|g| g.group_id).collect();
         let groups = c
             .loaders
-            .stakeholder_groups
+            .stakeholder_groups()
             .load_many(ids)
             .await
             .map_err(loader_error)?;
@@ -327,7 +327,7 @@ impl Vote {
 pub(crate) async fn load_proposal(ctx: &Context<'_>, id: Uuid) -> Result<proposal::Model> {
     let c = Ctx::of(ctx)?;
     Ok(c.loaders
-        .proposals
+        .proposals()
         .load_one(id)
         .await
         .map_err(loader_error)?
@@ -357,9 +357,9 @@ pub(crate) async fn delegations_of(
     let pool = pool_model(ctx, pool_id).await?;
     let actor = c.actor_in(&pool).await?;
     let (loader, owner) = match list {
-        DelegationList::Given(id) => (&c.loaders.delegations_given, id),
-        DelegationList::Received(id) => (&c.loaders.delegations_received, id),
-        DelegationList::OfProposal(id) => (&c.loaders.delegations_for_proposal, id),
+        DelegationList::Given(id) => (c.loaders.delegations_given(), id),
+        DelegationList::Received(id) => (c.loaders.delegations_received(), id),
+        DelegationList::OfProposal(id) => (c.loaders.delegations_for_proposal(), id),
     };
     let page = services::proposals::delegations::in_pool(c.state, actor, &pool, page, async || {
         Ok(loader
@@ -410,7 +410,7 @@ impl Delegation {
         };
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
-            .proposals
+            .proposals()
             .load_one(id)
             .await
             .map_err(loader_error)?
