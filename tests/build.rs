@@ -21,11 +21,13 @@ use std::{
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(skip_postgres)");
     println!("cargo::rustc-check-cfg=cfg(skip_stripe)");
+    println!("cargo::rustc-check-cfg=cfg(skip_smtp)");
     println!("cargo::rerun-if-env-changed=CI");
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     for (var, cfg) in [
         ("SKIP_POSTGRES", "skip_postgres"),
         ("SKIP_STRIPE", "skip_stripe"),
+        ("SKIP_SMTP", "skip_smtp"),
     ] {
         println!("cargo::rerun-if-env-changed={var}");
         if std::env::var(var).is_ok_and(|v| v == "1") {

@@ -6,7 +6,8 @@
 // The business rules live in the `service` crate; its modules keep their
 // paths here, so the transport code names them as before.
 pub use service::{
-    auth, catalogue, config, domain, error, limits, outbound, payments, services, shutdown, state,
+    auth, catalogue, config, domain, error, limits, mail, outbound, payments, services, shutdown,
+    state,
 };
 
 pub mod db;

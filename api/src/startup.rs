@@ -48,8 +48,17 @@ impl Application {
             Some(url) => url.clone(),
             None => format!("http://{}", listener.local_addr()?),
         };
+        let mailer = crate::mail::Mailer::new(
+            config.smtp_url.as_ref().map(|u| u.expose()),
+            &config.mail_from,
+            config.mail_dir.clone(),
+        )
+        .map_err(|(setting, reason)| anyhow::anyhow!("{setting} {reason}"))?;
+        let app_url = config.app_url.clone().unwrap_or_else(|| public_url.clone());
         let limits = Arc::new(crate::limits::Limits::new(&config));
         let state = AppState {
+            mailer: Arc::new(mailer),
+            app_url,
             limits,
             db,
             public_url,

@@ -30,6 +30,10 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// What a session was opened from, as the request said (shown to the
+    /// person in their list of sessions); `None` for API tokens.
+    pub user_agent: Option<String>,
+    pub client_address: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@
 //! migrations work on PostgreSQL and SQLite and rows stay readable in `psql`.
 
 pub mod access_token;
+pub mod account_token;
 pub mod app_provisioner;
 pub mod application;
 pub mod audit_chain_head;
@@ -18,6 +19,7 @@ pub mod invitation;
 pub mod job;
 pub mod ledger_entry;
 pub mod membership;
+pub mod notification_opt_out;
 pub mod parent_entity;
 pub mod parent_entity_role;
 pub mod payment_reconciliation;

@@ -15,6 +15,14 @@ pub struct Model {
     pub password_hash: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the person proved the address by following the link sent to
+    /// it; `None` until then (and after a change, until the new one is).
+    pub email_confirmed_at: Option<DateTimeUtc>,
+    /// The language messages are written in (`en`, `es`).
+    pub locale: String,
+    /// Set when the account was deleted: its personal data is erased and
+    /// it can no longer sign in; the row stays for the register and trail.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ mod m20261203_000001_formation_version;
 mod m20261204_000001_live_contributions;
 mod m20261204_000002_payment_reconciliations;
 mod m20261205_000001_parent_entity_slugs;
+mod m20261206_000001_account_lifecycle;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_live_contributions::Migration),
             Box::new(m20261204_000002_payment_reconciliations::Migration),
             Box::new(m20261205_000001_parent_entity_slugs::Migration),
+            Box::new(m20261206_000001_account_lifecycle::Migration),
         ]
     }
 }

@@ -79,6 +79,22 @@ pub struct Config {
     /// The address others reach this server at (provisioning callbacks);
     /// the listening address when unset.
     pub public_url: Option<String>,
+    /// `APP_URL`: the frontend the links in emails open (confirming an
+    /// address, resetting a password, an invitation); `PUBLIC_URL` when unset.
+    pub app_url: Option<String>,
+    /// `SMTP_URL`: the server mail goes through (`smtp://user:pass@host:587?tls=required`,
+    /// `smtps://…`, `smtp://host:25` for a relay on the same network). Unset,
+    /// messages are written into `MAIL_DIR` instead.
+    pub smtp_url: Option<Secret>,
+    /// `MAIL_FROM`: the sender of every message.
+    pub mail_from: String,
+    /// `MAIL_DIR`: where messages are written when no SMTP server is set.
+    pub mail_dir: std::path::PathBuf,
+    /// `EMAIL_CONFIRMATION_TTL_HOURS`: how long a confirmation link works.
+    pub email_confirmation_ttl: Duration,
+    /// `PASSWORD_RESET_ADDRESS_LIMIT`: password reset requests per hour
+    /// from one address (each email also gets at most a few links an hour).
+    pub password_reset_address_limit: u32,
     /// Whether this server runs the job worker.
     pub run_jobs: bool,
     /// How often an idle worker looks for due jobs (PostgreSQL wakes it sooner).
@@ -233,6 +249,21 @@ impl Config {
             public_url: s
                 .http_url("PUBLIC_URL")?
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            app_url: s
+                .http_url("APP_URL")?
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            smtp_url: s.text("SMTP_URL").map(Secret::new),
+            mail_from: s
+                .text("MAIL_FROM")
+                .unwrap_or_else(|| "Pools <no-reply@localhost>".into()),
+            mail_dir: s.text("MAIL_DIR").unwrap_or_else(|| "mail".into()).into(),
+            email_confirmation_ttl: s.secs("EMAIL_CONFIRMATION_TTL_HOURS", 3600, 48, 1, 24 * 30)?,
+            password_reset_address_limit: s.number(
+                "PASSWORD_RESET_ADDRESS_LIMIT",
+                10,
+                1,
+                1_000_000,
+            )? as u32,
             run_jobs: s.flag("RUN_JOBS", true)?,
             job_poll_interval: s.millis("JOB_POLL_INTERVAL_MS", 500, 10, 60_000)?,
             job_lease: s.secs("JOB_LEASE_SECS", 1, 120, 1, 86_400)?,

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod limits;
+pub mod mail;
 pub mod outbound;
 pub mod payments;
 pub mod services;

@@ -37,6 +37,7 @@ pub struct Limits {
     hashers: std::sync::mpsc::SyncSender<HashJob>,
     sign_in_by_address: DefaultKeyedRateLimiter<String>,
     sign_up_by_address: DefaultKeyedRateLimiter<String>,
+    password_reset_by_address: DefaultKeyedRateLimiter<String>,
     /// Open WebSocket connections per person and per address.
     pub sockets_by_user: Slots,
     pub sockets_by_address: Slots,
@@ -87,6 +88,10 @@ impl Limits {
             )),
             sign_up_by_address: DefaultKeyedRateLimiter::keyed(quota(
                 config.sign_up_address_limit,
+                Duration::from_secs(3600),
+            )),
+            password_reset_by_address: DefaultKeyedRateLimiter::keyed(quota(
+                config.password_reset_address_limit,
                 Duration::from_secs(3600),
             )),
             sockets_by_user: Slots::new(config.ws_max_connections_per_user),
@@ -142,11 +147,21 @@ impl Limits {
         )
     }
 
+    /// Counts a password reset request from `address`.
+    pub fn password_reset_attempt(&self, address: &str) -> AppResult<()> {
+        check(
+            &self.password_reset_by_address,
+            address,
+            "too many password reset requests from your network; try again later",
+        )
+    }
+
     /// Forgets addresses whose allowance is full again, so the maps stay
     /// the size of the recent callers.
     pub fn forget_idle(&self) {
         self.sign_in_by_address.retain_recent();
         self.sign_up_by_address.retain_recent();
+        self.password_reset_by_address.retain_recent();
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, atomic::AtomicU64};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    catalogue::Catalogue, config::Config, limits::Limits, outbound::GuardedClient,
+    catalogue::Catalogue, config::Config, limits::Limits, mail::Mailer, outbound::GuardedClient,
     payments::StripeGateway, services::signals::Signals, shutdown::Shutdown,
 };
 
@@ -35,6 +35,10 @@ pub struct AppState {
     /// What one caller may cost: hashing slots, attempts per address,
     /// WebSocket connections.
     pub limits: Arc<Limits>,
+    /// Where email goes: SMTP, or a folder of files.
+    pub mailer: Arc<Mailer>,
+    /// The frontend that links in emails open: `APP_URL`, or `public_url`.
+    pub app_url: String,
     /// Triggered on SIGTERM: the worker stops claiming, WebSockets close.
     pub shutdown: Shutdown,
 }

@@ -31,6 +31,16 @@ const OWN_ACCOUNT: &[&str] = &[
     "registerParentEntity",
     "acceptParentEntityRole",
     "declineParentEntityRole",
+    "confirmEmail",
+    "sendEmailConfirmation",
+    "requestPasswordReset",
+    "resetPassword",
+    "changePassword",
+    "changeEmail",
+    "updateProfile",
+    "setNotificationPreferences",
+    "revokeSession",
+    "signOutEverywhere",
 ];
 
 /// What the walk puts into a mutation's arguments.
@@ -347,8 +357,20 @@ impl Walk {
             .as_str()
             .unwrap()
             .to_owned();
+        // Someone else's session: the founder's.
+        let founders_session = app
+            .ok(
+                Some(&founder),
+                "{ mySessions { edges { node { id } } } }",
+                json!({}),
+            )
+            .await["mySessions"]["edges"][0]["node"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let fixture = Fixture {
             ids: [
+                ("revokeSession.id", founders_session),
                 ("parentEntityId", p.w.parent.clone()),
                 ("poolId", p.pool.clone()),
                 ("formationId", formation),

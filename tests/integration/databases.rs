@@ -42,11 +42,26 @@ pub const STRIPE: Component = Component {
     opt_out: "SKIP_STRIPE",
 };
 
+/// The SMTP side of the test mail server (aiosmtpd).
+pub const SMTP: Component = Component {
+    name: "an SMTP server (aiosmtpd)",
+    var: "TEST_SMTP_URL",
+    how: "or start scripts/run_smtp.py SMTP_PORT HTTP_PORT and set \
+          TEST_SMTP_URL=smtp://127.0.0.1:SMTP_PORT and TEST_MAILBOX_URL=http://127.0.0.1:HTTP_PORT",
+    opt_out: "SKIP_SMTP",
+};
+
+/// The HTTP side of the test mail server, where tests read what arrived.
+pub const MAILBOX: Component = Component {
+    var: "TEST_MAILBOX_URL",
+    ..SMTP
+};
+
 impl Component {
     /// The component for the environment variable `var`, as an `env:`
     /// test setting names it.
     pub fn of_var(var: &str) -> &'static Self {
-        [&POSTGRES, &STRIPE]
+        [&POSTGRES, &STRIPE, &SMTP, &MAILBOX]
             .into_iter()
             .find(|c| c.var == var)
             .unwrap_or_else(|| panic!("no component is read from {var}: add one in databases.rs"))

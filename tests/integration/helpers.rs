@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 ///
 /// `postgres only;` makes the `postgres` half alone, for what SQLite cannot
 /// do at all (such as two servers on one database). `needs stripe;` is for
-/// tests against localstripe, which `SKIP_STRIPE=1` builds ignored.
+/// tests against localstripe, which `SKIP_STRIPE=1` builds ignored, and
+/// `needs smtp;` for those that read mail (`SKIP_SMTP=1`).
 macro_rules! on_both_databases {
     (settings: $settings:expr; needs stripe; $($name:ident),* $(,)?) => {
         $(
@@ -24,6 +25,17 @@ macro_rules! on_both_databases {
                 on_both_databases!(@postgres $settings, $name,
                     #[cfg_attr(skip_stripe, ignore = "SKIP_STRIPE=1: needs localstripe")]
                     #[cfg_attr(all(skip_postgres, not(skip_stripe)), ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
+            }
+        )*
+    };
+    (settings: $settings:expr; needs smtp; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                on_both_databases!(@sqlite $settings, $name,
+                    #[cfg_attr(skip_smtp, ignore = "SKIP_SMTP=1: needs the test SMTP server")]);
+                on_both_databases!(@postgres $settings, $name,
+                    #[cfg_attr(skip_smtp, ignore = "SKIP_SMTP=1: needs the test SMTP server")]
+                    #[cfg_attr(all(skip_postgres, not(skip_smtp)), ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
             }
         )*
     };
@@ -66,7 +78,7 @@ macro_rules! on_both_databases {
 /// A setting written `env:NAME` takes the value of the environment variable
 /// NAME (such as the test command's localstripe URL); the test fails when it
 /// is unset.
-fn resolve(value: &str) -> String {
+pub(crate) fn resolve(value: &str) -> String {
     match value.strip_prefix("env:") {
         Some(name) => crate::databases::Component::of_var(name).url(),
         None => value.to_owned(),
@@ -91,6 +103,8 @@ pub struct TestApp {
     shutdown: api::shutdown::ShutdownHandle,
     server: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     _dir: Option<tempfile::TempDir>,
+    /// Where mail goes for a test that sets no SMTP server.
+    _mail_dir: tempfile::TempDir,
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -134,6 +148,9 @@ impl TestApp {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+        // Mail, unless a test sends it to the SMTP server: files of its own.
+        let mail_dir = tempfile::tempdir().expect("mail dir");
+        env.insert("MAIL_DIR".to_owned(), mail_dir.path().display().to_string());
         let mut stripe_proxy = None;
         for (k, v) in settings {
             let value = match v.strip_prefix("proxy:") {
@@ -173,6 +190,7 @@ impl TestApp {
             shutdown,
             server: std::sync::Mutex::new(Some(server)),
             _dir: dir,
+            _mail_dir: mail_dir,
         }
     }
 
@@ -249,8 +267,33 @@ impl TestApp {
         res["data"].clone()
     }
 
-    /// Signs up a person; returns their session token and user id.
+    /// Signs up a person whose address is confirmed, as most tests need;
+    /// returns their session token and user id. The confirmation is set in
+    /// the database, a shortcut for setting up: the mail tests follow the
+    /// real link (`accounts_mail.rs`).
     pub async fn sign_up(&self, email: &str) -> (String, String) {
+        let (token, id) = self.sign_up_unconfirmed(email).await;
+        self.confirm_in_database(&id).await;
+        (token, id)
+    }
+
+    /// Marks the account's address confirmed, as following its link would.
+    pub async fn confirm_in_database(&self, user_id: &str) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let id = uuid::Uuid::parse_str(user_id).expect("a user id");
+        entities::user::Entity::update_many()
+            .col_expr(
+                entities::user::Column::EmailConfirmedAt,
+                Expr::value(chrono::Utc::now()),
+            )
+            .filter(entities::user::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .expect("confirmed");
+    }
+
+    /// Signs up a person, their address not yet confirmed.
+    pub async fn sign_up_unconfirmed(&self, email: &str) -> (String, String) {
         let data = self
             .ok(
                 None,

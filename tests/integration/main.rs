@@ -14,6 +14,7 @@ mod helpers;
 
 mod abuse;
 mod accounts;
+mod accounts_mail;
 mod api_tokens;
 mod architecture;
 mod audit;

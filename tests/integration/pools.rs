@@ -142,6 +142,18 @@ fn count<'a>(result: &'a Value, option: &str) -> &'a Value {
 /// Forms a pool in `w`'s parent entity, founded by `w.founder` (its only
 /// admin); returns the pool's id.
 pub(crate) async fn form_pool(w: &World, groups: Value, apps: Value, name: &str) -> String {
+    form_pool_with(w, groups, apps, name, json!([])).await
+}
+
+/// Like [`form_pool`], with more founding members beside the founder (in
+/// the first group unless they name one).
+pub(crate) async fn form_pool_with(
+    w: &World,
+    groups: Value,
+    apps: Value,
+    name: &str,
+    others: Value,
+) -> String {
     let id = w.start("Pool").await;
     w.step(
         &w.founder,
@@ -152,9 +164,16 @@ pub(crate) async fn form_pool(w: &World, groups: Value, apps: Value, name: &str)
     let first_key = w.formation(&w.founder, &id).await["data"]["formation"]["stakeholderGroups"][0]
         ["key"]
         .clone();
-    w.step(&w.founder, "setFoundingMembers", json!({ "formationId": id, "members": [
-            { "email": "founder@example.org", "displayName": "Founder", "stakeholderGroupKey": first_key, "role": "ADMIN" } ] }))
-            .await;
+    let mut members = vec![
+        json!({ "email": "founder@example.org", "displayName": "Founder", "stakeholderGroupKey": first_key, "role": "ADMIN" }),
+    ];
+    members.extend(others.as_array().unwrap().iter().cloned());
+    w.step(
+        &w.founder,
+        "setFoundingMembers",
+        json!({ "formationId": id, "members": members }),
+    )
+    .await;
     w.step(&w.founder, "setFinancialProfile", json!({ "formationId": id, "distributesSurplus": false,
             "raisesShareCapital": false, "acceptsInvestorMembers": false, "tradesWithPublic": false, "currency": "EUR" }))
             .await;

@@ -21,6 +21,15 @@ const OPEN_TO_ALL: &[&str] = &[
     "registerParentEntity",
     "startFormation",
     "applyForMembership",
+    "confirmEmail",
+    "sendEmailConfirmation",
+    "requestPasswordReset",
+    "resetPassword",
+    "changePassword",
+    "changeEmail",
+    "updateProfile",
+    "setNotificationPreferences",
+    "signOutEverywhere",
 ];
 
 on_both_databases!(

@@ -230,6 +230,11 @@ async fn execute(
     let deadline = tokio::time::Instant::now() + server.state.config.request_timeout;
     let credentials = bearer_token(headers);
     let client_address = peer.client_address(server.state.config.trust_forwarded_for);
+    // Recorded with a session it opens, for the person's list of sessions.
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(300).collect::<String>());
     let mut responses = Vec::with_capacity(requests.len());
     let mut status = StatusCode::OK;
     let credential_calls = std::sync::Arc::default();
@@ -264,6 +269,7 @@ async fn execute(
             is_mutation,
         )
         .with_credential_calls(std::sync::Arc::clone(&credential_calls))
+        .with_user_agent(user_agent.clone())
         .with_read_memo();
         let run = async {
             if let Some(refusal) =

@@ -32,6 +32,9 @@ use crate::{
 pub struct Origin {
     pub request_id: Option<String>,
     pub client_address: Option<String>,
+    /// The client's `User-Agent`, cut to 300 characters; kept only with the
+    /// sessions it opens.
+    pub user_agent: Option<String>,
 }
 
 /// What an API token may do. Session tokens may do everything.
@@ -146,6 +149,7 @@ impl RequestContext {
             origin: Origin {
                 request_id: Some(request_id.clone()),
                 client_address,
+                user_agent: None,
             },
             request_id,
             credentials,
@@ -155,6 +159,12 @@ impl RequestContext {
             credential_calls: Arc::default(),
             memo_reads: false,
         }
+    }
+
+    /// The client's `User-Agent`, recorded with a session it opens.
+    pub fn with_user_agent(mut self, user_agent: Option<String>) -> Self {
+        self.origin.user_agent = user_agent;
+        self
     }
 
     /// Remembers read permissions for the rest of the request: for a query

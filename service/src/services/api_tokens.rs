@@ -75,6 +75,8 @@ pub async fn create(
         expires_at: Set(now + chrono::Duration::days(i64::from(days))),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        user_agent: Set(None),
+        client_address: Set(None),
     }
     .insert(&txn)
     .await?;

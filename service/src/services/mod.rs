@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod membership;
 pub mod nodes;
+pub mod notifications;
 pub mod outbox;
 pub mod pagination;
 pub mod parent_entities;

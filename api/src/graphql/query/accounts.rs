@@ -4,7 +4,7 @@ use crate::{
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
-        types::{ApiToken, User},
+        types::{ApiToken, Session, User},
     },
     services::{self, pagination::PageRequest},
 };
@@ -44,5 +44,32 @@ impl AccountQuery {
         let page = PageRequest::parse(first, after, last, before)?;
         let page = services::api_tokens::list(c.state, c.actor().await?, page).await?;
         Ok(connection(page, |t| t.id, ApiToken::from))
+    }
+
+    /// Your open sessions, oldest first: where you are signed in. Needs a
+    /// signed-in session.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn my_sessions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<Session>> {
+        let c = Ctx::of(ctx)?;
+        let actor = c.actor().await?;
+        let page = PageRequest::parse(first, after, last, before)?;
+        let page = services::accounts::sessions::mine(c.state, actor, page).await?;
+        let current = actor.token_id;
+        Ok(connection(page, |t| t.id, |t| Session::of(t, current)))
     }
 }

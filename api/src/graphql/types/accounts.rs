@@ -44,6 +44,42 @@ impl From<user::Model> for User {
 // invitations, delegations, contributions): only they may list it.
 #[ComplexObject]
 impl User {
+    /// Whether the person proved their address by following the link sent
+    /// to it. Until then they cannot join pools, accept invitations or
+    /// roles, or submit formations. Only the person may see it.
+    async fn email_confirmed(&self, ctx: &Context<'_>) -> Result<bool> {
+        let c = Ctx::of(ctx)?;
+        services::accounts::require_self(c.actor().await?, self.model.id, "account settings")?;
+        Ok(self.model.email_confirmed_at.is_some())
+    }
+
+    /// The language of the person's messages (`en`, `es`). Only the person
+    /// may see it.
+    async fn locale(&self, ctx: &Context<'_>) -> Result<String> {
+        let c = Ctx::of(ctx)?;
+        services::accounts::require_self(c.actor().await?, self.model.id, "account settings")?;
+        Ok(self.model.locale.clone())
+    }
+
+    /// The optional messages and whether the person gets each; every other
+    /// message is always sent. Only the person may see them.
+    async fn notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<NotificationPreference>> {
+        let c = Ctx::of(ctx)?;
+        let prefs = services::accounts::profile::notification_preferences(
+            c.state,
+            c.actor().await?,
+            &self.model,
+        )
+        .await?;
+        Ok(prefs
+            .into_iter()
+            .map(NotificationPreference::from)
+            .collect())
+    }
+
     /// Every membership this person holds or held, oldest first; `status`
     /// narrows them. Only the person may list them.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
@@ -392,6 +428,8 @@ pub struct SignUpInput {
     pub password: String,
     /// 1 to 100 characters on one line.
     pub display_name: String,
+    /// The language of your messages: `en` (the default) or `es`.
+    pub locale: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -419,6 +457,7 @@ impl From<SignUpInput> for services::accounts::SignUpInput {
             email: input.email,
             password: input.password,
             display_name: input.display_name,
+            locale: input.locale,
         }
     }
 }
@@ -440,4 +479,98 @@ impl From<CreateApiTokenInput> for services::api_tokens::CreateApiTokenInput {
             expires_in_days: input.expires_in_days,
         }
     }
+}
+
+/// One of your sign-in sessions.
+#[derive(SimpleObject)]
+pub struct Session {
+    pub(crate) id: ID,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    /// Updated at most once a minute.
+    last_used_at: Option<DateTime<Utc>>,
+    /// The `User-Agent` it was opened with, as the client sent it.
+    user_agent: Option<String>,
+    /// The address it was opened from, as the server saw it.
+    client_address: Option<String>,
+    /// Whether this request came with it.
+    current: bool,
+}
+
+impl Session {
+    pub fn of(m: access_token::Model, current: uuid::Uuid) -> Self {
+        Self {
+            current: m.id == current,
+            id: m.id.into(),
+            created_at: m.created_at,
+            expires_at: m.expires_at,
+            last_used_at: m.last_used_at,
+            user_agent: m.user_agent,
+            client_address: m.client_address,
+        }
+    }
+}
+
+/// A kind of optional message.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotificationTopic {
+    /// A proposal opened, or closing soon, in a pool where you may vote.
+    Proposals,
+    /// A formation submitted to a parent entity you steward.
+    FormationReviews,
+    /// A decision on your application to a pool, or on your formation.
+    Decisions,
+}
+
+impl From<NotificationTopic> for services::notifications::Topic {
+    fn from(t: NotificationTopic) -> Self {
+        match t {
+            NotificationTopic::Proposals => Self::Proposals,
+            NotificationTopic::FormationReviews => Self::FormationReviews,
+            NotificationTopic::Decisions => Self::Decisions,
+        }
+    }
+}
+
+impl From<services::notifications::Topic> for NotificationTopic {
+    fn from(t: services::notifications::Topic) -> Self {
+        use services::notifications::Topic;
+        match t {
+            Topic::Proposals => Self::Proposals,
+            Topic::FormationReviews => Self::FormationReviews,
+            Topic::Decisions => Self::Decisions,
+        }
+    }
+}
+
+/// Whether you get one kind of optional message.
+#[derive(SimpleObject)]
+pub struct NotificationPreference {
+    topic: NotificationTopic,
+    enabled: bool,
+}
+
+impl From<(services::notifications::Topic, bool)> for NotificationPreference {
+    fn from((topic, enabled): (services::notifications::Topic, bool)) -> Self {
+        Self {
+            topic: topic.into(),
+            enabled,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct NotificationPreferenceInput {
+    pub topic: NotificationTopic,
+    pub enabled: bool,
+}
+
+/// An address proven by following the link sent to it.
+#[derive(SimpleObject)]
+pub struct EmailConfirmation {
+    /// The account's address, now confirmed.
+    pub email: String,
+    pub confirmed_at: DateTime<Utc>,
+    /// Whether the account moved to this address (a `changeEmail` link).
+    pub address_changed: bool,
 }

@@ -35,6 +35,13 @@ macro_rules! actions {
 
 actions! {
     AccountCreated = "account.created",
+    AccountEmailChanged = "account.emailChanged",
+    AccountEmailConfirmed = "account.emailConfirmed",
+    AccountNotificationsChanged = "account.notificationsChanged",
+    AccountPasswordChanged = "account.passwordChanged",
+    AccountPasswordReset = "account.passwordReset",
+    AccountProfileUpdated = "account.profileUpdated",
+    AccountSignedOutEverywhere = "account.signedOutEverywhere",
     ApiTokenCreated = "apiToken.created",
     ApiTokenRevoked = "apiToken.revoked",
     AppFailed = "app.failed",

@@ -91,6 +91,8 @@ impl<'a> Founding<'a> {
         let group_ids = self.insert_groups(txn, pool_id, now).await?;
         self.insert_memberships(txn, &group_ids, pool_id, now)
             .await?;
+        self.invite_founding_members(state, txn, pool_id, now)
+            .await?;
         self.insert_apps(state, txn, pool_id, now).await?;
         Ok(pool)
     }
@@ -190,6 +192,36 @@ impl<'a> Founding<'a> {
         membership::Entity::insert_many(memberships)
             .exec(txn)
             .await?;
+        Ok(())
+    }
+
+    /// An invitation, with its email, for every founding member but the
+    /// founder, from the founder.
+    async fn invite_founding_members(
+        &self,
+        state: &AppState,
+        txn: &DatabaseTransaction,
+        pool_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let invited = membership::Entity::find()
+            .filter(membership::Column::PoolId.eq(pool_id))
+            .filter(membership::Column::Status.eq(MembershipStatus::Invited))
+            .all(txn)
+            .await?;
+        for m in invited {
+            let email = crate::domain::Email::parse(&m.email, "email")
+                .map_err(|e| AppError::internal(anyhow::anyhow!("stored email: {}", e.message)))?;
+            crate::services::membership::invitations::issue(
+                state,
+                txn,
+                &m,
+                &email,
+                self.formation().founder_id,
+                now,
+            )
+            .await?;
+        }
         Ok(())
     }
 

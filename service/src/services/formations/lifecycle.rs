@@ -40,6 +40,11 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
         founder_only(actor, &draft.formation, "submit"),
     )
     .await?;
+    let founder = entities::user::Entity::find_by_id(actor.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))?;
+    crate::services::accounts::require_confirmed(&founder, "submit a formation")?;
     if !matches!(
         draft.formation.status,
         FormationStatus::Draft | FormationStatus::Rejected | FormationStatus::Withdrawn

@@ -46,10 +46,11 @@ pub enum Kind {
     SettleContribution,
     ApplyStripeEvent,
     ReconcilePayments,
+    SendMail,
 }
 
 impl Kind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::ProvisionApp,
         Self::SyncAppAccount,
         Self::DeliverWebhook,
@@ -57,6 +58,7 @@ impl Kind {
         Self::SettleContribution,
         Self::ApplyStripeEvent,
         Self::ReconcilePayments,
+        Self::SendMail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +70,7 @@ impl Kind {
             Self::SettleContribution => "settle_contribution",
             Self::ApplyStripeEvent => "apply_stripe_event",
             Self::ReconcilePayments => "reconcile_payments",
+            Self::SendMail => "send_mail",
         }
     }
 

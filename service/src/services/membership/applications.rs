@@ -61,6 +61,7 @@ pub async fn apply(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))?;
+    crate::services::accounts::require_confirmed(&me, "join a pool")?;
     let current = membership::Entity::find()
         .filter(membership::Column::PoolId.eq(pool.id))
         .filter(membership::Column::Email.eq(me.email.as_str()))

@@ -18,14 +18,14 @@ use crate::{
     domain::Email,
     error::{AppError, AppResult},
     services::audit::{self, Action, Change},
+    services::notifications::{self, Notice},
     services::{OnConflict, begin_write},
     state::AppState,
 };
 
 use super::{find_pool, group_of_pool, lock_pool, require_active_pool, require_admin};
 
-/// Prefix of invitation tokens.
-pub const INVITATION_PREFIX: &str = "inv_";
+pub use crate::services::notifications::links::{INVITATION_PREFIX, invitation_token};
 
 pub struct InviteInput {
     pub pool_id: Uuid,
@@ -148,7 +148,7 @@ async fn new_invited(
 
 /// A new invitation for the membership; only its token's hash is stored,
 /// the token is returned to be shown once.
-async fn issue(
+pub(crate) async fn issue(
     state: &AppState,
     txn: &DatabaseTransaction,
     membership: &membership::Model,
@@ -156,11 +156,12 @@ async fn issue(
     invited_by: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<(invitation::Model, String)> {
-    let token = tokens::new_token(INVITATION_PREFIX);
+    let id = Uuid::now_v7();
+    let token = invitation_token(state, id);
     let ttl =
         chrono::Duration::from_std(state.config.invitation_ttl).map_err(AppError::internal)?;
     let invitation = invitation::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         pool_id: Set(membership.pool_id),
         membership_id: Set(membership.id),
         email: Set(email.as_str().to_owned()),
@@ -176,6 +177,13 @@ async fn issue(
     }
     .insert(txn)
     .await?;
+    notifications::queue(
+        txn,
+        Notice::PoolInvitation {
+            invitation_id: invitation.id,
+        },
+    )
+    .await?;
     Ok((invitation, token))
 }
 
@@ -183,6 +191,11 @@ async fn issue(
 pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<membership::Model> {
     let hash = tokens::hash_token(state.config.auth_secret.expose(), token.trim());
     let txn = begin_write(&state.db).await?;
+    let me = user::Entity::find_by_id(actor.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))?;
+    crate::services::accounts::require_confirmed(&me, "accept an invitation")?;
     let find = || async {
         invitation::Entity::find()
             .filter(invitation::Column::TokenHash.eq(hash.as_str()))
@@ -214,10 +227,6 @@ pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<m
             "this invitation has expired; ask an admin to invite you again".into(),
         ));
     }
-    let me = user::Entity::find_by_id(actor.user_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))?;
     if me.email != invitation.email {
         return Err(AppError::Forbidden(format!(
             "this invitation was sent to another email address; sign in as {} to accept it",

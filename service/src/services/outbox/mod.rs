@@ -64,6 +64,13 @@ fn accounts_for(action: &Action) -> Accounts {
         A::MemberRoleChanged => Accounts::OfMember(AccountAction::Change),
         A::AppReady => Accounts::InApp,
         A::AccountCreated
+        | A::AccountEmailChanged
+        | A::AccountEmailConfirmed
+        | A::AccountNotificationsChanged
+        | A::AccountPasswordChanged
+        | A::AccountPasswordReset
+        | A::AccountProfileUpdated
+        | A::AccountSignedOutEverywhere
         | A::ApiTokenCreated
         | A::ApiTokenRevoked
         | A::AppFailed

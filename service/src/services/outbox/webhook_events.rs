@@ -94,6 +94,13 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::ContributionStarted
         | A::ContributionStatusChanged => E::ContributionChanged,
         A::AccountCreated
+        | A::AccountEmailChanged
+        | A::AccountEmailConfirmed
+        | A::AccountNotificationsChanged
+        | A::AccountPasswordChanged
+        | A::AccountPasswordReset
+        | A::AccountProfileUpdated
+        | A::AccountSignedOutEverywhere
         | A::ApiTokenCreated
         | A::ApiTokenRevoked
         | A::AppFailed

@@ -57,6 +57,7 @@ pub async fn accept_role(
 ) -> AppResult<parent_entity_role::Model> {
     let txn = begin_write(&state.db).await?;
     let (person, invitation) = open_invitation(&txn, actor, id).await?;
+    crate::services::accounts::require_confirmed(&person, "accept a role")?;
     if let Some(held) =
         permissions::parent_role(&txn, invitation.parent_entity_id, person.id).await?
     {
@@ -100,7 +101,9 @@ pub async fn decline_role(
     id: Uuid,
 ) -> AppResult<parent_entity_role::Model> {
     let txn = begin_write(&state.db).await?;
-    let (_, invitation) = open_invitation(&txn, actor, id).await?;
+    let (person, invitation) = open_invitation(&txn, actor, id).await?;
+    // Declining for an unproven address would turn the real owner away.
+    crate::services::accounts::require_confirmed(&person, "decline a role")?;
     let before = invitation.clone();
     let mut active: parent_entity_role::ActiveModel = invitation.into();
     active.status = Set(RoleStatus::Declined);

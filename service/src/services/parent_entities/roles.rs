@@ -110,6 +110,11 @@ pub async fn grant_role(
             .created(&role),
     )
     .await?;
+    crate::services::notifications::queue(
+        &txn,
+        crate::services::notifications::Notice::RoleInvitation { role_id: role.id },
+    )
+    .await?;
     txn.commit().await?;
     Ok(role)
 }

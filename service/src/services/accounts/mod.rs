@@ -1,4 +1,11 @@
-//! Sign-up, sign-in, sign-out and sessions.
+//! Accounts: sign-up, sign-in and sign-out here; confirming and changing
+//! the address, passwords, sessions and the profile in the submodules.
+
+pub mod email;
+pub mod links;
+pub mod passwords;
+pub mod profile;
+pub mod sessions;
 
 use chrono::Utc;
 use entities::{access_token, sign_in_failure, user};
@@ -8,9 +15,12 @@ use uuid::Uuid;
 use crate::{
     auth::{Actor, Origin, password, tokens},
     domain::{Check, Email, Password, SingleLineText},
+    error::FieldError,
     error::{AppError, AppResult},
+    mail::Locale,
     services::OnConflict,
     services::audit::{self, Action, Author, Change},
+    services::lock,
     state::AppState,
 };
 
@@ -18,6 +28,8 @@ pub struct SignUpInput {
     pub email: String,
     pub password: String,
     pub display_name: String,
+    /// The language of the person's messages; English when unset.
+    pub locale: Option<String>,
 }
 
 /// A new session: the secret (shown once) and whose it is.
@@ -39,7 +51,13 @@ pub async fn sign_up(state: &AppState, origin: &Origin, input: SignUpInput) -> A
         "input.password",
     ));
     let display_name = check.field(DisplayName::parse(&input.display_name, "input.displayName"));
-    let (Some(email), Some(password), Some(display_name)) = (email, password, display_name) else {
+    let locale = match input.locale.as_deref() {
+        None => Some(Locale::En),
+        Some(tag) => check.field(parse_locale(tag, "input.locale")),
+    };
+    let (Some(email), Some(password), Some(display_name), Some(locale)) =
+        (email, password, display_name, locale)
+    else {
         return Err(check.into_error());
     };
     state
@@ -55,17 +73,21 @@ pub async fn sign_up(state: &AppState, origin: &Origin, input: SignUpInput) -> A
         password_hash: Set(password_hash),
         created_at: Set(now),
         updated_at: Set(now),
+        email_confirmed_at: Set(None),
+        locale: Set(locale.tag().to_owned()),
+        deleted_at: Set(None),
     }
     .insert(&txn)
     .await
     .on_conflict(|| format!("an account with the email {email} already exists; sign in instead"))?;
+    email::send_confirmation(state, &txn, &user).await?;
     audit::record(
         &txn,
         Author::anonymous(origin).identified(user.id),
         Change::new(Action::AccountCreated, "User", user.id).created(&user),
     )
     .await?;
-    let session = open_session(state, &txn, user).await?;
+    let session = open_session(state, &txn, user, origin).await?;
     txn.commit().await?;
     Ok(session)
 }
@@ -111,7 +133,7 @@ pub async fn sign_in(state: &AppState, origin: &Origin, input: SignInInput) -> A
                 .exec(&txn)
                 .await?;
             let author = Author::anonymous(origin).identified(user.id);
-            let session = open_session(state, &txn, user).await?;
+            let session = open_session(state, &txn, user, origin).await?;
             audit::record(
                 &txn,
                 author,
@@ -184,6 +206,7 @@ async fn open_session(
     state: &AppState,
     db: &impl sea_orm::ConnectionTrait,
     user: user::Model,
+    origin: &Origin,
 ) -> AppResult<Session> {
     let token = tokens::new_token(tokens::SESSION_PREFIX);
     let now = Utc::now();
@@ -204,6 +227,8 @@ async fn open_session(
         expires_at: Set(expires_at),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        user_agent: Set(origin.user_agent.clone()),
+        client_address: Set(origin.client_address.clone()),
     }
     .insert(db)
     .await?;
@@ -257,4 +282,61 @@ pub async fn me(state: &AppState, actor: &Actor) -> AppResult<user::Model> {
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))
+}
+
+/// A language messages can be written in.
+pub(crate) fn parse_locale(tag: &str, path: &str) -> Result<Locale, FieldError> {
+    Locale::parse(tag).ok_or_else(|| {
+        let known: Vec<_> = Locale::ALL.iter().map(|l| l.tag()).collect();
+        FieldError::new(path, format!("expected one of {}", known.join(", ")))
+    })
+}
+
+/// The person's row, held for a read-modify-write until the transaction ends.
+pub(crate) async fn load_for_update(
+    txn: &sea_orm::DatabaseTransaction,
+    user_id: Uuid,
+) -> AppResult<user::Model> {
+    lock::<user::Entity>(txn, user_id)
+        .await?
+        .filter(|u| u.deleted_at.is_none())
+        .ok_or_else(|| AppError::Unauthenticated("this account no longer exists".into()))
+}
+
+/// Checks the person's password before a change only they may make (a new
+/// address, a new password, deleting the account). Guesses count against
+/// the sign-in limit of the caller's address; a wrong one names the field.
+pub(crate) async fn require_password(
+    state: &AppState,
+    origin: &Origin,
+    person: &user::Model,
+    given: String,
+    path: &str,
+) -> AppResult<()> {
+    state
+        .limits
+        .sign_in_attempt(origin.client_address.as_deref().unwrap_or_default())?;
+    if password::verify(&state.limits, given, Some(person.password_hash.clone())).await? {
+        Ok(())
+    } else {
+        Err(AppError::Validation(vec![FieldError::new(
+            path,
+            "is not the account's password",
+        )]))
+    }
+}
+
+/// Refuses what needs a proven address (joining a pool, accepting an
+/// invitation or a role, submitting a formation) to an account whose
+/// address is not confirmed yet: invitations and roles are matched by
+/// address, so an unproven one could take someone else's.
+pub fn require_confirmed(person: &user::Model, doing: &str) -> AppResult<()> {
+    if person.email_confirmed_at.is_none() {
+        return Err(AppError::Forbidden(format!(
+            "confirm your email address before you {doing}: follow the link sent to {}, \
+             or ask for a new one with sendEmailConfirmation",
+            person.email
+        )));
+    }
+    Ok(())
 }

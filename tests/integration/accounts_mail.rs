@@ -1,0 +1,442 @@
+//! The account's messages, read from a real SMTP server (aiosmtpd, started
+//! by the test command): confirmation, password reset, invitations, and
+//! the outbox's promises (nothing for a rolled-back change, a refused
+//! delivery retried).
+
+use entities::{account_token, job};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use serde_json::{Value, json};
+
+use crate::{
+    formations::World,
+    helpers::{PASSWORD, TestApp, error_code, error_paths, eventually, resolve},
+    pools::{PoolWorld, TWO_GROUPS, form_pool_with},
+};
+
+const SETTINGS: &[(&str, &str)] = &[
+    ("SMTP_URL", "env:TEST_SMTP_URL"),
+    ("APP_URL", "https://app.example"),
+    ("JOB_RETRY_BASE_MS", "20"),
+    ("JOB_POLL_INTERVAL_MS", "50"),
+];
+
+on_both_databases!(
+    settings: super::SETTINGS;
+    needs smtp;
+    sign_up_sends_a_confirmation_that_works_once,
+    a_reset_link_works_once_expires_and_ends_sessions,
+    an_invitation_email_reaches_the_invited_address,
+    founding_members_are_invited_by_email_at_approval,
+    changing_the_address_is_confirmed_at_the_new_one,
+    no_message_for_a_rolled_back_change,
+    a_refused_delivery_is_retried,
+);
+
+/// An address no other test uses: the SMTP server is shared.
+fn address(name: &str) -> String {
+    format!("{name}-{}@example.org", uuid::Uuid::now_v7().simple())
+}
+
+/// The messages the SMTP server received for `to`, oldest first.
+async fn messages(app: &TestApp, to: &str) -> Vec<Value> {
+    let base = resolve("env:TEST_MAILBOX_URL");
+    app.client
+        .get(format!("{base}/messages"))
+        .query(&[("to", to)])
+        .send()
+        .await
+        .expect("the mailbox answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// Waits until `to` has received `n` messages; returns them.
+async fn wait_for(app: &TestApp, to: &str, n: usize) -> Vec<Value> {
+    eventually(&format!("{n} messages reach {to}"), || async {
+        let got = messages(app, to).await;
+        if got.len() >= n { Ok(got) } else { Err(got) }
+    })
+    .await
+}
+
+/// The token in the message's link to `path` (checked in both bodies).
+fn token_in(message: &Value, path: &str) -> String {
+    let prefix = format!("https://app.example{path}?token=");
+    let text = message["text"].as_str().expect("a text body");
+    let start = text
+        .find(&prefix)
+        .unwrap_or_else(|| panic!("no link to {path} in {text}"))
+        + prefix.len();
+    let token: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let html = message["html"].as_str().expect("an HTML body");
+    assert!(
+        html.contains(&format!("href=\"{prefix}{token}\"")),
+        "the HTML has the same link: {html}"
+    );
+    token
+}
+
+const ME: &str = "{ me { email emailConfirmed } }";
+const CONFIRM: &str = "mutation($t: String!) { confirmEmail(token: $t) { email addressChanged } }";
+
+async fn sign_up(app: &TestApp, email: &str) -> String {
+    app.sign_up_unconfirmed(email).await.0
+}
+
+async fn refuses_what_needs_an_address(app: &TestApp, token: &str) {
+    let res = app
+        .gql(
+            Some(token),
+            "mutation { acceptInvitation(token: \"inv_x\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&res), "FORBIDDEN", "{res:#}");
+    let message = res["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("confirm your email"), "{message}");
+}
+
+async fn sign_up_sends_a_confirmation_that_works_once(app: TestApp) {
+    let email = address("ada");
+    let token = sign_up(&app, &email).await;
+    assert_eq!(
+        app.ok(Some(&token), ME, json!({})).await["me"]["emailConfirmed"],
+        false
+    );
+    refuses_what_needs_an_address(&app, &token).await;
+
+    let mail = wait_for(&app, &email, 1).await;
+    let message = &mail[0];
+    assert_eq!(message["subject"], "Confirm your email address");
+    assert!(
+        message["messageId"]
+            .as_str()
+            .unwrap()
+            .ends_with("@localhost>"),
+        "{message:#}"
+    );
+    assert!(message["headers"].get("List-Unsubscribe").is_none());
+    let link = token_in(message, "/confirm-email");
+
+    // No session needed: the link is the credential.
+    let confirmed = app.ok(None, CONFIRM, json!({ "t": link })).await;
+    assert_eq!(
+        confirmed["confirmEmail"],
+        json!({ "email": email, "addressChanged": false })
+    );
+    assert_eq!(
+        app.ok(Some(&token), ME, json!({})).await["me"]["emailConfirmed"],
+        true
+    );
+    let again = app.gql(None, CONFIRM, json!({ "t": link })).await;
+    assert_eq!(error_code(&again), "CONFLICT", "works once: {again:#}");
+    let forged = app.gql(None, CONFIRM, json!({ "t": "pat1_forged" })).await;
+    assert_eq!(error_code(&forged), "NOT_FOUND");
+    // Confirmed: asking for another link is refused, and says why.
+    let resend = app
+        .gql(
+            Some(&token),
+            "mutation { sendEmailConfirmation }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&resend), "CONFLICT");
+}
+
+const RESET: &str =
+    "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
+const REQUEST_RESET: &str = "mutation($e: String!) { requestPasswordReset(email: $e) }";
+const SIGN_IN: &str = "mutation($i: SignInInput!) { signIn(input: $i) { token } }";
+
+async fn a_reset_link_works_once_expires_and_ends_sessions(app: TestApp) {
+    let email = address("grace");
+    let first_session = sign_up(&app, &email).await;
+    wait_for(&app, &email, 1).await; // the confirmation
+
+    // The same answer for an address without an account, and nothing queued.
+    let queued = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            job::Entity::find()
+                .filter(job::Column::Kind.eq("send_mail"))
+                .all(&db)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let before = queued(&app).await;
+    let nobody = app
+        .ok(None, REQUEST_RESET, json!({ "e": address("nobody") }))
+        .await;
+    assert_eq!(nobody["requestPasswordReset"], true);
+    assert_eq!(queued(&app).await, before, "no message for no account");
+
+    let asked = app.ok(None, REQUEST_RESET, json!({ "e": email })).await;
+    assert_eq!(asked["requestPasswordReset"], true);
+    let mail = wait_for(&app, &email, 2).await;
+    assert_eq!(mail[1]["subject"], "Reset your password");
+    let link = token_in(&mail[1], "/reset-password");
+
+    let weak = app
+        .gql(None, RESET, json!({ "t": link, "p": "short" }))
+        .await;
+    assert_eq!(error_code(&weak), "VALIDATION");
+    let new_password = "a much newer battery staple";
+    let reset = app
+        .ok(None, RESET, json!({ "t": link, "p": new_password }))
+        .await;
+    assert_eq!(reset["resetPassword"], true);
+    let again = app
+        .gql(None, RESET, json!({ "t": link, "p": new_password }))
+        .await;
+    assert_eq!(error_code(&again), "CONFLICT", "single use: {again:#}");
+
+    // Every session ended; the new password signs in, the old one does not.
+    let old = app.gql(Some(&first_session), ME, json!({})).await;
+    assert_eq!(error_code(&old), "UNAUTHENTICATED", "{old:#}");
+    let with_old = app
+        .gql(
+            None,
+            SIGN_IN,
+            json!({ "i": { "email": email, "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(error_code(&with_old), "UNAUTHENTICATED");
+    let session = app
+        .ok(
+            None,
+            SIGN_IN,
+            json!({ "i": { "email": email, "password": new_password } }),
+        )
+        .await["signIn"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Following the link proved the address too.
+    assert_eq!(
+        app.ok(Some(&session), ME, json!({})).await["me"]["emailConfirmed"],
+        true
+    );
+    let told = wait_for(&app, &email, 3).await;
+    assert_eq!(told[2]["subject"], "Your password was changed");
+
+    // A link an hour old no longer works.
+    app.ok(None, REQUEST_RESET, json!({ "e": email })).await;
+    let mail = wait_for(&app, &email, 4).await;
+    let late = token_in(&mail[3], "/reset-password");
+    account_token::Entity::update_many()
+        .col_expr(
+            account_token::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .filter(account_token::Column::UsedAt.is_null())
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let expired = app
+        .gql(
+            None,
+            RESET,
+            json!({ "t": late, "p": "yet another long password" }),
+        )
+        .await;
+    assert_eq!(error_code(&expired), "CONFLICT");
+    assert!(
+        expired["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{expired:#}"
+    );
+}
+
+async fn an_invitation_email_reaches_the_invited_address(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    let email = address("linus");
+    let invited = p
+        .app()
+        .ok(
+            Some(&p.w.founder),
+            "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
+            json!({ "i": { "poolId": p.pool, "email": email, "stakeholderGroupId": p.groups["users"] } }),
+        )
+        .await;
+    let shown = invited["inviteMember"]["token"].as_str().unwrap();
+    let mail = wait_for(p.app(), &email, 1).await;
+    assert_eq!(mail[0]["subject"], "You are invited to join Test Pool");
+    let text = mail[0]["text"].as_str().unwrap();
+    assert!(text.contains("in the group Users"), "{text}");
+    let link = token_in(&mail[0], "/invitations/accept");
+    assert_eq!(
+        link, shown,
+        "the link carries the token the admin was shown"
+    );
+
+    // The invited person signs up with that address, confirms it, accepts.
+    let token = sign_up(p.app(), &email).await;
+    let accept = "mutation($t: String!) { acceptInvitation(token: $t) { status } }";
+    let early = p
+        .app()
+        .gql(Some(&token), accept, json!({ "t": link }))
+        .await;
+    assert_eq!(error_code(&early), "FORBIDDEN", "not confirmed yet");
+    let mail = wait_for(p.app(), &email, 2).await;
+    let confirm = token_in(&mail[1], "/confirm-email");
+    p.app().ok(None, CONFIRM, json!({ "t": confirm })).await;
+    let invitations = p
+        .app()
+        .ok(
+            Some(&token),
+            "{ me { invitations { edges { node { email } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        invitations["me"]["invitations"]["edges"][0]["node"]["email"],
+        email.as_str()
+    );
+    let accepted = p.app().ok(Some(&token), accept, json!({ "t": link })).await;
+    assert_eq!(accepted["acceptInvitation"]["status"], "ACTIVE");
+}
+
+async fn founding_members_are_invited_by_email_at_approval(app: TestApp) {
+    let w = World::new(app, "AUTOMATIC").await;
+    let email = address("mae");
+    let pool = form_pool_with(
+        &w,
+        TWO_GROUPS(),
+        json!([]),
+        "Founders Pool",
+        json!([{ "email": email, "displayName": "Mae", "stakeholderGroupKey": "users", "role": "MEMBER" }]),
+    )
+    .await;
+    let mail = wait_for(&w.app, &email, 1).await;
+    assert_eq!(mail[0]["subject"], "You are invited to join Founders Pool");
+    let text = mail[0]["text"].as_str().unwrap();
+    assert!(text.contains("named you a founding member"), "{text}");
+    let link = token_in(&mail[0], "/invitations/accept");
+
+    let (token, _) = w.app.sign_up(&email).await;
+    let accepted = w
+        .app
+        .ok(
+            Some(&token),
+            "mutation($t: String!) { acceptInvitation(token: $t) { status joinedVia pool { id } stakeholderGroup { key } } }",
+            json!({ "t": link }),
+        )
+        .await;
+    assert_eq!(
+        accepted["acceptInvitation"],
+        json!({ "status": "ACTIVE", "joinedVia": "FOUNDING", "pool": { "id": pool }, "stakeholderGroup": { "key": "users" } })
+    );
+}
+
+async fn changing_the_address_is_confirmed_at_the_new_one(app: TestApp) {
+    let old = address("old");
+    let new = address("new");
+    let token = sign_up(&app, &old).await;
+    wait_for(&app, &old, 1).await;
+    let change = "mutation($e: String!, $p: String!) { changeEmail(newEmail: $e, password: $p) }";
+    let wrong = app
+        .gql(
+            Some(&token),
+            change,
+            json!({ "e": new, "p": "not the password" }),
+        )
+        .await;
+    assert_eq!(error_code(&wrong), "VALIDATION");
+    assert_eq!(error_paths(&wrong), ["password"]);
+    app.ok(Some(&token), change, json!({ "e": new, "p": PASSWORD }))
+        .await;
+    let mail = wait_for(&app, &new, 1).await;
+    assert_eq!(mail[0]["subject"], "Confirm your new email address");
+    // Nothing moves until the new address confirms.
+    assert_eq!(
+        app.ok(Some(&token), ME, json!({})).await["me"]["email"],
+        old.as_str()
+    );
+    let link = token_in(&mail[0], "/confirm-email");
+    let moved = app.ok(None, CONFIRM, json!({ "t": link })).await;
+    assert_eq!(
+        moved["confirmEmail"],
+        json!({ "email": new, "addressChanged": true })
+    );
+    let told = wait_for(&app, &old, 2).await;
+    assert_eq!(
+        told[1]["subject"],
+        "Your account's email address was changed"
+    );
+    assert!(told[1]["text"].as_str().unwrap().contains(&new));
+    let signed_in = app
+        .gql(
+            None,
+            SIGN_IN,
+            json!({ "i": { "email": new, "password": PASSWORD } }),
+        )
+        .await;
+    assert!(signed_in.get("errors").is_none(), "{signed_in:#}");
+}
+
+/// The outbox: a message queued in a transaction that rolls back is never
+/// sent. A second one, committed after it, shows the worker has passed.
+async fn no_message_for_a_rolled_back_change(app: TestApp) {
+    use api::services::notifications::{Notice, queue};
+    let email = address("rollback");
+    let (_, id) = app.sign_up(&email).await;
+    wait_for(&app, &email, 1).await; // the confirmation
+    let user_id = uuid::Uuid::parse_str(&id).unwrap();
+
+    let txn = app.db.begin().await.unwrap();
+    queue(&txn, Notice::PasswordChanged { user_id })
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    let txn = app.db.begin().await.unwrap();
+    queue(
+        &txn,
+        Notice::EmailChanged {
+            user_id,
+            old_email: email.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+
+    let mail = wait_for(&app, &email, 2).await;
+    app.jobs_settled("send_mail").await;
+    let mail_after = messages(&app, &email).await;
+    assert_eq!(mail_after.len(), 2, "{mail:#?}");
+    assert_eq!(
+        mail_after[1]["subject"],
+        "Your account's email address was changed"
+    );
+}
+
+/// The SMTP server says "try again later" (451) to the first attempt; the
+/// job tries again and the message arrives once, with the same Message-ID.
+async fn a_refused_delivery_is_retried(app: TestApp) {
+    let email = format!(
+        "busy-{}+tempfail@example.org",
+        uuid::Uuid::now_v7().simple()
+    );
+    sign_up(&app, &email).await;
+    let mail = wait_for(&app, &email, 1).await;
+    assert_eq!(mail[0]["subject"], "Confirm your email address");
+    app.jobs_settled("send_mail").await;
+    let attempts: Vec<i32> = job::Entity::find()
+        .filter(job::Column::Kind.eq("send_mail"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.attempts)
+        .collect();
+    assert!(attempts.contains(&2), "{attempts:?}");
+    assert_eq!(messages(&app, &email).await.len(), 1, "delivered once");
+}
