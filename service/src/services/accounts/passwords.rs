@@ -67,10 +67,7 @@ pub async fn reset(
         .await?
         .filter(|u| u.deleted_at.is_none())
         .ok_or_else(|| AppError::NotFound("no link has this token".into()))?;
-    let email = Email::parse(&person.email, "email").ok();
-    let new_password = Password::parse(&new_password, email.as_ref(), "newPassword")
-        .map_err(|e| AppError::Validation(vec![e]))?;
-    let hash = password::hash(&state.limits, new_password.into_inner()).await?;
+    let hash = new_hash(state, &person, new_password).await?;
     let txn = begin_write(&state.db).await?;
     links::take(&txn, &link).await?;
     let person = load_for_update(&txn, person.id).await?;
@@ -81,9 +78,7 @@ pub async fn reset(
     active.email_confirmed_at = Set(confirmed);
     active.updated_at = Set(now);
     let person = active.update(&txn).await?;
-    end_sessions(&txn, person.id, None).await?;
-    links::retire(&txn, person.id, Purpose::ResetPassword, now).await?;
-    notifications::queue(&txn, Notice::PasswordChanged { user_id: person.id }).await?;
+    after_new_password(&txn, person.id, None).await?;
     audit::record(
         &txn,
         Author::anonymous(origin).identified(person.id),
@@ -105,10 +100,7 @@ pub async fn change(
     actor.require_session("changePassword")?;
     let person = super::me(state, actor).await?;
     require_password(state, &actor.origin, &person, current, "currentPassword").await?;
-    let email = Email::parse(&person.email, "email").ok();
-    let new_password = Password::parse(&new_password, email.as_ref(), "newPassword")
-        .map_err(|e| AppError::Validation(vec![e]))?;
-    let hash = password::hash(&state.limits, new_password.into_inner()).await?;
+    let hash = new_hash(state, &person, new_password).await?;
     let txn = begin_write(&state.db).await?;
     let person = load_for_update(&txn, person.id).await?;
     let now = Utc::now();
@@ -116,9 +108,7 @@ pub async fn change(
     active.password_hash = Set(hash);
     active.updated_at = Set(now);
     let person = active.update(&txn).await?;
-    end_sessions(&txn, person.id, Some(actor.token_id)).await?;
-    links::retire(&txn, person.id, Purpose::ResetPassword, now).await?;
-    notifications::queue(&txn, Notice::PasswordChanged { user_id: person.id }).await?;
+    after_new_password(&txn, person.id, Some(actor.token_id)).await?;
     audit::record(
         &txn,
         actor,
@@ -127,6 +117,26 @@ pub async fn change(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// The hash of a new password, checked against the account's address.
+async fn new_hash(state: &AppState, person: &user::Model, raw: String) -> AppResult<String> {
+    let email = Email::parse(&person.email, "email").ok();
+    let new_password = Password::parse(&raw, email.as_ref(), "newPassword")
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    password::hash(&state.limits, new_password.into_inner()).await
+}
+
+/// What a new password ends and says: the other sessions (all but `keep`),
+/// any unused reset link, and a message to the account's address.
+async fn after_new_password(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> AppResult<()> {
+    end_sessions(db, user_id, keep).await?;
+    links::retire(db, user_id, Purpose::ResetPassword, Utc::now()).await?;
+    notifications::queue(db, Notice::PasswordChanged { user_id }).await
 }
 
 /// Ends every open session of `user_id` but `keep`; returns how many ended.
