@@ -22,6 +22,9 @@ pub enum ApplicationStatus {
     Approved,
     #[sea_orm(string_value = "REJECTED")]
     Rejected,
+    /// The applicant withdrew it (their account was deleted).
+    #[sea_orm(string_value = "WITHDRAWN")]
+    Withdrawn,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

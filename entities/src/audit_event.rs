@@ -59,6 +59,14 @@ pub struct Model {
     pub changes: String,
     pub request_id: Option<String>,
     pub client_address: Option<String>,
+    /// Random per event (recipe 2): the digest of an erased value cannot
+    /// be tested against guesses once the salt is gone.
+    pub content_salt: Option<String>,
+    /// SHA-256 over `[salt, changes, clientAddress]`; the hash covers this
+    /// instead of the two values. `None` for events of recipe 1.
+    pub content_digest: Option<String>,
+    /// When a person's data in `changes` and `client_address` was erased.
+    pub redacted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m20261204_000001_live_contributions;
 mod m20261204_000002_payment_reconciliations;
 mod m20261205_000001_parent_entity_slugs;
 mod m20261206_000001_account_lifecycle;
+mod m20261207_000001_audit_redaction;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_payment_reconciliations::Migration),
             Box::new(m20261205_000001_parent_entity_slugs::Migration),
             Box::new(m20261206_000001_account_lifecycle::Migration),
+            Box::new(m20261207_000001_audit_redaction::Migration),
         ]
     }
 }

@@ -14,7 +14,8 @@ use crate::{
 
 const EVENT_FIELDS: &str =
     "id seq occurredAt actorKind actor { id } tokenId action outcome entityType
-    entityId poolId parentEntityId changes requestId clientAddress hash prevHash poolPrevHash";
+    entityId poolId parentEntityId changes requestId clientAddress hash prevHash poolPrevHash
+    contentSalt contentDigest redactedAt";
 
 /// Every event the filter selects, following the pages.
 pub(crate) async fn all_events(app: &TestApp, token: &str, input: Value) -> Vec<Value> {
@@ -304,33 +305,49 @@ async fn each_kind_of_change_is_recorded_with_who_and_what(app: TestApp) {
 /// the README, independently of the server's code.
 pub(crate) fn recompute_hash(e: &Value, chain_key: &str) -> String {
     let text = |v: &Value| if v.is_null() { Value::Null } else { v.clone() };
+    let sha = |v: Value| hex::encode(Sha256::digest(v.to_string().as_bytes()));
     let changes = if e["changes"].is_string() {
         e["changes"].clone()
     } else {
         Value::from(serde_json::to_string(&e["changes"]).unwrap())
     };
-    let canonical = json!([
-        "pools-audit/1",
-        e["id"],
-        chain_key,
-        e["seq"],
-        e["prevHash"],
+    let digest = &e["contentDigest"];
+    let mut canonical = vec![
+        json!(if digest.is_null() {
+            "pools-audit/1"
+        } else {
+            "pools-audit/2"
+        }),
+        e["id"].clone(),
+        json!(chain_key),
+        e["seq"].clone(),
+        e["prevHash"].clone(),
         text(&e["poolPrevHash"]),
-        e["occurredAt"],
-        e["actorKind"],
+        e["occurredAt"].clone(),
+        e["actorKind"].clone(),
         text(&e["actorUserId"]),
         text(&e["tokenId"]),
-        e["action"],
-        e["outcome"],
-        e["entityType"],
+        e["action"].clone(),
+        e["outcome"].clone(),
+        e["entityType"].clone(),
         text(&e["entityId"]),
         text(&e["poolId"]),
         text(&e["parentEntityId"]),
-        changes,
-        text(&e["requestId"]),
-        text(&e["clientAddress"]),
-    ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    ];
+    if digest.is_null() {
+        canonical.extend([changes, text(&e["requestId"]), text(&e["clientAddress"])]);
+    } else {
+        if e["redactedAt"].is_null() {
+            let content = json!([e["contentSalt"], changes, text(&e["clientAddress"])]);
+            assert_eq!(
+                &Value::from(sha(content)),
+                digest,
+                "the digest covers the stored values"
+            );
+        }
+        canonical.extend([digest.clone(), text(&e["requestId"])]);
+    }
+    sha(Value::Array(canonical))
 }
 
 async fn verify(app: &TestApp, token: &str, parent: &str) -> Value {
@@ -1143,6 +1160,9 @@ async fn the_audit_pack_checks_out_without_the_server(app: TestApp) {
             "poolId": blank_as_null(&e["pool_id"]), "parentEntityId": blank_as_null(&e["parent_entity_id"]),
             "changes": e["changes"], "requestId": blank_as_null(&e["request_id"]),
             "clientAddress": blank_as_null(&e["client_address"]),
+            "contentSalt": blank_as_null(&e["content_salt"]),
+            "contentDigest": blank_as_null(&e["content_digest"]),
+            "redactedAt": blank_as_null(&e["redacted_at"]),
         });
         assert_eq!(
             recompute_hash(&as_api, chain_key),

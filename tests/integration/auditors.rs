@@ -41,6 +41,7 @@ const OWN_ACCOUNT: &[&str] = &[
     "setNotificationPreferences",
     "revokeSession",
     "signOutEverywhere",
+    "deleteAccount",
 ];
 
 /// What the walk puts into a mutation's arguments.

@@ -24,6 +24,7 @@ mod cluster;
 mod complexity;
 mod contributions;
 mod databases;
+mod erasure;
 mod events;
 mod faults;
 mod formations;

@@ -30,6 +30,7 @@ const OPEN_TO_ALL: &[&str] = &[
     "updateProfile",
     "setNotificationPreferences",
     "signOutEverywhere",
+    "deleteAccount",
 ];
 
 on_both_databases!(

@@ -94,7 +94,9 @@ pub async fn verify(limits: &Limits, password: String, stored: Option<String>) -
 }
 
 /// Argon2id hash of a random string, with the default parameters.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$5Vt2P3fZ3K0YqGx9yQm7n4mC3O8Xb2kQv6r0Yd1cH4Q";
+/// Also what a deleted account keeps in place of its hash: no password
+/// anyone knows matches it.
+pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$5Vt2P3fZ3K0YqGx9yQm7n4mC3O8Xb2kQv6r0Yd1cH4Q";
 
 #[cfg(test)]
 mod tests {

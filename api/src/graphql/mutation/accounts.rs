@@ -5,14 +5,14 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            ApiToken, AuthPayload, CreateApiTokenInput, CreatedApiToken, EmailConfirmation,
-            NotificationPreference, NotificationPreferenceInput, Session, SignInInput, SignUpInput,
-            User,
+            AccountDeletion, ApiToken, AuthPayload, CreateApiTokenInput, CreatedApiToken,
+            EmailConfirmation, NotificationPreference, NotificationPreferenceInput, Session,
+            SignInInput, SignUpInput, User,
         },
     },
     services::{
         accounts::{self, email, passwords, profile, sessions},
-        api_tokens,
+        api_tokens, erasure,
     },
 };
 
@@ -182,6 +182,25 @@ impl AccountMutation {
         let c = Ctx::of(ctx)?;
         let ended = sessions::sign_out_everywhere(c.state, c.actor().await?).await?;
         Ok(i32::try_from(ended).unwrap_or(i32::MAX))
+    }
+
+    /// Deletes your account, given your password: your memberships and
+    /// roles end (refused while you are a pool's last admin or a parent's
+    /// last steward, or while a contribution is not canceled), every session
+    /// and API token ends, and your address, name and devices are erased,
+    /// from the audit trail too. Pools' registers keep each membership's
+    /// entry as the law requires (see the README). Needs a signed-in session.
+    async fn delete_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] password: String,
+    ) -> Result<AccountDeletion> {
+        let c = Ctx::of(ctx)?;
+        let actor = c.actor().await?;
+        c.request.take_credential_call()?;
+        Ok(erasure::delete_account(c.state, actor, password)
+            .await?
+            .into())
     }
 
     /// Creates an API token for an integrator; the secret is returned this once.

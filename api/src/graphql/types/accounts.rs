@@ -565,6 +565,30 @@ pub struct NotificationPreferenceInput {
     pub enabled: bool,
 }
 
+/// What deleting an account did.
+#[derive(SimpleObject)]
+pub struct AccountDeletion {
+    pub deleted_at: DateTime<Utc>,
+    /// Memberships that ended (and invitations the account held).
+    pub memberships_ended: i32,
+    /// Parent roles revoked, and role invitations declined.
+    pub roles_ended: i32,
+    /// Audit events from which the account's data was erased.
+    pub events_redacted: i32,
+}
+
+impl From<service::services::erasure::Deletion> for AccountDeletion {
+    fn from(d: service::services::erasure::Deletion) -> Self {
+        let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        Self {
+            deleted_at: d.deleted_at,
+            memberships_ended: count(d.memberships_ended),
+            roles_ended: count(d.roles_ended),
+            events_redacted: count(d.events_redacted),
+        }
+    }
+}
+
 /// An address proven by following the link sent to it.
 #[derive(SimpleObject)]
 pub struct EmailConfirmation {

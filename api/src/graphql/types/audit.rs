@@ -66,6 +66,15 @@ pub struct AuditEvent {
     prev_hash: String,
     /// The hash of the same pool's previous event, for pool events.
     pool_prev_hash: Option<String>,
+    /// Random per event; with `changes` and `clientAddress` it gives
+    /// `contentDigest`. Gone once the event is redacted.
+    content_salt: Option<String>,
+    /// What `hash` covers in place of `changes` and `clientAddress`
+    /// (recipe `pools-audit/2`); null for events of recipe 1.
+    content_digest: Option<String>,
+    /// When a deleted account's data was erased from `changes` and
+    /// `clientAddress`; the digest, and so the chain, are unchanged.
+    redacted_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     actor_user_id: Option<Uuid>,
     /// Parsed only when asked for: a page of events is often read without.
@@ -93,6 +102,9 @@ impl From<audit_event::Model> for AuditEvent {
             hash: m.hash,
             prev_hash: m.prev_hash,
             pool_prev_hash: m.pool_prev_hash,
+            content_salt: m.content_salt,
+            content_digest: m.content_digest,
+            redacted_at: m.redacted_at,
             actor_user_id: m.actor_user_id,
         }
     }

@@ -19,6 +19,8 @@ pub enum ApplicationStatus {
     Pending,
     Approved,
     Rejected,
+    /// The applicant's account was deleted before a decision.
+    Withdrawn,
 }
 
 // An invitation to join a pool.

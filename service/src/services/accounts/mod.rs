@@ -105,6 +105,7 @@ pub async fn sign_in(state: &AppState, origin: &Origin, input: SignInInput) -> A
     let attempt = reserve_attempt(state, &email, &address).await?;
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::DeletedAt.is_null())
         .one(&state.db)
         .await?;
     let verified = password::verify(

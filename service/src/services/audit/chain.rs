@@ -3,12 +3,17 @@
 //! reordering any stored event breaks every link after it.
 //!
 //! The hash is SHA-256, in lower-case hex, over the compact JSON array
-//! `["pools-audit/1", id, chainKey, seq, prevHash, poolPrevHash, occurredAt,
+//! `["pools-audit/2", id, chainKey, seq, prevHash, poolPrevHash, occurredAt,
 //! actorKind, actorUserId, actorTokenId, action, outcome, entityType,
-//! entityId, poolId, parentEntityId, changes, requestId, clientAddress]`,
-//! where `occurredAt` is RFC 3339 in UTC with microseconds, absent values
-//! are `null` and `changes` is the stored JSON text as a string. The README
-//! shows how to check it without the server.
+//! entityId, poolId, parentEntityId, contentDigest, requestId]`, where
+//! `contentDigest` is SHA-256 over `[contentSalt, changes, clientAddress]`,
+//! `occurredAt` is RFC 3339 in UTC with microseconds, absent values are
+//! `null` and `changes` is the stored JSON text as a string. Covering a
+//! salted digest of the two values that can hold personal data lets them be
+//! erased (`redact`) without breaking the chain. Events written before
+//! that have no digest and follow recipe 1, with `changes` and
+//! `clientAddress` in place of `contentDigest`. The README shows how to
+//! check both without the server.
 
 use chrono::{SubsecRound, Utc};
 use entities::{audit_chain_head, audit_event};
@@ -33,10 +38,32 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// hashes every event, and building a JSON value for each cost more than
 /// the hashing itself.
 pub fn event_hash(e: &audit_event::Model) -> String {
+    hash_of(&Canonical(e))
+}
+
+/// What an event's hash covers in place of its changes and client address
+/// (recipe 2).
+pub fn content_digest(salt: &str, changes: &str, client_address: Option<&str>) -> String {
+    hash_of(&(salt, changes, client_address))
+}
+
+fn hash_of(value: &impl serde::Serialize) -> String {
     let mut hasher = HashWriter(Sha256::new());
-    serde_json::to_writer(&mut hasher, &Canonical(e))
+    serde_json::to_writer(&mut hasher, value)
         .unwrap_or_else(|_| unreachable!("writing into a hasher cannot fail"));
     hex::encode(hasher.0.finalize())
+}
+
+/// Whether an unredacted event's values still match its digest (always
+/// true for recipe 1, whose hash covers the values themselves).
+fn content_intact(e: &audit_event::Model) -> bool {
+    match (&e.content_digest, &e.content_salt, e.redacted_at) {
+        (None, _, _) | (Some(_), _, Some(_)) => true,
+        (Some(digest), Some(salt), None) => {
+            *digest == content_digest(salt, &e.changes, e.client_address.as_deref())
+        }
+        (Some(_), None, None) => false,
+    }
 }
 
 /// Bytes written are hashed (sha2 0.11 hashers are no `io::Write` themselves).
@@ -61,7 +88,11 @@ impl serde::Serialize for Canonical<'_> {
         use serde::ser::SerializeSeq;
         let e = self.0;
         let mut seq = serializer.serialize_seq(Some(19))?;
-        seq.serialize_element("pools-audit/1")?;
+        seq.serialize_element(if e.content_digest.is_some() {
+            "pools-audit/2"
+        } else {
+            "pools-audit/1"
+        })?;
         seq.serialize_element(&e.id)?;
         seq.serialize_element(&e.chain_key)?;
         seq.serialize_element(&e.seq)?;
@@ -77,9 +108,17 @@ impl serde::Serialize for Canonical<'_> {
         seq.serialize_element(&e.entity_id)?;
         seq.serialize_element(&e.pool_id)?;
         seq.serialize_element(&e.parent_entity_id)?;
-        seq.serialize_element(&e.changes)?;
-        seq.serialize_element(&e.request_id)?;
-        seq.serialize_element(&e.client_address)?;
+        match &e.content_digest {
+            Some(digest) => {
+                seq.serialize_element(digest)?;
+                seq.serialize_element(&e.request_id)?;
+            }
+            None => {
+                seq.serialize_element(&e.changes)?;
+                seq.serialize_element(&e.request_id)?;
+                seq.serialize_element(&e.client_address)?;
+            }
+        }
         seq.end()
     }
 }
@@ -138,7 +177,14 @@ pub(super) async fn append(
         changes: Value::Object(change.changes).to_string(),
         request_id: by.origin.request_id.clone(),
         client_address: by.origin.client_address.clone(),
+        content_salt: Some(hex::encode(rand::random::<[u8; 16]>())),
+        content_digest: None,
+        redacted_at: None,
     };
+    event.content_digest = event
+        .content_salt
+        .as_deref()
+        .map(|salt| content_digest(salt, &event.changes, event.client_address.as_deref()));
     event.hash = event_hash(&event);
     let mut head: audit_chain_head::ActiveModel = head.into();
     head.seq = Set(event.seq);
@@ -392,6 +438,11 @@ impl Walk {
                 ))
             } else if e.prev_hash != self.prev {
                 Some("its link does not match the previous event's hash".to_owned())
+            } else if !content_intact(e) {
+                Some(
+                    "its changes or client address do not match their digest: they were altered after they were written"
+                        .to_owned(),
+                )
             } else if event_hash(e) != e.hash {
                 Some(
                     "its content does not match its hash: it was altered after it was written"
@@ -429,31 +480,45 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    /// The recipe as the README states it, built the plain way.
+    /// The recipes as the README states them, built the plain way.
     fn reference_hash(e: &audit_event::Model) -> String {
         let id = |v: Option<Uuid>| v.map(|u| u.to_string());
-        let canonical = serde_json::json!([
-            "pools-audit/1",
-            e.id.to_string(),
-            e.chain_key,
-            e.seq,
-            e.prev_hash,
-            e.pool_prev_hash,
-            timestamp(e.occurred_at),
-            e.actor_kind,
-            id(e.actor_user_id),
-            id(e.actor_token_id),
-            e.action,
-            e.outcome,
-            e.entity_type,
-            id(e.entity_id),
-            id(e.pool_id),
-            id(e.parent_entity_id),
-            e.changes,
-            e.request_id,
-            e.client_address,
-        ]);
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        let sha = |v: serde_json::Value| hex::encode(Sha256::digest(v.to_string().as_bytes()));
+        let mut canonical = vec![
+            serde_json::json!(if e.content_digest.is_some() {
+                "pools-audit/2"
+            } else {
+                "pools-audit/1"
+            }),
+            e.id.to_string().into(),
+            e.chain_key.clone().into(),
+            e.seq.into(),
+            e.prev_hash.clone().into(),
+            serde_json::json!(e.pool_prev_hash),
+            timestamp(e.occurred_at).into(),
+            serde_json::json!(e.actor_kind),
+            serde_json::json!(id(e.actor_user_id)),
+            serde_json::json!(id(e.actor_token_id)),
+            e.action.clone().into(),
+            serde_json::json!(e.outcome),
+            e.entity_type.clone().into(),
+            serde_json::json!(id(e.entity_id)),
+            serde_json::json!(id(e.pool_id)),
+            serde_json::json!(id(e.parent_entity_id)),
+        ];
+        match &e.content_salt {
+            Some(salt) => {
+                let digest = sha(serde_json::json!([salt, e.changes, e.client_address]));
+                assert_eq!(e.content_digest.as_ref(), Some(&digest));
+                canonical.extend([digest.into(), serde_json::json!(e.request_id)]);
+            }
+            None => canonical.extend([
+                e.changes.clone().into(),
+                serde_json::json!(e.request_id),
+                serde_json::json!(e.client_address),
+            ]),
+        }
+        sha(serde_json::Value::Array(canonical))
     }
 
     fn event(with_optionals: bool) -> audit_event::Model {
@@ -482,19 +547,66 @@ mod tests {
             changes: r#"{"name":{"before":"Café \"Ciclos\"","after":"Ciclos\n€ ✓"}}"#.into(),
             request_id: some(o, "req-1".into()),
             client_address: some(o, "192.0.2.1".into()),
+            content_salt: None,
+            content_digest: None,
+            redacted_at: None,
+        }
+    }
+
+    /// The same event as written today (recipe 2).
+    fn salted(with_optionals: bool) -> audit_event::Model {
+        let mut e = event(with_optionals);
+        let salt = "00112233445566778899aabbccddeeff".to_owned();
+        e.content_digest = Some(content_digest(
+            &salt,
+            &e.changes,
+            e.client_address.as_deref(),
+        ));
+        e.content_salt = Some(salt);
+        e
+    }
+
+    #[test]
+    fn the_streamed_hash_follows_the_published_recipes() {
+        for with_optionals in [true, false] {
+            for e in [event(with_optionals), salted(with_optionals)] {
+                assert_eq!(
+                    event_hash(&e),
+                    reference_hash(&e),
+                    "optionals: {with_optionals}, salted: {}",
+                    e.content_salt.is_some()
+                );
+            }
         }
     }
 
     #[test]
-    fn the_streamed_hash_follows_the_published_recipe() {
-        for with_optionals in [true, false] {
-            let e = event(with_optionals);
-            assert_eq!(
-                event_hash(&e),
-                reference_hash(&e),
-                "optionals: {with_optionals}"
-            );
-        }
+    fn redacting_keeps_the_hash_and_altering_does_not() {
+        let e = salted(true);
+        let hash = event_hash(&e);
+        assert!(content_intact(&e));
+
+        let mut altered = e.clone();
+        altered.changes = r#"{"name":{"after":"something else"}}"#.into();
+        assert!(
+            !content_intact(&altered),
+            "a changed value no longer matches its digest"
+        );
+        assert_eq!(event_hash(&altered), hash, "the digest alone is hashed");
+
+        let mut redacted = altered;
+        redacted.content_salt = None;
+        redacted.client_address = None;
+        redacted.redacted_at = Some(Utc::now());
+        assert!(content_intact(&redacted));
+        assert_eq!(event_hash(&redacted), hash);
+
+        let mut unsalted = e.clone();
+        unsalted.content_salt = None;
+        assert!(
+            !content_intact(&unsalted),
+            "a digest without its salt and no redaction is a break"
+        );
     }
 
     #[test]

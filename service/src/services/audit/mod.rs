@@ -5,6 +5,7 @@
 //! `services::audit_trail`' work.
 
 pub mod chain;
+pub mod erasure;
 pub mod feed;
 pub mod scope;
 

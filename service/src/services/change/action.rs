@@ -35,6 +35,7 @@ macro_rules! actions {
 
 actions! {
     AccountCreated = "account.created",
+    AccountDeleted = "account.deleted",
     AccountEmailChanged = "account.emailChanged",
     AccountEmailConfirmed = "account.emailConfirmed",
     AccountNotificationsChanged = "account.notificationsChanged",
@@ -51,6 +52,7 @@ actions! {
     ApplicationApproved = "application.approved",
     ApplicationRejected = "application.rejected",
     ApplicationSubmitted = "application.submitted",
+    ApplicationWithdrawn = "application.withdrawn",
     ContributionCanceled = "contribution.canceled",
     ContributionChanged = "contribution.changed",
     ContributionPaid = "contribution.paid",

@@ -97,6 +97,9 @@ impl Table {
                 "prev_hash",
                 "pool_prev_hash",
                 "hash",
+                "content_salt",
+                "content_digest",
+                "redacted_at",
             ],
         }
     }
@@ -297,6 +300,9 @@ fn audit_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
             text("prev_hash")?,
             text("pool_prev_hash")?,
             text("hash")?,
+            text("content_salt")?,
+            text("content_digest")?,
+            time(r.try_get("", "redacted_at")?),
         ],
         Cursor::Seq(seq),
     ))

@@ -72,7 +72,8 @@ pub async fn build(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<
         "proposals": proposals,
         "auditEvents": events,
         "chain": {
-            "hashRecipe": "sha256 hex of the compact JSON array [\"pools-audit/1\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, changes, requestId, clientAddress] with null for empty values; each event's poolPrevHash is the previous event's hash in this pack (the first's is 64 zeros)",
+            "hashRecipe": "sha256 hex of the compact JSON array [\"pools-audit/2\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, contentDigest, requestId] with null for empty values, where contentDigest is the sha256 hex of the compact JSON array [contentSalt, changes, clientAddress] (a redacted event keeps its contentDigest but not its salt, and its changes and clientAddress cannot be checked); events without a contentDigest follow pools-audit/1: [\"pools-audit/1\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, changes, requestId, clientAddress]; each event's poolPrevHash is the previous event's hash in this pack (the first's is 64 zeros)",
+
             "chainKey": chain::chain_key(Some(pool.parent_entity_id)),
             "poolHeadHash": pool_head,
             "parentHeadSeq": head.as_ref().map(|h| h.seq),

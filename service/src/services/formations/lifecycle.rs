@@ -141,6 +141,38 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<fo
     Ok(result)
 }
 
+/// Withdraws the open formations (drafts and submitted ones) of a founder
+/// whose account is being deleted; returns the ids of all their formations.
+pub async fn withdraw_for_deleted_account(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+) -> AppResult<Vec<Uuid>> {
+    let theirs = formation::Entity::find()
+        .filter(formation::Column::FounderId.eq(actor.user_id))
+        .all(txn)
+        .await?;
+    for seen in &theirs {
+        let formation = find_locked(txn, seen.id).await?;
+        if !matches!(
+            formation.status,
+            FormationStatus::Draft | FormationStatus::Submitted
+        ) {
+            continue;
+        }
+        move_on(
+            txn,
+            &formation,
+            [(
+                formation::Column::Status,
+                Expr::value(FormationStatus::Withdrawn),
+            )],
+        )
+        .await?;
+        record_step(txn, actor, &formation, Action::FormationWithdrawn, None).await?;
+    }
+    Ok(theirs.into_iter().map(|f| f.id).collect())
+}
+
 /// Approves a submitted formation (stewards of its parent only) and returns
 /// the pool. The formation is locked first, so of concurrent approvals one
 /// creates the pool and the others, waiting on the lock, answer with it.

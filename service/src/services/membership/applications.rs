@@ -275,3 +275,46 @@ pub async fn list(
     }
     crate::services::pagination::paginate(&state.db, select, application::Column::Id, page).await
 }
+
+/// Withdraws the pending applications of a person whose account is being
+/// deleted; returns the ids of all their applications, for erasure.
+pub async fn withdraw_for_deleted_account(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+) -> AppResult<Vec<Uuid>> {
+    let theirs = application::Entity::find()
+        .filter(application::Column::UserId.eq(actor.user_id))
+        .all(txn)
+        .await?;
+    for seen in theirs
+        .iter()
+        .filter(|a| a.status == ApplicationStatus::Pending)
+    {
+        let pool = find_pool(txn, seen.pool_id).await?;
+        lock_pool(txn, pool.id).await?;
+        let Some(application) = lock::<application::Entity>(txn, seen.id).await? else {
+            continue;
+        };
+        if application.status != ApplicationStatus::Pending {
+            continue;
+        }
+        let before = application.clone();
+        let mut active: application::ActiveModel = application.into();
+        active.status = Set(ApplicationStatus::Withdrawn);
+        active.decided_at = Set(Some(Utc::now()));
+        let after = active.update(txn).await?;
+        audit::record(
+            txn,
+            actor,
+            Change::new(
+                Action::ApplicationWithdrawn,
+                "MembershipApplication",
+                after.id,
+            )
+            .in_pool(&pool)
+            .diff(&before, &after),
+        )
+        .await?;
+    }
+    Ok(theirs.into_iter().map(|a| a.id).collect())
+}

@@ -174,3 +174,47 @@ fn end(
     active.updated_at = Set(now);
     active
 }
+
+/// Ends every membership a person holds or was offered under their account,
+/// because the account is being deleted: each pool is locked and its
+/// last-admin rule holds, naming the pool. Returns the ended memberships.
+pub async fn end_for_deleted_account(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+) -> AppResult<Vec<membership::Model>> {
+    let open = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(actor.user_id))
+        .filter(membership::Column::LeftAt.is_null())
+        .all(txn)
+        .await?;
+    let mut ended = Vec::with_capacity(open.len());
+    for seen in open {
+        let pool = find_pool(txn, seen.pool_id).await?;
+        lock_pool(txn, pool.id).await?;
+        let mine = locked_membership(txn, seen.id).await?;
+        if mine.left_at.is_some() {
+            continue;
+        }
+        keep_an_admin(txn, pool.id, &mine, "delete their account")
+            .await
+            .map_err(|_| {
+                AppError::Conflict(format!(
+                    "you are the last admin of the pool \"{}\": make another member an admin \
+                     first, then delete your account",
+                    pool.name
+                ))
+            })?;
+        let before = mine.clone();
+        let after = end(
+            mine,
+            MembershipStatus::Left,
+            "the member deleted their account".into(),
+            actor.user_id,
+        )
+        .update(txn)
+        .await?;
+        record(txn, actor, &pool, Action::MemberLeft, &before, &after).await?;
+        ended.push(after);
+    }
+    Ok(ended)
+}

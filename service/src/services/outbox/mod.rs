@@ -64,6 +64,7 @@ fn accounts_for(action: &Action) -> Accounts {
         A::MemberRoleChanged => Accounts::OfMember(AccountAction::Change),
         A::AppReady => Accounts::InApp,
         A::AccountCreated
+        | A::AccountDeleted
         | A::AccountEmailChanged
         | A::AccountEmailConfirmed
         | A::AccountNotificationsChanged
@@ -79,6 +80,7 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::ApplicationApproved
         | A::ApplicationRejected
         | A::ApplicationSubmitted
+        | A::ApplicationWithdrawn
         | A::ContributionCanceled
         | A::ContributionChanged
         | A::ContributionPaid

@@ -94,6 +94,7 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::ContributionStarted
         | A::ContributionStatusChanged => E::ContributionChanged,
         A::AccountCreated
+        | A::AccountDeleted
         | A::AccountEmailChanged
         | A::AccountEmailConfirmed
         | A::AccountNotificationsChanged
@@ -109,6 +110,7 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::ApplicationApproved
         | A::ApplicationRejected
         | A::ApplicationSubmitted
+        | A::ApplicationWithdrawn
         | A::DelegationCreated
         | A::DelegationRevoked
         | A::ExpenseSubmitted

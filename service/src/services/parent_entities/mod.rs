@@ -7,7 +7,9 @@ mod roles;
 mod verification;
 
 pub use invitations::{accept_role, decline_role, invitations_of_user};
-pub use roles::{RoleInput, grant_role, revoke_role, roles, roles_of_user};
+pub use roles::{
+    RoleInput, end_for_deleted_account, grant_role, revoke_role, roles, roles_of_user,
+};
 pub use verification::{revoke_verification, verify};
 
 use chrono::Utc;

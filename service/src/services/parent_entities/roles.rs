@@ -265,3 +265,79 @@ pub async fn roles_of_user(
         .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active));
     paginate(&state.db, select, parent_entity_role::Column::Id, page).await
 }
+
+/// Ends a person's roles because their account is being deleted: active
+/// roles are revoked (the last-steward rule holds, naming the parent) and
+/// open invitations to any of their `addresses` declined. Returns the ids
+/// of every role row that was ever theirs, for erasure.
+pub async fn end_for_deleted_account(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    addresses: &[String],
+) -> AppResult<(u64, Vec<Uuid>)> {
+    let now = Utc::now();
+    let theirs = parent_entity_role::Entity::find()
+        .filter(
+            Condition::any()
+                .add(parent_entity_role::Column::UserId.eq(actor.user_id))
+                .add(parent_entity_role::Column::Email.is_in(addresses.iter().cloned())),
+        )
+        .all(db)
+        .await?;
+    let ids = theirs.iter().map(|r| r.id).collect();
+    let mut ended = 0;
+    for role in theirs {
+        let open = role.status == RoleStatus::Active
+            || (role.status == RoleStatus::Pending && role.expires_at.is_some_and(|t| t > now));
+        if !open {
+            continue;
+        }
+        lock_parent(db, role.parent_entity_id).await?;
+        let Some(role) = parent_entity_role::Entity::find_by_id(role.id)
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        let before = role.clone();
+        let mut active: parent_entity_role::ActiveModel = role.clone().into();
+        let action = if role.status == RoleStatus::Active {
+            if role.role == RoleKind::Steward {
+                let stewards = parent_entity_role::Entity::find()
+                    .filter(parent_entity_role::Column::ParentEntityId.eq(role.parent_entity_id))
+                    .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
+                    .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
+                    .count(db)
+                    .await?;
+                if stewards <= 1 {
+                    return Err(AppError::Conflict(
+                        "you are the last steward of a parent entity: grant STEWARD to someone \
+                         else and let them accept, then delete your account"
+                            .into(),
+                    ));
+                }
+            }
+            active.status = Set(RoleStatus::Revoked);
+            active.revoked_at = Set(Some(now));
+            active.revoked_by = Set(Some(actor.user_id));
+            Action::ParentEntityRoleRevoked
+        } else if role.status == RoleStatus::Pending {
+            active.status = Set(RoleStatus::Declined);
+            active.declined_at = Set(Some(now));
+            Action::ParentEntityRoleDeclined
+        } else {
+            continue;
+        };
+        let after = active.update(db).await?;
+        audit::record(
+            db,
+            actor,
+            Change::new(action, "ParentEntityRole", after.id)
+                .in_parent(after.parent_entity_id)
+                .diff(&before, &after),
+        )
+        .await?;
+        ended += 1;
+    }
+    Ok((ended, ids))
+}
