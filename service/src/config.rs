@@ -103,8 +103,11 @@ pub struct Config {
     pub job_lease: Duration,
     /// The first retry's delay; each further retry doubles it (with jitter).
     pub job_retry_base: Duration,
-    /// The most attempts any job gets here.
+    /// The most attempts any job gets here (mail excepted).
     pub job_max_attempts: i32,
+    /// The attempts a message gets: enough to outlast an SMTP server down
+    /// for hours, since the backoff stops growing at an hour.
+    pub mail_max_attempts: i32,
     /// Jobs a worker runs at once.
     pub job_batch: u64,
     /// `JOB_SHUTDOWN_GRACE_SECS`: on shutdown, how long jobs in flight may
@@ -269,6 +272,7 @@ impl Config {
             job_lease: s.secs("JOB_LEASE_SECS", 1, 120, 1, 86_400)?,
             job_retry_base: s.millis("JOB_RETRY_BASE_MS", 1000, 1, 3_600_000)?,
             job_max_attempts: s.number("JOB_MAX_ATTEMPTS", 10, 1, 100)? as i32,
+            mail_max_attempts: s.number("MAIL_MAX_ATTEMPTS", 24, 1, 100)? as i32,
             job_batch: s.number("JOB_BATCH", 8, 1, 100)?,
             job_shutdown_grace: s.secs("JOB_SHUTDOWN_GRACE_SECS", 1, 10, 0, 600)?,
             job_retention: s.optional_secs("JOB_RETENTION_DAYS", 86_400, 30, 36_500)?,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::{
     formations::World,
     helpers::{PASSWORD, TestApp, error_code, error_paths, eventually, resolve},
-    pools::{PoolWorld, TWO_GROUPS, form_pool_with},
+    pools::{PoolWorld, TWO_GROUPS, form_pool_with, prepare_formation},
 };
 
 const SETTINGS: &[(&str, &str)] = &[
@@ -30,6 +30,8 @@ on_both_databases!(
     changing_the_address_is_confirmed_at_the_new_one,
     no_message_for_a_rolled_back_change,
     a_refused_delivery_is_retried,
+    proposals_are_mailed_to_voters_until_they_unsubscribe,
+    decisions_are_mailed_to_the_people_they_concern,
 );
 
 /// An address no other test uses: the SMTP server is shared.
@@ -341,6 +343,8 @@ async fn changing_the_address_is_confirmed_at_the_new_one(app: TestApp) {
     let new = address("new");
     let token = sign_up(&app, &old).await;
     wait_for(&app, &old, 1).await;
+    // The steward role it holds follows the account to the new address.
+    let parent = app.register_parent(&token, "C-2026").await;
     let change = "mutation($e: String!, $p: String!) { changeEmail(newEmail: $e, password: $p) }";
     let wrong = app
         .gql(
@@ -380,6 +384,18 @@ async fn changing_the_address_is_confirmed_at_the_new_one(app: TestApp) {
         )
         .await;
     assert!(signed_in.get("errors").is_none(), "{signed_in:#}");
+    let roles = app
+        .ok(
+            Some(&token),
+            "query($id: ID!) { parentEntity(id: $id) { roles { edges { node { email role } } } } }",
+            json!({ "id": parent }),
+        )
+        .await;
+    assert_eq!(
+        roles["parentEntity"]["roles"]["edges"][0]["node"]["email"],
+        new.as_str(),
+        "{roles:#}"
+    );
 }
 
 /// The outbox: a message queued in a transaction that rolls back is never
@@ -439,4 +455,219 @@ async fn a_refused_delivery_is_retried(app: TestApp) {
         .collect();
     assert!(attempts.contains(&2), "{attempts:?}");
     assert_eq!(messages(&app, &email).await.len(), 1, "delivered once");
+}
+
+/// Waits until every message due now has been sent (reminders due later
+/// stay queued).
+async fn due_mail_sent(app: &TestApp) {
+    eventually("the due send_mail jobs settle", || async {
+        let open = job::Entity::find()
+            .filter(job::Column::Kind.eq("send_mail"))
+            .filter(job::Column::Status.is_in([job::JobStatus::Pending, job::JobStatus::Running]))
+            .filter(job::Column::RunAt.lte(chrono::Utc::now()))
+            .all(&app.db)
+            .await
+            .unwrap();
+        if open.is_empty() {
+            Ok(())
+        } else {
+            Err(open.len())
+        }
+    })
+    .await;
+}
+
+/// Waits for the message to `to` with this subject; returns it.
+async fn wait_for_subject(app: &TestApp, to: &str, subject: &str) -> Value {
+    eventually(&format!("\"{subject}\" reaches {to}"), || async {
+        let got = messages(app, to).await;
+        got.into_iter().find(|m| m["subject"] == subject).ok_or(())
+    })
+    .await
+}
+
+/// How many messages `to` received whose subject starts with `prefix`.
+async fn count_of(app: &TestApp, to: &str, prefix: &str) -> usize {
+    messages(app, to)
+        .await
+        .iter()
+        .filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with(prefix)))
+        .count()
+}
+
+async fn proposals_are_mailed_to_voters_until_they_unsubscribe(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    let app = p.app();
+    let ana = address("ana");
+    let cy = address("cy");
+    let (ana_token, _) = p.join(&ana, "workers").await;
+    let (cy_token, _) = p.join(&cy, "users").await;
+    let first = p
+        .propose(&p.w.founder, json!({ "title": "Paint the shop" }))
+        .await;
+    let opened = wait_for_subject(app, &ana, "New proposal in Test Pool: Paint the shop").await;
+    assert!(
+        opened["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("https://app.example/proposals/{first}"))
+    );
+    wait_for_subject(app, &cy, "New proposal in Test Pool: Paint the shop").await;
+
+    // The reminder goes to who has not voted by then.
+    p.vote(&ana_token, &first, "AGREE").await;
+    job::Entity::update_many()
+        .col_expr(job::Column::RunAt, Expr::value(chrono::Utc::now()))
+        .filter(job::Column::Kind.eq("send_mail"))
+        .filter(job::Column::Payload.contains("proposalClosingSoon"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    due_mail_sent(app).await;
+    wait_for_subject(app, &cy, "Voting closes soon: Paint the shop").await;
+    assert_eq!(
+        count_of(app, &ana, "Voting closes").await,
+        0,
+        "Ana voted: no reminder"
+    );
+
+    // Every proposal message can be stopped from its own link, no sign-in.
+    let header = opened["headers"]["List-Unsubscribe"]
+        .as_str()
+        .expect("a List-Unsubscribe header");
+    assert_eq!(
+        opened["headers"]["List-Unsubscribe-Post"],
+        "List-Unsubscribe=One-Click"
+    );
+    let link = header.trim_matches(['<', '>']).to_owned();
+    assert!(link.contains("/unsubscribe?"), "{link}");
+    assert!(
+        opened["text"].as_str().unwrap().contains(&link),
+        "the body has the same link"
+    );
+    let forged = link.replace("signature=", "signature=0");
+    let page = app.client.get(&forged).send().await.unwrap();
+    assert_eq!(page.status(), 400);
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<form method=\"post\">"), "{html}");
+    let prefs = "{ me { notificationPreferences { topic enabled } } }";
+    let before = app.ok(Some(&ana_token), prefs, json!({})).await;
+    assert!(
+        before["me"]["notificationPreferences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["enabled"] == true)
+    );
+    let done = app
+        .client
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(
+        done.text()
+            .await
+            .unwrap()
+            .contains("gets no more messages about proposals")
+    );
+    let after = app.ok(Some(&ana_token), prefs, json!({})).await;
+    let proposals = after["me"]["notificationPreferences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["topic"] == "PROPOSALS")
+        .unwrap()
+        .clone();
+    assert_eq!(proposals["enabled"], false);
+
+    p.propose(&cy_token, json!({ "title": "Open on Sundays" }))
+        .await;
+    due_mail_sent(app).await;
+    wait_for_subject(app, &cy, "New proposal in Test Pool: Open on Sundays").await;
+    assert_eq!(
+        count_of(app, &ana, "New proposal").await,
+        1,
+        "Ana turned proposals off"
+    );
+}
+
+async fn decisions_are_mailed_to_the_people_they_concern(app: TestApp) {
+    // An application decided by an admin reaches the applicant, with why.
+    let p = PoolWorld::new(app, json!([
+        { "key": "workers", "name": "Workers", "kind": "WORKERS", "votingWeight": 1, "admission": "OPEN" },
+        { "key": "users", "name": "Users", "kind": "USERS", "votingWeight": 1, "admission": "APPLICATION" },
+    ]))
+    .await;
+    let bo = address("bo");
+    let (bo_token, _) = p.app().sign_up(&bo).await;
+    let applied = p.apply(&bo_token, "users").await;
+    let application = applied["data"]["applyForMembership"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{applied:#}"))
+        .to_owned();
+    p.app()
+        .ok(
+            Some(&p.w.founder),
+            "mutation($i: DecideMembershipApplicationInput!) { decideMembershipApplication(input: $i) { status } }",
+            json!({ "i": { "applicationId": application, "decision": "REJECT", "reason": "We are full this year." } }),
+        )
+        .await;
+    let letter = wait_for_subject(p.app(), &bo, "Your application to Test Pool was declined").await;
+    assert!(
+        letter["text"]
+            .as_str()
+            .unwrap()
+            .contains("We are full this year.")
+    );
+    assert!(letter["headers"]["List-Unsubscribe"].is_string());
+
+    // A parent that reviews formations, its steward at an address of this
+    // test, hears of a submission; the founder hears of the decision.
+    let PoolWorld { w, .. } = p;
+    let World { app, founder, .. } = w;
+    let steward_address = address("steward");
+    let (steward, _) = app.sign_up(&steward_address).await;
+    let parent = app.register_parent_with(&steward, "M-2026", "MANUAL").await;
+    let w = World {
+        app,
+        steward,
+        auditor: String::new(),
+        founder,
+        parent,
+    };
+    let name = format!("Review {}", uuid::Uuid::now_v7().simple());
+    let formation = prepare_formation(&w, TWO_GROUPS(), json!([]), &name, json!([])).await;
+    w.submit(&formation).await;
+    let review = wait_for_subject(
+        &w.app,
+        &steward_address,
+        &format!("A formation waits for review: {name}"),
+    )
+    .await;
+    assert!(review["headers"]["List-Unsubscribe"].is_string());
+    w.app
+        .ok(
+            Some(&w.steward),
+            "mutation($i: RejectFormationInput!) { rejectFormation(input: $i) { status } }",
+            json!({ "i": { "formationId": formation, "reason": "Name the bank account first." } }),
+        )
+        .await;
+    let rejected = wait_for_subject(
+        &w.app,
+        "founder@example.org",
+        &format!("{name} was not approved"),
+    )
+    .await;
+    assert!(
+        rejected["text"]
+            .as_str()
+            .unwrap()
+            .contains("Name the bank account first.")
+    );
 }

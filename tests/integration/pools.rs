@@ -154,6 +154,22 @@ pub(crate) async fn form_pool_with(
     name: &str,
     others: Value,
 ) -> String {
+    let id = prepare_formation(w, groups, apps, name, others).await;
+    let submitted = w.submit(&id).await;
+    submitted["data"]["submitFormation"]["pool"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A formation with every step done, ready to submit; returns its id.
+pub(crate) async fn prepare_formation(
+    w: &World,
+    groups: Value,
+    apps: Value,
+    name: &str,
+    others: Value,
+) -> String {
     let id = w.start("Pool").await;
     w.step(
         &w.founder,
@@ -195,11 +211,7 @@ pub(crate) async fn form_pool_with(
         json!({ "formationId": id, "appIds": apps }),
     )
     .await;
-    let submitted = w.submit(&id).await;
-    submitted["data"]["submitFormation"]["pool"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    id
 }
 
 pub(crate) const TWO_GROUPS: fn() -> Value = || {

@@ -5,6 +5,7 @@ mod cors;
 mod exports;
 mod health;
 pub mod security;
+mod unsubscribe;
 mod webhooks;
 
 use std::time::Duration;
@@ -162,6 +163,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(cors),
         )
         .merge(callbacks::routes(state.clone()))
+        .merge(unsubscribe::routes(state.clone()))
         .merge(webhooks::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -96,4 +96,5 @@ unsubscribe-title = Messages about { $topic }
 unsubscribe-confirm = Stop sending { $email } messages about { $topic }?
 unsubscribe-button = Stop these messages
 unsubscribe-done = Done: { $email } gets no more messages about { $topic }. You can turn them on again in your account's settings.
+unsubscribe-invalid-title = This link does not work
 unsubscribe-invalid = This link is not valid. Open the latest message's link, or change your messages in your account's settings.

@@ -96,4 +96,5 @@ unsubscribe-title = Mensajes sobre { $topic }
 unsubscribe-confirm = ¿Dejar de enviar a { $email } mensajes sobre { $topic }?
 unsubscribe-button = Dejar de recibir estos mensajes
 unsubscribe-done = Listo: { $email } ya no recibirá mensajes sobre { $topic }. Puedes volver a activarlos en la configuración de tu cuenta.
+unsubscribe-invalid-title = Este enlace no funciona
 unsubscribe-invalid = Este enlace no es válido. Abre el enlace del mensaje más reciente o cambia qué mensajes recibes en la configuración de tu cuenta.

@@ -8,5 +8,5 @@ pub mod render;
 pub mod transport;
 
 pub use locale::{Locale, text};
-pub use render::{Letter, LetterAction, Rendered};
+pub use render::{Letter, LetterAction, Page, Rendered};
 pub use transport::{Mailer, SendError};

@@ -67,6 +67,7 @@ static LAYOUTS: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "layout.txt",
             include_str!("../../templates/mail/layout.txt"),
         ),
+        ("page.html", include_str!("../../templates/mail/page.html")),
     ] {
         if let Err(e) = env.add_template(name, source) {
             tracing::error!(template = name, error = %e, "a mail layout does not parse");
@@ -82,6 +83,22 @@ impl Letter {
             text: render("layout.txt")?,
             html: render("layout.html")?,
         })
+    }
+}
+
+/// A small page the server itself shows (after an unsubscribe link), in
+/// the layout of its messages; `button` posts the page back to its address.
+#[derive(Serialize)]
+pub struct Page {
+    pub lang: &'static str,
+    pub title: String,
+    pub message: String,
+    pub button: Option<String>,
+}
+
+impl Page {
+    pub fn render(&self) -> Result<String, minijinja::Error> {
+        LAYOUTS.get_template("page.html")?.render(self)
     }
 }
 

@@ -145,7 +145,7 @@ async fn refuse_open_contributions(db: &impl ConnectionTrait, user_id: Uuid) -> 
     if open > 0 {
         return Err(AppError::Conflict(format!(
             "you still have {open} contribution(s) that are not canceled: cancel them with \
-             cancelContribution (see myContributions), then delete your account"
+             cancelContribution (see me.contributions), then delete your account"
         )));
     }
     Ok(())

@@ -3,8 +3,17 @@
 //! confirms.
 
 use chrono::{Duration, Utc};
-use entities::{account_token::Purpose, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use entities::{
+    account_token::Purpose,
+    membership,
+    parent_entity_role::{self, RoleStatus},
+    user,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    sea_query::{Expr, Query},
+};
+use uuid::Uuid;
 
 use super::{links, load_for_update, require_password};
 use crate::{
@@ -128,6 +137,7 @@ pub async fn confirm(state: &AppState, origin: &Origin, token: &str) -> AppResul
                 .on_conflict(|| format!("{} belongs to another account", link.email))?;
             // A link to confirm the old address confirms nothing now.
             links::retire(&txn, updated.id, Purpose::ConfirmEmail, now).await?;
+            follow_address(&txn, updated.id, &link.email).await?;
             notifications::queue(
                 &txn,
                 Notice::EmailChanged {
@@ -213,5 +223,51 @@ pub async fn change(
         return Err(too_many_links());
     }
     txn.commit().await?;
+    Ok(())
+}
+
+/// The account's current memberships and active roles follow it to its new
+/// address, so registers and role lists show where the person is reached.
+/// Where the new address already holds a place of its own (an open
+/// invitation to the same pool or parent), that place is left as it is.
+async fn follow_address(db: &impl ConnectionTrait, user_id: Uuid, email: &str) -> AppResult<()> {
+    membership::Entity::update_many()
+        .col_expr(membership::Column::Email, Expr::value(email.to_owned()))
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::LeftAt.is_null())
+        .filter(
+            membership::Column::PoolId.not_in_subquery(
+                Query::select()
+                    .column(membership::Column::PoolId)
+                    .from(membership::Entity)
+                    .and_where(membership::Column::Email.eq(email))
+                    .and_where(membership::Column::LeftAt.is_null())
+                    .to_owned(),
+            ),
+        )
+        .exec(db)
+        .await?;
+    parent_entity_role::Entity::update_many()
+        .col_expr(
+            parent_entity_role::Column::Email,
+            Expr::value(email.to_owned()),
+        )
+        .filter(parent_entity_role::Column::UserId.eq(user_id))
+        .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
+        .filter(
+            parent_entity_role::Column::ParentEntityId.not_in_subquery(
+                Query::select()
+                    .column(parent_entity_role::Column::ParentEntityId)
+                    .from(parent_entity_role::Entity)
+                    .and_where(parent_entity_role::Column::Email.eq(email))
+                    .and_where(
+                        parent_entity_role::Column::Status
+                            .is_in([RoleStatus::Pending, RoleStatus::Active]),
+                    )
+                    .to_owned(),
+            ),
+        )
+        .exec(db)
+        .await?;
     Ok(())
 }

@@ -25,6 +25,7 @@ use crate::{
         jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::find_pool,
+        notifications::{self, Notice},
     },
     state::AppState,
 };
@@ -294,6 +295,13 @@ async fn close_failed(state: &AppState, by: Author, id: Uuid, error: &AppError) 
         &before,
         active,
         None,
+    )
+    .await?;
+    notifications::queue(
+        &txn,
+        Notice::PaymentFailed {
+            contribution_id: id,
+        },
     )
     .await?;
     txn.commit().await?;

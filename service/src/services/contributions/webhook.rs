@@ -24,6 +24,7 @@ use crate::{
         jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::find_pool,
+        notifications::{self, Notice},
     },
     state::AppState,
 };
@@ -437,6 +438,15 @@ async fn apply_state(
     let after = active.update(db).await?;
     if changed {
         record(db, Action::ContributionStatusChanged, c, &after).await?;
+    }
+    if status == ContributionStatus::PastDue && c.status != ContributionStatus::PastDue {
+        notifications::queue(
+            db,
+            Notice::PaymentFailed {
+                contribution_id: after.id,
+            },
+        )
+        .await?;
     }
     Ok(changed)
 }

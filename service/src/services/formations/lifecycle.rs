@@ -16,7 +16,10 @@ use crate::{
     auth::{Actor, permissions},
     domain::MultiLineText,
     error::{AppError, AppResult, FieldError},
-    services::audit::{self, Action, Change},
+    services::{
+        audit::{self, Action, Change},
+        notifications::{self, Notice},
+    },
     state::AppState,
 };
 
@@ -93,6 +96,9 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
         pool.as_ref(),
     )
     .await?;
+    if pool.is_none() {
+        notifications::formation_submitted(&txn, result.id, result.parent_entity_id).await?;
+    }
     txn.commit().await?;
     Ok(result)
 }
@@ -212,6 +218,7 @@ pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<poo
         Some(&pool),
     )
     .await?;
+    notifications::queue(&txn, Notice::FormationDecided { formation_id: id }).await?;
     txn.commit().await?;
     Ok(pool)
 }
@@ -253,6 +260,7 @@ pub async fn reject(
     )
     .await?;
     let result = record_step(&txn, actor, &formation, Action::FormationRejected, None).await?;
+    notifications::queue(&txn, Notice::FormationDecided { formation_id: id }).await?;
     txn.commit().await?;
     Ok(result)
 }

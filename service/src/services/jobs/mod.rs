@@ -36,6 +36,10 @@ pub use entities::job::JobStatus;
 /// Attempts a job gets; `JOB_MAX_ATTEMPTS` may lower it for a server.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 10;
 
+/// The most attempts any job is queued with: a message's, which the
+/// server's `MAIL_MAX_ATTEMPTS` then caps.
+pub const MOST_ATTEMPTS: i32 = 100;
+
 /// What a job does; the payload carries its arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -149,7 +153,10 @@ fn new_job(kind: Kind, payload: String, run_at: DateTime<Utc>) -> job::ActiveMod
         payload: Set(payload),
         status: Set(JobStatus::Pending),
         attempts: Set(0),
-        max_attempts: Set(DEFAULT_MAX_ATTEMPTS),
+        max_attempts: Set(match kind {
+            Kind::SendMail => MOST_ATTEMPTS,
+            _ => DEFAULT_MAX_ATTEMPTS,
+        }),
         run_at: Set(run_at),
         locked_at: Set(None),
         locked_by: Set(None),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use entities::job;
 use tokio::sync::Notify;
 
-use super::{Registry, claim, fail, release, succeed};
+use super::{Kind, Registry, claim, fail, release, succeed};
 use crate::state::AppState;
 
 /// Why a run did not finish the job.
@@ -101,7 +101,12 @@ async fn prune_finished(state: &AppState, retention: std::time::Duration) {
 async fn run(state: &AppState, registry: &Registry, job: &job::Model, worker: &str) {
     // A server may allow fewer attempts than the job was queued with.
     let mut job = job.clone();
-    job.max_attempts = job.max_attempts.min(state.config.job_max_attempts);
+    let cap = if job.kind == Kind::SendMail.as_str() {
+        state.config.mail_max_attempts
+    } else {
+        state.config.job_max_attempts
+    };
+    job.max_attempts = job.max_attempts.min(cap);
     let job = &job;
     // On shutdown the job may still run for the grace period; cut off then,
     // it goes back to the queue for another worker, at once. Recording an

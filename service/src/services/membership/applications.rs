@@ -16,6 +16,7 @@ use crate::{
     domain::MultiLineText,
     error::{AppError, AppResult},
     services::audit::{self, Action, Change},
+    services::notifications::{self, Notice},
     services::{OnConflict, begin_write, lock},
     state::AppState,
 };
@@ -202,6 +203,13 @@ pub async fn decide(
         Change::new(action, "MembershipApplication", decided.id)
             .in_pool(&pool)
             .diff(&before, &decided),
+    )
+    .await?;
+    notifications::queue(
+        &txn,
+        Notice::ApplicationDecided {
+            application_id: decided.id,
+        },
     )
     .await?;
     record_joined(&txn, actor, &pool, joined.as_ref()).await?;

@@ -6,16 +6,22 @@
 use chrono::{DateTime, Utc};
 use entities::{
     account_token::{self, Purpose},
+    application::{self, ApplicationStatus},
+    contribution::{self, ContributionStatus},
+    formation::{self, FormationStatus},
     invitation, membership, parent_entity,
     parent_entity_role::{self, RoleKind, RoleStatus},
-    pool, stakeholder_group, user,
+    pool,
+    proposal::{self, ProposalStatus},
+    stakeholder_group, user, vote,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{
     Notice,
     links::{self, Page, invitation_token},
+    topics::{self, Topic},
 };
 use crate::{
     error::AppResult,
@@ -77,6 +83,21 @@ impl Draft<'_> {
             unsubscribe: None,
         }
     }
+
+    /// An optional letter: its footer says which kind it is, and it
+    /// carries the link that stops that kind without signing in.
+    fn optional(&self, mut letter: Letter, person: &user::Model, topic: Topic) -> Letter {
+        let name = self.t(topic.message_id(), &[]);
+        letter.footer = self.t(
+            "footer-optional",
+            &[("topic", &name), ("site", self.site())],
+        );
+        letter.unsubscribe = Some(LetterAction {
+            label: self.t("unsubscribe", &[("topic", &name)]),
+            url: topics::unsubscribe_url(self.state, person.id, topic),
+        });
+        letter
+    }
 }
 
 pub(super) async fn letter(state: &AppState, notice: &Notice) -> AppResult<Option<Letter>> {
@@ -96,7 +117,32 @@ pub(super) async fn letter(state: &AppState, notice: &Notice) -> AppResult<Optio
         }
         Notice::PoolInvitation { invitation_id } => pool_invitation(state, *invitation_id).await,
         Notice::RoleInvitation { role_id } => role_invitation(state, *role_id).await,
+        Notice::ApplicationDecided { application_id } => {
+            application_decided(state, *application_id).await
+        }
+        Notice::FormationSubmitted {
+            formation_id,
+            user_id,
+        } => formation_submitted(state, *formation_id, *user_id).await,
+        Notice::FormationDecided { formation_id } => formation_decided(state, *formation_id).await,
+        Notice::ProposalOpened {
+            proposal_id,
+            membership_id,
+        } => proposal_notice(state, *proposal_id, *membership_id, false).await,
+        Notice::ProposalClosingSoon {
+            proposal_id,
+            membership_id,
+        } => proposal_notice(state, *proposal_id, *membership_id, true).await,
+        Notice::PaymentFailed { contribution_id } => payment_failed(state, *contribution_id).await,
     }
+}
+
+/// The person, if their account is live and they still want `topic`.
+async fn follower(state: &AppState, id: Uuid, topic: Topic) -> AppResult<Option<user::Model>> {
+    let Some(person) = live_user(state, id).await? else {
+        return Ok(None);
+    };
+    Ok((!topics::opted_out(&state.db, id, topic).await?).then_some(person))
 }
 
 async fn live_user(state: &AppState, id: Uuid) -> AppResult<Option<user::Model>> {
@@ -346,5 +392,263 @@ async fn role_invitation(state: &AppState, role_id: Uuid) -> AppResult<Option<Le
         ),
         None,
         "footer-invited",
+    )))
+}
+
+/// The decision on an application, to the applicant.
+async fn application_decided(state: &AppState, id: Uuid) -> AppResult<Option<Letter>> {
+    let Some(app) = application::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    let (subject, body) = match app.status {
+        ApplicationStatus::Approved => {
+            ("application-approved-subject", "application-approved-body")
+        }
+        ApplicationStatus::Rejected => {
+            ("application-rejected-subject", "application-rejected-body")
+        }
+        ApplicationStatus::Pending | ApplicationStatus::Withdrawn => return Ok(None),
+    };
+    let (Some(person), Some(pool)) = (
+        follower(state, app.user_id, Topic::Decisions).await?,
+        pool::Entity::find_by_id(app.pool_id).one(&state.db).await?,
+    ) else {
+        return Ok(None);
+    };
+    let d = draft(state, Some(&person));
+    let name = [("pool", pool.name.as_str())];
+    let mut paragraphs = vec![d.t(body, &name)];
+    if let Some(reason) = &app.reason {
+        paragraphs.push(d.t("reason-given", &[("reason", reason)]));
+    }
+    let letter = d.letter(
+        &person.email,
+        &person.display_name,
+        d.t(subject, &name),
+        paragraphs,
+        d.action(
+            "application-action",
+            &name,
+            links::to(state, Page::Pool(pool.id), None),
+        ),
+        None,
+        "footer-account",
+    );
+    Ok(Some(d.optional(letter, &person, Topic::Decisions)))
+}
+
+fn formation_name(f: &formation::Model) -> &str {
+    f.name.as_deref().unwrap_or(&f.working_name)
+}
+
+/// A formation waiting for review, to one steward, while it still waits
+/// and they are still a steward there.
+async fn formation_submitted(
+    state: &AppState,
+    id: Uuid,
+    steward: Uuid,
+) -> AppResult<Option<Letter>> {
+    let Some(f) = formation::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|f| f.status == FormationStatus::Submitted)
+    else {
+        return Ok(None);
+    };
+    let still_steward = parent_entity_role::Entity::find()
+        .filter(parent_entity_role::Column::ParentEntityId.eq(f.parent_entity_id))
+        .filter(parent_entity_role::Column::UserId.eq(steward))
+        .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
+        .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
+        .count(&state.db)
+        .await?
+        > 0;
+    let (Some(person), Some(parent), true) = (
+        follower(state, steward, Topic::FormationReviews).await?,
+        parent_entity::Entity::find_by_id(f.parent_entity_id)
+            .one(&state.db)
+            .await?,
+        still_steward,
+    ) else {
+        return Ok(None);
+    };
+    let founder = live_user(state, f.founder_id).await?;
+    let d = draft(state, Some(&person));
+    let args = [
+        ("name", formation_name(&f)),
+        ("parent", parent.name.as_str()),
+        (
+            "founder",
+            founder.as_ref().map_or("", |u| u.display_name.as_str()),
+        ),
+    ];
+    let letter = d.letter(
+        &person.email,
+        &person.display_name,
+        d.t("formation-submitted-subject", &args),
+        vec![d.t("formation-submitted-body", &args)],
+        d.action(
+            "formation-submitted-action",
+            &args,
+            links::to(state, Page::Formation(f.id), None),
+        ),
+        None,
+        "footer-account",
+    );
+    Ok(Some(d.optional(letter, &person, Topic::FormationReviews)))
+}
+
+/// The parent's decision on a formation, to its founder.
+async fn formation_decided(state: &AppState, id: Uuid) -> AppResult<Option<Letter>> {
+    let Some(f) = formation::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    let (subject, body, page) = match (f.status, f.pool_id) {
+        (FormationStatus::Approved, Some(pool)) => (
+            "formation-approved-subject",
+            "formation-approved-body",
+            Page::Pool(pool),
+        ),
+        (FormationStatus::Rejected, _) => (
+            "formation-rejected-subject",
+            "formation-rejected-body",
+            Page::Formation(f.id),
+        ),
+        _ => return Ok(None),
+    };
+    let (Some(person), Some(parent)) = (
+        follower(state, f.founder_id, Topic::Decisions).await?,
+        parent_entity::Entity::find_by_id(f.parent_entity_id)
+            .one(&state.db)
+            .await?,
+    ) else {
+        return Ok(None);
+    };
+    let d = draft(state, Some(&person));
+    let args = [
+        ("name", formation_name(&f)),
+        ("parent", parent.name.as_str()),
+    ];
+    let mut paragraphs = vec![d.t(body, &args)];
+    if let Some(reason) = f
+        .rejection_reason
+        .as_deref()
+        .filter(|_| page == Page::Formation(f.id))
+    {
+        paragraphs.push(d.t("reason-given", &[("reason", reason)]));
+    }
+    let letter = d.letter(
+        &person.email,
+        &person.display_name,
+        d.t(subject, &args),
+        paragraphs,
+        d.action("formation-action", &args, links::to(state, page, None)),
+        None,
+        "footer-account",
+    );
+    Ok(Some(d.optional(letter, &person, Topic::Decisions)))
+}
+
+/// A proposal open for a member's vote: when it opens, and (`closing`)
+/// once more before it closes if they have not voted by then.
+async fn proposal_notice(
+    state: &AppState,
+    id: Uuid,
+    membership_id: Uuid,
+    closing: bool,
+) -> AppResult<Option<Letter>> {
+    let Some(p) = proposal::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|p| p.status == ProposalStatus::Open && p.closes_at > Utc::now())
+    else {
+        return Ok(None);
+    };
+    let Some((member, Some(user_id))) = membership::Entity::find_by_id(membership_id)
+        .one(&state.db)
+        .await?
+        .filter(|m| m.status == membership::MembershipStatus::Active)
+        .map(|m| (m.clone(), m.user_id))
+    else {
+        return Ok(None);
+    };
+    if closing {
+        let voted = vote::Entity::find()
+            .filter(vote::Column::ProposalId.eq(p.id))
+            .filter(vote::Column::MembershipId.eq(member.id))
+            .count(&state.db)
+            .await?
+            > 0;
+        if voted {
+            return Ok(None);
+        }
+    }
+    let (Some(person), Some(pool)) = (
+        follower(state, user_id, Topic::Proposals).await?,
+        pool::Entity::find_by_id(p.pool_id).one(&state.db).await?,
+    ) else {
+        return Ok(None);
+    };
+    let d = draft(state, Some(&person));
+    let closes = when(p.closes_at);
+    let args = [
+        ("pool", pool.name.as_str()),
+        ("title", p.title.as_str()),
+        ("closes", closes.as_str()),
+    ];
+    let (subject, body) = if closing {
+        ("proposal-closing-subject", "proposal-closing-body")
+    } else {
+        ("proposal-opened-subject", "proposal-opened-body")
+    };
+    let letter = d.letter(
+        &person.email,
+        &person.display_name,
+        d.t(subject, &args),
+        vec![d.t(body, &args)],
+        d.action(
+            "proposal-action",
+            &args,
+            links::to(state, Page::Proposal(p.id), None),
+        ),
+        None,
+        "footer-account",
+    );
+    Ok(Some(d.optional(letter, &person, Topic::Proposals)))
+}
+
+/// A contribution that could not be collected, while that is still so.
+async fn payment_failed(state: &AppState, id: Uuid) -> AppResult<Option<Letter>> {
+    let Some(c) = contribution::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|c| {
+            c.status == ContributionStatus::PastDue
+                || (c.status == ContributionStatus::Canceled && c.failure_code.is_some())
+        })
+    else {
+        return Ok(None);
+    };
+    let (Some(person), Some(pool)) = (
+        live_user(state, c.user_id).await?,
+        pool::Entity::find_by_id(c.pool_id).one(&state.db).await?,
+    ) else {
+        return Ok(None);
+    };
+    let d = draft(state, Some(&person));
+    let amount = crate::domain::format_minor(c.amount, &c.currency);
+    let args = [("pool", pool.name.as_str()), ("amount", amount.as_str())];
+    Ok(Some(d.letter(
+        &person.email,
+        &person.display_name,
+        d.t("payment-failed-subject", &args),
+        vec![d.t("payment-failed-body", &args)],
+        d.action(
+            "payment-failed-action",
+            &args,
+            links::to(state, Page::Contributions, None),
+        ),
+        None,
+        "footer-account",
     )))
 }

@@ -12,7 +12,7 @@ pub const ACCOUNT_PREFIX: &str = "pat1_";
 pub const INVITATION_PREFIX: &str = "inv_";
 
 /// A link's page in the frontend, as documented in the README.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {
     /// `confirmEmail(token)`.
     ConfirmEmail,
@@ -22,15 +22,27 @@ pub enum Page {
     AcceptInvitation,
     /// The person's invitations (`me.invitations`, `me.roleInvitations`).
     Invitations,
+    /// A pool (`pool(id)`).
+    Pool(Uuid),
+    /// A formation (`formation(id)`).
+    Formation(Uuid),
+    /// A proposal, to read and vote (`node(id)`).
+    Proposal(Uuid),
+    /// The person's contributions (`myContributions`).
+    Contributions,
 }
 
 impl Page {
-    fn path(self) -> &'static str {
+    fn path(self) -> String {
         match self {
-            Self::ConfirmEmail => "/confirm-email",
-            Self::ResetPassword => "/reset-password",
-            Self::AcceptInvitation => "/invitations/accept",
-            Self::Invitations => "/invitations",
+            Self::ConfirmEmail => "/confirm-email".into(),
+            Self::ResetPassword => "/reset-password".into(),
+            Self::AcceptInvitation => "/invitations/accept".into(),
+            Self::Invitations => "/invitations".into(),
+            Self::Pool(id) => format!("/pools/{id}"),
+            Self::Formation(id) => format!("/formations/{id}"),
+            Self::Proposal(id) => format!("/proposals/{id}"),
+            Self::Contributions => "/contributions".into(),
         }
     }
 }

@@ -9,10 +9,14 @@
 mod compose;
 pub mod links;
 pub mod topics;
+pub mod unsubscribe;
 
-use chrono::Utc;
-use entities::job;
-use sea_orm::ConnectionTrait;
+use chrono::{DateTime, Duration, Utc};
+use entities::{
+    job,
+    parent_entity_role::{self, RoleKind, RoleStatus},
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -46,6 +50,24 @@ pub enum Notice {
     PoolInvitation { invitation_id: Uuid },
     /// An invitation to a role at a parent entity.
     RoleInvitation { role_id: Uuid },
+    /// An application was approved or rejected; to the applicant.
+    ApplicationDecided { application_id: Uuid },
+    /// A formation waits for review; to one of its parent's stewards.
+    FormationSubmitted { formation_id: Uuid, user_id: Uuid },
+    /// A formation was approved or rejected; to its founder.
+    FormationDecided { formation_id: Uuid },
+    /// A proposal opened; to one member who may vote on it.
+    ProposalOpened {
+        proposal_id: Uuid,
+        membership_id: Uuid,
+    },
+    /// A proposal closes soon; to one member who may vote and has not.
+    ProposalClosingSoon {
+        proposal_id: Uuid,
+        membership_id: Uuid,
+    },
+    /// A contribution could not be collected; to the contributor.
+    PaymentFailed { contribution_id: Uuid },
 }
 
 impl Job for Notice {
@@ -56,6 +78,57 @@ impl Job for Notice {
 pub async fn queue(db: &impl ConnectionTrait, notice: Notice) -> AppResult<()> {
     jobs::enqueue(db, &notice, Utc::now()).await?;
     Ok(())
+}
+
+/// Tells each active steward of the formation's parent that it waits for
+/// review (the stewards are read now; whether it still waits, when sent).
+pub async fn formation_submitted(
+    db: &impl ConnectionTrait,
+    formation_id: Uuid,
+    parent_entity_id: Uuid,
+) -> AppResult<()> {
+    let stewards: Vec<Option<Uuid>> = parent_entity_role::Entity::find()
+        .select_only()
+        .column(parent_entity_role::Column::UserId)
+        .filter(parent_entity_role::Column::ParentEntityId.eq(parent_entity_id))
+        .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
+        .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let notices = stewards
+        .into_iter()
+        .flatten()
+        .map(|user_id| Notice::FormationSubmitted {
+            formation_id,
+            user_id,
+        });
+    jobs::enqueue_many(db, notices, Utc::now()).await
+}
+
+/// Tells every member who may vote that a proposal opened, and queues the
+/// reminder for those who will not have voted when it closes soon: a day
+/// before, or halfway through a shorter vote.
+pub async fn proposal_opened(
+    db: &impl ConnectionTrait,
+    proposal_id: Uuid,
+    closes_at: DateTime<Utc>,
+    voters: &[Uuid],
+) -> AppResult<()> {
+    let now = Utc::now();
+    let lead = ((closes_at - now) / 2).min(Duration::hours(24));
+    let opened = voters.iter().map(|&membership_id| Notice::ProposalOpened {
+        proposal_id,
+        membership_id,
+    });
+    jobs::enqueue_many(db, opened, now).await?;
+    let reminders = voters
+        .iter()
+        .map(|&membership_id| Notice::ProposalClosingSoon {
+            proposal_id,
+            membership_id,
+        });
+    jobs::enqueue_many(db, reminders, closes_at - lead).await
 }
 
 /// Composes and sends one message (the `send_mail` job).

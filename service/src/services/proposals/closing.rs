@@ -208,6 +208,14 @@ async fn group_weights(
         .collect())
 }
 
+/// Who may vote on `p` now (its electorate, as at closing): membership ids.
+pub(crate) async fn voters(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<Vec<Uuid>> {
+    let weights = group_weights(db, p).await?;
+    let mut ids: Vec<Uuid> = electorate(db, p, &weights).await?.into_keys().collect();
+    ids.sort();
+    Ok(ids)
+}
+
 /// The electorate at closing: active members of eligible, voting groups,
 /// membership id → group id.
 async fn electorate(

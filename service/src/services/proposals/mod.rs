@@ -24,6 +24,7 @@ use crate::{
     catalogue::VotingRule,
     error::{AppError, AppResult},
     services::audit::{self, Action, Change},
+    services::notifications,
     services::{
         begin_write,
         formations::governance::Governance,
@@ -117,6 +118,8 @@ pub(crate) async fn insert(
     .insert(db)
     .await?;
     closing::schedule(db, &proposal).await?;
+    let voters = closing::voters(db, &proposal).await?;
+    notifications::proposal_opened(db, proposal.id, proposal.closes_at, &voters).await?;
     Ok(proposal)
 }
 
