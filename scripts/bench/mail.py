@@ -64,7 +64,7 @@ def queue(db_url, count):
       INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
       SELECT gen_random_uuid(), 'send_mail',
              json_build_object('notice', 'passwordChanged', 'userId', u.id)::text,
-             'PENDING', 0, 10, now(), now(), now() FROM u;
+             'PENDING', 0, 100, now(), now(), now() FROM u;
       NOTIFY pools_jobs;""")
 
 

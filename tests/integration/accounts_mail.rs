@@ -18,6 +18,10 @@ const SETTINGS: &[(&str, &str)] = &[
     ("APP_URL", "https://app.example"),
     ("JOB_RETRY_BASE_MS", "20"),
     ("JOB_POLL_INTERVAL_MS", "50"),
+    (
+        "STRIPE_WEBHOOK_SECRET",
+        crate::contributions::WEBHOOK_SECRET,
+    ),
 ];
 
 on_both_databases!(
@@ -32,6 +36,7 @@ on_both_databases!(
     a_refused_delivery_is_retried,
     proposals_are_mailed_to_voters_until_they_unsubscribe,
     decisions_are_mailed_to_the_people_they_concern,
+    a_payment_stripe_could_not_collect_is_told_to_the_member,
 );
 
 /// An address no other test uses: the SMTP server is shared.
@@ -669,5 +674,71 @@ async fn decisions_are_mailed_to_the_people_they_concern(app: TestApp) {
             .as_str()
             .unwrap()
             .contains("Name the bank account first.")
+    );
+}
+
+/// Stripe reports a renewal it could not collect (the subscription goes
+/// past due): the member is told, once, whatever their preferences.
+async fn a_payment_stripe_could_not_collect_is_told_to_the_member(app: TestApp) {
+    use entities::contribution;
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    crate::contributions::euro_scale(&p, false).await;
+    let payer = address("payer");
+    let (member, _) = p.join(&payer, "users").await;
+    p.app()
+        .ok(
+            Some(&member),
+            "mutation($p: [NotificationPreferenceInput!]!) { setNotificationPreferences(preferences: $p) { topic } }",
+            json!({ "p": [{ "topic": "DECISIONS", "enabled": false }, { "topic": "PROPOSALS", "enabled": false }] }),
+        )
+        .await;
+    let started = crate::contributions::start(&p, &member, json!({ "amount": 500 })).await;
+    let id = started["data"]["startContribution"]["contribution"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{started:#}"))
+        .to_owned();
+    // A Stripe subscription, as if Stripe had answered the start (the
+    // webhook tests do the same): the event below names it.
+    let subscription = format!("sub_{}", uuid::Uuid::now_v7().simple());
+    contribution::Entity::update_many()
+        .col_expr(
+            contribution::Column::Provider,
+            Expr::value(contribution::Provider::Stripe),
+        )
+        .col_expr(
+            contribution::Column::StripeSubscriptionId,
+            Expr::value(subscription.clone()),
+        )
+        .filter(contribution::Column::Id.eq(uuid::Uuid::parse_str(&id).unwrap()))
+        .exec(&p.app().db)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let past_due = json!({ "id": format!("evt_{subscription}"), "type": "customer.subscription.updated",
+        "created": now, "data": { "object": { "id": subscription, "status": "past_due" } } });
+    let (code, body) = crate::contributions::post_event(
+        p.app(),
+        &past_due,
+        crate::contributions::WEBHOOK_SECRET,
+        now,
+    )
+    .await;
+    assert_eq!(
+        (code, body["status"].as_str()),
+        (200, Some("applied")),
+        "{body:#}"
+    );
+    let letter = wait_for_subject(
+        p.app(),
+        &payer,
+        "Your contribution to Test Pool could not be collected",
+    )
+    .await;
+    let text = letter["text"].as_str().unwrap();
+    assert!(text.contains("5.00 EUR"), "{text}");
+    assert!(text.contains("https://app.example/contributions"), "{text}");
+    assert!(
+        letter["headers"].get("List-Unsubscribe").is_none(),
+        "not an optional message"
     );
 }

@@ -636,7 +636,11 @@ async fn payment_failed(state: &AppState, id: Uuid) -> AppResult<Option<Letter>>
         return Ok(None);
     };
     let d = draft(state, Some(&person));
-    let amount = crate::domain::format_minor(c.amount, &c.currency);
+    let amount = format!(
+        "{} {}",
+        crate::domain::format_minor(c.amount, &c.currency),
+        c.currency.to_uppercase()
+    );
     let args = [("pool", pool.name.as_str()), ("amount", amount.as_str())];
     Ok(Some(d.letter(
         &person.email,
