@@ -7,7 +7,10 @@ SMTP server down for a minute does to the queue.
 Accounts and their jobs are written straight into a fresh database (as
 `changePassword` queues them: a "your password was changed" notice per
 account), COUNT at once in one transaction, timed until the SMTP server
-has received the last. The outage: the server starts with SMTP_URL
+has received the last. As a baseline from the same run, the same number
+of messages of similar size is sent straight to the same SMTP server by
+eight Python clients (the job worker runs eight jobs at once), each over
+one connection: the SMTP server's own ceiling here. The outage: the server starts with SMTP_URL
 pointing at a port where nothing listens, 200 jobs are queued, and the
 SMTP server starts on that port a minute later; reported are the time
 until the last message arrives after that, the attempts the jobs took,
@@ -15,6 +18,8 @@ and how many died (none should).
 """
 import json
 import os
+import smtplib
+from concurrent.futures import ThreadPoolExecutor
 import subprocess
 import sys
 import time
@@ -68,6 +73,23 @@ def queue(db_url, count):
       NOTIFY pools_jobs;""")
 
 
+def direct(smtp_port, http_port, count, clients=8):
+    """COUNT messages straight to the SMTP server; seconds taken."""
+    body = ("Subject: Your password was changed\r\nFrom: bench@localhost\r\n"
+            "Content-Type: text/plain\r\n\r\n" + ("x" * 75 + "\r\n") * 40)
+
+    def send(n):
+        with smtplib.SMTP("127.0.0.1", smtp_port) as c:
+            for i in range(n):
+                c.sendmail("bench@localhost", [f"direct-{uuid.uuid4().hex}@example.org"], body)
+
+    start = time.time()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, [count // clients] * clients))
+    wait_until(http_port, count // clients * clients)
+    return time.time() - start
+
+
 def wait_until(http_port, count, timeout=900):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -100,6 +122,15 @@ def main():
         print(f"throughput: {count} messages in {elapsed:.2f} s = {count / elapsed:.0f} messages/s")
     finally:
         server.terminate(); server.wait()
+        smtp.terminate(); smtp.wait()
+    smtp_port, http_port = free_port(), free_port()
+    smtp = start_smtp(smtp_port, http_port)
+    try:
+        baseline = direct(smtp_port, http_port, count)
+        sent = count // 8 * 8
+        print(f"baseline: {sent} messages straight to the SMTP server in {baseline:.2f} s = "
+              f"{sent / baseline:.0f} messages/s; through the queue: {(count / elapsed) / (sent / baseline):.2f} of it")
+    finally:
         smtp.terminate(); smtp.wait()
         psql(f"{pg}/postgres", f"DROP DATABASE IF EXISTS {name}")
 
