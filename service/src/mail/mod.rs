@@ -5,6 +5,7 @@
 
 pub mod locale;
 pub mod render;
+pub mod smtp;
 pub mod transport;
 
 pub use locale::{Locale, text};

@@ -13,12 +13,18 @@ use lettre::{
     },
 };
 
-use super::render::{Letter, Rendered};
+use super::{
+    render::{Letter, Rendered},
+    smtp::Smtp,
+};
 
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub enum Mailer {
+    /// `smtp://` URLs: connections of our own (see `smtp`).
+    Direct { smtp: Smtp, from: Mailbox },
+    /// `smtps://`: lettre's pooled transport.
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
@@ -53,6 +59,15 @@ impl Mailer {
         })?;
         match smtp_url {
             Some(url) => {
+                let invalid = |e: String| {
+                    (
+                        "SMTP_URL",
+                        format!("expected smtp://, smtps:// or smtp://…?tls=required: {e}"),
+                    )
+                };
+                if let Some(smtp) = Smtp::from_url(url, SMTP_TIMEOUT).map_err(invalid)? {
+                    return Ok(Self::Direct { smtp, from });
+                }
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| {
                         (
@@ -78,7 +93,7 @@ impl Mailer {
 
     fn from(&self) -> &Mailbox {
         match self {
-            Self::Smtp { from, .. } | Self::Files { from, .. } => from,
+            Self::Direct { from, .. } | Self::Smtp { from, .. } | Self::Files { from, .. } => from,
         }
     }
 
@@ -121,6 +136,13 @@ impl Mailer {
                 message: format!("the message cannot be built: {e}"),
             })?;
         match self {
+            Self::Direct { smtp, .. } => smtp
+                .send(message.envelope(), &message.formatted())
+                .await
+                .map_err(|f| SendError {
+                    transient: f.transient,
+                    message: f.message,
+                }),
             Self::Smtp { transport, .. } => {
                 transport
                     .send(message)
