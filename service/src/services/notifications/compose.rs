@@ -564,12 +564,14 @@ async fn proposal_notice(
     else {
         return Ok(None);
     };
-    let Some((member, Some(user_id))) = membership::Entity::find_by_id(membership_id)
+    let Some(member) = membership::Entity::find_by_id(membership_id)
         .one(&state.db)
         .await?
         .filter(|m| m.status == membership::MembershipStatus::Active)
-        .map(|m| (m.clone(), m.user_id))
     else {
+        return Ok(None);
+    };
+    let Some(user_id) = member.user_id else {
         return Ok(None);
     };
     if closing {

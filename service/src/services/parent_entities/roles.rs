@@ -158,19 +158,12 @@ pub async fn revoke_role(
                 kind_name(input.role)
             ))
         })?;
-    if role.role == RoleKind::Steward && role.status == RoleStatus::Active {
-        let stewards = parent_entity_role::Entity::find()
-            .filter(parent_entity_role::Column::ParentEntityId.eq(input.parent_entity_id))
-            .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
-            .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
-            .count(&txn)
-            .await?;
-        if stewards <= 1 {
-            return Err(AppError::Conflict(
-                "the last steward cannot be removed; grant STEWARD to someone else and let them accept first".into(),
-            ));
-        }
-    }
+    keep_a_steward(
+        &txn,
+        &role,
+        "the last steward cannot be removed; grant STEWARD to someone else and let them accept first",
+    )
+    .await?;
     let before = role.clone();
     let mut active: parent_entity_role::ActiveModel = role.into();
     active.status = Set(RoleStatus::Revoked);
@@ -187,6 +180,28 @@ pub async fn revoke_role(
     .await?;
     txn.commit().await?;
     Ok(role)
+}
+
+/// Refuses to end `losing` when it is the parent's last active steward
+/// role (the parent must be locked), with `refusal` as the message.
+async fn keep_a_steward(
+    db: &impl ConnectionTrait,
+    losing: &parent_entity_role::Model,
+    refusal: &str,
+) -> AppResult<()> {
+    if losing.role != RoleKind::Steward || losing.status != RoleStatus::Active {
+        return Ok(());
+    }
+    let stewards = parent_entity_role::Entity::find()
+        .filter(parent_entity_role::Column::ParentEntityId.eq(losing.parent_entity_id))
+        .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
+        .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
+        .count(db)
+        .await?;
+    if stewards <= 1 {
+        return Err(AppError::Conflict(refusal.to_owned()));
+    }
+    Ok(())
 }
 
 /// The parent locked, the caller checked as steward, then the email parsed:
@@ -302,21 +317,13 @@ pub async fn end_for_deleted_account(
         let before = role.clone();
         let mut active: parent_entity_role::ActiveModel = role.clone().into();
         let action = if role.status == RoleStatus::Active {
-            if role.role == RoleKind::Steward {
-                let stewards = parent_entity_role::Entity::find()
-                    .filter(parent_entity_role::Column::ParentEntityId.eq(role.parent_entity_id))
-                    .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
-                    .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
-                    .count(db)
-                    .await?;
-                if stewards <= 1 {
-                    return Err(AppError::Conflict(
-                        "you are the last steward of a parent entity: grant STEWARD to someone \
-                         else and let them accept, then delete your account"
-                            .into(),
-                    ));
-                }
-            }
+            keep_a_steward(
+                db,
+                &role,
+                "you are the last steward of a parent entity: grant STEWARD to someone \
+                 else and let them accept, then delete your account",
+            )
+            .await?;
             active.status = Set(RoleStatus::Revoked);
             active.revoked_at = Set(Some(now));
             active.revoked_by = Set(Some(actor.user_id));
