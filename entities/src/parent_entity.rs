@@ -51,6 +51,10 @@ pub struct Model {
     /// Set while a platform admin vouches for the entity being who it says.
     pub verified_at: Option<DateTimeUtc>,
     pub verified_by: Option<Uuid>,
+    /// Which kinds of rules change the parent forbids its pools, and which
+    /// need a steward's approval: `{"forbidden": [...], "needsApproval": [...]}`.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub rules_change_policy: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

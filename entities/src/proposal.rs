@@ -25,6 +25,47 @@ pub enum ProposalKind {
     /// An expense to approve; votes as a proposal.
     #[sea_orm(string_value = "EXPENSE")]
     Expense,
+    /// A change to the pool's rules; votes as a proposal, with the rules'
+    /// amendment threshold.
+    #[sea_orm(string_value = "RULES_CHANGE")]
+    RulesChange,
+}
+
+/// Where a rules change stands once proposed.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RulesChangeStatus {
+    /// The members are voting.
+    #[sea_orm(string_value = "VOTING")]
+    Voting,
+    /// Passed; the parent's policy asks a steward to approve it.
+    #[sea_orm(string_value = "AWAITING_PARENT")]
+    AwaitingParent,
+    /// Applied: the rules have a new version.
+    #[sea_orm(string_value = "ADOPTED")]
+    Adopted,
+    /// The vote did not pass it.
+    #[sea_orm(string_value = "NOT_PASSED")]
+    NotPassed,
+    /// A steward of the parent declined it.
+    #[sea_orm(string_value = "DECLINED_BY_PARENT")]
+    DeclinedByParent,
+    /// Passed, but could not be applied as voted: other rules were adopted
+    /// while it was open, or the pool changed so that it no longer fits.
+    #[sea_orm(string_value = "LAPSED")]
+    Lapsed,
 }
 
 #[derive(
@@ -103,6 +144,12 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// A `RULES_CHANGE` proposal's typed changes.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub rules_change: Option<Json>,
+    /// The rules version the change was proposed against.
+    pub rules_base_version: Option<i32>,
+    pub rules_change_status: Option<RulesChangeStatus>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

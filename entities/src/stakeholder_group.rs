@@ -74,6 +74,9 @@ pub struct Model {
     pub share_price_minor: Option<i64>,
     pub admission: Admission,
     pub created_at: DateTimeUtc,
+    /// Set when a rules change retired the group: it takes no new members
+    /// and no longer votes, and its history stays.
+    pub retired_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261204_000002_payment_reconciliations;
 mod m20261205_000001_parent_entity_slugs;
 mod m20261206_000001_account_lifecycle;
 mod m20261207_000001_audit_redaction;
+mod m20261208_000001_rules_versions;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_parent_entity_slugs::Migration),
             Box::new(m20261206_000001_account_lifecycle::Migration),
             Box::new(m20261207_000001_audit_redaction::Migration),
+            Box::new(m20261208_000001_rules_versions::Migration),
         ]
     }
 }

@@ -43,6 +43,7 @@ mod pools;
 mod provisioning_callbacks;
 mod races;
 mod reconciliation;
+mod rules;
 mod schema;
 mod stripe_proxy;
 mod stub;

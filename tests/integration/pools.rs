@@ -93,7 +93,7 @@ impl PoolWorld {
 
     pub async fn propose(&self, token: &str, extra: Value) -> String {
         let mut input = json!({ "poolId": self.pool, "title": "Buy a cargo bike", "body": "It carries more.",
-            "closesAt": (Utc::now() + chrono::Duration::days(1)).to_rfc3339() });
+            "closesAt": (Utc::now() + chrono::Duration::days(2)).to_rfc3339() });
         for (k, v) in extra.as_object().unwrap() {
             input[k] = v.clone();
         }
@@ -596,7 +596,7 @@ async fn votes_are_counted_by_the_rules(app: TestApp) {
     let poll = p
         .propose(
             &a,
-            json!({ "kind": "POLL", "options": ["Tuesday", "Thursday"], "quorumPercent": 0 }),
+            json!({ "kind": "POLL", "options": ["Tuesday", "Thursday"] }),
         )
         .await;
     let invalid = p.vote(&a, &poll, "Friday").await;
@@ -716,7 +716,7 @@ async fn two_hundred_concurrent_votes_count_once_each(app: TestApp) {
         );
     }
     voters.push(p.w.founder.clone());
-    let proposal = p.propose(&voters[0], json!({ "quorumPercent": 10 })).await;
+    let proposal = p.propose(&voters[0], json!({})).await;
     // Every member votes twice at once: first disagree, then agree.
     let calls = voters
         .iter()
@@ -1128,7 +1128,7 @@ async fn a_pool_page_takes_five_statements(app: TestApp) {
 
 async fn due_proposals_close_by_themselves(app: TestApp) {
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
-    let proposal_id = p.propose(&p.w.founder, json!({ "quorumPercent": 0 })).await;
+    let proposal_id = p.propose(&p.w.founder, json!({})).await;
     p.vote(&p.w.founder, &proposal_id, "agree").await;
     // Time passes: the closing time is now behind us.
     proposal::Entity::update_many()

@@ -35,8 +35,9 @@ fn descriptions_state_the_limits_clients_meet() {
     let sdl = api::graphql::sdl();
     for (type_name, field, says) in [
         ("StartContributionInput", "idempotencyKey", "8 to 200"),
-        ("CreateProposalInput", "closesAt", "More than a minute"),
-        ("SubmitExpenseInput", "closesAt", "more than a minute"),
+        ("CreateProposalInput", "closesAt", "minimum voting period"),
+        ("CreateProposalInput", "quorumPercent", "never a lower one"),
+        ("SubmitExpenseInput", "closesAt", "minimum voting period"),
         ("SetSlidingScaleInput", "maximum", "1 to 1000000000"),
         ("NameFormationInput", "name", "3 to 80 characters"),
         ("SignUpInput", "password", "10 to 256 characters"),

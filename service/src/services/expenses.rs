@@ -81,6 +81,7 @@ pub async fn submit(
     );
     let proposal = proposals::insert(
         &txn,
+        &state.catalogue,
         &pool,
         &member,
         CreateInput {
@@ -94,6 +95,7 @@ pub async fn submit(
             pass_threshold_percent: None,
             voting_rule: None,
             eligible_group_ids: None,
+            rules_change: None,
         },
     )
     .await?;

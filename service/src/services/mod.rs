@@ -24,6 +24,7 @@ pub mod pools;
 pub mod proposals;
 pub mod provisioning;
 pub mod reports;
+pub mod rules;
 pub mod runners;
 pub mod signals;
 pub mod webhooks;

@@ -1,6 +1,7 @@
 //! A parent entity's policy for the pools under it.
 
 use entities::parent_entity;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub struct ParentPolicy {
@@ -10,6 +11,7 @@ pub struct ParentPolicy {
     pub allowed_app_ids: Option<Vec<String>>,
     /// Whether a pool may depart from an ICA principle (then only a warning).
     pub allows_principle_exceptions: bool,
+    pub rules_changes: RulesChangePolicy,
 }
 
 impl ParentPolicy {
@@ -18,6 +20,7 @@ impl ParentPolicy {
             allowed_template_ids: ids(parent.allowed_template_ids.as_ref()),
             allowed_app_ids: ids(parent.allowed_app_ids.as_ref()),
             allows_principle_exceptions: parent.allows_principle_exceptions,
+            rules_changes: RulesChangePolicy::of(parent),
         }
     }
 
@@ -40,4 +43,48 @@ fn ids(value: Option<&Value>) -> Option<Vec<String>> {
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect()
     })
+}
+
+/// What kind of change: what a parent's policy names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RuleChangeKind {
+    AddGroup,
+    RenameGroup,
+    RetireGroup,
+    SetVotingWeight,
+    SetAdmission,
+    SetQuorum,
+    SetPassThreshold,
+    SetAmendmentThreshold,
+    SetVotingPeriod,
+    SetExpensePolicy,
+    SetContributionBounds,
+    SetAssetLock,
+    SetSurplusDistribution,
+}
+
+/// Which kinds of change the parent forbids, and which wait for a steward.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RulesChangePolicy {
+    #[serde(default)]
+    pub forbidden: Vec<RuleChangeKind>,
+    #[serde(default)]
+    pub needs_approval: Vec<RuleChangeKind>,
+}
+
+impl RulesChangePolicy {
+    /// The parent's policy; none set forbids nothing and approves everything.
+    pub fn of(parent: &parent_entity::Model) -> Self {
+        parent
+            .rules_change_policy
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        (self != &Self::default()).then(|| serde_json::to_value(self).unwrap_or_default())
+    }
 }

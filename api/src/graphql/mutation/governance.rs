@@ -10,7 +10,7 @@ use crate::{
             RevokeDelegationInput, SubmitExpenseInput, Vote,
         },
     },
-    services::{expenses, ledger, proposals},
+    services::{self, expenses, ledger, proposals},
 };
 
 #[derive(Default)]
@@ -46,6 +46,32 @@ impl GovernanceMutation {
         let id = uuid!(proposal_id)?;
         Ok(Proposal::from(
             proposals::closing::close_early(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Approves a rules change the members passed and the parent's policy
+    /// holds for approval (the parent's stewards); it applies at once, or
+    /// lapses if the pool's rules moved on meanwhile.
+    async fn approve_rules_change(&self, ctx: &Context<'_>, proposal_id: ID) -> Result<Proposal> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(proposal_id)?;
+        Ok(Proposal::from(
+            services::rules::approve(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Declines a rules change the parent's policy holds for approval (the
+    /// parent's stewards); nothing applies. `reason`: 1 to 2000 characters.
+    async fn decline_rules_change(
+        &self,
+        ctx: &Context<'_>,
+        proposal_id: ID,
+        reason: String,
+    ) -> Result<Proposal> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(proposal_id)?;
+        Ok(Proposal::from(
+            services::rules::decline(c.state, c.actor().await?, id, &reason).await?,
         ))
     }
 

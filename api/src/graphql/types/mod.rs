@@ -15,6 +15,7 @@ mod pools;
 mod proposals;
 mod reconciliation;
 mod reports;
+mod rules;
 
 pub use accounts::*;
 pub use audit::*;
@@ -30,6 +31,7 @@ pub use pools::*;
 pub use proposals::*;
 pub use reconciliation::*;
 pub use reports::*;
+pub use rules::*;
 
 use std::sync::Arc;
 
@@ -71,6 +73,7 @@ mod tests {
             pass_threshold_percent: None,
             voting_rule: None,
             eligible_group_ids: Some(vec![ID::from("x")]),
+            rules_change: None,
         };
         assert_eq!(
             path_of(services::proposals::CreateInput::try_from(input)),

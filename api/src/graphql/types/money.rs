@@ -162,8 +162,9 @@ pub struct SubmitExpenseInput {
     pub currency: String,
     /// 1 to 200 characters on one line.
     pub payee: String,
-    /// When the vote on it closes: more than a minute and at most 366 days
-    /// from now; seven days from now if not given.
+    /// When the vote on it closes: no sooner than the pool's rules' minimum
+    /// voting period (more than a minute for pools whose rules set none) and
+    /// at most 366 days from now; the rules' default period if not given.
     pub closes_at: Option<DateTime<Utc>>,
     /// Groups it in the pool's accounts (`rent`, `equipment`…): 1 to 64
     /// characters on one line, stored in lower case; `general` if not given.

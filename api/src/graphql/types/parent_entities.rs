@@ -15,6 +15,7 @@ use crate::{
         self,
         pagination::PageRequest,
         parent_entities::{PolicyInput, RegisterInput, RoleInput},
+        policy::{RuleChangeKind, RulesChangePolicy},
     },
 };
 
@@ -108,6 +109,8 @@ impl ParentEntity {
             expense_approval_above: self.model.expense_approval_above_minor,
             expense_min_approvals: self.model.expense_min_approvals,
             parent_share_basis_points: self.model.parent_share_basis_points,
+            rules_changes_forbidden: p.rules_changes.forbidden,
+            rules_changes_needing_approval: p.rules_changes.needs_approval,
         }
     }
 
@@ -268,6 +271,11 @@ pub struct ParentEntityPolicy {
     pub expense_min_approvals: Option<i32>,
     /// The parent's share of every contribution, in basis points (250 = 2.5 %).
     pub parent_share_basis_points: i32,
+    /// Kinds of rules change its pools may not propose.
+    pub rules_changes_forbidden: Vec<RuleChangeKind>,
+    /// Kinds of rules change that, once the members pass them, wait for a
+    /// steward's approval.
+    pub rules_changes_needing_approval: Vec<RuleChangeKind>,
 }
 
 // A role at a parent entity, from the invitation on: current or past.
@@ -403,6 +411,13 @@ pub struct SetParentEntityPolicyInput {
     /// The parent's share of every contribution, in basis points (0 to 10000).
     #[graphql(default = 0)]
     pub parent_share_basis_points: i32,
+    /// Kinds of rules change its pools may not propose.
+    #[graphql(default)]
+    pub rules_changes_forbidden: Vec<RuleChangeKind>,
+    /// Kinds of rules change that, once the members pass them, wait for a
+    /// steward's approval (for example `SET_ASSET_LOCK`).
+    #[graphql(default)]
+    pub rules_changes_needing_approval: Vec<RuleChangeKind>,
 }
 
 #[derive(InputObject)]
@@ -459,6 +474,10 @@ impl TryFrom<SetParentEntityPolicyInput> for PolicyInput {
             expense_approval_above: input.expense_approval_above,
             expense_min_approvals: input.expense_min_approvals,
             parent_share_basis_points: input.parent_share_basis_points,
+            rules_change_policy: RulesChangePolicy {
+                forbidden: input.rules_changes_forbidden,
+                needs_approval: input.rules_changes_needing_approval,
+            },
         })
     }
 }

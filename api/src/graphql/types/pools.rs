@@ -11,14 +11,14 @@ use crate::{
         loaders::prime_owned,
         scalars::Json,
         types::{
-            App, ApplicationStatus, Contribution, Delegation, DelegationList, Formation, Ledger,
-            LegalTemplate, MembershipApplication, Money, ParentEntity, Proposal, ProposalStatus,
-            RegisterFilter, SlidingScale, Solidarity, User, delegations_of, loader_error,
+            App, ApplicationStatus, Contribution, ContributionInterval, Delegation, DelegationList,
+            Formation, Ledger, LegalTemplate, MembershipApplication, Money, ParentEntity,
+            PoolRules, Proposal, ProposalStatus, RegisterFilter, SlidingScale, Solidarity, User,
+            delegations_of, loader_error,
         },
     },
     services::{
         self,
-        formations::governance,
         pagination::{PageArgs, PageRequest},
     },
 };
@@ -430,8 +430,8 @@ impl Pool {
     }
     /// The governance settings the rules describe.
     async fn governance(&self) -> Result<PoolGovernance> {
-        let g: governance::Governance = serde_json::from_value(self.model.governance.clone())
-            .map_err(|e| AppError::internal(anyhow::anyhow!("pool governance unreadable: {e}")))?;
+        let g = services::rules::governance_of(&self.model)?;
+        let (expense_quorum_percent, expense_pass_threshold_percent) = g.expense_bars();
         Ok(PoolGovernance {
             voting_rule: g.voting_rule,
             default_quorum_percent: g.default_quorum_percent,
@@ -439,7 +439,23 @@ impl Pool {
             rules_change_threshold_percent: g.rules_change_threshold_percent,
             distributes_surplus: g.distributes_surplus,
             asset_lock: g.asset_lock,
+            minimum_voting_days: g.voting_period.minimum_days,
+            default_voting_days: g.voting_period.default_days,
+            expense_quorum_percent,
+            expense_pass_threshold_percent,
+            contribution_bounds: g.contribution_bounds.map(|b| ContributionBounds {
+                interval: b.interval.into(),
+                minimum: Money::new(b.minimum, g.currency.clone()),
+                maximum: Money::new(b.maximum, g.currency.clone()),
+            }),
         })
+    }
+    /// The rules in force and every version adopted, for the pool's
+    /// readers.
+    async fn rules(&self) -> PoolRules {
+        PoolRules {
+            pool: self.model.clone(),
+        }
     }
 }
 
@@ -521,6 +537,23 @@ pub struct PoolGovernance {
     pub rules_change_threshold_percent: i32,
     pub distributes_surplus: bool,
     pub asset_lock: bool,
+    /// Voting stays open at least this many days; 0 for pools whose rules
+    /// set no minimum (then more than a minute).
+    pub minimum_voting_days: i32,
+    /// How long voting stays open when a proposal does not say.
+    pub default_voting_days: i32,
+    pub expense_quorum_percent: i32,
+    pub expense_pass_threshold_percent: i32,
+    /// The range every sliding scale of the pool lies in, if the rules set one.
+    pub contribution_bounds: Option<ContributionBounds>,
+}
+
+/// The range the rules set for sliding scales.
+#[derive(SimpleObject)]
+pub struct ContributionBounds {
+    pub interval: ContributionInterval,
+    pub minimum: Money,
+    pub maximum: Money,
 }
 
 // A membership class of a pool.
@@ -533,6 +566,9 @@ pub struct StakeholderGroup {
     kind: StakeholderKind,
     /// Weight in multi-stakeholder votes; 0 means a non-voting group.
     voting_weight: i32,
+    /// Set when a rules change retired the group: it takes no new members,
+    /// and its history stays.
+    retired_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     model: stakeholder_group::Model,
 }
@@ -545,6 +581,7 @@ impl From<stakeholder_group::Model> for StakeholderGroup {
             name: m.name.clone(),
             kind: m.kind.into(),
             voting_weight: m.voting_weight,
+            retired_at: m.retired_at,
             model: m,
         }
     }

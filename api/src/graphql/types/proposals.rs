@@ -11,8 +11,8 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            Expense, Member, Pool, StakeholderGroup, load_member, load_pool, loader_error,
-            pool_model,
+            Expense, Member, Pool, RuleChangeInput, RulesChange, StakeholderGroup, load_member,
+            load_pool, loader_error, parse_changes, pool_model, rules_change_of,
         },
     },
     services::{
@@ -31,6 +31,9 @@ pub enum ProposalKind {
     Poll,
     /// An expense to approve.
     Expense,
+    /// A change to the pool's rules, carried in `rulesChange`; passes with
+    /// the rules' amendment threshold.
+    RulesChange,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +188,11 @@ impl Proposal {
             .await
             .map_err(loader_error)?;
         Ok(found.and_then(|mut v| v.pop()).map(Expense::from))
+    }
+    /// For a rules change: what it changes, the exact document it would
+    /// adopt and its diff, and where it stands.
+    async fn rules_change(&self) -> Result<Option<RulesChange>> {
+        Ok(rules_change_of(&self.model)?)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
@@ -439,19 +447,26 @@ pub struct CreateProposalInput {
     /// disagree, block.
     #[graphql(default)]
     pub options: Vec<String>,
-    /// More than a minute and at most 366 days from now; seven days from now
-    /// if not given.
+    /// No sooner than the pool's rules' minimum voting period (more than a
+    /// minute for pools whose rules set none) and at most 366 days from
+    /// now; the rules' default period from now if not given.
     pub closes_at: Option<DateTime<Utc>>,
-    /// 0 to 100; the pool's default if not given.
+    /// From the pool's quorum (its expense quorum for expenses) to 100: a
+    /// proposal may set a higher bar, never a lower one. The pool's if not
+    /// given.
     pub quorum_percent: Option<i32>,
-    /// 0 to 99: passes with more than this share of agree among agree and
-    /// disagree; the pool's default if not given.
+    /// From the pool's pass threshold (its amendment threshold for a rules
+    /// change) to 99: passes with more than this share of agree among agree
+    /// and disagree. The pool's if not given.
     pub pass_threshold_percent: Option<i32>,
-    /// The pool's rule if not given.
+    /// The pool's rule; naming another is refused.
     pub voting_rule: Option<VotingRule>,
-    /// Voting groups of the pool (weight above 0), at least one; every voting
-    /// group if not given.
+    /// Current voting groups of the pool (weight above 0), at least one;
+    /// every voting group if not given, and always every one for a rules
+    /// change.
     pub eligible_group_ids: Option<Vec<ID>>,
+    /// For `RULES_CHANGE` only: 1 to 20 changes, applied in order.
+    pub rules_change: Option<Vec<RuleChangeInput>>,
 }
 
 impl TryFrom<CreateProposalInput> for proposals::CreateInput {
@@ -459,6 +474,7 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
     fn try_from(input: CreateProposalInput) -> AppResult<Self> {
         // Checked before the pool id: an answer names the first bad field.
         let eligible_group_ids = uuid!(input.eligible_group_ids)?;
+        let rules_change = input.rules_change.map(parse_changes).transpose()?;
         Ok(Self {
             pool_id: uuid!(input.pool_id)?,
             title: input.title,
@@ -470,6 +486,7 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
             pass_threshold_percent: input.pass_threshold_percent,
             voting_rule: input.voting_rule,
             eligible_group_ids,
+            rules_change,
         })
     }
 }

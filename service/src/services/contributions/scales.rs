@@ -1,7 +1,10 @@
 //! Sliding scales: the range a pool (or one of its groups) contributes on.
 
 use chrono::Utc;
-use entities::sliding_scale::{self, Interval};
+use entities::{
+    pool,
+    sliding_scale::{self, Interval},
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
@@ -9,12 +12,14 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    domain::{Check, Currency, MinorAmount},
+    domain::{Check, Currency, MinorAmount, format_minor},
     error::{AppResult, FieldError},
     services::audit::{self, Action, Change},
     services::{
         begin_write,
+        formations::governance::interval_name,
         membership::{find_pool, group_of_pool, lock_pool, require_admin},
+        rules,
     },
     state::AppState,
 };
@@ -70,6 +75,7 @@ pub async fn set(
             "must lie between minimum and maximum",
         )));
     }
+    within_bounds(&pool, &input, &mut check)?;
     let Some(currency) = currency.filter(|_| check.is_empty()) else {
         return Err(check.into_error());
     };
@@ -113,6 +119,32 @@ pub async fn set(
     .await?;
     txn.commit().await?;
     Ok(scale)
+}
+
+/// A scale lies within the bounds the pool's rules set, if they set any.
+fn within_bounds(pool: &pool::Model, input: &ScaleInput, check: &mut Check) -> AppResult<()> {
+    let Some(b) = rules::governance_of(pool)?.contribution_bounds else {
+        return Ok(());
+    };
+    let range = || {
+        format!(
+            "the pool's rules bound sliding scales between {} and {} {} per {}",
+            format_minor(b.minimum, &pool.currency),
+            format_minor(b.maximum, &pool.currency),
+            pool.currency,
+            interval_name(b.interval)
+        )
+    };
+    if input.interval != b.interval {
+        check.field::<()>(Err(FieldError::new("input.interval", range())));
+    }
+    if input.minimum < b.minimum {
+        check.field::<()>(Err(FieldError::new("input.minimum", range())));
+    }
+    if input.maximum > b.maximum {
+        check.field::<()>(Err(FieldError::new("input.maximum", range())));
+    }
+    Ok(())
 }
 
 /// The scale that applies to a group: its own, else the pool's.

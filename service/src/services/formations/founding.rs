@@ -11,7 +11,7 @@ use entities::{
     parent_entity,
     pool::{self, PoolStatus},
     pool_app::{self, ProvisioningState},
-    stakeholder_group, user,
+    pool_rules_version, stakeholder_group, user,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
@@ -133,6 +133,19 @@ impl<'a> Founding<'a> {
                 "`{name}` is already used by another pool of this parent entity; rename the formation"
             )
         })?;
+        // The founding rules are version 1 of the pool's rules.
+        pool_rules_version::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            pool_id: Set(pool.id),
+            version: Set(1),
+            document: Set(pool.rules_document.clone()),
+            governance: Set(pool.governance.clone()),
+            adopted_at: Set(now),
+            proposal_id: Set(None),
+            diff: Set(None),
+        }
+        .insert(txn)
+        .await?;
         Ok(pool)
     }
 
@@ -159,6 +172,7 @@ impl<'a> Founding<'a> {
                 share_price_minor: Set(g.share_price),
                 admission: Set(g.admission),
                 created_at: Set(now),
+                retired_at: Set(None),
             }
         }))
         .exec(txn)

@@ -4,7 +4,11 @@
 
 use std::fmt::Write;
 
-use entities::stakeholder_group::{Admission, StakeholderKind};
+use entities::{
+    proposal::ProposalKind,
+    sliding_scale::Interval,
+    stakeholder_group::{Admission, StakeholderKind},
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -23,6 +27,46 @@ pub const DEFAULT_QUORUM_PERCENT: i32 = 50;
 pub const DEFAULT_PASS_THRESHOLD_PERCENT: i32 = 50;
 /// Changing the rules needs more.
 pub const RULES_CHANGE_THRESHOLD_PERCENT: i32 = 67;
+/// Voting stays open at least this long, and a week unless the proposal says.
+pub const MINIMUM_VOTING_DAYS: i32 = 1;
+pub const DEFAULT_VOTING_DAYS: i32 = 7;
+
+/// How long voting stays open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VotingPeriod {
+    /// 0: no minimum beyond a minute (pools founded before periods were rules).
+    pub minimum_days: i32,
+    pub default_days: i32,
+}
+
+impl VotingPeriod {
+    /// What pools founded before voting periods were rules had.
+    fn unstated() -> Self {
+        Self {
+            minimum_days: 0,
+            default_days: DEFAULT_VOTING_DAYS,
+        }
+    }
+}
+
+/// The bars an expense must pass; `None` takes the pool's general ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpensePolicy {
+    pub quorum_percent: Option<i32>,
+    pub pass_threshold_percent: Option<i32>,
+}
+
+/// The range any sliding scale of the pool must lie in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContributionBounds {
+    pub interval: Interval,
+    /// Minor units of the pool's currency.
+    pub minimum: i64,
+    pub maximum: i64,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,6 +93,43 @@ pub struct Governance {
     pub trades_with_public: bool,
     pub asset_lock: bool,
     pub groups: Vec<GroupGovernance>,
+    // Rules added after the first pools were founded: those pools read
+    // what they had before.
+    #[serde(default = "VotingPeriod::unstated")]
+    pub voting_period: VotingPeriod,
+    #[serde(default)]
+    pub expenses: ExpensePolicy,
+    #[serde(default)]
+    pub contribution_bounds: Option<ContributionBounds>,
+}
+
+impl Governance {
+    /// The quorum and threshold an expense must pass.
+    pub fn expense_bars(&self) -> (i32, i32) {
+        (
+            self.expenses
+                .quorum_percent
+                .unwrap_or(self.default_quorum_percent),
+            self.expenses
+                .pass_threshold_percent
+                .unwrap_or(self.default_pass_threshold_percent),
+        )
+    }
+
+    /// The lowest quorum and threshold a proposal of `kind` may set.
+    pub fn floors(&self, kind: ProposalKind) -> (i32, i32) {
+        match kind {
+            ProposalKind::Expense => self.expense_bars(),
+            ProposalKind::RulesChange => (
+                self.default_quorum_percent,
+                self.rules_change_threshold_percent,
+            ),
+            ProposalKind::Proposal | ProposalKind::Poll => (
+                self.default_quorum_percent,
+                self.default_pass_threshold_percent,
+            ),
+        }
+    }
 }
 
 impl Governance {
@@ -93,6 +174,12 @@ impl Governance {
                     share_price: g.share_price,
                 })
                 .collect(),
+            voting_period: VotingPeriod {
+                minimum_days: MINIMUM_VOTING_DAYS,
+                default_days: DEFAULT_VOTING_DAYS,
+            },
+            expenses: ExpensePolicy::default(),
+            contribution_bounds: None,
         }
     }
 }
@@ -108,7 +195,7 @@ pub fn render_rules(
     let _ = writeln!(doc, "# Rules of {name}\n");
     name_and_form(&mut doc, name, parent_name, template);
     membership(&mut doc, g);
-    decisions(&mut doc, g);
+    decisions(&mut doc, parent_name, g);
     money(&mut doc, g);
     dissolution(&mut doc, parent_name, template, g);
     let _ = writeln!(
@@ -179,48 +266,94 @@ fn membership(doc: &mut String, g: &Governance) {
         doc,
         "2.3 Paying and belonging are separate: a member who cannot contribute keeps their rights."
     );
+    let _ = writeln!(
+        doc,
+        "2.4 An admin may remove a member, giving a reason that the register keeps. The pool always keeps at least one admin."
+    );
 }
 
 /// Section 3: who votes, how votes count, and the bars a decision must pass.
-fn decisions(doc: &mut String, g: &Governance) {
+/// Each clause states a rule the software enforces, with its number.
+fn decisions(doc: &mut String, parent_name: &str, g: &Governance) {
     let _ = writeln!(doc, "\n## 3. Decisions\n");
+    let mut clause = numbered(doc, 3);
     match g.voting_rule {
-        VotingRule::OneMemberOneVote => {
-            let _ = writeln!(doc, "3.1 Each member has one vote.");
-        }
-        VotingRule::WeightedByGroup => {
-            let _ = writeln!(
-                doc,
-                "3.1 Each member has one vote within their group, and each group's result counts by its voting weight."
-            );
-        }
+        VotingRule::OneMemberOneVote => clause("Each member has one vote.".into()),
+        VotingRule::WeightedByGroup => clause(
+            "Each member has one vote within their group, and each group's share of agreement counts by its voting weight.".into(),
+        ),
     }
     if let Some(non_voting) = non_voting_groups(g) {
-        let _ = writeln!(
-            doc,
-            "3.2 Members of {non_voting} take part in discussion but do not vote."
-        );
+        clause(format!(
+            "Members of {non_voting} take part in discussion but do not vote."
+        ));
     }
-    let _ = writeln!(
-        doc,
-        "3.3 A decision needs a quorum of {}% of the eligible members and passes with more than {}% of the votes cast, unless the proposal sets a higher bar.",
+    clause(format!(
+        "Any member may put a proposal or a poll to the members. {}",
+        voting_period_text(g.voting_period)
+    ));
+    clause(format!(
+        "A decision needs a quorum of {}% of the eligible members, counting ballots cast directly or through a delegate, and passes with more than {}% of the votes that agree or disagree. A proposal may set a higher quorum or threshold, never a lower one.",
         g.default_quorum_percent, g.default_pass_threshold_percent
+    ));
+    clause("A single block stops a proposal.".into());
+    clause(
+        "A poll is decided by the option most voted for; of options tied, the first listed.".into(),
     );
-    let _ = writeln!(
-        doc,
-        "3.4 These rules change only by a proposal that at least {}% of the votes cast agree to.",
-        g.rules_change_threshold_percent
-    );
+    clause("A member may hand their vote to another member of the same group, for one proposal or standing; the delegate's own vote then counts for them unless they vote themselves. A delegate's vote passes on no further.".into());
+    clause("A proposal may be put to some of the voting groups only; then only their members vote and count towards its quorum.".into());
+    clause("An admin may close voting before its time; the proposal is then counted as it stands, against the same quorum and threshold.".into());
+    clause(format!(
+        "These rules change only by a rules-change proposal put to every voting group, with a quorum of {}%, that more than {}% of the votes that agree or disagree accept{}. It is adopted exactly as voted, or not at all: if other rules are adopted while it is open, it lapses. Where the policy of {parent_name} says so, a change takes effect only once a steward of {parent_name} approves it.",
+        g.default_quorum_percent,
+        g.rules_change_threshold_percent,
+        if g.voting_rule == VotingRule::WeightedByGroup {
+            " in each voting group"
+        } else {
+            ""
+        }
+    ));
 }
 
-/// Section 4: the accounts, then one clause per financial choice (4.2 to 4.5).
+/// "Voting stays open …": the period's rule as members read it.
+fn voting_period_text(p: VotingPeriod) -> String {
+    let minimum = match p.minimum_days {
+        0 => "more than a minute".to_owned(),
+        1 => "at least a day".to_owned(),
+        n => format!("at least {n} days"),
+    };
+    format!(
+        "Voting stays open for {minimum}, and for {} when the proposal does not say.",
+        days(p.default_days)
+    )
+}
+
+fn days(n: i32) -> String {
+    if n == 1 {
+        "a day".to_owned()
+    } else {
+        format!("{n} days")
+    }
+}
+
+/// A writer of numbered clauses `section.1`, `section.2`, … so that a clause
+/// left out never leaves a gap.
+fn numbered(doc: &mut String, section: u32) -> impl FnMut(String) + '_ {
+    let mut n = 0;
+    move |text| {
+        n += 1;
+        let _ = writeln!(doc, "{section}.{n} {text}");
+    }
+}
+
+/// Section 4: the accounts, then one clause per financial choice.
 fn money(doc: &mut String, g: &Governance) {
     let _ = writeln!(doc, "\n## 4. Money\n");
-    let _ = writeln!(
-        doc,
-        "4.1 The pool keeps its accounts in {}. Every member can read the ledger.",
+    let mut clause = numbered(doc, 4);
+    clause(format!(
+        "The pool keeps its accounts in {}. Every member can read the ledger.",
         g.currency
-    );
+    ));
     let choices = [
         (
             g.distributes_surplus,
@@ -243,13 +376,30 @@ fn money(doc: &mut String, g: &Governance) {
             "The pool trades with its members only.",
         ),
     ];
-    for (number, (chosen, yes, no)) in (2..).zip(choices) {
-        let _ = writeln!(doc, "4.{number} {}", if chosen { yes } else { no });
+    for (chosen, yes, no) in choices {
+        clause(if chosen { yes } else { no }.to_owned());
     }
-    let _ = writeln!(
-        doc,
-        "4.6 Expenses are proposed to the members and paid only once approved."
-    );
+    let (quorum, threshold) = g.expense_bars();
+    clause(format!(
+        "Expenses are proposed to the members and paid only once approved, with a quorum of {quorum}% and more than {threshold}% of the votes that agree or disagree; an admin other than the member who submitted an expense records it paid. Above the amount the parent's policy sets, an expense also needs as many agreeing votes as that policy asks."
+    ));
+    clause(match g.contribution_bounds {
+        Some(b) => format!(
+            "Members contribute on a sliding scale the admins set, between {} and {} {} per {}.",
+            format_minor(b.minimum, &g.currency),
+            format_minor(b.maximum, &g.currency),
+            g.currency,
+            interval_name(b.interval)
+        ),
+        None => "Members contribute on a sliding scale the admins set.".to_owned(),
+    });
+}
+
+pub fn interval_name(i: Interval) -> &'static str {
+    match i {
+        Interval::Month => "month",
+        Interval::Year => "year",
+    }
 }
 
 /// Section 5: where the assets go; the template's own clause comes first.

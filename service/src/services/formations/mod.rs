@@ -8,6 +8,7 @@ pub mod draft;
 pub mod evaluate;
 mod founding;
 pub mod governance;
+pub mod group_fields;
 pub mod lifecycle;
 pub mod names;
 pub mod principles;

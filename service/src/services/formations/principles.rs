@@ -51,6 +51,40 @@ pub fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleVi
         })
     };
 
+    let shape: Vec<GroupShape> = groups
+        .iter()
+        .map(|g| GroupShape {
+            kind: g.kind,
+            voting_weight: g.voting_weight,
+            admission: g.admission,
+        })
+        .collect();
+    let surplus_with_investors = draft
+        .finances
+        .as_ref()
+        .is_some_and(|f| f.distributes_surplus && f.accepts_investor_members);
+    for (principle, reason) in shape_violations(&shape, surplus_with_investors) {
+        add(principle, reason);
+    }
+    found
+}
+
+/// What the principles look at in a stakeholder group.
+pub struct GroupShape {
+    pub kind: StakeholderKind,
+    pub voting_weight: i32,
+    pub admission: Admission,
+}
+
+/// The principles a set of groups breaks, with why; `surplus_with_investors`
+/// when surplus is distributed and investor members are accepted. Founding
+/// and changing the rules both ask this.
+pub fn shape_violations(
+    groups: &[GroupShape],
+    surplus_with_investors: bool,
+) -> Vec<(IcaPrinciple, String)> {
+    let mut found = Vec::new();
+    let mut add = |principle, reason: String| found.push((principle, reason));
     if groups.iter().all(|g| g.admission == Admission::Invitation) {
         add(
             IcaPrinciple::VoluntaryAndOpenMembership,
@@ -82,11 +116,11 @@ pub fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleVi
                 .into(),
         );
     }
-    if let Some(f) = &draft.finances {
+    {
         let member_voters = groups
             .iter()
             .any(|g| g.kind != StakeholderKind::Investors && g.voting_weight > 0);
-        if f.distributes_surplus && f.accepts_investor_members && !member_voters {
+        if surplus_with_investors && !member_voters {
             add(
                 IcaPrinciple::MemberEconomicParticipation,
                 "surplus would be distributed while only investors control it; members should share it by their participation".into(),

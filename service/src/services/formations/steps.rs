@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, access},
-    domain::{Check, Currency, Email, MinorAmount, PoolName, SingleLineText},
+    domain::{Check, Currency, Email, PoolName, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::{
         audit::{self, Action, Change},
@@ -31,15 +31,14 @@ use crate::{
     state::AppState,
 };
 
+pub(super) use super::group_fields::group_key;
 use super::{
     draft::{DraftGroup, FinancialProfile, encode},
+    group_fields::{self, MAX_GROUPS},
     names,
 };
 
-const MAX_GROUPS: usize = 12;
 const MAX_FOUNDING_MEMBERS: usize = 200;
-const MAX_VOTING_WEIGHT: i32 = 100;
-const MAX_SHARE_PRICE: i64 = 100_000_000_000;
 
 pub async fn start(
     state: &AppState,
@@ -130,28 +129,14 @@ pub async fn set_stakeholder_groups(
             &g.name,
             &format!("input.groups[{i}].name"),
         ));
-        let weight = check.field(if (0..=MAX_VOTING_WEIGHT).contains(&g.voting_weight) {
-            Ok(g.voting_weight)
-        } else {
-            Err(FieldError::new(
-                format!("input.groups[{i}].votingWeight"),
-                format!("must be between 0 (no vote) and {MAX_VOTING_WEIGHT}"),
-            ))
-        });
-        let price_path = format!("input.groups[{i}].sharePrice");
-        let price = check.field(match g.share_price {
-            Some(p) => MinorAmount::parse_non_negative(p, &price_path).and_then(|p| {
-                if p.get() > MAX_SHARE_PRICE {
-                    Err(FieldError::new(
-                        &price_path,
-                        format!("must be at most {MAX_SHARE_PRICE} minor units"),
-                    ))
-                } else {
-                    Ok(Some(p.get()))
-                }
-            }),
-            None => Ok(None),
-        });
+        let weight = check.field(group_fields::voting_weight(
+            g.voting_weight,
+            &format!("input.groups[{i}].votingWeight"),
+        ));
+        let price = check.field(group_fields::share_price(
+            g.share_price,
+            &format!("input.groups[{i}].sharePrice"),
+        ));
         if let (Some(key), Some(name), Some(voting_weight), Some(share_price)) =
             (key, name, weight, price)
         {
@@ -549,24 +534,6 @@ pub(super) fn require_editable(actor: &Actor, formation: &formation::Model) -> A
         FormationStatus::Approved => Err(AppError::Conflict(
             "the formation is approved; change the pool instead".into(),
         )),
-    }
-}
-
-/// Lower-case letters, digits, `-` and `_`, starting with a letter.
-pub(super) fn group_key(raw: &str, path: &str) -> Result<String, FieldError> {
-    let key = raw.trim();
-    let valid = (1..=40).contains(&key.len())
-        && key.starts_with(|c: char| c.is_ascii_lowercase())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if valid {
-        Ok(key.to_owned())
-    } else {
-        Err(FieldError::new(
-            path,
-            "use 1 to 40 lower-case letters, digits, - or _, starting with a letter (such as `workers`)",
-        ))
     }
 }
 

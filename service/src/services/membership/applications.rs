@@ -4,7 +4,7 @@ use chrono::Utc;
 use entities::{
     application::{self, ApplicationStatus},
     membership::{self, JoinedVia, MemberRole, MembershipStatus},
-    stakeholder_group::Admission,
+    stakeholder_group::{self, Admission},
     user,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -162,6 +162,14 @@ pub async fn decide(
         ));
     }
     let joined = if input.approve {
+        let group = stakeholder_group::Entity::find_by_id(application.stakeholder_group_id)
+            .one(&txn)
+            .await?;
+        if group.is_none_or(|g| g.retired_at.is_some()) {
+            return Err(AppError::Conflict(
+                "the group applied to was retired by a change of the pool's rules; decline the application, and the person may apply to another group".into(),
+            ));
+        }
         let applicant = user::Entity::find_by_id(application.user_id)
             .one(&txn)
             .await?

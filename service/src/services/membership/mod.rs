@@ -227,6 +227,16 @@ pub async fn group_of_pool(
         .await?
         .filter(|g| g.pool_id == pool_id)
         .ok_or_else(|| AppError::invalid(path, "is not a stakeholder group of this pool"))
+        .and_then(|g| match g.retired_at {
+            Some(_) => Err(AppError::invalid(
+                path,
+                format!(
+                    "{} was retired by a change of the pool's rules and takes no new members",
+                    g.name
+                ),
+            )),
+            None => Ok(g),
+        })
 }
 
 /// Serialises membership changes of one pool (a no-op update takes the row

@@ -119,6 +119,9 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::PoolCreated
         | A::ProposalClosed
         | A::ProposalCreated
+        | A::RulesAdopted
+        | A::RulesChangeDeclined
+        | A::RulesChangeLapsed
         | A::SessionClosed
         | A::SessionOpened
         | A::SlidingScaleSet

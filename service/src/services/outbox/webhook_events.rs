@@ -137,6 +137,9 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::ParentEntityRoleGranted
         | A::ParentEntityRoleRevoked
         | A::ProposalCreated
+        | A::RulesAdopted
+        | A::RulesChangeDeclined
+        | A::RulesChangeLapsed
         | A::SessionClosed
         | A::SessionOpened
         | A::SlidingScaleSet

@@ -36,6 +36,7 @@ use crate::{
     services::{
         OnConflict,
         pagination::{Page, PageRequest, paginate},
+        policy::RulesChangePolicy,
     },
     state::AppState,
 };
@@ -113,6 +114,7 @@ pub async fn register(
         allowed_template_ids: Set(None),
         allowed_app_ids: Set(None),
         allows_principle_exceptions: Set(false),
+        rules_change_policy: Set(None),
         expense_approval_above_minor: Set(None),
         expense_min_approvals: Set(None),
         parent_share_basis_points: Set(0),
@@ -149,6 +151,7 @@ pub struct PolicyInput {
     pub expense_approval_above: Option<i64>,
     pub expense_min_approvals: Option<i32>,
     pub parent_share_basis_points: i32,
+    pub rules_change_policy: RulesChangePolicy,
 }
 
 /// Sets the parent's policy for its pools. Stewards only; every id must be in
@@ -220,6 +223,7 @@ pub async fn set_policy(
     active.expense_approval_above_minor = Set(input.expense_approval_above);
     active.expense_min_approvals = Set(input.expense_min_approvals);
     active.parent_share_basis_points = Set(input.parent_share_basis_points);
+    active.rules_change_policy = Set(input.rules_change_policy.to_json());
     active.updated_at = Set(Utc::now());
     let parent = active.update(&txn).await?;
     audit::record(

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
+    catalogue::Catalogue,
     error::{AppError, AppResult},
     services::audit::{self, Action, Author, Change},
     services::{
@@ -26,6 +27,7 @@ use crate::{
         jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::{find_pool, require_admin, unless_inside},
+        rules,
     },
     state::AppState,
 };
@@ -50,7 +52,7 @@ pub async fn close_early(
     if proposal.status != ProposalStatus::Open {
         return Err(AppError::Conflict("this proposal is already closed".into()));
     }
-    close_in(&txn, &proposal).await?;
+    close_in(&txn, &state.catalogue, &actor.into(), &proposal).await?;
     let closed = find(&txn, id).await?;
     record_closed(&txn, actor.into(), &pool, &proposal, &closed).await?;
     txn.commit().await?;
@@ -107,7 +109,7 @@ pub async fn run_close_job(state: &AppState, job: CloseProposal) -> JobResult {
     if p.closes_at > Utc::now() {
         // Woken early (clocks between servers differ): come back on time.
         schedule(&txn, &p).await?;
-    } else if close_in(&txn, &p).await? {
+    } else if close_in(&txn, &state.catalogue, &Author::system(), &p).await? {
         let pool = find_pool(&txn, p.pool_id).await?;
         let after = find(&txn, p.id).await?;
         record_closed(&txn, Author::system(), &pool, &p, &after).await?;
@@ -134,8 +136,15 @@ async fn record_closed(
     Ok(())
 }
 
-/// Claims the proposal and stores its count. `false` if another closed it first.
-async fn close_in(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<bool> {
+/// Claims the proposal and stores its count, then does what the outcome
+/// decides (an expense approved, rules adopted). `false` if another closed
+/// it first.
+async fn close_in(
+    db: &impl ConnectionTrait,
+    catalogue: &Catalogue,
+    by: &Author,
+    p: &proposal::Model,
+) -> AppResult<bool> {
     let now = Utc::now();
     if !claim(db, p, now).await? {
         return Ok(false);
@@ -157,6 +166,7 @@ async fn close_in(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<b
         votes: &votes,
         delegations: &delegations,
         min_agree,
+        every_group: p.kind == ProposalKind::RulesChange,
     });
     proposal::Entity::update_many()
         .col_expr(proposal::Column::Outcome, Expr::value(result.outcome))
@@ -170,6 +180,7 @@ async fn close_in(db: &impl ConnectionTrait, p: &proposal::Model) -> AppResult<b
     if let Some(expense) = expense {
         decide_expense(db, &expense, result.outcome, now).await?;
     }
+    rules::on_closed(db, catalogue, by, p, result.outcome).await?;
     Ok(true)
 }
 

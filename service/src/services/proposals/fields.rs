@@ -10,10 +10,10 @@ use crate::{
     catalogue::VotingRule,
     domain::{Check, MultiLineText, SingleLineText},
     error::{AppResult, FieldError},
-    services::formations::governance::Governance,
+    services::formations::governance::{Governance, VotingPeriod},
 };
 
-use super::{CreateInput, DEFAULT_VOTING_DAYS, tally::PROPOSAL_OPTIONS};
+use super::{CreateInput, tally::PROPOSAL_OPTIONS};
 
 /// A new proposal's fields, each valid, with the pool's defaults filled in.
 pub(super) struct Fields {
@@ -39,22 +39,28 @@ pub(super) fn parse(
     let title = check.field(SingleLineText::<1, 200>::parse(&input.title, "input.title"));
     let body = check.field(MultiLineText::<0, 20_000>::parse(&input.body, "input.body"));
     let options = options(input.kind, &input.options, &mut check);
-    let closes_at = closes_at(input.closes_at, now, &mut check);
+    let closes_at = closes_at(input.closes_at, governance.voting_period, now, &mut check);
+    // The rules' bars are floors: a proposal may ask for more, never less.
+    let (quorum_floor, threshold_floor) = governance.floors(input.kind);
     let quorum = percent(
         input.quorum_percent,
-        governance.default_quorum_percent,
+        quorum_floor,
         "input.quorumPercent",
         100,
         &mut check,
     );
     let threshold = percent(
         input.pass_threshold_percent,
-        governance.default_pass_threshold_percent,
+        threshold_floor,
         "input.passThresholdPercent",
         99,
         &mut check,
     );
+    let rule = voting_rule(input.voting_rule, governance.voting_rule, &mut check);
     let eligible = eligible_groups(input.eligible_group_ids, groups, &mut check);
+    if input.kind == ProposalKind::RulesChange {
+        every_voting_group(&eligible, groups, &mut check);
+    }
     let (Some(title), Some(body), Some(quorum), Some(threshold)) = (title, body, quorum, threshold)
     else {
         return Err(check.into_error());
@@ -70,7 +76,7 @@ pub(super) fn parse(
         closes_at,
         quorum,
         threshold,
-        rule: input.voting_rule.unwrap_or(governance.voting_rule),
+        rule,
         eligible,
     })
 }
@@ -115,35 +121,86 @@ fn poll_options(given: &[String], check: &mut Check) -> Vec<String> {
     opts
 }
 
-/// When voting closes: the author's time, or a week from `now`.
-fn closes_at(given: Option<DateTime<Utc>>, now: DateTime<Utc>, check: &mut Check) -> DateTime<Utc> {
-    let closes_at = given.unwrap_or(now + Duration::days(DEFAULT_VOTING_DAYS));
-    if closes_at <= now + Duration::minutes(1) || closes_at > now + Duration::days(366) {
+/// When voting closes: the author's time, or the rules' default period
+/// from `now`. Never sooner than the rules' minimum period, never more than
+/// a year away.
+fn closes_at(
+    given: Option<DateTime<Utc>>,
+    period: VotingPeriod,
+    now: DateTime<Utc>,
+    check: &mut Check,
+) -> DateTime<Utc> {
+    let closes_at = given.unwrap_or(now + Duration::days(i64::from(period.default_days)));
+    let (earliest, says) = match period.minimum_days {
+        0 => (now + Duration::minutes(1), "more than a minute".to_owned()),
+        1 => (now + Duration::days(1), "at least a day".to_owned()),
+        n => (
+            now + Duration::days(i64::from(n)),
+            format!("at least {n} days"),
+        ),
+    };
+    if closes_at < earliest || (period.minimum_days == 0 && closes_at == earliest) {
         check.field::<()>(Err(FieldError::new(
             "input.closesAt",
-            "must be between a minute and a year from now",
+            format!("the pool's rules keep voting open for {says}; choose a later time"),
+        )));
+    } else if closes_at > now + Duration::days(366) {
+        check.field::<()>(Err(FieldError::new(
+            "input.closesAt",
+            "must be at most a year from now",
         )));
     }
     closes_at
 }
 
-/// A percentage from 0 to `max`: the author's, or the pool's default.
-fn percent(
-    given: Option<i32>,
-    default: i32,
-    path: &str,
-    max: i32,
-    check: &mut Check,
-) -> Option<i32> {
-    let v = given.unwrap_or(default);
-    check.field(if (0..=max).contains(&v) {
+/// A percentage from the rules' `floor` to `max`: the author's, or the floor.
+fn percent(given: Option<i32>, floor: i32, path: &str, max: i32, check: &mut Check) -> Option<i32> {
+    let v = given.unwrap_or(floor);
+    check.field(if (floor..=max).contains(&v) {
         Ok(v)
+    } else if (0..floor).contains(&v) {
+        Err(FieldError::new(
+            path,
+            format!("the pool's rules ask for at least {floor}; a proposal may set a higher bar, never a lower one"),
+        ))
     } else {
         Err(FieldError::new(
             path,
-            format!("must be between 0 and {max}"),
+            format!("must be between {floor} and {max}"),
         ))
     })
+}
+
+/// The pool's voting rule; a proposal may name it, but not another.
+fn voting_rule(given: Option<VotingRule>, rules: VotingRule, check: &mut Check) -> VotingRule {
+    if given.is_some_and(|r| r != rules) {
+        check.field::<()>(Err(FieldError::new(
+            "input.votingRule",
+            format!(
+                "the pool's rules decide by {}; change the rules to vote another way",
+                super::rule_name(rules)
+            ),
+        )));
+    }
+    rules
+}
+
+/// A change to the rules goes to every voting group.
+fn every_voting_group(eligible: &[Uuid], groups: &[stakeholder_group::Model], check: &mut Check) {
+    let missing: Vec<&str> = groups
+        .iter()
+        .filter(|g| g.voting_weight > 0 && g.retired_at.is_none() && !eligible.contains(&g.id))
+        .map(|g| g.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        check.field::<()>(Err(FieldError::new(
+            "input.eligibleGroupIds",
+            format!(
+                "a rules change is put to every voting group; add {}",
+                missing.join(", ")
+            ),
+        )));
+    }
 }
 
 /// The groups that vote: those the author names, each a voting group of the
@@ -156,7 +213,7 @@ fn eligible_groups(
     let eligible: Vec<Uuid> = match given {
         None => groups
             .iter()
-            .filter(|g| g.voting_weight > 0)
+            .filter(|g| g.voting_weight > 0 && g.retired_at.is_none())
             .map(|g| g.id)
             .collect(),
         Some(ids) => {
@@ -165,6 +222,10 @@ fn eligible_groups(
                     None => check.field::<()>(Err(FieldError::new(
                         format!("input.eligibleGroupIds[{i}]"),
                         "is not a stakeholder group of this pool",
+                    ))),
+                    Some(g) if g.retired_at.is_some() => check.field::<()>(Err(FieldError::new(
+                        format!("input.eligibleGroupIds[{i}]"),
+                        format!("{} is a retired group", g.name),
                     ))),
                     Some(g) if g.voting_weight == 0 => check.field::<()>(Err(FieldError::new(
                         format!("input.eligibleGroupIds[{i}]"),

@@ -9,7 +9,7 @@ pub mod voting;
 use chrono::{DateTime, Utc};
 use entities::{
     membership, pool,
-    proposal::{self, ProposalKind, ProposalStatus},
+    proposal::{self, ProposalKind, ProposalStatus, RulesChangeStatus},
     stakeholder_group, vote,
 };
 use sea_orm::{
@@ -21,21 +21,18 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    catalogue::VotingRule,
+    catalogue::{Catalogue, VotingRule},
     error::{AppError, AppResult},
     services::audit::{self, Action, Change},
     services::notifications,
     services::{
         begin_write,
-        formations::governance::Governance,
         membership::{find_pool, require_member, require_reader_as},
         pagination::{Page, PageRequest, paginate},
+        rules::{self, change::RuleChange},
     },
     state::AppState,
 };
-
-/// How long a proposal stays open when its author does not say.
-pub const DEFAULT_VOTING_DAYS: i64 = 7;
 
 pub struct CreateInput {
     pub pool_id: Uuid,
@@ -48,6 +45,8 @@ pub struct CreateInput {
     pub pass_threshold_percent: Option<i32>,
     pub voting_rule: Option<VotingRule>,
     pub eligible_group_ids: Option<Vec<Uuid>>,
+    /// A `RULES_CHANGE` proposal's changes; only for that kind.
+    pub rules_change: Option<Vec<RuleChange>>,
 }
 
 /// Puts a proposal or poll to the members (any active member may).
@@ -65,7 +64,7 @@ pub async fn create(
             "submit expenses with submitExpense",
         ));
     }
-    let proposal = insert(&txn, &pool, &author, input).await?;
+    let proposal = insert(&txn, &state.catalogue, &pool, &author, input).await?;
     audit::record(
         &txn,
         actor,
@@ -81,18 +80,44 @@ pub async fn create(
 /// Validates and inserts a proposal; defaults come from the pool's rules.
 pub(crate) async fn insert(
     db: &impl ConnectionTrait,
+    catalogue: &Catalogue,
     pool: &pool::Model,
     author: &membership::Model,
-    input: CreateInput,
+    mut input: CreateInput,
 ) -> AppResult<proposal::Model> {
-    let governance: Governance = serde_json::from_value(pool.governance.clone())
-        .map_err(|e| AppError::internal(anyhow::anyhow!("pool governance unreadable: {e}")))?;
+    let governance = rules::governance_of(pool)?;
     let groups = stakeholder_group::Entity::find()
         .filter(stakeholder_group::Column::PoolId.eq(pool.id))
         .all(db)
         .await?;
     let now = Utc::now();
+    let changes = input.rules_change.take();
     let f = fields::parse(input, &governance, &groups, now)?;
+    // The changes are checked once the fields are: an answer names every
+    // wrong field first, then every change that could never be adopted.
+    let (rules_change, base_version, status) = match (f.kind, changes) {
+        (ProposalKind::RulesChange, Some(changes)) => {
+            let (proposed, base) = rules::propose(db, catalogue, pool, changes).await?;
+            (
+                Some(serde_json::to_value(&proposed).map_err(AppError::internal)?),
+                Some(base),
+                Some(RulesChangeStatus::Voting),
+            )
+        }
+        (ProposalKind::RulesChange, None) => {
+            return Err(AppError::invalid(
+                "input.rulesChange",
+                "a rules change proposal says what it changes",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(AppError::invalid(
+                "input.rulesChange",
+                "only a RULES_CHANGE proposal carries changes to the rules",
+            ));
+        }
+        (_, None) => (None, None, None),
+    };
     let proposal = proposal::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
@@ -114,6 +139,9 @@ pub(crate) async fn insert(
         closed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        rules_change: Set(rules_change),
+        rules_base_version: Set(base_version),
+        rules_change_status: Set(status),
     }
     .insert(db)
     .await?;

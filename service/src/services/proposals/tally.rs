@@ -33,6 +33,9 @@ pub struct TallyInput<'a> {
     pub delegations: &'a HashMap<Uuid, Uuid>,
     /// Fewest agreeing votes needed (the parent's policy for large expenses).
     pub min_agree: Option<i64>,
+    /// Under `WEIGHTED_BY_GROUP`, every group must pass the threshold on its
+    /// own (a change to the rules), not only their weighted sum.
+    pub every_group: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,13 +240,17 @@ fn proposal_decision(
         return Decision::plain(Outcome::Blocked);
     }
     let share = agree_share(input.rule, counts, groups);
+    let bar = i64::from(input.pass_threshold_percent) * 100;
     let enough_agree = input
         .min_agree
         .is_none_or(|min| total(counts, AGREE) >= min);
+    let each_group = !(input.every_group && input.rule == VotingRule::WeightedByGroup)
+        || groups.iter().filter(|g| g.weight > 0).all(|g| {
+            let (a, d) = (total(&g.counts, AGREE), total(&g.counts, DISAGREE));
+            a + d > 0 && a * 10_000 / (a + d) > bar
+        });
     let outcome = match share {
-        Some(bp) if bp > i64::from(input.pass_threshold_percent) * 100 && enough_agree => {
-            Outcome::Passed
-        }
+        Some(bp) if bp > bar && enough_agree && each_group => Outcome::Passed,
         _ => Outcome::Failed,
     };
     Decision {
@@ -322,6 +329,7 @@ mod tests {
             votes: &s.votes,
             delegations: &s.delegations,
             min_agree: None,
+            every_group: false,
         })
     }
 
@@ -415,6 +423,7 @@ mod tests {
             votes: &s.votes,
             delegations: &s.delegations,
             min_agree: None,
+            every_group: false,
         });
         assert_eq!(t.winning_option.as_deref(), Some("Thursday"));
         assert_eq!(t.outcome, Outcome::Passed);
