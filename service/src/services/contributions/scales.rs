@@ -17,7 +17,7 @@ use crate::{
     services::audit::{self, Action, Change},
     services::{
         begin_write,
-        formations::governance::interval_name,
+        formations::governance::{OutOfBounds, interval_name},
         membership::{find_pool, group_of_pool, lock_pool, require_admin},
         rules,
     },
@@ -135,14 +135,13 @@ fn within_bounds(pool: &pool::Model, input: &ScaleInput, check: &mut Check) -> A
             interval_name(b.interval)
         )
     };
-    if input.interval != b.interval {
-        check.field::<()>(Err(FieldError::new("input.interval", range())));
-    }
-    if input.minimum < b.minimum {
-        check.field::<()>(Err(FieldError::new("input.minimum", range())));
-    }
-    if input.maximum > b.maximum {
-        check.field::<()>(Err(FieldError::new("input.maximum", range())));
+    for end in b.refuses(input.interval, input.minimum, input.maximum) {
+        let path = match end {
+            OutOfBounds::Interval => "input.interval",
+            OutOfBounds::Minimum => "input.minimum",
+            OutOfBounds::Maximum => "input.maximum",
+        };
+        check.field::<()>(Err(FieldError::new(path, range())));
     }
     Ok(())
 }

@@ -68,6 +68,31 @@ pub struct ContributionBounds {
     pub maximum: i64,
 }
 
+/// Which end of a scale the bounds refuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutOfBounds {
+    Interval,
+    Minimum,
+    Maximum,
+}
+
+impl ContributionBounds {
+    /// What a scale of `interval` from `minimum` to `maximum` breaks.
+    pub fn refuses(&self, interval: Interval, minimum: i64, maximum: i64) -> Vec<OutOfBounds> {
+        let mut out = Vec::new();
+        if interval != self.interval {
+            out.push(OutOfBounds::Interval);
+        }
+        if minimum < self.minimum {
+            out.push(OutOfBounds::Minimum);
+        }
+        if maximum > self.maximum {
+            out.push(OutOfBounds::Maximum);
+        }
+        out
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupGovernance {

@@ -3,6 +3,8 @@
 pub mod closing;
 pub mod delegations;
 mod fields;
+#[cfg(test)]
+mod stated;
 pub mod tally;
 pub mod voting;
 

@@ -464,7 +464,7 @@ impl Applying<'_, '_> {
         // The scales the admins set must still fit, or the rules would
         // state what is not so.
         for (interval, lo, hi) in self.pool.scales {
-            if *interval != b.interval || *lo < b.minimum || *hi > b.maximum {
+            if !b.refuses(*interval, *lo, *hi).is_empty() {
                 self.fail(
                     "",
                     "a sliding scale the admins set lies outside these bounds; set the scales inside them first",
