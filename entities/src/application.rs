@@ -44,6 +44,8 @@ pub struct Model {
     /// The membership an approval created.
     pub membership_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The version of the pool's code of conduct the applicant accepted.
+    pub conduct_version: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

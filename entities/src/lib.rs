@@ -18,6 +18,7 @@ pub mod formation_founding_member;
 pub mod invitation;
 pub mod job;
 pub mod ledger_entry;
+pub mod member_suspension;
 pub mod membership;
 pub mod notification_opt_out;
 pub mod parent_entity;

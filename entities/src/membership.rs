@@ -77,6 +77,9 @@ pub struct Model {
     pub end_reason: Option<String>,
     /// Who ended it: the member leaving, or the admin removing them.
     pub ended_by: Option<Uuid>,
+    /// The version of the pool's code of conduct the member accepted.
+    pub conduct_version: Option<i32>,
+    pub conduct_accepted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -29,6 +29,9 @@ pub enum ProposalKind {
     /// amendment threshold.
     #[sea_orm(string_value = "RULES_CHANGE")]
     RulesChange,
+    /// A suspended member's appeal: passing it lifts the suspension.
+    #[sea_orm(string_value = "APPEAL")]
+    Appeal,
 }
 
 /// Where a rules change stands once proposed.

@@ -19,6 +19,7 @@ mod m20261205_000001_parent_entity_slugs;
 mod m20261206_000001_account_lifecycle;
 mod m20261207_000001_audit_redaction;
 mod m20261208_000001_rules_versions;
+mod m20261208_000002_sanctions;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_account_lifecycle::Migration),
             Box::new(m20261207_000001_audit_redaction::Migration),
             Box::new(m20261208_000001_rules_versions::Migration),
+            Box::new(m20261208_000002_sanctions::Migration),
         ]
     }
 }

@@ -369,9 +369,22 @@ impl Walk {
             .as_str()
             .unwrap()
             .to_owned();
+        // A member suspended, so a suspension has an id to name.
+        let suspension = app
+            .ok(
+                Some(&founder),
+                "mutation($i: SuspendMemberInput!) { suspendMember(input: $i) { id } }",
+                json!({ "i": { "memberId": ann_member, "reason": "Walk fixture",
+                    "endsAt": (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339() } }),
+            )
+            .await["suspendMember"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let fixture = Fixture {
             ids: [
                 ("revokeSession.id", founders_session),
+                ("suspensionId", suspension),
                 ("parentEntityId", p.w.parent.clone()),
                 ("poolId", p.pool.clone()),
                 ("formationId", formation),

@@ -44,6 +44,7 @@ mod provisioning_callbacks;
 mod races;
 mod reconciliation;
 mod rules;
+mod sanctions;
 mod schema;
 mod stripe_proxy;
 mod stub;

@@ -52,6 +52,7 @@ pub async fn submit(
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
     let member = require_member(&txn, &pool, actor.user_id).await?;
+    crate::services::membership::sanctions::require_not_suspended(&txn, &member, "propose").await?;
     let mut check = Check::default();
     let currency = check.field(Currency::parse(&input.currency, "input.currency"));
     let payee = check.field(SingleLineText::<1, 200>::parse(&input.payee, "input.payee"));

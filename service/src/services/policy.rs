@@ -62,6 +62,7 @@ pub enum RuleChangeKind {
     SetContributionBounds,
     SetAssetLock,
     SetSurplusDistribution,
+    SetCodeOfConduct,
 }
 
 /// Which kinds of change the parent forbids, and which wait for a steward.

@@ -9,7 +9,7 @@ mod formation_facts;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
     access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
-    invitation, ledger_entry, membership, parent_entity, parent_entity_role,
+    invitation, ledger_entry, member_suspension, membership, parent_entity, parent_entity_role,
     payment_reconciliation_finding, pool, pool_app, proposal, sliding_scale, stakeholder_group,
     user, vote, webhook_delivery, webhook_endpoint,
 };
@@ -107,6 +107,8 @@ loaders! {
     groups_of_pool: ByParent<stakeholder_group::Entity> = |s| ByParent::new(&s.db),
     /// A pool's apps, by pool id.
     apps_of_pool: ByParent<pool_app::Entity> = |s| ByParent::new(&s.db),
+    /// A member's suspensions (in force and past), by membership id.
+    suspensions_of_member: ByParent<member_suspension::Entity> = |s| ByParent::new(&s.db),
     /// A pool's sliding scales (current and past), by pool id.
     scales_of_pool: ByParent<sliding_scale::Entity> = |s| ByParent::new(&s.db),
     /// Live delegations a member gave, by their membership id.
@@ -186,5 +188,13 @@ impl Owned for sliding_scale::Entity {
     const ORDER: Self::Column = sliding_scale::Column::Id;
     fn owner(model: &Self::Model) -> uuid::Uuid {
         model.pool_id
+    }
+}
+
+impl Owned for member_suspension::Entity {
+    const OWNER: Self::Column = member_suspension::Column::MembershipId;
+    const ORDER: Self::Column = member_suspension::Column::Id;
+    fn owner(model: &Self::Model) -> uuid::Uuid {
+        model.membership_id
     }
 }

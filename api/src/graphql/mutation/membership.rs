@@ -6,11 +6,11 @@ use crate::{
         ids::uuid,
         types::{
             ApplyForMembershipInput, ChangeMemberRoleInput, DecideMembershipApplicationInput,
-            Invitation, InvitationPayload, InviteMemberInput, Member, MembershipApplication,
-            RemoveMemberInput,
+            Invitation, InvitationPayload, InviteMemberInput, Member, MemberSuspension,
+            MembershipApplication, Proposal, RemoveMemberInput, SuspendMemberInput,
         },
     },
-    services::membership::{applications, changes, invitations},
+    services::membership::{applications, changes, invitations, sanctions},
 };
 
 #[derive(Default)]
@@ -34,11 +34,78 @@ impl MembershipMutation {
         })
     }
 
-    /// Accepts an invitation sent to your email, before it expires.
-    async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Member> {
+    /// Accepts an invitation sent to your email, before it expires. Where
+    /// the pool's rules have a code of conduct, `acceptCodeOfConduct` gives
+    /// the version you accept (`pool.codeOfConduct.version`).
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        accept_code_of_conduct: Option<i32>,
+    ) -> Result<Member> {
         let c = Ctx::of(ctx)?;
         Ok(Member::from(
-            invitations::accept(c.state, c.actor().await?, &token).await?,
+            invitations::accept(c.state, c.actor().await?, &token, accept_code_of_conduct).await?,
+        ))
+    }
+
+    /// Accepts the current version of a pool's code of conduct, as a
+    /// member (for members who joined before it).
+    async fn accept_code_of_conduct(
+        &self,
+        ctx: &Context<'_>,
+        pool_id: ID,
+        version: i32,
+    ) -> Result<Member> {
+        let c = Ctx::of(ctx)?;
+        let pool_id = uuid!(pool_id)?;
+        Ok(Member::from(
+            sanctions::accept_code(c.state, c.actor().await?, pool_id, version).await?,
+        ))
+    }
+
+    /// Suspends another member until `endsAt`, with a reason (admins): they
+    /// keep their membership but neither vote nor propose until it ends.
+    async fn suspend_member(
+        &self,
+        ctx: &Context<'_>,
+        input: SuspendMemberInput,
+    ) -> Result<MemberSuspension> {
+        let c = Ctx::of(ctx)?;
+        let input = sanctions::SuspendInput::try_from(input)?;
+        Ok(MemberSuspension::from(
+            sanctions::suspend(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Ends a suspension early, saying why (admins): 1 to 2000 characters.
+    async fn lift_suspension(
+        &self,
+        ctx: &Context<'_>,
+        suspension_id: ID,
+        reason: String,
+    ) -> Result<MemberSuspension> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(suspension_id)?;
+        Ok(MemberSuspension::from(
+            sanctions::lift(c.state, c.actor().await?, id, &reason).await?,
+        ))
+    }
+
+    /// Appeals your suspension, once: the appeal goes to the members as a
+    /// proposal, and if it passes the suspension ends. `statement`: 1 to
+    /// 10000 characters.
+    async fn appeal_suspension(
+        &self,
+        ctx: &Context<'_>,
+        suspension_id: ID,
+        statement: String,
+    ) -> Result<Proposal> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(suspension_id)?;
+        Ok(Proposal::from(
+            crate::services::proposals::appeals::appeal(c.state, c.actor().await?, id, &statement)
+                .await?,
         ))
     }
 

@@ -156,6 +156,9 @@ pub struct ApplyForMembershipInput {
     /// To the pool's admins: at most 2000 characters.
     #[graphql(default)]
     pub message: String,
+    /// Where the pool's rules have a code of conduct: the version you accept
+    /// (`pool.codeOfConduct.version`); joining needs it.
+    pub accept_code_of_conduct: Option<i32>,
 }
 
 #[derive(InputObject)]
@@ -204,6 +207,7 @@ impl TryFrom<ApplyForMembershipInput> for applications::ApplyInput {
             pool_id: uuid!(input.pool_id)?,
             stakeholder_group_id: uuid!(input.stakeholder_group_id)?,
             message: input.message,
+            accept_code_of_conduct: input.accept_code_of_conduct,
         })
     }
 }

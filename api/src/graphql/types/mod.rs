@@ -16,6 +16,7 @@ mod proposals;
 mod reconciliation;
 mod reports;
 mod rules;
+mod sanctions;
 
 pub use accounts::*;
 pub use audit::*;
@@ -32,6 +33,7 @@ pub use proposals::*;
 pub use reconciliation::*;
 pub use reports::*;
 pub use rules::*;
+pub use sanctions::*;
 
 use std::sync::Arc;
 

@@ -11,10 +11,11 @@ use crate::{
         loaders::prime_owned,
         scalars::Json,
         types::{
-            App, ApplicationStatus, Contribution, ContributionInterval, Delegation, DelegationList,
-            Formation, Ledger, LegalTemplate, MembershipApplication, Money, ParentEntity,
-            PoolRules, Proposal, ProposalStatus, RegisterFilter, SlidingScale, Solidarity, User,
-            delegations_of, loader_error,
+            App, ApplicationStatus, CodeOfConduct, Contribution, ContributionInterval, Delegation,
+            DelegationList, Formation, Ledger, LegalTemplate, MemberSuspension,
+            MembershipApplication, Money, ParentEntity, PoolRules, Proposal, ProposalStatus,
+            RegisterFilter, SlidingScale, Solidarity, User, delegations_of, loader_error,
+            suspension_list, suspension_now,
         },
     },
     services::{
@@ -450,6 +451,11 @@ impl Pool {
             }),
         })
     }
+    /// The code of conduct the pool's rules carry, if any: new members
+    /// accept its version when they join.
+    async fn code_of_conduct(&self) -> Option<CodeOfConduct> {
+        services::membership::sanctions::code_of(&self.model).map(CodeOfConduct::from)
+    }
     /// The rules in force and every version adopted, for the pool's
     /// readers.
     async fn rules(&self) -> PoolRules {
@@ -642,6 +648,9 @@ pub struct Member {
     shares_held: i64,
     /// Why the membership ended; a removal's recorded reason.
     end_reason: Option<String>,
+    /// The version of the pool's code of conduct the member accepted.
+    conduct_version: Option<i32>,
+    conduct_accepted_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     model: MemberKeys,
     /// The group and account, when they were read with the member; else
@@ -683,6 +692,8 @@ impl Member {
             left_at: m.left_at,
             shares_held: m.shares_held,
             end_reason: m.end_reason,
+            conduct_version: m.conduct_version,
+            conduct_accepted_at: m.conduct_accepted_at,
             model: MemberKeys {
                 id: m.id,
                 pool_id: m.pool_id,
@@ -700,6 +711,33 @@ impl Member {
 impl Member {
     async fn pool(&self, ctx: &Context<'_>) -> Result<Pool> {
         load_pool(ctx, self.model.pool_id).await
+    }
+    /// The suspension in force now, if any: the member neither votes nor
+    /// proposes until it ends.
+    async fn suspension(&self, ctx: &Context<'_>) -> Result<Option<MemberSuspension>> {
+        suspension_now(ctx, self.model.pool_id, self.model.id).await
+    }
+    /// Every suspension of this membership, oldest first, as the register
+    /// keeps them.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn suspensions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<MemberSuspension>> {
+        let page = PageArgs::new(first, after, last, before);
+        suspension_list(ctx, self.model.pool_id, self.model.id, page).await
     }
     /// The live delegations this member gave (one per proposal, and a
     /// standing one), for the pool's members and the parent's stewards and

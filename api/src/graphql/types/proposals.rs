@@ -34,6 +34,9 @@ pub enum ProposalKind {
     /// A change to the pool's rules, carried in `rulesChange`; passes with
     /// the rules' amendment threshold.
     RulesChange,
+    /// A suspended member's appeal (made with `appealSuspension`); passing
+    /// it lifts the suspension.
+    Appeal,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

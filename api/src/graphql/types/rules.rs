@@ -62,6 +62,14 @@ pub enum RuleChangeInput {
     SetContributionBounds(ContributionBoundsInput),
     SetAssetLock(AssetLockInput),
     SetSurplusDistribution(SurplusDistributionInput),
+    /// A new code of conduct (its version goes up by one), or none.
+    SetCodeOfConduct(CodeOfConductInput),
+}
+
+#[derive(InputObject)]
+pub struct CodeOfConductInput {
+    /// Markdown, 1 to 20000 characters; `null` to have no code of conduct.
+    pub text: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -217,6 +225,7 @@ fn parse_change(i: usize, c: RuleChangeInput) -> AppResult<Change> {
         I::SetSurplusDistribution(s) => Change::SetSurplusDistribution {
             distributes: s.distributes,
         },
+        I::SetCodeOfConduct(c) => Change::SetCodeOfConduct { text: c.text },
     })
 }
 
@@ -245,6 +254,8 @@ pub struct RuleChange {
     pub maximum: Option<i64>,
     /// For `SET_ASSET_LOCK` and `SET_SURPLUS_DISTRIBUTION`.
     pub enabled: Option<bool>,
+    /// For `SET_CODE_OF_CONDUCT`: the new text (null: none).
+    pub text: Option<String>,
 }
 
 impl RuleChange {
@@ -268,6 +279,7 @@ impl RuleChange {
             minimum: None,
             maximum: None,
             enabled: None,
+            text: None,
         };
         match c {
             Change::AddGroup {
@@ -315,6 +327,7 @@ impl RuleChange {
             }
             Change::SetAssetLock { locked } => out.enabled = Some(*locked),
             Change::SetSurplusDistribution { distributes } => out.enabled = Some(*distributes),
+            Change::SetCodeOfConduct { text } => out.text = text.clone(),
         }
         out
     }
@@ -367,6 +380,10 @@ fn summary(c: &Change, currency: &str) -> String {
         Change::SetSurplusDistribution { distributes: false } => {
             "Keep surplus in the pool".to_owned()
         }
+        Change::SetCodeOfConduct { text: Some(_) } => {
+            "Adopt a new code of conduct for members to accept".to_owned()
+        }
+        Change::SetCodeOfConduct { text: None } => "Drop the code of conduct".to_owned(),
     }
 }
 

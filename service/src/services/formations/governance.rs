@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     catalogue::{LegalTemplate, SurplusDistribution, VotingRule},
     domain::format_minor,
+    services::membership::sanctions::{CodeOfConduct, MAX_SUSPENSION_DAYS},
 };
 
 use super::{
@@ -126,6 +127,8 @@ pub struct Governance {
     pub expenses: ExpensePolicy,
     #[serde(default)]
     pub contribution_bounds: Option<ContributionBounds>,
+    #[serde(default)]
+    pub code_of_conduct: Option<CodeOfConduct>,
 }
 
 impl Governance {
@@ -149,7 +152,7 @@ impl Governance {
                 self.default_quorum_percent,
                 self.rules_change_threshold_percent,
             ),
-            ProposalKind::Proposal | ProposalKind::Poll => (
+            ProposalKind::Proposal | ProposalKind::Poll | ProposalKind::Appeal => (
                 self.default_quorum_percent,
                 self.default_pass_threshold_percent,
             ),
@@ -205,6 +208,7 @@ impl Governance {
             },
             expenses: ExpensePolicy::default(),
             contribution_bounds: None,
+            code_of_conduct: None,
         }
     }
 }
@@ -223,6 +227,14 @@ pub fn render_rules(
     decisions(&mut doc, parent_name, g);
     money(&mut doc, g);
     dissolution(&mut doc, parent_name, template, g);
+    if let Some(code) = &g.code_of_conduct {
+        let _ = writeln!(
+            doc,
+            "\n## 6. Code of conduct (version {})\n\n{}",
+            code.version,
+            code.text.trim_end()
+        );
+    }
     let _ = writeln!(
         doc,
         "\n---\nBased on the template \"{}\" (version {}). Templates are starting points, not legal advice.",
@@ -295,6 +307,17 @@ fn membership(doc: &mut String, g: &Governance) {
         doc,
         "2.4 An admin may remove a member, giving a reason that the register keeps. The pool always keeps at least one admin."
     );
+    let _ = writeln!(
+        doc,
+        "2.5 An admin may suspend another member for up to {MAX_SUSPENSION_DAYS} days, giving a reason that the register keeps. A suspended member keeps their membership and its history but neither votes nor proposes until the suspension ends. The member may appeal once: the appeal is put to the members as a proposal, and if it passes the suspension ends."
+    );
+    if let Some(code) = &g.code_of_conduct {
+        let _ = writeln!(
+            doc,
+            "2.6 New members accept the code of conduct in section 6 (version {}) when they join; the register records the version each member accepted.",
+            code.version
+        );
+    }
 }
 
 /// Section 3: who votes, how votes count, and the bars a decision must pass.

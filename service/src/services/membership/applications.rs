@@ -29,6 +29,8 @@ pub struct ApplyInput {
     pub pool_id: Uuid,
     pub stakeholder_group_id: Uuid,
     pub message: String,
+    /// The version of the pool's code of conduct the person accepts.
+    pub accept_code_of_conduct: Option<i32>,
 }
 
 /// Applies to join: an OPEN group admits at once, an APPLICATION group waits
@@ -58,6 +60,12 @@ pub async fn apply(
             group.name
         )));
     }
+    let conduct = super::sanctions::accepted_on_joining(
+        &pool,
+        input.accept_code_of_conduct,
+        "input.acceptCodeOfConduct",
+    )
+    .map_err(|e| AppError::Validation(vec![e]))?;
     let me = user::Entity::find_by_id(actor.user_id)
         .one(&txn)
         .await?
@@ -80,7 +88,7 @@ pub async fn apply(
     let now = Utc::now();
     let open = group.admission == Admission::Open;
     let joined = if open {
-        Some(insert_member(&txn, pool.id, &me, group.id, JoinedVia::Open).await?)
+        Some(insert_member(&txn, pool.id, &me, group.id, JoinedVia::Open, conduct).await?)
     } else {
         None
     };
@@ -101,6 +109,7 @@ pub async fn apply(
         reason: Set(open.then(|| "open admission".to_owned())),
         membership_id: Set(membership_id),
         created_at: Set(now),
+        conduct_version: Set(conduct),
     }
     .insert(&txn)
     .await
@@ -181,6 +190,7 @@ pub async fn decide(
                 &applicant,
                 application.stakeholder_group_id,
                 JoinedVia::Application,
+                application.conduct_version,
             )
             .await?,
         )
@@ -250,9 +260,12 @@ async fn insert_member(
     person: &user::Model,
     group_id: Uuid,
     via: JoinedVia,
+    conduct_version: Option<i32>,
 ) -> AppResult<membership::Model> {
     let now = Utc::now();
     membership::ActiveModel {
+        conduct_version: Set(conduct_version),
+        conduct_accepted_at: Set(conduct_version.map(|_| now)),
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool_id),
         user_id: Set(Some(person.id)),

@@ -188,7 +188,12 @@ pub(crate) async fn issue(
 }
 
 /// Accepts an invitation as the signed-in person it was sent to.
-pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<membership::Model> {
+pub async fn accept(
+    state: &AppState,
+    actor: &Actor,
+    token: &str,
+    accept_code_of_conduct: Option<i32>,
+) -> AppResult<membership::Model> {
     let hash = tokens::hash_token(state.config.auth_secret.expose(), token.trim());
     let txn = begin_write(&state.db).await?;
     let me = user::Entity::find_by_id(actor.user_id)
@@ -236,6 +241,9 @@ pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<m
     let pool = find_pool(&txn, invitation.pool_id).await?;
     require_active_pool(&pool)?;
     crate::auth::permissions::refuse_auditor(&txn, pool.parent_entity_id, me.id).await?;
+    let conduct =
+        super::sanctions::accepted_on_joining(&pool, accept_code_of_conduct, "acceptCodeOfConduct")
+            .map_err(|e| AppError::Validation(vec![e]))?;
     let membership = membership::Entity::find_by_id(invitation.membership_id)
         .one(&txn)
         .await?
@@ -251,6 +259,8 @@ pub async fn accept(state: &AppState, actor: &Actor, token: &str) -> AppResult<m
     active.status = Set(MembershipStatus::Active);
     active.joined_at = Set(Some(now));
     active.updated_at = Set(now);
+    active.conduct_version = Set(conduct);
+    active.conduct_accepted_at = Set(conduct.map(|_| now));
     let membership = active.update(&txn).await?;
     let invitation_id = invitation.id;
     let mut accepted: invitation::ActiveModel = invitation.into();

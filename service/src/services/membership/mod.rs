@@ -5,6 +5,7 @@ pub mod applications;
 pub mod changes;
 pub mod invitations;
 pub mod of_person;
+pub mod sanctions;
 
 use chrono::{DateTime, Utc};
 use entities::{
@@ -34,6 +35,8 @@ pub(crate) fn starting(now: DateTime<Utc>) -> membership::ActiveModel {
         shares_held: Set(0),
         end_reason: Set(None),
         ended_by: Set(None),
+        conduct_version: Set(None),
+        conduct_accepted_at: Set(None),
         ..Default::default()
     }
 }

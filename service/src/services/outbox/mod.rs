@@ -119,6 +119,10 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::PoolCreated
         | A::ProposalClosed
         | A::ProposalCreated
+        | A::MemberAppealed
+        | A::MemberConductAccepted
+        | A::MemberSuspended
+        | A::MemberSuspensionLifted
         | A::RulesAdopted
         | A::RulesChangeDeclined
         | A::RulesChangeLapsed

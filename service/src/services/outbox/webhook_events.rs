@@ -137,6 +137,10 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::ParentEntityRoleGranted
         | A::ParentEntityRoleRevoked
         | A::ProposalCreated
+        | A::MemberAppealed
+        | A::MemberConductAccepted
+        | A::MemberSuspended
+        | A::MemberSuspensionLifted
         | A::RulesAdopted
         | A::RulesChangeDeclined
         | A::RulesChangeLapsed

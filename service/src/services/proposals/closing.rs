@@ -26,7 +26,7 @@ use crate::{
         begin_write,
         jobs::{self, Job, JobError, JobResult, Kind},
         lock,
-        membership::{find_pool, require_admin, unless_inside},
+        membership::{find_pool, require_admin, sanctions, unless_inside},
         rules,
     },
     state::AppState,
@@ -181,6 +181,7 @@ async fn close_in(
         decide_expense(db, &expense, result.outcome, now).await?;
     }
     rules::on_closed(db, catalogue, by, p, result.outcome).await?;
+    sanctions::on_appeal_closed(db, by, p.id, p.kind, result.outcome).await?;
     Ok(true)
 }
 
@@ -227,13 +228,14 @@ pub(crate) async fn voters(db: &impl ConnectionTrait, p: &proposal::Model) -> Ap
     Ok(ids)
 }
 
-/// The electorate at closing: active members of eligible, voting groups,
-/// membership id → group id.
+/// The electorate at closing: active members of eligible, voting groups
+/// who are not suspended, membership id → group id.
 async fn electorate(
     db: &impl ConnectionTrait,
     p: &proposal::Model,
     weights: &HashMap<Uuid, i32>,
 ) -> AppResult<HashMap<Uuid, Uuid>> {
+    let suspended = sanctions::suspended_in(db, p.pool_id, Utc::now()).await?;
     Ok(membership::Entity::find()
         .filter(membership::Column::PoolId.eq(p.pool_id))
         .filter(membership::Column::Status.eq(MembershipStatus::Active))
@@ -242,6 +244,7 @@ async fn electorate(
         .await?
         .into_iter()
         .filter(|m| weights.get(&m.stakeholder_group_id).copied().unwrap_or(0) > 0)
+        .filter(|m| !suspended.contains(&m.id))
         .map(|m| (m.id, m.stakeholder_group_id))
         .collect())
 }

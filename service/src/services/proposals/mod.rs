@@ -1,5 +1,6 @@
 //! Proposals and polls: creating them, voting, delegating and closing.
 
+pub mod appeals;
 pub mod closing;
 pub mod delegations;
 mod fields;
@@ -29,7 +30,9 @@ use crate::{
     services::notifications,
     services::{
         begin_write,
-        membership::{find_pool, require_member, require_reader_as},
+        membership::{
+            find_pool, require_member, require_reader_as, sanctions::require_not_suspended,
+        },
         pagination::{Page, PageRequest, paginate},
         rules::{self, change::RuleChange},
     },
@@ -60,11 +63,21 @@ pub async fn create(
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
     let author = require_member(&txn, &pool, actor.user_id).await?;
-    if input.kind == ProposalKind::Expense {
-        return Err(AppError::invalid(
-            "input.kind",
-            "submit expenses with submitExpense",
-        ));
+    require_not_suspended(&txn, &author, "propose").await?;
+    match input.kind {
+        ProposalKind::Expense => {
+            return Err(AppError::invalid(
+                "input.kind",
+                "submit expenses with submitExpense",
+            ));
+        }
+        ProposalKind::Appeal => {
+            return Err(AppError::invalid(
+                "input.kind",
+                "a suspended member appeals with appealSuspension",
+            ));
+        }
+        _ => {}
     }
     let proposal = insert(&txn, &state.catalogue, &pool, &author, input).await?;
     audit::record(

@@ -25,6 +25,7 @@ use crate::{
     services::formations::governance::{
         ContributionBounds, ExpensePolicy, Governance, GroupGovernance, VotingPeriod, render_rules,
     },
+    services::membership::sanctions::{CodeOfConduct, accepted_on_joining},
 };
 
 fn kind() -> impl Strategy<Value = StakeholderKind> {
@@ -79,6 +80,7 @@ prop_compose! {
         bounds in prop::option::of((0..=5_000i64, 1..=100_000i64, any::<bool>())),
         finances in any::<(bool, bool, bool)>(),
         groups in groups(),
+        code in prop::option::of((1..=9i32, "[A-Za-z ,.]{1,60}")),
     ) -> Governance {
         Governance {
             voting_rule: if weighted { VotingRule::WeightedByGroup } else { VotingRule::OneMemberOneVote },
@@ -102,6 +104,7 @@ prop_compose! {
                 minimum,
                 maximum: minimum + span,
             }),
+            code_of_conduct: code.map(|(version, text)| CodeOfConduct { version, text: format!("Rule: {text}") }),
         }
     }
 }
@@ -360,8 +363,41 @@ proptest! {
         prop_assert_eq!(doc.contains("Investor members may join"), g.accepts_investor_members);
         prop_assert_eq!(doc.contains("The pool trades with the public."), g.trades_with_public);
 
+        // The code of conduct: stated with its version exactly when the
+        // rules carry one, and joining needs exactly that version.
+        let pool = entities::pool::Model {
+            id: Uuid::nil(),
+            parent_entity_id: Uuid::nil(),
+            formation_id: Uuid::nil(),
+            name: "Test Pool".into(),
+            slug: "test-pool".into(),
+            name_key: "test pool".into(),
+            status: entities::pool::PoolStatus::Active,
+            legal_template_id: template.id.clone(),
+            legal_template_version: template.version,
+            currency: "EUR".into(),
+            rules_document: doc.clone(),
+            governance: serde_json::to_value(&g).unwrap(),
+            created_at: now,
+            updated_at: now,
+        };
+        match &g.code_of_conduct {
+            Some(code) => {
+                let heading = format!("## 6. Code of conduct (version {})", code.version);
+                prop_assert!(doc.contains(&heading), "{heading}");
+                prop_assert!(doc.contains(code.text.trim_end()));
+                prop_assert_eq!(accepted_on_joining(&pool, Some(code.version), "p"), Ok(Some(code.version)));
+                prop_assert!(accepted_on_joining(&pool, None, "p").is_err());
+                prop_assert!(accepted_on_joining(&pool, Some(code.version + 1), "p").is_err());
+            }
+            None => {
+                prop_assert!(!doc.contains("Code of conduct"));
+                prop_assert_eq!(accepted_on_joining(&pool, None, "p"), Ok(None));
+            }
+        }
+
         // Clauses are numbered without gaps.
-        for section in 1..=5 {
+        for section in 1..=6 {
             let numbers: Vec<u32> = doc
                 .lines()
                 .filter_map(|l| l.strip_prefix(&format!("{section}.")))

@@ -18,6 +18,7 @@ use crate::{
     domain::MultiLineText,
     error::{AppError, AppResult},
     services::audit::{self, Action, Change},
+    services::membership::sanctions::require_not_suspended,
     services::{
         begin_write, lock,
         membership::{find_membership, find_pool, require_member, unless_inside},
@@ -40,6 +41,7 @@ pub async fn cast(state: &AppState, actor: &Actor, input: CastInput) -> AppResul
     let pool = find_pool(&txn, proposal.pool_id).await?;
     let member = require_member(&txn, &pool, actor.user_id).await;
     let member = unless_inside(&txn, &pool, actor.user_id, "proposal", proposal.id, member).await?;
+    require_not_suspended(&txn, &member, "vote").await?;
     require_voting_group(&txn, &proposal, member.stakeholder_group_id).await?;
     hold_open(&txn, &proposal).await?;
     let options = options_of(&proposal);
@@ -162,6 +164,7 @@ pub async fn delegate(
     let pool = find_pool(&txn, delegate.pool_id).await?;
     let me = require_member(&txn, &pool, actor.user_id).await;
     let me = unless_inside(&txn, &pool, actor.user_id, "member", to_member, me).await?;
+    require_not_suspended(&txn, &me, "hand your vote to another member").await?;
     // One delegator's changes in turn: two at once would both revoke
     // nothing and leave two live delegations.
     lock::<membership::Entity>(&txn, me.id).await?;

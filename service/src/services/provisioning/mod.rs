@@ -476,6 +476,8 @@ mod tests {
             shares_held: 0,
             end_reason: None,
             ended_by: None,
+            conduct_version: None,
+            conduct_accepted_at: None,
         };
         assert_eq!(role_for(&mapping, &m, "users").as_deref(), Some("viewer"));
         m.role = membership::MemberRole::Admin;

@@ -11,15 +11,16 @@ use uuid::Uuid;
 
 use crate::{
     catalogue::{LegalTemplate, SurplusDistribution, TemplateKind},
-    domain::{Check, MinorAmount, SingleLineText},
+    domain::{Check, MinorAmount, MultiLineText, SingleLineText},
     error::{AppResult, FieldError},
+    services::formations::principles::{GroupShape, shape_violations},
     services::formations::{
         governance::{
             ContributionBounds, ExpensePolicy, Governance, GroupGovernance, VotingPeriod,
         },
         group_fields::{self, MAX_GROUPS},
-        principles::{GroupShape, shape_violations},
     },
+    services::membership::sanctions::CodeOfConduct,
 };
 
 pub use crate::services::policy::{RuleChangeKind, RulesChangePolicy};
@@ -30,6 +31,7 @@ pub const MAX_CHANGES: usize = 20;
 pub const MAX_BOUND: i64 = 1_000_000_000;
 pub const MAX_MINIMUM_VOTING_DAYS: i32 = 30;
 pub const MAX_DEFAULT_VOTING_DAYS: i32 = 90;
+pub const MAX_CODE_OF_CONDUCT_LEN: usize = 20_000;
 
 /// One change to the rules. Groups are named by their id; a new group by the
 /// key it will have.
@@ -90,6 +92,11 @@ pub enum RuleChange {
     SetSurplusDistribution {
         distributes: bool,
     },
+    /// New text for the code of conduct (its version goes up by one), or
+    /// `None` to have none.
+    SetCodeOfConduct {
+        text: Option<String>,
+    },
 }
 
 impl RuleChange {
@@ -109,6 +116,7 @@ impl RuleChange {
             Self::SetContributionBounds { .. } => K::SetContributionBounds,
             Self::SetAssetLock { .. } => K::SetAssetLock,
             Self::SetSurplusDistribution { .. } => K::SetSurplusDistribution,
+            Self::SetCodeOfConduct { .. } => K::SetCodeOfConduct,
         }
     }
 
@@ -138,6 +146,8 @@ pub struct PoolState<'a> {
     pub parent_name: &'a str,
     pub policy: &'a RulesChangePolicy,
     pub allows_principle_exceptions: bool,
+    /// The highest code of conduct version the pool's rules ever had; 0 if none.
+    pub last_code_version: i32,
 }
 
 /// The rules as they would be once the changes apply, each change checked
@@ -316,6 +326,7 @@ impl Applying<'_, '_> {
                     self.g.asset_lock = *locked;
                 }
             }
+            RuleChange::SetCodeOfConduct { text } => self.code_of_conduct(text.as_deref()),
             RuleChange::SetSurplusDistribution { distributes } => {
                 if *distributes
                     && self.pool.template.surplus_distribution
@@ -435,6 +446,34 @@ impl Applying<'_, '_> {
             self.fail(field, format!("must be between {min} and {max} days"));
         }
         ok
+    }
+
+    fn code_of_conduct(&mut self, text: Option<&str>) {
+        let Some(text) = text else {
+            self.g.code_of_conduct = None;
+            return;
+        };
+        let path = format!("{}.text", self.path);
+        let Some(text) = self
+            .check
+            .field(MultiLineText::<1, MAX_CODE_OF_CONDUCT_LEN>::parse(
+                text, &path,
+            ))
+        else {
+            return;
+        };
+        // Versions keep counting after a code is dropped and brought back,
+        // so a number never names two texts.
+        let version = self
+            .g
+            .code_of_conduct
+            .as_ref()
+            .map_or(self.pool.last_code_version, |c| c.version)
+            + 1;
+        self.g.code_of_conduct = Some(CodeOfConduct {
+            version,
+            text: text.into_inner(),
+        });
     }
 
     fn bounds(&mut self, bounds: Option<ContributionBounds>) {

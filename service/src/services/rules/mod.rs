@@ -70,6 +70,7 @@ struct Loaded {
     members: HashMap<Uuid, u64>,
     scales: Vec<(sliding_scale::Interval, i64, i64)>,
     version: i32,
+    last_code_version: i32,
 }
 
 impl Loaded {
@@ -106,6 +107,19 @@ impl Loaded {
             .into_iter()
             .map(|s| (s.interval, s.minimum, s.maximum))
             .collect();
+        // Every code of conduct the rules ever had, so a new one never
+        // reuses a version number.
+        let last_code_version = pool_rules_version::Entity::find()
+            .select_only()
+            .column(pool_rules_version::Column::Governance)
+            .filter(pool_rules_version::Column::PoolId.eq(pool.id))
+            .into_tuple::<serde_json::Value>()
+            .all(db)
+            .await?
+            .iter()
+            .filter_map(|g| g["codeOfConduct"]["version"].as_i64())
+            .max()
+            .unwrap_or(0) as i32;
         Ok(Self {
             parent,
             governance: governance_of(pool)?,
@@ -113,6 +127,7 @@ impl Loaded {
             members,
             scales,
             version: current(db, pool.id).await?.version,
+            last_code_version,
         })
     }
 
@@ -130,6 +145,7 @@ impl Loaded {
             parent_name: &self.parent.name,
             policy,
             allows_principle_exceptions: self.parent.allows_principle_exceptions,
+            last_code_version: self.last_code_version,
         }
     }
 }
