@@ -888,7 +888,7 @@ async fn pool_accounts_balance(app: TestApp) {
     assert_eq!(error_code(&outsider), "FORBIDDEN");
 }
 
-async fn get_csv(
+pub(crate) async fn get_csv(
     app: &TestApp,
     token: Option<&str>,
     path: &str,

@@ -87,6 +87,17 @@ async fn new_members_accept_the_code_of_conduct(app: TestApp) {
     let member = &joined["data"]["applyForMembership"]["member"];
     assert_eq!(member["conductVersion"], 1, "{joined:#}");
     assert!(member["conductAcceptedAt"].is_string());
+    let (_, register) = crate::audit::get_csv(
+        p.app(),
+        Some(&p.w.founder),
+        &format!("/exports/pools/{}/register.csv", p.pool),
+    )
+    .await;
+    let late_row = register
+        .iter()
+        .find(|r| r["email"] == "late@example.org")
+        .unwrap();
+    assert_eq!(late_row["conduct_version"], "1");
 
     // By invitation too.
     let invited = p

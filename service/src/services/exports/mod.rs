@@ -62,6 +62,8 @@ impl Table {
                 "left_at",
                 "end_reason",
                 "shares_held",
+                "conduct_version",
+                "suspended_until",
             ],
             Self::Ledger => &[
                 "entry_id",
@@ -158,10 +160,14 @@ pub async fn page(
     let sql = match table {
         Table::Register => {
             let after = id_after(&mut q, after, "m.id");
+            let now = q.bind(Utc::now());
             format!(
                 "SELECT m.id, m.pool_id, p.name AS pool_name, m.email, m.display_name,
                         g.key AS group_key, g.name AS group_name, m.role, m.status, m.joined_via,
-                        m.joined_at, m.left_at, m.end_reason, m.shares_held
+                        m.joined_at, m.left_at, m.end_reason, m.shares_held, m.conduct_version,
+                        (SELECT MAX(s.ends_at) FROM member_suspensions s
+                         WHERE s.membership_id = m.id AND s.lifted_at IS NULL
+                           AND s.starts_at <= {now} AND s.ends_at > {now}) AS suspended_until
                  FROM memberships m
                  JOIN pools p ON p.id = m.pool_id
                  JOIN stakeholder_groups g ON g.id = m.stakeholder_group_id
@@ -246,6 +252,10 @@ fn register_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
             r.try_get::<Option<String>>("", "end_reason")?
                 .unwrap_or_default(),
             r.try_get::<i64>("", "shares_held")?.to_string(),
+            r.try_get::<Option<i32>>("", "conduct_version")?
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            time(r.try_get("", "suspended_until")?),
         ],
         Cursor::Id(membership_id),
     ))
