@@ -8,7 +8,7 @@ use entities::stakeholder_group::{Admission, StakeholderKind};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    catalogue::{LegalTemplate, SurplusDistribution, VotingRule},
+    catalogue::{Fact, LegalTemplate, SurplusDistribution, TemplateKind, VotingRule},
     domain::format_minor,
 };
 
@@ -142,6 +142,74 @@ fn name_and_form(doc: &mut String, name: &str, parent_name: &str, template: &Leg
             "1.3 It is a pool inside **{parent_name}**, which holds its legal personality and its money; the rules of {parent_name} apply where these rules are silent."
         );
     }
+    statute_facts(doc, template);
+}
+
+/// 1.4: what the statute of a registered form sets, each with its article.
+fn statute_facts(doc: &mut String, t: &LegalTemplate) {
+    if t.kind != TemplateKind::Incorporated || t.citations.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        doc,
+        "1.4 The law of this legal form sets:
+"
+    );
+    for fact in Fact::ALL {
+        if let (Some(text), Some(article)) = (fact_text(t, fact), t.cites(fact)) {
+            let _ = writeln!(doc, "- {text} ({article})");
+        }
+    }
+}
+
+/// A fact as the rules state it; `None` when the template does not know it.
+fn fact_text(t: &LegalTemplate, fact: Fact) -> Option<String> {
+    Some(match fact {
+        Fact::MinFoundingMembers => {
+            format!("at least {} founding members", t.min_founding_members?)
+        }
+        Fact::InvestorMembersAllowed => if t.investor_members_allowed? {
+            "investor members may be admitted"
+        } else {
+            "no investor members"
+        }
+        .to_owned(),
+        Fact::SurplusDistribution => match t.surplus_distribution? {
+            SurplusDistribution::Allowed => "surplus may be shared among the members",
+            SurplusDistribution::Limited => {
+                "surplus may be shared among the members only within the limits the law sets"
+            }
+            SurplusDistribution::Prohibited => "surplus is never shared among the members",
+        }
+        .to_owned(),
+        Fact::AssetLock => if t.asset_lock? {
+            "an asset lock: on dissolution the assets are not shared among the members"
+        } else {
+            "no asset lock: on dissolution what remains may be shared among the members"
+        }
+        .to_owned(),
+        Fact::MinShareCapital => {
+            let capital = t.min_share_capital.as_ref()?;
+            if capital.amount == 0 {
+                "no minimum share capital".to_owned()
+            } else {
+                format!(
+                    "share capital of at least {} {}",
+                    format_minor(capital.amount, &capital.currency),
+                    capital.currency
+                )
+            }
+        }
+        Fact::ReserveFundPercent => format!(
+            "at least {}% of each year's surplus to a reserve the members cannot share",
+            t.reserve_fund_percent?
+        ),
+        Fact::VotingRule => match t.voting_rule? {
+            VotingRule::OneMemberOneVote => "one member, one vote",
+            VotingRule::WeightedByGroup => "votes counted by stakeholder group",
+        }
+        .to_owned(),
+    })
 }
 
 /// Section 2: the stakeholder groups, as a table, and what membership means.
