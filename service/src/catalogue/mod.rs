@@ -123,15 +123,15 @@ mod tests {
     fn the_shipped_catalogue_loads() {
         let c = Catalogue::load().unwrap();
         assert!(
-            c.templates.len() >= 13,
-            "at least 12 templates plus the pool template"
+            c.templates.len() >= 20,
+            "at least 19 templates plus the pool template"
         );
         let jurisdictions: HashSet<_> = c
             .templates
             .iter()
             .filter_map(|t| t.jurisdiction.as_deref())
             .collect();
-        for j in ["GB", "DE", "ES", "FR", "BE", "US"] {
+        for j in ["GB", "DE", "ES", "FR", "BE", "US", "IT", "PT", "NL", "CA"] {
             assert!(jurisdictions.contains(j), "{j} in {jurisdictions:?}");
         }
         assert!(
