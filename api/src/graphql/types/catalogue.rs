@@ -5,7 +5,10 @@ use crate::{
         AppCategory, AppManifest, Fact, Objective, SurplusDistribution, TemplateKind, VotingRule,
     },
     domain::MoneyTotal,
-    graphql::{scalars::Json, types::StakeholderKind},
+    graphql::{
+        scalars::Json,
+        types::{FormationProblem, StakeholderKind},
+    },
     services::formations::{names::NameAvailability as Availability, recommend::Recommendation},
 };
 
@@ -191,14 +194,21 @@ impl From<AppManifest> for App {
 #[derive(SimpleObject)]
 pub struct TemplateRecommendation {
     pub template: LegalTemplate,
-    /// Nothing in the formation conflicts with the template.
+    /// Nothing in the formation conflicts with the template: exactly when
+    /// `chooseLegalTemplate` accepts it, and then it gives the formation no
+    /// problem. Steps not answered yet conflict with nothing.
     pub eligible: bool,
     /// Higher fits better; for ordering only.
     pub score: i32,
     /// What fits, such as "needs at least 3 founding members; you have 4".
     pub fits: Vec<String>,
-    /// What does not fit, such as "needs at least 3 founding members; you have 2".
+    /// What does not fit, the messages of `problems` once each, such as
+    /// "`Sociedad cooperativa (Spain)` needs at least 3 founding members;
+    /// you have 2". `chooseLegalTemplate` refuses the template with these.
     pub misfits: Vec<String>,
+    /// The problems choosing the template would give the formation, on
+    /// the template's step and on the other step each one involves.
+    pub problems: Vec<FormationProblem>,
 }
 
 impl From<Recommendation<'_>> for TemplateRecommendation {
@@ -209,6 +219,7 @@ impl From<Recommendation<'_>> for TemplateRecommendation {
             score: r.score,
             fits: r.fits,
             misfits: r.misfits,
+            problems: r.problems.iter().map(FormationProblem::from).collect(),
         }
     }
 }

@@ -5,7 +5,10 @@ use entities::stakeholder_group::{Admission, StakeholderKind};
 
 use crate::catalogue::TemplateKind;
 
-use super::{draft::Draft, evaluate::Facts};
+use super::{
+    draft::{Draft, DraftGroup, FinancialProfile},
+    evaluate::Facts,
+};
 
 /// The seven co-operative principles of the International Co-operative Alliance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
@@ -42,14 +45,23 @@ pub fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleVi
     // A warning only for a pool inside a parent that allows exceptions.
     let blocking = !(facts.policy.allows_principle_exceptions
         && template.is_none_or(|t| t.kind == TemplateKind::PoolInsideParent));
-    let mut found = Vec::new();
-    let mut add = |principle, reason: String| {
-        found.push(PrincipleViolation {
+    breaches(groups, draft.finances.as_ref())
+        .into_iter()
+        .map(|(principle, reason)| PrincipleViolation {
             principle,
             reason,
             blocking,
         })
-    };
+        .collect()
+}
+
+/// The principles these groups and finances break, and why.
+pub(super) fn breaches(
+    groups: &[DraftGroup],
+    finances: Option<&FinancialProfile>,
+) -> Vec<(IcaPrinciple, String)> {
+    let mut found = Vec::new();
+    let mut add = |principle, reason: String| found.push((principle, reason));
 
     if groups.iter().all(|g| g.admission == Admission::Invitation) {
         add(
@@ -68,7 +80,7 @@ pub fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleVi
             IcaPrinciple::DemocraticMemberControl,
             "no stakeholder group has a vote".into(),
         );
-    } else if investors > 0 && investors * 2 >= total {
+    } else if investors_control(investors, total) {
         add(
             IcaPrinciple::DemocraticMemberControl,
             format!(
@@ -82,7 +94,7 @@ pub fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleVi
                 .into(),
         );
     }
-    if let Some(f) = &draft.finances {
+    if let Some(f) = finances {
         let member_voters = groups
             .iter()
             .any(|g| g.kind != StakeholderKind::Investors && g.voting_weight > 0);
@@ -94,4 +106,9 @@ pub fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleVi
         }
     }
     found
+}
+
+/// Whether investors' `investors` of `total` voting weight are at least half.
+pub fn investors_control(investors: i64, total: i64) -> bool {
+    investors > 0 && investors * 2 >= total
 }
