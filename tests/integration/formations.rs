@@ -1,5 +1,6 @@
 //! The formation flow: from stakeholder groups to an approved pool.
 
+mod contradictions;
 mod eligibility;
 
 use entities::{formation, membership, pool, pool_app, stakeholder_group};
@@ -631,6 +632,9 @@ async fn ica_principles_warn_or_block(app: TestApp) {
     let w = World::new(app, "MANUAL").await;
     let id = w.start("Investor-run").await;
     w.complete(&id, "Capital Club").await;
+    w.step(&w.founder, "setFinancialProfile", json!({ "formationId": id, "distributesSurplus": false,
+        "raisesShareCapital": false, "acceptsInvestorMembers": true, "tradesWithPublic": true, "currency": "EUR" }))
+        .await;
     let f = w
         .step(&w.founder, "setStakeholderGroups", json!({ "formationId": id, "groups": [
             { "key": "workers", "name": "Workers", "kind": "WORKERS", "votingWeight": 1, "admission": "INVITATION" },

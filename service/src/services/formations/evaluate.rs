@@ -10,6 +10,7 @@ use crate::{
 };
 
 use super::{
+    contradictions,
     draft::Draft,
     principles::{PrincipleViolation, principle_violations},
     template_fit::{self, Parent},
@@ -53,6 +54,10 @@ pub enum ProblemCode {
     InvalidSettings,
     /// Breaks a co-operative principle, which the parent does not allow.
     PrincipleViolation,
+    /// Two steps say opposite things (an investors group while no investor
+    /// members are accepted, share capital without a share price, …);
+    /// reported on both, fixed in either.
+    Contradiction,
 }
 
 impl ProblemCode {
@@ -67,6 +72,7 @@ impl ProblemCode {
             ProblemCode::NameUnavailable => "NAME_UNAVAILABLE",
             ProblemCode::InvalidSettings => "INVALID_SETTINGS",
             ProblemCode::PrincipleViolation => "PRINCIPLE_VIOLATION",
+            ProblemCode::Contradiction => "CONTRADICTION",
         }
     }
 }
@@ -138,6 +144,7 @@ pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
 
     stakeholders(draft, facts, &mut add);
     finances(draft, &mut add);
+    contradictions::check(draft, &mut add);
     legal_template(draft, facts, &mut add);
     name(draft, facts, &mut add);
     apps(draft, facts, &mut add);

@@ -15,6 +15,8 @@ use crate::{
 use super::{
     draft::{DraftGroup, FinancialProfile},
     evaluate::kind_name,
+    principles::investors_control,
+    template_fit::weights_differ,
 };
 
 /// Share of members who must vote for a decision to count.
@@ -57,27 +59,25 @@ impl Governance {
         groups: &[DraftGroup],
         finances: &FinancialProfile,
     ) -> Self {
-        // The template's rule where it has one; else one member one vote
-        // unless the founders weighted their groups differently.
-        let weights_differ = {
-            let mut voting = groups.iter().map(|g| g.voting_weight).filter(|w| *w > 0);
-            voting
-                .next()
-                .is_some_and(|first| voting.any(|w| w != first))
-        };
-        let voting_rule = template.voting_rule.unwrap_or(if weights_differ {
+        // Groups weighted differently count by weight; otherwise the
+        // template's rule, or one member one vote. The settings decide what
+        // the rules state: a template that wants equal weights and does not
+        // get them is a problem of the formation, which cannot be submitted
+        // with it.
+        let voting_rule = if weights_differ(groups) {
             VotingRule::WeightedByGroup
         } else {
-            VotingRule::OneMemberOneVote
-        });
+            template.voting_rule.unwrap_or(VotingRule::OneMemberOneVote)
+        };
         Self {
             voting_rule,
             default_quorum_percent: DEFAULT_QUORUM_PERCENT,
             default_pass_threshold_percent: DEFAULT_PASS_THRESHOLD_PERCENT,
             rules_change_threshold_percent: RULES_CHANGE_THRESHOLD_PERCENT,
             currency: finances.currency.clone(),
-            distributes_surplus: finances.distributes_surplus
-                && template.surplus_distribution != Some(SurplusDistribution::Prohibited),
+            // As chosen: a template that prohibits it is a problem of the
+            // formation, not a clause turned silently into its opposite.
+            distributes_surplus: finances.distributes_surplus,
             raises_share_capital: finances.raises_share_capital,
             accepts_investor_members: finances.accepts_investor_members,
             trades_with_public: finances.trades_with_public,
@@ -289,6 +289,21 @@ fn money(doc: &mut String, g: &Governance) {
         "4.1 The pool keeps its accounts in {}. Every member can read the ledger.",
         g.currency
     );
+    // Each clause says only what the settings make true: a share price, or
+    // investors kept below half of the votes, is stated where there is one.
+    let priced = g
+        .groups
+        .iter()
+        .any(|x| x.share_price.is_some_and(|p| p > 0));
+    let (investors, total) = g.groups.iter().fold((0, 0), |(inv, all), x| {
+        let w = i64::from(x.voting_weight);
+        let inv = if x.kind == StakeholderKind::Investors {
+            inv + w
+        } else {
+            inv
+        };
+        (inv, all + w)
+    });
     let choices = [
         (
             g.distributes_surplus,
@@ -297,12 +312,20 @@ fn money(doc: &mut String, g: &Governance) {
         ),
         (
             g.raises_share_capital,
-            "The pool raises share capital from its members at the share prices above.",
+            if priced {
+                "The pool raises share capital from its members at the share prices above."
+            } else {
+                "The pool raises share capital from its members."
+            },
             "The pool raises no share capital.",
         ),
         (
             g.accepts_investor_members,
-            "Investor members may join; their votes never outweigh those of the other members.",
+            if investors_control(investors, total) {
+                "Investor members may join, in the groups for investors above."
+            } else {
+                "Investor members may join; their votes never outweigh those of the other members."
+            },
             "The pool admits no investor members.",
         ),
         (
@@ -348,5 +371,55 @@ fn admission_text(admission: Admission) -> &'static str {
         Admission::Open => "open: anyone may join",
         Admission::Application => "by application, decided by the admins",
         Admission::Invitation => "by invitation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        catalogue::Catalogue,
+        services::formations::draft::fixtures::{finances, group},
+    };
+
+    fn rules(template: &str, groups: &[DraftGroup], f: &FinancialProfile) -> (Governance, String) {
+        let catalogue = Catalogue::load().unwrap();
+        let t = catalogue.template(template).unwrap();
+        let g = Governance::derive(t, groups, f);
+        let doc = render_rules("Test", "Parent", t, &g);
+        (g, doc)
+    }
+
+    #[test]
+    fn investors_are_said_to_be_outweighed_only_when_they_are() {
+        use StakeholderKind::*;
+        let (_, doc) = rules(
+            "pool-inside-parent",
+            &[group("workers", Workers, 1), group("money", Investors, 3)],
+            &finances(false, false, true),
+        );
+        assert!(doc.contains("4.4 Investor members may join, in the groups for investors above."));
+        assert!(!doc.contains("never outweigh"), "{doc}");
+        let (_, doc) = rules(
+            "pool-inside-parent",
+            &[group("workers", Workers, 3), group("money", Investors, 1)],
+            &finances(false, false, true),
+        );
+        assert!(doc.contains("their votes never outweigh those of the other members"));
+    }
+
+    #[test]
+    fn the_rules_state_the_weights_and_the_surplus_as_set() {
+        use StakeholderKind::*;
+        let groups = [group("workers", Workers, 2), group("users", Users, 1)];
+        let (g, doc) = rules(
+            "es-sociedad-cooperativa",
+            &groups,
+            &finances(true, false, false),
+        );
+        assert_eq!(g.voting_rule, VotingRule::WeightedByGroup);
+        assert!(doc.contains("each group's result counts by its voting weight"));
+        assert!(g.distributes_surplus);
+        assert!(doc.contains("- surplus may be shared among the members only within the limits the law sets (Ley 27/1999, art. 58"));
     }
 }

@@ -291,33 +291,14 @@ mod tests {
         formation::{self, FormationStatus},
         formation_founding_member,
         membership::MemberRole,
-        stakeholder_group::Admission,
     };
     use uuid::Uuid;
 
     use super::*;
-    use crate::catalogue::Catalogue;
-
-    fn group(key: &str, kind: StakeholderKind, voting_weight: i32) -> DraftGroup {
-        DraftGroup {
-            key: key.to_owned(),
-            name: key.to_owned(),
-            kind,
-            voting_weight,
-            share_price: None,
-            admission: Admission::Open,
-        }
-    }
-
-    fn finances(investors: bool, capital: bool, surplus: bool) -> FinancialProfile {
-        FinancialProfile {
-            distributes_surplus: surplus,
-            raises_share_capital: capital,
-            accepts_investor_members: investors,
-            trades_with_public: true,
-            currency: "EUR".to_owned(),
-        }
-    }
+    use crate::{
+        catalogue::Catalogue,
+        services::formations::draft::fixtures::{finances, group},
+    };
 
     /// A draft with these answers; `None` is a step not answered yet.
     fn draft(
@@ -470,7 +451,7 @@ mod tests {
     fn a_form_without_investor_members_refuses_their_group_and_their_admission() {
         use StakeholderKind::*;
         let groups = vec![group("workers", Workers, 1), group("money", Investors, 1)];
-        let d = draft(Some(groups), Some(3), Some(finances(true, false, false)));
+        let d = draft(Some(groups), Some(3), Some(finances(false, false, true)));
         let ma = template("us-ma-worker-cooperative");
         assert_eq!(
             misfits_in(&d, &ma, "US", &any_policy()),
@@ -493,7 +474,7 @@ mod tests {
     #[test]
     fn share_capital_the_law_requires_and_surplus_it_prohibits() {
         let pt = template("pt-cooperativa");
-        let d = draft(None, None, Some(finances(false, false, true)));
+        let d = draft(None, None, Some(finances(true, false, false)));
         assert_eq!(
             misfits_in(&d, &pt, "PT", &any_policy()),
             vec![(
@@ -523,7 +504,7 @@ mod tests {
     fn principle_exceptions_cover_only_pools_inside_the_parent() {
         use StakeholderKind::*;
         let groups = vec![group("workers", Workers, 1), group("money", Investors, 3)];
-        let d = draft(Some(groups), Some(3), Some(finances(true, false, false)));
+        let d = draft(Some(groups), Some(3), Some(finances(false, false, true)));
         let policy = ParentPolicy {
             allows_principle_exceptions: true,
             ..any_policy()
