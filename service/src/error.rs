@@ -56,11 +56,15 @@ pub mod code {
 }
 
 /// One invalid input field: `path` is the dotted path from the operation's
-/// arguments (`input.email`), `message` says what to change.
+/// arguments (`input.email`), `message` says what to change. A formation's
+/// problem also carries its code (`TEMPLATE_CONFLICT`, `TOO_FEW`, …) as
+/// `problem`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub path: String,
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<&'static str>,
 }
 
 impl FieldError {
@@ -68,6 +72,19 @@ impl FieldError {
         Self {
             path: path.into(),
             message: message.into(),
+            problem: None,
+        }
+    }
+
+    /// The field error of a formation's problem with code `problem`.
+    pub fn problem(
+        path: impl Into<String>,
+        problem: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            problem: Some(problem),
+            ..Self::new(path, message)
         }
     }
 }
@@ -271,6 +288,12 @@ impl ErrorExtensions for AppError {
                                 async_graphql::Name::new("message"),
                                 async_graphql::Value::from(f.message.clone()),
                             );
+                            if let Some(problem) = f.problem {
+                                obj.insert(
+                                    async_graphql::Name::new("problem"),
+                                    async_graphql::Value::from(problem),
+                                );
+                            }
                             async_graphql::Value::Object(obj)
                         })
                         .collect();
@@ -522,6 +545,25 @@ mod tests {
         };
         assert_eq!(fields.len(), 2);
         assert!(gql.message.contains("input.email"));
+    }
+
+    #[test]
+    fn a_formation_problem_names_its_code_beside_its_field() {
+        let gql = AppError::Validation(vec![
+            FieldError::problem("input.templateId", "TOO_FEW", "needs three"),
+            FieldError::new("input.name", "is taken"),
+        ])
+        .extend();
+        let ext = gql.extensions.expect("extensions are set");
+        let Some(async_graphql::Value::List(fields)) = ext.get("fields") else {
+            panic!("no fields");
+        };
+        let problem = |i: usize| match &fields[i] {
+            async_graphql::Value::Object(o) => o.get("problem").cloned(),
+            _ => None,
+        };
+        assert_eq!(problem(0), Some(async_graphql::Value::from("TOO_FEW")));
+        assert_eq!(problem(1), None, "a plain field has no problem code");
     }
 
     fn sqlx(err: sqlx::Error) -> sea_orm::RuntimeErr {

@@ -9,7 +9,9 @@ use include_dir::{Dir, include_dir};
 use serde::de::DeserializeOwned;
 
 pub use apps::{App, AppCategory, AppManifest};
-pub use templates::{LegalTemplate, Objective, SurplusDistribution, TemplateKind, VotingRule};
+pub use templates::{
+    Fact, LegalTemplate, MinShareCapital, Objective, SurplusDistribution, TemplateKind, VotingRule,
+};
 
 static CATALOGUE_DIR: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../catalogue");
 
@@ -121,15 +123,17 @@ mod tests {
     fn the_shipped_catalogue_loads() {
         let c = Catalogue::load().unwrap();
         assert!(
-            c.templates.len() >= 13,
-            "at least 12 templates plus the pool template"
+            c.templates.len() >= 20,
+            "at least 19 templates plus the pool template"
         );
         let jurisdictions: HashSet<_> = c
             .templates
             .iter()
-            .filter_map(|t| t.jurisdiction.clone())
+            .filter_map(|t| t.jurisdiction.as_deref())
             .collect();
-        assert!(jurisdictions.len() >= 6, "{jurisdictions:?}");
+        for j in ["GB", "DE", "ES", "FR", "BE", "US", "IT", "PT", "NL", "CA"] {
+            assert!(jurisdictions.contains(j), "{j} in {jurisdictions:?}");
+        }
         assert!(
             c.templates
                 .iter()

@@ -87,7 +87,11 @@ impl FormationMutation {
         reload(c.state, edit.id).await
     }
 
-    /// Step 3: the legal template.
+    /// Step 3: the legal template. One that does not fit the formation as
+    /// it stands (`recommendedTemplates` says it is not eligible) is refused
+    /// with `VALIDATION`: a field on `input.templateId` per misfit, with the
+    /// misfit's `problem` code (`TEMPLATE_CONFLICT`, `TOO_FEW`, `NOT_ALLOWED`
+    /// for the parent's policy, `PRINCIPLE_VIOLATION`).
     async fn choose_legal_template(
         &self,
         ctx: &Context<'_>,
@@ -135,8 +139,10 @@ impl FormationMutation {
         reload(c.state, edit.id).await
     }
 
-    /// Asks the parent for approval; refused with every open problem while
-    /// incomplete. A parent with automatic approval approves at once.
+    /// Asks the parent for approval; refused while incomplete with
+    /// `VALIDATION`, a field per open problem carrying its `path` in the
+    /// formation and its `problem` code. A parent with automatic approval
+    /// approves at once.
     async fn submit_formation(&self, ctx: &Context<'_>, formation_id: ID) -> Result<Formation> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(formation_id)?;

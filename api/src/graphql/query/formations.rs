@@ -125,8 +125,9 @@ impl FormationQuery {
             })?)
     }
 
-    /// The templates the formation's parent allows, best fit first, each with
-    /// what fits and what does not.
+    /// The templates the formation's parent allows, eligible ones first,
+    /// then best fit, each with what fits and what does not. Eligibility is
+    /// the same decision `chooseLegalTemplate` and `submitFormation` make.
     async fn recommended_templates(
         &self,
         ctx: &Context<'_>,

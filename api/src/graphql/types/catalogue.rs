@@ -2,10 +2,13 @@ use async_graphql::{ID, SimpleObject};
 
 use crate::{
     catalogue::{
-        AppCategory, AppManifest, Objective, SurplusDistribution, TemplateKind, VotingRule,
+        AppCategory, AppManifest, Fact, Objective, SurplusDistribution, TemplateKind, VotingRule,
     },
     domain::MoneyTotal,
-    graphql::{scalars::Json, types::StakeholderKind},
+    graphql::{
+        scalars::Json,
+        types::{FormationProblem, StakeholderKind},
+    },
     services::formations::{names::NameAvailability as Availability, recommend::Recommendation},
 };
 
@@ -73,21 +76,45 @@ pub struct LegalTemplate {
     region: Option<String>,
     legal_form: String,
     model_rules: Option<String>,
+    /// The fewest founding members the law allows.
     min_founding_members: Option<u32>,
     /// `null`: not restricted, or not known.
     allowed_stakeholder_kinds: Option<Vec<StakeholderKind>>,
     required_stakeholder_kinds: Vec<StakeholderKind>,
+    /// Whether members who invest without using the co-op may join.
     investor_members_allowed: Option<bool>,
+    /// What the law lets the co-op do with its surplus.
     surplus_distribution: Option<SurplusDistribution>,
+    /// Whether the law keeps the assets from being shared among the members
+    /// on dissolution.
     asset_lock: Option<bool>,
+    /// The least share capital the law requires; an amount of 0 means the
+    /// law requires none.
     min_share_capital: Option<Money>,
+    /// The least share of each year's surplus, 1 to 100, that the law sends
+    /// to a reserve the members cannot share.
+    reserve_fund_percent: Option<i32>,
+    /// How votes count, where the law fixes it.
     voting_rule: Option<VotingRule>,
     registration_required: bool,
     registering_authority: Option<String>,
-    /// The statute or model rules the template rests on.
+    /// The statute or model rules the template rests on, as a whole;
+    /// `citations` names the article behind each fact.
     citation: String,
+    /// The article or section that sets each fact this template states,
+    /// one entry per fact that is not `null`, in a fixed order.
+    citations: Vec<LegalFact>,
     objectives: Vec<Objective>,
     summary: String,
+}
+
+// A fact of a legal template and the article or section of the statute
+// that sets it.
+#[derive(SimpleObject, Clone)]
+pub struct LegalFact {
+    pub fact: Fact,
+    /// Such as "Ley 27/1999, art. 8".
+    pub citation: String,
 }
 
 impl From<crate::catalogue::LegalTemplate> for LegalTemplate {
@@ -111,10 +138,16 @@ impl From<crate::catalogue::LegalTemplate> for LegalTemplate {
             min_share_capital: t
                 .min_share_capital
                 .map(|m| Money::new(m.amount, m.currency)),
+            reserve_fund_percent: t.reserve_fund_percent.map(i32::from),
             voting_rule: t.voting_rule,
             registration_required: t.registration_required,
             registering_authority: t.registering_authority,
             citation: t.citation,
+            citations: t
+                .citations
+                .into_iter()
+                .map(|(fact, citation)| LegalFact { fact, citation })
+                .collect(),
             objectives: t.objectives,
             summary: t.summary,
         }
@@ -161,14 +194,21 @@ impl From<AppManifest> for App {
 #[derive(SimpleObject)]
 pub struct TemplateRecommendation {
     pub template: LegalTemplate,
-    /// Nothing in the formation conflicts with the template.
+    /// Nothing in the formation conflicts with the template: exactly when
+    /// `chooseLegalTemplate` accepts it, and then it gives the formation no
+    /// problem. Steps not answered yet conflict with nothing.
     pub eligible: bool,
     /// Higher fits better; for ordering only.
     pub score: i32,
     /// What fits, such as "needs at least 3 founding members; you have 4".
     pub fits: Vec<String>,
-    /// What does not fit, such as "needs at least 3 founding members; you have 2".
+    /// What does not fit, the messages of `problems` once each, such as
+    /// "`Sociedad cooperativa (Spain)` needs at least 3 founding members;
+    /// you have 2". `chooseLegalTemplate` refuses the template with these.
     pub misfits: Vec<String>,
+    /// The problems choosing the template would give the formation, on
+    /// the template's step and on the other step each one involves.
+    pub problems: Vec<FormationProblem>,
 }
 
 impl From<Recommendation<'_>> for TemplateRecommendation {
@@ -179,6 +219,7 @@ impl From<Recommendation<'_>> for TemplateRecommendation {
             score: r.score,
             fits: r.fits,
             misfits: r.misfits,
+            problems: r.problems.iter().map(FormationProblem::from).collect(),
         }
     }
 }

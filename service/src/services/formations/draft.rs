@@ -102,3 +102,32 @@ fn decode<T: serde::de::DeserializeOwned>(value: Option<Value>) -> AppResult<Opt
 pub fn encode<T: Serialize>(value: &T) -> AppResult<Value> {
     serde_json::to_value(value).map_err(AppError::internal)
 }
+
+/// Groups and finances for the unit tests of the formation's rules.
+#[cfg(test)]
+pub(super) mod fixtures {
+    use super::*;
+
+    /// An open group with no share price.
+    pub fn group(key: &str, kind: StakeholderKind, voting_weight: i32) -> DraftGroup {
+        DraftGroup {
+            key: key.to_owned(),
+            name: key.to_owned(),
+            kind,
+            voting_weight,
+            share_price: None,
+            admission: Admission::Open,
+        }
+    }
+
+    /// A profile in EUR, trading with the public.
+    pub fn finances(surplus: bool, capital: bool, investors: bool) -> FinancialProfile {
+        FinancialProfile {
+            distributes_surplus: surplus,
+            raises_share_capital: capital,
+            accepts_investor_members: investors,
+            trades_with_public: true,
+            currency: "EUR".to_owned(),
+        }
+    }
+}

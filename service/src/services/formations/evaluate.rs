@@ -3,12 +3,17 @@
 
 use entities::{membership::MemberRole, stakeholder_group::StakeholderKind};
 
-use crate::{catalogue::Catalogue, services::policy::ParentPolicy};
+use crate::{
+    catalogue::Catalogue,
+    error::{AppError, FieldError},
+    services::policy::ParentPolicy,
+};
 
 use super::{
+    contradictions,
     draft::Draft,
     principles::{PrincipleViolation, principle_violations},
-    template_fit,
+    template_fit::{self, Parent},
 };
 
 /// The six steps, in the order a founder walks them.
@@ -49,6 +54,27 @@ pub enum ProblemCode {
     InvalidSettings,
     /// Breaks a co-operative principle, which the parent does not allow.
     PrincipleViolation,
+    /// Two steps say opposite things (an investors group while no investor
+    /// members are accepted, share capital without a share price, …);
+    /// reported on both, fixed in either.
+    Contradiction,
+}
+
+impl ProblemCode {
+    /// The name the API gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemCode::Missing => "MISSING",
+            ProblemCode::InvalidReference => "INVALID_REFERENCE",
+            ProblemCode::TooFew => "TOO_FEW",
+            ProblemCode::NotAllowed => "NOT_ALLOWED",
+            ProblemCode::TemplateConflict => "TEMPLATE_CONFLICT",
+            ProblemCode::NameUnavailable => "NAME_UNAVAILABLE",
+            ProblemCode::InvalidSettings => "INVALID_SETTINGS",
+            ProblemCode::PrincipleViolation => "PRINCIPLE_VIOLATION",
+            ProblemCode::Contradiction => "CONTRADICTION",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +84,23 @@ pub struct Problem {
     pub path: String,
     pub code: ProblemCode,
     pub message: String,
+}
+
+/// A call refused for these problems: `VALIDATION`, a field per problem
+/// with its step, path and code.
+pub fn refusal<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> AppError {
+    AppError::Validation(
+        problems
+            .into_iter()
+            .map(|p| {
+                FieldError::problem(
+                    p.path.clone(),
+                    p.code.as_str(),
+                    format!("{:?}: {}", p.step, p.message),
+                )
+            })
+            .collect(),
+    )
 }
 
 pub struct Evaluation {
@@ -101,6 +144,7 @@ pub fn evaluate(draft: &Draft, facts: &Facts<'_>) -> Evaluation {
 
     stakeholders(draft, facts, &mut add);
     finances(draft, &mut add);
+    contradictions::check(draft, &mut add);
     legal_template(draft, facts, &mut add);
     name(draft, facts, &mut add);
     apps(draft, facts, &mut add);
@@ -216,7 +260,18 @@ fn legal_template(
                 C::InvalidReference,
                 format!("template `{id}` is no longer in the catalogue; choose another"),
             ),
-            Some(t) => template_fit::check(draft, facts, id, t, add),
+            Some(t) => {
+                let parent = Parent {
+                    policy: facts.policy,
+                    jurisdiction: facts.parent_jurisdiction,
+                };
+                for p in template_fit::misfits(draft, t, &parent)
+                    .iter()
+                    .flat_map(|m| m.problems())
+                {
+                    add(p.step, &p.path, p.code, p.message);
+                }
+            }
         },
     }
 }

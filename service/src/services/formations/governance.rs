@@ -12,7 +12,7 @@ use entities::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    catalogue::{LegalTemplate, SurplusDistribution, VotingRule},
+    catalogue::{Fact, LegalTemplate, SurplusDistribution, TemplateKind, VotingRule},
     domain::format_minor,
     services::membership::sanctions::{CodeOfConduct, MAX_SUSPENSION_DAYS},
 };
@@ -20,6 +20,8 @@ use crate::{
 use super::{
     draft::{DraftGroup, FinancialProfile},
     evaluate::kind_name,
+    principles::investors_control,
+    template_fit::weights_differ,
 };
 
 /// Share of members who must vote for a decision to count.
@@ -166,27 +168,25 @@ impl Governance {
         groups: &[DraftGroup],
         finances: &FinancialProfile,
     ) -> Self {
-        // The template's rule where it has one; else one member one vote
-        // unless the founders weighted their groups differently.
-        let weights_differ = {
-            let mut voting = groups.iter().map(|g| g.voting_weight).filter(|w| *w > 0);
-            voting
-                .next()
-                .is_some_and(|first| voting.any(|w| w != first))
-        };
-        let voting_rule = template.voting_rule.unwrap_or(if weights_differ {
+        // Groups weighted differently count by weight; otherwise the
+        // template's rule, or one member one vote. The settings decide what
+        // the rules state: a template that wants equal weights and does not
+        // get them is a problem of the formation, which cannot be submitted
+        // with it.
+        let voting_rule = if weights_differ(groups) {
             VotingRule::WeightedByGroup
         } else {
-            VotingRule::OneMemberOneVote
-        });
+            template.voting_rule.unwrap_or(VotingRule::OneMemberOneVote)
+        };
         Self {
             voting_rule,
             default_quorum_percent: DEFAULT_QUORUM_PERCENT,
             default_pass_threshold_percent: DEFAULT_PASS_THRESHOLD_PERCENT,
             rules_change_threshold_percent: RULES_CHANGE_THRESHOLD_PERCENT,
             currency: finances.currency.clone(),
-            distributes_surplus: finances.distributes_surplus
-                && template.surplus_distribution != Some(SurplusDistribution::Prohibited),
+            // As chosen: a template that prohibits it is a problem of the
+            // formation, not a clause turned silently into its opposite.
+            distributes_surplus: finances.distributes_surplus,
             raises_share_capital: finances.raises_share_capital,
             accepts_investor_members: finances.accepts_investor_members,
             trades_with_public: finances.trades_with_public,
@@ -266,6 +266,74 @@ fn name_and_form(doc: &mut String, name: &str, parent_name: &str, template: &Leg
             "1.3 It is a pool inside **{parent_name}**, which holds its legal personality and its money; the rules of {parent_name} apply where these rules are silent."
         );
     }
+    statute_facts(doc, template);
+}
+
+/// 1.4: what the statute of a registered form sets, each with its article.
+fn statute_facts(doc: &mut String, t: &LegalTemplate) {
+    if t.kind != TemplateKind::Incorporated || t.citations.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        doc,
+        "1.4 The law of this legal form sets:
+"
+    );
+    for fact in Fact::ALL {
+        if let (Some(text), Some(article)) = (fact_text(t, fact), t.cites(fact)) {
+            let _ = writeln!(doc, "- {text} ({article})");
+        }
+    }
+}
+
+/// A fact as the rules state it; `None` when the template does not know it.
+fn fact_text(t: &LegalTemplate, fact: Fact) -> Option<String> {
+    Some(match fact {
+        Fact::MinFoundingMembers => {
+            format!("at least {} founding members", t.min_founding_members?)
+        }
+        Fact::InvestorMembersAllowed => if t.investor_members_allowed? {
+            "investor members may be admitted"
+        } else {
+            "no investor members"
+        }
+        .to_owned(),
+        Fact::SurplusDistribution => match t.surplus_distribution? {
+            SurplusDistribution::Allowed => "surplus may be shared among the members",
+            SurplusDistribution::Limited => {
+                "surplus may be shared among the members only within the limits the law sets"
+            }
+            SurplusDistribution::Prohibited => "surplus is never shared among the members",
+        }
+        .to_owned(),
+        Fact::AssetLock => if t.asset_lock? {
+            "an asset lock: on dissolution the assets are not shared among the members"
+        } else {
+            "no asset lock: on dissolution what remains may be shared among the members"
+        }
+        .to_owned(),
+        Fact::MinShareCapital => {
+            let capital = t.min_share_capital.as_ref()?;
+            if capital.amount == 0 {
+                "no minimum share capital".to_owned()
+            } else {
+                format!(
+                    "share capital of at least {} {}",
+                    format_minor(capital.amount, &capital.currency),
+                    capital.currency
+                )
+            }
+        }
+        Fact::ReserveFundPercent => format!(
+            "at least {}% of each year's surplus to a reserve the members cannot share",
+            t.reserve_fund_percent?
+        ),
+        Fact::VotingRule => match t.voting_rule? {
+            VotingRule::OneMemberOneVote => "one member, one vote",
+            VotingRule::WeightedByGroup => "votes counted by stakeholder group",
+        }
+        .to_owned(),
+    })
 }
 
 /// Section 2: the stakeholder groups, as a table, and what membership means.
@@ -402,6 +470,21 @@ fn money(doc: &mut String, g: &Governance) {
         "The pool keeps its accounts in {}. Every member can read the ledger.",
         g.currency
     ));
+    // Each clause says only what the settings make true: a share price, or
+    // investors kept below half of the votes, is stated where there is one.
+    let priced = g
+        .groups
+        .iter()
+        .any(|x| x.share_price.is_some_and(|p| p > 0));
+    let (investors, total) = g.groups.iter().fold((0, 0), |(inv, all), x| {
+        let w = i64::from(x.voting_weight);
+        let inv = if x.kind == StakeholderKind::Investors {
+            inv + w
+        } else {
+            inv
+        };
+        (inv, all + w)
+    });
     let choices = [
         (
             g.distributes_surplus,
@@ -410,12 +493,20 @@ fn money(doc: &mut String, g: &Governance) {
         ),
         (
             g.raises_share_capital,
-            "The pool raises share capital from its members at the share prices above.",
+            if priced {
+                "The pool raises share capital from its members at the share prices above."
+            } else {
+                "The pool raises share capital from its members."
+            },
             "The pool raises no share capital.",
         ),
         (
             g.accepts_investor_members,
-            "Investor members may join; their votes never outweigh those of the other members.",
+            if investors_control(investors, total) {
+                "Investor members may join, in the groups for investors above."
+            } else {
+                "Investor members may join; their votes never outweigh those of the other members."
+            },
             "The pool admits no investor members.",
         ),
         (
@@ -478,5 +569,55 @@ fn admission_text(admission: Admission) -> &'static str {
         Admission::Open => "open: anyone may join",
         Admission::Application => "by application, decided by the admins",
         Admission::Invitation => "by invitation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        catalogue::Catalogue,
+        services::formations::draft::fixtures::{finances, group},
+    };
+
+    fn rules(template: &str, groups: &[DraftGroup], f: &FinancialProfile) -> (Governance, String) {
+        let catalogue = Catalogue::load().unwrap();
+        let t = catalogue.template(template).unwrap();
+        let g = Governance::derive(t, groups, f);
+        let doc = render_rules("Test", "Parent", t, &g);
+        (g, doc)
+    }
+
+    #[test]
+    fn investors_are_said_to_be_outweighed_only_when_they_are() {
+        use StakeholderKind::*;
+        let (_, doc) = rules(
+            "pool-inside-parent",
+            &[group("workers", Workers, 1), group("money", Investors, 3)],
+            &finances(false, false, true),
+        );
+        assert!(doc.contains("4.4 Investor members may join, in the groups for investors above."));
+        assert!(!doc.contains("never outweigh"), "{doc}");
+        let (_, doc) = rules(
+            "pool-inside-parent",
+            &[group("workers", Workers, 3), group("money", Investors, 1)],
+            &finances(false, false, true),
+        );
+        assert!(doc.contains("their votes never outweigh those of the other members"));
+    }
+
+    #[test]
+    fn the_rules_state_the_weights_and_the_surplus_as_set() {
+        use StakeholderKind::*;
+        let groups = [group("workers", Workers, 2), group("users", Users, 1)];
+        let (g, doc) = rules(
+            "es-sociedad-cooperativa",
+            &groups,
+            &finances(true, false, false),
+        );
+        assert_eq!(g.voting_rule, VotingRule::WeightedByGroup);
+        assert!(doc.contains("each group's share of agreement counts by its voting weight"));
+        assert!(g.distributes_surplus);
+        assert!(doc.contains("- surplus may be shared among the members only within the limits the law sets (Ley 27/1999, art. 58"));
     }
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Actor, permissions},
     domain::MultiLineText,
-    error::{AppError, AppResult, FieldError},
+    error::{AppError, AppResult},
     services::{
         audit::{self, Action, Change},
         notifications::{self, Notice},
@@ -25,6 +25,7 @@ use crate::{
 
 use super::{
     draft::Draft,
+    evaluate::refusal,
     evaluate_draft,
     founding::Founding,
     load_draft_from,
@@ -59,13 +60,7 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
     }
     let (parent, evaluation) = evaluate_draft(state, &txn, &draft).await?;
     if !evaluation.problems.is_empty() {
-        return Err(AppError::Validation(
-            evaluation
-                .problems
-                .iter()
-                .map(|p| FieldError::new(p.path.clone(), format!("{:?}: {}", p.step, p.message)))
-                .collect(),
-        ));
+        return Err(refusal(&evaluation.problems));
     }
     let now = Utc::now();
     move_on(
@@ -201,13 +196,7 @@ pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<poo
     // have taken its name meanwhile.
     let (parent, evaluation) = evaluate_draft(state, &txn, &draft).await?;
     if !evaluation.problems.is_empty() {
-        return Err(AppError::Validation(
-            evaluation
-                .problems
-                .iter()
-                .map(|p| FieldError::new(p.path.clone(), p.message.clone()))
-                .collect(),
-        ));
+        return Err(refusal(&evaluation.problems));
     }
     let pool = create_pool(state, &txn, &draft, &parent, Some(actor.user_id)).await?;
     record_step(

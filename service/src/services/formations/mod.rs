@@ -4,6 +4,7 @@
 //! `governance` renders the rules.
 
 pub mod apps;
+mod contradictions;
 pub mod draft;
 pub mod evaluate;
 mod founding;

@@ -5,7 +5,10 @@ use entities::stakeholder_group::{Admission, StakeholderKind};
 
 use crate::catalogue::TemplateKind;
 
-use super::{draft::Draft, evaluate::Facts};
+use super::{
+    draft::{Draft, DraftGroup, FinancialProfile},
+    evaluate::Facts,
+};
 
 /// The seven co-operative principles of the International Co-operative Alliance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
@@ -42,15 +45,21 @@ pub fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleVi
     // A warning only for a pool inside a parent that allows exceptions.
     let blocking = !(facts.policy.allows_principle_exceptions
         && template.is_none_or(|t| t.kind == TemplateKind::PoolInsideParent));
-    let mut found = Vec::new();
-    let mut add = |principle, reason: String| {
-        found.push(PrincipleViolation {
+    breaches(groups, draft.finances.as_ref())
+        .into_iter()
+        .map(|(principle, reason)| PrincipleViolation {
             principle,
             reason,
             blocking,
         })
-    };
+        .collect()
+}
 
+/// The principles these groups and finances break, and why.
+pub(super) fn breaches(
+    groups: &[DraftGroup],
+    finances: Option<&FinancialProfile>,
+) -> Vec<(IcaPrinciple, String)> {
     let shape: Vec<GroupShape> = groups
         .iter()
         .map(|g| GroupShape {
@@ -59,14 +68,9 @@ pub fn principle_violations(draft: &Draft, facts: &Facts<'_>) -> Vec<PrincipleVi
             admission: g.admission,
         })
         .collect();
-    let surplus_with_investors = draft
-        .finances
-        .as_ref()
-        .is_some_and(|f| f.distributes_surplus && f.accepts_investor_members);
-    for (principle, reason) in shape_violations(&shape, surplus_with_investors) {
-        add(principle, reason);
-    }
-    found
+    let surplus_with_investors =
+        finances.is_some_and(|f| f.distributes_surplus && f.accepts_investor_members);
+    shape_violations(&shape, surplus_with_investors)
 }
 
 /// What the principles look at in a stakeholder group.
@@ -102,7 +106,7 @@ pub fn shape_violations(
             IcaPrinciple::DemocraticMemberControl,
             "no stakeholder group has a vote".into(),
         );
-    } else if investors > 0 && investors * 2 >= total {
+    } else if investors_control(investors, total) {
         add(
             IcaPrinciple::DemocraticMemberControl,
             format!(
@@ -128,4 +132,9 @@ pub fn shape_violations(
         }
     }
     found
+}
+
+/// Whether investors' `investors` of `total` voting weight are at least half.
+pub fn investors_control(investors: i64, total: i64) -> bool {
+    investors > 0 && investors * 2 >= total
 }

@@ -1,5 +1,6 @@
 //! Ranks the legal templates for a formation and says, per template, what
-//! fits and what does not.
+//! fits and what does not. Whether a template is eligible is decided by
+//! [`template_fit::misfits`] alone, as for choosing it and submitting.
 
 use std::collections::HashSet;
 
@@ -11,17 +12,22 @@ use crate::{
 };
 
 use super::{
-    draft::{Draft, DraftGroup, FinancialProfile},
-    evaluate::kind_name,
+    draft::Draft,
+    evaluate::{Problem, kind_name},
+    template_fit::{self, Parent},
 };
 
 pub struct Recommendation<'a> {
     pub template: &'a LegalTemplate,
-    /// No misfit: the formation could use this template as it stands.
+    /// No misfit: choosing the template is accepted, and it gives the
+    /// formation no problem.
     pub eligible: bool,
     pub score: i32,
     pub fits: Vec<String>,
+    /// What choosing it would conflict with, as the problems say it.
     pub misfits: Vec<String>,
+    /// The problems choosing it would give the formation.
+    pub problems: Vec<Problem>,
 }
 
 /// Every template the parent allows, best first.
@@ -32,11 +38,15 @@ pub fn recommend<'a>(
     parent_jurisdiction: &str,
 ) -> Vec<Recommendation<'a>> {
     let aims = objectives_of(draft);
+    let parent = Parent {
+        policy,
+        jurisdiction: parent_jurisdiction,
+    };
     let mut all: Vec<Recommendation<'a>> = catalogue
         .templates
         .iter()
         .filter(|t| policy.allows_template(&t.id))
-        .map(|t| assess(draft, t, parent_jurisdiction, &aims))
+        .map(|t| assess(draft, t, &parent, &aims))
         .collect();
     all.sort_by(|a, b| {
         b.eligible
@@ -50,36 +60,34 @@ pub fn recommend<'a>(
 fn assess<'a>(
     draft: &Draft,
     t: &'a LegalTemplate,
-    parent_jurisdiction: &str,
+    parent: &Parent<'_>,
     aims: &HashSet<Objective>,
 ) -> Recommendation<'a> {
+    let misfits = template_fit::misfits(draft, t, parent);
     let mut a = Assessment::default();
-    let groups = draft.groups.as_deref().unwrap_or_default();
     // The lines come in this order in the answer.
-    a.jurisdiction(t, parent_jurisdiction);
-    a.founders(t, draft.members.as_ref().map_or(0, Vec::len));
-    a.group_kinds(t, groups);
-    a.investors(t, draft, groups);
-    if let Some(f) = &draft.finances {
-        a.finances(t, f);
-    }
+    a.jurisdiction(t, parent.jurisdiction);
+    a.founders(t, draft);
+    a.group_kinds(t, draft);
+    a.investors(t, draft);
+    a.finances(t, draft);
     a.objectives(t, aims);
-    let score = a.fits.len() as i32 + a.bonus - 3 * a.misfits.len() as i32;
+    let score = a.fits.len() as i32 + a.bonus - 3 * misfits.len() as i32;
     Recommendation {
         template: t,
-        eligible: a.misfits.is_empty(),
+        eligible: misfits.is_empty(),
         score,
         fits: a.fits,
-        misfits: a.misfits,
+        problems: misfits.iter().flat_map(|m| m.problems()).collect(),
+        misfits: misfits.into_iter().map(|m| m.message).collect(),
     }
 }
 
-/// What fits and what does not, and the points a template earns beyond
-/// its count of fits.
+/// What fits, and the points a template earns beyond its count of fits.
+/// What does not fit is the misfits' to say.
 #[derive(Default)]
 struct Assessment {
     fits: Vec<String>,
-    misfits: Vec<String>,
     bonus: i32,
 }
 
@@ -96,43 +104,27 @@ impl Assessment {
             (Some(j), _) if j == parent_jurisdiction => self
                 .fits
                 .push(format!("a legal form of {j}, where the parent entity is")),
-            (Some(j), _) => self.misfits.push(format!(
-                "a legal form of {j}; the parent entity is in {parent_jurisdiction}"
-            )),
-            (None, _) => {}
+            _ => {}
         }
     }
 
-    fn founders(&mut self, t: &LegalTemplate, members: usize) {
-        if let Some(min) = t.min_founding_members {
-            let line = format!("needs at least {min} founding members; you have {members}");
-            if members as u32 >= min {
-                self.fits.push(line)
-            } else {
-                self.misfits.push(line)
-            }
+    fn founders(&mut self, t: &LegalTemplate, draft: &Draft) {
+        if let (Some(min), Some(members)) = (t.min_founding_members, &draft.members)
+            && members.len() as u64 >= u64::from(min)
+        {
+            self.fits.push(format!(
+                "needs at least {min} founding members; you have {}",
+                members.len()
+            ));
         }
     }
 
-    fn group_kinds(&mut self, t: &LegalTemplate, groups: &[DraftGroup]) {
-        if let Some(allowed) = &t.allowed_stakeholder_kinds {
-            for g in groups.iter().filter(|g| !allowed.contains(&g.kind)) {
-                self.misfits.push(format!(
-                    "does not allow a {} group (your group `{}`)",
-                    kind_name(g.kind),
-                    g.key
-                ));
-            }
-        }
+    fn group_kinds(&mut self, t: &LegalTemplate, draft: &Draft) {
+        let groups = draft.groups.as_deref().unwrap_or_default();
         for required in &t.required_stakeholder_kinds {
             if groups.iter().any(|g| g.kind == *required) {
                 self.fits.push(format!(
                     "requires a {} group; you have one",
-                    kind_name(*required)
-                ));
-            } else {
-                self.misfits.push(format!(
-                    "requires a {} group; you have none",
                     kind_name(*required)
                 ));
             }
@@ -140,43 +132,37 @@ impl Assessment {
     }
 
     /// The founders want investors by saying so or by having a group of them.
-    fn investors(&mut self, t: &LegalTemplate, draft: &Draft, groups: &[DraftGroup]) {
+    fn investors(&mut self, t: &LegalTemplate, draft: &Draft) {
         let wants_investors = draft
             .finances
             .as_ref()
             .is_some_and(|f| f.accepts_investor_members)
-            || groups.iter().any(|g| g.kind == StakeholderKind::Investors);
-        match (wants_investors, t.investor_members_allowed) {
-            (true, Some(true)) => self
-                .fits
-                .push("admits investor members, as you want".to_owned()),
-            (true, Some(false)) => self
-                .misfits
-                .push("does not admit investor members, which you want".to_owned()),
-            _ => {}
+            || draft
+                .groups
+                .iter()
+                .flatten()
+                .any(|g| g.kind == StakeholderKind::Investors);
+        if wants_investors && t.investor_members_allowed == Some(true) {
+            self.fits
+                .push("admits investor members, as you want".to_owned());
         }
     }
 
-    fn finances(&mut self, t: &LegalTemplate, f: &FinancialProfile) {
+    fn finances(&mut self, t: &LegalTemplate, draft: &Draft) {
+        let Some(f) = &draft.finances else {
+            return;
+        };
         match (f.distributes_surplus, t.surplus_distribution) {
-            (true, Some(SurplusDistribution::Prohibited)) => self
-                .misfits
-                .push("does not allow distributing surplus, which you want".to_owned()),
             (true, Some(SurplusDistribution::Allowed)) => self
                 .fits
                 .push("allows distributing surplus to members".to_owned()),
+            (true, Some(SurplusDistribution::Limited)) => self
+                .fits
+                .push("allows distributing surplus to members within limits".to_owned()),
             (false, _) if t.asset_lock == Some(true) => self
                 .fits
                 .push("its asset lock keeps what you build for its purpose".to_owned()),
             _ => {}
-        }
-        if let Some(capital) = t.min_share_capital.as_ref().filter(|c| c.amount > 0)
-            && !f.raises_share_capital
-        {
-            self.misfits.push(format!(
-                "needs share capital ({} {} in minor units); you raise none",
-                capital.amount, capital.currency
-            ));
         }
     }
 

@@ -36,6 +36,7 @@ use super::{
     draft::{DraftGroup, FinancialProfile, encode},
     group_fields::{self, MAX_GROUPS},
     names,
+    template_fit::{self, Parent},
 };
 
 const MAX_FOUNDING_MEMBERS: usize = 200;
@@ -297,51 +298,55 @@ pub async fn set_financial_profile(
     .await
 }
 
+/// Chooses a template that fits the formation as it stands; one that does
+/// not is refused with every misfit, as `recommendedTemplates` lists them.
 pub async fn choose_legal_template(
     state: &AppState,
     actor: &Actor,
     edit: Edit,
     template_id: &str,
 ) -> AppResult<formation::Model> {
-    update(
-        state,
-        actor,
-        edit,
-        Action::FormationLegalTemplateChosen,
-        |locked, f| {
-            let parent = &locked.parent;
-            let template = state.catalogue.template(template_id).ok_or_else(|| {
-                AppError::invalid(
-                    "input.templateId",
-                    format!("there is no legal template `{template_id}`"),
-                )
-            })?;
-            if !ParentPolicy::of(parent).allows_template(template_id) {
-                return Err(AppError::invalid(
-                    "input.templateId",
-                    format!(
-                        "{} does not allow the template `{}`",
-                        parent.name, template.name
-                    ),
-                ));
-            }
-            if !template.fits_jurisdiction(&parent.jurisdiction) {
-                return Err(AppError::invalid(
-                    "input.templateId",
-                    format!(
-                        "`{}` is for {}; {} is in {}",
-                        template.name,
-                        template.jurisdiction.as_deref().unwrap_or("any"),
-                        parent.name,
-                        parent.jurisdiction
-                    ),
-                ));
-            }
-            f.legal_template_id = Set(Some(template.id.clone()));
-            Ok(())
+    let txn = crate::services::begin_write(&state.db).await?;
+    let Locked { formation, parent } = lock_editable(&txn, actor, edit).await?;
+    let template = state.catalogue.template(template_id).ok_or_else(|| {
+        AppError::invalid(
+            "input.templateId",
+            format!("there is no legal template `{template_id}`"),
+        )
+    })?;
+    let draft = super::load_draft_from(&txn, formation.clone()).await?;
+    let policy = ParentPolicy::of(&parent);
+    let misfits = template_fit::misfits(
+        &draft,
+        template,
+        &Parent {
+            policy: &policy,
+            jurisdiction: &parent.jurisdiction,
         },
+    );
+    if !misfits.is_empty() {
+        return Err(AppError::Validation(
+            misfits
+                .into_iter()
+                .map(|m| FieldError::problem("input.templateId", m.code.as_str(), m.message))
+                .collect(),
+        ));
+    }
+    let after = write(&txn, &formation, |f| {
+        f.legal_template_id = Set(Some(template.id.clone()));
+        Ok(())
+    })
+    .await?;
+    record_edit(
+        &txn,
+        actor,
+        Action::FormationLegalTemplateChosen,
+        &formation,
+        &after,
     )
-    .await
+    .await?;
+    txn.commit().await?;
+    Ok(after)
 }
 
 pub async fn name_formation(
