@@ -13,7 +13,7 @@ use crate::{
     pools::{PoolWorld, TWO_GROUPS, form_pool_with, prepare_formation},
 };
 
-const SETTINGS: &[(&str, &str)] = &[
+pub(crate) const SETTINGS: &[(&str, &str)] = &[
     ("SMTP_URL", "env:TEST_SMTP_URL"),
     ("APP_URL", "https://app.example"),
     ("JOB_RETRY_BASE_MS", "20"),
@@ -40,7 +40,7 @@ on_both_databases!(
 );
 
 /// An address no other test uses: the SMTP server is shared.
-fn address(name: &str) -> String {
+pub(crate) fn address(name: &str) -> String {
     format!("{name}-{}@example.org", uuid::Uuid::now_v7().simple())
 }
 
@@ -483,7 +483,7 @@ async fn due_mail_sent(app: &TestApp) {
 }
 
 /// Waits for the message to `to` with this subject; returns it.
-async fn wait_for_subject(app: &TestApp, to: &str, subject: &str) -> Value {
+pub(crate) async fn wait_for_subject(app: &TestApp, to: &str, subject: &str) -> Value {
     eventually(&format!("\"{subject}\" reaches {to}"), || async {
         let got = messages(app, to).await;
         got.into_iter().find(|m| m["subject"] == subject).ok_or(())

@@ -46,6 +46,7 @@ mod reconciliation;
 mod rules;
 mod sanctions;
 mod schema;
+mod standing;
 mod stripe_proxy;
 mod stub;
 mod viewer;

@@ -44,9 +44,11 @@ on_both_databases!(settings: crate::events::QUICK;
 );
 
 /// Every event an endpoint may subscribe to.
-const EVENT_TYPES: [&str; 8] = [
+const EVENT_TYPES: [&str; 10] = [
     "formation.submitted",
     "pool.created",
+    "pool.suspended",
+    "pool.reinstated",
     "member.joined",
     "member.left",
     "proposal.closed",
@@ -64,7 +66,8 @@ const IDS: &str = ".body.**.id, .body.**.jobId, .body.**.poolAppId, .body.**.poo
 /// Where they keep timestamps.
 const TIMES: &str = ".body.createdAt, .body.**.createdAt, .body.**.updatedAt, \
     .body.**.submittedAt, .body.**.decidedAt, .body.**.joinedAt, .body.**.leftAt, \
-    .body.**.closesAt, .body.**.closedAt, .body.**.canceledAt, .body.**.paidAt";
+    .body.**.closesAt, .body.**.closedAt, .body.**.canceledAt, .body.**.paidAt, \
+    .body.**.statusChangedAt";
 
 /// The ids of a journey, named by what they are.
 #[derive(Default)]
@@ -508,6 +511,39 @@ async fn a_pool_journey_sends_these_payloads(app: TestApp) {
         |a| Some(a["formation"].clone()),
     )
     .await;
+
+    // The parent suspends the second pool, then reinstates it.
+    for (mutation, kind) in [
+        ("suspendPool", "pool.suspended"),
+        ("reinstatePool", "pool.reinstated"),
+    ] {
+        p.app()
+            .ok(
+                Some(&p.w.steward),
+                &format!("mutation($id: ID!) {{ {mutation}(poolId: $id, reason: \"Policy review\") {{ id }} }}"),
+                json!({ "id": second }),
+            )
+            .await;
+        let seen = event(&receiver, kind, |e| e["data"]["id"] == second).await;
+        names.name(&seen.body["id"], "event");
+        names.assert_snapshot(
+            &format!("event_{}", kind.replace('.', "_")),
+            &seen,
+            &hook_secret,
+        );
+        assert_eq!(seen.body["data"]["statusReason"], "Policy review");
+        if kind == "pool.reinstated" {
+            assert_the_api_reads_alike(
+                p.app(),
+                &p.w.steward,
+                &seen,
+                "query($id: ID!) { pool(id: $id) { SEL } }",
+                json!({ "id": second }),
+                |a| Some(a["pool"].clone()),
+            )
+            .await;
+        }
+    }
 }
 
 /// What a type of the served SDL has: an enum's values, an object's fields.

@@ -98,3 +98,11 @@ unsubscribe-button = Stop these messages
 unsubscribe-done = Done: { $email } gets no more messages about { $topic }. You can turn them on again in your account's settings.
 unsubscribe-invalid-title = This link does not work
 unsubscribe-invalid = This link is not valid. Open the latest message's link, or change your messages in your account's settings.
+
+## A pool's standing
+
+pool-suspended-subject = { $pool } is suspended
+pool-suspended-body = The parent entity suspended { $pool }: { $reason } Until it is reinstated, the pool takes no new members, proposals, votes, expenses or payments. You can still read it, leave it and stop your contribution.
+pool-reinstated-subject = { $pool } is reinstated
+pool-reinstated-body = The parent entity reinstated { $pool }: { $reason } Members can join, propose, vote and pay again.
+pool-standing-action = Open the pool

@@ -98,3 +98,11 @@ unsubscribe-button = Dejar de recibir estos mensajes
 unsubscribe-done = Listo: { $email } ya no recibirá mensajes sobre { $topic }. Puedes volver a activarlos en la configuración de tu cuenta.
 unsubscribe-invalid-title = Este enlace no funciona
 unsubscribe-invalid = Este enlace no es válido. Abre el enlace del mensaje más reciente o cambia qué mensajes recibes en la configuración de tu cuenta.
+
+## La situación de un pool
+
+pool-suspended-subject = { $pool } está suspendido
+pool-suspended-body = La entidad matriz suspendió { $pool }: { $reason } Hasta que se reactive, el pool no admite nuevos miembros, propuestas, votos, gastos ni pagos. Puedes seguir leyéndolo, salir de él y detener tu aportación.
+pool-reinstated-subject = { $pool } está reactivado
+pool-reinstated-body = La entidad matriz reactivó { $pool }: { $reason } Los miembros pueden volver a unirse, proponer, votar y pagar.
+pool-standing-action = Abrir el pool

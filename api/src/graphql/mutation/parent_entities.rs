@@ -5,12 +5,16 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            GrantParentEntityRoleInput, ParentEntity, ParentEntityRole, RegisterParentEntityInput,
-            RevokeParentEntityRoleInput, RevokeParentEntityVerificationInput,
-            SetParentEntityPolicyInput, VerifyParentEntityInput,
+            GrantParentEntityRoleInput, ParentEntity, ParentEntityRole, Pool,
+            RegisterParentEntityInput, RevokeParentEntityRoleInput,
+            RevokeParentEntityVerificationInput, SetParentEntityPolicyInput,
+            VerifyParentEntityInput,
         },
     },
-    services::parent_entities::{self, PolicyInput, RegisterInput, RoleInput},
+    services::{
+        parent_entities::{self, PolicyInput, RegisterInput, RoleInput},
+        pool_standing::{self, Standing},
+    },
 };
 
 #[derive(Default)]
@@ -83,6 +87,30 @@ impl ParentEntityMutation {
         let id = uuid!(id)?;
         Ok(ParentEntityRole::from(
             parent_entities::decline_role(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Suspends a pool under this parent (its stewards), with a reason its
+    /// members are told: it stays readable, its members may leave and stop
+    /// paying, but it takes no new members, proposals, votes, expenses or
+    /// payments until reinstated. `reason`: 1 to 2000 characters.
+    async fn suspend_pool(&self, ctx: &Context<'_>, pool_id: ID, reason: String) -> Result<Pool> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(pool_id)?;
+        Ok(Pool::from(
+            pool_standing::change(c.state, c.actor().await?, id, Standing::Suspend, &reason)
+                .await?,
+        ))
+    }
+
+    /// Reinstates a suspended pool (the parent's stewards), with a reason
+    /// its members are told. `reason`: 1 to 2000 characters.
+    async fn reinstate_pool(&self, ctx: &Context<'_>, pool_id: ID, reason: String) -> Result<Pool> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(pool_id)?;
+        Ok(Pool::from(
+            pool_standing::change(c.state, c.actor().await?, id, Standing::Reinstate, &reason)
+                .await?,
         ))
     }
 

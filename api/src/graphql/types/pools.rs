@@ -99,6 +99,10 @@ pub struct Pool {
     slug: String,
     name: String,
     status: PoolStatus,
+    /// Why the status last changed: the parent's reason for a suspension
+    /// or a reinstatement.
+    status_reason: Option<String>,
+    status_changed_at: Option<DateTime<Utc>>,
     /// ISO 4217 code of the pool's money.
     currency: String,
     created_at: DateTime<Utc>,
@@ -113,6 +117,8 @@ impl From<pool::Model> for Pool {
             slug: m.slug.clone(),
             name: m.name.clone(),
             status: m.status.into(),
+            status_reason: m.status_reason.clone(),
+            status_changed_at: m.status_changed_at,
             currency: m.currency.clone(),
             created_at: m.created_at,
             model: m,

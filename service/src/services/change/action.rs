@@ -97,6 +97,8 @@ actions! {
     ParentEntityRoleGranted = "parentEntityRole.granted",
     ParentEntityRoleRevoked = "parentEntityRole.revoked",
     PoolCreated = "pool.created",
+    PoolReinstated = "pool.reinstated",
+    PoolSuspended = "pool.suspended",
     ProposalClosed = "proposal.closed",
     ProposalCreated = "proposal.created",
     RulesAdopted = "rules.adopted",

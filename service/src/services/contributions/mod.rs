@@ -386,6 +386,8 @@ pub async fn change(
     amount: i64,
 ) -> AppResult<contribution::Model> {
     let c = own(&state.db, actor, id).await?;
+    // A suspended pool takes no payments; stopping one is always possible.
+    crate::services::membership::require_active_pool(&find_pool(&state.db, c.pool_id).await?)?;
     let member = membership::Entity::find_by_id(c.membership_id)
         .one(&state.db)
         .await?

@@ -125,6 +125,8 @@ impl<'a> Founding<'a> {
             governance: Set(encode(&governance)?),
             created_at: Set(now),
             updated_at: Set(now),
+            status_reason: Set(None),
+            status_changed_at: Set(None),
         }
         .insert(txn)
         .await

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entities::{
     membership::{self, MemberRole, MembershipStatus},
-    pool,
+    pool::{self, PoolStatus},
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -31,7 +31,10 @@ use super::{
 pub async fn leave(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<membership::Model> {
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, pool_id).await?;
-    require_active_pool(&pool)?;
+    // Membership is voluntary: a suspended pool's members may still leave.
+    if pool.status != PoolStatus::Suspended {
+        require_active_pool(&pool)?;
+    }
     crate::auth::permissions::refuse_auditor(&txn, pool.parent_entity_id, actor.user_id).await?;
     lock_pool(&txn, pool.id).await?;
     let mine = membership::Entity::find()

@@ -11,7 +11,7 @@ use entities::{
     formation::{self, FormationStatus},
     invitation, membership, parent_entity,
     parent_entity_role::{self, RoleKind, RoleStatus},
-    pool,
+    pool::{self, PoolStatus},
     proposal::{self, ProposalStatus},
     stakeholder_group, user, vote,
 };
@@ -134,6 +134,11 @@ pub(super) async fn letter(state: &AppState, notice: &Notice) -> AppResult<Optio
             membership_id,
         } => proposal_notice(state, *proposal_id, *membership_id, true).await,
         Notice::PaymentFailed { contribution_id } => payment_failed(state, *contribution_id).await,
+        Notice::PoolStanding {
+            pool_id,
+            membership_id,
+            suspended,
+        } => pool_standing(state, *pool_id, *membership_id, *suspended).await,
     }
 }
 
@@ -653,6 +658,58 @@ async fn payment_failed(state: &AppState, id: Uuid) -> AppResult<Option<Letter>>
             "payment-failed-action",
             &args,
             links::to(state, Page::Contributions, None),
+        ),
+        None,
+        "footer-account",
+    )))
+}
+
+async fn pool_standing(
+    state: &AppState,
+    pool_id: Uuid,
+    membership_id: Uuid,
+    suspended: bool,
+) -> AppResult<Option<Letter>> {
+    let expected = if suspended {
+        PoolStatus::Suspended
+    } else {
+        PoolStatus::Active
+    };
+    let Some(pool) = pool::Entity::find_by_id(pool_id)
+        .one(&state.db)
+        .await?
+        .filter(|p| p.status == expected)
+    else {
+        return Ok(None);
+    };
+    let Some(user_id) = membership::Entity::find_by_id(membership_id)
+        .one(&state.db)
+        .await?
+        .filter(|m| m.status == membership::MembershipStatus::Active)
+        .and_then(|m| m.user_id)
+    else {
+        return Ok(None);
+    };
+    let Some(person) = live_user(state, user_id).await? else {
+        return Ok(None);
+    };
+    let d = draft(state, Some(&person));
+    let reason = pool.status_reason.clone().unwrap_or_default();
+    let args = [("pool", pool.name.as_str()), ("reason", reason.as_str())];
+    let (subject, body) = if suspended {
+        ("pool-suspended-subject", "pool-suspended-body")
+    } else {
+        ("pool-reinstated-subject", "pool-reinstated-body")
+    };
+    Ok(Some(d.letter(
+        &person.email,
+        &person.display_name,
+        d.t(subject, &args),
+        vec![d.t(body, &args)],
+        d.action(
+            "pool-standing-action",
+            &args,
+            links::to(state, Page::Pool(pool.id), None),
         ),
         None,
         "footer-account",

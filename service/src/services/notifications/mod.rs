@@ -68,6 +68,13 @@ pub enum Notice {
     },
     /// A contribution could not be collected; to the contributor.
     PaymentFailed { contribution_id: Uuid },
+    /// The parent suspended or reinstated a pool; to one of its members.
+    /// Sent only if the pool still stands as it did.
+    PoolStanding {
+        pool_id: Uuid,
+        membership_id: Uuid,
+        suspended: bool,
+    },
 }
 
 impl Job for Notice {
@@ -103,6 +110,23 @@ pub async fn formation_submitted(
             formation_id,
             user_id,
         });
+    jobs::enqueue_many(db, notices, Utc::now()).await
+}
+
+/// Tells each member of a pool that its parent suspended or reinstated it,
+/// as the pool now stands.
+pub async fn pool_standing(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    members: &[Uuid],
+) -> AppResult<()> {
+    let pool = entities::pool::Entity::find_by_id(pool_id).one(db).await?;
+    let suspended = pool.is_some_and(|p| p.status == entities::pool::PoolStatus::Suspended);
+    let notices = members.iter().map(|&membership_id| Notice::PoolStanding {
+        pool_id,
+        membership_id,
+        suspended,
+    });
     jobs::enqueue_many(db, notices, Utc::now()).await
 }
 

@@ -117,6 +117,8 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::ParentEntityRoleGranted
         | A::ParentEntityRoleRevoked
         | A::PoolCreated
+        | A::PoolReinstated
+        | A::PoolSuspended
         | A::ProposalClosed
         | A::ProposalCreated
         | A::MemberAppealed

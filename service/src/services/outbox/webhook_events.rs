@@ -57,6 +57,8 @@ macro_rules! event_types {
 event_types! {
     FormationSubmitted = "formation.submitted",
     PoolCreated = "pool.created",
+    PoolSuspended = "pool.suspended",
+    PoolReinstated = "pool.reinstated",
     MemberJoined = "member.joined",
     MemberLeft = "member.left",
     ProposalClosed = "proposal.closed",
@@ -79,6 +81,8 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
     Some(match action {
         A::FormationSubmitted => E::FormationSubmitted,
         A::PoolCreated => E::PoolCreated,
+        A::PoolSuspended => E::PoolSuspended,
+        A::PoolReinstated => E::PoolReinstated,
         A::MemberJoined => E::MemberJoined,
         A::MemberLeft | A::MemberRemoved => E::MemberLeft,
         A::ProposalClosed => E::ProposalClosed,

@@ -380,6 +380,8 @@ proptest! {
             governance: serde_json::to_value(&g).unwrap(),
             created_at: now,
             updated_at: now,
+            status_reason: None,
+            status_changed_at: None,
         };
         match &g.code_of_conduct {
             Some(code) => {

@@ -71,7 +71,7 @@ pub async fn data_of(
         E::FormationSubmitted => FormationData::read(db, id)
             .await?
             .map(|d| Data::Formation(Box::new(d))),
-        E::PoolCreated => PoolData::read(db, id)
+        E::PoolCreated | E::PoolSuspended | E::PoolReinstated => PoolData::read(db, id)
             .await?
             .map(|d| Data::Pool(Box::new(d))),
         E::MemberJoined | E::MemberLeft => MemberData::read(db, id)

@@ -1,0 +1,50 @@
+//! Why a pool's status last changed (a suspension's reason) and when; the
+//! audit trail keeps every change before it.
+use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::m20261122_000003_formations_and_pools::Pools;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one at a time.
+        for column in [
+            text_null(Standing::StatusReason),
+            timestamp_with_time_zone_null(Standing::StatusChangedAt),
+        ] {
+            let mut column = column;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Pools::Table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [Standing::StatusChangedAt, Standing::StatusReason] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Pools::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum Standing {
+    StatusReason,
+    StatusChangedAt,
+}
