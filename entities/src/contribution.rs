@@ -91,6 +91,9 @@ pub struct Model {
     /// Time of the newest Stripe event applied, to ignore older ones arriving late.
     pub last_event_at: Option<DateTimeUtc>,
     pub canceled_at: Option<DateTimeUtc>,
+    /// Set while the pool's parent has suspended it: Stripe is asked to end
+    /// the subscription at its period's end unless the pool is reinstated.
+    pub collection_paused_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

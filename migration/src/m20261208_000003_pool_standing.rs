@@ -1,5 +1,6 @@
-//! Why a pool's status last changed (a suspension's reason) and when; the
-//! audit trail keeps every change before it.
+//! Why a pool's status last changed (a suspension's reason) and when (the
+//! audit trail keeps every change before it), and which contributions have
+//! their collection paused by a suspension.
 use sea_orm_migration::{prelude::*, schema::*};
 
 use crate::m20261122_000003_formations_and_pools::Pools;
@@ -25,10 +26,26 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Contributions)
+                    .add_column(timestamp_with_time_zone_null(Standing::CollectionPausedAt))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Contributions)
+                    .drop_column(Standing::CollectionPausedAt)
+                    .to_owned(),
+            )
+            .await?;
         for column in [Standing::StatusChangedAt, Standing::StatusReason] {
             manager
                 .alter_table(
@@ -47,4 +64,8 @@ impl MigrationTrait for Migration {
 enum Standing {
     StatusReason,
     StatusChangedAt,
+    CollectionPausedAt,
 }
+
+#[derive(DeriveIden)]
+struct Contributions;

@@ -1,11 +1,14 @@
 //! A pool's standing with its parent: stewards suspend and reinstate it;
 //! a suspended pool is read, left and stopped paying for, and nothing else.
 
-use serde_json::json;
+use entities::contribution;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
 
 use crate::{
     accounts_mail::wait_for_subject,
-    helpers::{TestApp, error_code, error_paths},
+    contributions::{euro_scale, payment_method, register_webhook, start, subscriptions_at_stripe},
+    helpers::{TestApp, error_code, error_paths, eventually},
     pools::{PoolWorld, TWO_GROUPS},
 };
 
@@ -13,6 +16,18 @@ on_both_databases!(
     settings: crate::accounts_mail::SETTINGS;
     needs smtp;
     a_suspended_pool_is_read_and_left_but_takes_nothing_new
+);
+
+on_both_databases!(
+    settings: &[
+        ("STRIPE_SECRET_KEY", "sk_test_12345"),
+        ("STRIPE_API_BASE", "env:TEST_STRIPE_URL"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_test_secret"),
+        ("JOB_POLL_INTERVAL_MS", "50"),
+        ("JOB_RETRY_BASE_MS", "20"),
+    ];
+    needs stripe;
+    collection_stops_with_the_pool_and_starts_again_with_it
 );
 
 const SUSPEND: &str = "mutation($id: ID!, $r: String!) { suspendPool(poolId: $id, reason: $r) { status statusReason statusChangedAt } }";
@@ -166,4 +181,134 @@ async fn a_suspended_pool_is_read_and_left_but_takes_nothing_new(app: TestApp) {
         .collect();
     assert!(actions.contains(&"pool.suspended"), "{actions:?}");
     assert!(actions.contains(&"pool.reinstated"), "{actions:?}");
+}
+
+/// Waits until Stripe's subscription `sub` ends at its period's end, or not.
+async fn stripe_ends_at_period_end(app: &TestApp, sub: &str, expected: bool) {
+    eventually(
+        &format!("{sub} cancel_at_period_end = {expected}"),
+        || async {
+            let at_stripe = subscriptions_at_stripe(app, sub).await;
+            if at_stripe["cancel_at_period_end"] == expected {
+                Ok(())
+            } else {
+                Err(at_stripe)
+            }
+        },
+    )
+    .await
+}
+
+async fn collection_stops_with_the_pool_and_starts_again_with_it(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    register_webhook(p.app()).await;
+    euro_scale(&p, true).await;
+    let mut contributions = Vec::new();
+    for email in ["payer@example.org", "leaver@example.org"] {
+        let (member, _) = p.join(email, "users").await;
+        let card = payment_method(p.app(), "4242424242424242").await;
+        let started = start(
+            &p,
+            &member,
+            json!({ "amount": 800, "paymentMethodId": card }),
+        )
+        .await;
+        let id = started["data"]["startContribution"]["contribution"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{started:#}"))
+            .to_owned();
+        let row = contribution::Entity::find_by_id(uuid::Uuid::parse_str(&id).unwrap())
+            .one(&p.app().db)
+            .await
+            .unwrap()
+            .unwrap();
+        contributions.push((member, id, row.stripe_subscription_id.unwrap()));
+    }
+    let [(payer, payer_c, payer_sub), (leaver, leaver_c, leaver_sub)] =
+        <[_; 2]>::try_from(contributions).unwrap();
+    let mine = |token: String| {
+        let app = p.app();
+        async move {
+            app.ok(
+                Some(&token),
+                "{ me { contributions(first: 10) { edges { node { id status cancelAtPeriodEnd collectionPausedAt } } } } }",
+                json!({}),
+            )
+            .await["me"]["contributions"]["edges"][0]["node"]
+                .clone()
+        }
+    };
+
+    p.app()
+        .ok(
+            Some(&p.w.steward),
+            "mutation($id: ID!) { suspendPool(poolId: $id, reason: \"Policy review\") { id } }",
+            json!({ "id": p.pool }),
+        )
+        .await;
+    // Stripe ends both subscriptions at the period's end; neither member
+    // chose to, and the contributions say so.
+    stripe_ends_at_period_end(p.app(), &payer_sub, true).await;
+    stripe_ends_at_period_end(p.app(), &leaver_sub, true).await;
+    let paused = mine(payer.clone()).await;
+    assert_eq!(paused["id"], payer_c.as_str());
+    assert_eq!(paused["cancelAtPeriodEnd"], false, "{paused:#}");
+    assert!(paused["collectionPausedAt"].is_string(), "{paused:#}");
+    // Changing the amount is a payment: refused. Stopping is not.
+    let res = p
+        .app()
+        .gql(
+            Some(&payer),
+            "mutation($i: ChangeContributionInput!) { changeContribution(input: $i) { id } }",
+            json!({ "i": { "contributionId": payer_c, "amount": 900 } }),
+        )
+        .await;
+    assert_eq!(error_code(&res), "CONFLICT", "{res:#}");
+    let own = p
+        .app()
+        .ok(
+            Some(&leaver),
+            "mutation($i: CancelContributionInput!) { cancelContribution(input: $i) { cancelAtPeriodEnd } }",
+            json!({ "i": { "contributionId": leaver_c, "atPeriodEnd": true } }),
+        )
+        .await;
+    assert_eq!(own["cancelContribution"]["cancelAtPeriodEnd"], true);
+
+    p.app()
+        .ok(
+            Some(&p.w.steward),
+            "mutation($id: ID!) { reinstatePool(poolId: $id, reason: \"Resolved\") { id } }",
+            json!({ "id": p.pool }),
+        )
+        .await;
+    // Collection starts again, except where the member chose to stop.
+    stripe_ends_at_period_end(p.app(), &payer_sub, false).await;
+    let resumed = mine(payer.clone()).await;
+    assert_eq!(resumed["collectionPausedAt"], Value::Null, "{resumed:#}");
+    assert_eq!(resumed["status"], "ACTIVE");
+    // The leaver's sync ran too (its job is queued with the payer's): the
+    // member's own choice stands at Stripe and on the contribution.
+    eventually("the leaver's sync ran", || async {
+        let jobs: Vec<_> = entities::job::Entity::find()
+            .all(&p.app().db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.kind == "sync_collection" && j.payload.contains(&leaver_c))
+            .collect();
+        let done = jobs
+            .iter()
+            .all(|j| j.status == entities::job::JobStatus::Done);
+        if jobs.len() == 2 && done {
+            Ok(())
+        } else {
+            Err(jobs.len())
+        }
+    })
+    .await;
+    assert_eq!(
+        subscriptions_at_stripe(p.app(), &leaver_sub).await["cancel_at_period_end"],
+        true
+    );
+    assert_eq!(mine(leaver).await["cancelAtPeriodEnd"], true);
 }

@@ -311,6 +311,21 @@ impl StripeGateway {
         subscription_of(&answer)
     }
 
+    /// Ends the subscription at the end of its paid period, or no longer.
+    pub async fn set_cancel_at_period_end(
+        &self,
+        subscription: &str,
+        at_period_end: bool,
+    ) -> Result<StripeSubscription, PaymentError> {
+        let answer = self
+            .send(
+                &UpdateSubscription::new(subscription).cancel_at_period_end(at_period_end),
+                None,
+            )
+            .await?;
+        subscription_of(&answer)
+    }
+
     /// Whether Stripe still has the customer (a 404 on attaching a card does
     /// not say whether the card or the customer is missing).
     pub async fn has_customer(&self, id: &str) -> Result<bool, PaymentError> {

@@ -18,7 +18,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         audit::{self, Action, Change},
-        begin_write, lock,
+        begin_write, contributions, lock,
         membership::find_pool,
         notifications,
     },
@@ -96,6 +96,9 @@ pub async fn change(
             .diff(&before, &after),
     )
     .await?;
+    // Collection stops with the pool and starts again with it, through
+    // jobs: Stripe is called after this transaction commits.
+    contributions::collection::pause_in_pool(&txn, after.id, standing == Standing::Suspend).await?;
     let members: Vec<Uuid> = membership::Entity::find()
         .filter(membership::Column::PoolId.eq(after.id))
         .filter(membership::Column::Status.eq(MembershipStatus::Active))

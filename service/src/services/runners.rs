@@ -3,7 +3,7 @@
 //! none of them.
 
 use crate::services::{
-    contributions::{reconcile, stripe_flow, webhook},
+    contributions::{collection, reconcile, stripe_flow, webhook},
     jobs::Registry,
     notifications::{self, Notice},
     outbox::{app_accounts::SyncAppAccount, webhook_events::DeliverWebhook},
@@ -46,6 +46,9 @@ pub fn jobs() -> Registry {
         // The chain of runs goes on after one that gave up.
         .on_give_up(|state, _: reconcile::ReconcilePayments, _| async move {
             reconcile::schedule_next(&state).await
+        })
+        .register(|state, _, args: collection::SyncCollection| async move {
+            collection::run_sync(&state, args).await
         })
         .register(|state, job, notice: Notice| async move {
             notifications::run(&state, &job, notice).await

@@ -86,8 +86,12 @@ pub struct Contribution {
     provider: PaymentProvider,
     status: ContributionStatus,
     member_id: ID,
-    /// Ends at the close of the paid period.
+    /// The member chose to end it at the close of the paid period.
     cancel_at_period_end: bool,
+    /// Set while the pool is suspended: collection is paused, and the
+    /// subscription ends at the close of its paid period unless the pool
+    /// is reinstated first.
+    collection_paused_at: Option<DateTime<Utc>>,
     /// Why starting it failed, for a canceled one.
     failure_reason: Option<String>,
     created_at: DateTime<Utc>,
@@ -108,6 +112,7 @@ impl From<contribution::Model> for Contribution {
             status: m.status.into(),
             member_id: m.membership_id.into(),
             cancel_at_period_end: m.cancel_at_period_end,
+            collection_paused_at: m.collection_paused_at,
             failure_reason: m.failure_reason,
             created_at: m.created_at,
             canceled_at: m.canceled_at,

@@ -3,6 +3,7 @@
 //! a zero contribution is a solidarity membership. Paying and belonging are
 //! separate: nothing here ever ends a membership.
 
+pub mod collection;
 pub mod income;
 pub mod reconcile;
 pub mod scales;
@@ -207,6 +208,7 @@ async fn record_start(
         failure_reason: Set(None),
         failure_code: Set(None),
         cancel_at_period_end: Set(false),
+        collection_paused_at: Set(None),
         last_event_at: Set(None),
         canceled_at: Set(None),
         created_at: Set(now),

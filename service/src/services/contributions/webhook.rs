@@ -420,7 +420,15 @@ async fn apply_state(
     let mut active: contribution::ActiveModel = c.clone().into();
     active.status = Set(status);
     active.stripe_subscription_id = Set(Some(sub.id.clone()));
-    active.cancel_at_period_end = Set(sub.cancel_at_period_end.unwrap_or(c.cancel_at_period_end));
+    // While collection is paused (and until its resumption reached Stripe),
+    // Stripe's flag is the pause's, not the member's choice, which the
+    // contribution keeps.
+    let members_choice = if super::collection::pause_decides(db, c).await? {
+        None
+    } else {
+        sub.cancel_at_period_end
+    };
+    active.cancel_at_period_end = Set(members_choice.unwrap_or(c.cancel_at_period_end));
     if status == ContributionStatus::Canceled {
         active.canceled_at = Set(Some(Utc::now()));
     }
@@ -429,9 +437,7 @@ async fn apply_state(
     ));
     let changed = status != c.status
         || c.stripe_subscription_id.as_deref() != Some(sub.id.as_str())
-        || sub
-            .cancel_at_period_end
-            .is_some_and(|v| v != c.cancel_at_period_end);
+        || members_choice.is_some_and(|v| v != c.cancel_at_period_end);
     if changed {
         active.updated_at = Set(Utc::now());
     }

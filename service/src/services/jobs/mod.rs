@@ -51,10 +51,11 @@ pub enum Kind {
     ApplyStripeEvent,
     ReconcilePayments,
     SendMail,
+    SyncCollection,
 }
 
 impl Kind {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::ProvisionApp,
         Self::SyncAppAccount,
         Self::DeliverWebhook,
@@ -63,6 +64,7 @@ impl Kind {
         Self::ApplyStripeEvent,
         Self::ReconcilePayments,
         Self::SendMail,
+        Self::SyncCollection,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +77,7 @@ impl Kind {
             Self::ApplyStripeEvent => "apply_stripe_event",
             Self::ReconcilePayments => "reconcile_payments",
             Self::SendMail => "send_mail",
+            Self::SyncCollection => "sync_collection",
         }
     }
 
