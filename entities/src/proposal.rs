@@ -32,6 +32,10 @@ pub enum ProposalKind {
     /// A suspended member's appeal: passing it lifts the suspension.
     #[sea_orm(string_value = "APPEAL")]
     Appeal,
+    /// Moving the pool to another parent entity (`move_to_parent_id`);
+    /// votes as a rules change.
+    #[sea_orm(string_value = "MOVE")]
+    Move,
 }
 
 /// Where a rules change stands once proposed.
@@ -153,6 +157,8 @@ pub struct Model {
     /// The rules version the change was proposed against.
     pub rules_base_version: Option<i32>,
     pub rules_change_status: Option<RulesChangeStatus>,
+    /// A `MOVE` proposal's receiving parent entity.
+    pub move_to_parent_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

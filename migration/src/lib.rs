@@ -21,6 +21,7 @@ mod m20261207_000001_audit_redaction;
 mod m20261208_000001_rules_versions;
 mod m20261208_000002_sanctions;
 mod m20261208_000003_pool_standing;
+mod m20261208_000004_pool_moves;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_rules_versions::Migration),
             Box::new(m20261208_000002_sanctions::Migration),
             Box::new(m20261208_000003_pool_standing::Migration),
+            Box::new(m20261208_000004_pool_moves::Migration),
         ]
     }
 }

@@ -369,6 +369,32 @@ impl Walk {
             .as_str()
             .unwrap()
             .to_owned();
+        // A move the members decided, waiting for another parent.
+        let (receiving, _) = app.sign_up("walk-receiver@example.org").await;
+        let other_parent = app
+            .register_parent_with(&receiving, "W-2026", "AUTOMATIC")
+            .await;
+        let move_proposal = app
+            .ok(Some(&founder), "mutation($i: CreateProposalInput!) { createProposal(input: $i) { id } }",
+                json!({ "i": { "poolId": p.pool, "title": "Move", "kind": "MOVE", "moveTo": other_parent } }))
+            .await["createProposal"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for voter in [&founder, &ann] {
+            p.vote(voter, &move_proposal, "agree").await;
+        }
+        p.close(&founder, &move_proposal).await;
+        let pool_move = app
+            .ok(
+                Some(&founder),
+                "query($id: ID!) { pool(id: $id) { moves(first: 1) { edges { node { id } } } } }",
+                json!({ "id": p.pool }),
+            )
+            .await["pool"]["moves"]["edges"][0]["node"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         // A member suspended, so a suspension has an id to name.
         let suspension = app
             .ok(
@@ -385,6 +411,7 @@ impl Walk {
             ids: [
                 ("revokeSession.id", founders_session),
                 ("suspensionId", suspension),
+                ("moveId", pool_move),
                 ("parentEntityId", p.w.parent.clone()),
                 ("poolId", p.pool.clone()),
                 ("formationId", formation),

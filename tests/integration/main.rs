@@ -33,6 +33,7 @@ mod input;
 mod links;
 mod media_types;
 mod migrations;
+mod moves;
 mod nodes;
 mod outbound;
 mod parent_entities;

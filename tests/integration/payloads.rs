@@ -44,11 +44,12 @@ on_both_databases!(settings: crate::events::QUICK;
 );
 
 /// Every event an endpoint may subscribe to.
-const EVENT_TYPES: [&str; 10] = [
+const EVENT_TYPES: [&str; 11] = [
     "formation.submitted",
     "pool.created",
     "pool.suspended",
     "pool.reinstated",
+    "pool.moved",
     "member.joined",
     "member.left",
     "proposal.closed",

@@ -97,6 +97,7 @@ pub async fn submit(
             voting_rule: None,
             eligible_group_ids: None,
             rules_change: None,
+            move_to: None,
         },
     )
     .await?;

@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod parent_entities;
 pub mod policy;
+pub mod pool_moves;
 pub mod pool_standing;
 pub mod pools;
 pub mod proposals;

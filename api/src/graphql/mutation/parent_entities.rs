@@ -5,7 +5,7 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            GrantParentEntityRoleInput, ParentEntity, ParentEntityRole, Pool,
+            GrantParentEntityRoleInput, ParentEntity, ParentEntityRole, Pool, PoolMove,
             RegisterParentEntityInput, RevokeParentEntityRoleInput,
             RevokeParentEntityVerificationInput, SetParentEntityPolicyInput,
             VerifyParentEntityInput,
@@ -13,6 +13,7 @@ use crate::{
     },
     services::{
         parent_entities::{self, PolicyInput, RegisterInput, RoleInput},
+        pool_moves::{self, Side},
         pool_standing::{self, Standing},
     },
 };
@@ -111,6 +112,43 @@ impl ParentEntityMutation {
         Ok(Pool::from(
             pool_standing::change(c.state, c.actor().await?, id, Standing::Reinstate, &reason)
                 .await?,
+        ))
+    }
+
+    /// Accepts a pool the members voted to move here (the receiving
+    /// parent's stewards). Once the releasing parent has released it too,
+    /// the pool moves.
+    async fn accept_pool_move(&self, ctx: &Context<'_>, move_id: ID) -> Result<PoolMove> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(move_id)?;
+        Ok(PoolMove::from(
+            pool_moves::agree(c.state, c.actor().await?, id, Side::Accept).await?,
+        ))
+    }
+
+    /// Releases a pool the members voted to move away (the releasing
+    /// parent's stewards). Once the receiving parent has accepted it too,
+    /// the pool moves.
+    async fn release_pool_move(&self, ctx: &Context<'_>, move_id: ID) -> Result<PoolMove> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(move_id)?;
+        Ok(PoolMove::from(
+            pool_moves::agree(c.state, c.actor().await?, id, Side::Release).await?,
+        ))
+    }
+
+    /// Declines a pending move (stewards of either parent), saying why: 1 to
+    /// 2000 characters.
+    async fn decline_pool_move(
+        &self,
+        ctx: &Context<'_>,
+        move_id: ID,
+        reason: String,
+    ) -> Result<PoolMove> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(move_id)?;
+        Ok(PoolMove::from(
+            pool_moves::decline(c.state, c.actor().await?, id, &reason).await?,
         ))
     }
 

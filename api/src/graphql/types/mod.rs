@@ -9,6 +9,7 @@ mod events;
 mod formations;
 mod membership;
 mod money;
+mod moves;
 mod node;
 mod parent_entities;
 mod pools;
@@ -26,6 +27,7 @@ pub use events::*;
 pub use formations::*;
 pub use membership::*;
 pub use money::*;
+pub use moves::*;
 pub use node::*;
 pub use parent_entities::*;
 pub use pools::*;
@@ -76,6 +78,7 @@ mod tests {
             voting_rule: None,
             eligible_group_ids: Some(vec![ID::from("x")]),
             rules_change: None,
+            move_to: None,
         };
         assert_eq!(
             path_of(services::proposals::CreateInput::try_from(input)),

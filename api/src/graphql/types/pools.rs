@@ -13,9 +13,9 @@ use crate::{
         types::{
             App, ApplicationStatus, CodeOfConduct, Contribution, ContributionInterval, Delegation,
             DelegationList, Formation, Ledger, LegalTemplate, MemberSuspension,
-            MembershipApplication, Money, ParentEntity, PoolRules, Proposal, ProposalStatus,
-            RegisterFilter, SlidingScale, Solidarity, User, delegations_of, loader_error,
-            suspension_list, suspension_now,
+            MembershipApplication, Money, ParentEntity, PoolMove, PoolRules, Proposal,
+            ProposalStatus, RegisterFilter, SlidingScale, Solidarity, User, delegations_of,
+            loader_error, suspension_list, suspension_now,
         },
     },
     services::{
@@ -461,6 +461,31 @@ impl Pool {
     /// accept its version when they join.
     async fn code_of_conduct(&self) -> Option<CodeOfConduct> {
         services::membership::sanctions::code_of(&self.model).map(CodeOfConduct::from)
+    }
+    /// The pool's moves to other parent entities, oldest first, for its
+    /// readers.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn moves(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<PoolMove>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page =
+            services::pool_moves::of_pool(c.state, c.actor().await?, &self.model, page).await?;
+        Ok(connection(page, |m| m.id, PoolMove::from))
     }
     /// The rules in force and every version adopted, for the pool's
     /// readers.

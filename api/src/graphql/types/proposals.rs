@@ -11,8 +11,9 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            Expense, Member, Pool, RuleChangeInput, RulesChange, StakeholderGroup, load_member,
-            load_pool, loader_error, parse_changes, pool_model, rules_change_of,
+            Expense, Member, ParentEntity, Pool, RuleChangeInput, RulesChange, StakeholderGroup,
+            load_member, load_parent, load_pool, loader_error, parse_changes, pool_model,
+            rules_change_of,
         },
     },
     services::{
@@ -37,6 +38,9 @@ pub enum ProposalKind {
     /// A suspended member's appeal (made with `appealSuspension`); passing
     /// it lifts the suspension.
     Appeal,
+    /// Moving the pool to the parent entity in `moveTo`; passes as a rules
+    /// change, then waits for both parents.
+    Move,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +195,13 @@ impl Proposal {
             .await
             .map_err(loader_error)?;
         Ok(found.and_then(|mut v| v.pop()).map(Expense::from))
+    }
+    /// For a move: the parent entity the pool would move to.
+    async fn move_to(&self, ctx: &Context<'_>) -> Result<Option<ParentEntity>> {
+        match self.model.move_to_parent_id {
+            Some(id) => Ok(Some(ParentEntity::from(load_parent(ctx, id).await?))),
+            None => Ok(None),
+        }
     }
     /// For a rules change: what it changes, the exact document it would
     /// adopt and its diff, and where it stands.
@@ -470,6 +481,9 @@ pub struct CreateProposalInput {
     pub eligible_group_ids: Option<Vec<ID>>,
     /// For `RULES_CHANGE` only: 1 to 20 changes, applied in order.
     pub rules_change: Option<Vec<RuleChangeInput>>,
+    /// For `MOVE` only: the parent entity the pool moves to. Its policy
+    /// must allow the pool's template and apps.
+    pub move_to: Option<ID>,
 }
 
 impl TryFrom<CreateProposalInput> for proposals::CreateInput {
@@ -478,6 +492,7 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
         // Checked before the pool id: an answer names the first bad field.
         let eligible_group_ids = uuid!(input.eligible_group_ids)?;
         let rules_change = input.rules_change.map(parse_changes).transpose()?;
+        let move_to = uuid!(input.move_to)?;
         Ok(Self {
             pool_id: uuid!(input.pool_id)?,
             title: input.title,
@@ -490,6 +505,7 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
             voting_rule: input.voting_rule,
             eligible_group_ids,
             rules_change,
+            move_to,
         })
     }
 }

@@ -150,7 +150,7 @@ impl Governance {
     pub fn floors(&self, kind: ProposalKind) -> (i32, i32) {
         match kind {
             ProposalKind::Expense => self.expense_bars(),
-            ProposalKind::RulesChange => (
+            ProposalKind::RulesChange | ProposalKind::Move => (
                 self.default_quorum_percent,
                 self.rules_change_threshold_percent,
             ),
@@ -428,6 +428,9 @@ fn decisions(doc: &mut String, parent_name: &str, g: &Governance) {
         } else {
             ""
         }
+    ));
+    clause(format!(
+        "Moving the pool to another parent entity is decided as a change of these rules, and happens once that parent accepts the pool and {parent_name} releases it; the pool keeps its members, register, books and trail."
     ));
 }
 

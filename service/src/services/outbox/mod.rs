@@ -117,6 +117,9 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::ParentEntityRoleGranted
         | A::ParentEntityRoleRevoked
         | A::PoolCreated
+        | A::PoolMoveDeclined
+        | A::PoolMoved
+        | A::PoolReleased
         | A::PoolReinstated
         | A::PoolSuspended
         | A::ProposalClosed

@@ -59,6 +59,7 @@ event_types! {
     PoolCreated = "pool.created",
     PoolSuspended = "pool.suspended",
     PoolReinstated = "pool.reinstated",
+    PoolMoved = "pool.moved",
     MemberJoined = "member.joined",
     MemberLeft = "member.left",
     ProposalClosed = "proposal.closed",
@@ -83,6 +84,8 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         A::PoolCreated => E::PoolCreated,
         A::PoolSuspended => E::PoolSuspended,
         A::PoolReinstated => E::PoolReinstated,
+        // Each parent's endpoints hear of the hand-over.
+        A::PoolMoved | A::PoolReleased => E::PoolMoved,
         A::MemberJoined => E::MemberJoined,
         A::MemberLeft | A::MemberRemoved => E::MemberLeft,
         A::ProposalClosed => E::ProposalClosed,
@@ -141,6 +144,7 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::ParentEntityRoleGranted
         | A::ParentEntityRoleRevoked
         | A::ProposalCreated
+        | A::PoolMoveDeclined
         | A::MemberAppealed
         | A::MemberConductAccepted
         | A::MemberSuspended

@@ -69,6 +69,7 @@ pub async fn appeal(
             voting_rule: None,
             eligible_group_ids: None,
             rules_change: None,
+            move_to: None,
         },
     )
     .await?;

@@ -27,7 +27,7 @@ use crate::{
         jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::{find_pool, require_admin, sanctions, unless_inside},
-        rules,
+        pool_moves, rules,
     },
     state::AppState,
 };
@@ -166,7 +166,7 @@ async fn close_in(
         votes: &votes,
         delegations: &delegations,
         min_agree,
-        every_group: p.kind == ProposalKind::RulesChange,
+        every_group: matches!(p.kind, ProposalKind::RulesChange | ProposalKind::Move),
     });
     proposal::Entity::update_many()
         .col_expr(proposal::Column::Outcome, Expr::value(result.outcome))
@@ -182,6 +182,7 @@ async fn close_in(
     }
     rules::on_closed(db, catalogue, by, p, result.outcome).await?;
     sanctions::on_appeal_closed(db, by, p.id, p.kind, result.outcome).await?;
+    pool_moves::on_closed(db, p, result.outcome).await?;
     Ok(true)
 }
 

@@ -34,6 +34,7 @@ use crate::{
             find_pool, require_member, require_reader_as, sanctions::require_not_suspended,
         },
         pagination::{Page, PageRequest, paginate},
+        pool_moves,
         rules::{self, change::RuleChange},
     },
     state::AppState,
@@ -52,6 +53,8 @@ pub struct CreateInput {
     pub eligible_group_ids: Option<Vec<Uuid>>,
     /// A `RULES_CHANGE` proposal's changes; only for that kind.
     pub rules_change: Option<Vec<RuleChange>>,
+    /// A `MOVE` proposal's receiving parent entity; only for that kind.
+    pub move_to: Option<Uuid>,
 }
 
 /// Puts a proposal or poll to the members (any active member may).
@@ -107,7 +110,30 @@ pub(crate) async fn insert(
         .await?;
     let now = Utc::now();
     let changes = input.rules_change.take();
+    let move_to = input.move_to.take();
     let f = fields::parse(input, &governance, &groups, now)?;
+    let move_to = match (f.kind, move_to) {
+        (ProposalKind::Move, Some(to)) => {
+            let refused = pool_moves::refusals(db, catalogue, pool, to, "input.moveTo").await?;
+            if !refused.is_empty() {
+                return Err(AppError::Validation(refused));
+            }
+            Some(to)
+        }
+        (ProposalKind::Move, None) => {
+            return Err(AppError::invalid(
+                "input.moveTo",
+                "a move proposal names the parent entity the pool moves to",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(AppError::invalid(
+                "input.moveTo",
+                "only a MOVE proposal names a parent entity to move to",
+            ));
+        }
+        (_, None) => None,
+    };
     // The changes are checked once the fields are: an answer names every
     // wrong field first, then every change that could never be adopted.
     let (rules_change, base_version, status) = match (f.kind, changes) {
@@ -157,6 +183,7 @@ pub(crate) async fn insert(
         rules_change: Set(rules_change),
         rules_base_version: Set(base_version),
         rules_change_status: Set(status),
+        move_to_parent_id: Set(move_to),
     }
     .insert(db)
     .await?;

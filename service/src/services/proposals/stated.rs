@@ -178,6 +178,7 @@ fn input(kind: ProposalKind) -> CreateInput {
         voting_rule: None,
         eligible_group_ids: None,
         rules_change: None,
+        move_to: None,
     }
 }
 
