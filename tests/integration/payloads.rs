@@ -545,6 +545,69 @@ async fn a_pool_journey_sends_these_payloads(app: TestApp) {
             .await;
         }
     }
+
+    // The members of the second pool move it to another parent: the
+    // parent it leaves hears of it.
+    let (receiving, _) = p.app().sign_up("receiving@example.org").await;
+    let other = p
+        .app()
+        .register_parent_with(&receiving, "R-2026", "AUTOMATIC")
+        .await;
+    let decided = p
+        .app()
+        .ok(
+            Some(&p.w.founder),
+            "mutation($i: CreateProposalInput!) { createProposal(input: $i) { id } }",
+            json!({ "i": { "poolId": second, "title": "Move", "kind": "MOVE", "moveTo": other } }),
+        )
+        .await["createProposal"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p.app()
+        .ok(
+            Some(&p.w.founder),
+            "mutation($i: CastVoteInput!) { castVote(input: $i) { id } }",
+            json!({ "i": { "proposalId": decided, "choice": "agree" } }),
+        )
+        .await;
+    p.app()
+        .ok(
+            Some(&p.w.founder),
+            "mutation($id: ID!) { closeProposal(proposalId: $id) { outcome } }",
+            json!({ "id": decided }),
+        )
+        .await;
+    let move_id = p
+        .app()
+        .ok(
+            Some(&p.w.founder),
+            "query($id: ID!) { pool(id: $id) { moves(first: 1) { edges { node { id } } } } }",
+            json!({ "id": second }),
+        )
+        .await["pool"]["moves"]["edges"][0]["node"]["id"]
+        .clone();
+    for (token, mutation) in [
+        (&receiving, "acceptPoolMove"),
+        (&p.w.steward, "releasePoolMove"),
+    ] {
+        p.app()
+            .ok(
+                Some(token),
+                &format!("mutation($id: ID!) {{ {mutation}(moveId: $id) {{ status }} }}"),
+                json!({ "id": move_id }),
+            )
+            .await;
+    }
+    let moved = event(&receiver, "pool.moved", |e| e["data"]["id"] == second).await;
+    assert!(verify(&hook_secret, &moved));
+    assert_published_shape(&moved.body);
+    assert_eq!(moved.body["data"]["parentEntity"]["id"], other.as_str());
+    assert_eq!(
+        moved.body["parentEntityId"],
+        p.w.parent.as_str(),
+        "to the parent it left"
+    );
 }
 
 /// What a type of the served SDL has: an enum's values, an object's fields.
