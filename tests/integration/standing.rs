@@ -15,7 +15,8 @@ use crate::{
 on_both_databases!(
     settings: crate::accounts_mail::SETTINGS;
     needs smtp;
-    a_suspended_pool_is_read_and_left_but_takes_nothing_new
+    a_suspended_pool_is_read_and_left_but_takes_nothing_new,
+    stewards_are_asked_when_a_move_waits_for_them
 );
 
 on_both_databases!(
@@ -311,4 +312,39 @@ async fn collection_stops_with_the_pool_and_starts_again_with_it(app: TestApp) {
         true
     );
     assert_eq!(mine(leaver).await["cancelAtPeriodEnd"], true);
+}
+
+async fn stewards_are_asked_when_a_move_waits_for_them(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    let receiving_email = crate::accounts_mail::address("receiving-steward");
+    let (receiving, _) = p.app().sign_up(&receiving_email).await;
+    let other = p
+        .app()
+        .register_parent_with(&receiving, "M-2026", "AUTOMATIC")
+        .await;
+    let id = p
+        .app()
+        .ok(
+            Some(&p.w.founder),
+            "mutation($i: CreateProposalInput!) { createProposal(input: $i) { id } }",
+            json!({ "i": { "poolId": p.pool, "title": "Move", "kind": "MOVE", "moveTo": other } }),
+        )
+        .await["createProposal"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p.vote(&p.w.founder, &id, "agree").await;
+    assert_eq!(p.close(&p.w.founder, &id).await["outcome"], "PASSED");
+    let mail = wait_for_subject(
+        p.app(),
+        &receiving_email,
+        "Test Pool waits for Cooperativa Paraguas on its move",
+    )
+    .await;
+    assert!(
+        mail["text"]
+            .as_str()
+            .unwrap()
+            .contains("the receiving parent accepts it")
+    );
 }

@@ -106,3 +106,12 @@ pool-suspended-body = The parent entity suspended { $pool }: { $reason } Until i
 pool-reinstated-subject = { $pool } is reinstated
 pool-reinstated-body = The parent entity reinstated { $pool }: { $reason } Members can join, propose, vote and pay again.
 pool-standing-action = Open the pool
+
+## A steward's decisions
+
+rules-change-waits-subject = A rules change in { $pool } waits for { $parent }
+rules-change-waits-body = The members of { $pool } passed a change to their rules that the policy of { $parent } asks a steward to approve. Read it, then approve or decline it.
+rules-change-waits-action = Read the change
+pool-move-waits-subject = { $pool } waits for { $parent } on its move
+pool-move-waits-body = The members of { $pool } voted to move the pool to another parent entity. The move needs { $parent } to agree: the receiving parent accepts it, the releasing one releases it, and either may decline.
+pool-move-waits-action = Open the pool

@@ -106,3 +106,12 @@ pool-suspended-body = La entidad matriz suspendió { $pool }: { $reason } Hasta 
 pool-reinstated-subject = { $pool } está reactivado
 pool-reinstated-body = La entidad matriz reactivó { $pool }: { $reason } Los miembros pueden volver a unirse, proponer, votar y pagar.
 pool-standing-action = Abrir el pool
+
+## Las decisiones de quien administra
+
+rules-change-waits-subject = Un cambio de reglas en { $pool } espera a { $parent }
+rules-change-waits-body = Los miembros de { $pool } aprobaron un cambio de sus reglas que la política de { $parent } pide aprobar a una persona administradora. Léelo y apruébalo o recházalo.
+rules-change-waits-action = Leer el cambio
+pool-move-waits-subject = { $pool } espera a { $parent } para su traslado
+pool-move-waits-body = Los miembros de { $pool } votaron trasladar el pool a otra entidad matriz. El traslado necesita el acuerdo de { $parent }: la entidad que lo recibe lo acepta, la que lo deja lo libera, y cualquiera puede rechazarlo.
+pool-move-waits-action = Abrir el pool

@@ -26,6 +26,7 @@ use crate::{
         audit::{self, Action, Change},
         begin_write, lock,
         membership::{find_pool, require_reader_as},
+        notifications::{self, StewardTask},
         pagination::{Page, PageArgs, paginate},
         policy::ParentPolicy,
     },
@@ -101,7 +102,7 @@ pub async fn on_closed(
         return Ok(());
     };
     let pool = find_pool(db, p.pool_id).await?;
-    pool_move::ActiveModel {
+    let m = pool_move::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
         from_parent_id: Set(pool.parent_entity_id),
@@ -118,6 +119,9 @@ pub async fn on_closed(
     }
     .insert(db)
     .await?;
+    for parent in [m.to_parent_id, m.from_parent_id] {
+        notifications::stewards_asked(db, parent, StewardTask::PoolMove { move_id: m.id }).await?;
+    }
     Ok(())
 }
 

@@ -12,14 +12,15 @@ use entities::{
     invitation, membership, parent_entity,
     parent_entity_role::{self, RoleKind, RoleStatus},
     pool::{self, PoolStatus},
-    proposal::{self, ProposalStatus},
+    pool_move::{self, MoveStatus},
+    proposal::{self, ProposalStatus, RulesChangeStatus},
     stakeholder_group, user, vote,
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{
-    Notice,
+    Notice, StewardTask,
     links::{self, Page, invitation_token},
     topics::{self, Topic},
 };
@@ -134,6 +135,7 @@ pub(super) async fn letter(state: &AppState, notice: &Notice) -> AppResult<Optio
             membership_id,
         } => proposal_notice(state, *proposal_id, *membership_id, true).await,
         Notice::PaymentFailed { contribution_id } => payment_failed(state, *contribution_id).await,
+        Notice::StewardAsked { task, user_id } => steward_asked(state, *task, *user_id).await,
         Notice::PoolStanding {
             pool_id,
             membership_id,
@@ -714,4 +716,101 @@ async fn pool_standing(
         None,
         "footer-account",
     )))
+}
+
+/// A steward's task, if it still waits and they are still a steward of the
+/// parent that decides it.
+async fn steward_asked(
+    state: &AppState,
+    task: StewardTask,
+    steward: Uuid,
+) -> AppResult<Option<Letter>> {
+    let (parent_id, pool_id, page, key) = match task {
+        StewardTask::RulesChange { proposal_id } => {
+            let Some(p) = proposal::Entity::find_by_id(proposal_id)
+                .one(&state.db)
+                .await?
+                .filter(|p| p.rules_change_status == Some(RulesChangeStatus::AwaitingParent))
+            else {
+                return Ok(None);
+            };
+            let Some(pool) = pool::Entity::find_by_id(p.pool_id).one(&state.db).await? else {
+                return Ok(None);
+            };
+            (
+                pool.parent_entity_id,
+                pool.id,
+                Page::Proposal(p.id),
+                "rules-change-waits",
+            )
+        }
+        StewardTask::PoolMove { move_id } => {
+            let Some(m) = pool_move::Entity::find_by_id(move_id)
+                .one(&state.db)
+                .await?
+                .filter(|m| m.status == MoveStatus::Pending)
+            else {
+                return Ok(None);
+            };
+            // Either parent may be asked; each steward decides for theirs.
+            let parent =
+                match parent_role_of(state, steward, &[m.to_parent_id, m.from_parent_id]).await? {
+                    Some(p) => p,
+                    None => return Ok(None),
+                };
+            (parent, m.pool_id, Page::Pool(m.pool_id), "pool-move-waits")
+        }
+    };
+    if parent_role_of(state, steward, &[parent_id])
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let (Some(person), Some(pool), Some(parent)) = (
+        follower(state, steward, Topic::FormationReviews).await?,
+        pool::Entity::find_by_id(pool_id).one(&state.db).await?,
+        parent_entity::Entity::find_by_id(parent_id)
+            .one(&state.db)
+            .await?,
+    ) else {
+        return Ok(None);
+    };
+    let d = draft(state, Some(&person));
+    let args = [
+        ("pool", pool.name.as_str()),
+        ("parent", parent.name.as_str()),
+    ];
+    let letter = d.letter(
+        &person.email,
+        &person.display_name,
+        d.t(&format!("{key}-subject"), &args),
+        vec![d.t(&format!("{key}-body"), &args)],
+        d.action(
+            &format!("{key}-action"),
+            &args,
+            links::to(state, page, None),
+        ),
+        None,
+        "footer-account",
+    );
+    Ok(Some(d.optional(letter, &person, Topic::FormationReviews)))
+}
+
+/// The first of `parents` where `user` is an active steward.
+async fn parent_role_of(state: &AppState, user: Uuid, parents: &[Uuid]) -> AppResult<Option<Uuid>> {
+    for parent in parents {
+        let steward = parent_entity_role::Entity::find()
+            .filter(parent_entity_role::Column::ParentEntityId.eq(*parent))
+            .filter(parent_entity_role::Column::UserId.eq(user))
+            .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
+            .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
+            .count(&state.db)
+            .await?
+            > 0;
+        if steward {
+            return Ok(Some(*parent));
+        }
+    }
+    Ok(None)
 }

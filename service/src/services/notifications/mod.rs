@@ -68,6 +68,8 @@ pub enum Notice {
     },
     /// A contribution could not be collected; to the contributor.
     PaymentFailed { contribution_id: Uuid },
+    /// A decision waits for a steward of a parent entity; to one of them.
+    StewardAsked { task: StewardTask, user_id: Uuid },
     /// The parent suspended or reinstated a pool; to one of its members.
     /// Sent only if the pool still stands as it did.
     PoolStanding {
@@ -75,6 +77,17 @@ pub enum Notice {
         membership_id: Uuid,
         suspended: bool,
     },
+}
+
+/// What a steward is asked to decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum StewardTask {
+    /// A rules change the members passed waits for the parent's approval.
+    RulesChange { proposal_id: Uuid },
+    /// A pool the members voted to move waits for this parent to accept or
+    /// release it.
+    PoolMove { move_id: Uuid },
 }
 
 impl Job for Notice {
@@ -94,6 +107,31 @@ pub async fn formation_submitted(
     formation_id: Uuid,
     parent_entity_id: Uuid,
 ) -> AppResult<()> {
+    let notices = stewards(db, parent_entity_id)
+        .await?
+        .into_iter()
+        .map(|user_id| Notice::FormationSubmitted {
+            formation_id,
+            user_id,
+        });
+    jobs::enqueue_many(db, notices, Utc::now()).await
+}
+
+/// Asks each active steward of the parent to decide `task` (whether it
+/// still waits is checked when sent).
+pub async fn stewards_asked(
+    db: &impl ConnectionTrait,
+    parent_entity_id: Uuid,
+    task: StewardTask,
+) -> AppResult<()> {
+    let notices = stewards(db, parent_entity_id)
+        .await?
+        .into_iter()
+        .map(|user_id| Notice::StewardAsked { task, user_id });
+    jobs::enqueue_many(db, notices, Utc::now()).await
+}
+
+async fn stewards(db: &impl ConnectionTrait, parent_entity_id: Uuid) -> AppResult<Vec<Uuid>> {
     let stewards: Vec<Option<Uuid>> = parent_entity_role::Entity::find()
         .select_only()
         .column(parent_entity_role::Column::UserId)
@@ -103,14 +141,7 @@ pub async fn formation_submitted(
         .into_tuple()
         .all(db)
         .await?;
-    let notices = stewards
-        .into_iter()
-        .flatten()
-        .map(|user_id| Notice::FormationSubmitted {
-            formation_id,
-            user_id,
-        });
-    jobs::enqueue_many(db, notices, Utc::now()).await
+    Ok(stewards.into_iter().flatten().collect())
 }
 
 /// Tells each member of a pool that its parent suspended or reinstated it,

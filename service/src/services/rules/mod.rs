@@ -33,6 +33,7 @@ use crate::{
         formations::governance::{Governance, render_rules},
         lock,
         membership::{find_pool, lock_pool, require_reader_as, unless_inside},
+        notifications::{self, StewardTask},
         pagination::{Page, PageArgs, paginate},
     },
     state::AppState,
@@ -267,7 +268,14 @@ pub async fn on_closed(
         return set_status(db, p.id, RulesChangeStatus::NotPassed).await;
     }
     if proposed.needs_parent_approval {
-        return set_status(db, p.id, RulesChangeStatus::AwaitingParent).await;
+        set_status(db, p.id, RulesChangeStatus::AwaitingParent).await?;
+        let pool = find_pool(db, p.pool_id).await?;
+        return notifications::stewards_asked(
+            db,
+            pool.parent_entity_id,
+            StewardTask::RulesChange { proposal_id: p.id },
+        )
+        .await;
     }
     adopt(db, catalogue, by, p, proposed).await
 }
