@@ -462,14 +462,9 @@ async fn formation_submitted(
     else {
         return Ok(None);
     };
-    let still_steward = parent_entity_role::Entity::find()
-        .filter(parent_entity_role::Column::ParentEntityId.eq(f.parent_entity_id))
-        .filter(parent_entity_role::Column::UserId.eq(steward))
-        .filter(parent_entity_role::Column::Role.eq(RoleKind::Steward))
-        .filter(parent_entity_role::Column::Status.eq(RoleStatus::Active))
-        .count(&state.db)
+    let still_steward = parent_role_of(state, steward, &[f.parent_entity_id])
         .await?
-        > 0;
+        .is_some();
     let (Some(person), Some(parent), true) = (
         follower(state, steward, Topic::FormationReviews).await?,
         parent_entity::Entity::find_by_id(f.parent_entity_id)
