@@ -20,6 +20,7 @@ mod m20261206_000001_account_lifecycle;
 mod m20261207_000001_audit_redaction;
 mod m20261208_000001_rules_versions;
 mod m20261208_000002_sanctions;
+mod m20261209_000001_ledger_bindings;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_audit_redaction::Migration),
             Box::new(m20261208_000001_rules_versions::Migration),
             Box::new(m20261208_000002_sanctions::Migration),
+            Box::new(m20261209_000001_ledger_bindings::Migration),
         ]
     }
 }
