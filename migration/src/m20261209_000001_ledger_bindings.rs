@@ -13,7 +13,15 @@
 //!
 //! No foreign keys: a binding outlives a deleted entry, which is how the
 //! deletion shows.
+//!
+//! Verification reads each pool's entries in id order, a page at a time:
+//! an index on (pool_id, id) serves that without sorting the pool's rows
+//! for every page.
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DatabaseBackend};
+
+use crate::{helpers, m20261122_000004_pool_governance::LedgerEntries};
+
+const POOL_ID_INDEX: &str = "idx_ledger_entries_pool_id";
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -30,6 +38,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        helpers::index(
+            manager,
+            POOL_ID_INDEX,
+            LedgerEntries::Table,
+            &[LedgerEntries::PoolId, LedgerEntries::Id],
+        )
+        .await?;
         let conn = manager.get_connection();
         conn.execute_unprepared(
             "INSERT INTO ledger_bindings (ledger_entry_id, event_id)
@@ -87,7 +102,14 @@ impl MigrationTrait for Migration {
                 .execute_unprepared("DROP FUNCTION ledger_bindings_append_only()")
                 .await?;
         }
-        Ok(())
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(POOL_ID_INDEX)
+                    .table(LedgerEntries::Table)
+                    .to_owned(),
+            )
+            .await
     }
 }
 

@@ -18,6 +18,7 @@ mod accounts_mail;
 mod api_tokens;
 mod architecture;
 mod audit;
+mod audit_books;
 mod auditors;
 mod browsers;
 mod cluster;

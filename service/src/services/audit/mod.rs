@@ -2,8 +2,10 @@
 //! through [`record`] inside its own transaction, so an event exists exactly
 //! when its change committed. Refused attempts are recorded by the GraphQL
 //! layer after the refusal (see `graphql::denials`). Reading the trail is
-//! `services::audit_trail`' work.
+//! `services::audit_trail`' work; `chain` and `books` verify it, and the
+//! ledgers against it.
 
+pub mod books;
 pub mod chain;
 pub mod erasure;
 pub mod feed;
