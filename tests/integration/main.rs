@@ -19,6 +19,7 @@ mod api_tokens;
 mod architecture;
 mod audit;
 mod audit_books;
+mod audit_pack;
 mod auditors;
 mod browsers;
 mod cluster;
