@@ -93,12 +93,36 @@ pub(crate) async fn download(app: &TestApp, pool: &str, token: &str) -> reqwest:
         .unwrap()
 }
 
+/// The platform's public key, as anyone may fetch it.
+pub(crate) async fn pack_key(app: &TestApp) -> Value {
+    let res = app
+        .client
+        .get(app.url("/.well-known/pools-pack-key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 async fn the_audit_pack_checks_out_without_the_server(app: TestApp) {
     let b = Busy::new(app).await;
     let app = b.app();
     let res = download(app, &b.p.pool, &b.p.w.auditor).await;
     assert_eq!(res.status(), 200);
+    let key = pack_key(app).await;
+    assert_eq!(key["algorithm"], "Ed25519");
+    assert_eq!(
+        res.headers()["pools-pack-key-id"],
+        key["keyId"].as_str().unwrap()
+    );
+    assert_eq!(
+        res.headers()["pools-pack-signature"].len(),
+        88,
+        "base64 of 64 bytes"
+    );
     let pack: Value = res.json().await.unwrap();
+    assert_eq!(pack["signing"]["keyId"], key["keyId"]);
     assert_eq!(pack["format"], "pools-audit-pack/2");
     assert!(
         pack["rulesDocument"]

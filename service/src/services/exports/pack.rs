@@ -20,15 +20,36 @@ use uuid::Uuid;
 use super::{Cursor, PAGE_ROWS, Scope, Table, page, time};
 use crate::{
     auth::Actor,
-    error::AppResult,
+    error::{AppError, AppResult},
     services::{
         audit::chain::{self, timestamp},
         membership::find_pool,
     },
+    signing,
     state::AppState,
 };
 
 const FORMAT: &str = "pools-audit-pack/2";
+
+/// A pack as it is sent: the body's bytes and their detached signature
+/// (see `crate::signing`).
+pub struct SignedPack {
+    pub body: Vec<u8>,
+    /// Ed25519 over exactly `body`, in standard base64.
+    pub signature: String,
+    pub key_id: String,
+}
+
+/// Builds the pack and signs its bytes with the platform's key.
+pub async fn signed(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<SignedPack> {
+    let pack = build(state, actor, pool_id).await?;
+    let body = serde_json::to_vec(&pack).map_err(AppError::internal)?;
+    Ok(SignedPack {
+        signature: state.pack_signer.sign(&body),
+        key_id: state.pack_signer.key_id().to_owned(),
+        body,
+    })
+}
 
 /// Builds the pack (the pool's admins and the parent's stewards and
 /// auditors, as for the pool's audit trail).
@@ -76,6 +97,12 @@ pub async fn build(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<
             "legalTemplateVersion": pool.legal_template_version,
             "currency": pool.currency, "createdAt": time(Some(pool.created_at)),
             "governance": pool.governance,
+        },
+        "signing": {
+            "algorithm": "Ed25519",
+            "keyId": state.pack_signer.key_id(),
+            "publicKeyUrl": format!("{}{}", state.public_url, signing::PUBLIC_KEY_PATH),
+            "signature": "detached: the Pools-Pack-Signature header of the response, over its body's exact bytes",
         },
         "rulesDocument": pool.rules_document,
         "register": register,
