@@ -2,14 +2,23 @@
 //! to check its history without the server, recomputed here from the
 //! README's recipes alone.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+    process::Command,
+};
 
+use entities::ledger_entry::{self, LedgerKind};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::{audit::Busy, helpers::TestApp};
 
-on_both_databases!(the_audit_pack_checks_out_without_the_server);
+on_both_databases!(
+    the_audit_pack_checks_out_without_the_server,
+    a_third_party_verifies_the_signed_pack_with_the_readme_and_the_key,
+);
 
 /// The fields of an event's hash, in the recipes' order, after the recipe's
 /// name and before its content (README, "The hash").
@@ -201,4 +210,115 @@ async fn the_audit_pack_checks_out_without_the_server(app: TestApp) {
     assert_eq!(refused.status(), 403);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+/// What `scripts/verify_pack.py` said about a pack: its exit code and output.
+fn verify_offline(dir: &Path, pack: &[u8], key: &Value, signature: &str) -> (i32, String) {
+    let pack_path = dir.join("pack.json");
+    let key_path = dir.join("key.json");
+    std::fs::write(&pack_path, pack).unwrap();
+    std::fs::write(&key_path, key.to_string()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/verify_pack.py");
+    let out = Command::new(crate::databases::pack_verifier_python())
+        .arg(script)
+        .arg(&pack_path)
+        .arg("--key")
+        .arg(&key_path)
+        .args(["--signature", signature])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// A pack as an auditor downloads it: its bytes and its signature header.
+async fn signed_pack(app: &TestApp, pool: &str, token: &str) -> (Vec<u8>, String) {
+    let res = download(app, pool, token).await;
+    assert_eq!(res.status(), 200);
+    let signature = res.headers()["pools-pack-signature"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (res.bytes().await.unwrap().to_vec(), signature)
+}
+
+async fn a_third_party_verifies_the_signed_pack_with_the_readme_and_the_key(app: TestApp) {
+    let b = Busy::new(app).await;
+    let app = b.app();
+    let dir = tempfile::tempdir().unwrap();
+    let key = pack_key(app).await;
+    let (pack, signature) = signed_pack(app, &b.p.pool, &b.p.w.auditor).await;
+    let events = serde_json::from_slice::<Value>(&pack).unwrap()["auditEvents"]
+        .as_array()
+        .unwrap()
+        .len();
+
+    let (code, said) = verify_offline(dir.path(), &pack, &key, &signature);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("ok    signature"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{events} events: every hash, content digest and pool link holds"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("6 ledger entries: each matches"), "{said}");
+
+    // One byte changed anywhere: the signature no longer holds.
+    let text = String::from_utf8(pack.clone()).unwrap();
+    let altered = text.replacen("Test Pool", "Test Poll", 1);
+    assert_ne!(altered, text);
+    let (code, said) = verify_offline(dir.path(), altered.as_bytes(), &key, &signature);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("FAIL  signature"), "{said}");
+
+    // An event's content changed, its hash left: the recipe finds it.
+    let mut doc: Value = serde_json::from_slice(&pack).unwrap();
+    doc["auditEvents"][1]["action"] = json!("member.forgiven");
+    let (code, said) = verify_offline(dir.path(), doc.to_string().as_bytes(), &key, &signature);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("do not give its hash"), "{said}");
+
+    // Another platform's key does not verify this platform's pack.
+    let stranger = json!({ "algorithm": "Ed25519", "publicKey": "3l++IxfNsAEyi8YN0Lw/f+UwncgSDg99TrFJvistMVc=" });
+    let (code, said) = verify_offline(dir.path(), &pack, &stranger, &signature);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("FAIL  signature"), "{said}");
+
+    // The server signs what its database holds: a ledger row edited there
+    // gives a pack that is signed, and whose books do not balance.
+    let edited = adjustment(app, &b.p.pool).await;
+    let backend = app.db.get_database_backend();
+    app.db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE ledger_entries SET amount_minor = 50000 WHERE id = $1",
+            [edited.into()],
+        ))
+        .await
+        .unwrap();
+    let (pack, signature) = signed_pack(app, &b.p.pool, &b.p.w.auditor).await;
+    let (code, said) = verify_offline(dir.path(), &pack, &key, &signature);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("ok    signature"), "{said}");
+    assert!(
+        said.contains(&format!("ledger entry {edited}: EDITED")),
+        "{said}"
+    );
+}
+
+/// The id of the pool's one adjustment.
+async fn adjustment(app: &TestApp, pool: &str) -> uuid::Uuid {
+    ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::PoolId.eq(uuid::Uuid::parse_str(pool).unwrap()))
+        .filter(ledger_entry::Column::Kind.eq(LedgerKind::Adjustment))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }
