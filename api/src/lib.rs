@@ -7,7 +7,7 @@
 // paths here, so the transport code names them as before.
 pub use service::{
     auth, catalogue, config, domain, error, limits, mail, outbound, payments, services, shutdown,
-    state,
+    signing, state,
 };
 
 pub mod db;

@@ -9,8 +9,15 @@ use migration::{Migrator, MigratorTrait};
 use tokio::net::TcpListener;
 
 use crate::{
-    catalogue::Catalogue, config::Config, db, outbound::GuardedClient, payments::StripeGateway,
-    routes, shutdown::ShutdownHandle, state::AppState,
+    catalogue::Catalogue,
+    config::Config,
+    db,
+    outbound::GuardedClient,
+    payments::StripeGateway,
+    routes,
+    shutdown::ShutdownHandle,
+    signing::{PackSigner, SigningSeed},
+    state::AppState,
 };
 
 pub struct Application {
@@ -56,6 +63,18 @@ impl Application {
         .map_err(|(setting, reason)| anyhow::anyhow!("{setting} {reason}"))?;
         let app_url = config.app_url.clone().unwrap_or_else(|| public_url.clone());
         let limits = Arc::new(crate::limits::Limits::new(&config));
+        let pack_signer = match &config.pack_signing_key {
+            Some(seed) => PackSigner::new(seed),
+            None => {
+                let signer = PackSigner::new(&SigningSeed::generate());
+                tracing::warn!(
+                    key_id = signer.key_id(),
+                    "PACK_SIGNING_KEY is unset: audit packs are signed with a key made for this run \
+                     only (production refuses to start without one)"
+                );
+                signer
+            }
+        };
         let state = AppState {
             mailer: Arc::new(mailer),
             app_url,
@@ -70,6 +89,7 @@ impl Application {
             http,
             signals: Default::default(),
             shutdown: Default::default(),
+            pack_signer: Arc::new(pack_signer),
         };
         Ok(Self {
             router: routes::router(state.clone()),

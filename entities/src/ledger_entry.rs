@@ -1,4 +1,5 @@
-//! One movement of a pool's money. Entries are never changed or deleted; a
+//! One movement of a pool's money. Entries are never changed or deleted (each
+//! is bound into the audit event that wrote it, see `ledger_binding`); a
 //! correction is an ADJUSTMENT entry.
 use sea_orm::entity::prelude::*;
 

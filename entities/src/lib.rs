@@ -17,6 +17,7 @@ pub mod formation;
 pub mod formation_founding_member;
 pub mod invitation;
 pub mod job;
+pub mod ledger_binding;
 pub mod ledger_entry;
 pub mod member_suspension;
 pub mod membership;

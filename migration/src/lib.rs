@@ -22,6 +22,7 @@ mod m20261208_000001_rules_versions;
 mod m20261208_000002_sanctions;
 mod m20261208_000003_pool_standing;
 mod m20261208_000004_pool_moves;
+mod m20261209_000001_ledger_bindings;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000002_sanctions::Migration),
             Box::new(m20261208_000003_pool_standing::Migration),
             Box::new(m20261208_000004_pool_moves::Migration),
+            Box::new(m20261209_000001_ledger_bindings::Migration),
         ]
     }
 }

@@ -95,6 +95,13 @@ INSERT INTO ledger_entries (id, pool_id, kind, amount_minor, currency, reference
     FROM bp, generate_series(1, :entries) i
   ) x;
 
+-- The seed writes no events for its entries: it marks them as a ledger
+-- written before binding would be (which only the migration may do).
+ALTER TABLE ledger_bindings DISABLE TRIGGER ledger_bindings_append_only;
+INSERT INTO ledger_bindings (ledger_entry_id, event_id)
+  SELECT l.id, NULL FROM ledger_entries l JOIN bp ON bp.id = l.pool_id;
+ALTER TABLE ledger_bindings ENABLE TRIGGER ledger_bindings_append_only;
+
 \echo proposals
 INSERT INTO proposals (id, pool_id, author_membership_id, title, body, kind, options, closes_at,
     quorum_percent, pass_threshold_percent, voting_rule, eligible_group_ids, status, outcome, closed_at,

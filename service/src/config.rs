@@ -44,6 +44,10 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// `AUTH_SECRET`: keys the hashes under which bearer tokens are stored.
     pub auth_secret: Secret,
+    /// `PACK_SIGNING_KEY`: the seed of the Ed25519 key that signs audit
+    /// packs. Required in production; unset in development, a key is made
+    /// at start (and packs verify only until the next one).
+    pub pack_signing_key: Option<crate::signing::SigningSeed>,
     /// `SESSION_TTL_HOURS`: how long a sign-in lasts.
     pub session_ttl: Duration,
     /// `REQUEST_TIMEOUT_SECS`: the longest a GraphQL request may run; the
@@ -234,6 +238,7 @@ impl Config {
             database_url,
             listen_addr,
             auth_secret: auth_secret(&s, environment)?,
+            pack_signing_key: pack_signing_key(&s, environment)?,
             session_ttl: s.secs("SESSION_TTL_HOURS", 3600, 720, 1, 24 * 365)?,
             request_timeout: s.secs("REQUEST_TIMEOUT_SECS", 1, 30, 1, 600)?,
             sign_in_max_failures: s.number("SIGN_IN_MAX_FAILURES", 5, 1, 1000)? as u32,
@@ -479,6 +484,34 @@ fn auth_secret(
     }
 }
 
+/// `PACK_SIGNING_KEY`: base64 of a 32-byte seed; required, and random
+/// looking, in production.
+fn pack_signing_key(
+    s: &Settings<impl Fn(&str) -> Option<String>>,
+    environment: Environment,
+) -> Result<Option<crate::signing::SigningSeed>, ConfigError> {
+    let production = environment == Environment::Production;
+    match s.text("PACK_SIGNING_KEY") {
+        Some(text) => {
+            let seed = crate::signing::SigningSeed::parse(&text)
+                .map_err(|reason| invalid("PACK_SIGNING_KEY", reason))?;
+            if production && !seed.looks_random() {
+                return Err(invalid(
+                    "PACK_SIGNING_KEY",
+                    "looks guessable (too few different bytes); make one with `openssl rand -base64 32`",
+                ));
+            }
+            Ok(Some(seed))
+        }
+        None if production => Err(invalid(
+            "PACK_SIGNING_KEY",
+            "is required when APP_ENV=production (audit packs are signed with it); \
+             make one with `openssl rand -base64 32`",
+        )),
+        None => Ok(None),
+    }
+}
+
 fn platform_admin_emails(
     s: &Settings<impl Fn(&str) -> Option<String>>,
 ) -> Result<Vec<String>, ConfigError> {
@@ -592,6 +625,11 @@ mod tests {
     }
 
     const SECRET: (&str, &str) = ("AUTH_SECRET", "0123456789abcdef0123456789abcdef");
+    /// A production pack signing key (base64 of 32 random bytes).
+    const PACK_KEY: (&str, &str) = (
+        "PACK_SIGNING_KEY",
+        "gfDrZ//VswLkcoBxLh4M/W6y92pDhru6pd3dICP4BqI=",
+    );
 
     #[test]
     fn defaults_are_the_embedded_database_on_port_8080() {
@@ -671,7 +709,7 @@ mod tests {
             assert_eq!(err.name, "AUTH_SECRET", "{weak} was accepted");
         }
         let strong = "q7Vt2pX9mKf3Lr8ZsW4nYb6HcJ1dGe5A0uTiOoPl";
-        let c = config(&[("APP_ENV", "production"), ("AUTH_SECRET", strong)]).unwrap();
+        let c = config(&[("APP_ENV", "production"), ("AUTH_SECRET", strong), PACK_KEY]).unwrap();
         assert!(!c.introspection && !c.graphiql);
         // Development keeps accepting any long enough secret.
         assert!(config(&[("AUTH_SECRET", &"a".repeat(32))]).is_ok());
@@ -683,12 +721,44 @@ mod tests {
         let c = config(&[
             ("APP_ENV", "production"),
             ("AUTH_SECRET", strong),
+            PACK_KEY,
             ("GRAPHQL_INTROSPECTION", "true"),
         ])
         .unwrap();
         assert!(c.introspection && !c.graphiql);
         let c = config(&[SECRET]).unwrap();
         assert!(c.introspection && c.graphiql);
+    }
+
+    #[test]
+    fn production_requires_a_random_pack_signing_key() {
+        let strong = ("AUTH_SECRET", "q7Vt2pX9mKf3Lr8ZsW4nYb6HcJ1dGe5A0uTiOoPl");
+        let production = ("APP_ENV", "production");
+        let err = config(&[production, strong]).unwrap_err();
+        assert_eq!(err.name, "PACK_SIGNING_KEY");
+        assert!(err.reason.contains("required"), "{err}");
+        // 32 bytes of base64, but all of them zero.
+        let zeros = (
+            "PACK_SIGNING_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        );
+        assert_eq!(
+            config(&[production, strong, zeros]).unwrap_err().name,
+            "PACK_SIGNING_KEY"
+        );
+        assert!(
+            config(&[production, strong, PACK_KEY])
+                .unwrap()
+                .pack_signing_key
+                .is_some()
+        );
+        // Development makes one at start when none is set, and takes any.
+        assert!(config(&[SECRET]).unwrap().pack_signing_key.is_none());
+        assert!(config(&[SECRET, zeros]).is_ok());
+        for bad in ["not base64!", "AAAA"] {
+            let err = config(&[SECRET, ("PACK_SIGNING_KEY", bad)]).unwrap_err();
+            assert_eq!(err.name, "PACK_SIGNING_KEY", "{bad}");
+        }
     }
 
     #[cfg(unix)]
@@ -731,6 +801,7 @@ mod tests {
         let c = config(&[
             ("APP_ENV", "production"),
             ("AUTH_SECRET", strong),
+            PACK_KEY,
             ("CORS_ALLOWED_ORIGINS", "https://app.example.org"),
         ])
         .unwrap();

@@ -16,4 +16,5 @@ pub mod outbound;
 pub mod payments;
 pub mod services;
 pub mod shutdown;
+pub mod signing;
 pub mod state;

@@ -6,7 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     catalogue::Catalogue, config::Config, limits::Limits, mail::Mailer, outbound::GuardedClient,
-    payments::StripeGateway, services::signals::Signals, shutdown::Shutdown,
+    payments::StripeGateway, services::signals::Signals, shutdown::Shutdown, signing::PackSigner,
 };
 
 #[derive(Clone)]
@@ -41,4 +41,6 @@ pub struct AppState {
     pub app_url: String,
     /// Triggered on SIGTERM: the worker stops claiming, WebSockets close.
     pub shutdown: Shutdown,
+    /// The platform's key that signs audit packs (`PACK_SIGNING_KEY`).
+    pub pack_signer: Arc<PackSigner>,
 }

@@ -24,6 +24,7 @@ on_both_databases!(
     settings: &[
         ("APP_ENV", "production"),
         ("AUTH_SECRET", "q7Vt2pX9mKf3Lr8ZsW4nYb6HcJ1dGe5A0uTiOoPl"),
+        ("PACK_SIGNING_KEY", "gfDrZ//VswLkcoBxLh4M/W6y92pDhru6pd3dICP4BqI="),
     ];
     production_allows_no_origin_by_default,
 );

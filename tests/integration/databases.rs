@@ -1,5 +1,6 @@
-//! What the tests need from outside their process, PostgreSQL and
-//! localstripe, and the PostgreSQL databases they run on.
+//! What the tests need from outside their process, PostgreSQL,
+//! localstripe, the mail server and a Python for the pack verifier, and
+//! the PostgreSQL databases they run on.
 //!
 //! A test never passes by skipping. When what it needs is missing, it fails,
 //! saying what is missing and how to provide it. A developer who means to
@@ -186,4 +187,32 @@ async fn migrated_template(base: &str) -> String {
     .await;
     admin.close().await.ok();
     name
+}
+
+/// The Python that runs `scripts/verify_pack.py` as a third party would:
+/// `TEST_PYTHON` (the test command sets it to its `.venv`, where it installs
+/// `cryptography`), else the project's `.venv` if there is one, else
+/// `python3`. Fails the test when that Python cannot verify Ed25519.
+pub fn pack_verifier_python() -> String {
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
+    let python = match std::env::var("TEST_PYTHON") {
+        Ok(python) if !python.is_empty() => python,
+        _ if std::path::Path::new(venv).exists() => venv.to_owned(),
+        _ => "python3".to_owned(),
+    };
+    let ready = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import cryptography.hazmat.primitives.asymmetric.ed25519",
+        ])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    assert!(
+        ready,
+        "this test runs scripts/verify_pack.py, which needs Python 3 with the `cryptography` \
+         package, and {python} has none. Run the README's test command, ./scripts/test, which \
+         installs it into .venv, or set TEST_PYTHON to a Python that has it (python3 -m venv \
+         .venv && .venv/bin/pip install cryptography)."
+    );
+    python
 }

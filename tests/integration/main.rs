@@ -18,6 +18,8 @@ mod accounts_mail;
 mod api_tokens;
 mod architecture;
 mod audit;
+mod audit_books;
+mod audit_pack;
 mod auditors;
 mod browsers;
 mod cluster;

@@ -219,6 +219,7 @@ async fn record(
         parent_entity_id: None,
         outcome: Outcome::Denied,
         changes: Map::new(),
+        ledger_entries: Vec::new(),
     }
     .with("mutation", call.name.as_str())
     .with(

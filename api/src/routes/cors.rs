@@ -31,6 +31,12 @@ pub fn layer(origins: &AllowedOrigins) -> CorsLayer {
             HeaderName::from_static("apollographql-client-name"),
             HeaderName::from_static("apollographql-client-version"),
         ])
-        .expose_headers([REQUEST_ID, header::RETRY_AFTER])
+        .expose_headers([
+            REQUEST_ID,
+            header::RETRY_AFTER,
+            // A frontend that downloads an audit pack keeps its signature.
+            HeaderName::from_static(crate::signing::SIGNATURE_HEADER),
+            HeaderName::from_static(crate::signing::KEY_ID_HEADER),
+        ])
         .max_age(PREFLIGHT_MAX_AGE)
 }

@@ -3,7 +3,7 @@
 //! pack as JSON. Bearer token as for GraphQL, with the same authorization.
 //!
 //! - `/exports/pools/{id}/register.csv`, `ledger.csv`, `audit-trail.csv`,
-//!   `audit-pack.json`
+//!   `audit-pack.json` (signed: see `signing`)
 //! - `/exports/parent-entities/{id}/register.csv`, `ledger.csv`,
 //!   `audit-trail.csv`
 
@@ -22,6 +22,7 @@ use crate::{
     error::AppError,
     request::{Peer, RequestId},
     services::exports::{self, Cursor, Scope, Table, pack},
+    signing,
     state::AppState,
 };
 
@@ -46,19 +47,36 @@ async fn pool_export(
         let context = context(&state, &request_id, &peer, &headers);
         let result = async {
             let actor = context.require_actor(&state).await?;
-            pack::build(&state, actor, id).await
+            pack::signed(&state, actor, id).await
         }
         .await;
         return match result {
-            Ok(pack) => {
-                let mut response = axum::Json(pack).into_response();
-                attach(&mut response, &format!("pool-{id}-audit-pack.json"));
-                response
-            }
+            Ok(pack) => signed_pack(pack, id),
             Err(e) => e.into_response(),
         };
     }
     export(state, request_id, peer, headers, Scope::Pool(id), &file).await
+}
+
+/// The pack's bytes, exactly as signed, with the signature beside them.
+fn signed_pack(pack: pack::SignedPack, id: Uuid) -> Response {
+    let mut response = pack.body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in [
+        (signing::SIGNATURE_HEADER, pack.signature),
+        (signing::KEY_ID_HEADER, pack.key_id),
+    ] {
+        // Base64 and hex digits: always a valid header value.
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    attach(&mut response, &format!("pool-{id}-audit-pack.json"));
+    response
 }
 
 async fn parent_export(

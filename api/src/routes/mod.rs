@@ -7,6 +7,7 @@ mod health;
 pub mod security;
 mod unsubscribe;
 mod webhooks;
+mod well_known;
 
 use std::time::Duration;
 
@@ -164,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(callbacks::routes(state.clone()))
         .merge(unsubscribe::routes(state.clone()))
+        .merge(well_known::routes(state.clone()))
         .merge(webhooks::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

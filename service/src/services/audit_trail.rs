@@ -11,7 +11,10 @@ use crate::{
     domain::{Check, SingleLineText},
     error::{AppError, AppResult, FieldError},
     services::{
-        audit::chain::{self, Checkpoint, Verification},
+        audit::{
+            books::{self, LedgerCheck},
+            chain::{self, Checkpoint, Verification},
+        },
         membership::{active_membership, find_pool},
         pagination::{Page, PageRequest, paginate},
     },
@@ -150,24 +153,36 @@ fn id_floor(at: DateTime<Utc>) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid()
 }
 
-/// Walks a parent entity's chain, whole or after a checkpoint (stewards
-/// and auditors).
+/// A chain's walk and its pools' ledgers checked against it.
+#[derive(Clone, Debug)]
+pub struct TrailVerification {
+    pub chain: Verification,
+    pub ledger: LedgerCheck,
+}
+
+/// Walks a parent entity's chain, whole or after a checkpoint, and checks
+/// its pools' ledgers against it, all of them or those after `ledger_after`
+/// (stewards and auditors). The two run side by side.
 pub async fn verify(
     state: &AppState,
     actor: &Actor,
     parent_entity_id: Uuid,
     since: Option<Checkpoint>,
-) -> AppResult<Verification> {
+    ledger_after: Option<Uuid>,
+) -> AppResult<TrailVerification> {
     if let Some(checkpoint) = &since {
         check_checkpoint(checkpoint)?;
     }
     permissions::require_steward_or_auditor(&state.db, parent_entity_id, actor.user_id).await?;
-    chain::verify(
-        &state.db,
-        &chain::chain_key(Some(parent_entity_id)),
-        since.as_ref(),
-    )
-    .await
+    let key = chain::chain_key(Some(parent_entity_id));
+    let (chain, ledger) = tokio::join!(
+        chain::verify(&state.db, &key, since.as_ref()),
+        books::verify(&state.db, parent_entity_id, ledger_after),
+    );
+    Ok(TrailVerification {
+        chain: chain?,
+        ledger: ledger?,
+    })
 }
 
 fn check_checkpoint(checkpoint: &Checkpoint) -> AppResult<()> {

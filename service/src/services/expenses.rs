@@ -1,7 +1,7 @@
 //! Expenses: submitted as proposals, paid by an admin once approved, and
 //! written to the ledger when paid.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entities::{
     expense::{self, ExpenseStatus},
     ledger_entry::{self, LedgerKind},
@@ -173,7 +173,8 @@ pub async fn mark_paid(
             ));
         }
     }
-    let now = Utc::now();
+    // Stored with microseconds on both databases, so digested the same way.
+    let now = Utc::now().trunc_subsecs(6);
     let reference = reference.into_inner();
     let entry = ledger_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -206,7 +207,8 @@ pub async fn mark_paid(
         Change::new(Action::ExpensePaid, "Expense", paid.id)
             .in_pool(&pool)
             .diff(&before, &paid)
-            .with("ledgerEntryId", entry.id.to_string()),
+            .with("ledgerEntryId", entry.id.to_string())
+            .books(&entry),
     )
     .await?;
     txn.commit().await?;

@@ -1,7 +1,8 @@
 //! The pool's money, open to every member: balances per currency and the
-//! entries behind them. Entries are only ever added.
+//! entries behind them. Entries are only ever added, each bound into the
+//! audit event that records it (`Change::books`).
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use entities::{
     ledger_entry::{self, LedgerKind},
     pool,
@@ -103,7 +104,8 @@ pub async fn adjust(
     else {
         return Err(check.into_error());
     };
-    let now = Utc::now();
+    // Stored with microseconds on both databases, so digested the same way.
+    let now = Utc::now().trunc_subsecs(6);
     let entry = ledger_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
@@ -125,7 +127,8 @@ pub async fn adjust(
         actor,
         Change::new(Action::LedgerAdjusted, "LedgerEntry", entry.id)
             .in_pool(&pool)
-            .created(&entry),
+            .created(&entry)
+            .books(&entry),
     )
     .await?;
     txn.commit().await?;

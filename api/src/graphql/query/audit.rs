@@ -50,20 +50,29 @@ impl AuditQuery {
     /// link (stewards and auditors). From its start, or `since` a
     /// checkpoint an earlier verification returned: a long chain is then
     /// verified in parts, each walk checking only what came after.
+    ///
+    /// Its pools' ledgers are checked against the events that recorded
+    /// them beside it, every entry at its row, up to 100,000 entries an
+    /// answer; `ledgerAfter` (a `ledger.resumeAfter` from an earlier answer)
+    /// goes on with the pools after that one.
     async fn verify_audit_trail(
         &self,
         ctx: &Context<'_>,
         parent_entity_id: ID,
         since: Option<AuditCheckpointInput>,
+        ledger_after: Option<ID>,
     ) -> Result<AuditTrailVerification> {
         let c = Ctx::of(ctx)?;
         let id = uuid!(parent_entity_id)?;
+        let ledger_after = uuid!(ledger_after)?;
         let since = since.map(|s| Checkpoint {
             seq: s.seq,
             hash: s.hash,
         });
-        Ok(audit_trail::verify(c.state, c.actor().await?, id, since)
-            .await?
-            .into())
+        Ok(
+            audit_trail::verify(c.state, c.actor().await?, id, since, ledger_after)
+                .await?
+                .into(),
+        )
     }
 }

@@ -9,9 +9,9 @@ use crate::{
         context::Ctx,
         ids::uuid,
         scalars::Json,
-        types::{User, loader_error},
+        types::{LedgerVerification, User, loader_error},
     },
-    services::{audit::chain::Verification, audit_trail::AuditFilter},
+    services::audit_trail::{AuditFilter, TrailVerification},
 };
 
 /// Who caused an audit event.
@@ -178,10 +178,12 @@ pub struct AuditCheckpointInput {
     pub hash: String,
 }
 
-/// The result of walking a parent entity's audit chain.
+/// The result of walking a parent entity's audit chain and checking its
+/// pools' ledgers against it.
 #[derive(SimpleObject)]
 pub struct AuditTrailVerification {
-    /// Whether every link holds.
+    /// Whether every link holds and every ledger entry checked matches the
+    /// event that recorded it (`ledger.valid`).
     pub valid: bool,
     /// Events checked before the first break (all of them when valid),
     /// after the checkpoint when one was given.
@@ -194,6 +196,8 @@ pub struct AuditTrailVerification {
     pub head_hash: String,
     /// The first broken link, if any.
     pub first_break: Option<AuditChainBreak>,
+    /// The pools' ledgers held against the events that recorded them.
+    pub ledger: LedgerVerification,
 }
 
 /// Where and why a chain stops checking out.
@@ -206,10 +210,11 @@ pub struct AuditChainBreak {
     pub problem: String,
 }
 
-impl From<Verification> for AuditTrailVerification {
-    fn from(v: Verification) -> Self {
+impl From<TrailVerification> for AuditTrailVerification {
+    fn from(TrailVerification { chain: v, ledger }: TrailVerification) -> Self {
+        let ledger = LedgerVerification::from(ledger);
         Self {
-            valid: v.first_break.is_none(),
+            valid: v.first_break.is_none() && ledger.valid,
             events_checked: v.events_checked,
             head_seq: v.head_seq,
             head_hash: v.head_hash,
@@ -218,6 +223,7 @@ impl From<Verification> for AuditTrailVerification {
                 event_id: b.event_id.map(|id| ID(id.to_string())),
                 problem: b.problem,
             }),
+            ledger,
         }
     }
 }

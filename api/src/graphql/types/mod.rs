@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod books;
 mod catalogue;
 mod contributions;
 mod events;
@@ -21,6 +22,7 @@ mod sanctions;
 
 pub use accounts::*;
 pub use audit::*;
+pub use books::*;
 pub use catalogue::*;
 pub use contributions::*;
 pub use events::*;

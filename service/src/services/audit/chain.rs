@@ -22,61 +22,36 @@ use sea_orm::{
     QuerySelect, Set, sea_query::OnConflict,
 };
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::services::change::{Author, Change};
+use crate::services::change::{Author, Change, json_sha256, ledger};
 pub use crate::services::change::{chain_key, timestamp};
 
 /// The `prevHash` of a chain's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The hash an event must carry, recomputed from its stored fields. The
-/// canonical JSON is written straight into the hasher: verifying a chain
-/// hashes every event, and building a JSON value for each cost more than
-/// the hashing itself.
+/// The hash an event must carry, recomputed from its stored fields.
 pub fn event_hash(e: &audit_event::Model) -> String {
-    hash_of(&Canonical(e))
+    json_sha256(&Canonical(e))
 }
 
 /// What an event's hash covers in place of its changes and client address
 /// (recipe 2).
 pub fn content_digest(salt: &str, changes: &str, client_address: Option<&str>) -> String {
-    hash_of(&(salt, changes, client_address))
-}
-
-fn hash_of(value: &impl serde::Serialize) -> String {
-    let mut hasher = HashWriter(Sha256::new());
-    serde_json::to_writer(&mut hasher, value)
-        .unwrap_or_else(|_| unreachable!("writing into a hasher cannot fail"));
-    hex::encode(hasher.0.finalize())
+    json_sha256(&(salt, changes, client_address))
 }
 
 /// Whether an unredacted event's values still match its digest (always
 /// true for recipe 1, whose hash covers the values themselves).
-fn content_intact(e: &audit_event::Model) -> bool {
+pub fn content_intact(e: &audit_event::Model) -> bool {
     match (&e.content_digest, &e.content_salt, e.redacted_at) {
         (None, _, _) | (Some(_), _, Some(_)) => true,
         (Some(digest), Some(salt), None) => {
             *digest == content_digest(salt, &e.changes, e.client_address.as_deref())
         }
         (Some(_), None, None) => false,
-    }
-}
-
-/// Bytes written are hashed (sha2 0.11 hashers are no `io::Write` themselves).
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -148,6 +123,13 @@ pub(super) async fn append(
         .one(db)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("audit chain head {key} vanished")))?;
+    let mut changes = change.changes;
+    if !change.ledger_entries.is_empty() {
+        changes.insert(
+            ledger::FIELD.to_owned(),
+            serde_json::to_value(&change.ledger_entries).map_err(AppError::internal)?,
+        );
+    }
     let pool_prev_hash = match change.pool_id {
         Some(pool_id) => Some(
             last_pool_hash(db, pool_id)
@@ -174,7 +156,7 @@ pub(super) async fn append(
         entity_id: change.entity_id,
         pool_id: change.pool_id,
         parent_entity_id: change.parent_entity_id,
-        changes: Value::Object(change.changes).to_string(),
+        changes: Value::Object(changes).to_string(),
         request_id: by.origin.request_id.clone(),
         client_address: by.origin.client_address.clone(),
         content_salt: Some(hex::encode(rand::random::<[u8; 16]>())),
@@ -479,6 +461,7 @@ impl Walk {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use sha2::{Digest, Sha256};
 
     /// The recipes as the README states them, built the plain way.
     fn reference_hash(e: &audit_event::Model) -> String {

@@ -5,12 +5,14 @@
 
 mod action;
 mod diff;
+pub mod ledger;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 pub use entities::audit_event::{ActorKind, Outcome};
-use entities::pool;
+use entities::{ledger_entry, pool};
 use serde::Serialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{Actor, Origin};
@@ -30,6 +32,30 @@ pub fn chain_key(parent_entity_id: Option<Uuid>) -> String {
 /// How the trail and the events write a time: RFC 3339, microseconds, UTC.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// SHA-256, in lower-case hex, of `value` as compact JSON. The JSON is
+/// written straight into the hasher: verifying a chain hashes every event,
+/// and building a JSON value for each cost more than the hashing itself.
+pub fn json_sha256(value: &impl Serialize) -> String {
+    let mut hasher = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut hasher, value)
+        .unwrap_or_else(|_| unreachable!("writing into a hasher cannot fail"));
+    hex::encode(hasher.0.finalize())
+}
+
+/// Bytes written are hashed (sha2 0.11 hashers are no `io::Write` themselves).
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Who caused a change.
@@ -96,6 +122,9 @@ pub struct Change {
     /// `{field: {before, after}}` for updates, `{field: {after}}` for
     /// creations, or other facts under their own names.
     pub changes: serde_json::Map<String, Value>,
+    /// The ledger entries the change wrote, bound into its event (see
+    /// [`ledger`]); only the [`ledger::BOOKING_ACTIONS`] have any.
+    pub ledger_entries: Vec<ledger::Binding>,
 }
 
 impl Change {
@@ -108,6 +137,7 @@ impl Change {
             parent_entity_id: None,
             outcome: Outcome::Succeeded,
             changes: Default::default(),
+            ledger_entries: Vec::new(),
         }
     }
 
@@ -134,6 +164,13 @@ impl Change {
     /// Every field of a new row.
     pub fn created<T: Serialize>(mut self, after: &T) -> Self {
         self.changes.extend(field_changes(None, Some(after)));
+        self
+    }
+
+    /// Binds a ledger entry the change wrote into its event: the event
+    /// then carries the entry's id and the digest of its columns as stored.
+    pub fn books(mut self, entry: &ledger_entry::Model) -> Self {
+        self.ledger_entries.push(ledger::Binding::of(entry));
         self
     }
 

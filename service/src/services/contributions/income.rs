@@ -1,7 +1,7 @@
 //! Writing contribution income to the ledger: the contribution, and the
 //! parent entity's share of it, once per payment reference.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entities::{
     ledger_entry::{self, LedgerKind},
     parent_entity, pool,
@@ -31,13 +31,15 @@ pub struct Payment<'a> {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// Records a paid contribution. Returns `false` when this reference was
-/// already recorded (a retried webhook, a second click).
+/// Records a paid contribution: the entries written (the contribution, and
+/// the parent's share if any), which the caller books into the event that
+/// records the payment; `None` when this reference was already recorded (a
+/// retried webhook, a second click).
 pub async fn record(
     db: &impl ConnectionTrait,
     pool: &pool::Model,
     payment: Payment<'_>,
-) -> AppResult<bool> {
+) -> AppResult<Option<Vec<ledger_entry::Model>>> {
     let Payment {
         amount,
         currency,
@@ -54,14 +56,16 @@ pub async fn record(
         .await?
         .is_some();
     if exists {
-        return Ok(false);
+        return Ok(None);
     }
     let basis_points = parent_entity::Entity::find_by_id(pool.parent_entity_id)
         .one(db)
         .await?
         .map_or(0, |p| p.parent_share_basis_points);
     let share = parent_share(amount, basis_points);
-    let now = Utc::now();
+    // Stored with microseconds on both databases, so digested the same way.
+    let now = Utc::now().trunc_subsecs(6);
+    let occurred_at = occurred_at.trunc_subsecs(6);
     let entry = |kind, amount, description: String| ledger_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
@@ -80,11 +84,13 @@ pub async fn record(
         }
         .to_owned()),
     };
-    entry(LedgerKind::Contribution, amount, description.to_owned())
-        .insert(db)
-        .await?;
+    let mut entries = vec![
+        entry(LedgerKind::Contribution, amount, description.to_owned())
+            .insert(db)
+            .await?,
+    ];
     if share > 0 {
-        entry(
+        let share = entry(
             LedgerKind::ParentShare,
             -share,
             format!(
@@ -95,8 +101,9 @@ pub async fn record(
         )
         .insert(db)
         .await?;
+        entries.push(share);
     }
-    Ok(true)
+    Ok(Some(entries))
 }
 
 #[cfg(test)]

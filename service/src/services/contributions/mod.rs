@@ -550,21 +550,23 @@ pub async fn mark_paid(
         recorded_by: Some(actor.user_id),
         occurred_at: Utc::now(),
     };
-    let recorded = income::record(&txn, &pool, payment).await?;
-    if !recorded {
+    let Some(entries) = income::record(&txn, &pool, payment).await? else {
         return Err(AppError::Conflict(format!(
             "a payment with reference {} is already in the ledger",
             reference.as_str()
         )));
-    }
+    };
     audit::record(
         &txn,
         actor,
-        Change::new(Action::ContributionPaid, "Contribution", c.id)
-            .in_pool(&pool)
-            .with("amount", c.amount)
-            .with("currency", c.currency.clone())
-            .with("reference", reference.as_str()),
+        entries.iter().fold(
+            Change::new(Action::ContributionPaid, "Contribution", c.id)
+                .in_pool(&pool)
+                .with("amount", c.amount)
+                .with("currency", c.currency.clone())
+                .with("reference", reference.as_str()),
+            Change::books,
+        ),
     )
     .await?;
     txn.commit().await?;

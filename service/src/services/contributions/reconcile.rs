@@ -517,9 +517,9 @@ impl Run<'_> {
             recorded_by: None,
             occurred_at: paid_at,
         };
-        if !income::record(&txn, pool, payment).await? {
+        let Some(entries) = income::record(&txn, pool, payment).await? else {
             return Ok(());
-        }
+        };
         self.found(
             &txn,
             Found {
@@ -535,11 +535,14 @@ impl Run<'_> {
         audit::record(
             &txn,
             Author::system(),
-            Change::new(Action::ContributionPaid, "Contribution", contribution)
-                .in_pool(pool)
-                .with("amount", amount)
-                .with("currency", currency)
-                .with("reference", invoice),
+            entries.iter().fold(
+                Change::new(Action::ContributionPaid, "Contribution", contribution)
+                    .in_pool(pool)
+                    .with("amount", amount)
+                    .with("currency", currency)
+                    .with("reference", invoice),
+                Change::books,
+            ),
         )
         .await?;
         txn.commit().await?;

@@ -502,17 +502,20 @@ async fn book_invoice(
         recorded_by: None,
         occurred_at: event.created,
     };
-    if !income::record(db, &pool, payment).await? {
+    let Some(entries) = income::record(db, &pool, payment).await? else {
         return Ok(false);
-    }
+    };
     audit::record(
         db,
         Author::system(),
-        Change::new(Action::ContributionPaid, "Contribution", c.id)
-            .in_pool(&pool)
-            .with("amount", paid)
-            .with("currency", currency.clone())
-            .with("reference", invoice_id),
+        entries.iter().fold(
+            Change::new(Action::ContributionPaid, "Contribution", c.id)
+                .in_pool(&pool)
+                .with("amount", paid)
+                .with("currency", currency.clone())
+                .with("reference", invoice_id),
+            Change::books,
+        ),
     )
     .await?;
     Ok(true)

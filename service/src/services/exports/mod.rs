@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// Rows per database query while streaming.
-const PAGE_ROWS: u64 = 1000;
+pub(super) const PAGE_ROWS: u64 = 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
