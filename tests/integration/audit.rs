@@ -17,6 +17,15 @@ const EVENT_FIELDS: &str =
     entityId poolId parentEntityId changes requestId clientAddress hash prevHash poolPrevHash
     contentSalt contentDigest redactedAt";
 
+/// The actions of every event the filter selects, oldest first.
+pub(crate) async fn actions(app: &TestApp, token: &str, input: Value) -> Vec<String> {
+    all_events(app, token, input)
+        .await
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Every event the filter selects, following the pages.
 pub(crate) async fn all_events(app: &TestApp, token: &str, input: Value) -> Vec<Value> {
     let query = format!(

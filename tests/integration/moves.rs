@@ -47,20 +47,7 @@ async fn decided(p: &PoolWorld, voters: &[&str], to: &str) -> String {
 }
 
 async fn trail(p: &PoolWorld, token: &str, parent: &str) -> Vec<String> {
-    let data = p
-        .app()
-        .ok(
-            Some(token),
-            "query($i: AuditEventsInput!) { auditEvents(input: $i, last: 100) { edges { node { action } } } }",
-            json!({ "i": { "parentEntityId": parent } }),
-        )
-        .await;
-    data["auditEvents"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["action"].as_str().unwrap().to_owned())
-        .collect()
+    crate::audit::actions(p.app(), token, json!({ "parentEntityId": parent })).await
 }
 
 async fn a_pool_moves_when_both_parents_agree(app: TestApp) {

@@ -433,17 +433,18 @@ impl Applying<'_, '_> {
     }
 
     fn percent(&mut self, field: &str, v: i32, min: i32, max: i32) -> bool {
-        let ok = (min..=max).contains(&v);
-        if !ok {
-            self.fail(field, format!("must be between {min} and {max}"));
-        }
-        ok
+        self.within(field, v, min, max, "")
     }
 
     fn days(&mut self, field: &str, v: i32, min: i32, max: i32) -> bool {
+        self.within(field, v, min, max, " days")
+    }
+
+    /// Whether `v` lies in `min..=max`; else an error in `unit`.
+    fn within(&mut self, field: &str, v: i32, min: i32, max: i32, unit: &str) -> bool {
         let ok = (min..=max).contains(&v);
         if !ok {
-            self.fail(field, format!("must be between {min} and {max} days"));
+            self.fail(field, format!("must be between {min} and {max}{unit}"));
         }
         ok
     }

@@ -70,7 +70,8 @@ struct Loaded {
     groups: Vec<stakeholder_group::Model>,
     members: HashMap<Uuid, u64>,
     scales: Vec<(sliding_scale::Interval, i64, i64)>,
-    version: i32,
+    /// The version in force.
+    current: RulesVersion,
     last_code_version: i32,
 }
 
@@ -127,7 +128,7 @@ impl Loaded {
             groups,
             members,
             scales,
-            version: current(db, pool.id).await?.version,
+            current: current(db, pool.id).await?,
             last_code_version,
         })
     }
@@ -188,7 +189,7 @@ pub async fn propose(
             document,
             needs_parent_approval,
         },
-        loaded.version,
+        loaded.current.version,
     ))
 }
 
@@ -311,10 +312,10 @@ async fn adopt(
     let template = template_of(catalogue, &pool)?;
     let policy = RulesChangePolicy::of(&loaded.parent);
     let base = p.rules_base_version.unwrap_or(0);
-    let lapse = if loaded.version != base {
+    let lapse = if loaded.current.version != base {
         Some(format!(
             "version {} of the rules was adopted while this change, proposed against version {base}, was open",
-            loaded.version
+            loaded.current.version
         ))
     } else {
         match change::apply(&loaded.state(template, &policy), &proposed.changes) {
@@ -342,9 +343,9 @@ async fn adopt(
     }
     let now = Utc::now();
     for change in &proposed.changes {
-        apply_to_groups(db, &pool, &loaded.groups, change, now).await?;
+        apply_to_groups(db, &pool, change, now).await?;
     }
-    let before = current(db, pool.id).await?;
+    let before = &loaded.current;
     let version = pool_rules_version::ActiveModel {
         id: Set(Uuid::now_v7()),
         pool_id: Set(pool.id),
@@ -386,7 +387,6 @@ async fn adopt(
 async fn apply_to_groups(
     db: &impl ConnectionTrait,
     pool: &pool::Model,
-    groups: &[stakeholder_group::Model],
     change: &RuleChange,
     now: chrono::DateTime<Utc>,
 ) -> AppResult<()> {
@@ -455,11 +455,6 @@ async fn apply_to_groups(
         }
         _ => {}
     }
-    debug_assert!(
-        change
-            .group_id()
-            .is_none_or(|id| groups.iter().any(|g| g.id == id))
-    );
     Ok(())
 }
 
