@@ -123,14 +123,21 @@ def check_signature(report, body, key, key_id, signature, pack):
 
 def check_events(report, pack):
     events = pack["auditEvents"]
-    chain_key = pack["chain"]["chainKey"]
+    # A pool that moved has events in the chain of each parent it was under.
+    chain_keys = pack["chain"].get("chainKeys") or [pack["chain"]["chainKey"]]
+    last_seq = {}
     previous = GENESIS
     bad = 0
     for e in events:
         where = f"event {e.get('seq')} ({e.get('id')})"
-        if not isinstance(e["seq"], int) or e["chainKey"] != chain_key:
-            report.fail(f"{where}: seq is not a number, or the event is not of this chain")
+        if not isinstance(e["seq"], int) or e["chainKey"] not in chain_keys:
+            report.fail(f"{where}: seq is not a number, or the event is not of the pack's chains")
             bad += 1
+        elif e["seq"] <= last_seq.get(e["chainKey"], 0):
+            report.fail(f"{where}: it comes after a later event of its chain")
+            bad += 1
+        else:
+            last_seq[e["chainKey"]] = e["seq"]
         if event_hash(e) != e["hash"]:
             report.fail(f"{where}: its fields do not give its hash")
             bad += 1

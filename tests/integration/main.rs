@@ -32,6 +32,7 @@ mod faults;
 mod formations;
 mod http;
 mod input;
+mod life_packs;
 mod links;
 mod media_types;
 mod migrations;

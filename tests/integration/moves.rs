@@ -24,7 +24,7 @@ async fn moves(p: &PoolWorld) -> Value {
 }
 
 /// Everyone agrees to moving the pool to `to`; answers the move's id.
-async fn decided(p: &PoolWorld, voters: &[&str], to: &str) -> String {
+pub(crate) async fn decided(p: &PoolWorld, voters: &[&str], to: &str) -> String {
     let data = p
         .app()
         .ok(

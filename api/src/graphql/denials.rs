@@ -220,6 +220,7 @@ async fn record(
         outcome: Outcome::Denied,
         changes: Map::new(),
         ledger_entries: Vec::new(),
+        arrives_from: None,
     }
     .with("mutation", call.name.as_str())
     .with(

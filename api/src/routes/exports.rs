@@ -6,6 +6,8 @@
 //!   `audit-pack.json` (signed: see `signing`)
 //! - `/exports/parent-entities/{id}/register.csv`, `ledger.csv`,
 //!   `audit-trail.csv`
+//! - `/exports/life-packs/{id}`: the signed pack an end-of-life step of a
+//!   pool sealed, as it was signed
 
 use axum::{
     Router,
@@ -21,7 +23,10 @@ use crate::{
     auth::RequestContext,
     error::AppError,
     request::{Peer, RequestId},
-    services::exports::{self, Cursor, Scope, Table, pack},
+    services::{
+        exports::{self, Cursor, Scope, Table, pack},
+        life_packs,
+    },
     signing,
     state::AppState,
 };
@@ -30,6 +35,7 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/exports/pools/{id}/{file}", get(pool_export))
         .route("/exports/parent-entities/{id}/{file}", get(parent_export))
+        .route("/exports/life-packs/{id}", get(life_pack))
         .with_state(state)
 }
 
@@ -51,15 +57,38 @@ async fn pool_export(
         }
         .await;
         return match result {
-            Ok(pack) => signed_pack(pack, id),
+            Ok(pack) => signed_pack(pack, &format!("pool-{id}-audit-pack.json")),
             Err(e) => e.into_response(),
         };
     }
     export(state, request_id, peer, headers, Scope::Pool(id), &file).await
 }
 
+/// A pack an end-of-life step sealed, as it was signed.
+async fn life_pack(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return not_found();
+    };
+    let context = context(&state, &request_id, &peer, &headers);
+    let result = async {
+        let actor = context.require_actor(&state).await?;
+        life_packs::download(&state, actor, id).await
+    }
+    .await;
+    match result {
+        Ok(pack) => signed_pack(pack, &format!("life-pack-{id}.json")),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// The pack's bytes, exactly as signed, with the signature beside them.
-fn signed_pack(pack: pack::SignedPack, id: Uuid) -> Response {
+fn signed_pack(pack: pack::SignedPack, file_name: &str) -> Response {
     let mut response = pack.body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -75,7 +104,7 @@ fn signed_pack(pack: pack::SignedPack, id: Uuid) -> Response {
             headers.insert(name, value);
         }
     }
-    attach(&mut response, &format!("pool-{id}-audit-pack.json"));
+    attach(&mut response, file_name);
     response
 }
 

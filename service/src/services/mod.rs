@@ -13,6 +13,7 @@ pub mod exports;
 pub mod formations;
 pub mod jobs;
 pub mod ledger;
+pub mod life_packs;
 pub mod membership;
 pub mod nodes;
 pub mod notifications;

@@ -11,6 +11,7 @@ use entities::{
     parent_entity, pool,
     pool::PoolStatus,
     pool_app,
+    pool_life_pack::LifeStep,
     pool_move::{self, Model as PoolMove, MoveStatus},
     proposal::{self, Outcome, ProposalKind},
 };
@@ -24,7 +25,7 @@ use crate::{
     error::{AppError, AppResult, FieldError},
     services::{
         audit::{self, Action, Change},
-        begin_write, lock,
+        begin_write, life_packs, lock,
         membership::{find_pool, require_reader_as},
         notifications::{self, StewardTask},
         pagination::{Page, PageArgs, paginate},
@@ -170,7 +171,7 @@ pub async fn agree(
     }
     let mut m = active.update(&txn).await?;
     if m.accepted_at.is_some() && m.released_at.is_some() {
-        m = complete(&txn, &state.catalogue, actor, m).await?;
+        m = complete(&txn, state, actor, m).await?;
     }
     txn.commit().await?;
     Ok(m)
@@ -180,7 +181,7 @@ pub async fn agree(
 /// have changed since the members decided.
 async fn complete(
     txn: &sea_orm::DatabaseTransaction,
-    catalogue: &Catalogue,
+    state: &AppState,
     actor: &Actor,
     m: PoolMove,
 ) -> AppResult<PoolMove> {
@@ -197,7 +198,7 @@ async fn complete(
             "the pool is no longer under the parent entity it was to leave".into(),
         ));
     }
-    let refused = refusals(txn, catalogue, &pool, m.to_parent_id, "moveId").await?;
+    let refused = refusals(txn, &state.catalogue, &pool, m.to_parent_id, "moveId").await?;
     if !refused.is_empty() {
         return Err(AppError::Conflict(format!(
             "the receiving parent no longer takes this pool: {}",
@@ -228,13 +229,23 @@ async fn complete(
             .with("toParentEntityId", m.to_parent_id.to_string()),
     )
     .await?;
-    audit::record(
+    let event = audit::record(
         txn,
         actor,
         Change::new(Action::PoolMoved, "Pool", after.id)
             .in_pool(&after)
+            .arriving_from(m.from_parent_id)
             .diff(&before, &after)
             .with("moveId", m.id.to_string()),
+    )
+    .await?;
+    life_packs::seal(
+        txn,
+        state,
+        &after,
+        m.from_parent_id,
+        LifeStep::Moved,
+        &event,
     )
     .await?;
     Ok(m)

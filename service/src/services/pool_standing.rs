@@ -8,6 +8,7 @@ use chrono::Utc;
 use entities::{
     membership::{self, MembershipStatus},
     pool::{self, PoolStatus},
+    pool_life_pack::LifeStep,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -18,7 +19,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         audit::{self, Action, Change},
-        begin_write, contributions, lock,
+        begin_write, contributions, life_packs, lock,
         membership::find_pool,
         notifications,
     },
@@ -37,6 +38,13 @@ impl Standing {
         match self {
             Self::Suspend => (PoolStatus::Active, PoolStatus::Suspended),
             Self::Reinstate => (PoolStatus::Suspended, PoolStatus::Active),
+        }
+    }
+
+    fn life_step(self) -> LifeStep {
+        match self {
+            Self::Suspend => LifeStep::Suspended,
+            Self::Reinstate => LifeStep::Reinstated,
         }
     }
 
@@ -88,12 +96,21 @@ pub async fn change(
     active.status_changed_at = Set(Some(now));
     active.updated_at = Set(now);
     let after = active.update(&txn).await?;
-    audit::record(
+    let event = audit::record(
         &txn,
         actor,
         Change::new(standing.action(), "Pool", after.id)
             .in_pool(&after)
             .diff(&before, &after),
+    )
+    .await?;
+    life_packs::seal(
+        &txn,
+        state,
+        &after,
+        after.parent_entity_id,
+        standing.life_step(),
+        &event,
     )
     .await?;
     // Collection stops with the pool and starts again with it, through

@@ -9,7 +9,7 @@ use crate::{
         context::Ctx,
         ids::uuid,
         loaders::prime_owned,
-        types::{Formation, FormationStatus, Pool, PoolMove, User, loader_error},
+        types::{Formation, FormationStatus, LifePack, Pool, PoolMove, User, loader_error},
     },
     services::{
         self,
@@ -180,6 +180,33 @@ impl ParentEntity {
         let page =
             services::pool_moves::of_parent(c.state, c.actor().await?, self.model.id, page).await?;
         Ok(connection(page, |m| m.id, PoolMove::from))
+    }
+
+    /// The signed audit packs of end-of-life steps taken while pools were
+    /// under this parent entity, those that moved away included, oldest
+    /// first (its stewards and auditors).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn life_packs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<LifePack>> {
+        let c = Ctx::of(ctx)?;
+        let page = crate::services::pagination::PageArgs::new(first, after, last, before);
+        let page =
+            services::life_packs::of_parent(c.state, c.actor().await?, self.model.id, page).await?;
+        Ok(connection(page, |p| p.id, LifePack::from))
     }
 
     /// The pools under this parent entity.

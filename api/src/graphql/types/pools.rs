@@ -12,7 +12,7 @@ use crate::{
         scalars::Json,
         types::{
             App, ApplicationStatus, CodeOfConduct, Contribution, ContributionInterval, Delegation,
-            DelegationList, Formation, Ledger, LegalTemplate, MemberSuspension,
+            DelegationList, Formation, Ledger, LegalTemplate, LifePack, MemberSuspension,
             MembershipApplication, Money, ParentEntity, PoolMove, PoolRules, Proposal,
             ProposalStatus, RegisterFilter, SlidingScale, Solidarity, User, delegations_of,
             loader_error, suspension_list, suspension_now,
@@ -486,6 +486,32 @@ impl Pool {
         let page =
             services::pool_moves::of_pool(c.state, c.actor().await?, &self.model, page).await?;
         Ok(connection(page, |m| m.id, PoolMove::from))
+    }
+    /// The signed audit packs the pool's end-of-life steps produced
+    /// (suspensions, reinstatements, moves, spin-out, dissolution), oldest
+    /// first, for those who may read its audit trail.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn life_packs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<LifePack>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page =
+            services::life_packs::of_pool(c.state, c.actor().await?, &self.model, page).await?;
+        Ok(connection(page, |p| p.id, LifePack::from))
     }
     /// The rules in force and every version adopted, for the pool's
     /// readers.

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::services::change::{Author, Change, json_sha256, ledger};
+use crate::services::change::{Action, Author, Change, json_sha256, ledger};
 pub use crate::services::change::{chain_key, timestamp};
 
 /// The `prevHash` of a chain's first event.
@@ -130,9 +130,14 @@ pub(super) async fn append(
             serde_json::to_value(&change.ledger_entries).map_err(AppError::internal)?,
         );
     }
+    // A pool's events are in the chain of the parent it is under; the
+    // first one after a move links back into the chain it left.
+    let pool_chain = change
+        .arrives_from
+        .map_or_else(|| key.clone(), |from| chain_key(Some(from)));
     let pool_prev_hash = match change.pool_id {
         Some(pool_id) => Some(
-            last_pool_hash(db, pool_id)
+            last_pool_hash(db, pool_id, &pool_chain)
                 .await?
                 .unwrap_or(GENESIS.to_owned()),
         ),
@@ -178,11 +183,19 @@ pub(super) async fn append(
     Ok(event)
 }
 
-async fn last_pool_hash(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<Option<String>> {
+/// The pool's last event in one chain. Within a chain a pool's events are
+/// in `seq` order; a pool that moved away and back has earlier events in
+/// the chain, but the ones since its return come after them.
+async fn last_pool_hash(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    chain: &str,
+) -> AppResult<Option<String>> {
     Ok(audit_event::Entity::find()
         .select_only()
         .column(audit_event::Column::Hash)
         .filter(audit_event::Column::PoolId.eq(pool_id))
+        .filter(audit_event::Column::ChainKey.eq(chain))
         .order_by_desc(audit_event::Column::Seq)
         .limit(1)
         .into_tuple::<String>()
@@ -240,6 +253,7 @@ pub async fn verify(
             expected_seq: 1,
             prev: GENESIS.to_owned(),
             pool_heads: HashMap::new(),
+            crossings: HashMap::new(),
         },
         Some(checkpoint) => match start_at(db, key, checkpoint).await? {
             Ok(walk) => walk,
@@ -256,8 +270,9 @@ pub async fn verify(
     let mut batch = verify_batch(db, key, walk.expected_seq).await?;
     loop {
         if since.is_some() {
-            walk.load_pool_heads(db, &batch).await?;
+            walk.load_pool_heads(db, key, &batch).await?;
         }
+        walk.load_crossings(db, key, &batch).await?;
         let done = (batch.len() as u64) < VERIFY_BATCH;
         let next_seq = batch.last().map_or(walk.expected_seq, |e| e.seq + 1);
         let (next, outcome) = tokio::join!(
@@ -323,6 +338,7 @@ async fn start_at(
         expected_seq: checkpoint.seq + 1,
         prev: checkpoint.hash.clone(),
         pool_heads: HashMap::new(),
+        crossings: HashMap::new(),
     }))
 }
 
@@ -348,6 +364,9 @@ struct Walk {
     prev: String,
     /// Each pool's last hash so far, to check the pools' own links.
     pool_heads: HashMap<Uuid, String>,
+    /// For the batch's `pool.moved` events, the event each links back to
+    /// in another chain: its hash, pool and chain.
+    crossings: HashMap<String, (Option<Uuid>, String)>,
 }
 
 impl Walk {
@@ -368,6 +387,7 @@ impl Walk {
     async fn load_pool_heads(
         &mut self,
         db: &impl ConnectionTrait,
+        key: &str,
         batch: &[audit_event::Model],
     ) -> AppResult<()> {
         let unknown: std::collections::BTreeSet<Uuid> = batch
@@ -380,18 +400,18 @@ impl Walk {
         }
         let backend = db.get_database_backend();
         let placeholders = (0..unknown.len())
-            .map(|i| format!("${}", i + 2))
+            .map(|i| format!("${}", i + 3))
             .collect::<Vec<_>>()
             .join(", ");
         // One probe of the (pool_id, seq) index per pool.
         let sql = format!(
             "SELECT p.id AS pool_id,
                     (SELECT e.hash FROM audit_events e
-                     WHERE e.pool_id = p.id AND e.seq <= $1
+                     WHERE e.pool_id = p.id AND e.chain_key = $2 AND e.seq <= $1
                      ORDER BY e.seq DESC LIMIT 1) AS hash
              FROM pools p WHERE p.id IN ({placeholders})"
         );
-        let mut values: Vec<sea_orm::Value> = vec![self.start_seq.into()];
+        let mut values: Vec<sea_orm::Value> = vec![self.start_seq.into(), key.into()];
         values.extend(unknown.iter().map(|id| sea_orm::Value::from(*id)));
         let rows = db
             .query_all_raw(sea_orm::Statement::from_sql_and_values(
@@ -408,6 +428,61 @@ impl Walk {
             }
         }
         Ok(())
+    }
+
+    /// A pool that moved into this chain links its first event here back
+    /// to its last one in the chain it left: those events are read, one
+    /// query a batch, so that the link can be held to an event of the same
+    /// pool elsewhere. That event's own chain vouches for it.
+    async fn load_crossings(
+        &mut self,
+        db: &impl ConnectionTrait,
+        key: &str,
+        batch: &[audit_event::Model],
+    ) -> AppResult<()> {
+        self.crossings.clear();
+        let links: Vec<&str> = batch
+            .iter()
+            .filter(|e| e.action == Action::PoolMoved.as_str())
+            .filter_map(|e| e.pool_prev_hash.as_deref())
+            .collect();
+        if links.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(String, Option<Uuid>, String)> = audit_event::Entity::find()
+            .select_only()
+            .column(audit_event::Column::Hash)
+            .column(audit_event::Column::PoolId)
+            .column(audit_event::Column::ChainKey)
+            .filter(audit_event::Column::Hash.is_in(links))
+            .filter(audit_event::Column::ChainKey.ne(key))
+            .into_tuple()
+            .all(db)
+            .await?;
+        self.crossings = rows
+            .into_iter()
+            .map(|(hash, pool, chain)| (hash, (pool, chain)))
+            .collect();
+        Ok(())
+    }
+
+    /// Whether `e`, a pool's event, links to the pool's previous one: in
+    /// this chain, or for the event that recorded its arrival, in the chain
+    /// it came from.
+    fn pool_link_holds(&self, pool_id: Uuid, e: &audit_event::Model) -> bool {
+        let expected = self
+            .pool_heads
+            .get(&pool_id)
+            .map_or(GENESIS, String::as_str);
+        let Some(link) = e.pool_prev_hash.as_deref() else {
+            return false;
+        };
+        link == expected
+            || (e.action == Action::PoolMoved.as_str()
+                && self
+                    .crossings
+                    .get(link)
+                    .is_some_and(|(pool, _)| *pool == Some(pool_id)))
     }
 
     /// Checks the next events in order; the first that fails, if any.
@@ -431,11 +506,7 @@ impl Walk {
                         .to_owned(),
                 )
             } else if let Some(pool_id) = e.pool_id {
-                let expected = self
-                    .pool_heads
-                    .get(&pool_id)
-                    .map_or(GENESIS, String::as_str);
-                (e.pool_prev_hash.as_deref() != Some(expected))
+                (!self.pool_link_holds(pool_id, e))
                     .then(|| "its link to the pool's previous event does not match".to_owned())
             } else {
                 None

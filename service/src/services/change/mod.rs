@@ -125,6 +125,9 @@ pub struct Change {
     /// The ledger entries the change wrote, bound into its event (see
     /// [`ledger`]); only the [`ledger::BOOKING_ACTIONS`] have any.
     pub ledger_entries: Vec<ledger::Binding>,
+    /// For a pool's first event under a new parent entity: the parent it
+    /// came from, in whose chain its previous event is.
+    pub arrives_from: Option<Uuid>,
 }
 
 impl Change {
@@ -138,7 +141,15 @@ impl Change {
             outcome: Outcome::Succeeded,
             changes: Default::default(),
             ledger_entries: Vec::new(),
+            arrives_from: None,
         }
+    }
+
+    /// The pool has just moved here from `parent_entity_id`: its event
+    /// links to the pool's last event in that parent's chain.
+    pub fn arriving_from(mut self, parent_entity_id: Uuid) -> Self {
+        self.arrives_from = Some(parent_entity_id);
+        self
     }
 
     /// The change happened in this pool (and so under its parent).

@@ -187,6 +187,16 @@ pub async fn page(
                  ORDER BY l.id LIMIT {limit}"
             )
         }
+        // A pool that moved has events in several chains, whose `seq` do
+        // not order them: its pages go by id (time-ordered), a chain's by seq.
+        Table::AuditTrail if matches!(scope, Scope::Pool(_)) => {
+            let after = id_after(&mut q, after, "e.id");
+            format!(
+                "SELECT e.* FROM audit_events e
+                 WHERE {scope_clause}{after}
+                 ORDER BY e.id LIMIT {limit}"
+            )
+        }
         Table::AuditTrail => {
             let after = match after {
                 Cursor::Seq(seq) => format!(" AND e.seq > {}", q.bind(seq)),
@@ -208,7 +218,13 @@ pub async fn page(
         let (record, cursor) = match table {
             Table::Register => register_record(r)?,
             Table::Ledger => ledger_record(r)?,
-            Table::AuditTrail => audit_record(r)?,
+            Table::AuditTrail => {
+                let (record, by_seq) = audit_record(r)?;
+                match scope {
+                    Scope::Pool(_) => (record, Cursor::Id(r.try_get("", "id")?)),
+                    Scope::ParentEntity(_) => (record, by_seq),
+                }
+            }
         };
         records.push(record);
         next = Some(cursor);

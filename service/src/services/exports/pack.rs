@@ -9,7 +9,7 @@
 //! recomputed from the pack as it is; ledger entries carry the columns of
 //! their digest (`pools-ledger/1`) the same way.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::Utc;
 use entities::{audit_chain_head, audit_event, ledger_binding, ledger_entry, proposal};
@@ -56,16 +56,27 @@ pub async fn signed(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult
 pub async fn build(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<Value> {
     let pool = find_pool(&state.db, pool_id).await?;
     crate::services::audit_trail::authorize(&state.db, actor, None, Some(pool.id)).await?;
+    compose(&state.db, state, &pool, None).await
+}
+
+/// The pack of `pool` as `db` sees it, naming the end-of-life step it seals
+/// when there is one. Whoever calls it has authorized the caller.
+pub async fn compose(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    pool: &entities::pool::Model,
+    life_step: Option<Value>,
+) -> AppResult<Value> {
     let scope = Scope::Pool(pool.id);
 
-    let register = all_rows(&state.db, scope, Table::Register).await?;
-    let ledger = ledger_entries(&state.db, pool.id).await?;
-    let events = events(&state.db, pool.id).await?;
+    let register = all_rows(db, scope, Table::Register).await?;
+    let ledger = ledger_entries(db, pool.id).await?;
+    let events = events(db, pool.id).await?;
 
     let proposals: Vec<Value> = proposal::Entity::find()
         .filter(proposal::Column::PoolId.eq(pool.id))
         .order_by_asc(proposal::Column::Id)
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
         .map(|p| {
@@ -80,14 +91,20 @@ pub async fn build(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<
         })
         .collect();
     let head = audit_chain_head::Entity::find_by_id(chain::chain_key(Some(pool.parent_entity_id)))
-        .one(&state.db)
+        .one(db)
         .await?;
+    let mut chain_keys: Vec<String> = Vec::new();
+    for key in events.iter().filter_map(|e| e["chainKey"].as_str()) {
+        if !chain_keys.iter().any(|k| k == key) {
+            chain_keys.push(key.to_owned());
+        }
+    }
     let pool_head = events
         .last()
         .and_then(|e| e["hash"].as_str())
         .unwrap_or(chain::GENESIS)
         .to_owned();
-    Ok(json!({
+    let mut pack = json!({
         "format": FORMAT,
         "generatedAt": time(Some(Utc::now())),
         "pool": {
@@ -110,48 +127,86 @@ pub async fn build(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<
         "proposals": proposals,
         "auditEvents": events,
         "chain": {
-            "hashRecipe": "SHA-256 in lower-case hex of the compact JSON array [\"pools-audit/2\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, contentDigest, requestId] of each event's fields as they are in this pack, where contentDigest is SHA-256 in lower-case hex of the compact JSON array [contentSalt, changes, clientAddress] (a redacted event keeps its contentDigest but not its salt, and its changes and clientAddress cannot be checked); an event whose contentDigest is null follows pools-audit/1: [\"pools-audit/1\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, changes, requestId, clientAddress]; each event's poolPrevHash is the previous event's hash in this pack (the first's is 64 zeros). The README gives the details.",
+            "hashRecipe": "SHA-256 in lower-case hex of the compact JSON array [\"pools-audit/2\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, contentDigest, requestId] of each event's fields as they are in this pack, where contentDigest is SHA-256 in lower-case hex of the compact JSON array [contentSalt, changes, clientAddress] (a redacted event keeps its contentDigest but not its salt, and its changes and clientAddress cannot be checked); an event whose contentDigest is null follows pools-audit/1: [\"pools-audit/1\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, changes, requestId, clientAddress]; each event's poolPrevHash is the previous event's hash in this pack (the first's is 64 zeros); each event's chainKey is one of chainKeys (a pool that moved has events in the chain of each parent it was under, in the order it joined them), and within one chain its events' seq increase. The README gives the details.",
             "ledgerRecipe": "each booking event's changes carry ledgerEntries: [{id, digest}], where digest is SHA-256 in lower-case hex of the compact JSON array [\"pools-ledger/1\", id, poolId, kind, amountMinor, currency, reference, description, expenseId, recordedBy, occurredAt, createdAt, category] of the entry's fields as they are in this pack; an entry with beforeBinding true was written before entries were bound and has no event",
             "chainKey": chain::chain_key(Some(pool.parent_entity_id)),
+            "chainKeys": chain_keys,
             "poolHeadHash": pool_head,
             "parentHeadSeq": head.as_ref().map(|h| h.seq),
             "parentHeadHash": head.map(|h| h.hash),
         },
-    }))
+    });
+    if let (Some(step), Some(fields)) = (life_step, pack.as_object_mut()) {
+        fields.insert("lifeStep".into(), step);
+    }
+    Ok(pack)
 }
 
-/// The pool's events in chain order, each as the recipes name its fields.
+/// The pool's events in the pool's own order, each as the recipes name its
+/// fields. A pool that moved has events in several chains, whose `seq` do
+/// not order them; each event's `poolPrevHash` does, so the pack follows
+/// those links from the first event. Events off that path (which only
+/// tampering makes) come after it, in id order, for the recipe to flag.
 async fn events(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut after = 0;
+    let mut all = Vec::new();
+    let mut after: Option<Uuid> = None;
     loop {
-        let page = audit_event::Entity::find()
+        let mut select = audit_event::Entity::find()
             .filter(audit_event::Column::PoolId.eq(pool_id))
-            .filter(audit_event::Column::Seq.gt(after))
-            .order_by_asc(audit_event::Column::Seq)
-            .limit(PAGE_ROWS)
-            .all(db)
-            .await?;
-        let full = page.len() as u64 == PAGE_ROWS;
-        for e in page {
-            after = e.seq;
-            out.push(json!({
-                "id": e.id, "chainKey": e.chain_key, "seq": e.seq,
-                "prevHash": e.prev_hash, "poolPrevHash": e.pool_prev_hash,
-                "occurredAt": timestamp(e.occurred_at), "actorKind": e.actor_kind,
-                "actorUserId": e.actor_user_id, "actorTokenId": e.actor_token_id,
-                "action": e.action, "outcome": e.outcome, "entityType": e.entity_type,
-                "entityId": e.entity_id, "poolId": e.pool_id, "parentEntityId": e.parent_entity_id,
-                "contentDigest": e.content_digest, "requestId": e.request_id,
-                "changes": e.changes, "clientAddress": e.client_address,
-                "contentSalt": e.content_salt, "redactedAt": e.redacted_at.map(timestamp),
-                "hash": e.hash,
-            }));
+            .order_by_asc(audit_event::Column::Id)
+            .limit(PAGE_ROWS);
+        if let Some(after) = after {
+            select = select.filter(audit_event::Column::Id.gt(after));
         }
+        let page = select.all(db).await?;
+        let full = page.len() as u64 == PAGE_ROWS;
+        after = page.last().map(|e| e.id);
+        all.extend(page);
         if !full {
-            return Ok(out);
+            break;
         }
     }
+    Ok(in_pool_order(all).into_iter().map(recipe_fields).collect())
+}
+
+/// Orders a pool's events by their links to each other, from the genesis
+/// hash; where two claim one predecessor, the earlier by chain and `seq`
+/// continues the path.
+fn in_pool_order(mut events: Vec<audit_event::Model>) -> Vec<audit_event::Model> {
+    events.sort_by(|a, b| (&a.chain_key, a.seq).cmp(&(&b.chain_key, b.seq)));
+    let mut next: HashMap<String, VecDeque<usize>> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        let link = e.pool_prev_hash.clone().unwrap_or_default();
+        next.entry(link).or_default().push_back(i);
+    }
+    let mut taken = vec![false; events.len()];
+    let mut order = Vec::with_capacity(events.len());
+    let mut link = chain::GENESIS.to_owned();
+    while let Some(i) = next.get_mut(&link).and_then(VecDeque::pop_front) {
+        taken[i] = true;
+        order.push(i);
+        link = events[i].hash.clone();
+    }
+    let mut rest: Vec<usize> = (0..events.len()).filter(|&i| !taken[i]).collect();
+    rest.sort_by_key(|&i| events[i].id);
+    order.extend(rest);
+    let mut slots: Vec<Option<audit_event::Model>> = events.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+fn recipe_fields(e: audit_event::Model) -> Value {
+    json!({
+        "id": e.id, "chainKey": e.chain_key, "seq": e.seq,
+        "prevHash": e.prev_hash, "poolPrevHash": e.pool_prev_hash,
+        "occurredAt": timestamp(e.occurred_at), "actorKind": e.actor_kind,
+        "actorUserId": e.actor_user_id, "actorTokenId": e.actor_token_id,
+        "action": e.action, "outcome": e.outcome, "entityType": e.entity_type,
+        "entityId": e.entity_id, "poolId": e.pool_id, "parentEntityId": e.parent_entity_id,
+        "contentDigest": e.content_digest, "requestId": e.request_id,
+        "changes": e.changes, "clientAddress": e.client_address,
+        "contentSalt": e.content_salt, "redactedAt": e.redacted_at.map(timestamp),
+        "hash": e.hash,
+    })
 }
 
 /// The pool's ledger in id order, each entry with the columns its digest
