@@ -29,6 +29,7 @@ pub mod payment_reconciliation_finding;
 pub mod pool;
 pub mod pool_app;
 pub mod pool_move;
+pub mod pool_spin_out;
 pub mod pool_rules_version;
 pub mod proposal;
 pub mod provisioning_callback;

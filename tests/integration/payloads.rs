@@ -44,12 +44,14 @@ on_both_databases!(settings: crate::events::QUICK;
 );
 
 /// Every event an endpoint may subscribe to.
-const EVENT_TYPES: [&str; 11] = [
+const EVENT_TYPES: [&str; 13] = [
     "formation.submitted",
     "pool.created",
     "pool.suspended",
     "pool.reinstated",
     "pool.moved",
+    "pool.spin_out_started",
+    "pool.spun_out",
     "member.joined",
     "member.left",
     "proposal.closed",

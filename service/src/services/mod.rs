@@ -22,6 +22,7 @@ pub mod parent_entities;
 pub mod policy;
 pub mod pool_moves;
 pub mod pool_standing;
+pub mod spin_outs;
 pub mod pools;
 pub mod proposals;
 pub mod provisioning;

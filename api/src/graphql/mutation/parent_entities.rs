@@ -30,7 +30,7 @@ impl ParentEntityMutation {
         input: RegisterParentEntityInput,
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
-        let input = RegisterInput::from(input);
+        let input = RegisterInput::try_from(input)?;
         Ok(ParentEntity::from(
             parent_entities::register(c.state, c.actor().await?, input).await?,
         ))

@@ -14,6 +14,7 @@ mod moves;
 mod node;
 mod parent_entities;
 mod pools;
+mod spin_outs;
 mod proposals;
 mod reconciliation;
 mod reports;
@@ -33,6 +34,7 @@ pub use moves::*;
 pub use node::*;
 pub use parent_entities::*;
 pub use pools::*;
+pub use spin_outs::*;
 pub use proposals::*;
 pub use reconciliation::*;
 pub use reports::*;
@@ -81,6 +83,7 @@ mod tests {
             eligible_group_ids: Some(vec![ID::from("x")]),
             rules_change: None,
             move_to: None,
+            spin_out: None,
         };
         assert_eq!(
             path_of(services::proposals::CreateInput::try_from(input)),

@@ -37,11 +37,15 @@ use crate::{
         OnConflict,
         pagination::{Page, PageRequest, paginate},
         policy::RulesChangePolicy,
+        spin_outs,
     },
     state::AppState,
 };
 
 pub struct RegisterInput {
+    /// The spin-out the entity is registering from: a pool that became an
+    /// entity of its own (its admins only).
+    pub spun_out_from: Option<Uuid>,
     pub name: String,
     pub jurisdiction: String,
     pub legal_form: String,
@@ -55,6 +59,19 @@ pub async fn register(
     actor: &Actor,
     input: RegisterInput,
 ) -> AppResult<parent_entity::Model> {
+    // Who may register from a spin-out is decided before the input is read.
+    let spun_out = match input.spun_out_from {
+        Some(id) => Some(
+            spin_outs::may_register_parent(
+                &state.db,
+                actor,
+                spin_outs::find(&state.db, id).await?,
+                id,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let mut check = Check::default();
     let name = check.field(SingleLineText::<2, 200>::parse(&input.name, "input.name"));
     let jurisdiction = check.field(Jurisdiction::parse(
@@ -72,6 +89,16 @@ pub async fn register(
     let key = registration_number
         .as_ref()
         .and_then(|n| check.field(registration_key(n.as_str(), "input.registrationNumber")));
+    // The entity takes the number its founders reported.
+    if let (Some(s), Some(given)) = (&spun_out, &key) {
+        let reported = s.registration_number.as_deref().unwrap_or_default();
+        if registration_key(reported, "input.registrationNumber").ok().as_ref() != Some(given) {
+            check.field::<()>(Err(FieldError::new(
+                "input.registrationNumber",
+                format!("must be the number reported for the spin-out: {reported}"),
+            )));
+        }
+    }
     let (Some(name), Some(jurisdiction), Some(legal_form), Some(registration_number), Some(key)) =
         (name, jurisdiction, legal_form, registration_number, key)
     else {
@@ -130,15 +157,18 @@ pub async fn register(
         )
     })?;
     let steward = roles::insert_first_steward(&txn, entity.id, &first_steward).await?;
-    audit::record(
-        &txn,
-        actor,
-        Change::new(Action::ParentEntityRegistered, "ParentEntity", entity.id)
-            .in_parent(entity.id)
-            .created(&entity)
-            .with("firstStewardRoleId", steward.id.to_string()),
-    )
-    .await?;
+    let mut change = Change::new(Action::ParentEntityRegistered, "ParentEntity", entity.id)
+        .in_parent(entity.id)
+        .created(&entity)
+        .with("firstStewardRoleId", steward.id.to_string());
+    if let Some(s) = spun_out {
+        // Checked again under the spin-out's lock: of two at once, one links.
+        let locked = spin_outs::find_locked(&txn, s.id).await?;
+        let s = spin_outs::may_register_parent(&txn, actor, locked, s.id).await?;
+        let s = spin_outs::link_parent(&txn, s, entity.id).await?;
+        change = change.with("spunOutFrom", s.id.to_string());
+    }
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(entity)
 }
