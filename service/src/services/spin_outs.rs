@@ -41,6 +41,7 @@ use crate::{
         },
         lock,
         membership::{active_membership, find_pool, require_reader_as},
+        parent_entities::{self, RegisterInput},
         pagination::{Page, PageArgs, paginate},
         pool_standing::status_name,
         proposals::{
@@ -385,6 +386,8 @@ pub async fn incorporation_pack(
     let document = json!({
         "format": PACK_FORMAT,
         "generatedAt": time(Some(Utc::now())),
+        // Signed as the audit pack is, and said the same way.
+        "signing": audit_pack["signing"].clone(),
         "spinOut": {
             "id": s.id, "poolId": s.pool_id, "proposalId": s.proposal_id, "status": s.status,
             "entityName": s.entity_name, "registrationNumber": s.registration_number,
@@ -408,7 +411,7 @@ pub async fn incorporation_pack(
 /// Before a parent entity registers from a spin-out: only an admin of its
 /// pool (`FORBIDDEN`; `NOT_FOUND` for who may not know it), and only once
 /// registered and not yet linked (`CONFLICT`). Answers the spin-out.
-pub async fn may_register_parent(
+async fn may_register_parent(
     db: &impl ConnectionTrait,
     actor: &Actor,
     s: Option<SpinOut>,
@@ -431,26 +434,35 @@ pub async fn may_register_parent(
     Ok(s)
 }
 
-/// Reads a spin-out (locked in `txn`) for [`may_register_parent`].
-pub async fn find_locked(
-    txn: &sea_orm::DatabaseTransaction,
-    id: Uuid,
-) -> AppResult<Option<SpinOut>> {
-    Ok(lock::<pool_spin_out::Entity>(txn, id).await?)
-}
-
-/// Reads a spin-out for [`may_register_parent`].
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<SpinOut>> {
-    Ok(pool_spin_out::Entity::find_by_id(id).one(db).await?)
-}
-
-/// Links the parent entity that registered from the spin-out.
-pub async fn link_parent(
-    db: &impl ConnectionTrait,
-    s: SpinOut,
-    parent_entity_id: Uuid,
-) -> AppResult<SpinOut> {
-    let mut active: pool_spin_out::ActiveModel = s.into();
-    active.parent_entity_id = Set(Some(parent_entity_id));
-    Ok(active.update(db).await?)
+/// The entity a pool spun out into registers on the platform as a parent
+/// entity (an admin of the pool, who becomes its first steward), with the
+/// registration number reported, and is linked to the spin-out. Who may is
+/// decided before the input is read, and again under the spin-out's lock:
+/// of two at once, one links.
+pub async fn register_parent(
+    state: &AppState,
+    actor: &Actor,
+    spin_out_id: Uuid,
+    input: RegisterInput,
+) -> AppResult<parent_entity::Model> {
+    let found = pool_spin_out::Entity::find_by_id(spin_out_id)
+        .one(&state.db)
+        .await?;
+    let s = may_register_parent(&state.db, actor, found, spin_out_id).await?;
+    let reported = s.registration_number.clone().unwrap_or_default();
+    parent_entities::register_linked(
+        state,
+        actor,
+        input,
+        Some(&reported),
+        async |txn, parent_entity_id| {
+            let locked = lock::<pool_spin_out::Entity>(txn, spin_out_id).await?;
+            let s = may_register_parent(txn, actor, locked, spin_out_id).await?;
+            let mut active: pool_spin_out::ActiveModel = s.into();
+            active.parent_entity_id = Set(Some(parent_entity_id));
+            let s = active.update(txn).await?;
+            Ok(Some(("spunOutFrom", s.id.to_string())))
+        },
+    )
+    .await
 }

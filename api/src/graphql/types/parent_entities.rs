@@ -503,17 +503,20 @@ pub struct RevokeParentEntityVerificationInput {
     pub reason: String,
 }
 
-impl TryFrom<RegisterParentEntityInput> for RegisterInput {
+/// The registration, and the spin-out it comes from when it does.
+impl TryFrom<RegisterParentEntityInput> for (RegisterInput, Option<uuid::Uuid>) {
     type Error = AppError;
     fn try_from(input: RegisterParentEntityInput) -> AppResult<Self> {
-        Ok(Self {
-            spun_out_from: uuid!(input.spun_out_from)?,
-            name: input.name,
-            jurisdiction: input.jurisdiction,
-            legal_form: input.legal_form,
-            registration_number: input.registration_number,
-            approval_policy: input.approval_policy.into(),
-        })
+        Ok((
+            RegisterInput {
+                name: input.name,
+                jurisdiction: input.jurisdiction,
+                legal_form: input.legal_form,
+                registration_number: input.registration_number,
+                approval_policy: input.approval_policy.into(),
+            },
+            uuid!(input.spun_out_from)?,
+        ))
     }
 }
 

@@ -19,7 +19,8 @@ use entities::{
     user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    EntityTrait,
     QueryFilter, QuerySelect, Set, Statement,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
@@ -37,15 +38,11 @@ use crate::{
         OnConflict,
         pagination::{Page, PageRequest, paginate},
         policy::RulesChangePolicy,
-        spin_outs,
     },
     state::AppState,
 };
 
 pub struct RegisterInput {
-    /// The spin-out the entity is registering from: a pool that became an
-    /// entity of its own (its admins only).
-    pub spun_out_from: Option<Uuid>,
     pub name: String,
     pub jurisdiction: String,
     pub legal_form: String,
@@ -59,19 +56,23 @@ pub async fn register(
     actor: &Actor,
     input: RegisterInput,
 ) -> AppResult<parent_entity::Model> {
-    // Who may register from a spin-out is decided before the input is read.
-    let spun_out = match input.spun_out_from {
-        Some(id) => Some(
-            spin_outs::may_register_parent(
-                &state.db,
-                actor,
-                spin_outs::find(&state.db, id).await?,
-                id,
-            )
-            .await?,
-        ),
-        None => None,
-    };
+    register_linked(state, actor, input, None, async |_, _| Ok(None)).await
+}
+
+/// A fact about where a registered entity comes from, for its audit event.
+pub type Origin = Option<(&'static str, String)>;
+
+/// [`register`] for an entity that comes from another object (a pool that
+/// spun out): its registration number must be `reported`, and `link`
+/// runs in the registration's transaction once the entity exists, saying
+/// where it comes from.
+pub async fn register_linked(
+    state: &AppState,
+    actor: &Actor,
+    input: RegisterInput,
+    reported: Option<&str>,
+    link: impl AsyncFnOnce(&DatabaseTransaction, Uuid) -> AppResult<Origin>,
+) -> AppResult<parent_entity::Model> {
     let mut check = Check::default();
     let name = check.field(SingleLineText::<2, 200>::parse(&input.name, "input.name"));
     let jurisdiction = check.field(Jurisdiction::parse(
@@ -90,15 +91,20 @@ pub async fn register(
         .as_ref()
         .and_then(|n| check.field(registration_key(n.as_str(), "input.registrationNumber")));
     // The entity takes the number its founders reported.
-    if let (Some(s), Some(given)) = (&spun_out, &key) {
-        let reported = s.registration_number.as_deref().unwrap_or_default();
-        if registration_key(reported, "input.registrationNumber").ok().as_ref() != Some(given) {
-            check.field::<()>(Err(FieldError::new(
-                "input.registrationNumber",
-                format!("must be the number reported for the spin-out: {reported}"),
-            )));
+    let key = match (reported, key) {
+        (Some(reported), Some(given)) => {
+            let same = registration_key(reported, "input.registrationNumber").ok();
+            check.field(if same.as_ref() == Some(&given) {
+                Ok(given)
+            } else {
+                Err(FieldError::new(
+                    "input.registrationNumber",
+                    format!("must be the number reported for the spin-out: {reported}"),
+                ))
+            })
         }
-    }
+        (_, key) => key,
+    };
     let (Some(name), Some(jurisdiction), Some(legal_form), Some(registration_number), Some(key)) =
         (name, jurisdiction, legal_form, registration_number, key)
     else {
@@ -161,12 +167,8 @@ pub async fn register(
         .in_parent(entity.id)
         .created(&entity)
         .with("firstStewardRoleId", steward.id.to_string());
-    if let Some(s) = spun_out {
-        // Checked again under the spin-out's lock: of two at once, one links.
-        let locked = spin_outs::find_locked(&txn, s.id).await?;
-        let s = spin_outs::may_register_parent(&txn, actor, locked, s.id).await?;
-        let s = spin_outs::link_parent(&txn, s, entity.id).await?;
-        change = change.with("spunOutFrom", s.id.to_string());
+    if let Some((name, value)) = link(&txn, entity.id).await? {
+        change = change.with(name, value);
     }
     audit::record(&txn, actor, change).await?;
     txn.commit().await?;

@@ -10,7 +10,6 @@ use entities::{
     membership::{self, MembershipStatus},
     parent_entity, pool,
     pool::PoolStatus,
-    pool_move::{self, MoveStatus},
     pool_spin_out::{self, SpinOutStatus},
     proposal::{self, Outcome, ProposalKind, ProposalStatus},
     stakeholder_group,
@@ -141,8 +140,9 @@ fn leaving_policy() -> ParentPolicy {
 
 /// Checks a `SPIN_OUT` proposal's choice against the pool as it stands:
 /// `VALIDATION` names an unknown, not standalone or unfitting template
-/// (each misfit) and a bad name; `CONFLICT` when a spin-out or a move is
-/// already under way. Answers the template and the name as stored.
+/// (each misfit) and a bad name; `CONFLICT` when a spin-out is already
+/// under way. (A pending move may stay pending: it cannot complete while
+/// the pool awaits its new entity's registration.) Answers the template and the name as stored.
 pub async fn check(
     db: &impl ConnectionTrait,
     catalogue: &Catalogue,
@@ -194,25 +194,8 @@ pub async fn check(
             return Err(AppError::Validation(refused));
         }
     };
-    refuse_while_under_way(db, pool.id).await?;
+    refuse_while_spinning_out(db, pool.id).await?;
     Ok((template_id, name.into_inner()))
-}
-
-/// `CONFLICT` while the pool is spinning out (a `SPIN_OUT` proposal open
-/// or a spin-out awaiting registration) or moving (a move pending).
-pub async fn refuse_while_under_way(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<()> {
-    refuse_while_spinning_out(db, pool_id).await?;
-    let moving = pool_move::Entity::find()
-        .filter(pool_move::Column::PoolId.eq(pool_id))
-        .filter(pool_move::Column::Status.eq(MoveStatus::Pending))
-        .one(db)
-        .await?;
-    if moving.is_some() {
-        return Err(AppError::Conflict(
-            "the pool is moving to another parent entity; decide that move first".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// `CONFLICT` while a `SPIN_OUT` proposal is open or a spin-out awaits
