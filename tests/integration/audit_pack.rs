@@ -213,7 +213,12 @@ async fn the_audit_pack_checks_out_without_the_server(app: TestApp) {
 }
 
 /// What `scripts/verify_pack.py` said about a pack: its exit code and output.
-pub(crate) fn verify_offline(dir: &Path, pack: &[u8], key: &Value, signature: &str) -> (i32, String) {
+pub(crate) fn verify_offline(
+    dir: &Path,
+    pack: &[u8],
+    key: &Value,
+    signature: &str,
+) -> (i32, String) {
     let pack_path = dir.join("pack.json");
     let key_path = dir.join("key.json");
     std::fs::write(&pack_path, pack).unwrap();

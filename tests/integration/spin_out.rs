@@ -119,7 +119,11 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
     }
     let (bob, _) = p.join("bob@example.org", "users").await;
     let res = create(spin_out_input(&p.pool, TEMPLATE, " ")).await;
-    assert_eq!(error_paths(&res), vec!["input.spinOut.entityName"], "{res:#}");
+    assert_eq!(
+        error_paths(&res),
+        vec!["input.spinOut.entityName"],
+        "{res:#}"
+    );
     let res = create(json!({ "poolId": p.pool, "title": "t", "kind": "SPIN_OUT" })).await;
     assert_eq!(error_paths(&res), vec!["input.spinOut"], "{res:#}");
 
@@ -142,10 +146,16 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
     let s = &waiting["spinOut"];
     assert_eq!(s["status"], "AWAITING_REGISTRATION");
     assert_eq!(s["legalTemplate"]["id"], TEMPLATE);
-    assert_eq!(s["openingBalances"], json!([{ "amount": 12345, "currency": "EUR" }]));
+    assert_eq!(
+        s["openingBalances"],
+        json!([{ "amount": 12345, "currency": "EUR" }])
+    );
     let rules = s["adaptedRules"].as_str().unwrap();
     assert!(rules.contains("**Cooperativa Nueva**"), "{rules}");
-    assert!(rules.contains("Registro de Sociedades Cooperativas"), "{rules}");
+    assert!(
+        rules.contains("Registro de Sociedades Cooperativas"),
+        "{rules}"
+    );
     // No second spin-out, no move, meanwhile.
     let res = create(spin_out_input(&p.pool, TEMPLATE, "Otra")).await;
     assert_eq!(error_code(&res), "CONFLICT", "{res:#}");
@@ -154,7 +164,8 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
         .app()
         .register_parent_with(&other_steward, "B-2026", "AUTOMATIC")
         .await;
-    let res = create(json!({ "poolId": p.pool, "title": "Move", "kind": "MOVE", "moveTo": other })).await;
+    let res =
+        create(json!({ "poolId": p.pool, "title": "Move", "kind": "MOVE", "moveTo": other })).await;
     assert_eq!(error_code(&res), "CONFLICT", "{res:#}");
 
     // The incorporation pack, signed as the audit pack is.
@@ -243,7 +254,12 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
         .unwrap_or_else(|| panic!("{ledger:#}"));
     assert_eq!(transfer["amount"]["amount"], -12345);
     assert_eq!(transfer["category"], "spin-out");
-    assert!(transfer["description"].as_str().unwrap().contains("Cooperativa Nueva"));
+    assert!(
+        transfer["description"]
+            .as_str()
+            .unwrap()
+            .contains("Cooperativa Nueva")
+    );
     let withdrawn = p
         .app()
         .ok(
@@ -281,7 +297,9 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
             .app()
             .gql(
                 Some(&p.w.steward),
-                &format!("mutation($id: ID!) {{ {m}(poolId: $id, reason: \"check\") {{ status }} }}"),
+                &format!(
+                    "mutation($id: ID!) {{ {m}(poolId: $id, reason: \"check\") {{ status }} }}"
+                ),
                 json!({ "id": p.pool }),
             )
             .await;
@@ -296,7 +314,10 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
         )
         .await;
     assert_eq!(
-        register["pool"]["register"]["edges"].as_array().unwrap().len(),
+        register["pool"]["register"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
         3
     );
     let verified = p
@@ -309,7 +330,12 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
         .await;
     assert_eq!(verified["verifyAuditTrail"]["valid"], true, "{verified:#}");
     assert_eq!(verified["verifyAuditTrail"]["ledger"]["findingCount"], 0);
-    let trail = crate::audit::actions(p.app(), &p.w.steward, json!({ "parentEntityId": p.w.parent })).await;
+    let trail = crate::audit::actions(
+        p.app(),
+        &p.w.steward,
+        json!({ "parentEntityId": p.w.parent }),
+    )
+    .await;
     for action in ["pool.spinOutStarted", "pool.spunOut"] {
         assert!(trail.contains(&action.to_owned()), "{action}: {trail:?}");
     }
@@ -320,11 +346,24 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
         json!({ "i": { "name": "Cooperativa Nueva", "jurisdiction": "ES", "legalForm": "sociedad cooperativa",
             "registrationNumber": number, "approvalPolicy": "AUTOMATIC", "spunOutFrom": id } })
     };
-    let res = p.app().gql(Some(&p.w.founder), REGISTER, register_input("X-1")).await;
-    assert_eq!(error_paths(&res), vec!["input.registrationNumber"], "{res:#}");
-    let res = p.app().gql(Some(&ada), REGISTER, register_input("F-12345678")).await;
+    let res = p
+        .app()
+        .gql(Some(&p.w.founder), REGISTER, register_input("X-1"))
+        .await;
+    assert_eq!(
+        error_paths(&res),
+        vec!["input.registrationNumber"],
+        "{res:#}"
+    );
+    let res = p
+        .app()
+        .gql(Some(&ada), REGISTER, register_input("F-12345678"))
+        .await;
     assert_eq!(error_code(&res), "FORBIDDEN", "{res:#}");
-    let res = p.app().gql(Some(&carol), REGISTER, register_input("F-12345678")).await;
+    let res = p
+        .app()
+        .gql(Some(&carol), REGISTER, register_input("F-12345678"))
+        .await;
     assert_eq!(error_code(&res), "NOT_FOUND", "{res:#}");
     let registered = p
         .app()
@@ -335,7 +374,10 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
     assert_eq!(parent["registrationNumber"], "F-12345678");
     let linked = spin_out(&p, &p.w.founder).await;
     assert_eq!(linked["spinOut"]["parentEntity"]["id"], parent["id"]);
-    let res = p.app().gql(Some(&p.w.founder), REGISTER, register_input("F-12345678")).await;
+    let res = p
+        .app()
+        .gql(Some(&p.w.founder), REGISTER, register_input("F-12345678"))
+        .await;
     assert_eq!(error_code(&res), "CONFLICT", "only once: {res:#}");
     let listed = p
         .app()
@@ -365,9 +407,18 @@ async fn only_the_founders_act_and_steps_come_in_order(app: TestApp) {
         let app = p.app();
         async move { app.gql(Some(&token), REPORT, body).await }
     };
-    assert_eq!(error_code(&report(eve.clone(), "N-1".to_owned()).await), "NOT_FOUND");
-    assert_eq!(error_code(&report(ada.clone(), "N-1".to_owned()).await), "FORBIDDEN");
-    assert_eq!(error_code(&report(p.w.steward.clone(), "N-1".to_owned()).await), "FORBIDDEN");
+    assert_eq!(
+        error_code(&report(eve.clone(), "N-1".to_owned()).await),
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        error_code(&report(ada.clone(), "N-1".to_owned()).await),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        error_code(&report(p.w.steward.clone(), "N-1".to_owned()).await),
+        "FORBIDDEN"
+    );
     assert_eq!(pack(p.app(), &id, &eve).await.status(), 404);
     assert_eq!(pack(p.app(), &id, &ada).await.status(), 403);
     let res = p
@@ -379,14 +430,25 @@ async fn only_the_founders_act_and_steps_come_in_order(app: TestApp) {
     // The entity registers as a parent only once reported registered.
     let register = json!({ "i": { "name": "Nueva", "jurisdiction": "ES", "legalForm": "sociedad cooperativa",
         "registrationNumber": "N-1", "spunOutFrom": id } });
-    let res = p.app().gql(Some(&p.w.founder), REGISTER, register.clone()).await;
+    let res = p
+        .app()
+        .gql(Some(&p.w.founder), REGISTER, register.clone())
+        .await;
     assert_eq!(error_code(&res), "CONFLICT", "{res:#}");
 
     // A bad number, then the report, then a second one.
     let res = report(p.w.founder.clone(), " ".to_owned()).await;
-    assert_eq!(error_paths(&res), vec!["input.registrationNumber"], "{res:#}");
+    assert_eq!(
+        error_paths(&res),
+        vec!["input.registrationNumber"],
+        "{res:#}"
+    );
     let res = report(p.w.founder.clone(), "N".repeat(65)).await;
-    assert_eq!(error_paths(&res), vec!["input.registrationNumber"], "{res:#}");
+    assert_eq!(
+        error_paths(&res),
+        vec!["input.registrationNumber"],
+        "{res:#}"
+    );
     let res = report(p.w.founder.clone(), "N-1".to_owned()).await;
     assert_eq!(
         res["data"]["reportSpinOutRegistered"]["status"], "REGISTERED",

@@ -81,10 +81,7 @@ async fn spin_out_export(
     }
     .await;
     match result {
-        Ok(pack) => signed_body(
-            pack,
-            &format!("spin-out-{id}-incorporation-pack.json"),
-        ),
+        Ok(pack) => signed_body(pack, &format!("spin-out-{id}-incorporation-pack.json")),
         Err(e) => e.into_response(),
     }
 }

@@ -22,7 +22,6 @@ pub mod parent_entities;
 pub mod policy;
 pub mod pool_moves;
 pub mod pool_standing;
-pub mod spin_outs;
 pub mod pools;
 pub mod proposals;
 pub mod provisioning;
@@ -30,6 +29,7 @@ pub mod reports;
 pub mod rules;
 pub mod runners;
 pub mod signals;
+pub mod spin_outs;
 pub mod webhooks;
 
 use sea_orm::{

@@ -8,8 +8,7 @@ use entities::{
     access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
     formation, invitation, ledger_entry, membership, parent_entity, parent_entity_role,
     payment_reconciliation_finding, pool, pool_app, pool_spin_out, proposal, sliding_scale,
-    stakeholder_group,
-    user, vote, webhook_delivery, webhook_endpoint,
+    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::{
     ConnectionTrait, EntityTrait,

@@ -41,8 +41,8 @@ use crate::{
         },
         lock,
         membership::{active_membership, find_pool, require_reader_as},
-        parent_entities::{self, RegisterInput},
         pagination::{Page, PageArgs, paginate},
+        parent_entities::{self, RegisterInput},
         pool_standing::status_name,
         proposals::{
             closing::withdraw_open,
@@ -159,9 +159,10 @@ pub async fn report_registered(
         .ok_or_else(|| access::not_found("spin-out", input.spin_out_id))?;
     visible(&txn, actor, &s).await?;
     require_founder(&txn, actor, &s).await?;
-    let number = SingleLineText::<1, 64>::parse(&input.registration_number, "input.registrationNumber")
-        .map_err(|e| AppError::Validation(vec![e]))?
-        .into_inner();
+    let number =
+        SingleLineText::<1, 64>::parse(&input.registration_number, "input.registrationNumber")
+            .map_err(|e| AppError::Validation(vec![e]))?
+            .into_inner();
     let name = match input.registered_name.as_deref() {
         Some(raw) => SingleLineText::<1, 200>::parse(raw, "input.registeredName")
             .map_err(|e| AppError::Validation(vec![e]))?
@@ -381,7 +382,9 @@ pub async fn incorporation_pack(
     let balances: Vec<Value> = opening(&state.db, &s)
         .await?
         .into_iter()
-        .map(|(currency, total)| json!({ "currency": currency, "amountMinor": total.0.to_string() }))
+        .map(
+            |(currency, total)| json!({ "currency": currency, "amountMinor": total.0.to_string() }),
+        )
         .collect();
     let document = json!({
         "format": PACK_FORMAT,

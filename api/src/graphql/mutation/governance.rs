@@ -7,8 +7,7 @@ use crate::{
         types::{
             CastVoteInput, CreateProposalInput, DelegateVoteInput, Delegation, Expense,
             LedgerEntry, MarkExpensePaidInput, Proposal, RecordLedgerAdjustmentInput,
-            ReportSpinOutRegisteredInput, RevokeDelegationInput, SpinOut, SubmitExpenseInput,
-            Vote,
+            ReportSpinOutRegisteredInput, RevokeDelegationInput, SpinOut, SubmitExpenseInput, Vote,
         },
     },
     services::{

@@ -14,12 +14,12 @@ mod moves;
 mod node;
 mod parent_entities;
 mod pools;
-mod spin_outs;
 mod proposals;
 mod reconciliation;
 mod reports;
 mod rules;
 mod sanctions;
+mod spin_outs;
 
 pub use accounts::*;
 pub use audit::*;
@@ -34,12 +34,12 @@ pub use moves::*;
 pub use node::*;
 pub use parent_entities::*;
 pub use pools::*;
-pub use spin_outs::*;
 pub use proposals::*;
 pub use reconciliation::*;
 pub use reports::*;
 pub use rules::*;
 pub use sanctions::*;
+pub use spin_outs::*;
 
 use std::sync::Arc;
 

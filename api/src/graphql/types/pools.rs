@@ -15,8 +15,7 @@ use crate::{
             DelegationList, Formation, Ledger, LegalTemplate, MemberSuspension,
             MembershipApplication, Money, ParentEntity, PoolMove, PoolRules, Proposal,
             ProposalStatus, RegisterFilter, SlidingScale, Solidarity, SpinOut, SpinOutOption, User,
-            delegations_of,
-            loader_error, suspension_list, suspension_now,
+            delegations_of, loader_error, suspension_list, suspension_now,
         },
     },
     services::{

@@ -11,9 +11,9 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            Expense, LegalTemplate, Member, ParentEntity, Pool, ProposedSpinOut, RuleChangeInput, RulesChange, StakeholderGroup,
-            load_member, load_parent, load_pool, loader_error, parse_changes, pool_model,
-            rules_change_of,
+            Expense, LegalTemplate, Member, ParentEntity, Pool, ProposedSpinOut, RuleChangeInput,
+            RulesChange, StakeholderGroup, load_member, load_parent, load_pool, loader_error,
+            parse_changes, pool_model, rules_change_of,
         },
     },
     services::{

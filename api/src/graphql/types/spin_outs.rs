@@ -149,10 +149,7 @@ impl From<Recommendation<'_>> for SpinOutOption {
             .map(|m| SpinOutProblem {
                 code: m.code,
                 message: m.message.clone(),
-                citation: m
-                    .fact
-                    .and_then(|f| r.template.cites(f))
-                    .map(str::to_owned),
+                citation: m.fact.and_then(|f| r.template.cites(f)).map(str::to_owned),
             })
             .collect();
         Self {

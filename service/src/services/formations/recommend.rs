@@ -61,9 +61,8 @@ pub fn rank<'a>(
     parent: &Parent<'_>,
 ) -> Vec<Recommendation<'a>> {
     let aims = objectives_of(facts);
-    let mut all: Vec<Recommendation<'a>> = templates
-        .map(|t| assess(facts, t, parent, &aims))
-        .collect();
+    let mut all: Vec<Recommendation<'a>> =
+        templates.map(|t| assess(facts, t, parent, &aims)).collect();
     all.sort_by(|a, b| {
         b.eligible
             .cmp(&a.eligible)
@@ -149,9 +148,7 @@ impl Assessment {
 
     /// The founders want investors by saying so or by having a group of them.
     fn investors(&mut self, t: &LegalTemplate, draft: &Facts<'_>) {
-        let wants_investors = draft
-            .finances
-            .is_some_and(|f| f.accepts_investor_members)
+        let wants_investors = draft.finances.is_some_and(|f| f.accepts_investor_members)
             || draft
                 .groups
                 .into_iter()
@@ -227,8 +224,7 @@ fn objectives_of(draft: &Facts<'_>) -> HashSet<Objective> {
             StakeholderKind::Other => false,
         };
     }
-    if draft.finances.is_some_and(|f| !f.distributes_surplus)
-    {
+    if draft.finances.is_some_and(|f| !f.distributes_surplus) {
         aims.insert(Objective::CommunityBenefit);
     }
     aims

@@ -19,9 +19,8 @@ use entities::{
     user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
-    EntityTrait,
-    QueryFilter, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;

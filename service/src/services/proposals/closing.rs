@@ -368,10 +368,7 @@ pub async fn withdraw_open(
             continue;
         }
         proposal::Entity::update_many()
-            .col_expr(
-                proposal::Column::Outcome,
-                Expr::value(Outcome::Withdrawn),
-            )
+            .col_expr(proposal::Column::Outcome, Expr::value(Outcome::Withdrawn))
             .filter(proposal::Column::Id.eq(p.id))
             .exec(db)
             .await?;

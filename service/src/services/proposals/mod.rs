@@ -4,9 +4,9 @@ pub mod appeals;
 pub mod closing;
 pub mod delegations;
 mod fields;
+pub mod spin_out;
 #[cfg(test)]
 mod stated;
-pub mod spin_out;
 pub mod tally;
 pub mod voting;
 
