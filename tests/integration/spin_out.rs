@@ -8,10 +8,12 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{TestApp, error_code, error_paths},
+    payloads::{assert_published_shape, event},
     pools::{PoolWorld, TWO_GROUPS},
+    stub::{Stub, verify},
 };
 
-on_both_databases!(
+on_both_databases!(settings: crate::events::QUICK;
     a_pool_spins_out_into_its_own_coop,
     only_the_founders_act_and_steps_come_in_order,
 );
@@ -85,6 +87,20 @@ async fn pack(app: &TestApp, id: &str, token: &str) -> reqwest::Response {
 async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
     let (ada, _) = p.join("ada@example.org", "workers").await;
+    // An integrator hears of each step.
+    let receiver = Stub::start().await;
+    let hook_secret = p
+        .app()
+        .ok(
+            Some(&p.w.steward),
+            "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { secret } }",
+            json!({ "i": { "parentEntityId": p.w.parent, "url": receiver.url,
+                "events": ["pool.spin_out_started", "pool.spun_out"] } }),
+        )
+        .await["createWebhookEndpoint"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Two members are too few for a Spanish co-operative, and the law says
     // where; only standalone templates are offered, those that fit first.
@@ -156,6 +172,13 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
         rules.contains("Registro de Sociedades Cooperativas"),
         "{rules}"
     );
+    let started = event(&receiver, "pool.spin_out_started", |e| {
+        e["data"]["id"] == p.pool
+    })
+    .await;
+    assert!(verify(&hook_secret, &started));
+    assert_published_shape(&started.body);
+    assert_eq!(started.body["data"]["status"], "ACTIVE");
     // No second spin-out, no move, meanwhile.
     let res = create(spin_out_input(&p.pool, TEMPLATE, "Otra")).await;
     assert_eq!(error_code(&res), "CONFLICT", "{res:#}");
@@ -216,6 +239,10 @@ async fn a_pool_spins_out_into_its_own_coop(app: TestApp) {
 
     let after = spin_out(&p, &ada).await;
     assert_eq!(after["status"], "SPUN_OUT");
+    let spun_out = event(&receiver, "pool.spun_out", |e| e["data"]["id"] == p.pool).await;
+    assert!(verify(&hook_secret, &spun_out));
+    assert_published_shape(&spun_out.body);
+    assert_eq!(spun_out.body["data"]["status"], "SPUN_OUT");
     assert!(
         after["statusReason"]
             .as_str()

@@ -214,8 +214,7 @@ pub async fn report_registered(
         change = change.books(entry);
     }
     audit::record(&txn, actor, change).await?;
-    // The members' contributions are canceled at Stripe here once
-    // `contributions::collection::cancel_in_pool` exists (another branch).
+    // Contributions are canceled at Stripe here: `contributions::collection::cancel_in_pool`.
     txn.commit().await?;
     Ok(s)
 }
