@@ -463,6 +463,27 @@ async fn only_the_founders_act_and_steps_come_in_order(app: TestApp) {
         .await;
     assert_eq!(error_code(&res), "CONFLICT", "{res:#}");
 
+    // Not while the parent has the pool suspended.
+    let standing = |m: &'static str| {
+        let app = p.app();
+        let steward = p.w.steward.clone();
+        let pool = p.pool.clone();
+        async move {
+            app.ok(
+                Some(&steward),
+                &format!(
+                    "mutation($id: ID!) {{ {m}(poolId: $id, reason: \"check\") {{ status }} }}"
+                ),
+                json!({ "id": pool }),
+            )
+            .await
+        }
+    };
+    standing("suspendPool").await;
+    let res = report(p.w.founder.clone(), "N-1".to_owned()).await;
+    assert_eq!(error_code(&res), "CONFLICT", "a suspended pool: {res:#}");
+    standing("reinstatePool").await;
+
     // A bad number, then the report, then a second one.
     let res = report(p.w.founder.clone(), " ".to_owned()).await;
     assert_eq!(
