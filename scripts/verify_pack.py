@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Verifies a pool's audit pack offline, from the README's recipes and the
-platform's public key alone: no server, no database, none of its code.
+platform's public key alone: no server, no database, none of its code. A
+spin-out's incorporation pack is checked the same way: its signature, then
+the audit pack it carries.
 
   python3 scripts/verify_pack.py PACK.json --key KEY (--signature SIG | --headers FILE)
 
@@ -214,6 +216,9 @@ def main():
         return 2
     report = Report()
     check_signature(report, body, key, key_id, signature, pack)
+    if pack.get("format") == "pools-incorporation-pack/1":
+        report.note("an incorporation pack: checking the audit pack it carries")
+        pack = pack.get("auditPack") or {}
     if pack.get("format") != "pools-audit-pack/2":
         report.fail(f"format {pack.get('format')!r}: this script reads pools-audit-pack/2")
         return 1

@@ -26,6 +26,10 @@ pub enum LedgerKind {
     Expense,
     #[sea_orm(string_value = "ADJUSTMENT")]
     Adjustment,
+    /// Funds leaving the pool for good, such as to the entity it spun out
+    /// into.
+    #[sea_orm(string_value = "TRANSFER_OUT")]
+    TransferOut,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

@@ -31,6 +31,7 @@ pub mod pool_app;
 pub mod pool_life_pack;
 pub mod pool_move;
 pub mod pool_rules_version;
+pub mod pool_spin_out;
 pub mod proposal;
 pub mod provisioning_callback;
 pub mod sign_in_failure;

@@ -23,6 +23,10 @@ pub enum PoolStatus {
     Dissolving,
     #[sea_orm(string_value = "DISSOLVED")]
     Dissolved,
+    /// It became a legal entity of its own; read-only, its register and
+    /// books kept.
+    #[sea_orm(string_value = "SPUN_OUT")]
+    SpunOut,
 }
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]

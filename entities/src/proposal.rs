@@ -36,6 +36,11 @@ pub enum ProposalKind {
     /// votes as a rules change.
     #[sea_orm(string_value = "MOVE")]
     Move,
+    /// Spinning the pool out into a legal entity of its own
+    /// (`spin_out_template_id`, `spin_out_entity_name`); votes as a rules
+    /// change.
+    #[sea_orm(string_value = "SPIN_OUT")]
+    SpinOut,
 }
 
 /// Where a rules change stands once proposed.
@@ -119,6 +124,9 @@ pub enum Outcome {
     NoQuorum,
     #[sea_orm(string_value = "BLOCKED")]
     Blocked,
+    /// Closed without a count: the pool ended (spun out) while it was open.
+    #[sea_orm(string_value = "WITHDRAWN")]
+    Withdrawn,
 }
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
@@ -159,6 +167,10 @@ pub struct Model {
     pub rules_change_status: Option<RulesChangeStatus>,
     /// A `MOVE` proposal's receiving parent entity.
     pub move_to_parent_id: Option<Uuid>,
+    /// A `SPIN_OUT` proposal's standalone legal template.
+    pub spin_out_template_id: Option<String>,
+    /// A `SPIN_OUT` proposal's name for the new entity.
+    pub spin_out_entity_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,7 @@ mod m20261208_000002_sanctions;
 mod m20261208_000003_pool_standing;
 mod m20261208_000004_pool_moves;
 mod m20261209_000001_ledger_bindings;
+mod m20261210_000002_spin_outs;
 mod m20261210_000003_life_packs;
 
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000003_pool_standing::Migration),
             Box::new(m20261208_000004_pool_moves::Migration),
             Box::new(m20261209_000001_ledger_bindings::Migration),
+            Box::new(m20261210_000002_spin_outs::Migration),
             Box::new(m20261210_000003_life_packs::Migration),
         ]
     }

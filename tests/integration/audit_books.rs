@@ -60,6 +60,7 @@ fn recompute_digest(e: &ledger_entry::Model) -> String {
         LedgerKind::ParentShare => "PARENT_SHARE",
         LedgerKind::Expense => "EXPENSE",
         LedgerKind::Adjustment => "ADJUSTMENT",
+        LedgerKind::TransferOut => "TRANSFER_OUT",
     };
     let canonical = json!([
         "pools-ledger/1",

@@ -395,6 +395,31 @@ impl Walk {
             .as_str()
             .unwrap()
             .to_owned();
+        // A spin-out the members decided, awaiting registration (three
+        // members fit the Spanish template).
+        p.join("walk-third@example.org", "workers").await;
+        let spin_proposal = app
+            .ok(Some(&founder), "mutation($i: CreateProposalInput!) { createProposal(input: $i) { id } }",
+                json!({ "i": { "poolId": p.pool, "title": "Spin out", "kind": "SPIN_OUT",
+                    "spinOut": { "legalTemplateId": crate::spin_out::TEMPLATE, "entityName": "Walk Coop" } } }))
+            .await["createProposal"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for voter in [&founder, &ann] {
+            p.vote(voter, &spin_proposal, "agree").await;
+        }
+        p.close(&founder, &spin_proposal).await;
+        let spin_out = app
+            .ok(
+                Some(&founder),
+                "query($id: ID!) { pool(id: $id) { spinOut { id } } }",
+                json!({ "id": p.pool }),
+            )
+            .await["pool"]["spinOut"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the walk's spin-out awaits registration"))
+            .to_owned();
         // A member suspended, so a suspension has an id to name.
         let suspension = app
             .ok(
@@ -412,6 +437,7 @@ impl Walk {
                 ("revokeSession.id", founders_session),
                 ("suspensionId", suspension),
                 ("moveId", pool_move),
+                ("spinOutId", spin_out),
                 ("parentEntityId", p.w.parent.clone()),
                 ("poolId", p.pool.clone()),
                 ("formationId", formation),

@@ -37,7 +37,7 @@ fn nodes(v: &Value) -> Vec<Value> {
         .collect()
 }
 
-async fn pool_packs(p: &PoolWorld, token: &str) -> Vec<Value> {
+pub(crate) async fn pool_packs(p: &PoolWorld, token: &str) -> Vec<Value> {
     nodes(
         &p.app()
             .ok(Some(token), POOL_PACKS, json!({ "id": p.pool }))
@@ -72,7 +72,7 @@ async fn fetch(app: &TestApp, path: &str, token: &str) -> (u16, Vec<u8>, Option<
 
 /// Downloads a pack, checks it is the one its record describes and that
 /// a third party verifies it offline, and answers its document.
-async fn verified(app: &TestApp, record: &Value, token: &str) -> Value {
+pub(crate) async fn verified(app: &TestApp, record: &Value, token: &str) -> Value {
     let path = record["downloadPath"].as_str().expect("bytes kept");
     let (status, body, signature) = fetch(app, path, token).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));

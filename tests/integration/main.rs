@@ -50,6 +50,7 @@ mod reconciliation;
 mod rules;
 mod sanctions;
 mod schema;
+mod spin_out;
 mod standing;
 mod stripe_proxy;
 mod stub;

@@ -44,12 +44,14 @@ on_both_databases!(settings: crate::events::QUICK;
 );
 
 /// Every event an endpoint may subscribe to.
-const EVENT_TYPES: [&str; 11] = [
+const EVENT_TYPES: [&str; 13] = [
     "formation.submitted",
     "pool.created",
     "pool.suspended",
     "pool.reinstated",
     "pool.moved",
+    "pool.spin_out_started",
+    "pool.spun_out",
     "member.joined",
     "member.left",
     "proposal.closed",
@@ -129,7 +131,7 @@ fn validator(kind: &str) -> jsonschema::Validator {
 
 /// A webhook event's body is valid against the schema of its type,
 /// published in `docs/webhooks/`.
-fn assert_published_shape(body: &Value) {
+pub(crate) fn assert_published_shape(body: &Value) {
     let kind = body["type"].as_str().expect("an event has a type");
     let errors: Vec<String> = validator(kind)
         .iter_errors(body)
@@ -263,7 +265,7 @@ async fn user_id(app: &TestApp, token: &str) -> Value {
 }
 
 /// The first webhook event of `kind` for which `which` holds.
-async fn event(receiver: &Stub, kind: &str, which: impl Fn(&Value) -> bool) -> Seen {
+pub(crate) async fn event(receiver: &Stub, kind: &str, which: impl Fn(&Value) -> bool) -> Seen {
     receiver
         .wait_for(1, |s| s.body["type"] == kind && which(&s.body))
         .await

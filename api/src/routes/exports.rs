@@ -6,6 +6,7 @@
 //!   `audit-pack.json` (signed: see `signing`)
 //! - `/exports/parent-entities/{id}/register.csv`, `ledger.csv`,
 //!   `audit-trail.csv`
+//! - `/exports/spin-outs/{id}/incorporation-pack.json` (signed the same way)
 //! - `/exports/life-packs/{id}`: the signed pack an end-of-life step of a
 //!   pool sealed, as it was signed
 
@@ -25,7 +26,7 @@ use crate::{
     request::{Peer, RequestId},
     services::{
         exports::{self, Cursor, Scope, Table, pack},
-        life_packs,
+        life_packs, spin_outs,
     },
     signing,
     state::AppState,
@@ -35,6 +36,7 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/exports/pools/{id}/{file}", get(pool_export))
         .route("/exports/parent-entities/{id}/{file}", get(parent_export))
+        .route("/exports/spin-outs/{id}/{file}", get(spin_out_export))
         .route("/exports/life-packs/{id}", get(life_pack))
         .with_state(state)
 }
@@ -57,11 +59,34 @@ async fn pool_export(
         }
         .await;
         return match result {
-            Ok(pack) => signed_pack(pack, &format!("pool-{id}-audit-pack.json")),
+            Ok(pack) => signed_pack(pack, id),
             Err(e) => e.into_response(),
         };
     }
     export(state, request_id, peer, headers, Scope::Pool(id), &file).await
+}
+
+/// A spin-out's incorporation pack, signed as an audit pack is.
+async fn spin_out_export(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    peer: Peer,
+    headers: HeaderMap,
+    Path((id, file)): Path<(String, String)>,
+) -> Response {
+    let (Some(id), "incorporation-pack.json") = (parse_id(&id), file.as_str()) else {
+        return not_found();
+    };
+    let context = context(&state, &request_id, &peer, &headers);
+    let result = async {
+        let actor = context.require_actor(&state).await?;
+        spin_outs::incorporation_pack(&state, actor, id).await
+    }
+    .await;
+    match result {
+        Ok(pack) => signed_body(pack, &format!("spin-out-{id}-incorporation-pack.json")),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// A pack an end-of-life step sealed, as it was signed.
@@ -82,13 +107,17 @@ async fn life_pack(
     }
     .await;
     match result {
-        Ok(pack) => signed_pack(pack, &format!("life-pack-{id}.json")),
+        Ok(pack) => signed_body(pack, &format!("life-pack-{id}.json")),
         Err(e) => e.into_response(),
     }
 }
 
 /// The pack's bytes, exactly as signed, with the signature beside them.
-fn signed_pack(pack: pack::SignedPack, file_name: &str) -> Response {
+fn signed_pack(pack: pack::SignedPack, id: Uuid) -> Response {
+    signed_body(pack, &format!("pool-{id}-audit-pack.json"))
+}
+
+fn signed_body(pack: pack::SignedPack, filename: &str) -> Response {
     let mut response = pack.body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -104,7 +133,7 @@ fn signed_pack(pack: pack::SignedPack, file_name: &str) -> Response {
             headers.insert(name, value);
         }
     }
-    attach(&mut response, file_name);
+    attach(&mut response, filename);
     response
 }
 

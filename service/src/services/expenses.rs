@@ -98,6 +98,7 @@ pub async fn submit(
             eligible_group_ids: None,
             rules_change: None,
             move_to: None,
+            spin_out: None,
         },
     )
     .await?;

@@ -30,6 +30,7 @@ pub mod reports;
 pub mod rules;
 pub mod runners;
 pub mod signals;
+pub mod spin_outs;
 pub mod webhooks;
 
 use sea_orm::{

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use entities::{
     access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
     formation, invitation, ledger_entry, membership, parent_entity, parent_entity_role,
-    payment_reconciliation_finding, pool, pool_app, proposal, sliding_scale, stakeholder_group,
-    user, vote, webhook_delivery, webhook_endpoint,
+    payment_reconciliation_finding, pool, pool_app, pool_spin_out, proposal, sliding_scale,
+    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::{
     ConnectionTrait, EntityTrait,
@@ -55,10 +55,11 @@ pub enum NodeKind {
     AuditEvent,
     AppProvisioner,
     PaymentReconciliationFinding,
+    SpinOut,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 23] = [
+    const ALL: [NodeKind; 24] = [
         NodeKind::User,
         NodeKind::ParentEntity,
         NodeKind::ParentEntityRole,
@@ -82,6 +83,7 @@ impl NodeKind {
         NodeKind::AuditEvent,
         NodeKind::AppProvisioner,
         NodeKind::PaymentReconciliationFinding,
+        NodeKind::SpinOut,
     ];
 
     /// The tag the lookup selects: the GraphQL type's name.
@@ -110,6 +112,7 @@ impl NodeKind {
             NodeKind::AuditEvent => "AuditEvent",
             NodeKind::AppProvisioner => "AppProvisioner",
             NodeKind::PaymentReconciliationFinding => "PaymentReconciliationFinding",
+            NodeKind::SpinOut => "SpinOut",
         }
     }
 
@@ -187,6 +190,9 @@ impl NodeKind {
                     tag,
                     ids,
                 )
+            }
+            NodeKind::SpinOut => {
+                from::<pool_spin_out::Entity>(db, pool_spin_out::Column::Id, tag, ids)
             }
         }
     }

@@ -13,6 +13,7 @@ use entities::{
     pool_app,
     pool_life_pack::LifeStep,
     pool_move::{self, Model as PoolMove, MoveStatus},
+    pool_spin_out::{self, SpinOutStatus},
     proposal::{self, Outcome, ProposalKind},
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -191,6 +192,16 @@ async fn complete(
     if pool.status != PoolStatus::Active {
         return Err(AppError::Conflict(
             "the pool is not active, so it cannot move now".into(),
+        ));
+    }
+    let spinning_out = pool_spin_out::Entity::find()
+        .filter(pool_spin_out::Column::PoolId.eq(pool.id))
+        .filter(pool_spin_out::Column::Status.eq(SpinOutStatus::AwaitingRegistration))
+        .one(txn)
+        .await?;
+    if spinning_out.is_some() {
+        return Err(AppError::Conflict(
+            "the pool is spinning out into an entity of its own, so it cannot move".into(),
         ));
     }
     if pool.parent_entity_id != m.from_parent_id {

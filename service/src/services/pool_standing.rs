@@ -135,5 +135,6 @@ pub fn status_name(status: PoolStatus) -> &'static str {
         PoolStatus::Suspended => "SUSPENDED",
         PoolStatus::Dissolving => "DISSOLVING",
         PoolStatus::Dissolved => "DISSOLVED",
+        PoolStatus::SpunOut => "SPUN_OUT",
     }
 }

@@ -10,8 +10,8 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
     access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
     invitation, ledger_entry, member_suspension, membership, parent_entity, parent_entity_role,
-    payment_reconciliation_finding, pool, pool_app, proposal, sliding_scale, stakeholder_group,
-    user, vote, webhook_delivery, webhook_endpoint,
+    payment_reconciliation_finding, pool, pool_app, pool_spin_out, proposal, sliding_scale,
+    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
 };
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
@@ -101,6 +101,7 @@ loaders! {
     expenses: ById<expense::Entity> = |s| ById::new(&s.db),
     ledger_entries: ById<ledger_entry::Entity> = |s| ById::new(&s.db),
     contributions: ById<contribution::Entity> = |s| ById::new(&s.db),
+    spin_outs: ById<pool_spin_out::Entity> = |s| ById::new(&s.db),
     /// The expense a proposal decides, by proposal id.
     expense_of_proposal: ByParent<expense::Entity> = |s| ByParent::new(&s.db),
     /// A pool's stakeholder groups, by pool id.
@@ -136,6 +137,7 @@ macro_rules! keyed {
 
 keyed!(
     user,
+    pool_spin_out,
     audit_event,
     app_provisioner,
     payment_reconciliation_finding,

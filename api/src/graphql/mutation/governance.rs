@@ -7,10 +7,13 @@ use crate::{
         types::{
             CastVoteInput, CreateProposalInput, DelegateVoteInput, Delegation, Expense,
             LedgerEntry, MarkExpensePaidInput, Proposal, RecordLedgerAdjustmentInput,
-            RevokeDelegationInput, SubmitExpenseInput, Vote,
+            ReportSpinOutRegisteredInput, RevokeDelegationInput, SpinOut, SubmitExpenseInput, Vote,
         },
     },
-    services::{self, expenses, ledger, proposals},
+    services::{
+        self, expenses, ledger, proposals,
+        spin_outs::{self, RegisteredInput},
+    },
 };
 
 #[derive(Default)]
@@ -28,6 +31,22 @@ impl GovernanceMutation {
         let input = proposals::CreateInput::try_from(input)?;
         Ok(Proposal::from(
             proposals::create(c.state, c.actor().await?, input).await?,
+        ))
+    }
+
+    /// Reports the entity a pool spins out into registered (the pool's
+    /// admins): in one step its funds are transferred out of the ledger,
+    /// its open proposals withdrawn, and the pool becomes `SPUN_OUT`,
+    /// read-only for good.
+    async fn report_spin_out_registered(
+        &self,
+        ctx: &Context<'_>,
+        input: ReportSpinOutRegisteredInput,
+    ) -> Result<SpinOut> {
+        let c = Ctx::of(ctx)?;
+        let input = RegisteredInput::try_from(input)?;
+        Ok(SpinOut::from(
+            spin_outs::report_registered(c.state, c.actor().await?, input).await?,
         ))
     }
 

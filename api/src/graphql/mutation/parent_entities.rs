@@ -15,6 +15,7 @@ use crate::{
         parent_entities::{self, PolicyInput, RegisterInput, RoleInput},
         pool_moves::{self, Side},
         pool_standing::{self, Standing},
+        spin_outs,
     },
 };
 
@@ -23,17 +24,22 @@ pub struct ParentEntityMutation;
 
 #[Object]
 impl ParentEntityMutation {
-    /// Registers a parent entity; you become its first steward.
+    /// Registers a parent entity; you become its first steward. With
+    /// `spunOutFrom`, the entity a pool spun out into registers (that
+    /// pool's admins, once the spin-out is reported registered, with the
+    /// number reported) and is linked to it.
     async fn register_parent_entity(
         &self,
         ctx: &Context<'_>,
         input: RegisterParentEntityInput,
     ) -> Result<ParentEntity> {
         let c = Ctx::of(ctx)?;
-        let input = RegisterInput::from(input);
-        Ok(ParentEntity::from(
-            parent_entities::register(c.state, c.actor().await?, input).await?,
-        ))
+        let (input, spun_out_from) = <(RegisterInput, _)>::try_from(input)?;
+        let actor = c.actor().await?;
+        Ok(ParentEntity::from(match spun_out_from {
+            Some(id) => spin_outs::register_parent(c.state, actor, id, input).await?,
+            None => parent_entities::register(c.state, actor, input).await?,
+        }))
     }
 
     /// Invites an email to a role at the parent entity. Stewards only. The

@@ -19,7 +19,7 @@ use crate::{
             ApiToken, App, AppProvisioner, AuditEvent, Contribution, Delegation, Expense,
             Formation, Invitation, LedgerEntry, LegalTemplate, Member, MembershipApplication, Node,
             ParentEntity, ParentEntityRole, PaymentReconciliationFinding, Pool, PoolApp, Proposal,
-            SlidingScale, StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
+            SlidingScale, SpinOut, StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
             loader_error,
         },
     },
@@ -239,6 +239,17 @@ async fn one(
                 id,
                 |d| d.pool_id,
                 |d| Node::Delegation(Delegation::from(d)),
+            )
+            .await?
+        }
+        NodeKind::SpinOut => {
+            in_pool(
+                c,
+                actor,
+                l.spin_outs(),
+                id,
+                |s| s.pool_id,
+                |s| Node::SpinOut(SpinOut::from(s)),
             )
             .await?
         }

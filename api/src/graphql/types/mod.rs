@@ -20,6 +20,7 @@ mod reconciliation;
 mod reports;
 mod rules;
 mod sanctions;
+mod spin_outs;
 
 pub use accounts::*;
 pub use audit::*;
@@ -40,6 +41,7 @@ pub use reconciliation::*;
 pub use reports::*;
 pub use rules::*;
 pub use sanctions::*;
+pub use spin_outs::*;
 
 use std::sync::Arc;
 
@@ -83,6 +85,7 @@ mod tests {
             eligible_group_ids: Some(vec![ID::from("x")]),
             rules_change: None,
             move_to: None,
+            spin_out: None,
         };
         assert_eq!(
             path_of(services::proposals::CreateInput::try_from(input)),

@@ -30,6 +30,9 @@ pub enum LedgerEntryKind {
     ParentShare,
     Expense,
     Adjustment,
+    /// Funds that left the pool for good, such as to the entity it spun
+    /// out into.
+    TransferOut,
 }
 
 // An expense: proposed, decided by vote, then paid.

@@ -6,7 +6,7 @@ use async_graphql::{ID, Interface};
 use super::{
     ApiToken, App, AppProvisioner, AuditEvent, Contribution, Delegation, Expense, Formation,
     Invitation, LedgerEntry, LegalTemplate, Member, MembershipApplication, ParentEntity,
-    ParentEntityRole, PaymentReconciliationFinding, Pool, PoolApp, Proposal, SlidingScale,
+    ParentEntityRole, PaymentReconciliationFinding, Pool, PoolApp, Proposal, SlidingScale, SpinOut,
     StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
 };
 
@@ -41,6 +41,7 @@ pub enum Node {
     AuditEvent(AuditEvent),
     AppProvisioner(AppProvisioner),
     PaymentReconciliationFinding(PaymentReconciliationFinding),
+    SpinOut(SpinOut),
     /// Catalogue entries, public, by their string ids.
     App(App),
     LegalTemplate(LegalTemplate),

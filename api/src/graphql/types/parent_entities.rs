@@ -9,7 +9,9 @@ use crate::{
         context::Ctx,
         ids::uuid,
         loaders::prime_owned,
-        types::{Formation, FormationStatus, LifePack, Pool, PoolMove, User, loader_error},
+        types::{
+            Formation, FormationStatus, LifePack, Pool, PoolMove, SpinOut, User, loader_error,
+        },
     },
     services::{
         self,
@@ -207,6 +209,47 @@ impl ParentEntity {
         let page =
             services::life_packs::of_parent(c.state, c.actor().await?, self.model.id, page).await?;
         Ok(connection(page, |p| p.id, LifePack::from))
+    }
+
+    /// The spin-outs of this parent entity's pools into entities of their
+    /// own, oldest first (its stewards and auditors).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn spin_outs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<SpinOut>> {
+        let c = Ctx::of(ctx)?;
+        let page = crate::services::pagination::PageArgs::new(first, after, last, before);
+        let page =
+            services::spin_outs::of_parent(c.state, c.actor().await?, self.model.id, page).await?;
+        Ok(connection(page, |s| s.id, SpinOut::from))
+    }
+
+    /// The spin-out this parent entity registered from, when it is a pool
+    /// that became an entity of its own; `null` otherwise, and for those
+    /// who may not read that pool.
+    async fn spun_out_from(&self, ctx: &Context<'_>) -> Result<Option<SpinOut>> {
+        let c = Ctx::of(ctx)?;
+        let Some(s) = services::spin_outs::of_new_parent(&c.state.db, self.model.id).await? else {
+            return Ok(None);
+        };
+        let actor = c.actor().await?;
+        Ok(services::spin_outs::visible(&c.state.db, actor, &s)
+            .await
+            .ok()
+            .map(|_| SpinOut::from(s)))
     }
 
     /// The pools under this parent entity.
@@ -427,6 +470,10 @@ pub struct RegisterParentEntityInput {
     pub registration_number: String,
     #[graphql(default_with = "ApprovalPolicy::Manual")]
     pub approval_policy: ApprovalPolicy,
+    /// A spin-out reported registered, when the entity registering is the
+    /// pool that spun out (its admins only): the entity is linked to it,
+    /// and `registrationNumber` must be the one reported.
+    pub spun_out_from: Option<ID>,
 }
 
 #[derive(InputObject)]
@@ -485,15 +532,20 @@ pub struct RevokeParentEntityVerificationInput {
     pub reason: String,
 }
 
-impl From<RegisterParentEntityInput> for RegisterInput {
-    fn from(input: RegisterParentEntityInput) -> Self {
-        Self {
-            name: input.name,
-            jurisdiction: input.jurisdiction,
-            legal_form: input.legal_form,
-            registration_number: input.registration_number,
-            approval_policy: input.approval_policy.into(),
-        }
+/// The registration, and the spin-out it comes from when it does.
+impl TryFrom<RegisterParentEntityInput> for (RegisterInput, Option<uuid::Uuid>) {
+    type Error = AppError;
+    fn try_from(input: RegisterParentEntityInput) -> AppResult<Self> {
+        Ok((
+            RegisterInput {
+                name: input.name,
+                jurisdiction: input.jurisdiction,
+                legal_form: input.legal_form,
+                registration_number: input.registration_number,
+                approval_policy: input.approval_policy.into(),
+            },
+            uuid!(input.spun_out_from)?,
+        ))
     }
 }
 

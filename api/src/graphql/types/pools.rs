@@ -14,8 +14,8 @@ use crate::{
             App, ApplicationStatus, CodeOfConduct, Contribution, ContributionInterval, Delegation,
             DelegationList, Formation, Ledger, LegalTemplate, LifePack, MemberSuspension,
             MembershipApplication, Money, ParentEntity, PoolMove, PoolRules, Proposal,
-            ProposalStatus, RegisterFilter, SlidingScale, Solidarity, User, delegations_of,
-            loader_error, suspension_list, suspension_now,
+            ProposalStatus, RegisterFilter, SlidingScale, Solidarity, SpinOut, SpinOutOption, User,
+            delegations_of, loader_error, suspension_list, suspension_now,
         },
     },
     services::{
@@ -80,6 +80,9 @@ pub enum PoolStatus {
     Suspended,
     Dissolving,
     Dissolved,
+    /// It became a legal entity of its own (see `spinOut`); read-only, its
+    /// register and books kept.
+    SpunOut,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -461,6 +464,29 @@ impl Pool {
     /// accept its version when they join.
     async fn code_of_conduct(&self) -> Option<CodeOfConduct> {
         services::membership::sanctions::code_of(&self.model).map(CodeOfConduct::from)
+    }
+    /// The catalogue's standalone legal templates the pool could spin out
+    /// under, held against its current groups, members and governance as a
+    /// formation's would be: those that fit first, then best fit (for its
+    /// readers).
+    async fn spin_out_options(&self, ctx: &Context<'_>) -> Result<Vec<SpinOutOption>> {
+        let c = Ctx::of(ctx)?;
+        Ok(
+            services::spin_outs::options(c.state, c.actor().await?, &self.model)
+                .await?
+                .into_iter()
+                .map(SpinOutOption::from)
+                .collect(),
+        )
+    }
+    /// The pool's current or last spin-out, for its readers.
+    async fn spin_out(&self, ctx: &Context<'_>) -> Result<Option<SpinOut>> {
+        let c = Ctx::of(ctx)?;
+        Ok(
+            services::spin_outs::of_pool(c.state, c.actor().await?, &self.model)
+                .await?
+                .map(SpinOut::from),
+        )
     }
     /// The pool's moves to other parent entities, oldest first, for its
     /// readers.

@@ -11,9 +11,9 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            Expense, Member, ParentEntity, Pool, RuleChangeInput, RulesChange, StakeholderGroup,
-            load_member, load_parent, load_pool, loader_error, parse_changes, pool_model,
-            rules_change_of,
+            Expense, LegalTemplate, Member, ParentEntity, Pool, ProposedSpinOut, RuleChangeInput,
+            RulesChange, StakeholderGroup, load_member, load_parent, load_pool, loader_error,
+            parse_changes, pool_model, rules_change_of,
         },
     },
     services::{
@@ -41,6 +41,10 @@ pub enum ProposalKind {
     /// Moving the pool to the parent entity in `moveTo`; passes as a rules
     /// change, then waits for both parents.
     Move,
+    /// Spinning the pool out into a legal entity of its own under the
+    /// standalone template in `spinOut`; passes as a rules change, then
+    /// waits for the new entity's registration.
+    SpinOut,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +61,8 @@ pub enum ProposalOutcome {
     Failed,
     NoQuorum,
     Blocked,
+    /// Closed without a count: the pool ended while it was open.
+    Withdrawn,
 }
 
 // A decision put to a pool's members.
@@ -202,6 +208,27 @@ impl Proposal {
             Some(id) => Ok(Some(ParentEntity::from(load_parent(ctx, id).await?))),
             None => Ok(None),
         }
+    }
+    /// For a spin-out: the standalone template chosen and the new entity's
+    /// name.
+    async fn spin_out(&self, ctx: &Context<'_>) -> Result<Option<ProposedSpinOut>> {
+        let (Some(template), Some(name)) = (
+            self.model.spin_out_template_id.as_deref(),
+            self.model.spin_out_entity_name.as_deref(),
+        ) else {
+            return Ok(None);
+        };
+        let c = Ctx::of(ctx)?;
+        Ok(Some(ProposedSpinOut {
+            legal_template: c
+                .state
+                .catalogue
+                .template(template)
+                .cloned()
+                .map(LegalTemplate::from),
+            legal_template_id: template.to_owned(),
+            entity_name: name.to_owned(),
+        }))
     }
     /// For a rules change: what it changes, the exact document it would
     /// adopt and its diff, and where it stands.
@@ -484,6 +511,21 @@ pub struct CreateProposalInput {
     /// For `MOVE` only: the parent entity the pool moves to. Its policy
     /// must allow the pool's template and apps.
     pub move_to: Option<ID>,
+    /// For `SPIN_OUT` only: the standalone template the pool incorporates
+    /// under (one of `pool.spinOutOptions` that fits) and the new entity's
+    /// name.
+    pub spin_out: Option<SpinOutInput>,
+}
+
+/// What a `SPIN_OUT` proposal chooses.
+#[derive(InputObject)]
+pub struct SpinOutInput {
+    /// A standalone (`INCORPORATED`) template of the catalogue that the
+    /// pool fits.
+    pub legal_template_id: String,
+    /// The name the new entity registers under: 1 to 200 characters on one
+    /// line.
+    pub entity_name: String,
 }
 
 impl TryFrom<CreateProposalInput> for proposals::CreateInput {
@@ -493,6 +535,12 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
         let eligible_group_ids = uuid!(input.eligible_group_ids)?;
         let rules_change = input.rules_change.map(parse_changes).transpose()?;
         let move_to = uuid!(input.move_to)?;
+        let spin_out = input
+            .spin_out
+            .map(|s| services::proposals::spin_out::SpinOutChoice {
+                legal_template_id: s.legal_template_id,
+                entity_name: s.entity_name,
+            });
         Ok(Self {
             pool_id: uuid!(input.pool_id)?,
             title: input.title,
@@ -506,6 +554,7 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
             eligible_group_ids,
             rules_change,
             move_to,
+            spin_out,
         })
     }
 }

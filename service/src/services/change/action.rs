@@ -101,6 +101,8 @@ actions! {
     PoolMoved = "pool.moved",
     PoolReinstated = "pool.reinstated",
     PoolReleased = "pool.released",
+    PoolSpinOutStarted = "pool.spinOutStarted",
+    PoolSpunOut = "pool.spunOut",
     PoolSuspended = "pool.suspended",
     ProposalClosed = "proposal.closed",
     ProposalCreated = "proposal.created",

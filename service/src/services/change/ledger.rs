@@ -31,6 +31,7 @@ pub const BOOKING_ACTIONS: &[Action] = &[
     Action::ContributionPaid,
     Action::ExpensePaid,
     Action::LedgerAdjusted,
+    Action::PoolSpunOut,
 ];
 
 /// One entry as its event records it.

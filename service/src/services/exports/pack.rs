@@ -43,7 +43,13 @@ pub struct SignedPack {
 /// Builds the pack and signs its bytes with the platform's key.
 pub async fn signed(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<SignedPack> {
     let pack = build(state, actor, pool_id).await?;
-    let body = serde_json::to_vec(&pack).map_err(AppError::internal)?;
+    sign(state, &pack)
+}
+
+/// A document's bytes and their signature by the platform's key, verified
+/// offline as an audit pack is.
+pub fn sign(state: &AppState, document: &Value) -> AppResult<SignedPack> {
+    let body = serde_json::to_vec(document).map_err(AppError::internal)?;
     Ok(SignedPack {
         signature: state.pack_signer.sign(&body),
         key_id: state.pack_signer.key_id().to_owned(),
@@ -248,6 +254,11 @@ async fn ledger_entries(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<V
             return Ok(out);
         }
     }
+}
+
+/// The pool's member register, as the export's rows keyed by its header.
+pub async fn register_rows(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<Vec<Value>> {
+    all_rows(db, Scope::Pool(pool_id), Table::Register).await
 }
 
 /// Every row of an export table, as objects keyed by its CSV header.

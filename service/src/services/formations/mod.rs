@@ -15,7 +15,7 @@ pub mod names;
 pub mod principles;
 pub mod recommend;
 pub mod steps;
-mod template_fit;
+pub mod template_fit;
 
 use std::collections::HashMap;
 

@@ -14,7 +14,7 @@ use crate::{
 use super::{
     draft::Draft,
     evaluate::{Problem, kind_name},
-    template_fit::{self, Parent},
+    template_fit::{self, Facts, Misfit, Parent},
 };
 
 pub struct Recommendation<'a> {
@@ -28,6 +28,8 @@ pub struct Recommendation<'a> {
     pub misfits: Vec<String>,
     /// The problems choosing it would give the formation.
     pub problems: Vec<Problem>,
+    /// The misfits themselves, each with the fact it conflicts with.
+    pub found: Vec<Misfit>,
 }
 
 /// Every template the parent allows, best first.
@@ -37,17 +39,30 @@ pub fn recommend<'a>(
     policy: &ParentPolicy,
     parent_jurisdiction: &str,
 ) -> Vec<Recommendation<'a>> {
-    let aims = objectives_of(draft);
     let parent = Parent {
         policy,
         jurisdiction: parent_jurisdiction,
     };
-    let mut all: Vec<Recommendation<'a>> = catalogue
-        .templates
-        .iter()
-        .filter(|t| policy.allows_template(&t.id))
-        .map(|t| assess(draft, t, &parent, &aims))
-        .collect();
+    rank(
+        &Facts::of(draft),
+        catalogue
+            .templates
+            .iter()
+            .filter(|t| policy.allows_template(&t.id)),
+        &parent,
+    )
+}
+
+/// `templates` held against `facts`, best first: those that fit, then by
+/// score, then by id.
+pub fn rank<'a>(
+    facts: &Facts<'_>,
+    templates: impl Iterator<Item = &'a LegalTemplate>,
+    parent: &Parent<'_>,
+) -> Vec<Recommendation<'a>> {
+    let aims = objectives_of(facts);
+    let mut all: Vec<Recommendation<'a>> =
+        templates.map(|t| assess(facts, t, parent, &aims)).collect();
     all.sort_by(|a, b| {
         b.eligible
             .cmp(&a.eligible)
@@ -58,12 +73,12 @@ pub fn recommend<'a>(
 }
 
 fn assess<'a>(
-    draft: &Draft,
+    draft: &Facts<'_>,
     t: &'a LegalTemplate,
     parent: &Parent<'_>,
     aims: &HashSet<Objective>,
 ) -> Recommendation<'a> {
-    let misfits = template_fit::misfits(draft, t, parent);
+    let misfits = template_fit::misfits_of(draft, t, parent);
     let mut a = Assessment::default();
     // The lines come in this order in the answer.
     a.jurisdiction(t, parent.jurisdiction);
@@ -79,7 +94,8 @@ fn assess<'a>(
         score,
         fits: a.fits,
         problems: misfits.iter().flat_map(|m| m.problems()).collect(),
-        misfits: misfits.into_iter().map(|m| m.message).collect(),
+        misfits: misfits.iter().map(|m| m.message.clone()).collect(),
+        found: misfits,
     }
 }
 
@@ -108,19 +124,18 @@ impl Assessment {
         }
     }
 
-    fn founders(&mut self, t: &LegalTemplate, draft: &Draft) {
-        if let (Some(min), Some(members)) = (t.min_founding_members, &draft.members)
-            && members.len() as u64 >= u64::from(min)
+    fn founders(&mut self, t: &LegalTemplate, draft: &Facts<'_>) {
+        if let (Some(min), Some(members)) = (t.min_founding_members, draft.members)
+            && members as u64 >= u64::from(min)
         {
             self.fits.push(format!(
-                "needs at least {min} founding members; you have {}",
-                members.len()
+                "needs at least {min} founding members; you have {members}"
             ));
         }
     }
 
-    fn group_kinds(&mut self, t: &LegalTemplate, draft: &Draft) {
-        let groups = draft.groups.as_deref().unwrap_or_default();
+    fn group_kinds(&mut self, t: &LegalTemplate, draft: &Facts<'_>) {
+        let groups = draft.groups.unwrap_or_default();
         for required in &t.required_stakeholder_kinds {
             if groups.iter().any(|g| g.kind == *required) {
                 self.fits.push(format!(
@@ -132,14 +147,11 @@ impl Assessment {
     }
 
     /// The founders want investors by saying so or by having a group of them.
-    fn investors(&mut self, t: &LegalTemplate, draft: &Draft) {
-        let wants_investors = draft
-            .finances
-            .as_ref()
-            .is_some_and(|f| f.accepts_investor_members)
+    fn investors(&mut self, t: &LegalTemplate, draft: &Facts<'_>) {
+        let wants_investors = draft.finances.is_some_and(|f| f.accepts_investor_members)
             || draft
                 .groups
-                .iter()
+                .into_iter()
                 .flatten()
                 .any(|g| g.kind == StakeholderKind::Investors);
         if wants_investors && t.investor_members_allowed == Some(true) {
@@ -148,8 +160,8 @@ impl Assessment {
         }
     }
 
-    fn finances(&mut self, t: &LegalTemplate, draft: &Draft) {
-        let Some(f) = &draft.finances else {
+    fn finances(&mut self, t: &LegalTemplate, draft: &Facts<'_>) {
+        let Some(f) = draft.finances else {
             return;
         };
         match (f.distributes_surplus, t.surplus_distribution) {
@@ -189,8 +201,8 @@ impl Assessment {
 }
 
 /// What the founders' choices say the co-op is for.
-fn objectives_of(draft: &Draft) -> HashSet<Objective> {
-    let groups = draft.groups.as_deref().unwrap_or_default();
+fn objectives_of(draft: &Facts<'_>) -> HashSet<Objective> {
+    let groups = draft.groups.unwrap_or_default();
     let kinds: HashSet<StakeholderKind> = groups
         .iter()
         .filter(|g| g.voting_weight > 0)
@@ -212,11 +224,7 @@ fn objectives_of(draft: &Draft) -> HashSet<Objective> {
             StakeholderKind::Other => false,
         };
     }
-    if draft
-        .finances
-        .as_ref()
-        .is_some_and(|f| !f.distributes_surplus)
-    {
+    if draft.finances.is_some_and(|f| !f.distributes_surplus) {
         aims.insert(Objective::CommunityBenefit);
     }
     aims

@@ -6,7 +6,7 @@
 use entities::stakeholder_group::StakeholderKind;
 
 use crate::{
-    catalogue::{LegalTemplate, SurplusDistribution, TemplateKind, VotingRule},
+    catalogue::{Fact, LegalTemplate, SurplusDistribution, TemplateKind, VotingRule},
     domain::format_minor,
     services::policy::ParentPolicy,
 };
@@ -25,6 +25,9 @@ pub struct Misfit {
     /// The other step the conflict involves, and where in it; the
     /// template's own step is always involved.
     pub also: Option<(FormationStep, String)>,
+    /// The fact of the template it conflicts with, when the template knows
+    /// one (and may cite the article that sets it).
+    pub fact: Option<Fact>,
 }
 
 impl Misfit {
@@ -49,19 +52,45 @@ pub struct Parent<'a> {
     pub jurisdiction: &'a str,
 }
 
+/// What a template is held against: a formation's answers so far, or a
+/// pool as it stands (its groups, active members and governance). `None`
+/// is a fact not known yet, which conflicts with nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    pub groups: Option<&'a [DraftGroup]>,
+    /// How many founding members (of a pool: its active members).
+    pub members: Option<usize>,
+    pub finances: Option<&'a FinancialProfile>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn of(draft: &'a Draft) -> Self {
+        Self {
+            groups: draft.groups.as_deref(),
+            members: draft.members.as_ref().map(Vec::len),
+            finances: draft.finances.as_ref(),
+        }
+    }
+}
+
 /// Everything in `draft` that choosing `t` would conflict with, in a stable
 /// order; empty when the template fits. A step not answered yet conflicts
 /// with nothing: it is missing, which its own step says.
 pub fn misfits(draft: &Draft, t: &LegalTemplate, parent: &Parent<'_>) -> Vec<Misfit> {
+    misfits_of(&Facts::of(draft), t, parent)
+}
+
+/// [`misfits`] for any [`Facts`].
+pub fn misfits_of(facts: &Facts<'_>, t: &LegalTemplate, parent: &Parent<'_>) -> Vec<Misfit> {
     let mut fit = Fit {
         t,
-        groups: draft.groups.as_deref(),
-        finances: draft.finances.as_ref(),
+        groups: facts.groups,
+        finances: facts.finances,
         found: Vec::new(),
     };
     fit.parent_accepts(parent);
-    if let Some(members) = &draft.members {
-        fit.enough_founders(members.len());
+    if let Some(members) = facts.members {
+        fit.enough_founders(members);
     }
     if let Some(groups) = fit.groups {
         fit.group_kinds(groups);
@@ -88,7 +117,15 @@ impl Fit<'_> {
             code,
             message,
             also,
+            fact: None,
         });
+    }
+
+    /// The misfit just found conflicts with `fact` of the template.
+    fn cite(&mut self, fact: Fact) {
+        if let Some(last) = self.found.last_mut() {
+            last.fact = Some(fact);
+        }
     }
 
     fn conflict(&mut self, step: FormationStep, path: String, message: String) {
@@ -133,6 +170,7 @@ impl Fit<'_> {
                 ),
                 Some((FormationStep::Stakeholders, "foundingMembers".to_owned())),
             );
+            self.cite(Fact::MinFoundingMembers);
         }
     }
 
@@ -187,6 +225,7 @@ impl Fit<'_> {
                         t.name, g.key
                     ),
                 );
+                self.cite(Fact::InvestorMembersAllowed);
             }
         }
     }
@@ -203,6 +242,7 @@ impl Fit<'_> {
                     t.name
                 ),
             );
+            self.cite(Fact::VotingRule);
         }
     }
 
@@ -215,6 +255,7 @@ impl Fit<'_> {
                 "financialProfile.acceptsInvestorMembers".to_owned(),
                 format!("`{}` does not admit investor members", t.name),
             );
+            self.cite(Fact::InvestorMembersAllowed);
         }
         if f.distributes_surplus && t.surplus_distribution == Some(SurplusDistribution::Prohibited)
         {
@@ -226,6 +267,7 @@ impl Fit<'_> {
                     t.name
                 ),
             );
+            self.cite(Fact::SurplusDistribution);
         }
         if let Some(capital) = t.min_share_capital.as_ref().filter(|c| c.amount > 0)
             && !f.raises_share_capital
@@ -240,6 +282,7 @@ impl Fit<'_> {
                     capital.currency
                 ),
             );
+            self.cite(Fact::MinShareCapital);
         }
     }
 
@@ -526,6 +569,7 @@ mod tests {
             code: ProblemCode::TooFew,
             message: "needs three".to_owned(),
             also: also(FormationStep::Stakeholders, "foundingMembers"),
+            fact: Some(Fact::MinFoundingMembers),
         };
         let at: Vec<(FormationStep, String)> = m.problems().map(|p| (p.step, p.path)).collect();
         assert_eq!(

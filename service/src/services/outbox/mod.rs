@@ -121,6 +121,8 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::PoolMoved
         | A::PoolReleased
         | A::PoolReinstated
+        | A::PoolSpinOutStarted
+        | A::PoolSpunOut
         | A::PoolSuspended
         | A::ProposalClosed
         | A::ProposalCreated

@@ -60,6 +60,8 @@ event_types! {
     PoolSuspended = "pool.suspended",
     PoolReinstated = "pool.reinstated",
     PoolMoved = "pool.moved",
+    PoolSpinOutStarted = "pool.spin_out_started",
+    PoolSpunOut = "pool.spun_out",
     MemberJoined = "member.joined",
     MemberLeft = "member.left",
     ProposalClosed = "proposal.closed",
@@ -86,6 +88,8 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         A::PoolReinstated => E::PoolReinstated,
         // Each parent's endpoints hear of the hand-over.
         A::PoolMoved | A::PoolReleased => E::PoolMoved,
+        A::PoolSpinOutStarted => E::PoolSpinOutStarted,
+        A::PoolSpunOut => E::PoolSpunOut,
         A::MemberJoined => E::MemberJoined,
         A::MemberLeft | A::MemberRemoved => E::MemberLeft,
         A::ProposalClosed => E::ProposalClosed,

@@ -19,8 +19,8 @@ use entities::{
     user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    QueryFilter, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
@@ -55,6 +55,23 @@ pub async fn register(
     actor: &Actor,
     input: RegisterInput,
 ) -> AppResult<parent_entity::Model> {
+    register_linked(state, actor, input, None, async |_, _| Ok(None)).await
+}
+
+/// A fact about where a registered entity comes from, for its audit event.
+pub type Origin = Option<(&'static str, String)>;
+
+/// [`register`] for an entity that comes from another object (a pool that
+/// spun out): its registration number must be `reported`, and `link`
+/// runs in the registration's transaction once the entity exists, saying
+/// where it comes from.
+pub async fn register_linked(
+    state: &AppState,
+    actor: &Actor,
+    input: RegisterInput,
+    reported: Option<&str>,
+    link: impl AsyncFnOnce(&DatabaseTransaction, Uuid) -> AppResult<Origin>,
+) -> AppResult<parent_entity::Model> {
     let mut check = Check::default();
     let name = check.field(SingleLineText::<2, 200>::parse(&input.name, "input.name"));
     let jurisdiction = check.field(Jurisdiction::parse(
@@ -72,6 +89,21 @@ pub async fn register(
     let key = registration_number
         .as_ref()
         .and_then(|n| check.field(registration_key(n.as_str(), "input.registrationNumber")));
+    // The entity takes the number its founders reported.
+    let key = match (reported, key) {
+        (Some(reported), Some(given)) => {
+            let same = registration_key(reported, "input.registrationNumber").ok();
+            check.field(if same.as_ref() == Some(&given) {
+                Ok(given)
+            } else {
+                Err(FieldError::new(
+                    "input.registrationNumber",
+                    format!("must be the number reported for the spin-out: {reported}"),
+                ))
+            })
+        }
+        (_, key) => key,
+    };
     let (Some(name), Some(jurisdiction), Some(legal_form), Some(registration_number), Some(key)) =
         (name, jurisdiction, legal_form, registration_number, key)
     else {
@@ -130,15 +162,14 @@ pub async fn register(
         )
     })?;
     let steward = roles::insert_first_steward(&txn, entity.id, &first_steward).await?;
-    audit::record(
-        &txn,
-        actor,
-        Change::new(Action::ParentEntityRegistered, "ParentEntity", entity.id)
-            .in_parent(entity.id)
-            .created(&entity)
-            .with("firstStewardRoleId", steward.id.to_string()),
-    )
-    .await?;
+    let mut change = Change::new(Action::ParentEntityRegistered, "ParentEntity", entity.id)
+        .in_parent(entity.id)
+        .created(&entity)
+        .with("firstStewardRoleId", steward.id.to_string());
+    if let Some((name, value)) = link(&txn, entity.id).await? {
+        change = change.with(name, value);
+    }
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(entity)
 }

@@ -70,6 +70,7 @@ pub async fn appeal(
             eligible_group_ids: None,
             rules_change: None,
             move_to: None,
+            spin_out: None,
         },
     )
     .await?;

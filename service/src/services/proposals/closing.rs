@@ -166,7 +166,10 @@ async fn close_in(
         votes: &votes,
         delegations: &delegations,
         min_agree,
-        every_group: matches!(p.kind, ProposalKind::RulesChange | ProposalKind::Move),
+        every_group: matches!(
+            p.kind,
+            ProposalKind::RulesChange | ProposalKind::Move | ProposalKind::SpinOut
+        ),
     });
     proposal::Entity::update_many()
         .col_expr(proposal::Column::Outcome, Expr::value(result.outcome))
@@ -183,6 +186,7 @@ async fn close_in(
     rules::on_closed(db, catalogue, by, p, result.outcome).await?;
     sanctions::on_appeal_closed(db, by, p.id, p.kind, result.outcome).await?;
     pool_moves::on_closed(db, p, result.outcome).await?;
+    super::spin_out::on_closed(db, catalogue, by, p, result.outcome).await?;
     Ok(true)
 }
 
@@ -341,4 +345,40 @@ async fn expense_rule(
         }
     });
     Ok((Some(expense), min))
+}
+
+/// Closes every open proposal of the pool without a count (`WITHDRAWN`),
+/// as the pool ends: an expense among them is rejected, a rules change is
+/// not passed. Each closing is recorded. Answers how many were open.
+pub async fn withdraw_open(
+    db: &impl ConnectionTrait,
+    catalogue: &Catalogue,
+    by: &Author,
+    pool: &entities::pool::Model,
+) -> AppResult<usize> {
+    let open = proposal::Entity::find()
+        .filter(proposal::Column::PoolId.eq(pool.id))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Open))
+        .all(db)
+        .await?;
+    let now = Utc::now();
+    let mut withdrawn = 0;
+    for p in &open {
+        if !claim(db, p, now).await? {
+            continue;
+        }
+        proposal::Entity::update_many()
+            .col_expr(proposal::Column::Outcome, Expr::value(Outcome::Withdrawn))
+            .filter(proposal::Column::Id.eq(p.id))
+            .exec(db)
+            .await?;
+        if let (Some(expense), _) = expense_rule(db, p).await? {
+            decide_expense(db, &expense, Outcome::Withdrawn, now).await?;
+        }
+        rules::on_closed(db, catalogue, by, p, Outcome::Withdrawn).await?;
+        let after = find(db, p.id).await?;
+        record_closed(db, by.clone(), pool, p, &after).await?;
+        withdrawn += 1;
+    }
+    Ok(withdrawn)
 }

@@ -58,7 +58,10 @@ pub(super) fn parse(
     );
     let rule = voting_rule(input.voting_rule, governance.voting_rule, &mut check);
     let eligible = eligible_groups(input.eligible_group_ids, groups, &mut check);
-    if matches!(input.kind, ProposalKind::RulesChange | ProposalKind::Move) {
+    if matches!(
+        input.kind,
+        ProposalKind::RulesChange | ProposalKind::Move | ProposalKind::SpinOut
+    ) {
         every_voting_group(&eligible, groups, &mut check);
     }
     let (Some(title), Some(body), Some(quorum), Some(threshold)) = (title, body, quorum, threshold)
@@ -196,7 +199,7 @@ fn every_voting_group(eligible: &[Uuid], groups: &[stakeholder_group::Model], ch
         check.field::<()>(Err(FieldError::new(
             "input.eligibleGroupIds",
             format!(
-                "a rules change or a move is put to every voting group; add {}",
+                "a rules change, a move or a spin-out is put to every voting group; add {}",
                 missing.join(", ")
             ),
         )));

@@ -4,6 +4,7 @@ pub mod appeals;
 pub mod closing;
 pub mod delegations;
 mod fields;
+pub mod spin_out;
 #[cfg(test)]
 mod stated;
 pub mod tally;
@@ -31,7 +32,8 @@ use crate::{
     services::{
         begin_write,
         membership::{
-            find_pool, require_member, require_reader_as, sanctions::require_not_suspended,
+            find_pool, lock_pool, require_member, require_reader_as,
+            sanctions::require_not_suspended,
         },
         pagination::{Page, PageRequest, paginate},
         pool_moves,
@@ -55,6 +57,8 @@ pub struct CreateInput {
     pub rules_change: Option<Vec<RuleChange>>,
     /// A `MOVE` proposal's receiving parent entity; only for that kind.
     pub move_to: Option<Uuid>,
+    /// A `SPIN_OUT` proposal's template and new entity; only for that kind.
+    pub spin_out: Option<spin_out::SpinOutChoice>,
 }
 
 /// Puts a proposal or poll to the members (any active member may).
@@ -111,6 +115,7 @@ pub(crate) async fn insert(
     let now = Utc::now();
     let changes = input.rules_change.take();
     let move_to = input.move_to.take();
+    let spin_out = input.spin_out.take();
     let f = fields::parse(input, &governance, &groups, now)?;
     let move_to = match (f.kind, move_to) {
         (ProposalKind::Move, Some(to)) => {
@@ -118,6 +123,8 @@ pub(crate) async fn insert(
             if !refused.is_empty() {
                 return Err(AppError::Validation(refused));
             }
+            lock_pool(db, pool.id).await?;
+            spin_out::refuse_while_spinning_out(db, pool.id).await?;
             Some(to)
         }
         (ProposalKind::Move, None) => {
@@ -134,6 +141,27 @@ pub(crate) async fn insert(
         }
         (_, None) => None,
     };
+    let spin_out = match (f.kind, spin_out) {
+        (ProposalKind::SpinOut, Some(choice)) => {
+            // One at a time: two proposals made at once see each other.
+            lock_pool(db, pool.id).await?;
+            Some(spin_out::check(db, catalogue, pool, &choice).await?)
+        }
+        (ProposalKind::SpinOut, None) => {
+            return Err(AppError::invalid(
+                "input.spinOut",
+                "a spin-out proposal names the legal template and the new entity",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(AppError::invalid(
+                "input.spinOut",
+                "only a SPIN_OUT proposal names a legal template to spin out under",
+            ));
+        }
+        (_, None) => None,
+    };
+    let (spin_out_template_id, spin_out_entity_name) = spin_out.unzip();
     // The changes are checked once the fields are: an answer names every
     // wrong field first, then every change that could never be adopted.
     let (rules_change, base_version, status) = match (f.kind, changes) {
@@ -184,6 +212,8 @@ pub(crate) async fn insert(
         rules_base_version: Set(base_version),
         rules_change_status: Set(status),
         move_to_parent_id: Set(move_to),
+        spin_out_template_id: Set(spin_out_template_id),
+        spin_out_entity_name: Set(spin_out_entity_name),
     }
     .insert(db)
     .await?;

@@ -179,6 +179,7 @@ fn input(kind: ProposalKind) -> CreateInput {
         eligible_group_ids: None,
         rules_change: None,
         move_to: None,
+        spin_out: None,
     }
 }
 

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entities::{
     membership::{self, MembershipStatus},
-    parent_entity, pool,
+    parent_entity,
+    pool::{self, PoolStatus},
     pool_rules_version::{self, Model as RulesVersion},
     proposal::{self, Outcome, ProposalKind, RulesChangeStatus},
     sliding_scale, stakeholder_group,
@@ -476,6 +477,12 @@ async fn decided_by_parent(
     let pool = find_pool(&txn, p.pool_id).await?;
     let steward = permissions::require_steward(&txn, pool.parent_entity_id, actor.user_id).await;
     unless_inside(&txn, &pool, actor.user_id, "proposal", proposal_id, steward).await?;
+    // A pool that became an entity of its own has no rules here to change.
+    if pool.status == PoolStatus::SpunOut {
+        return Err(AppError::Conflict(
+            "the pool has spun out, and its rules here no longer change".into(),
+        ));
+    }
     let proposed = match (p.rules_change_status, Proposed::of(&p)?) {
         (Some(RulesChangeStatus::AwaitingParent), Some(proposed)) => proposed,
         _ => {

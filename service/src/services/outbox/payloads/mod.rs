@@ -71,11 +71,14 @@ pub async fn data_of(
         E::FormationSubmitted => FormationData::read(db, id)
             .await?
             .map(|d| Data::Formation(Box::new(d))),
-        E::PoolCreated | E::PoolSuspended | E::PoolReinstated | E::PoolMoved => {
-            PoolData::read(db, id)
-                .await?
-                .map(|d| Data::Pool(Box::new(d)))
-        }
+        E::PoolCreated
+        | E::PoolSuspended
+        | E::PoolReinstated
+        | E::PoolMoved
+        | E::PoolSpinOutStarted
+        | E::PoolSpunOut => PoolData::read(db, id)
+            .await?
+            .map(|d| Data::Pool(Box::new(d))),
         E::MemberJoined | E::MemberLeft => MemberData::read(db, id)
             .await?
             .map(|d| Data::Member(Box::new(d))),
