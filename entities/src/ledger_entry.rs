@@ -30,6 +30,10 @@ pub enum LedgerKind {
     /// into.
     #[sea_orm(string_value = "TRANSFER_OUT")]
     TransferOut,
+    /// The remaining funds of a dissolving pool, paid out as its rules'
+    /// asset lock allows.
+    #[sea_orm(string_value = "DISTRIBUTION")]
+    Distribution,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

@@ -28,6 +28,8 @@ pub mod payment_reconciliation;
 pub mod payment_reconciliation_finding;
 pub mod pool;
 pub mod pool_app;
+pub mod pool_dissolution;
+pub mod pool_distribution;
 pub mod pool_life_pack;
 pub mod pool_move;
 pub mod pool_rules_version;

@@ -55,6 +55,9 @@ pub struct Model {
     /// need a steward's approval: `{"forbidden": [...], "needsApproval": [...]}`.
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub rules_change_policy: Option<Json>,
+    /// Whether a pool's dissolution, once its members decided it, waits for
+    /// a steward's consent.
+    pub dissolutions_need_consent: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,12 @@ pub enum ProvisioningState {
     Ready,
     #[sea_orm(string_value = "FAILED")]
     Failed,
+    /// The pool is dissolving: the operator is asked to take the app down.
+    #[sea_orm(string_value = "DEPROVISIONING")]
+    Deprovisioning,
+    /// The operator took the app down (or it was never set up).
+    #[sea_orm(string_value = "DEPROVISIONED")]
+    Deprovisioned,
 }
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]

@@ -41,6 +41,22 @@ pub enum ProposalKind {
     /// change.
     #[sea_orm(string_value = "SPIN_OUT")]
     SpinOut,
+    /// Dissolving the pool, its remaining funds going to
+    /// `dissolution_recipient`; votes as a rules change.
+    #[sea_orm(string_value = "DISSOLUTION")]
+    Dissolution,
+}
+
+impl ProposalKind {
+    /// Whether it changes what the pool is (its rules, its parent, its
+    /// existence): then it needs the rules' amendment threshold and every
+    /// voting group.
+    pub fn amends(self) -> bool {
+        matches!(
+            self,
+            Self::RulesChange | Self::Move | Self::SpinOut | Self::Dissolution
+        )
+    }
 }
 
 /// Where a rules change stands once proposed.
@@ -171,6 +187,12 @@ pub struct Model {
     pub spin_out_template_id: Option<String>,
     /// A `SPIN_OUT` proposal's name for the new entity.
     pub spin_out_entity_name: Option<String>,
+    /// A dissolution's recipient of the remaining funds (`PARENT`, `COOP`
+    /// or `MEMBERS`), and the co-op when it is one.
+    pub dissolution_recipient: Option<String>,
+    pub dissolution_coop_name: Option<String>,
+    pub dissolution_coop_number: Option<String>,
+    pub dissolution_coop_jurisdiction: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

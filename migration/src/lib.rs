@@ -25,6 +25,7 @@ mod m20261208_000004_pool_moves;
 mod m20261209_000001_ledger_bindings;
 mod m20261210_000002_spin_outs;
 mod m20261210_000003_life_packs;
+mod m20261211_000001_dissolutions;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000001_ledger_bindings::Migration),
             Box::new(m20261210_000002_spin_outs::Migration),
             Box::new(m20261210_000003_life_packs::Migration),
+            Box::new(m20261211_000001_dissolutions::Migration),
         ]
     }
 }

@@ -61,6 +61,7 @@ fn recompute_digest(e: &ledger_entry::Model) -> String {
         LedgerKind::Expense => "EXPENSE",
         LedgerKind::Adjustment => "ADJUSTMENT",
         LedgerKind::TransferOut => "TRANSFER_OUT",
+        LedgerKind::Distribution => "DISTRIBUTION",
     };
     let canonical = json!([
         "pools-ledger/1",

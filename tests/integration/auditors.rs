@@ -432,8 +432,13 @@ impl Walk {
             .as_str()
             .unwrap()
             .to_owned();
+        // A second pool under the same parent, dissolving, with funds to
+        // distribute, so a dissolution and a distribution have ids to name.
+        let (dissolution, distribution) = dissolving_pool(&p).await;
         let fixture = Fixture {
             ids: [
+                ("dissolutionId", dissolution),
+                ("distributionId", distribution),
                 ("revokeSession.id", founders_session),
                 ("suspensionId", suspension),
                 ("moveId", pool_move),
@@ -770,4 +775,64 @@ async fn auditor_cannot_become_a_steward_of_the_same_parent(
     let mut restored: user::ActiveModel = account.clone().into();
     restored.email = Set(account.email.clone());
     restored.update(&app.db).await.unwrap();
+}
+
+/// A pool of the walk's parent winding up, with one distribution pending:
+/// the ids of its dissolution and distribution.
+async fn dissolving_pool(p: &PoolWorld) -> (String, String) {
+    let app = p.app();
+    let founder = p.w.founder.clone();
+    let pool = crate::pools::form_pool(
+        &p.w,
+        json!([{ "key": "workers", "name": "Workers", "kind": "WORKERS", "votingWeight": 1, "admission": "OPEN" }]),
+        json!([]),
+        "Winding Pool",
+    )
+    .await;
+    app.ok(
+        Some(&founder),
+        "mutation($i: RecordLedgerAdjustmentInput!) { recordLedgerAdjustment(input: $i) { id } }",
+        json!({ "i": { "poolId": pool, "amount": 900, "currency": "EUR", "reference": "OPENING",
+            "description": "Opening balance" } }),
+    )
+    .await;
+    let proposal = app
+        .ok(
+            Some(&founder),
+            "mutation($i: CreateProposalInput!) { createProposal(input: $i) { id } }",
+            json!({ "i": { "poolId": pool, "title": "Dissolve", "kind": "DISSOLUTION",
+                "dissolution": { "recipient": "PARENT" } } }),
+        )
+        .await["createProposal"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.ok(
+        Some(&founder),
+        "mutation($i: CastVoteInput!) { castVote(input: $i) { choice } }",
+        json!({ "i": { "proposalId": proposal, "choice": "agree" } }),
+    )
+    .await;
+    app.ok(
+        Some(&founder),
+        "mutation($id: ID!) { closeProposal(proposalId: $id) { outcome } }",
+        json!({ "id": proposal }),
+    )
+    .await;
+    let d = app
+        .ok(
+            Some(&founder),
+            "query($id: ID!) { pool(id: $id) { dissolution { id status distributions(first: 1) { edges { node { id } } } } } }",
+            json!({ "id": pool }),
+        )
+        .await;
+    let d = &d["pool"]["dissolution"];
+    assert_eq!(d["status"], "WINDING_UP", "{d:#}");
+    (
+        d["id"].as_str().unwrap().to_owned(),
+        d["distributions"]["edges"][0]["node"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
 }

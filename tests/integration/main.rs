@@ -26,6 +26,7 @@ mod cluster;
 mod complexity;
 mod contributions;
 mod databases;
+mod dissolution;
 mod erasure;
 mod events;
 mod faults;

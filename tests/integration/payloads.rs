@@ -44,7 +44,7 @@ on_both_databases!(settings: crate::events::QUICK;
 );
 
 /// Every event an endpoint may subscribe to.
-const EVENT_TYPES: [&str; 13] = [
+const EVENT_TYPES: [&str; 15] = [
     "formation.submitted",
     "pool.created",
     "pool.suspended",
@@ -52,6 +52,8 @@ const EVENT_TYPES: [&str; 13] = [
     "pool.moved",
     "pool.spin_out_started",
     "pool.spun_out",
+    "pool.dissolving",
+    "pool.dissolved",
     "member.joined",
     "member.left",
     "proposal.closed",

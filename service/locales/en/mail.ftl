@@ -106,6 +106,8 @@ pool-suspended-body = The parent entity suspended { $pool }: { $reason } Until i
 pool-reinstated-subject = { $pool } is reinstated
 pool-reinstated-body = The parent entity reinstated { $pool }: { $reason } Members can join, propose, vote and pay again.
 pool-standing-action = Open the pool
+pool-dissolving-subject = { $pool } is dissolving
+pool-dissolving-body = The members of { $pool } decided to dissolve it. Contributions stop, its apps are taken down, and its remaining funds are paid out as its rules say. You can still read the pool, its register and its books.
 
 ## A steward's decisions
 
@@ -115,3 +117,6 @@ rules-change-waits-action = Read the change
 pool-move-waits-subject = { $pool } waits for { $parent } on its move
 pool-move-waits-body = The members of { $pool } voted to move the pool to another parent entity. The move needs { $parent } to agree: the receiving parent accepts it, the releasing one releases it, and either may decline.
 pool-move-waits-action = Open the pool
+dissolution-waits-subject = { $pool } waits for { $parent } to consent to its dissolution
+dissolution-waits-body = The members of { $pool } voted to dissolve the pool. { $parent }'s policy asks for a steward's consent before it winds up: consent, or refuse with a reason.
+dissolution-waits-action = Open the pool

@@ -106,6 +106,8 @@ pool-suspended-body = La entidad matriz suspendió { $pool }: { $reason } Hasta 
 pool-reinstated-subject = { $pool } está reactivado
 pool-reinstated-body = La entidad matriz reactivó { $pool }: { $reason } Los miembros pueden volver a unirse, proponer, votar y pagar.
 pool-standing-action = Abrir el pool
+pool-dissolving-subject = { $pool } se está disolviendo
+pool-dissolving-body = Los miembros de { $pool } decidieron disolverlo. Las aportaciones se detienen, sus aplicaciones se retiran y sus fondos restantes se pagan como dicen sus reglas. Puedes seguir leyendo el pool, su registro y sus cuentas.
 
 ## Las decisiones de quien administra
 
@@ -115,3 +117,6 @@ rules-change-waits-action = Leer el cambio
 pool-move-waits-subject = { $pool } espera a { $parent } para su traslado
 pool-move-waits-body = Los miembros de { $pool } votaron trasladar el pool a otra entidad matriz. El traslado necesita el acuerdo de { $parent }: la entidad que lo recibe lo acepta, la que lo deja lo libera, y cualquiera puede rechazarlo.
 pool-move-waits-action = Abrir el pool
+dissolution-waits-subject = { $pool } espera el consentimiento de { $parent } para su disolución
+dissolution-waits-body = Los miembros de { $pool } votaron disolver el pool. La política de { $parent } pide el consentimiento de quien administra antes de liquidarlo: consiéntelo, o recházalo con un motivo.
+dissolution-waits-action = Abrir el pool

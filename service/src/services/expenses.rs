@@ -99,6 +99,7 @@ pub async fn submit(
             rules_change: None,
             move_to: None,
             spin_out: None,
+            dissolution: None,
         },
     )
     .await?;

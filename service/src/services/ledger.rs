@@ -7,7 +7,7 @@ use entities::{
     ledger_entry::{self, LedgerKind},
     pool,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::{
@@ -32,14 +32,23 @@ pub async fn balances(
     pool: &pool::Model,
 ) -> AppResult<Vec<(String, MoneyTotal)>> {
     require_reader_as(&state.db, pool, actor).await?;
+    balances_of(&state.db, pool.id).await
+}
+
+/// Balance per currency, for callers that have already decided who may
+/// know it (the pool's dissolution draws up its final accounts from it).
+pub async fn balances_of(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+) -> AppResult<Vec<(String, MoneyTotal)>> {
     let mut q = Sql::default();
-    let pool_param = q.bind(pool.id);
+    let pool_param = q.bind(pool_id);
     q.push(&format!(
         "SELECT currency, {balance} FROM ledger_entries WHERE pool_id = {pool_param}
          GROUP BY currency ORDER BY currency",
         balance = money_sum("amount_minor", "balance"),
     ));
-    let rows = q.all(&state.db).await?;
+    let rows = q.all(db).await?;
     Ok(rows
         .iter()
         .map(|r| Ok((r.try_get("", "currency")?, money_total(r, "balance")?)))

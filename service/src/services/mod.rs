@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_trail;
 pub mod change;
 pub mod contributions;
+pub mod dissolutions;
 pub mod erasure;
 pub mod expenses;
 pub mod exports;

@@ -8,7 +8,7 @@ use crate::services::{
     notifications::{self, Notice},
     outbox::{app_accounts::SyncAppAccount, webhook_events::DeliverWebhook},
     proposals::closing::{self, CloseProposal},
-    provisioning::{self, ProvisionApp},
+    provisioning::{self, DeprovisionApp, ProvisionApp},
     webhooks,
 };
 
@@ -49,6 +49,15 @@ pub fn jobs() -> Registry {
         })
         .register(|state, _, args: collection::SyncCollection| async move {
             collection::run_sync(&state, args).await
+        })
+        .register(|state, _, args: collection::CancelCollection| async move {
+            collection::run_cancel(&state, args).await
+        })
+        .register(|state, job, args: DeprovisionApp| async move {
+            provisioning::run_deprovision(&state, &job, args).await
+        })
+        .on_give_up(|state, args: DeprovisionApp, error| async move {
+            provisioning::give_up_deprovision(&state, args, &error).await
         })
         .register(|state, job, notice: Notice| async move {
             notifications::run(&state, &job, notice).await

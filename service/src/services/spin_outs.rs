@@ -32,7 +32,7 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         audit::{self, Action, Author, Change},
-        begin_write,
+        begin_write, contributions,
         exports::{
             pack::{self, SignedPack},
             time,
@@ -224,7 +224,8 @@ pub async fn report_registered(
         &event,
     )
     .await?;
-    // Contributions are canceled at Stripe here: `contributions::collection::cancel_in_pool`.
+    // Collection ends with the pool: at Stripe by jobs, after the commit.
+    contributions::collection::cancel_in_pool(&txn, after.id).await?;
     txn.commit().await?;
     Ok(s)
 }

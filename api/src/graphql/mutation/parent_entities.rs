@@ -5,13 +5,14 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            GrantParentEntityRoleInput, ParentEntity, ParentEntityRole, Pool, PoolMove,
-            RegisterParentEntityInput, RevokeParentEntityRoleInput,
-            RevokeParentEntityVerificationInput, SetParentEntityPolicyInput,
-            VerifyParentEntityInput,
+            ConfirmDistributionPaidInput, Dissolution, Distribution, GrantParentEntityRoleInput,
+            ParentEntity, ParentEntityRole, Pool, PoolMove, RegisterParentEntityInput,
+            RevokeParentEntityRoleInput, RevokeParentEntityVerificationInput,
+            SetParentEntityPolicyInput, VerifyParentEntityInput,
         },
     },
     services::{
+        dissolutions,
         parent_entities::{self, PolicyInput, RegisterInput, RoleInput},
         pool_moves::{self, Side},
         pool_standing::{self, Standing},
@@ -140,6 +141,65 @@ impl ParentEntityMutation {
         let id = uuid!(move_id)?;
         Ok(PoolMove::from(
             pool_moves::agree(c.state, c.actor().await?, id, Side::Release).await?,
+        ))
+    }
+
+    /// Consents to a dissolution the members decided, where the parent's
+    /// policy asks for it (the parent's stewards): the pool winds up now.
+    async fn consent_to_dissolution(
+        &self,
+        ctx: &Context<'_>,
+        dissolution_id: ID,
+    ) -> Result<Dissolution> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(dissolution_id)?;
+        Ok(Dissolution::from(
+            dissolutions::consent(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// Refuses a dissolution that waits for consent (the parent's
+    /// stewards), saying why: 1 to 2000 characters. The pool goes on.
+    async fn refuse_dissolution(
+        &self,
+        ctx: &Context<'_>,
+        dissolution_id: ID,
+        reason: String,
+    ) -> Result<Dissolution> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(dissolution_id)?;
+        Ok(Dissolution::from(
+            dissolutions::refuse(c.state, c.actor().await?, id, &reason).await?,
+        ))
+    }
+
+    /// Confirms a distribution of a dissolving pool's remaining funds paid
+    /// (the parent's stewards): it is booked in the pool's ledger as a
+    /// `DISTRIBUTION` entry.
+    async fn confirm_distribution_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfirmDistributionPaidInput,
+    ) -> Result<Distribution> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(input.distribution_id)?;
+        Ok(Distribution::from(
+            dissolutions::confirm_paid(c.state, c.actor().await?, id, &input.reference).await?,
+        ))
+    }
+
+    /// Completes a dissolution once nothing is outstanding (the parent's
+    /// stewards): the pool is `DISSOLVED`. `CONFLICT` names what still is
+    /// (see `Dissolution.outstanding`).
+    async fn complete_dissolution(
+        &self,
+        ctx: &Context<'_>,
+        dissolution_id: ID,
+    ) -> Result<Dissolution> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(dissolution_id)?;
+        Ok(Dissolution::from(
+            dissolutions::complete(c.state, c.actor().await?, id).await?,
         ))
     }
 

@@ -6,6 +6,7 @@ mod audit;
 mod books;
 mod catalogue;
 mod contributions;
+mod dissolutions;
 mod events;
 mod formations;
 mod life_packs;
@@ -27,6 +28,7 @@ pub use audit::*;
 pub use books::*;
 pub use catalogue::*;
 pub use contributions::*;
+pub use dissolutions::*;
 pub use events::*;
 pub use formations::*;
 pub use life_packs::*;
@@ -86,6 +88,7 @@ mod tests {
             rules_change: None,
             move_to: None,
             spin_out: None,
+            dissolution: None,
         };
         assert_eq!(
             path_of(services::proposals::CreateInput::try_from(input)),

@@ -33,6 +33,9 @@ pub enum LedgerEntryKind {
     /// Funds that left the pool for good, such as to the entity it spun
     /// out into.
     TransferOut,
+    /// A dissolving pool's remaining funds, paid to the recipient its
+    /// members chose as its rules allow.
+    Distribution,
 }
 
 // An expense: proposed, decided by vote, then paid.

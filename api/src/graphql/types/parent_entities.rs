@@ -10,7 +10,8 @@ use crate::{
         ids::uuid,
         loaders::prime_owned,
         types::{
-            Formation, FormationStatus, LifePack, Pool, PoolMove, SpinOut, User, loader_error,
+            Dissolution, Formation, FormationStatus, LifePack, Pool, PoolMove, SpinOut, User,
+            loader_error,
         },
     },
     services::{
@@ -113,7 +114,35 @@ impl ParentEntity {
             parent_share_basis_points: self.model.parent_share_basis_points,
             rules_changes_forbidden: p.rules_changes.forbidden,
             rules_changes_needing_approval: p.rules_changes.needs_approval,
+            dissolutions_need_consent: self.model.dissolutions_need_consent,
         }
+    }
+
+    /// The dissolutions of this parent entity's pools, oldest first (its
+    /// stewards and auditors).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn dissolutions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<Dissolution>> {
+        let c = Ctx::of(ctx)?;
+        let page = crate::services::pagination::PageArgs::new(first, after, last, before);
+        let page =
+            services::dissolutions::of_parent(c.state, c.actor().await?, self.model.id, page)
+                .await?;
+        Ok(connection(page, |d| d.id, Dissolution::from))
     }
 
     /// Figures for `[from, to)` across every pool, and per pool (stewards
@@ -372,6 +401,9 @@ pub struct ParentEntityPolicy {
     /// Kinds of rules change that, once the members pass them, wait for a
     /// steward's approval.
     pub rules_changes_needing_approval: Vec<RuleChangeKind>,
+    /// Whether a pool's dissolution, once its members decided it, waits
+    /// for a steward's consent (`consentToDissolution`).
+    pub dissolutions_need_consent: bool,
 }
 
 // A role at a parent entity, from the invitation on: current or past.
@@ -518,6 +550,10 @@ pub struct SetParentEntityPolicyInput {
     /// steward's approval (for example `SET_ASSET_LOCK`).
     #[graphql(default)]
     pub rules_changes_needing_approval: Vec<RuleChangeKind>,
+    /// Whether a pool's dissolution, once its members decided it, waits
+    /// for a steward's consent.
+    #[graphql(default = false)]
+    pub dissolutions_need_consent: bool,
 }
 
 #[derive(InputObject)]
@@ -583,6 +619,7 @@ impl TryFrom<SetParentEntityPolicyInput> for PolicyInput {
                 forbidden: input.rules_changes_forbidden,
                 needs_approval: input.rules_changes_needing_approval,
             },
+            dissolutions_need_consent: input.dissolutions_need_consent,
         })
     }
 }

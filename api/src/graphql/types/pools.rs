@@ -12,10 +12,10 @@ use crate::{
         scalars::Json,
         types::{
             App, ApplicationStatus, CodeOfConduct, Contribution, ContributionInterval, Delegation,
-            DelegationList, Formation, Ledger, LegalTemplate, LifePack, MemberSuspension,
-            MembershipApplication, Money, ParentEntity, PoolMove, PoolRules, Proposal,
-            ProposalStatus, RegisterFilter, SlidingScale, Solidarity, SpinOut, SpinOutOption, User,
-            delegations_of, loader_error, suspension_list, suspension_now,
+            DelegationList, Dissolution, Formation, Ledger, LegalTemplate, LifePack,
+            MemberSuspension, MembershipApplication, Money, ParentEntity, PoolMove, PoolRules,
+            Proposal, ProposalStatus, RegisterFilter, SlidingScale, Solidarity, SpinOut,
+            SpinOutOption, User, delegations_of, loader_error, suspension_list, suspension_now,
         },
     },
     services::{
@@ -78,7 +78,10 @@ pub enum JoinedVia {
 pub enum PoolStatus {
     Active,
     Suspended,
+    /// Its members decided to dissolve it, and it winds up (see
+    /// `dissolution`): read-only but for what the winding up needs.
     Dissolving,
+    /// Dissolved: read-only for good, its register and books kept.
     Dissolved,
     /// It became a legal entity of its own (see `spinOut`); read-only, its
     /// register and books kept.
@@ -92,6 +95,10 @@ pub enum ProvisioningState {
     Provisioning,
     Ready,
     Failed,
+    /// The pool is dissolving: its operator is asked to take the app down.
+    Deprovisioning,
+    /// Its operator took it down (or it was never set up).
+    Deprovisioned,
 }
 
 // A small co-op inside a parent entity.
@@ -486,6 +493,15 @@ impl Pool {
             services::spin_outs::of_pool(c.state, c.actor().await?, &self.model)
                 .await?
                 .map(SpinOut::from),
+        )
+    }
+    /// The pool's current or last dissolution, for its readers.
+    async fn dissolution(&self, ctx: &Context<'_>) -> Result<Option<Dissolution>> {
+        let c = Ctx::of(ctx)?;
+        Ok(
+            services::dissolutions::of_pool(c.state, c.actor().await?, &self.model)
+                .await?
+                .map(Dissolution::from),
         )
     }
     /// The pool's moves to other parent entities, oldest first, for its

@@ -11,9 +11,10 @@ use crate::{
         context::Ctx,
         ids::uuid,
         types::{
-            Expense, LegalTemplate, Member, ParentEntity, Pool, ProposedSpinOut, RuleChangeInput,
-            RulesChange, StakeholderGroup, load_member, load_parent, load_pool, loader_error,
-            parse_changes, pool_model, rules_change_of,
+            DissolutionInput, Expense, LegalTemplate, Member, ParentEntity, Pool,
+            ProposedDissolution, ProposedSpinOut, RuleChangeInput, RulesChange, StakeholderGroup,
+            load_member, load_parent, load_pool, loader_error, parse_changes, pool_model,
+            rules_change_of,
         },
     },
     services::{
@@ -45,6 +46,10 @@ pub enum ProposalKind {
     /// standalone template in `spinOut`; passes as a rules change, then
     /// waits for the new entity's registration.
     SpinOut,
+    /// Dissolving the pool, its remaining funds going as `dissolution`
+    /// says; passes as a rules change, then waits for the parent's consent
+    /// where its policy asks for it.
+    Dissolution,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +234,10 @@ impl Proposal {
             legal_template_id: template.to_owned(),
             entity_name: name.to_owned(),
         }))
+    }
+    /// For a dissolution: where the remaining funds go.
+    async fn dissolution(&self) -> Option<ProposedDissolution> {
+        services::proposals::dissolution::choice_of(&self.model).map(ProposedDissolution::from)
     }
     /// For a rules change: what it changes, the exact document it would
     /// adopt and its diff, and where it stands.
@@ -515,6 +524,8 @@ pub struct CreateProposalInput {
     /// under (one of `pool.spinOutOptions` that fits) and the new entity's
     /// name.
     pub spin_out: Option<SpinOutInput>,
+    /// For `DISSOLUTION` only: where the remaining funds go.
+    pub dissolution: Option<DissolutionInput>,
 }
 
 /// What a `SPIN_OUT` proposal chooses.
@@ -555,6 +566,7 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
             rules_change,
             move_to,
             spin_out,
+            dissolution: input.dissolution.map(Into::into),
         })
     }
 }

@@ -32,6 +32,7 @@ pub const BOOKING_ACTIONS: &[Action] = &[
     Action::ExpensePaid,
     Action::LedgerAdjusted,
     Action::PoolSpunOut,
+    Action::PoolDistributionPaid,
 ];
 
 /// One entry as its event records it.

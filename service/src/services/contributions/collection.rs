@@ -9,6 +9,12 @@
 //! suspension, but localstripe, which the tests run against, has no such
 //! parameter; `cancel_at_period_end` behaves the same on both.
 //!
+//! A pool that winds up (dissolving, or spun out) stops collecting for
+//! good: [`cancel_in_pool`] cancels manual pledges at once and queues a
+//! `cancel_collection` job per Stripe subscription, which cancels it at
+//! Stripe (retried while Stripe cannot answer) and only then marks the
+//! contribution `CANCELED`.
+//!
 //! `contributions.cancel_at_period_end` stays the member's own choice; the
 //! pause is `collection_paused_at`. What Stripe is asked for is the two
 //! together, worked out again by each run of the job, so runs in any order
@@ -26,8 +32,12 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
+    payments::PaymentError,
     services::{
+        audit::{self, Action, Author, Change},
+        begin_write,
         jobs::{self, Job, JobError, JobResult, Kind},
+        lock,
         membership::find_pool,
     },
     state::AppState,
@@ -128,5 +138,118 @@ pub async fn run_sync(state: &AppState, job: SyncCollection) -> JobResult {
         .set_cancel_at_period_end(sub, end_at_period_end)
         .await
         .map_err(AppError::from)?;
+    Ok(())
+}
+
+/// The `cancel_collection` job: cancel one contribution's subscription at
+/// Stripe, for good, as its pool winds up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelCollection {
+    pub contribution_id: Uuid,
+}
+
+impl Job for CancelCollection {
+    const KIND: Kind = Kind::CancelCollection;
+}
+
+/// Stops every contribution of a pool that winds up, in the transaction
+/// that winds it up: manual pledges are canceled now; each Stripe one gets
+/// a job that cancels it at Stripe, after the commit. Answers how many.
+pub async fn cancel_in_pool(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<usize> {
+    let live: Vec<contribution::Model> = contribution::Entity::find()
+        .filter(contribution::Column::PoolId.eq(pool_id))
+        .filter(contribution::Column::Status.ne(ContributionStatus::Canceled))
+        .all(db)
+        .await?;
+    let now = Utc::now();
+    let (stripe, manual): (Vec<_>, Vec<_>) =
+        live.iter().partition(|c| c.provider == Provider::Stripe);
+    if !manual.is_empty() {
+        contribution::Entity::update_many()
+            .col_expr(
+                contribution::Column::Status,
+                Expr::value(ContributionStatus::Canceled),
+            )
+            .col_expr(contribution::Column::CanceledAt, Expr::value(now))
+            .col_expr(contribution::Column::UpdatedAt, Expr::value(now))
+            .filter(contribution::Column::Id.is_in(manual.iter().map(|c| c.id)))
+            .exec(db)
+            .await?;
+    }
+    jobs::enqueue_many(
+        db,
+        stripe.iter().map(|c| CancelCollection {
+            contribution_id: c.id,
+        }),
+        now,
+    )
+    .await?;
+    Ok(live.len())
+}
+
+/// How many of a pool's contributions are not canceled yet (those whose
+/// subscription Stripe has not yet confirmed canceled).
+pub async fn still_collecting(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(contribution::Entity::find()
+        .filter(contribution::Column::PoolId.eq(pool_id))
+        .filter(contribution::Column::Status.ne(ContributionStatus::Canceled))
+        .count(db)
+        .await?)
+}
+
+/// Runs a `cancel_collection` job: cancels the subscription at Stripe now
+/// (one Stripe no longer knows is as good as canceled), then records the
+/// contribution `CANCELED`.
+pub async fn run_cancel(state: &AppState, job: CancelCollection) -> JobResult {
+    let Some(c) = contribution::Entity::find_by_id(job.contribution_id)
+        .one(&state.db)
+        .await?
+    else {
+        return Err(JobError::Permanent("the contribution is gone".into()));
+    };
+    if c.status == ContributionStatus::Canceled {
+        return Ok(());
+    }
+    if let Some(sub) = c.stripe_subscription_id.as_deref() {
+        let gateway = state
+            .stripe
+            .as_deref()
+            .ok_or_else(|| JobError::Permanent("Stripe is not configured on this server".into()))?;
+        match gateway.cancel(sub, false).await {
+            Ok(_) | Err(PaymentError::Missing { .. }) => {}
+            Err(e) => return Err(AppError::from(e).into()),
+        }
+    } else if super::is_unsettled(&c) {
+        // Still being set up: the settling job finishes first; come back.
+        return Err(JobError::from(AppError::Conflict(
+            "the subscription is not set up yet".into(),
+        )));
+    }
+    let txn = begin_write(&state.db).await?;
+    let Some(before) = lock::<contribution::Entity>(&txn, c.id).await? else {
+        return Err(JobError::Permanent("the contribution is gone".into()));
+    };
+    if before.status == ContributionStatus::Canceled {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let mut active: contribution::ActiveModel = before.clone().into();
+    active.status = sea_orm::Set(ContributionStatus::Canceled);
+    active.canceled_at = sea_orm::Set(Some(now));
+    active.updated_at = sea_orm::Set(now);
+    let after = sea_orm::ActiveModelTrait::update(active, &txn).await?;
+    let pool = find_pool(&txn, after.pool_id).await?;
+    audit::record(
+        &txn,
+        Author::system(),
+        Change::new(Action::ContributionCanceled, "Contribution", after.id)
+            .in_pool(&pool)
+            .diff(&before, &after)
+            .with("because", "the pool winds up"),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }

@@ -150,7 +150,10 @@ impl Governance {
     pub fn floors(&self, kind: ProposalKind) -> (i32, i32) {
         match kind {
             ProposalKind::Expense => self.expense_bars(),
-            ProposalKind::RulesChange | ProposalKind::Move | ProposalKind::SpinOut => (
+            ProposalKind::RulesChange
+            | ProposalKind::Move
+            | ProposalKind::SpinOut
+            | ProposalKind::Dissolution => (
                 self.default_quorum_percent,
                 self.rules_change_threshold_percent,
             ),

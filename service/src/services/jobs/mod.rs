@@ -52,10 +52,12 @@ pub enum Kind {
     ReconcilePayments,
     SendMail,
     SyncCollection,
+    CancelCollection,
+    DeprovisionApp,
 }
 
 impl Kind {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::ProvisionApp,
         Self::SyncAppAccount,
         Self::DeliverWebhook,
@@ -65,6 +67,8 @@ impl Kind {
         Self::ReconcilePayments,
         Self::SendMail,
         Self::SyncCollection,
+        Self::CancelCollection,
+        Self::DeprovisionApp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +82,8 @@ impl Kind {
             Self::ReconcilePayments => "reconcile_payments",
             Self::SendMail => "send_mail",
             Self::SyncCollection => "sync_collection",
+            Self::CancelCollection => "cancel_collection",
+            Self::DeprovisionApp => "deprovision_app",
         }
     }
 

@@ -12,6 +12,7 @@ use entities::{
     invitation, membership, parent_entity,
     parent_entity_role::{self, RoleKind, RoleStatus},
     pool::{self, PoolStatus},
+    pool_dissolution::{self, DissolutionStatus},
     pool_move::{self, MoveStatus},
     proposal::{self, ProposalStatus, RulesChangeStatus},
     stakeholder_group, user, vote,
@@ -140,7 +141,34 @@ pub(super) async fn letter(state: &AppState, notice: &Notice) -> AppResult<Optio
             pool_id,
             membership_id,
             suspended,
-        } => pool_standing(state, *pool_id, *membership_id, *suspended).await,
+        } => {
+            let (expected, keys) = if *suspended {
+                (
+                    PoolStatus::Suspended,
+                    ("pool-suspended-subject", "pool-suspended-body"),
+                )
+            } else {
+                (
+                    PoolStatus::Active,
+                    ("pool-reinstated-subject", "pool-reinstated-body"),
+                )
+            };
+            pool_standing(state, *pool_id, *membership_id, expected, keys).await
+        }
+        Notice::PoolDissolving {
+            pool_id,
+            membership_id,
+        } => {
+            let keys = ("pool-dissolving-subject", "pool-dissolving-body");
+            pool_standing(
+                state,
+                *pool_id,
+                *membership_id,
+                PoolStatus::Dissolving,
+                keys,
+            )
+            .await
+        }
     }
 }
 
@@ -661,17 +689,14 @@ async fn payment_failed(state: &AppState, id: Uuid) -> AppResult<Option<Letter>>
     )))
 }
 
+/// A change of the pool's standing, if the pool still stands as it did.
 async fn pool_standing(
     state: &AppState,
     pool_id: Uuid,
     membership_id: Uuid,
-    suspended: bool,
+    expected: PoolStatus,
+    (subject, body): (&str, &str),
 ) -> AppResult<Option<Letter>> {
-    let expected = if suspended {
-        PoolStatus::Suspended
-    } else {
-        PoolStatus::Active
-    };
     let Some(pool) = pool::Entity::find_by_id(pool_id)
         .one(&state.db)
         .await?
@@ -693,11 +718,6 @@ async fn pool_standing(
     let d = draft(state, Some(&person));
     let reason = pool.status_reason.clone().unwrap_or_default();
     let args = [("pool", pool.name.as_str()), ("reason", reason.as_str())];
-    let (subject, body) = if suspended {
-        ("pool-suspended-subject", "pool-suspended-body")
-    } else {
-        ("pool-reinstated-subject", "pool-reinstated-body")
-    };
     Ok(Some(d.letter(
         &person.email,
         &person.display_name,
@@ -754,6 +774,21 @@ async fn steward_asked(
                     None => return Ok(None),
                 };
             (parent, m.pool_id, Page::Pool(m.pool_id), "pool-move-waits")
+        }
+        StewardTask::Dissolution { dissolution_id } => {
+            let Some(d) = pool_dissolution::Entity::find_by_id(dissolution_id)
+                .one(&state.db)
+                .await?
+                .filter(|d| d.status == DissolutionStatus::AwaitingConsent)
+            else {
+                return Ok(None);
+            };
+            (
+                d.parent_entity_id,
+                d.pool_id,
+                Page::Pool(d.pool_id),
+                "dissolution-waits",
+            )
         }
     };
     if parent_role_of(state, steward, &[parent_id])

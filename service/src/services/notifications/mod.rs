@@ -77,6 +77,9 @@ pub enum Notice {
         membership_id: Uuid,
         suspended: bool,
     },
+    /// The members decided to dissolve their pool, and it winds up; to one
+    /// of them. Sent only while the pool is dissolving.
+    PoolDissolving { pool_id: Uuid, membership_id: Uuid },
 }
 
 /// What a steward is asked to decide.
@@ -88,6 +91,9 @@ pub enum StewardTask {
     /// A pool the members voted to move waits for this parent to accept or
     /// release it.
     PoolMove { move_id: Uuid },
+    /// A pool its members decided to dissolve waits for this parent's
+    /// consent.
+    Dissolution { dissolution_id: Uuid },
 }
 
 impl Job for Notice {
@@ -157,6 +163,19 @@ pub async fn pool_standing(
         pool_id,
         membership_id,
         suspended,
+    });
+    jobs::enqueue_many(db, notices, Utc::now()).await
+}
+
+/// Tells each member of a pool that it is dissolving.
+pub async fn pool_dissolving(
+    db: &impl ConnectionTrait,
+    pool_id: Uuid,
+    members: &[Uuid],
+) -> AppResult<()> {
+    let notices = members.iter().map(|&membership_id| Notice::PoolDissolving {
+        pool_id,
+        membership_id,
     });
     jobs::enqueue_many(db, notices, Utc::now()).await
 }

@@ -75,6 +75,7 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::ApiTokenCreated
         | A::ApiTokenRevoked
         | A::AppFailed
+        | A::AppDeprovisioned
         | A::AppProvisioningRetried
         | A::AppProvisionerSet
         | A::ApplicationApproved
@@ -123,6 +124,12 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::PoolReinstated
         | A::PoolSpinOutStarted
         | A::PoolSpunOut
+        | A::PoolDissolutionConsented
+        | A::PoolDissolutionDecided
+        | A::PoolDissolutionRefused
+        | A::PoolDissolved
+        | A::PoolDissolving
+        | A::PoolDistributionPaid
         | A::PoolSuspended
         | A::ProposalClosed
         | A::ProposalCreated

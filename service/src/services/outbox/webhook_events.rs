@@ -62,6 +62,8 @@ event_types! {
     PoolMoved = "pool.moved",
     PoolSpinOutStarted = "pool.spin_out_started",
     PoolSpunOut = "pool.spun_out",
+    PoolDissolving = "pool.dissolving",
+    PoolDissolved = "pool.dissolved",
     MemberJoined = "member.joined",
     MemberLeft = "member.left",
     ProposalClosed = "proposal.closed",
@@ -90,6 +92,8 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         A::PoolMoved | A::PoolReleased => E::PoolMoved,
         A::PoolSpinOutStarted => E::PoolSpinOutStarted,
         A::PoolSpunOut => E::PoolSpunOut,
+        A::PoolDissolving => E::PoolDissolving,
+        A::PoolDissolved => E::PoolDissolved,
         A::MemberJoined => E::MemberJoined,
         A::MemberLeft | A::MemberRemoved => E::MemberLeft,
         A::ProposalClosed => E::ProposalClosed,
@@ -116,8 +120,13 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::ApiTokenCreated
         | A::ApiTokenRevoked
         | A::AppFailed
+        | A::AppDeprovisioned
         | A::AppProvisioningRetried
         | A::AppProvisionerSet
+        | A::PoolDissolutionConsented
+        | A::PoolDissolutionDecided
+        | A::PoolDissolutionRefused
+        | A::PoolDistributionPaid
         | A::ApplicationApproved
         | A::ApplicationRejected
         | A::ApplicationSubmitted

@@ -147,6 +147,7 @@ pub async fn register_linked(
         allowed_app_ids: Set(None),
         allows_principle_exceptions: Set(false),
         rules_change_policy: Set(None),
+        dissolutions_need_consent: Set(false),
         expense_approval_above_minor: Set(None),
         expense_min_approvals: Set(None),
         parent_share_basis_points: Set(0),
@@ -183,6 +184,7 @@ pub struct PolicyInput {
     pub expense_min_approvals: Option<i32>,
     pub parent_share_basis_points: i32,
     pub rules_change_policy: RulesChangePolicy,
+    pub dissolutions_need_consent: bool,
 }
 
 /// Sets the parent's policy for its pools. Stewards only; every id must be in
@@ -255,6 +257,7 @@ pub async fn set_policy(
     active.expense_min_approvals = Set(input.expense_min_approvals);
     active.parent_share_basis_points = Set(input.parent_share_basis_points);
     active.rules_change_policy = Set(input.rules_change_policy.to_json());
+    active.dissolutions_need_consent = Set(input.dissolutions_need_consent);
     active.updated_at = Set(Utc::now());
     let parent = active.update(&txn).await?;
     audit::record(

@@ -71,6 +71,7 @@ pub async fn appeal(
             rules_change: None,
             move_to: None,
             spin_out: None,
+            dissolution: None,
         },
     )
     .await?;

@@ -55,6 +55,7 @@ pub async fn close_early(
     close_in(&txn, &state.catalogue, &actor.into(), &proposal).await?;
     let closed = find(&txn, id).await?;
     record_closed(&txn, actor.into(), &pool, &proposal, &closed).await?;
+    after_closed(&txn, state, &actor.into(), &closed).await?;
     txn.commit().await?;
     Ok(closed)
 }
@@ -113,8 +114,23 @@ pub async fn run_close_job(state: &AppState, job: CloseProposal) -> JobResult {
         let pool = find_pool(&txn, p.pool_id).await?;
         let after = find(&txn, p.id).await?;
         record_closed(&txn, Author::system(), &pool, &p, &after).await?;
+        after_closed(&txn, state, &Author::system(), &after).await?;
     }
     txn.commit().await?;
+    Ok(())
+}
+
+/// What a closed proposal sets going once its closing is recorded: a
+/// dissolution, whose events follow the proposal's in the trail.
+async fn after_closed(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    by: &Author,
+    closed: &proposal::Model,
+) -> AppResult<()> {
+    if let Some(outcome) = closed.outcome {
+        super::dissolution::on_closed(txn, state, by, closed, outcome).await?;
+    }
     Ok(())
 }
 
@@ -166,10 +182,7 @@ async fn close_in(
         votes: &votes,
         delegations: &delegations,
         min_agree,
-        every_group: matches!(
-            p.kind,
-            ProposalKind::RulesChange | ProposalKind::Move | ProposalKind::SpinOut
-        ),
+        every_group: p.kind.amends(),
     });
     proposal::Entity::update_many()
         .col_expr(proposal::Column::Outcome, Expr::value(result.outcome))

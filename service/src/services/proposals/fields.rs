@@ -58,10 +58,7 @@ pub(super) fn parse(
     );
     let rule = voting_rule(input.voting_rule, governance.voting_rule, &mut check);
     let eligible = eligible_groups(input.eligible_group_ids, groups, &mut check);
-    if matches!(
-        input.kind,
-        ProposalKind::RulesChange | ProposalKind::Move | ProposalKind::SpinOut
-    ) {
+    if input.kind.amends() {
         every_voting_group(&eligible, groups, &mut check);
     }
     let (Some(title), Some(body), Some(quorum), Some(threshold)) = (title, body, quorum, threshold)

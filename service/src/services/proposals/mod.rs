@@ -3,6 +3,7 @@
 pub mod appeals;
 pub mod closing;
 pub mod delegations;
+pub mod dissolution;
 mod fields;
 pub mod spin_out;
 #[cfg(test)]
@@ -59,6 +60,9 @@ pub struct CreateInput {
     pub move_to: Option<Uuid>,
     /// A `SPIN_OUT` proposal's template and new entity; only for that kind.
     pub spin_out: Option<spin_out::SpinOutChoice>,
+    /// A `DISSOLUTION` proposal's recipient of the remaining funds; only
+    /// for that kind.
+    pub dissolution: Option<dissolution::DissolutionChoice>,
 }
 
 /// Puts a proposal or poll to the members (any active member may).
@@ -116,6 +120,7 @@ pub(crate) async fn insert(
     let changes = input.rules_change.take();
     let move_to = input.move_to.take();
     let spin_out = input.spin_out.take();
+    let dissolving = input.dissolution.take();
     let f = fields::parse(input, &governance, &groups, now)?;
     let move_to = match (f.kind, move_to) {
         (ProposalKind::Move, Some(to)) => {
@@ -125,6 +130,7 @@ pub(crate) async fn insert(
             }
             lock_pool(db, pool.id).await?;
             spin_out::refuse_while_spinning_out(db, pool.id).await?;
+            dissolution::refuse_while_dissolving(db, pool.id).await?;
             Some(to)
         }
         (ProposalKind::Move, None) => {
@@ -145,6 +151,7 @@ pub(crate) async fn insert(
         (ProposalKind::SpinOut, Some(choice)) => {
             // One at a time: two proposals made at once see each other.
             lock_pool(db, pool.id).await?;
+            dissolution::refuse_while_dissolving(db, pool.id).await?;
             Some(spin_out::check(db, catalogue, pool, &choice).await?)
         }
         (ProposalKind::SpinOut, None) => {
@@ -162,6 +169,25 @@ pub(crate) async fn insert(
         (_, None) => None,
     };
     let (spin_out_template_id, spin_out_entity_name) = spin_out.unzip();
+    let dissolving = match (f.kind, dissolving) {
+        (ProposalKind::Dissolution, Some(choice)) => {
+            Some(dissolution::check(db, pool, choice).await?)
+        }
+        (ProposalKind::Dissolution, None) => {
+            return Err(AppError::invalid(
+                "input.dissolution",
+                "a dissolution proposal says where the remaining funds go",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(AppError::invalid(
+                "input.dissolution",
+                "only a DISSOLUTION proposal says where the remaining funds go",
+            ));
+        }
+        (_, None) => None,
+    };
+    let coop = dissolving.as_ref().and_then(|d| d.coop.clone());
     // The changes are checked once the fields are: an answer names every
     // wrong field first, then every change that could never be adopted.
     let (rules_change, base_version, status) = match (f.kind, changes) {
@@ -214,6 +240,12 @@ pub(crate) async fn insert(
         move_to_parent_id: Set(move_to),
         spin_out_template_id: Set(spin_out_template_id),
         spin_out_entity_name: Set(spin_out_entity_name),
+        dissolution_recipient: Set(dissolving
+            .as_ref()
+            .map(|d| dissolution::recipient_name(d.recipient).to_owned())),
+        dissolution_coop_name: Set(coop.as_ref().map(|c| c.name.clone())),
+        dissolution_coop_number: Set(coop.as_ref().map(|c| c.registration_number.clone())),
+        dissolution_coop_jurisdiction: Set(coop.map(|c| c.jurisdiction)),
     }
     .insert(db)
     .await?;

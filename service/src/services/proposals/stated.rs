@@ -180,6 +180,7 @@ fn input(kind: ProposalKind) -> CreateInput {
         rules_change: None,
         move_to: None,
         spin_out: None,
+        dissolution: None,
     }
 }
 

@@ -4,6 +4,9 @@
 //! and the operator answers later with a signed callback. App accounts then
 //! follow membership: a job per READY app adds, removes or changes a
 //! member's account with the role the app's mapping gives their group.
+//! When the pool dissolves, each app moves on to DEPROVISIONING →
+//! DEPROVISIONED: a job POSTs the operator a signed `deprovision` request,
+//! retried with backoff until the operator answers 2xx.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -50,6 +53,8 @@ pub trait Provisioner: Send + Sync {
     async fn provision(&self, request: &Value) -> Result<(), JobError>;
     /// Adds, removes or changes one person's account in a READY app.
     async fn sync_account(&self, request: &Value) -> Result<(), JobError>;
+    /// Asks for the app to be taken down for good; a 2xx answer means done.
+    async fn deprovision(&self, request: &Value) -> Result<(), JobError>;
 }
 
 /// POSTs signed JSON to the endpoint the parent's operators configured.
@@ -83,6 +88,10 @@ impl Provisioner for HttpProvisioner<'_> {
     }
 
     async fn sync_account(&self, request: &Value) -> Result<(), JobError> {
+        self.post(request).await
+    }
+
+    async fn deprovision(&self, request: &Value) -> Result<(), JobError> {
         self.post(request).await
     }
 }
@@ -244,6 +253,11 @@ pub async fn retry(
     let app = lock_app(&txn, pool_app_id).await?;
     let pool = find_pool(&txn, app.pool_id).await?;
     require_admin(&txn, &pool, actor.user_id).await?;
+    if app.provisioning_state == ProvisioningState::Deprovisioning {
+        // Its operator could not be reached before the job gave up: ask again.
+        deprovision_request(&txn, app.id).await?;
+        return Ok(app);
+    }
     if !matches!(
         app.provisioning_state,
         ProvisioningState::Failed | ProvisioningState::Requested
@@ -291,6 +305,8 @@ fn state_name(state: ProvisioningState) -> &'static str {
         ProvisioningState::Provisioning => "being provisioned",
         ProvisioningState::Ready => "ready",
         ProvisioningState::Failed => "failed",
+        ProvisioningState::Deprovisioning => "being taken down",
+        ProvisioningState::Deprovisioned => "taken down",
     }
 }
 
@@ -323,7 +339,10 @@ pub async fn run_provision(state: &AppState, job: &job::Model, args: ProvisionAp
     let app = find_app(&state.db, args.pool_app_id).await?;
     if matches!(
         app.provisioning_state,
-        ProvisioningState::Ready | ProvisioningState::Provisioning
+        ProvisioningState::Ready
+            | ProvisioningState::Provisioning
+            | ProvisioningState::Deprovisioning
+            | ProvisioningState::Deprovisioned
     ) {
         return Ok(());
     }
@@ -399,6 +418,136 @@ pub async fn give_up(state: &AppState, job: ProvisionApp, error: &str) -> AppRes
     )
     .await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// The `deprovision_app` job: ask the app's operator to take it down.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeprovisionApp {
+    pub pool_app_id: Uuid,
+}
+
+impl Job for DeprovisionApp {
+    const KIND: Kind = Kind::DeprovisionApp;
+}
+
+async fn deprovision_request(db: &impl ConnectionTrait, pool_app_id: Uuid) -> AppResult<()> {
+    jobs::enqueue(db, &DeprovisionApp { pool_app_id }, Utc::now()).await?;
+    Ok(())
+}
+
+/// Every app of a dissolving pool is to be taken down, in the transaction
+/// that winds the pool up: each is DEPROVISIONING, with a job that asks its
+/// operator after the commit. Answers how many.
+pub async fn deprovision_pool(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<usize> {
+    let apps = pool_app::Entity::find()
+        .filter(pool_app::Column::PoolId.eq(pool_id))
+        .filter(pool_app::Column::ProvisioningState.ne(ProvisioningState::Deprovisioned))
+        .all(db)
+        .await?;
+    if apps.is_empty() {
+        return Ok(0);
+    }
+    pool_app::Entity::update_many()
+        .col_expr(
+            pool_app::Column::ProvisioningState,
+            Expr::value(ProvisioningState::Deprovisioning),
+        )
+        .col_expr(
+            pool_app::Column::StatusMessage,
+            Expr::value("the pool is dissolving: its operator is asked to take the app down"),
+        )
+        .col_expr(pool_app::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(pool_app::Column::Id.is_in(apps.iter().map(|a| a.id)))
+        .exec(db)
+        .await?;
+    jobs::enqueue_many(
+        db,
+        apps.iter().map(|app| DeprovisionApp {
+            pool_app_id: app.id,
+        }),
+        Utc::now(),
+    )
+    .await?;
+    Ok(apps.len())
+}
+
+/// How many of a pool's apps are not taken down yet.
+pub async fn still_provisioned(db: &impl ConnectionTrait, pool_id: Uuid) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(pool_app::Entity::find()
+        .filter(pool_app::Column::PoolId.eq(pool_id))
+        .filter(pool_app::Column::ProvisioningState.ne(ProvisioningState::Deprovisioned))
+        .count(db)
+        .await?)
+}
+
+/// Runs a `deprovision_app` job: asks the operator, signed as every
+/// request to it is; its 2xx answer takes the app down. An app whose
+/// parent never had a provisioner for it was never set up: it is down.
+pub async fn run_deprovision(
+    state: &AppState,
+    job: &job::Model,
+    args: DeprovisionApp,
+) -> JobResult {
+    let app = find_app(&state.db, args.pool_app_id).await?;
+    if app.provisioning_state != ProvisioningState::Deprovisioning {
+        return Ok(());
+    }
+    let pool = find_pool(&state.db, app.pool_id).await?;
+    let provisioner = find_provisioner(&state.db, pool.parent_entity_id, &app.app_id).await?;
+    let message = match provisioner {
+        None => "nothing to take down: no operator ever set it up".to_owned(),
+        Some(provisioner) => {
+            let request = json!({
+                "type": "deprovision",
+                "jobId": job.id,
+                "poolAppId": app.id,
+                "app": { "id": app.app_id, "version": app.app_version },
+                "pool": { "id": pool.id, "name": pool.name, "slug": pool.slug, "parentEntityId": pool.parent_entity_id },
+                "reason": "the pool is dissolving",
+            });
+            http(state, &provisioner).deprovision(&request).await?;
+            "the operator took it down".to_owned()
+        }
+    };
+    let txn = begin_write(&state.db).await?;
+    let Some(down) = set_state(&txn, &app, ProvisioningState::Deprovisioned, Some(message)).await?
+    else {
+        return Ok(());
+    };
+    audit::record(
+        &txn,
+        Author::system(),
+        Change::new(Action::AppDeprovisioned, "PoolApp", down.id)
+            .in_pool(&pool)
+            .diff(&app, &down),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// After the last attempt: the app stays DEPROVISIONING, saying why; the
+/// pool's admins may ask again (`retryAppProvisioning`).
+pub async fn give_up_deprovision(
+    state: &AppState,
+    job: DeprovisionApp,
+    error: &str,
+) -> AppResult<()> {
+    pool_app::Entity::update_many()
+        .col_expr(
+            pool_app::Column::StatusMessage,
+            Expr::value(format!(
+                "the operator could not take it down: {error}; ask again with retryAppProvisioning"
+            )),
+        )
+        .col_expr(pool_app::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(pool_app::Column::Id.eq(job.pool_app_id))
+        .filter(pool_app::Column::ProvisioningState.eq(ProvisioningState::Deprovisioning))
+        .exec(&state.db)
+        .await?;
     Ok(())
 }
 

@@ -76,7 +76,9 @@ pub async fn data_of(
         | E::PoolReinstated
         | E::PoolMoved
         | E::PoolSpinOutStarted
-        | E::PoolSpunOut => PoolData::read(db, id)
+        | E::PoolSpunOut
+        | E::PoolDissolving
+        | E::PoolDissolved => PoolData::read(db, id)
             .await?
             .map(|d| Data::Pool(Box::new(d))),
         E::MemberJoined | E::MemberLeft => MemberData::read(db, id)
