@@ -9,6 +9,7 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::{
+    accounts_mail::wait_for_subject,
     contributions::{
         euro_scale, payment_method, register_webhook, start, subscriptions_at_stripe,
         wait_for_balances,
@@ -39,6 +40,12 @@ on_both_databases!(
 on_both_databases!(settings: crate::events::QUICK;
     the_members_share_what_is_left_where_no_asset_lock_applies,
     the_parent_may_refuse_and_an_asset_lock_holds,
+);
+
+on_both_databases!(
+    settings: crate::accounts_mail::SETTINGS;
+    needs smtp;
+    stewards_are_asked_to_consent_and_members_are_told
 );
 
 const CREATE: &str =
@@ -693,4 +700,59 @@ async fn the_parent_may_refuse_and_an_asset_lock_holds(app: TestApp) {
         .gql(Some(&ada), CREATE, json!({ "i": dissolve(&p.pool, coop) }))
         .await;
     assert!(again.get("errors").is_none(), "{again:#}");
+}
+
+async fn stewards_are_asked_to_consent_and_members_are_told(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    set_policy(&p, true).await;
+    let steward_email = crate::accounts_mail::address("dissolution-steward");
+    let (second, _) = p.app().sign_up(&steward_email).await;
+    p.app()
+        .grant_role(
+            &p.w.steward,
+            &p.w.parent,
+            &second,
+            &steward_email,
+            "STEWARD",
+        )
+        .await;
+    let member_email = crate::accounts_mail::address("dissolution-member");
+    let (member, _) = p.join(&member_email, "workers").await;
+    let proposal = p
+        .app()
+        .ok(
+            Some(&member),
+            CREATE,
+            json!({ "i": dissolve(&p.pool, json!({ "recipient": "PARENT" })) }),
+        )
+        .await["createProposal"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pass(&p, &proposal, &[&p.w.founder, &member]).await;
+    let asked = wait_for_subject(
+        p.app(),
+        &steward_email,
+        "Test Pool waits for Cooperativa Paraguas to consent to its dissolution",
+    )
+    .await;
+    assert!(
+        asked["text"]
+            .as_str()
+            .unwrap()
+            .contains("refuse with a reason"),
+        "{asked:#}"
+    );
+    let id = dissolution_of(&p, &member).await["dissolution"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p.app()
+        .ok(Some(&second), CONSENT, json!({ "id": id }))
+        .await;
+    let told = wait_for_subject(p.app(), &member_email, "Test Pool is dissolving").await;
+    assert!(
+        told["text"].as_str().unwrap().contains("remaining funds"),
+        "{told:#}"
+    );
 }
