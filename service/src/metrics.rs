@@ -15,8 +15,8 @@ use std::{
 };
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use sea_orm::{DatabaseConnection, DbBackend};
 
@@ -73,6 +73,8 @@ pub enum JobOutcome {
 }
 
 impl JobOutcome {
+    const ALL: [Self; 4] = [Self::Succeeded, Self::Retried, Self::Dead, Self::HandedBack];
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Succeeded => "succeeded",
@@ -99,6 +101,8 @@ pub enum DeliveryOutcome {
 }
 
 impl DeliveryOutcome {
+    const ALL: [Self; 4] = [Self::Delivered, Self::Retried, Self::Dead, Self::Refused];
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Delivered => "delivered",
@@ -123,6 +127,8 @@ pub enum StripeOutcome {
 }
 
 impl StripeOutcome {
+    const ALL: [Self; 4] = [Self::Ok, Self::Refused, Self::Unreachable, Self::Error];
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -140,7 +146,10 @@ pub enum Operation {
     Named(String),
     /// No name: its type (`query`, `mutation`, `subscription`) and its
     /// first root field, which the caller checked is one of the schema's.
-    Unnamed { ty: &'static str, root_field: String },
+    Unnamed {
+        ty: &'static str,
+        root_field: String,
+    },
     /// The document does not parse, selects no operation, or starts with a
     /// root field the schema does not have.
     Invalid,
@@ -207,10 +216,8 @@ impl Metrics {
             Opts::new("pools_stripe_calls_total", "Calls to Stripe by outcome"),
             &["outcome"],
         )?;
-        let websocket_connections = IntGauge::new(
-            "pools_websocket_connections",
-            "Open WebSocket connections",
-        )?;
+        let websocket_connections =
+            IntGauge::new("pools_websocket_connections", "Open WebSocket connections")?;
         let subscriptions = IntGauge::new("pools_subscriptions", "Live GraphQL subscriptions")?;
         registry.register(Box::new(graphql_operations.clone()))?;
         registry.register(Box::new(graphql_operation_seconds.clone()))?;
@@ -220,6 +227,14 @@ impl Metrics {
         registry.register(Box::new(stripe_calls.clone()))?;
         registry.register(Box::new(websocket_connections.clone()))?;
         registry.register(Box::new(subscriptions.clone()))?;
+        // Known outcomes start at 0, so a rate over them exists before the
+        // first one happens.
+        for outcome in DeliveryOutcome::ALL {
+            webhook_deliveries.with_label_values(&[outcome.as_str()]);
+        }
+        for outcome in StripeOutcome::ALL {
+            stripe_calls.with_label_values(&[outcome.as_str()]);
+        }
         Ok(Self(Arc::new(Inner {
             registry,
             graphql_operations,
@@ -257,6 +272,15 @@ impl Metrics {
 
     pub fn db_statement(&self, elapsed: Duration) {
         self.0.db_statement_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// Every outcome of these kinds of job starts at 0 (see `new`).
+    pub fn job_kinds<'k>(&self, kinds: impl IntoIterator<Item = &'k str>) {
+        for kind in kinds {
+            for outcome in JobOutcome::ALL {
+                self.0.job_runs.with_label_values(&[kind, outcome.as_str()]);
+            }
+        }
     }
 
     /// `kind` is one of the queue's kinds, or [`OTHER`].
@@ -436,7 +460,10 @@ mod tests {
     fn the_first_names_are_kept_and_later_ones_are_other() {
         let metrics = Metrics::new().unwrap();
         for n in 0..MAX_OPERATION_NAMES {
-            assert_eq!(metrics.operation_label(&named(&format!("Op{n}"))), format!("Op{n}"));
+            assert_eq!(
+                metrics.operation_label(&named(&format!("Op{n}"))),
+                format!("Op{n}")
+            );
         }
         assert_eq!(metrics.operation_label(&named("OneTooMany")), OTHER);
         // A name seen before keeps its label.
@@ -536,6 +563,25 @@ mod tests {
         let text = metrics.render(&scrape).unwrap();
         assert_eq!(sample(&text, "pools_subscriptions"), Some(0.0));
         assert_eq!(sample(&text, "pools_websocket_connections"), Some(0.0));
+    }
+
+    #[test]
+    fn known_outcomes_start_at_zero() {
+        let metrics = Metrics::new().unwrap();
+        metrics.job_kinds(["send_mail"]);
+        let text = metrics
+            .render(&Scrape {
+                pool: PoolStats::default(),
+                jobs: None,
+            })
+            .unwrap();
+        for series in [
+            r#"pools_job_runs_total{kind="send_mail",outcome="handed_back"}"#,
+            r#"pools_webhook_deliveries_total{outcome="dead"}"#,
+            r#"pools_stripe_calls_total{outcome="ok"}"#,
+        ] {
+            assert_eq!(sample(&text, series), Some(0.0), "{series}");
+        }
     }
 
     #[test]
