@@ -8,7 +8,12 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::json;
 
-use crate::helpers::{TestApp, error_code, eventually};
+use crate::{
+    contributions::{euro_scale, payment_method, start},
+    helpers::{TestApp, error_code, eventually},
+    pools::{PoolWorld, TWO_GROUPS},
+    stub::{Reply, Stub},
+};
 
 on_both_databases!(
     settings: &[("METRICS_LISTEN_ADDR", "127.0.0.1:0")];
@@ -24,6 +29,38 @@ on_both_databases!(
 );
 
 on_both_databases!(without_the_setting_there_is_no_metrics_listener);
+
+// Quick retries (as `events::QUICK`): three attempts per delivery.
+on_both_databases!(
+    settings: &[
+        ("METRICS_LISTEN_ADDR", "127.0.0.1:0"),
+        ("JOB_POLL_INTERVAL_MS", "50"),
+        ("JOB_RETRY_BASE_MS", "20"),
+        ("JOB_MAX_ATTEMPTS", "3"),
+        ("OUTBOUND_TIMEOUT_SECS", "1"),
+        ("JOB_LEASE_SECS", "1"),
+    ];
+    webhook_attempts_are_counted_by_outcome,
+);
+
+on_both_databases!(
+    settings: &[
+        ("METRICS_LISTEN_ADDR", "127.0.0.1:0"),
+        ("STRIPE_SECRET_KEY", "sk_test_12345"),
+        ("STRIPE_API_BASE", "env:TEST_STRIPE_URL"),
+    ];
+    needs stripe;
+    stripe_calls_are_counted_by_outcome,
+);
+
+on_both_databases!(
+    settings: &[
+        ("METRICS_LISTEN_ADDR", "127.0.0.1:0"),
+        ("STRIPE_SECRET_KEY", "sk_test_12345"),
+        ("STRIPE_API_BASE", "http://127.0.0.1:9"),
+    ];
+    an_unreachable_stripe_is_counted,
+);
 
 /// One sample of the text format: a name, its labels, a value.
 #[derive(Debug)]
@@ -298,4 +335,140 @@ async fn sockets_and_subscriptions_are_counted_while_open(app: TestApp) {
     open(1.0, 1.0).await;
     ws.close(None).await.expect("closed");
     open(0.0, 0.0).await;
+}
+
+/// Waits until the samples of `name` that are above 0 are `expected`
+/// (the value of `label` → the sample's value).
+async fn counted(app: &TestApp, name: &str, label: &str, expected: &[(&str, f64)]) {
+    eventually(&format!("{name} counts"), || async {
+        let samples = scrape(app).await;
+        let seen: Vec<(String, f64)> = samples
+            .iter()
+            .filter(|s| s.name == name)
+            .filter_map(|s| Some((s.labels.get(label)?.clone(), s.value)))
+            .filter(|(_, v)| *v > 0.0)
+            .collect();
+        let mut want: Vec<(String, f64)> = expected
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect();
+        let mut got = seen.clone();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        if got == want { Ok(()) } else { Err(got) }
+    })
+    .await;
+}
+
+const CREATE_ENDPOINT: &str = "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }";
+
+async fn webhook_attempts_are_counted_by_outcome(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    // Fails once, then takes it; and one that never does.
+    let flaky = Stub::start().await;
+    flaky.script(&[Reply::Status(500)]);
+    let down = Stub::start().await;
+    down.script(&vec![Reply::Status(503); 3]);
+    for receiver in [&flaky, &down] {
+        p.app()
+            .ok(
+                Some(&p.w.founder),
+                CREATE_ENDPOINT,
+                json!({ "i": { "poolId": p.pool, "url": receiver.url, "events": ["member.joined"] } }),
+            )
+            .await;
+    }
+    p.join("ann@example.org", "users").await;
+    counted(
+        p.app(),
+        "pools_webhook_deliveries_total",
+        "outcome",
+        &[("delivered", 1.0), ("retried", 3.0), ("dead", 1.0)],
+    )
+    .await;
+    let samples = scrape(p.app()).await;
+    let runs = |outcome: &str| {
+        value(
+            &samples,
+            "pools_job_runs_total",
+            &[("kind", "deliver_webhook"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(runs("succeeded"), Some(1.0), "{samples:#?}");
+    assert_eq!(runs("retried"), Some(3.0));
+    assert_eq!(runs("dead"), Some(1.0));
+    assert_eq!(
+        value(
+            &samples,
+            "pools_webhook_deliveries_total",
+            &[("outcome", "refused")]
+        ),
+        Some(0.0),
+        "known outcomes are there from the start"
+    );
+}
+
+async fn stripe_calls_are_counted_by_outcome(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    euro_scale(&p, false).await;
+    let (member, _) = p.join("payer@example.org", "users").await;
+    let before = scrape(p.app()).await;
+    let calls = |samples: &[Sample], outcome: &str| {
+        value(samples, "pools_stripe_calls_total", &[("outcome", outcome)]).expect(outcome)
+    };
+    let declined = payment_method(p.app(), "4000000000000002").await;
+    let res = start(
+        &p,
+        &member,
+        json!({ "amount": 500, "paymentMethodId": declined }),
+    )
+    .await;
+    assert_eq!(error_code(&res), "PAYMENT_FAILED", "{res:#}");
+    let after = scrape(p.app()).await;
+    // The server may call Stripe on its own too (reconciliation): compare.
+    assert!(
+        calls(&after, "refused") > calls(&before, "refused"),
+        "{after:#?}"
+    );
+    let card = payment_method(p.app(), "4242424242424242").await;
+    let res = start(
+        &p,
+        &member,
+        json!({ "amount": 500, "paymentMethodId": card }),
+    )
+    .await;
+    assert_eq!(
+        res["data"]["startContribution"]["contribution"]["status"], "ACTIVE",
+        "{res:#}"
+    );
+    let paid = scrape(p.app()).await;
+    assert!(calls(&paid, "ok") > calls(&after, "ok"), "{paid:#?}");
+    assert_eq!(calls(&paid, "unreachable"), 0.0);
+    assert_eq!(calls(&paid, "error"), 0.0);
+}
+
+async fn an_unreachable_stripe_is_counted(app: TestApp) {
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    euro_scale(&p, false).await;
+    let (member, _) = p.join("m@example.org", "users").await;
+    let res = start(
+        &p,
+        &member,
+        json!({ "amount": 500, "paymentMethodId": "pm_unreachable" }),
+    )
+    .await;
+    assert_eq!(error_code(&res), "PAYMENT_PROVIDER", "{res:#}");
+    let samples = scrape(p.app()).await;
+    let calls = |outcome: &str| {
+        value(
+            &samples,
+            "pools_stripe_calls_total",
+            &[("outcome", outcome)],
+        )
+    };
+    assert!(
+        calls("unreachable").is_some_and(|n| n >= 1.0),
+        "{samples:#?}"
+    );
+    assert_eq!(calls("ok"), Some(0.0));
 }
