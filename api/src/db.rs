@@ -10,7 +10,7 @@ use std::{
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-use crate::config::Config;
+use crate::{config::Config, metrics::Metrics};
 
 /// How much longer than the request timeout a statement may run.
 const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
@@ -21,9 +21,11 @@ const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(1);
 /// Statements slower than this are logged (without their parameters).
 const SLOW_STATEMENT: Duration = Duration::from_millis(500);
 
+/// `statements` counts the statements run, `metrics` times each.
 pub async fn connect(
     config: &Config,
     statements: Arc<AtomicU64>,
+    metrics: Metrics,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(&config.database_url);
     options
@@ -57,6 +59,7 @@ pub async fn connect(
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(move |info| {
         statements.fetch_add(1, Ordering::Relaxed);
+        metrics.db_statement(info.elapsed);
         if info.elapsed > SLOW_STATEMENT {
             tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
         }

@@ -12,6 +12,7 @@ use crate::{
     catalogue::Catalogue,
     config::Config,
     db,
+    metrics::Metrics,
     outbound::GuardedClient,
     payments::StripeGateway,
     routes,
@@ -23,6 +24,8 @@ use crate::{
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// `METRICS_LISTEN_ADDR`'s listener, when set: `/metrics` and nothing else.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -32,8 +35,10 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let catalogue =
             Catalogue::load().map_err(|e| anyhow::anyhow!("the catalogue is invalid: {e}"))?;
+        let metrics =
+            Metrics::new().map_err(|e| anyhow::anyhow!("cannot set up the metrics: {e}"))?;
         let sql_statements = Arc::new(AtomicU64::new(0));
-        let db = db::connect(&config, sql_statements.clone())
+        let db = db::connect(&config, sql_statements.clone(), metrics.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
         Migrator::up(&db, None)
@@ -42,10 +47,21 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
+        let metrics_listener = match config.metrics_listen_addr {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                anyhow::anyhow!("cannot listen on {addr} (METRICS_LISTEN_ADDR): {e}")
+            })?),
+            None => None,
+        };
         let stripe = match &config.stripe_secret_key {
             Some(key) => Some(Arc::new(
-                StripeGateway::new(key.expose(), &config.stripe_api_base, config.stripe_timeout)
-                    .map_err(|e| anyhow::anyhow!("cannot set up the Stripe client: {e}"))?,
+                StripeGateway::new(
+                    key.expose(),
+                    &config.stripe_api_base,
+                    config.stripe_timeout,
+                    metrics.clone(),
+                )
+                .map_err(|e| anyhow::anyhow!("cannot set up the Stripe client: {e}"))?,
             )),
             None => None,
         };
@@ -90,16 +106,23 @@ impl Application {
             signals: Default::default(),
             shutdown: Default::default(),
             pack_signer: Arc::new(pack_signer),
+            metrics,
         };
         Ok(Self {
             router: routes::router(state.clone()),
             listener,
+            metrics_listener,
             state,
         })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served, when `METRICS_LISTEN_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics_listener.as_ref().map(TcpListener::local_addr)
     }
 
     pub fn state(&self) -> &AppState {
@@ -146,6 +169,19 @@ impl Application {
         {
             tracing::error!(error = ?e, "scheduling the closing of open proposals failed");
         }
+        // Scrapes are short: this listener stops as soon as shutdown begins.
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = routes::metrics::router(self.state.clone());
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { stop.triggered().await })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "serving metrics failed");
+                }
+            })
+        });
         let signal = shutdown.clone();
         let result = axum::serve(
             self.listener,
@@ -169,6 +205,11 @@ impl Application {
         }
         if !shutdown.connections_closed(WEBSOCKET_CLOSE_WAIT).await {
             tracing::warn!("WebSocket connections did not close in time");
+        }
+        if let Some(metrics) = metrics
+            && let Err(e) = metrics.await
+        {
+            tracing::error!(error = %e, "the metrics listener ended abnormally");
         }
         forget.abort();
         if let Some(task) = listener {

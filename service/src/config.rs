@@ -42,6 +42,9 @@ pub struct Config {
     pub database_url: String,
     /// `LISTEN_ADDR`: where the HTTP server listens; port 0 picks a free one.
     pub listen_addr: SocketAddr,
+    /// `METRICS_LISTEN_ADDR`: where `/metrics` is served, apart from the
+    /// public address; unset, nowhere.
+    pub metrics_listen_addr: Option<SocketAddr>,
     /// `AUTH_SECRET`: keys the hashes under which bearer tokens are stored.
     pub auth_secret: Secret,
     /// `PACK_SIGNING_KEY`: the seed of the Ed25519 key that signs audit
@@ -220,6 +223,7 @@ impl Config {
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .map_err(|_| invalid("LISTEN_ADDR", "expected host:port, such as 127.0.0.1:8080"))?;
+        let metrics_listen_addr = metrics_listen_addr(&s, listen_addr)?;
         let log_format = match s.text("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -237,6 +241,7 @@ impl Config {
             environment,
             database_url,
             listen_addr,
+            metrics_listen_addr,
             auth_secret: auth_secret(&s, environment)?,
             pack_signing_key: pack_signing_key(&s, environment)?,
             session_ttl: s.secs("SESSION_TTL_HOURS", 3600, 720, 1, 24 * 365)?,
@@ -409,6 +414,30 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
             url => Ok(url),
         }
     }
+}
+
+/// `METRICS_LISTEN_ADDR`: its own address, since what it serves is for the
+/// operator, not the public. Port 0 on both picks two free ports.
+fn metrics_listen_addr<F: Fn(&str) -> Option<String>>(
+    s: &Settings<F>,
+    listen_addr: SocketAddr,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(raw) = s.text("METRICS_LISTEN_ADDR") else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = raw.trim().parse().map_err(|_| {
+        invalid(
+            "METRICS_LISTEN_ADDR",
+            "expected host:port, such as 127.0.0.1:9090",
+        )
+    })?;
+    if addr == listen_addr && addr.port() != 0 {
+        return Err(invalid(
+            "METRICS_LISTEN_ADDR",
+            "must differ from LISTEN_ADDR: metrics are not served on the public address",
+        ));
+    }
+    Ok(Some(addr))
 }
 
 /// TLS to PostgreSQL as asked, and only as asked: by `sslmode` in the URL
@@ -677,6 +706,34 @@ mod tests {
             .unwrap(),
             "postgres://localhost/p?application_name=x&sslmode=disable"
         );
+    }
+
+    #[test]
+    fn metrics_are_served_apart_from_the_public_address_or_not_at_all() {
+        let metrics = |pairs: &[(&str, &str)]| config(pairs).map(|c| c.metrics_listen_addr);
+        assert_eq!(metrics(&[SECRET]).unwrap(), None);
+        assert_eq!(
+            metrics(&[SECRET, ("METRICS_LISTEN_ADDR", "127.0.0.1:9090")])
+                .unwrap()
+                .map(|a| a.to_string()),
+            Some("127.0.0.1:9090".to_owned())
+        );
+        // Two free ports, as the tests ask for.
+        let both_free = [
+            SECRET,
+            ("LISTEN_ADDR", "127.0.0.1:0"),
+            ("METRICS_LISTEN_ADDR", "127.0.0.1:0"),
+        ];
+        assert!(metrics(&both_free).unwrap().is_some());
+        for bad in ["127.0.0.1:8080", "9090", "localhost:9090", "metrics"] {
+            let err = metrics(&[SECRET, ("METRICS_LISTEN_ADDR", bad)]).unwrap_err();
+            assert_eq!(err.name, "METRICS_LISTEN_ADDR", "{bad}");
+            assert!(
+                err.to_string()
+                    .starts_with("invalid setting METRICS_LISTEN_ADDR"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

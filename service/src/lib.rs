@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod outbound;
 pub mod payments;
 pub mod services;

@@ -11,11 +11,13 @@ use std::{
 };
 
 use governor::{DefaultKeyedRateLimiter, Quota};
+use prometheus::IntGauge;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::{
     config::Config,
     error::{AppError, AppResult},
+    metrics::Held,
 };
 
 /// How long a password hash waits for a free slot before the caller is told
@@ -230,28 +232,35 @@ impl Drop for Slot {
     }
 }
 
-/// The live subscriptions of one WebSocket connection: capped, and watched
-/// so that a connection left without any is closed after a while.
+/// The live subscriptions of one WebSocket connection: capped, watched so
+/// that a connection left without any is closed after a while, and counted
+/// in the server's gauge of all live subscriptions.
 #[derive(Clone)]
 pub struct SubscriptionSlots {
     max: usize,
     active: Arc<watch::Sender<usize>>,
+    counted: IntGauge,
 }
 
 /// One running subscription; dropping it (the stream ended) frees its slot.
-pub struct SubscriptionSlot(Arc<watch::Sender<usize>>);
+pub struct SubscriptionSlot {
+    active: Arc<watch::Sender<usize>>,
+    _counted: Held,
+}
 
 impl Drop for SubscriptionSlot {
     fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
+        self.active.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
 impl SubscriptionSlots {
-    pub fn new(max: usize) -> Self {
+    /// `counted` is the server's gauge of live subscriptions.
+    pub fn new(max: usize, counted: IntGauge) -> Self {
         Self {
             max,
             active: Arc::new(watch::Sender::new(0)),
+            counted,
         }
     }
 
@@ -273,7 +282,10 @@ impl SubscriptionSlots {
                 retry_after_secs: 1,
             });
         }
-        Ok(SubscriptionSlot(self.active.clone()))
+        Ok(SubscriptionSlot {
+            active: self.active.clone(),
+            _counted: Held::new(self.counted.clone()),
+        })
     }
 
     /// Resolves once the connection has had no subscription for `idle`.
@@ -309,9 +321,11 @@ mod tests {
 
     #[tokio::test]
     async fn subscriptions_are_capped_and_idle_is_noticed() {
-        let subs = SubscriptionSlots::new(1);
+        let gauge = IntGauge::new("subscriptions", "live").unwrap();
+        let subs = SubscriptionSlots::new(1, gauge.clone());
         let one = subs.try_take().unwrap();
         assert!(subs.try_take().is_err());
+        assert_eq!(gauge.get(), 1, "a refused subscription is not counted");
         // Not idle while a subscription runs.
         let idle = tokio::time::timeout(
             Duration::from_millis(50),
@@ -320,6 +334,7 @@ mod tests {
         .await;
         assert!(idle.is_err());
         drop(one);
+        assert_eq!(gauge.get(), 0);
         tokio::time::timeout(
             Duration::from_secs(5),
             subs.idle_for(Duration::from_millis(10)),

@@ -5,8 +5,9 @@ use std::sync::{Arc, atomic::AtomicU64};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    catalogue::Catalogue, config::Config, limits::Limits, mail::Mailer, outbound::GuardedClient,
-    payments::StripeGateway, services::signals::Signals, shutdown::Shutdown, signing::PackSigner,
+    catalogue::Catalogue, config::Config, limits::Limits, mail::Mailer, metrics::Metrics,
+    outbound::GuardedClient, payments::StripeGateway, services::signals::Signals,
+    shutdown::Shutdown, signing::PackSigner,
 };
 
 #[derive(Clone)]
@@ -43,4 +44,6 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The platform's key that signs audit packs (`PACK_SIGNING_KEY`).
     pub pack_signer: Arc<PackSigner>,
+    /// What this server counts for `/metrics` (its own registry).
+    pub metrics: Metrics,
 }

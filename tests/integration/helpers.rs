@@ -89,6 +89,9 @@ pub(crate) fn resolve(value: &str) -> String {
 /// up states no API call can reach, such as an expired token).
 pub struct TestApp {
     pub base_url: String,
+    /// `http://…/metrics` on the server's metrics listener, for a test that
+    /// sets `METRICS_LISTEN_ADDR`.
+    pub metrics_url: Option<String>,
     /// SQL statements the server has run (see `AppState::sql_statements`).
     pub statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
     pub db: DatabaseConnection,
@@ -174,6 +177,9 @@ impl TestApp {
         }
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr().expect("bound address");
+        let metrics_url = app
+            .metrics_addr()
+            .map(|a| format!("http://{}/metrics", a.expect("bound metrics address")));
         let db = app.state().db.clone();
         let statements = app.state().sql_statements.clone();
         let worker_id = app.state().worker_id.clone();
@@ -181,6 +187,7 @@ impl TestApp {
         let server = tokio::spawn(app.run_until_stopped());
         Self {
             base_url: format!("http://{addr}"),
+            metrics_url,
             statements,
             db,
             client: reqwest::Client::new(),

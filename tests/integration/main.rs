@@ -36,6 +36,7 @@ mod input;
 mod life_packs;
 mod links;
 mod media_types;
+mod metrics;
 mod migrations;
 mod moves;
 mod nodes;

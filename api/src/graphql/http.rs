@@ -27,8 +27,10 @@ use crate::{
         documents::Documents,
         graphiql,
         loaders::Loaders,
+        metrics as graphql_metrics,
         persisted::PersistedQueries,
     },
+    metrics,
     request::{Peer, RequestId},
     state::AppState,
 };
@@ -238,13 +240,18 @@ async fn execute(
     let mut responses = Vec::with_capacity(requests.len());
     let mut status = StatusCode::OK;
     let credential_calls = std::sync::Arc::default();
+    let metrics = &server.state.metrics;
     for mut request in requests {
+        let started = std::time::Instant::now();
         // Before anything reads the query: a persisted one is filled in here.
         if let Err(refused) = server.persisted.resolve(&mut request) {
-            responses.push(finalize(Response::from_errors(vec![refused]), request_id));
+            let response = finalize(Response::from_errors(vec![refused]), request_id);
+            graphql_metrics::record(metrics, metrics::INVALID, &response, started);
+            responses.push(response);
             continue;
         }
         server.documents.parse(&mut request);
+        let label = graphql_metrics::label(metrics, &mut request);
         let is_mutation = operation_type(&mut request) == Some(OperationType::Mutation);
         if is_mutation && answer.over_get {
             let mut resp = error_response(
@@ -307,7 +314,9 @@ async fn execute(
                 )])
             }
         };
-        responses.push(finalize(response, request_id));
+        let response = finalize(response, request_id);
+        graphql_metrics::record(metrics, &label, &response, started);
+        responses.push(response);
     }
     let unavailable = status == StatusCode::OK && responses.iter().all(failed_as_unavailable);
     if unavailable {

@@ -11,6 +11,7 @@ pub mod graphiql;
 pub mod http;
 pub mod ids;
 pub mod loaders;
+pub mod metrics;
 pub mod mutation;
 pub mod persisted;
 pub mod query;

@@ -80,12 +80,16 @@ pub async fn handler(
             &request_id,
         );
     };
-    let subscriptions = SubscriptionSlots::new(state.config.ws_max_subscriptions_per_connection);
+    let subscriptions = SubscriptionSlots::new(
+        state.config.ws_max_subscriptions_per_connection,
+        state.metrics.subscriptions(),
+    );
     let idle = state.config.ws_idle_timeout;
     let shutdown = state.shutdown.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| shutdown.clone().track(async move {
+            let _open = state.metrics.websocket_connection();
             let (mut sink, stream) = socket.split();
             // The client's side ends when the connection has been idle or
             // the server shuts down: the server then closes it.

@@ -4,6 +4,7 @@ mod callbacks;
 mod cors;
 mod exports;
 mod health;
+pub mod metrics;
 pub mod security;
 mod unsubscribe;
 mod webhooks;

@@ -23,6 +23,8 @@ use stripe_payment::payment_method::AttachPaymentMethod;
 use stripe_product::product::CreateProduct;
 use stripe_types::Currency;
 
+use crate::metrics::{Metrics, StripeOutcome};
+
 #[derive(Debug)]
 pub enum PaymentError {
     /// The card was declined, or Stripe refused the payment.
@@ -53,6 +55,18 @@ impl PaymentError {
     /// Whether the request may have taken effect at Stripe.
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, Self::Unknown(_))
+    }
+
+    /// How the call is counted in `pools_stripe_calls_total`.
+    fn outcome(&self) -> StripeOutcome {
+        match self {
+            Self::Declined(_)
+            | Self::Invalid { .. }
+            | Self::Missing { .. }
+            | Self::KeyReused(_) => StripeOutcome::Refused,
+            Self::Unreachable(_) => StripeOutcome::Unreachable,
+            Self::Unknown(_) | Self::Internal(_) => StripeOutcome::Error,
+        }
     }
 }
 
@@ -154,11 +168,18 @@ pub struct InvoicePage {
 
 pub struct StripeGateway {
     client: Client,
+    metrics: Metrics,
 }
 
 impl StripeGateway {
-    /// A client for `api_base` (Stripe's API, or a local fake).
-    pub fn new(secret_key: &str, api_base: &str, timeout: Duration) -> Result<Self, PaymentError> {
+    /// A client for `api_base` (Stripe's API, or a local fake), counting
+    /// its calls in `metrics`.
+    pub fn new(
+        secret_key: &str,
+        api_base: &str,
+        timeout: Duration,
+        metrics: Metrics,
+    ) -> Result<Self, PaymentError> {
         let base = if api_base.ends_with('/') {
             api_base.to_owned()
         } else {
@@ -169,7 +190,7 @@ impl StripeGateway {
             .timeout(timeout)
             .build()
             .map_err(|e| PaymentError::Internal(e.to_string()))?;
-        Ok(Self { client })
+        Ok(Self { client, metrics })
     }
 
     pub async fn create_customer(
@@ -466,7 +487,12 @@ impl StripeGateway {
                 .map_err(|e| PaymentError::Internal(format!("idempotency key: {e:?}")))?;
             call = call.request_strategy(RequestStrategy::Idempotent(key));
         }
-        Ok(call.send(&self.client).await?)
+        let answer = call.send(&self.client).await.map_err(PaymentError::from);
+        self.metrics.stripe_call(match &answer {
+            Ok(_) => StripeOutcome::Ok,
+            Err(e) => e.outcome(),
+        });
+        answer
     }
 }
 

@@ -23,9 +23,9 @@ pub fn jobs() -> Registry {
         .register(|state, job, args: SyncAppAccount| async move {
             provisioning::run_account_sync(&state, &job, args).await
         })
-        .register(
-            |state, _, args: DeliverWebhook| async move { webhooks::deliver(&state, args).await },
-        )
+        .register(|state, job, args: DeliverWebhook| async move {
+            webhooks::deliver(&state, &job, args).await
+        })
         .on_give_up(|state, args: DeliverWebhook, error| async move {
             webhooks::give_up(&state, args, &error).await
         })

@@ -6,6 +6,7 @@
 
 use chrono::Utc;
 use entities::{
+    job,
     webhook_delivery::{self, DeliveryStatus},
     webhook_endpoint, webhook_event,
 };
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Actor, access, permissions},
     error::{AppError, AppResult, FieldError},
+    metrics::DeliveryOutcome,
     outbound::{self, Failure, GuardedClient, Refusal},
     payments::signature,
     services::{
@@ -382,8 +384,8 @@ pub async fn event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<webh
     Ok(webhook_event::Entity::find_by_id(id).one(db).await?)
 }
 
-/// Runs one delivery attempt (the `deliver_webhook` job).
-pub async fn deliver(state: &AppState, job: DeliverWebhook) -> JobResult {
+/// Runs one delivery attempt (the `deliver_webhook` job `run`).
+pub async fn deliver(state: &AppState, run: &job::Model, job: DeliverWebhook) -> JobResult {
     let id = job.delivery_id;
     let Some(delivery) = webhook_delivery::Entity::find_by_id(id)
         .one(&state.db)
@@ -419,6 +421,7 @@ pub async fn deliver(state: &AppState, job: DeliverWebhook) -> JobResult {
     active.updated_at = Set(now);
     let result = match sent {
         Ok(status) => {
+            state.metrics.webhook_delivery(DeliveryOutcome::Delivered);
             active.status = Set(DeliveryStatus::Delivered);
             active.last_status_code = Set(Some(i32::from(status)));
             active.last_error = Set(None);
@@ -426,6 +429,14 @@ pub async fn deliver(state: &AppState, job: DeliverWebhook) -> JobResult {
             Ok(())
         }
         Err(refused) => {
+            // As the worker will judge it: its last attempt fails for good.
+            state.metrics.webhook_delivery(if refused.permanent {
+                DeliveryOutcome::Refused
+            } else if run.attempts >= run.max_attempts {
+                DeliveryOutcome::Dead
+            } else {
+                DeliveryOutcome::Retried
+            });
             active.last_status_code = Set(refused.status.map(i32::from));
             active.last_error = Set(Some(refused.reason.clone()));
             Err(refused.into_job_error())

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::{
     error::AppResult,
+    metrics::JobsDue,
     services::signals::{JOBS_CHANNEL, notify},
 };
 
@@ -369,6 +370,44 @@ pub async fn lock_waiting<J: Job>(
         waiting.extend(query.into_tuple::<String>().all(db).await?);
     }
     Ok(waiting)
+}
+
+/// Pending jobs whose time has come, for the metrics: how many of each
+/// kind (every kind of the queue, due or not; kinds only another version
+/// of the server knows as one `_other`) and how long the oldest has
+/// waited. One grouped statement on the status and time index, so its
+/// answer is no longer than the list of kinds however long the queue.
+pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<JobsDue> {
+    let rows: Vec<(String, i64, DateTime<Utc>)> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Kind)
+        .column_as(job::Column::Id.count(), "due")
+        .column_as(job::Column::RunAt.min(), "oldest")
+        .filter(job::Column::Status.eq(JobStatus::Pending))
+        .filter(job::Column::RunAt.lte(now))
+        .group_by(job::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_kind: Vec<(String, i64)> = Kind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_owned(), 0))
+        .collect();
+    let mut oldest: Option<DateTime<Utc>> = None;
+    for (kind, count, run_at) in rows {
+        let label = Kind::parse(&kind).map_or(crate::metrics::OTHER, Kind::as_str);
+        match by_kind.iter_mut().find(|(k, _)| k == label) {
+            Some((_, due)) => *due += count,
+            None => by_kind.push((label.to_owned(), count)),
+        }
+        oldest = Some(oldest.map_or(run_at, |o| o.min(run_at)));
+    }
+    let oldest_due_seconds =
+        oldest.map_or(0.0, |o| (now - o).num_milliseconds().max(0) as f64 / 1000.0);
+    Ok(JobsDue {
+        by_kind,
+        oldest_due_seconds,
+    })
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<job::Model>> {

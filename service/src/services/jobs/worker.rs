@@ -8,7 +8,7 @@ use entities::job;
 use tokio::sync::Notify;
 
 use super::{Kind, Registry, claim, fail, release, succeed};
-use crate::state::AppState;
+use crate::{metrics::JobOutcome, state::AppState};
 
 /// Why a run did not finish the job.
 #[derive(Debug)]
@@ -52,6 +52,7 @@ pub fn spawn(
     wake: Arc<Notify>,
     registry: Arc<Registry>,
 ) -> tokio::task::JoinHandle<()> {
+    state.metrics.job_kinds(Kind::ALL.map(Kind::as_str));
     tokio::spawn(async move {
         let worker = state.worker_id.clone();
         let config = state.config.clone();
@@ -108,6 +109,8 @@ async fn run(state: &AppState, registry: &Registry, job: &job::Model, worker: &s
     };
     job.max_attempts = job.max_attempts.min(cap);
     let job = &job;
+    // A kind only another version of the server knows is counted as other.
+    let kind = Kind::parse(&job.kind).map_or(crate::metrics::OTHER, Kind::as_str);
     // On shutdown the job may still run for the grace period; cut off then,
     // it goes back to the queue for another worker, at once. Recording an
     // outcome that is in is never cut off.
@@ -120,14 +123,23 @@ async fn run(state: &AppState, registry: &Registry, job: &job::Model, worker: &s
         result = work(state, registry, job) => result,
         () = cut_off => {
             match release(&state.db, job, worker).await {
-                Ok(()) => tracing::info!(job = %job.id, kind = %job.kind, "shutting down: job handed back to the queue"),
+                Ok(()) => {
+                    state.metrics.job_run(kind, JobOutcome::HandedBack);
+                    tracing::info!(job = %job.id, kind = %job.kind, "shutting down: job handed back to the queue");
+                }
                 Err(e) => tracing::error!(job = %job.id, error = ?e, "handing a job back failed; it runs again when its lease ends"),
             }
             return;
         }
     };
     let outcome = match result {
-        Ok(()) => succeed(&state.db, job, worker).await.map(|()| None),
+        Ok(()) => {
+            let done = succeed(&state.db, job, worker).await;
+            if done.is_ok() {
+                state.metrics.job_run(kind, JobOutcome::Succeeded);
+            }
+            done.map(|()| None)
+        }
         Err(e) => {
             let mut failing = job.clone();
             if matches!(e, JobError::Permanent(_)) {
@@ -142,7 +154,15 @@ async fn run(state: &AppState, registry: &Registry, job: &job::Model, worker: &s
                 state.config.job_retry_base,
             )
             .await
-            .map(|dead| dead.then(|| e.message().to_owned()))
+            .map(|dead| {
+                let outcome = if dead {
+                    JobOutcome::Dead
+                } else {
+                    JobOutcome::Retried
+                };
+                state.metrics.job_run(kind, outcome);
+                dead.then(|| e.message().to_owned())
+            })
         }
     };
     match outcome {
