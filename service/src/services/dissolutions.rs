@@ -217,10 +217,12 @@ pub async fn confirm_paid(
     // The dissolution first, then the distribution: the order every writer
     // locks in.
     let d = find_locked(&txn, found.dissolution_id).await?;
-    visible(&txn, actor, &d)
+    let pool = require_steward_of(&txn, actor, &d)
         .await
-        .map_err(|_| access::not_found("distribution", distribution_id))?;
-    let pool = require_steward_of(&txn, actor, &d).await?;
+        .map_err(|e| match e {
+            AppError::NotFound(_) => access::not_found("distribution", distribution_id),
+            other => other,
+        })?;
     let reference = SingleLineText::<1, 200>::parse(reference, "input.reference")
         .map_err(|e| AppError::Validation(vec![e]))?
         .into_inner();

@@ -4,6 +4,8 @@
 //! the parent's consent where its policy asks for it, then the pool winds
 //! up (see [`wind_up`]); the rest of its life is `services::dissolutions`.
 
+use std::collections::HashMap;
+
 use chrono::{SubsecRound, Utc};
 use entities::{
     membership::{self, MembershipStatus},
@@ -28,7 +30,7 @@ use crate::{
     services::{
         audit::{self, Action, Author, Change},
         contributions, ledger, life_packs, lock,
-        membership::{find_pool, lock_pool},
+        membership::lock_pool,
         notifications::{self, StewardTask},
         pool_standing::status_name,
         provisioning,
@@ -397,18 +399,21 @@ async fn draw_distributions(
         Recipient::Coop => vec![(d.coop_name.clone().unwrap_or_default(), None)],
         Recipient::Members => {
             let members = active_members(db, pool.id).await?;
-            let mut named = Vec::with_capacity(members.len());
-            for m in members {
-                let name = match m.user_id {
-                    Some(id) => user::Entity::find_by_id(id)
-                        .one(db)
-                        .await?
-                        .map(|u| u.display_name),
-                    None => None,
-                };
-                named.push((name.unwrap_or_else(|| "a member".into()), Some(m.id)));
-            }
-            named
+            // Every name in one query, however many members.
+            let names: HashMap<Uuid, String> = user::Entity::find()
+                .filter(user::Column::Id.is_in(members.iter().filter_map(|m| m.user_id)))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u.display_name))
+                .collect();
+            members
+                .iter()
+                .map(|m| {
+                    let name = m.user_id.and_then(|id| names.get(&id).cloned());
+                    (name.unwrap_or_else(|| "a member".into()), Some(m.id))
+                })
+                .collect()
         }
     };
     let mut drawn = 0;
@@ -462,11 +467,6 @@ pub fn shares(total: i128, n: usize) -> Vec<i128> {
     }
     let (each, rest) = (total / count, total % count);
     (0..count).map(|i| each + i128::from(i < rest)).collect()
-}
-
-/// The pool of a dissolution, for what follows the winding up.
-pub async fn pool_of(db: &impl ConnectionTrait, d: &Dissolution) -> AppResult<pool::Model> {
-    find_pool(db, d.pool_id).await
 }
 
 #[cfg(test)]
