@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Pos, ServerError, ServerResult, ValidationResult, Value, Variables,
+    ObjectType, Pos, Request, Response, Schema, ServerError, ServerResult, SubscriptionType,
+    ValidationResult, Value, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve,
         NextValidation, ResolveInfo,
@@ -20,9 +21,21 @@ use crate::error::code;
 pub struct ErrorCodes {
     pub max_depth: usize,
     pub max_complexity: usize,
-    /// An operation of this name panics when it runs (`TEST_PANIC_OPERATION`):
-    /// how the tests reach the server's answer to a panic.
-    pub panic_operation: Option<String>,
+    pub execution: Execution,
+}
+
+/// What happens to an operation that passed validation.
+#[derive(Clone)]
+pub enum Execution {
+    Runs {
+        /// An operation of this name panics when it runs
+        /// (`TEST_PANIC_OPERATION`): how the tests reach the server's
+        /// answer to a panic.
+        panic_operation: Option<String>,
+    },
+    /// Nothing runs, and the answer has no errors: for telling why another
+    /// schema refused a request (`http::diagnose`).
+    Refused,
 }
 
 impl ExtensionFactory for ErrorCodes {
@@ -30,7 +43,7 @@ impl ExtensionFactory for ErrorCodes {
         Arc::new(ErrorCodesExtension {
             max_depth: self.max_depth,
             max_complexity: self.max_complexity,
-            panic_operation: self.panic_operation.clone(),
+            execution: self.execution.clone(),
         })
     }
 }
@@ -38,7 +51,7 @@ impl ExtensionFactory for ErrorCodes {
 struct ErrorCodesExtension {
     max_depth: usize,
     max_complexity: usize,
-    panic_operation: Option<String>,
+    execution: Execution,
 }
 
 /// Sets `code` on an error that has none yet.
@@ -141,14 +154,68 @@ impl Extension for ErrorCodesExtension {
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
         next: NextExecute<'_>,
-    ) -> async_graphql::Response {
-        if let Some(name) = &self.panic_operation
-            && operation_name == Some(name.as_str())
-        {
-            panic!("operation `{name}` panics (TEST_PANIC_OPERATION)");
+    ) -> Response {
+        match &self.execution {
+            Execution::Refused => Response::new(Value::Null),
+            Execution::Runs { panic_operation } => {
+                if let Some(name) = panic_operation
+                    && operation_name == Some(name.as_str())
+                {
+                    panic!("operation `{name}` panics (TEST_PANIC_OPERATION)");
+                }
+                next.run(ctx, operation_name).await
+            }
         }
-        next.run(ctx, operation_name).await
     }
+}
+
+/// Runs `request` on `schema`, which has no extension, and codes the
+/// library's errors: a request refused before anything ran is asked again
+/// of `diagnosis` (the same schema with [`ErrorCodes`] and
+/// [`Execution::Refused`]), whose answer says why with codes; errors from
+/// parsing arguments are coded from the query's text. Only a failed request
+/// pays for either.
+pub async fn execute<Q, M, S>(
+    schema: &Schema<Q, M, S>,
+    diagnosis: &Schema<Q, M, S>,
+    request: Request,
+) -> Response
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let query = request.query.clone();
+    let operation_name = request.operation_name.clone();
+    let variables = request.variables.clone();
+    let mut response = schema.execute(request).await;
+    if refused_before_running(&response) {
+        let mut again = Request::new(query.as_str()).variables(variables);
+        if let Some(name) = operation_name {
+            again = again.operation_name(name);
+        }
+        let diagnosed = diagnosis.execute(again).await;
+        if !diagnosed.errors.is_empty() {
+            response.errors = diagnosed.errors;
+        }
+    }
+    code_argument_errors(&mut response, &query);
+    response
+}
+
+/// Whether the library refused the request before any field ran: nothing
+/// was answered, and no error has a path or a code (every error a resolver
+/// raises has its path).
+fn refused_before_running(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|err| {
+            err.path.is_empty()
+                && err
+                    .extensions
+                    .as_ref()
+                    .is_none_or(|ext| ext.get("code").is_none())
+        })
 }
 
 /// Codes the errors of parsing a field's arguments, where they arise: for
@@ -185,7 +252,7 @@ impl Extension for ArgumentErrorCodes {
 /// `query`: those located at an argument's value, or at no position (a
 /// required argument missing). Runs only for a response with an error that
 /// has no code yet, so it may parse the query again.
-pub fn code_argument_errors(response: &mut async_graphql::Response, query: &str) {
+fn code_argument_errors(response: &mut Response, query: &str) {
     let uncoded = |err: &ServerError| {
         !err.path.is_empty()
             && err
@@ -231,10 +298,12 @@ fn argument_values(set: &SelectionSet, out: &mut Vec<Pos>) {
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::{EmptyMutation, EmptySubscription, Object, Request, Schema, Variables};
+    use async_graphql::{
+        EmptyMutation, EmptySubscription, Object, Request, Response, Schema, Variables,
+    };
     use serde_json::json;
 
-    use super::ErrorCodes;
+    use super::{ErrorCodes, Execution};
     use crate::error::{AppError, INTERNAL_MESSAGE};
 
     struct Query;
@@ -258,19 +327,29 @@ mod tests {
         }
     }
 
-    /// Limits small enough to reach: depth 3, complexity 5.
-    async fn run(query: &str, variables: serde_json::Value) -> async_graphql::Response {
+    type TestSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+    /// Limits small enough to reach: depth 3, complexity 5; as the server
+    /// builds its schemas (`graphql::build_schema` and its diagnosis).
+    fn schemas() -> (TestSchema, TestSchema) {
         let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .limit_depth(3)
+            .limit_complexity(5)
+            .finish();
+        let diagnosis = Schema::build(Query, EmptyMutation, EmptySubscription)
             .extension(ErrorCodes {
                 max_depth: 3,
                 max_complexity: 5,
-                panic_operation: None,
+                execution: Execution::Refused,
             })
             .finish();
+        (schema, diagnosis)
+    }
+
+    async fn run(query: &str, variables: serde_json::Value) -> Response {
+        let (schema, diagnosis) = schemas();
         let request = Request::new(query).variables(Variables::from_json(variables));
-        let mut response = schema.execute(request).await;
-        super::code_argument_errors(&mut response, query);
-        response
+        super::execute(&schema, &diagnosis, request).await
     }
 
     fn code(response: &async_graphql::Response) -> Option<String> {
@@ -299,16 +378,9 @@ mod tests {
     async fn unknown_operations_are_bad_requests() {
         // Chosen after validation, outside every hook: the request-level
         // default of `finalize` codes it, as an error without a path.
-        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
-            .extension(ErrorCodes {
-                max_depth: 3,
-                max_complexity: 5,
-                panic_operation: None,
-            })
-            .finish();
-        let res = schema
-            .execute(Request::new("query A { echo(n: 1) }").operation_name("B"))
-            .await;
+        let (schema, diagnosis) = schemas();
+        let request = Request::new("query A { echo(n: 1) }").operation_name("B");
+        let res = super::execute(&schema, &diagnosis, request).await;
         let res = crate::graphql::http::finalize(res, "req-1");
         assert_eq!(code(&res).as_deref(), Some("BAD_REQUEST"));
     }

@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{BatchRequest, Request, Response, parser::types::OperationType};
+use async_graphql::{
+    BatchRequest, Request, Response,
+    parser::types::{DocumentOperations, OperationType},
+};
 use axum::{
     body::Bytes,
     extract::{Query, State, rejection::BytesRejection},
@@ -39,6 +42,8 @@ use crate::{
 #[derive(Clone)]
 pub struct GraphqlServer {
     pub schema: AppSchema,
+    /// Tells why `schema` refused a request (`graphql::build_diagnosis_schema`).
+    pub diagnosis: AppSchema,
     /// For `/graphql/ws` (see `graphql::build_socket_schema`).
     pub socket_schema: AppSchema,
     pub documents: Documents,
@@ -290,10 +295,9 @@ async fn execute(
             } else {
                 Some(denials::author_of(&server.state, &context).await)
             };
-            let query = request.query.clone();
+            panic_if_asked(&server.state, &mut request);
             let request = request.data(Loaders::new(&server.state)).data(context);
-            let mut response = server.schema.execute(request).await;
-            codes::code_argument_errors(&mut response, &query);
+            let response = codes::execute(&server.schema, &server.diagnosis, request).await;
             (response, author)
         };
         let response = match tokio::time::timeout_at(deadline, run).await {
@@ -418,6 +422,28 @@ pub fn strip_bearer(value: &str) -> Option<String> {
         _ => value,
     };
     (!token.is_empty()).then(|| token.to_owned())
+}
+
+/// `TEST_PANIC_OPERATION` (development only): the operation of that name
+/// panics as it starts, as a resolver with a bug would.
+fn panic_if_asked(state: &AppState, request: &mut Request) {
+    let Some(name) = &state.config.test_panic_operation else {
+        return;
+    };
+    let asked = request.operation_name.clone();
+    let Ok(doc) = request.parsed_query() else {
+        return;
+    };
+    let runs = match (&doc.operations, asked) {
+        (DocumentOperations::Multiple(_), Some(asked)) => asked == *name,
+        (DocumentOperations::Multiple(ops), None) => {
+            ops.len() == 1 && ops.keys().any(|op| op.as_str() == name)
+        }
+        (DocumentOperations::Single(_), _) => false,
+    };
+    if runs {
+        panic!("operation `{name}` panics (TEST_PANIC_OPERATION)");
+    }
 }
 
 /// The type of the operation the request will run, if its query parses.

@@ -42,38 +42,56 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 /// Most operations accepted in one batched HTTP request.
 pub const MAX_BATCH: usize = 10;
 
-/// The limits are enforced by [`codes::ErrorCodes`], not by the library,
-/// so that going over one is told apart from other invalid queries without
-/// reading messages.
-fn schema_builder(
-    panic_operation: Option<String>,
-) -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
-    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
-        .disable_suggestions()
-        .extension(codes::ErrorCodes {
-            max_depth: MAX_DEPTH,
-            max_complexity: MAX_COMPLEXITY,
-            panic_operation,
-        })
+/// The roots and what every schema shares.
+fn base_builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
+    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot).disable_suggestions()
+}
+
+/// The limits and codes of the library's own errors, enforced by
+/// [`codes::ErrorCodes`] so that going over a limit is told apart from
+/// other invalid queries without reading messages.
+fn coded_errors(execution: codes::Execution) -> codes::ErrorCodes {
+    codes::ErrorCodes {
+        max_depth: MAX_DEPTH,
+        max_complexity: MAX_COMPLEXITY,
+        execution,
+    }
 }
 
 /// The schema served over HTTP, with the application state every resolver
-/// reads. Its only extension has no per-field hook: with one, every field
-/// of every answer would go through it (argument errors are coded after
-/// execution instead, `codes::code_argument_errors`). Introspection is off
-/// when `GRAPHQL_INTROSPECTION` says so (production's default): a public
-/// server need not hand out its whole schema.
+/// reads. It has no extension at all: with one, async-graphql puts every
+/// field of every answer through the extension chain (a boxed future and
+/// two registry lookups per field). The library enforces the same limits;
+/// a request it refuses before running is asked again of the
+/// [`build_diagnosis_schema`] for its codes, and errors from parsing
+/// arguments are coded after execution (`codes::code_argument_errors`).
+/// Introspection is off when `GRAPHQL_INTROSPECTION` says so (production's
+/// default): a public server need not hand out its whole schema.
 pub fn build_schema(state: AppState) -> AppSchema {
+    let builder = base_builder()
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
+    finish(builder, state)
+}
+
+/// The same schema with the coding extension, which never runs an
+/// operation: it tells why [`build_schema`] refused a request (a parse or
+/// validation error, or which limit and by how much).
+pub fn build_diagnosis_schema(state: AppState) -> AppSchema {
     finish(
-        schema_builder(state.config.test_panic_operation.clone()),
+        base_builder().extension(coded_errors(codes::Execution::Refused)),
         state,
     )
 }
 
-/// The same schema for WebSockets, which refuse mutations and code argument
-/// errors as they arise.
+/// The same schema for WebSockets, which refuse mutations and code errors
+/// as they arise: a subscription's events have no request to ask again.
 pub fn build_socket_schema(state: AppState) -> AppSchema {
-    let builder = schema_builder(state.config.test_panic_operation.clone())
+    let execution = codes::Execution::Runs {
+        panic_operation: state.config.test_panic_operation.clone(),
+    };
+    let builder = base_builder()
+        .extension(coded_errors(execution))
         .extension(ws::WebSocketErrorCodes)
         .extension(codes::ArgumentErrorCodes);
     finish(builder, state)
@@ -91,7 +109,7 @@ fn finish(builder: SchemaBuilder<Query, Mutation, SubscriptionRoot>, state: AppS
 /// The schema's SDL, as committed in `schema.graphql`, with each custom
 /// scalar's `@specifiedBy` (which async-graphql leaves out by default).
 pub fn sdl() -> String {
-    schema_builder(None)
+    base_builder()
         .finish()
         .sdl_with_options(SDLExportOptions::new().include_specified_by())
 }

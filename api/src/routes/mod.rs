@@ -112,6 +112,7 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn router(state: AppState) -> Router {
     let server = GraphqlServer {
         schema: graphql::build_schema(state.clone()),
+        diagnosis: graphql::build_diagnosis_schema(state.clone()),
         socket_schema: graphql::build_socket_schema(state.clone()),
         documents: Default::default(),
         persisted: std::sync::Arc::new(PersistedQueries::new(
