@@ -4,10 +4,10 @@ use entities::{
     membership::{self, MembershipStatus},
     parent_entity, pool, user,
 };
-use sea_orm::{
-    ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait, RelationTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
+
+mod member_rows;
 
 use crate::{
     auth::Actor,
@@ -92,11 +92,9 @@ pub async fn members(
         let page = paginate(&state.db, select, membership::Column::Id, page).await?;
         return Ok(page.map(|m| (m, None)));
     }
-    let select = select
-        .join(JoinType::LeftJoin, membership::Relation::User.def())
-        .select_also(user::Entity);
-    let rows = window(select, membership::Column::Id, &page)
+    let rows = window(member_rows::joined(select), membership::Column::Id, &page)
+        .into_model::<member_rows::MemberRow>()
         .all(&state.db)
         .await?;
-    Ok(page_of(rows, &page))
+    Ok(page_of(rows, &page).map(|member_rows::MemberRow(m, account)| (m, account)))
 }
