@@ -22,6 +22,7 @@ import json
 import os
 import re
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,8 @@ CYCLES = int(os.environ.get("CYCLES", "1" if SHORT else "3"))
 CONCS = [int(c) for c in os.environ.get("CONCURRENCY", "16" if SHORT else "16,64").split(",")]
 PAGE = 50
 SECRET = "page-benchmark-secret-0123456789-abcdefghijklmnop"
+# Production asks for a pack signing key; any 32 bytes will do here.
+PACK_KEY = "cGFnZS1iZW5jaG1hcmstcGFjay1rZXktMzItYnl0ZXM="
 PASSWORD = "correct horse battery staple"
 PEERS = {"peer1": ("graphql-js", "yoga"), "peer2": ("PostGraphile", "postgraphile")}
 procs = []
@@ -102,7 +105,8 @@ def stop(p):
 def start_rust(api_bin, db, work, name="rust", run_jobs="true"):
     port = free_port()
     p = start(name, [api_bin], {"DATABASE_URL": db_url(db), "LISTEN_ADDR": f"127.0.0.1:{port}",
-                                "AUTH_SECRET": SECRET, "APP_ENV": "production", "RUST_LOG": "warn",
+                                "AUTH_SECRET": SECRET, "PACK_SIGNING_KEY": PACK_KEY,
+                                "APP_ENV": "production", "RUST_LOG": "warn",
                                 "RUN_JOBS": run_jobs}, work, port, work)
     return p, port
 
@@ -113,6 +117,9 @@ def seed(api_bin, db, work):
     url = f"http://127.0.0.1:{port}"
     founder, founder_id = sign_up(url, "founder@bench.example", PASSWORD, "Founder")
     viewer, _ = sign_up(url, "viewer@bench.example", PASSWORD, "Viewer")
+    # Submitting a formation needs a confirmed address; the link's mail is
+    # not read here.
+    psql(db_url(db), "UPDATE users SET email_confirmed_at = now()")
     parent = post(url, "mutation($i: RegisterParentEntityInput!) { registerParentEntity(input: $i) { id } }",
                   {"i": {"name": "Bench Co-op", "jurisdiction": "ES", "legalForm": "Cooperativa",
                          "registrationNumber": "BENCH-1", "approvalPolicy": "MANUAL"}},
@@ -316,6 +323,27 @@ def measured(servers, server, body_file, token, conc, db):
     return res
 
 
+def profile(servers, files, st, work):
+    """`perf record` of this server through one more pool-page run at 16
+    clients: the symbols where its CPU time goes, flat (self time)."""
+    data = os.path.join(work, "perf.data")
+    extra = os.environ.get("PERF_RECORD", "").split()  # such as `--call-graph dwarf`
+    rec = subprocess.Popen(["perf", "record", "-q", "-F", "999", *extra, "-o", data,
+                            "-p", str(servers.p["rust"].pid)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wrk(servers.ports["rust"], files[("rust", "pool", PAGE)], st["member_token"], 16, DURATION)
+    rec.send_signal(signal.SIGINT)
+    rec.wait(30)
+    report = subprocess.run(["perf", "report", "-q", "-i", data, "--no-children", "--sort", "dso,symbol",
+                             "--stdio", "--percent-limit", "0.7"], capture_output=True, text=True).stdout
+    path = os.path.join(work, "perf.txt")
+    with open(path, "w") as f:
+        f.write(report)
+    log(f"profile of this server on pool/{PAGE} at c=16 (perf report -i {data}):")
+    log(report.strip())
+    return path
+
+
 def load_peer_queries(peer_dir):
     spec = importlib.util.spec_from_file_location("peer_queries", os.path.join(peer_dir, "queries.py"))
     module = importlib.util.module_from_spec(spec)
@@ -385,6 +413,8 @@ def main(api_bin, peer_dir):
                     res.update(cycle=cycle, conc=conc, server="pgbench", workload="pool", n=PAGE)
                     results["runs"].append(res)
                     log(f"cycle {cycle} c={conc} pgbench replay of the pool page: {res['rps']:7.0f} pages/s")
+        if os.environ.get("PERF") == "1":
+            results["profile"] = profile(srv, files, st, work)
         srv.stop()
     finally:
         for p in list(procs):
