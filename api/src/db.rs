@@ -124,8 +124,9 @@ fn behind_transaction_pooler(options: &mut ConnectOptions, statement_timeout: Du
             })
             .after_release(|conn, _| Box::pin(end_checkout(conn)))
             // A connection closed for its age is closed before
-            // `after_release`, which would roll back what it ran; PgBouncer
-            // ages the server connections.
+            // `after_release`, which would roll back what it ran (a read,
+            // or a NOTIFY sent outside a transaction); PgBouncer ages the
+            // server connections.
             .max_lifetime(None)
         })
         .map_sqlx_postgres_before_acquire(move |conn, _| {

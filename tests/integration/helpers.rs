@@ -14,11 +14,9 @@ use serde_json::{Value, json};
 /// `SKIP_PGBOUNCER=1` builds them ignored (see `databases.rs`).
 ///
 /// `postgres only;` makes the PostgreSQL halves alone, for what SQLite
-/// cannot do at all (such as two servers on one database), and `direct
-/// postgres only;` the `postgres` half alone, for what needs PostgreSQL
-/// itself (say why beside it). `needs stripe;` is for tests against
-/// localstripe, which `SKIP_STRIPE=1` builds ignored, and `needs smtp;` for
-/// those that read mail (`SKIP_SMTP=1`).
+/// cannot do at all (such as two servers on one database). `needs stripe;`
+/// is for tests against localstripe, which `SKIP_STRIPE=1` builds ignored,
+/// and `needs smtp;` for those that read mail (`SKIP_SMTP=1`).
 macro_rules! on_both_databases {
     (settings: $settings:expr; needs stripe; $($name:ident),* $(,)?) => {
         $(
@@ -58,14 +56,6 @@ macro_rules! on_both_databases {
                 on_both_databases!(@pgbouncer $settings, $name,
                     #[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]
                     #[cfg_attr(all(skip_pgbouncer, not(skip_postgres)), ignore = "SKIP_PGBOUNCER=1: needs PgBouncer")]);
-            }
-        )*
-    };
-    (settings: $settings:expr; direct postgres only; $($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                on_both_databases!(@postgres $settings, $name,
-                    #[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
             }
         )*
     };
