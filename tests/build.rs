@@ -3,8 +3,8 @@
 //! - `MIGRATIONS_HASH`: a hash of the migrations' sources (and of the lock
 //!   file, which pins the SQL builder they run through). It names the
 //!   PostgreSQL template database, so a changed migration makes a new one.
-//! - `skip_postgres` / `skip_stripe`: set by `SKIP_POSTGRES=1` /
-//!   `SKIP_STRIPE=1`, never under `CI=true`. The tests that need the missing
+//! - `skip_postgres` / `skip_stripe` / `skip_smtp` / `skip_pgbouncer`: set
+//!   by `SKIP_POSTGRES=1` and the like, never under `CI=true`. The tests that need the missing
 //!   component are then built `#[ignore]`d and counted as ignored; without
 //!   the opt-out, a missing component fails them.
 
@@ -22,12 +22,14 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(skip_postgres)");
     println!("cargo::rustc-check-cfg=cfg(skip_stripe)");
     println!("cargo::rustc-check-cfg=cfg(skip_smtp)");
+    println!("cargo::rustc-check-cfg=cfg(skip_pgbouncer)");
     println!("cargo::rerun-if-env-changed=CI");
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     for (var, cfg) in [
         ("SKIP_POSTGRES", "skip_postgres"),
         ("SKIP_STRIPE", "skip_stripe"),
         ("SKIP_SMTP", "skip_smtp"),
+        ("SKIP_PGBOUNCER", "skip_pgbouncer"),
     ] {
         println!("cargo::rerun-if-env-changed={var}");
         if std::env::var(var).is_ok_and(|v| v == "1") {

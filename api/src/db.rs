@@ -1,4 +1,5 @@
-//! The connection pool, tuned per backend.
+//! The connection pool, tuned per backend, and how it works behind a
+//! transaction pooler.
 
 use std::{
     sync::{
@@ -8,9 +9,15 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr,
+    sqlx::{self, AssertSqlSafe, postgres::PgConnection},
+};
 
-use crate::{config::Config, metrics::Metrics};
+use crate::{
+    config::{Config, DatabasePooler},
+    metrics::Metrics,
+};
 
 /// How much longer than the request timeout a statement may run.
 const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
@@ -40,13 +47,6 @@ pub async fn connect(
         // statement. One that broke within the last second fails its
         // statement with UNAVAILABLE, and is dropped.
         .test_before_acquire_if_idle_for(IDLE_BEFORE_CHECK)
-        // PostgreSQL stops a statement a second after the request's own
-        // deadline: the request answers TIMEOUT first, and the statement it
-        // abandoned (running, or waiting for a lock) does not run on. Never
-        // at the same moment: a request dropped just as the server sends the
-        // statement's timeout error can leave its connection stuck in the
-        // pool for good.
-        .statement_timeout(config.request_timeout + STATEMENT_TIMEOUT_MARGIN)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run beside the one writer; writers wait for
@@ -56,6 +56,19 @@ pub async fn connect(
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
+    // PostgreSQL stops a statement a second after the request's own
+    // deadline: the request answers TIMEOUT first, and the statement it
+    // abandoned (running, or waiting for a lock) does not run on. Never at
+    // the same moment: a request dropped just as the server sends the
+    // statement's timeout error can leave its connection stuck in the pool
+    // for good.
+    let statement_timeout = config.request_timeout + STATEMENT_TIMEOUT_MARGIN;
+    match config.database_pooler {
+        DatabasePooler::None => {
+            options.statement_timeout(statement_timeout);
+        }
+        DatabasePooler::Transaction => behind_transaction_pooler(&mut options, statement_timeout),
+    }
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(move |info| {
         statements.fetch_add(1, Ordering::Relaxed);
@@ -65,4 +78,84 @@ pub async fn connect(
         }
     });
     Ok(db)
+}
+
+/// A direct connection to PostgreSQL for the migrations, bypassing the
+/// pooler: their DDL and advisory lock want a session of their own.
+pub async fn connect_direct(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options.max_connections(1).sqlx_logging(false);
+    Database::connect(options).await
+}
+
+/// Behind PgBouncer in transaction mode (1.18, Debian's, tracks no
+/// prepared statements), a server connection is ours only inside a
+/// transaction: after each `Sync` outside one, the next message may reach
+/// another server. The driver sends a statement as Parse/Describe/Sync then
+/// Bind/Execute/Sync, so every checkout from the pool runs inside one
+/// server transaction, opened when it is handed out and committed when it
+/// comes back; and no statement is kept prepared, since the next checkout
+/// may be on another server.
+///
+/// A transaction the code opens itself sends its `BEGIN` inside ours (a
+/// no-op, with a warning) and its `COMMIT` or `ROLLBACK` ends ours: it
+/// commits as it would without the pooler. A statement outside one commits
+/// when its connection is returned, a moment after the statement returned,
+/// so the services' writes outside a transaction run in one of their own
+/// (`connection::Db`).
+fn behind_transaction_pooler(options: &mut ConnectOptions, statement_timeout: Duration) {
+    // The timeout is set per transaction: PgBouncer refuses (or drops) the
+    // startup `options` that would set it per session.
+    let begin = Arc::new(format!(
+        "DEALLOCATE ALL; BEGIN; SET LOCAL statement_timeout = {}",
+        statement_timeout.as_millis()
+    ));
+    let on_connect = begin.clone();
+    options
+        // A cached statement would be looked for on the server of the next
+        // checkout, which may be another.
+        .map_sqlx_postgres_opts(|opts| opts.statement_cache_capacity(0))
+        // A fresh connection is handed out without `before_acquire`.
+        .map_sqlx_postgres_pool_opts(move |pool| {
+            let on_connect = on_connect.clone();
+            pool.after_connect(move |conn, _| {
+                let begin = on_connect.clone();
+                Box::pin(async move { begin_checkout(conn, &begin).await })
+            })
+            .after_release(|conn, _| Box::pin(end_checkout(conn)))
+            // A connection closed for its age is closed before
+            // `after_release`, which would roll back what it ran (a read,
+            // or a NOTIFY sent outside a transaction); PgBouncer ages the
+            // server connections.
+            .max_lifetime(None)
+        })
+        .map_sqlx_postgres_before_acquire(move |conn, _| {
+            let begin = begin.clone();
+            Box::pin(async move { begin_checkout(conn, &begin).await.map(|()| true) })
+        });
+}
+
+/// Opens the checkout's transaction, in one simple-protocol message, which
+/// PgBouncer cannot split between servers. It first drops the prepared
+/// statements a client left on this server: the driver names each one
+/// (even with its cache off) and never closes it, and another client's
+/// driver counts the same names from 1.
+async fn begin_checkout(conn: &mut PgConnection, begin: &str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(AssertSqlSafe(begin.to_owned()))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Commits the checkout's transaction (an aborted one rolls back; one the
+/// code committed itself makes this a no-op, with a warning). `false`
+/// closes the connection.
+async fn end_checkout(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    match sqlx::raw_sql(AssertSqlSafe("COMMIT")).execute(conn).await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            tracing::warn!(error = %e, "ending a checkout behind the pooler failed; closing it");
+            Ok(false)
+        }
+    }
 }

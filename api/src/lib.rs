@@ -6,8 +6,8 @@
 // The business rules live in the `service` crate; its modules keep their
 // paths here, so the transport code names them as before.
 pub use service::{
-    auth, catalogue, config, domain, error, limits, mail, metrics, outbound, payments, services,
-    shutdown, signing, state,
+    auth, catalogue, config, connection, domain, error, limits, mail, metrics, outbound, payments,
+    services, shutdown, signing, state,
 };
 
 pub mod db;

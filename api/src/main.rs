@@ -69,7 +69,7 @@ async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    api::telemetry::init(config.log_format);
+    api::telemetry::init(config.log_format, config.database_pooler);
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {

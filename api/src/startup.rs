@@ -21,6 +21,23 @@ use crate::{
     state::AppState,
 };
 
+/// Applies pending migrations: on the pool, or behind a transaction pooler
+/// on a direct connection of their own, closed afterwards.
+async fn migrate(config: &Config, db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    let failed = |e| anyhow::anyhow!("applying migrations failed: {e}");
+    match &config.database_direct_url {
+        None => Migrator::up(db, None).await.map_err(failed),
+        Some(url) => {
+            let direct = db::connect_direct(url).await.map_err(|e| {
+                anyhow::anyhow!("cannot connect to the database at DATABASE_DIRECT_URL: {e}")
+            })?;
+            let applied = Migrator::up(&direct, None).await.map_err(failed);
+            direct.close().await.ok();
+            applied
+        }
+    }
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
@@ -41,9 +58,7 @@ impl Application {
         let db = db::connect(&config, sql_statements.clone(), metrics.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
-        Migrator::up(&db, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))?;
+        migrate(&config, &db).await?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
@@ -95,7 +110,10 @@ impl Application {
             mailer: Arc::new(mailer),
             app_url,
             limits,
-            db,
+            db: crate::connection::Db::new(
+                db,
+                config.database_pooler == crate::config::DatabasePooler::Transaction,
+            ),
             public_url,
             config: Arc::new(config),
             catalogue: Arc::new(catalogue),
@@ -142,7 +160,7 @@ impl Application {
         let shutdown = self.state.shutdown.clone();
         let listener = crate::services::signals::spawn_listener(
             self.state.db.get_database_backend(),
-            self.state.config.database_url.clone(),
+            self.state.config.direct_database_url().to_owned(),
             self.state.signals.clone(),
         );
         if let Err(e) =

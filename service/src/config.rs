@@ -34,12 +34,29 @@ pub enum LogFormat {
     Json,
 }
 
+/// A connection pooler in front of PostgreSQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabasePooler {
+    /// Connections go straight to PostgreSQL (or through a pooler in
+    /// session mode, which is the same to the server).
+    None,
+    /// PgBouncer in `pool_mode = transaction`: a server connection is ours
+    /// only while a transaction is open (see `db`).
+    Transaction,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `APP_ENV`: `development` (default) or `production`.
     pub environment: Environment,
     /// `DATABASE_URL`: `sqlite://…` or `postgres://…`.
     pub database_url: String,
+    /// `DATABASE_POOLER`: what stands between the server and PostgreSQL.
+    pub database_pooler: DatabasePooler,
+    /// `DATABASE_DIRECT_URL`: PostgreSQL itself, bypassing the pooler, for
+    /// what a transaction pooler cannot carry (LISTEN, the migrations).
+    /// Required with `DATABASE_POOLER=transaction`, refused otherwise.
+    pub database_direct_url: Option<String>,
     /// `LISTEN_ADDR`: where the HTTP server listens; port 0 picks a free one.
     pub listen_addr: SocketAddr,
     /// `METRICS_LISTEN_ADDR`: where `/metrics` is served, apart from the
@@ -196,6 +213,14 @@ const LOCAL_SECRET_FILE: &str = ".auth_secret";
 const MIN_SECRET_LEN: usize = 32;
 
 impl Config {
+    /// Where to reach PostgreSQL itself: the direct URL behind a pooler,
+    /// otherwise `DATABASE_URL`.
+    pub fn direct_database_url(&self) -> &str {
+        self.database_direct_url
+            .as_deref()
+            .unwrap_or(&self.database_url)
+    }
+
     /// Reads `.env` (if present) and the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         let _ = dotenvy::dotenv();
@@ -217,7 +242,9 @@ impl Config {
                 "must start with `sqlite:` or `postgres://`",
             ));
         }
-        let database_url = database_tls(database_url, s.text("DATABASE_TLS"))?;
+        let tls = s.text("DATABASE_TLS");
+        let database_url = database_tls(database_url, tls.clone())?;
+        let (database_pooler, database_direct_url) = database_pooler(&s, &database_url, tls)?;
         let listen_addr = s
             .text("LISTEN_ADDR")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
@@ -240,6 +267,8 @@ impl Config {
         Ok(Self {
             environment,
             database_url,
+            database_pooler,
+            database_direct_url,
             listen_addr,
             metrics_listen_addr,
             auth_secret: auth_secret(&s, environment)?,
@@ -477,6 +506,56 @@ fn database_tls(url: String, tls: Option<String>) -> Result<String, ConfigError>
     Ok(format!("{url}{separator}sslmode={mode}"))
 }
 
+/// `DATABASE_POOLER` and the direct URL it needs. A transaction pooler
+/// hands a server connection to another client at the end of every
+/// transaction, so session state does not survive: LISTEN would stop
+/// hearing, and the migrations' DDL and lock want one session of their own.
+fn database_pooler(
+    s: &Settings<impl Fn(&str) -> Option<String>>,
+    database_url: &str,
+    tls: Option<String>,
+) -> Result<(DatabasePooler, Option<String>), ConfigError> {
+    let pooler = match s.text("DATABASE_POOLER").as_deref() {
+        None | Some("none") => DatabasePooler::None,
+        Some("transaction") => DatabasePooler::Transaction,
+        Some(_) => {
+            return Err(invalid(
+                "DATABASE_POOLER",
+                "expected `none` or `transaction` (PgBouncer's pool_mode = transaction)",
+            ));
+        }
+    };
+    let postgres = database_url.starts_with("postgres");
+    if pooler == DatabasePooler::Transaction && !postgres {
+        return Err(invalid("DATABASE_POOLER", "applies to PostgreSQL only"));
+    }
+    let direct = s.text("DATABASE_DIRECT_URL");
+    match (pooler, direct) {
+        (DatabasePooler::None, None) => Ok((pooler, None)),
+        (DatabasePooler::None, Some(_)) => Err(invalid(
+            "DATABASE_DIRECT_URL",
+            "applies with DATABASE_POOLER=transaction only",
+        )),
+        (DatabasePooler::Transaction, None) => Err(invalid(
+            "DATABASE_DIRECT_URL",
+            "is required with DATABASE_POOLER=transaction: a postgres:// URL of PostgreSQL \
+             itself, bypassing the pooler, for LISTEN and the migrations",
+        )),
+        (DatabasePooler::Transaction, Some(url)) if !url.starts_with("postgres") => Err(invalid(
+            "DATABASE_DIRECT_URL",
+            "must start with `postgres://`",
+        )),
+        (DatabasePooler::Transaction, Some(url)) => {
+            // TLS as for DATABASE_URL; `sslmode` in this URL overrides it.
+            let url = match tls {
+                Some(_) if url.contains("sslmode=") => url,
+                tls => database_tls(url, tls)?,
+            };
+            Ok((pooler, Some(url)))
+        }
+    }
+}
+
 fn environment(s: &Settings<impl Fn(&str) -> Option<String>>) -> Result<Environment, ConfigError> {
     match s.text("APP_ENV").as_deref() {
         None | Some("development") => Ok(Environment::Development),
@@ -706,6 +785,46 @@ mod tests {
             .unwrap(),
             "postgres://localhost/p?application_name=x&sslmode=disable"
         );
+    }
+
+    #[test]
+    fn a_transaction_pooler_needs_a_direct_url_to_postgres() {
+        let pg = ("DATABASE_URL", "postgres://pgbouncer.example:6432/pools");
+        let pooler = ("DATABASE_POOLER", "transaction");
+        let direct = ("DATABASE_DIRECT_URL", "postgres://db.example/pools");
+        let c = config(&[SECRET, pg]).unwrap();
+        assert_eq!(c.database_pooler, DatabasePooler::None);
+        assert_eq!(c.direct_database_url(), c.database_url);
+
+        let c = config(&[SECRET, pg, pooler, direct]).unwrap();
+        assert_eq!(c.database_pooler, DatabasePooler::Transaction);
+        assert_eq!(
+            c.direct_database_url(),
+            "postgres://db.example/pools?sslmode=disable"
+        );
+        let c = config(&[SECRET, pg, pooler, direct, ("DATABASE_TLS", "require")]).unwrap();
+        assert_eq!(
+            c.direct_database_url(),
+            "postgres://db.example/pools?sslmode=require"
+        );
+
+        for (bad, name) in [
+            (vec![SECRET, pg, pooler], "DATABASE_DIRECT_URL"),
+            (vec![SECRET, pg, direct], "DATABASE_DIRECT_URL"),
+            (
+                vec![SECRET, pg, pooler, ("DATABASE_DIRECT_URL", "sqlite://x.db")],
+                "DATABASE_DIRECT_URL",
+            ),
+            (
+                vec![SECRET, pg, ("DATABASE_POOLER", "session")],
+                "DATABASE_POOLER",
+            ),
+            (vec![SECRET, pooler, direct], "DATABASE_POOLER"),
+        ] {
+            assert_eq!(config(&bad).unwrap_err().name, name, "{bad:?}");
+        }
+        let missing = config(&[SECRET, pg, pooler]).unwrap_err().to_string();
+        assert!(missing.contains("DATABASE_POOLER=transaction"), "{missing}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod catalogue;
 pub mod config;
+pub mod connection;
 pub mod domain;
 pub mod error;
 pub mod limits;

@@ -2,8 +2,6 @@
 
 use std::sync::{Arc, atomic::AtomicU64};
 
-use sea_orm::DatabaseConnection;
-
 use crate::{
     catalogue::Catalogue, config::Config, limits::Limits, mail::Mailer, metrics::Metrics,
     outbound::GuardedClient, payments::StripeGateway, services::signals::Signals,
@@ -13,7 +11,7 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     /// The connection pool (PostgreSQL or SQLite).
-    pub db: DatabaseConnection,
+    pub db: crate::connection::Db,
     /// Settings read at start.
     pub config: Arc<Config>,
     /// Legal templates and apps, loaded and checked at start.

@@ -1,12 +1,13 @@
-//! What the tests need from outside their process, PostgreSQL,
-//! localstripe, the mail server and a Python for the pack verifier, and
-//! the PostgreSQL databases they run on.
+//! What the tests need from outside their process, PostgreSQL (directly
+//! and through PgBouncer), localstripe, the mail server and a Python for
+//! the pack verifier, and the PostgreSQL databases they run on.
 //!
 //! A test never passes by skipping. When what it needs is missing, it fails,
 //! saying what is missing and how to provide it. A developer who means to
-//! run without it sets `SKIP_POSTGRES=1` or `SKIP_STRIPE=1` (never honoured
-//! under `CI=true`): `build.rs` then builds the tests that need it
-//! `#[ignore]`d, so they are counted as ignored rather than passed.
+//! run without it sets `SKIP_POSTGRES=1`, `SKIP_PGBOUNCER=1` or
+//! `SKIP_STRIPE=1` (never honoured under `CI=true`): `build.rs` then builds
+//! the tests that need it `#[ignore]`d, so they are counted as ignored
+//! rather than passed.
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -52,6 +53,15 @@ pub const SMTP: Component = Component {
     opt_out: "SKIP_SMTP",
 };
 
+/// PgBouncer in transaction mode in front of [`POSTGRES`]'s server.
+pub const PGBOUNCER: Component = Component {
+    name: "PgBouncer in transaction mode",
+    var: "TEST_PGBOUNCER_URL",
+    how: "or start PgBouncer (pool_mode = transaction, trust auth) in front of TEST_POSTGRES_URL's \
+          server and set TEST_PGBOUNCER_URL=postgres://user@127.0.0.1:PORT",
+    opt_out: "SKIP_PGBOUNCER",
+};
+
 /// The HTTP side of the test mail server, where tests read what arrived.
 pub const MAILBOX: Component = Component {
     var: "TEST_MAILBOX_URL",
@@ -62,7 +72,7 @@ impl Component {
     /// The component for the environment variable `var`, as an `env:`
     /// test setting names it.
     pub fn of_var(var: &str) -> &'static Self {
-        [&POSTGRES, &STRIPE, &SMTP, &MAILBOX]
+        [&POSTGRES, &PGBOUNCER, &STRIPE, &SMTP, &MAILBOX]
             .into_iter()
             .find(|c| c.var == var)
             .unwrap_or_else(|| panic!("no component is read from {var}: add one in databases.rs"))
@@ -124,6 +134,13 @@ pub async fn new_postgres_database() -> String {
     .await;
     admin.close().await.ok();
     format!("{base}/{name}")
+}
+
+/// The database at `direct` (a URL of [`new_postgres_database`]) as
+/// reached through PgBouncer.
+pub fn through_pgbouncer(direct: &str) -> String {
+    let name = direct.rsplit('/').next().expect("a database name");
+    format!("{}/{name}", PGBOUNCER.url().trim_end_matches('/'))
 }
 
 /// An empty database (no migrations), for the tests of the migrations.

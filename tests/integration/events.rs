@@ -6,7 +6,8 @@ use std::{collections::HashSet, time::Duration};
 
 use futures::{SinkExt, StreamExt};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait,
+    sea_query::Expr,
 };
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
@@ -298,8 +299,11 @@ async fn a_job_whose_worker_died_is_taken_over(app: TestApp) {
     app_reaches(&p, "PROVISIONING").await;
 
     // A server claimed the job and died before finishing: the job stays
-    // RUNNING under its lock, and the app never left REQUESTED.
+    // RUNNING under its lock, and the app never left REQUESTED. Both at
+    // once: a worker that claimed the job between the two would find the
+    // app provisioning and leave it.
     let db = &p.app().db;
+    let txn = db.begin().await.unwrap();
     entities::job::Entity::update_many()
         .col_expr(
             entities::job::Column::Status,
@@ -314,7 +318,7 @@ async fn a_job_whose_worker_died_is_taken_over(app: TestApp) {
             Expr::value(chrono::Utc::now() - chrono::Duration::seconds(30)),
         )
         .filter(entities::job::Column::Kind.eq("provision_app"))
-        .exec(db)
+        .exec(&txn)
         .await
         .unwrap();
     entities::pool_app::Entity::update_many()
@@ -322,9 +326,10 @@ async fn a_job_whose_worker_died_is_taken_over(app: TestApp) {
             entities::pool_app::Column::ProvisioningState,
             Expr::value("REQUESTED"),
         )
-        .exec(db)
+        .exec(&txn)
         .await
         .unwrap();
+    txn.commit().await.unwrap();
 
     // Once its lease has run out, a live worker takes it over.
     operator.wait_for(2, provision_requests).await;

@@ -8,14 +8,15 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 /// Runs each named `async fn(TestApp)` once per database: as
-/// `<name>::sqlite` and `<name>::postgres`. A run without PostgreSQL fails
-/// the `postgres` half, unless `SKIP_POSTGRES=1` builds it ignored (see
-/// `databases.rs`).
+/// `<name>::sqlite`, `<name>::postgres` and `<name>::pgbouncer` (the same
+/// PostgreSQL through PgBouncer in transaction mode). A run without
+/// PostgreSQL or PgBouncer fails those halves, unless `SKIP_POSTGRES=1` or
+/// `SKIP_PGBOUNCER=1` builds them ignored (see `databases.rs`).
 ///
-/// `postgres only;` makes the `postgres` half alone, for what SQLite cannot
-/// do at all (such as two servers on one database). `needs stripe;` is for
-/// tests against localstripe, which `SKIP_STRIPE=1` builds ignored, and
-/// `needs smtp;` for those that read mail (`SKIP_SMTP=1`).
+/// `postgres only;` makes the PostgreSQL halves alone, for what SQLite
+/// cannot do at all (such as two servers on one database). `needs stripe;`
+/// is for tests against localstripe, which `SKIP_STRIPE=1` builds ignored,
+/// and `needs smtp;` for those that read mail (`SKIP_SMTP=1`).
 macro_rules! on_both_databases {
     (settings: $settings:expr; needs stripe; $($name:ident),* $(,)?) => {
         $(
@@ -25,6 +26,10 @@ macro_rules! on_both_databases {
                 on_both_databases!(@postgres $settings, $name,
                     #[cfg_attr(skip_stripe, ignore = "SKIP_STRIPE=1: needs localstripe")]
                     #[cfg_attr(all(skip_postgres, not(skip_stripe)), ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
+                on_both_databases!(@pgbouncer $settings, $name,
+                    #[cfg_attr(skip_stripe, ignore = "SKIP_STRIPE=1: needs localstripe")]
+                    #[cfg_attr(all(skip_postgres, not(skip_stripe)), ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]
+                    #[cfg_attr(all(skip_pgbouncer, not(any(skip_postgres, skip_stripe))), ignore = "SKIP_PGBOUNCER=1: needs PgBouncer")]);
             }
         )*
     };
@@ -36,6 +41,10 @@ macro_rules! on_both_databases {
                 on_both_databases!(@postgres $settings, $name,
                     #[cfg_attr(skip_smtp, ignore = "SKIP_SMTP=1: needs the test SMTP server")]
                     #[cfg_attr(all(skip_postgres, not(skip_smtp)), ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
+                on_both_databases!(@pgbouncer $settings, $name,
+                    #[cfg_attr(skip_smtp, ignore = "SKIP_SMTP=1: needs the test SMTP server")]
+                    #[cfg_attr(all(skip_postgres, not(skip_smtp)), ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]
+                    #[cfg_attr(all(skip_pgbouncer, not(any(skip_postgres, skip_smtp))), ignore = "SKIP_PGBOUNCER=1: needs PgBouncer")]);
             }
         )*
     };
@@ -44,6 +53,9 @@ macro_rules! on_both_databases {
             mod $name {
                 on_both_databases!(@postgres $settings, $name,
                     #[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
+                on_both_databases!(@pgbouncer $settings, $name,
+                    #[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]
+                    #[cfg_attr(all(skip_pgbouncer, not(skip_postgres)), ignore = "SKIP_PGBOUNCER=1: needs PgBouncer")]);
             }
         )*
     };
@@ -53,6 +65,9 @@ macro_rules! on_both_databases {
                 on_both_databases!(@sqlite $settings, $name,);
                 on_both_databases!(@postgres $settings, $name,
                     #[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]);
+                on_both_databases!(@pgbouncer $settings, $name,
+                    #[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]
+                    #[cfg_attr(all(skip_pgbouncer, not(skip_postgres)), ignore = "SKIP_PGBOUNCER=1: needs PgBouncer")]);
             }
         )*
     };
@@ -71,6 +86,13 @@ macro_rules! on_both_databases {
         $(#[$ignore])*
         async fn postgres() {
             super::$name($crate::helpers::TestApp::postgres_with($settings).await).await;
+        }
+    };
+    (@pgbouncer $settings:expr, $name:ident, $(#[$ignore:meta])*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$ignore])*
+        async fn pgbouncer() {
+            super::$name($crate::helpers::TestApp::pgbouncer_with($settings).await).await;
         }
     };
 }
@@ -103,6 +125,9 @@ pub struct TestApp {
     /// The proxy the server's Stripe calls go through, for a setting
     /// written `proxy:NAME` (see [`crate::stripe_proxy`]).
     pub stripe_proxy: Option<crate::stripe_proxy::StripeProxy>,
+    /// The configuration's own settings (such as the pooler's), for a
+    /// second server beside this one.
+    base_settings: Vec<(String, String)>,
     shutdown: api::shutdown::ShutdownHandle,
     server: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     _dir: Option<tempfile::TempDir>,
@@ -126,11 +151,50 @@ impl TestApp {
         Self::start(url, None, settings).await
     }
 
+    /// A server on a new PostgreSQL database reached through PgBouncer in
+    /// transaction mode, as most deployments of many servers run; fails the
+    /// test when PgBouncer is not configured. [`Self::db`] is a direct
+    /// connection.
+    pub async fn pgbouncer_with(settings: &[(&str, &str)]) -> Self {
+        Self::pgbouncer_on(crate::databases::new_postgres_database().await, settings).await
+    }
+
+    /// A server on the PostgreSQL database at `direct`, reached through
+    /// PgBouncer, as [`Self::pgbouncer_with`].
+    pub async fn pgbouncer_on(direct: String, settings: &[(&str, &str)]) -> Self {
+        let pooled = crate::databases::through_pgbouncer(&direct);
+        Self::start_with(
+            pooled,
+            None,
+            &[
+                ("DATABASE_POOLER", "transaction"),
+                ("DATABASE_DIRECT_URL", &direct),
+            ],
+            settings,
+        )
+        .await
+    }
+
     async fn start(
         database_url: String,
         dir: Option<tempfile::TempDir>,
         settings: &[(&str, &str)],
     ) -> Self {
+        Self::start_with(database_url, dir, &[], settings).await
+    }
+
+    /// `base` are the settings of the configuration, which a second server
+    /// on the same database shares; `settings` those of the test.
+    async fn start_with(
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+        base: &[(&str, &str)],
+        settings: &[(&str, &str)],
+    ) -> Self {
+        let base: Vec<(String, String)> = base
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let mut env: HashMap<String, String> = [
             ("DATABASE_URL", database_url.as_str()),
             ("LISTEN_ADDR", "127.0.0.1:0"),
@@ -154,6 +218,7 @@ impl TestApp {
         // Mail, unless a test sends it to the SMTP server: files of its own.
         let mail_dir = tempfile::tempdir().expect("mail dir");
         env.insert("MAIL_DIR".to_owned(), mail_dir.path().display().to_string());
+        env.extend(base.iter().cloned());
         let mut stripe_proxy = None;
         for (k, v) in settings {
             let value = match v.strip_prefix("proxy:") {
@@ -171,16 +236,25 @@ impl TestApp {
             env.insert((*k).to_owned(), value);
         }
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
+        let config_direct_url = config.database_direct_url.clone();
         let database_url = config.database_url.clone();
         if std::env::var_os("TEST_LOG").is_some() {
-            api::telemetry::init(config.log_format);
+            api::telemetry::init(config.log_format, config.database_pooler);
         }
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr().expect("bound address");
         let metrics_url = app
             .metrics_addr()
             .map(|a| format!("http://{}/metrics", a.expect("bound metrics address")));
-        let db = app.state().db.clone();
+        // Behind a transaction pooler the pool's writes outside a
+        // transaction commit a moment after they return; the tests' own
+        // go straight to PostgreSQL, and are there when they return.
+        let db = match &config_direct_url {
+            Some(url) => sea_orm::Database::connect(url)
+                .await
+                .expect("a direct connection to the test database"),
+            None => (*app.state().db).clone(),
+        };
         let statements = app.state().sql_statements.clone();
         let worker_id = app.state().worker_id.clone();
         let shutdown = app.shutdown_handle();
@@ -194,6 +268,7 @@ impl TestApp {
             database_url,
             worker_id,
             stripe_proxy,
+            base_settings: base,
             shutdown,
             server: std::sync::Mutex::new(Some(server)),
             _dir: dir,
@@ -223,7 +298,12 @@ impl TestApp {
     /// Another server process on the same database (PostgreSQL), as a
     /// second instance behind a load balancer would be.
     pub async fn second_server(&self, settings: &[(&str, &str)]) -> Self {
-        Self::start(self.database_url.clone(), None, settings).await
+        let base: Vec<(&str, &str)> = self
+            .base_settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Self::start_with(self.database_url.clone(), None, &base, settings).await
     }
 
     /// Waits until no job of `kind` waits or runs: all of them have done

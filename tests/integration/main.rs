@@ -45,6 +45,7 @@ mod parent_entities;
 mod payloads;
 mod payments;
 mod persisted;
+mod pooler;
 mod pools;
 mod provisioning_callbacks;
 mod races;
