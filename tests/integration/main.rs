@@ -56,5 +56,6 @@ mod spin_out;
 mod standing;
 mod stripe_proxy;
 mod stub;
+mod traces;
 mod viewer;
 mod visibility;
