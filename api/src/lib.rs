@@ -7,7 +7,7 @@
 // paths here, so the transport code names them as before.
 pub use service::{
     auth, catalogue, config, connection, domain, error, limits, mail, metrics, outbound, payments,
-    services, shutdown, signing, state,
+    services, shutdown, signing, state, trace_context,
 };
 
 pub mod db;

@@ -3,7 +3,7 @@
 
 use std::{io::Write, process::ExitCode};
 
-use api::{config::Config, startup::Application};
+use api::config::Config;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -16,7 +16,7 @@ const USAGE: &str = "usage: api [serve | print-schema | print-pack-key]\n\
 #[tokio::main]
 async fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
-        None | Some("serve") => serve().await,
+        None | Some("serve") => api::startup::serve().await,
         Some("print-schema") => {
             let mut out = std::io::stdout().lock();
             match out.write_all(api::graphql::sdl().as_bytes()) {
@@ -58,34 +58,5 @@ fn print_pack_key() -> ExitCode {
     match writeln!(out, "{key}") {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::FAILURE,
-    }
-}
-
-async fn serve() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    api::telemetry::init(config.log_format, config.database_pooler);
-    let app = match Application::build(config).await {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match app.local_addr() {
-        Ok(addr) => tracing::info!("GraphQL at http://{addr}/graphql"),
-        Err(e) => tracing::warn!(error = %e, "cannot read the listening address"),
-    }
-    match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "server stopped");
-            ExitCode::FAILURE
-        }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::{
     net::SocketAddr,
+    process::ExitCode,
     sync::{Arc, atomic::AtomicU64},
 };
 
@@ -236,6 +237,53 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// `api serve`: the settings from the environment, logs and traces as
+/// they say, the server until it is stopped, then the last spans exported.
+pub async fn serve() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let telemetry = match crate::telemetry::init_with_traces(config.log_format, config.database_pooler) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = match Application::build(config).await {
+        Ok(app) => {
+            match app.local_addr() {
+                Ok(addr) => tracing::info!("GraphQL at http://{addr}/graphql"),
+                Err(e) => tracing::warn!(error = %e, "cannot read the listening address"),
+            }
+            match app.run_until_stopped().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "server stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    };
+    // The exporter's thread posts what is left; a blocking wait, off the
+    // runtime's threads.
+    if tokio::task::spawn_blocking(move || telemetry.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("exporting the last spans failed");
+    }
+    code
 }
 
 /// How long shutdown waits for WebSocket clients to take their close frame.

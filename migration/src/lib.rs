@@ -26,6 +26,7 @@ mod m20261209_000001_ledger_bindings;
 mod m20261210_000002_spin_outs;
 mod m20261210_000003_life_packs;
 mod m20261211_000001_dissolutions;
+mod m20261212_000001_job_trace_context;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000002_spin_outs::Migration),
             Box::new(m20261210_000003_life_packs::Migration),
             Box::new(m20261211_000001_dissolutions::Migration),
+            Box::new(m20261212_000001_job_trace_context::Migration),
         ]
     }
 }

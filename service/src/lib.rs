@@ -20,3 +20,4 @@ pub mod services;
 pub mod shutdown;
 pub mod signing;
 pub mod state;
+pub mod trace_context;

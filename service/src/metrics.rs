@@ -129,7 +129,7 @@ pub enum StripeOutcome {
 impl StripeOutcome {
     const ALL: [Self; 4] = [Self::Ok, Self::Refused, Self::Unreachable, Self::Error];
 
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::Refused => "refused",

@@ -379,6 +379,7 @@ async fn finished_jobs_are_removed_after_their_retention(app: TestApp) {
                 created_at: Set(at),
                 updated_at: Set(at),
                 finished_at: Set(Some(at)),
+                traceparent: Set(None),
             }
             .insert(&db)
             .await

@@ -57,5 +57,6 @@ mod spin_out;
 mod standing;
 mod stripe_proxy;
 mod stub;
+mod traces;
 mod viewer;
 mod visibility;

@@ -247,6 +247,7 @@ async fn queue(app: &TestApp, kind: &str, waited: chrono::Duration) {
         created_at: Set(now - waited),
         updated_at: Set(now - waited),
         finished_at: Set(None),
+        traceparent: Set(None),
     }
     .insert(&app.db)
     .await

@@ -36,6 +36,7 @@ use crate::{
     metrics,
     request::{Peer, RequestId},
     state::AppState,
+    trace_context,
 };
 
 /// What the GraphQL routes share.
@@ -246,12 +247,14 @@ async fn execute(
     let mut status = StatusCode::OK;
     let credential_calls = std::sync::Arc::default();
     let metrics = &server.state.metrics;
+    let mut traced = TracedOperations::default();
     for mut request in requests {
         let started = std::time::Instant::now();
         // Before anything reads the query: a persisted one is filled in here.
         if let Err(refused) = server.persisted.resolve(&mut request) {
             let response = finalize(Response::from_errors(vec![refused]), request_id);
             graphql_metrics::record(metrics, metrics::INVALID, &response, started);
+            traced.push(metrics::INVALID, &response);
             responses.push(response);
             continue;
         }
@@ -320,8 +323,10 @@ async fn execute(
         };
         let response = finalize(response, request_id);
         graphql_metrics::record(metrics, &label, &response, started);
+        traced.push(&label, &response);
         responses.push(response);
     }
+    traced.name_request_span();
     let unavailable = status == StatusCode::OK && responses.iter().all(failed_as_unavailable);
     if unavailable {
         status = StatusCode::SERVICE_UNAVAILABLE;
@@ -363,6 +368,48 @@ async fn execute(
                 request_id,
             )
         }
+    }
+}
+
+/// What the request's span learns of its operations, when traces are
+/// exported: their labels (bounded, as the metrics' are) and outcome codes.
+#[derive(Default)]
+struct TracedOperations(Vec<(String, String)>);
+
+impl TracedOperations {
+    fn push(&mut self, label: &str, response: &Response) {
+        if trace_context::enabled() {
+            let outcome = graphql_metrics::outcome_code(response);
+            self.0.push((label.to_owned(), outcome.to_owned()));
+        }
+    }
+
+    /// The span is named after its operation; a batch is named `batch`,
+    /// with its labels in order and the first outcome that is not `OK`.
+    fn name_request_span(self) {
+        let Some((first_label, first_outcome)) = self.0.first() else {
+            return;
+        };
+        let span = tracing::Span::current();
+        let (name, labels, outcome) = if self.0.len() == 1 {
+            (
+                first_label.clone(),
+                first_label.clone(),
+                first_outcome.clone(),
+            )
+        } else {
+            let labels: Vec<&str> = self.0.iter().map(|(l, _)| l.as_str()).collect();
+            let outcome = self
+                .0
+                .iter()
+                .map(|(_, o)| o.as_str())
+                .find(|o| *o != "OK")
+                .unwrap_or("OK");
+            ("batch".to_owned(), labels.join(","), outcome.to_owned())
+        };
+        span.record("graphql.operation.name", labels.as_str());
+        span.record("outcome", outcome.as_str());
+        trace_context::rename(&span, name);
     }
 }
 

@@ -28,7 +28,7 @@ pub fn record(metrics: &Metrics, label: &str, response: &Response, started: Inst
     metrics.graphql_operation(label, outcome_code(response), started.elapsed());
 }
 
-fn outcome_code(response: &Response) -> &str {
+pub(crate) fn outcome_code(response: &Response) -> &str {
     let Some(first) = response.errors.first() else {
         return "OK";
     };

@@ -200,7 +200,7 @@ fn stream(
     request_id: String,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
-    tokio::spawn(async move {
+    crate::trace_context::spawn(async move {
         let mut cursor = Cursor::Start;
         let mut header = Some(table.header());
         loop {

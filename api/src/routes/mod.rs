@@ -38,6 +38,7 @@ use crate::{
     },
     request::{REQUEST_ID, RequestId},
     state::AppState,
+    trace_context,
 };
 
 /// Longest request id taken from a client.
@@ -151,10 +152,48 @@ pub fn router(state: AppState) -> Router {
                 .get(&REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("unknown");
-            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            // The fields after `path` are filled in only when traces are
+            // exported (see `trace_context`); the logs show them then.
+            let span = tracing::info_span!(
+                "request",
+                request_id = %id,
+                method = %req.method(),
+                path = %req.uri().path(),
+                otel.name = tracing::field::Empty,
+                otel.kind = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+                graphql.operation.name = tracing::field::Empty,
+                outcome = tracing::field::Empty,
+                http.response.status_code = tracing::field::Empty,
+            );
+            if trace_context::enabled() {
+                // GraphQL renames it after its operation; a path is no name
+                // (a client chooses it).
+                span.record("otel.name", req.method().as_str());
+                span.record("otel.kind", "server");
+                let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+                if let Some(parent) = header(trace_context::TRACEPARENT) {
+                    trace_context::set_remote_parent(
+                        &span,
+                        parent,
+                        header(trace_context::TRACESTATE),
+                    );
+                }
+            }
+            span
         })
-        .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
-            tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+        .on_response(|res: &Response, latency: Duration, span: &tracing::Span| {
+            tracing::info!(
+                status = res.status().as_u16(),
+                latency_ms = latency.as_millis() as u64,
+                "response"
+            );
+            if trace_context::enabled() {
+                span.record("http.response.status_code", res.status().as_u16());
+                if res.status().is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
         });
     let https = state.public_url.starts_with("https://");
     let router = Router::new()

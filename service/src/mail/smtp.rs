@@ -95,6 +95,10 @@ impl Smtp {
         }))
     }
 
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// Sends one message over a kept connection, or a new one; the whole
     /// exchange is bounded by the timeout.
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), Failure> {

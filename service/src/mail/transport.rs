@@ -13,6 +13,8 @@ use lettre::{
     },
 };
 
+use tracing::Instrument;
+
 use super::{
     render::{Letter, Rendered},
     smtp::Smtp,
@@ -135,6 +137,39 @@ impl Mailer {
                 transient: false,
                 message: format!("the message cannot be built: {e}"),
             })?;
+        let span = self.send_span();
+        let sent = self
+            .hand_over(letter, message)
+            .instrument(span.clone())
+            .await;
+        if sent.is_err() {
+            span.record("otel.status_code", "ERROR");
+        }
+        sent
+    }
+
+    /// The span of one message handed over, when traces are exported: the
+    /// transport and the SMTP host, never the recipient or the subject.
+    fn send_span(&self) -> tracing::Span {
+        if !crate::trace_context::enabled() {
+            return tracing::Span::none();
+        }
+        let (transport, host) = match self {
+            Self::Direct { smtp, .. } => ("smtp", smtp.host()),
+            Self::Smtp { .. } => ("smtps", ""),
+            Self::Files { .. } => ("file", ""),
+        };
+        tracing::info_span!(
+            "mail",
+            otel.name = "mail send",
+            otel.kind = "client",
+            mail.transport = transport,
+            server.address = host,
+            otel.status_code = tracing::field::Empty,
+        )
+    }
+
+    async fn hand_over(&self, letter: &Letter, message: Message) -> Result<(), SendError> {
         match self {
             Self::Direct { smtp, .. } => smtp
                 .send(message.envelope(), &message.formatted())

@@ -18,6 +18,7 @@ use reqwest::{
     dns::{Addrs, Name, Resolve, Resolving},
     redirect,
 };
+use tracing::Instrument;
 
 use crate::config::{Config, Environment};
 use address::AddressClass;
@@ -227,7 +228,9 @@ impl GuardedClient {
         Ok(parsed)
     }
 
-    /// POSTs `body` with `headers`; the status code of a 2xx answer.
+    /// POSTs `body` with `headers`; the status code of a 2xx answer. When
+    /// traces are exported, the call is a span of its own and the request
+    /// carries its `traceparent`.
     pub async fn post(
         &self,
         url: &str,
@@ -235,9 +238,29 @@ impl GuardedClient {
         body: Vec<u8>,
     ) -> Result<u16, Failure> {
         let parsed = check_url(url, &self.policy).map_err(Failure::Refused)?;
+        let span = call_span(&parsed);
+        let result = self
+            .send(parsed, headers, body)
+            .instrument(span.clone())
+            .await;
+        if crate::trace_context::enabled() {
+            record_outcome(&span, &result);
+        }
+        result
+    }
+
+    async fn send(
+        &self,
+        parsed: Url,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<u16, Failure> {
         let mut request = self.client.post(parsed);
         for (name, value) in headers {
             request = request.header(*name, value);
+        }
+        for (name, value) in crate::trace_context::current_headers() {
+            request = request.header(name, value);
         }
         match request.body(body).send().await {
             Ok(res) if res.status().is_success() => Ok(res.status().as_u16()),
@@ -251,6 +274,42 @@ impl GuardedClient {
                 None => Failure::Unreachable,
             }),
         }
+    }
+}
+
+/// The span of one call: its method, host and port, never its path or
+/// query, which may carry a token.
+fn call_span(url: &Url) -> tracing::Span {
+    if !crate::trace_context::enabled() {
+        return tracing::Span::none();
+    }
+    tracing::info_span!(
+        "outbound",
+        otel.name = "POST",
+        otel.kind = "client",
+        http.request.method = "POST",
+        server.address = url.host_str().unwrap_or_default(),
+        server.port = url.port_or_known_default(),
+        http.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    )
+}
+
+fn record_outcome(span: &tracing::Span, result: &Result<u16, Failure>) {
+    let (status, error) = match result {
+        Ok(status) => (Some(*status), None),
+        Err(Failure::Redirect(status) | Failure::Status(status)) => (Some(*status), Some("status")),
+        Err(Failure::Refused(_)) => (None, Some("refused")),
+        Err(Failure::Timeout) => (None, Some("timeout")),
+        Err(Failure::Unreachable) => (None, Some("unreachable")),
+    };
+    if let Some(status) = status {
+        span.record("http.response.status_code", status);
+    }
+    if let Some(error) = error {
+        span.record("error.type", error);
+        span.record("otel.status_code", "ERROR");
     }
 }
 

@@ -22,6 +22,7 @@ use stripe_core::customer::{
 use stripe_payment::payment_method::AttachPaymentMethod;
 use stripe_product::product::CreateProduct;
 use stripe_types::Currency;
+use tracing::Instrument;
 
 use crate::metrics::{Metrics, StripeOutcome};
 
@@ -169,6 +170,8 @@ pub struct InvoicePage {
 pub struct StripeGateway {
     client: Client,
     metrics: Metrics,
+    /// The API's host, for the spans of calls.
+    host: String,
 }
 
 impl StripeGateway {
@@ -185,12 +188,20 @@ impl StripeGateway {
         } else {
             format!("{api_base}/")
         };
+        let host = reqwest::Url::parse(&base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
         let client = ClientBuilder::new(secret_key)
             .url(base)
             .timeout(timeout)
             .build()
             .map_err(|e| PaymentError::Internal(e.to_string()))?;
-        Ok(Self { client, metrics })
+        Ok(Self {
+            client,
+            metrics,
+            host,
+        })
     }
 
     pub async fn create_customer(
@@ -481,18 +492,55 @@ impl StripeGateway {
         request: &impl StripeRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Value, PaymentError> {
-        let mut call = request.build().customize::<Value>();
+        let built = request.build();
+        let span = if crate::trace_context::enabled() {
+            self.call_span(&format!("{:?}", built.method), &built.path)
+        } else {
+            tracing::Span::none()
+        };
+        let mut call = built.customize::<Value>();
         if let Some(key) = idempotency_key {
             let key = IdempotencyKey::new(key)
                 .map_err(|e| PaymentError::Internal(format!("idempotency key: {e:?}")))?;
             call = call.request_strategy(RequestStrategy::Idempotent(key));
         }
-        let answer = call.send(&self.client).await.map_err(PaymentError::from);
-        self.metrics.stripe_call(match &answer {
+        let answer = call
+            .send(&self.client)
+            .instrument(span.clone())
+            .await
+            .map_err(PaymentError::from);
+        let outcome = match &answer {
             Ok(_) => StripeOutcome::Ok,
             Err(e) => e.outcome(),
-        });
+        };
+        self.metrics.stripe_call(outcome);
+        if outcome != StripeOutcome::Ok {
+            span.record("stripe.outcome", outcome.as_str());
+            span.record("otel.status_code", "ERROR");
+        }
         answer
+    }
+
+    /// The span of one call when traces are exported: its method and the
+    /// kind of object (`customers`), not the object's id or the parameters.
+    /// No `traceparent` goes to Stripe.
+    fn call_span(&self, method: &str, path: &str) -> tracing::Span {
+        let method = method.to_ascii_uppercase();
+        let resource = path
+            .trim_start_matches('/')
+            .split('/')
+            .find(|segment| !segment.is_empty() && *segment != "v1")
+            .unwrap_or_default();
+        tracing::info_span!(
+            "stripe",
+            otel.name = format!("stripe {method} {resource}"),
+            otel.kind = "client",
+            http.request.method = %method,
+            server.address = %self.host,
+            stripe.resource = resource,
+            stripe.outcome = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
     }
 }
 

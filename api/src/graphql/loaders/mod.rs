@@ -75,7 +75,7 @@ macro_rules! loaders {
 
 /// A loader that keeps what it loaded for the rest of the request.
 fn cached<L>(loader: L) -> Cached<L> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+    DataLoader::with_cache(loader, crate::trace_context::spawn, HashMapCache::default())
 }
 
 loaders! {

@@ -109,7 +109,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: StartInput) -> AppRes
             // or the request's deadline, cannot stop it halfway.
             let state = state.clone();
             let actor = actor.clone();
-            tokio::spawn(async move {
+            crate::trace_context::spawn(async move {
                 stripe_flow::open(&state, &actor, c, payment_method.as_deref()).await
             })
             .await

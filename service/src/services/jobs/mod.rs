@@ -174,6 +174,7 @@ fn new_job(kind: Kind, payload: String, run_at: DateTime<Utc>) -> job::ActiveMod
         created_at: Set(now),
         updated_at: Set(now),
         finished_at: Set(None),
+        traceparent: Set(crate::trace_context::current_traceparent()),
     }
 }
 
@@ -439,6 +440,7 @@ pub fn assert_stored_as<J: Job + std::fmt::Debug + PartialEq>(job: J, stored: se
         created_at: Utc::now(),
         updated_at: Utc::now(),
         finished_at: None,
+        traceparent: None,
     };
     assert_eq!(payload::<J>(&row).ok(), Some(job));
 }

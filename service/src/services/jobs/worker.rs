@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use entities::job;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use super::{Kind, Registry, claim, fail, release, succeed};
-use crate::{metrics::JobOutcome, state::AppState};
+use crate::{metrics::JobOutcome, state::AppState, trace_context};
 
 /// Why a run did not finish the job.
 #[derive(Debug)]
@@ -99,7 +100,34 @@ async fn prune_finished(state: &AppState, retention: std::time::Duration) {
     }
 }
 
+/// Runs a job, and records its outcome, inside its span when traces are
+/// exported: a child of the span that queued it.
 async fn run(state: &AppState, registry: &Registry, job: &job::Model, worker: &str) {
+    let span = job_span(job);
+    run_job(state, registry, job, worker).instrument(span).await;
+}
+
+fn job_span(job: &job::Model) -> tracing::Span {
+    if !trace_context::enabled() {
+        return tracing::Span::none();
+    }
+    let kind = Kind::parse(&job.kind).map_or(crate::metrics::OTHER, Kind::as_str);
+    let span = tracing::info_span!(
+        "job",
+        otel.name = kind,
+        otel.kind = "consumer",
+        job.kind = kind,
+        job.id = %job.id,
+        job.attempt = job.attempts,
+        otel.status_code = tracing::field::Empty,
+    );
+    if let Some(parent) = &job.traceparent {
+        trace_context::set_remote_parent(&span, parent, None);
+    }
+    span
+}
+
+async fn run_job(state: &AppState, registry: &Registry, job: &job::Model, worker: &str) {
     // A server may allow fewer attempts than the job was queued with.
     let mut job = job.clone();
     let cap = if job.kind == Kind::SendMail.as_str() {
@@ -141,6 +169,7 @@ async fn run(state: &AppState, registry: &Registry, job: &job::Model, worker: &s
             done.map(|()| None)
         }
         Err(e) => {
+            tracing::Span::current().record("otel.status_code", "ERROR");
             let mut failing = job.clone();
             if matches!(e, JobError::Permanent(_)) {
                 failing.attempts = failing.max_attempts;
