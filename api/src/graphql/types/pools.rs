@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{membership, parent_entity, pool, pool_app, stakeholder_group};
@@ -602,7 +604,7 @@ async fn with_member_relations(
             .map_err(loader_error)?
             .unwrap_or_default()
             .into_iter()
-            .map(|g| (g.id, std::sync::Arc::new(g)))
+            .map(|g| (g.id, Arc::new(StakeholderGroup::from(g))))
             .collect()
     } else {
         Default::default()
@@ -629,7 +631,7 @@ async fn with_member_relations(
     }
     Ok(page.map(|(member, account)| {
         let group = groups.get(&member.stakeholder_group_id).cloned();
-        Member::with_relations(member, group, account)
+        Member::with_relations(member, group, account.map(|a| Arc::new(User::from(a))))
     }))
 }
 
@@ -753,11 +755,12 @@ pub struct Member {
     #[graphql(skip)]
     model: MemberKeys,
     /// The group and account, when they were read with the member; else
-    /// the fields below ask the request's loaders.
+    /// the fields below ask the request's loaders. Made once for the page
+    /// (a group once for all its members) and handed out shared.
     #[graphql(skip)]
-    group: Option<std::sync::Arc<stakeholder_group::Model>>,
+    group: Option<Arc<StakeholderGroup>>,
     #[graphql(skip)]
-    account: Option<entities::user::Model>,
+    account: Option<Arc<User>>,
 }
 
 /// What a member's relations are found by.
@@ -777,8 +780,8 @@ impl From<membership::Model> for Member {
 impl Member {
     fn with_relations(
         m: membership::Model,
-        group: Option<std::sync::Arc<stakeholder_group::Model>>,
-        account: Option<entities::user::Model>,
+        group: Option<Arc<StakeholderGroup>>,
+        account: Option<Arc<User>>,
     ) -> Self {
         Self {
             id: m.id.into(),
@@ -896,12 +899,12 @@ impl Member {
         .await
     }
     /// The account, once the person has one.
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<Arc<User>>> {
         let Some(user_id) = self.model.user_id else {
             return Ok(None);
         };
         if let Some(account) = &self.account {
-            return Ok(Some(User::from(account.clone())));
+            return Ok(Some(Arc::clone(account)));
         }
         let c = Ctx::of(ctx)?;
         Ok(c.loaders
@@ -909,11 +912,11 @@ impl Member {
             .load_one(user_id)
             .await
             .map_err(loader_error)?
-            .map(User::from))
+            .map(|account| Arc::new(User::from(account))))
     }
-    async fn stakeholder_group(&self, ctx: &Context<'_>) -> Result<StakeholderGroup> {
+    async fn stakeholder_group(&self, ctx: &Context<'_>) -> Result<Arc<StakeholderGroup>> {
         if let Some(group) = &self.group {
-            return Ok(StakeholderGroup::from(group.as_ref().clone()));
+            return Ok(Arc::clone(group));
         }
         let c = Ctx::of(ctx)?;
         let group = c
@@ -925,7 +928,7 @@ impl Member {
             .ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("member {} has no group", self.model.id))
             })?;
-        Ok(StakeholderGroup::from(group))
+        Ok(Arc::new(StakeholderGroup::from(group)))
     }
 }
 
