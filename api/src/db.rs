@@ -34,9 +34,43 @@ pub async fn connect(
     statements: Arc<AtomicU64>,
     metrics: Metrics,
 ) -> Result<DatabaseConnection, DbErr> {
-    let mut options = ConnectOptions::new(&config.database_url);
+    let max_connections = config.database_max_connections;
+    connect_to(
+        &config.database_url,
+        max_connections,
+        config,
+        statements,
+        metrics,
+    )
+    .await
+}
+
+/// The pool of the replica at `DATABASE_READ_URL`, tuned as the primary's
+/// (and behind the same kind of pooler), when one is set.
+pub async fn connect_reads(
+    config: &Config,
+    statements: Arc<AtomicU64>,
+    metrics: Metrics,
+) -> Result<Option<DatabaseConnection>, DbErr> {
+    let Some(url) = &config.database_read_url else {
+        return Ok(None);
+    };
+    let max_connections = config.database_read_max_connections;
+    connect_to(url, max_connections, config, statements, metrics)
+        .await
+        .map(Some)
+}
+
+async fn connect_to(
+    url: &str,
+    max_connections: u32,
+    config: &Config,
+    statements: Arc<AtomicU64>,
+    metrics: Metrics,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
     options
-        .max_connections(config.database_max_connections)
+        .max_connections(max_connections)
         // Waiting for a connection is bounded on its own and short: a
         // database that is down or a pool that is exhausted answers
         // UNAVAILABLE within this time instead of eating the request timeout.

@@ -60,6 +60,11 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
         migrate(&config, &db).await?;
+        let reads = db::connect_reads(&config, sql_statements.clone(), metrics.clone())
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("cannot connect to the replica at DATABASE_READ_URL: {e}")
+            })?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
@@ -107,14 +112,17 @@ impl Application {
                 signer
             }
         };
+        let pooled = config.database_pooler == crate::config::DatabasePooler::Transaction;
+        let db = crate::connection::Db::new(db, pooled);
         let state = AppState {
             mailer: Arc::new(mailer),
             app_url,
             limits,
-            db: crate::connection::Db::new(
-                db,
-                config.database_pooler == crate::config::DatabasePooler::Transaction,
-            ),
+            reads: match reads {
+                Some(replica) => crate::connection::Db::new(replica, pooled),
+                None => db.clone(),
+            },
+            db,
             public_url,
             config: Arc::new(config),
             catalogue: Arc::new(catalogue),

@@ -57,6 +57,11 @@ pub struct Config {
     /// what a transaction pooler cannot carry (LISTEN, the migrations).
     /// Required with `DATABASE_POOLER=transaction`, refused otherwise.
     pub database_direct_url: Option<String>,
+    /// `DATABASE_READ_URL`: a streaming replica of PostgreSQL that the heavy
+    /// reads go to (see `AppState::reads`); unset, they go to `DATABASE_URL`.
+    pub database_read_url: Option<String>,
+    /// `DATABASE_READ_MAX_CONNECTIONS`: the replica pool's size.
+    pub database_read_max_connections: u32,
     /// `LISTEN_ADDR`: where the HTTP server listens; port 0 picks a free one.
     pub listen_addr: SocketAddr,
     /// `METRICS_LISTEN_ADDR`: where `/metrics` is served, apart from the
@@ -244,7 +249,9 @@ impl Config {
         }
         let tls = s.text("DATABASE_TLS");
         let database_url = database_tls(database_url, tls.clone())?;
-        let (database_pooler, database_direct_url) = database_pooler(&s, &database_url, tls)?;
+        let (database_pooler, database_direct_url) =
+            database_pooler(&s, &database_url, tls.clone())?;
+        let database_read_url = database_read_url(&s, &database_url, tls)?;
         let listen_addr = s
             .text("LISTEN_ADDR")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
@@ -269,6 +276,9 @@ impl Config {
             database_url,
             database_pooler,
             database_direct_url,
+            database_read_url,
+            database_read_max_connections: s.number("DATABASE_READ_MAX_CONNECTIONS", 10, 1, 1000)?
+                as u32,
             listen_addr,
             metrics_listen_addr,
             auth_secret: auth_secret(&s, environment)?,
@@ -545,15 +555,41 @@ fn database_pooler(
             "DATABASE_DIRECT_URL",
             "must start with `postgres://`",
         )),
-        (DatabasePooler::Transaction, Some(url)) => {
-            // TLS as for DATABASE_URL; `sslmode` in this URL overrides it.
-            let url = match tls {
-                Some(_) if url.contains("sslmode=") => url,
-                tls => database_tls(url, tls)?,
-            };
-            Ok((pooler, Some(url)))
-        }
+        (DatabasePooler::Transaction, Some(url)) => Ok((pooler, Some(other_url_tls(url, tls)?))),
     }
+}
+
+/// TLS as for DATABASE_URL; `sslmode` in the other URL overrides it.
+fn other_url_tls(url: String, tls: Option<String>) -> Result<String, ConfigError> {
+    match tls {
+        Some(_) if url.contains("sslmode=") => Ok(url),
+        tls => database_tls(url, tls),
+    }
+}
+
+/// `DATABASE_READ_URL`: a PostgreSQL replica of `DATABASE_URL`'s database,
+/// reached the same way (through the same kind of pooler, if any).
+fn database_read_url(
+    s: &Settings<impl Fn(&str) -> Option<String>>,
+    database_url: &str,
+    tls: Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    let Some(url) = s.text("DATABASE_READ_URL") else {
+        return Ok(None);
+    };
+    if !database_url.starts_with("postgres") {
+        return Err(invalid(
+            "DATABASE_READ_URL",
+            "applies to PostgreSQL only (DATABASE_URL is SQLite, which has no replicas)",
+        ));
+    }
+    if !url.starts_with("postgres") {
+        return Err(invalid(
+            "DATABASE_READ_URL",
+            "must start with `postgres://`",
+        ));
+    }
+    other_url_tls(url, tls).map(Some)
 }
 
 fn environment(s: &Settings<impl Fn(&str) -> Option<String>>) -> Result<Environment, ConfigError> {
@@ -825,6 +861,32 @@ mod tests {
         }
         let missing = config(&[SECRET, pg, pooler]).unwrap_err().to_string();
         assert!(missing.contains("DATABASE_POOLER=transaction"), "{missing}");
+    }
+
+    #[test]
+    fn a_read_replica_is_for_postgres_only() {
+        let pg = ("DATABASE_URL", "postgres://db.example/pools");
+        let read = ("DATABASE_READ_URL", "postgres://replica.example/pools");
+        assert_eq!(config(&[SECRET, pg]).unwrap().database_read_url, None);
+        let c = config(&[SECRET, pg, read, ("DATABASE_READ_MAX_CONNECTIONS", "4")]).unwrap();
+        assert_eq!(
+            c.database_read_url.as_deref(),
+            Some("postgres://replica.example/pools?sslmode=disable")
+        );
+        assert_eq!(c.database_read_max_connections, 4);
+        let c = config(&[SECRET, pg, read, ("DATABASE_TLS", "require")]).unwrap();
+        assert_eq!(
+            c.database_read_url.as_deref(),
+            Some("postgres://replica.example/pools?sslmode=require")
+        );
+
+        let sqlite = config(&[SECRET, read]).unwrap_err();
+        assert_eq!(sqlite.name, "DATABASE_READ_URL");
+        assert!(sqlite.to_string().contains("PostgreSQL only"), "{sqlite}");
+        let bad = config(&[SECRET, pg, ("DATABASE_READ_URL", "sqlite://x.db")]).unwrap_err();
+        assert_eq!(bad.name, "DATABASE_READ_URL");
+        let bad = config(&[SECRET, pg, read, ("DATABASE_READ_MAX_CONNECTIONS", "0")]).unwrap_err();
+        assert_eq!(bad.name, "DATABASE_READ_MAX_CONNECTIONS");
     }
 
     #[test]

@@ -12,6 +12,12 @@ use crate::{
 pub struct AppState {
     /// The connection pool (PostgreSQL or SQLite).
     pub db: crate::connection::Db,
+    /// The heavy reads that need not see the caller's own latest write
+    /// (reports, exports, the audit trail and its verification): the pool
+    /// of the replica at `DATABASE_READ_URL`, or `db` itself when unset.
+    /// Nothing that writes, runs in a transaction, follows a write in the
+    /// same request or decides who may read uses it: a replica lags.
+    pub reads: crate::connection::Db,
     /// Settings read at start.
     pub config: Arc<Config>,
     /// Legal templates and apps, loaded and checked at start.

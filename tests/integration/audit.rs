@@ -358,7 +358,7 @@ pub(crate) fn recompute_hash(e: &Value, chain_key: &str) -> String {
     sha(Value::Array(canonical))
 }
 
-async fn verify(app: &TestApp, token: &str, parent: &str) -> Value {
+pub(crate) async fn verify(app: &TestApp, token: &str, parent: &str) -> Value {
     app.ok(
         Some(token),
         "query($id: ID!) { verifyAuditTrail(parentEntityId: $id) { valid eventsChecked headSeq headHash firstBreak { seq eventId problem } } }",

@@ -1,6 +1,7 @@
 //! A throwaway PostgreSQL cluster that a test may stop and start again, to
-//! see the server without its database. Never the shared one: it lives in a
-//! temporary directory on a free port and is removed on drop.
+//! see the server without its database, or stream to a standby of its own.
+//! Never the shared one: it lives in a temporary directory on a free port
+//! and is removed on drop.
 
 use std::{
     path::{Path, PathBuf},
@@ -26,35 +27,14 @@ impl Cluster {
     }
 
     fn start_blocking() -> Self {
-        let bin = server_binaries().unwrap_or_else(|| {
+        let cluster = Self::new_blocking(server_binaries().unwrap_or_else(|| {
             panic!(
-                "this test starts its own PostgreSQL cluster and needs initdb and pg_ctl; \
-                 install PostgreSQL's server programs (found neither in `pg_config --bindir` \
-                 nor in /usr/lib/postgresql/*/bin), or set SKIP_POSTGRES=1 to build the tests \
-                 that need PostgreSQL as ignored (not under CI=true)"
+                "this test starts its own PostgreSQL cluster and needs initdb, pg_ctl and \
+                 pg_basebackup; install PostgreSQL's server programs (found none in \
+                 `pg_config --bindir` nor in /usr/lib/postgresql/*/bin), or set SKIP_POSTGRES=1 \
+                 to build the tests that need PostgreSQL as ignored (not under CI=true)"
             )
-        });
-        let run_as_postgres = output("id", &["-u"]).trim() == "0";
-        let dir = tempfile::Builder::new()
-            .prefix("pools-cluster-")
-            .tempdir()
-            .expect("a temporary directory");
-        if run_as_postgres {
-            let uid = output("id", &["-u", "postgres"]);
-            let gid = output("id", &["-g", "postgres"]);
-            std::os::unix::fs::chown(dir.path(), uid.trim().parse().ok(), gid.trim().parse().ok())
-                .expect("giving the cluster's directory to the postgres user");
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let cluster = Self {
-            bin,
-            dir,
-            port,
-            run_as_postgres,
-        };
+        }));
         let data = cluster.data_dir();
         cluster.run(
             "initdb",
@@ -72,6 +52,66 @@ impl Cluster {
         );
         cluster.start_again_blocking();
         cluster
+    }
+
+    /// An empty directory for a cluster, owned by whoever runs it, and a
+    /// free port.
+    fn new_blocking(bin: PathBuf) -> Self {
+        let run_as_postgres = output("id", &["-u"]).trim() == "0";
+        let dir = tempfile::Builder::new()
+            .prefix("pools-cluster-")
+            .tempdir()
+            .expect("a temporary directory");
+        if run_as_postgres {
+            let uid = output("id", &["-u", "postgres"]);
+            let gid = output("id", &["-g", "postgres"]);
+            std::os::unix::fs::chown(dir.path(), uid.trim().parse().ok(), gid.trim().parse().ok())
+                .expect("giving the cluster's directory to the postgres user");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Self {
+            bin,
+            dir,
+            port,
+            run_as_postgres,
+        }
+    }
+
+    /// A hot standby of this cluster, streaming from it: a base backup
+    /// (`-R` writes the settings that make it follow this one), started on
+    /// a port of its own. initdb's `pg_hba.conf` lets `postgres` replicate
+    /// from 127.0.0.1, and PostgreSQL's defaults (`wal_level = replica`,
+    /// ten WAL senders) suffice. Stopped and removed on drop, as this one.
+    pub async fn standby(&self) -> Self {
+        let (bin, port) = (self.bin.clone(), self.port);
+        tokio::task::spawn_blocking(move || {
+            let standby = Self::new_blocking(bin);
+            let port = port.to_string();
+            standby.run(
+                "pg_basebackup",
+                &[
+                    "-D",
+                    &standby.data_dir(),
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ],
+            );
+            standby.start_again_blocking();
+            standby
+        })
+        .await
+        .expect("starting the standby")
     }
 
     /// `postgres://…/postgres` on this cluster.
@@ -187,22 +227,26 @@ impl Runner {
     }
 }
 
-/// The directory holding initdb and pg_ctl.
+/// The directory holding initdb, pg_ctl and pg_basebackup.
 fn server_binaries() -> Option<PathBuf> {
-    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "pg_basebackup"]
+            .iter()
+            .all(|p| dir.join(p).is_file())
+    };
     let from_pg_config = Command::new("pg_config")
         .arg("--bindir")
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(dir) = from_pg_config.filter(|d| has_both(d)) {
+    if let Some(dir) = from_pg_config.filter(|d| has_all(d)) {
         return Some(dir);
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|d| has_both(d))
+        .filter(|d| has_all(d))
         .collect();
     versions.sort();
     versions.pop()

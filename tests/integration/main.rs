@@ -50,6 +50,7 @@ mod pools;
 mod provisioning_callbacks;
 mod races;
 mod reconciliation;
+mod replica;
 mod rules;
 mod sanctions;
 mod schema;

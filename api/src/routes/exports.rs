@@ -204,7 +204,7 @@ fn stream(
         let mut cursor = Cursor::Start;
         let mut header = Some(table.header());
         loop {
-            let chunk = match exports::page(&state.db, scope, table, cursor).await {
+            let chunk = match exports::page(&state.reads, scope, table, cursor).await {
                 Ok((records, next)) => {
                     match csv_chunk(header.take(), &records) {
                         Ok(bytes) => {

@@ -106,7 +106,7 @@ pub async fn list(
     }
     let scope = authorize(&state.db, actor, filter.parent_entity_id, filter.pool_id).await?;
     paginate(
-        &state.db,
+        &state.reads,
         filtered(scope, &filter),
         audit_event::Column::Id,
         page,
@@ -176,8 +176,8 @@ pub async fn verify(
     permissions::require_steward_or_auditor(&state.db, parent_entity_id, actor.user_id).await?;
     let key = chain::chain_key(Some(parent_entity_id));
     let (chain, ledger) = tokio::join!(
-        chain::verify(&state.db, &key, since.as_ref()),
-        books::verify(&state.db, parent_entity_id, ledger_after),
+        chain::verify(&state.reads, &key, since.as_ref()),
+        books::verify(&state.reads, parent_entity_id, ledger_after),
     );
     Ok(TrailVerification {
         chain: chain?,

@@ -158,7 +158,7 @@ impl ParentEntity {
         let c = Ctx::of(ctx)?;
         let period = services::reports::Period::parse(from, to)?;
         services::reports::authorize(c.state, c.actor().await?, self.model.id).await?;
-        let totals = services::reports::totals(&c.state.db, self.model.id, period).await?;
+        let totals = services::reports::totals(&c.state.reads, self.model.id, period).await?;
         Ok(super::ParentEntityReport::new(
             self.model.id,
             period,

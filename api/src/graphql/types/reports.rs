@@ -103,7 +103,7 @@ impl ParentEntityReport {
         let page = services::pools::of_parent(c.state, self.parent_entity_id, page).await?;
         let ids: Vec<Uuid> = page.items.iter().map(|p| p.id).collect();
         let figures =
-            reports::per_pool(&c.state.db, self.parent_entity_id, &ids, self.period).await?;
+            reports::per_pool(&c.state.reads, self.parent_entity_id, &ids, self.period).await?;
         let none = Figures::default();
         Ok(connection(
             page,

@@ -62,7 +62,7 @@ pub fn sign(state: &AppState, document: &Value) -> AppResult<SignedPack> {
 pub async fn build(state: &AppState, actor: &Actor, pool_id: Uuid) -> AppResult<Value> {
     let pool = find_pool(&state.db, pool_id).await?;
     crate::services::audit_trail::authorize(&state.db, actor, None, Some(pool.id)).await?;
-    compose(&state.db, state, &pool, None).await
+    compose(&state.reads, state, &pool, None).await
 }
 
 /// The pack of `pool` as `db` sees it, naming the end-of-life step it seals

@@ -44,6 +44,8 @@ pub async fn of_pool(
     pool: &pool::Model,
     period: Period,
 ) -> AppResult<Vec<CurrencyAccount>> {
+    // Who may read is decided on the primary; the figures come from the
+    // replica (see `AppState::reads`).
     require_reader_as(&state.db, pool, actor).await?;
 
     let mut q = Sql::default();
@@ -61,7 +63,7 @@ pub async fn of_pool(
         closing = money_sum("amount_minor", "closing"),
     ));
     let mut accounts: Vec<CurrencyAccount> = Vec::new();
-    for r in q.all(&state.db).await? {
+    for r in q.all(&state.reads).await? {
         accounts.push(CurrencyAccount {
             currency: r.try_get("", "currency")?,
             opening_balance: money_total(&r, "opening")?,
@@ -90,7 +92,7 @@ pub async fn of_pool(
             "spent"
         ),
     ));
-    for r in q.all(&state.db).await? {
+    for r in q.all(&state.reads).await? {
         let currency: String = r.try_get("", "currency")?;
         let line = AccountLine {
             kind: r.try_get("", "kind")?,
