@@ -257,13 +257,14 @@ pub async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let telemetry = match crate::telemetry::init_with_traces(config.log_format, config.database_pooler) {
-        Ok(telemetry) => telemetry,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let telemetry =
+        match crate::telemetry::init_with_traces(config.log_format, config.database_pooler) {
+            Ok(telemetry) => telemetry,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
     let code = match Application::build(config).await {
         Ok(app) => {
             match app.local_addr() {
