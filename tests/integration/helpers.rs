@@ -138,6 +138,12 @@ pub struct TestApp {
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
+    /// The configuration's own settings (the pooler's, behind PgBouncer),
+    /// for a server this one's database is shared with.
+    pub fn base_settings(&self) -> &[(String, String)] {
+        &self.base_settings
+    }
+
     pub async fn sqlite_with(settings: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());

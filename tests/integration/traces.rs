@@ -53,7 +53,12 @@ async fn requests_jobs_and_deliveries_are_traced(app: TestApp) {
     // The traced server takes over: one worker on the queue, its own.
     p.app().shut_down().await;
     let collector = Collector::start().await;
-    let server = TracedServer::start(&p.app().database_url, &collector.url).await;
+    let server = TracedServer::start(
+        &p.app().database_url,
+        p.app().base_settings(),
+        &collector.url,
+    )
+    .await;
 
     // A query under the caller's trace.
     let (trace, caller) = (hex_id(16), hex_id(8));
@@ -320,9 +325,10 @@ struct TracedServer {
 }
 
 impl TracedServer {
-    async fn start(database_url: &str, collector: &str) -> Self {
+    /// `base`: the configuration's own settings, such as the pooler's.
+    async fn start(database_url: &str, base: &[(String, String)], collector: &str) -> Self {
         let mail_dir = tempfile::tempdir().unwrap();
-        let settings: HashMap<&str, &str> = HashMap::from([
+        let mut settings: HashMap<&str, &str> = HashMap::from([
             ("DATABASE_URL", database_url),
             ("LISTEN_ADDR", "127.0.0.1:0"),
             ("AUTH_SECRET", AUTH_SECRET),
@@ -334,6 +340,7 @@ impl TracedServer {
             // Batches go out a tenth of a second after their first span.
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ]);
+        settings.extend(base.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
             .env_clear()
             .envs(settings)
