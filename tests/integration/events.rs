@@ -883,12 +883,7 @@ async fn two_servers_share_the_queue_and_the_events(a: TestApp) {
     let p = PoolWorld::new(a, TWO_GROUPS()).await;
     let a = p.app();
     let receiver = Stub::start().await;
-    a.ok(
-        Some(&p.w.founder),
-        "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { secret } }",
-        json!({ "i": { "poolId": p.pool, "url": receiver.url, "events": ["member.joined"] } }),
-    )
-    .await;
+    p.pool_endpoint(&receiver.url, &["member.joined"]).await;
 
     // A subscription on server B hears what happens through server A. B
     // polls a minute apart here, so once its feed has started, only the

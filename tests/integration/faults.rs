@@ -234,13 +234,7 @@ async fn shutdown_hands_a_running_job_to_another_server(app: TestApp) {
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
     let receiver = Stub::start().await;
     receiver.script(&[Reply::Hold]);
-    p.app()
-        .ok(
-            Some(&p.w.founder),
-            "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { secret } }",
-            json!({ "i": { "poolId": p.pool, "url": receiver.url, "events": ["member.joined"] } }),
-        )
-        .await;
+    p.pool_endpoint(&receiver.url, &["member.joined"]).await;
     p.join("bob@example.org", "users").await;
     let held = receiver.wait_for(1, |_| true).await.remove(0);
     let event_id = held.headers["x-pools-event-id"].clone();

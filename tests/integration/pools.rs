@@ -25,6 +25,23 @@ impl PoolWorld {
         Self::with_apps(app, groups, json!([])).await
     }
 
+    /// The founder registers a webhook endpoint of the pool at `url` for
+    /// `events`; its signing secret.
+    pub async fn pool_endpoint(&self, url: &str, events: &[&str]) -> String {
+        let data = self
+            .app()
+            .ok(
+                Some(&self.w.founder),
+                "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { secret } }",
+                json!({ "i": { "poolId": self.pool, "url": url, "events": events } }),
+            )
+            .await;
+        data["createWebhookEndpoint"]["secret"]
+            .as_str()
+            .expect("a secret")
+            .to_owned()
+    }
+
     /// A pool with these apps selected (unconfigured: their defaults).
     pub async fn with_apps(app: TestApp, groups: Value, apps: Value) -> Self {
         let w = World::new(app, "AUTOMATIC").await;

@@ -42,13 +42,7 @@ const AUTH_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 async fn requests_jobs_and_deliveries_are_traced(app: TestApp) {
     let p = PoolWorld::new(app, TWO_GROUPS()).await;
     let receiver = Stub::start().await;
-    p.app()
-        .ok(
-            Some(&p.w.founder),
-            "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { secret } }",
-            json!({ "i": { "poolId": p.pool, "url": receiver.url, "events": ["member.joined"] } }),
-        )
-        .await;
+    p.pool_endpoint(&receiver.url, &["member.joined"]).await;
     let (ann, _) = p.app().sign_up("ann@example.org").await;
     // The traced server takes over: one worker on the queue, its own.
     p.app().shut_down().await;
