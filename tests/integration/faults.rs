@@ -337,3 +337,50 @@ async fn shutdown_closes_subscriptions_as_going_away(app: TestApp) {
     let frame = frame.expect("the close frame has a code");
     assert_eq!(frame.code, CloseCode::Away, "{frame:?}");
 }
+
+/// A write whose request goes away (the client hung up, the request timed
+/// out) just as its `BEGIN` is sent must not leave the pooled connection
+/// inside a transaction: every later statement on it would run in that
+/// transaction, hold its locks and never be committed. The pool has one
+/// connection, so the write after each cut-off one runs on the very
+/// connection it had; another connection must see that write committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(skip_postgres, ignore = "SKIP_POSTGRES=1: needs PostgreSQL")]
+async fn a_write_cut_off_as_it_begins_leaves_no_transaction_open() {
+    use futures::FutureExt;
+    let url = crate::databases::new_postgres_database().await;
+    let watch = Database::connect(url.as_str()).await.expect("connected");
+    let mut options = sea_orm::ConnectOptions::new(url);
+    // No check before a checkout: the first poll of the write sends its BEGIN.
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .test_before_acquire(false);
+    let db = Database::connect(options).await.expect("connected");
+    let sql = |text: String| sea_orm::Statement::from_string(DbBackend::Postgres, text);
+    db.execute_raw(sql("CREATE TABLE written (n integer)".into()))
+        .await
+        .expect("table made");
+    for attempt in 0..20 {
+        // One poll, then the caller is gone.
+        assert!(
+            api::services::begin_write(&db).now_or_never().is_none(),
+            "a BEGIN needs an answer from the database"
+        );
+        db.execute_raw(sql(format!("INSERT INTO written VALUES ({attempt})")))
+            .await
+            .expect("the next write runs");
+        let seen = watch
+            .query_one_raw(sql(format!(
+                "SELECT count(*) AS n FROM written WHERE n = {attempt}"
+            )))
+            .await
+            .expect("counted")
+            .expect("one row");
+        assert_eq!(
+            seen.try_get::<i64>("", "n").expect("a count"),
+            1,
+            "the write after cut-off write {attempt} was not committed"
+        );
+    }
+}

@@ -57,12 +57,25 @@ pub fn one_of<C: ColumnTrait>(backend: DatabaseBackend, column: C, keys: &[Uuid]
 /// Begins a transaction that will write. On SQLite it takes the write lock at
 /// once (`BEGIN IMMEDIATE`), so concurrent writers queue instead of one
 /// failing when its read snapshot goes stale; PostgreSQL ignores the option.
+///
+/// The `BEGIN` runs on a task of its own, so a caller that goes away while it
+/// waits for the answer (a client that hung up, a request past its timeout)
+/// cannot cut it off halfway. The driver counts a transaction only once that
+/// answer is in: cut off before, it would hand the connection back to the
+/// pool inside a transaction nobody ends, and every later statement on it
+/// would run uncommitted, holding its locks. Finished on its task instead,
+/// the transaction nobody took is dropped there and rolled back.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
+    let db = db.clone();
+    tokio::spawn(async move {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
     })
     .await
+    .map_err(|e| DbErr::Custom(format!("beginning a transaction stopped: {e}")))?
 }
 
 /// Reads one row for a read-modify-write and holds it until the transaction
