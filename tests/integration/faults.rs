@@ -362,11 +362,9 @@ async fn a_write_cut_off_as_it_begins_leaves_no_transaction_open() {
         .await
         .expect("table made");
     for attempt in 0..20 {
-        // One poll, then the caller is gone.
-        assert!(
-            api::services::begin_write(&db).now_or_never().is_none(),
-            "a BEGIN needs an answer from the database"
-        );
+        // One poll, then the caller is gone (or, on a loaded machine, the
+        // transaction is already there and is dropped unused).
+        drop(api::services::begin_write(&db).now_or_never());
         db.execute_raw(sql(format!("INSERT INTO written VALUES ({attempt})")))
             .await
             .expect("the next write runs");

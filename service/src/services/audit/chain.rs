@@ -106,23 +106,28 @@ pub(super) async fn append(
     change: Change,
 ) -> AppResult<audit_event::Model> {
     let key = chain_key(change.parent_entity_id);
-    audit_chain_head::Entity::insert(audit_chain_head::ActiveModel {
-        chain_key: Set(key.clone()),
-        seq: Set(0),
-        hash: Set(GENESIS.to_owned()),
-    })
-    .on_conflict(
-        OnConflict::column(audit_chain_head::Column::ChainKey)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    let head = audit_chain_head::Entity::find_by_id(key.clone())
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("audit chain head {key} vanished")))?;
+    let head = match lock_head(db, &key).await? {
+        Some(head) => head,
+        // The chain's first event makes its head; a writer that made it
+        // meanwhile wins, and this one waits for it like any other.
+        None => {
+            audit_chain_head::Entity::insert(audit_chain_head::ActiveModel {
+                chain_key: Set(key.clone()),
+                seq: Set(0),
+                hash: Set(GENESIS.to_owned()),
+            })
+            .on_conflict(
+                OnConflict::column(audit_chain_head::Column::ChainKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+            lock_head(db, &key).await?.ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("audit chain head {key} vanished"))
+            })?
+        }
+    };
     let mut changes = change.changes;
     if !change.ledger_entries.is_empty() {
         changes.insert(
@@ -181,6 +186,18 @@ pub(super) async fn append(
         .exec_without_returning(db)
         .await?;
     Ok(event)
+}
+
+/// The chain's head, locked until the transaction ends: every writer of the
+/// chain queues here, so it is read once per event.
+async fn lock_head(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> AppResult<Option<audit_chain_head::Model>> {
+    Ok(audit_chain_head::Entity::find_by_id(key.to_owned())
+        .lock_exclusive()
+        .one(db)
+        .await?)
 }
 
 /// The pool's last event in one chain. Within a chain a pool's events are
