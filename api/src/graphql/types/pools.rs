@@ -17,7 +17,8 @@ use crate::{
             DelegationList, Dissolution, Formation, Ledger, LegalTemplate, LifePack,
             MemberSuspension, MembershipApplication, Money, ParentEntity, PoolMove, PoolRules,
             Proposal, ProposalStatus, RegisterFilter, SlidingScale, Solidarity, SpinOut,
-            SpinOutOption, User, delegations_of, loader_error, suspension_list, suspension_now,
+            SpinOutOption, User, WorkContributionRulesInForce, delegations_of, loader_error,
+            suspension_list, suspension_now,
         },
     },
     services::{
@@ -314,6 +315,11 @@ impl Pool {
     /// The pool's money, open to every member.
     async fn ledger(&self) -> Ledger {
         Ledger(self.model.clone())
+    }
+    /// What the pool's rules say of contributions of work, care and kind.
+    async fn work_contribution_rules(&self) -> Result<WorkContributionRulesInForce> {
+        let g = services::rules::governance_of(&self.model)?;
+        Ok(WorkContributionRulesInForce::of(g.work_contributions))
     }
     /// The pool's accounts for `[from, to)`: balances at both ends, income
     /// and spending by kind and category, per currency. For its members and
