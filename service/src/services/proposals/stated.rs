@@ -237,6 +237,7 @@ fn outcome(
         delegations: &HashMap::new(),
         min_agree: None,
         every_group: false,
+        labour_shares: &HashMap::new(),
     })
     .outcome
 }
