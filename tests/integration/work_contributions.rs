@@ -325,6 +325,28 @@ async fn labour_shares_weigh_a_workers_vote_where_the_rules_say(app: TestApp) {
     assert_eq!(closed["outcome"], "FAILED", "{closed:#}");
     assert_eq!(closed["result"]["agreeBasisPoints"], 3333);
 
+    // Rules that could never apply are refused when proposed.
+    let res = p
+        .app()
+        .gql(
+            Some(&founder),
+            "mutation($i: CreateProposalInput!) { createProposal(input: $i) { id } }",
+            json!({ "i": { "poolId": p.pool, "title": "Rules", "kind": "RULES_CHANGE", "rulesChange": [
+                { "setWorkContributionRules": { "rules": {
+                    "confirmationsRequired": 9, "confirmers": "ANY_MEMBER", "selfConfirmation": false,
+                    "valued": false, "meaning": "RECOGNITION", "hoursPerShare": 0,
+                    "otherKinds": ["Mentoring", "mentoring"] } } }] } }),
+        )
+        .await;
+    assert_eq!(error_code(&res), "VALIDATION", "{res:#}");
+    assert_eq!(
+        error_paths(&res),
+        [
+            "input.rulesChange[0].rules.confirmationsRequired",
+            "input.rulesChange[0].rules.hoursPerShare",
+            "input.rulesChange[0].rules.otherKinds[1]",
+        ]
+    );
     adopt(
         &p,
         &[&founder, &ann, &bob],
