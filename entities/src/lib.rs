@@ -46,6 +46,8 @@ pub mod vote;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;
 pub mod webhook_event;
+pub mod work_contribution;
+pub mod work_contribution_confirmation;
 
 pub mod prelude {
     pub use super::access_token::Entity as AccessToken;

@@ -27,6 +27,7 @@ mod m20261210_000002_spin_outs;
 mod m20261210_000003_life_packs;
 mod m20261211_000001_dissolutions;
 mod m20261212_000001_job_trace_context;
+mod m20261213_000001_work_contributions;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000003_life_packs::Migration),
             Box::new(m20261211_000001_dissolutions::Migration),
             Box::new(m20261212_000001_job_trace_context::Migration),
+            Box::new(m20261213_000001_work_contributions::Migration),
         ]
     }
 }

@@ -202,6 +202,7 @@ impl Schema {
                 "Int" => Value::from(-1),
                 "Boolean" => Value::from(name == "approve"),
                 "DateTime" => Value::from((Utc::now() - Duration::days(7)).to_rfc3339()),
+                "Date" => Value::from("2999-01-01"),
                 "JSON" => json!("not an object"),
                 other => panic!("no value for scalar {other} ({name} of {mutation})"),
             }),
@@ -211,6 +212,7 @@ impl Schema {
                 "Int" => Value::from(if name == "amount" { 1000 } else { 1 }),
                 "Boolean" => Value::from(name == "approve"),
                 "DateTime" => Value::from((Utc::now() + Duration::days(7)).to_rfc3339()),
+                "Date" => Value::from(Utc::now().date_naive().to_string()),
                 "JSON" => json!({}),
                 other => panic!("no value for scalar {other} ({name} of {mutation})"),
             }),
@@ -420,6 +422,15 @@ impl Walk {
             .as_str()
             .unwrap_or_else(|| panic!("the walk's spin-out awaits registration"))
             .to_owned();
+        // A contribution of work Ann recorded, waiting for confirmation.
+        let work_contribution = app
+            .ok(Some(&ann), "mutation($i: RecordWorkContributionInput!) { recordWorkContribution(input: $i) { id } }",
+                json!({ "i": { "poolId": p.pool, "kind": "WORK", "occurredOn": Utc::now().date_naive().to_string(),
+                    "quarterHours": 4, "description": "Walk fixture" } }))
+            .await["recordWorkContribution"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         // A member suspended, so a suspension has an id to name.
         let suspension = app
             .ok(
@@ -450,6 +461,7 @@ impl Walk {
                 ("proposalId", proposal),
                 ("expenseId", expense),
                 ("contributionId", contribution),
+                ("workContributionId", work_contribution),
                 ("applicationId", application),
                 ("stakeholderGroupId", p.groups["workers"].clone()),
                 ("revokeApiToken.id", own_token),

@@ -61,3 +61,4 @@ mod stub;
 mod traces;
 mod viewer;
 mod visibility;
+mod work_contributions;

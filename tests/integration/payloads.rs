@@ -44,7 +44,7 @@ on_both_databases!(settings: crate::events::QUICK;
 );
 
 /// Every event an endpoint may subscribe to.
-const EVENT_TYPES: [&str; 15] = [
+const EVENT_TYPES: [&str; 18] = [
     "formation.submitted",
     "pool.created",
     "pool.suspended",
@@ -60,6 +60,9 @@ const EVENT_TYPES: [&str; 15] = [
     "contribution.changed",
     "expense.paid",
     "app.ready",
+    "work_contribution.recorded",
+    "work_contribution.confirmed",
+    "work_contribution.refused",
 ];
 
 /// Where the payloads keep ids (in camelCase everywhere: the objects of
@@ -664,7 +667,15 @@ fn sdl_types(sdl: &str) -> HashMap<String, Members> {
 
 /// Definitions of the schemas that are not GraphQL types of their own: a
 /// linked object by its id, and the scalars.
-const NOT_GRAPHQL_TYPES: &[&str] = &["Ref", "CatalogueRef", "ID", "DateTime", "Currency", "JSON"];
+const NOT_GRAPHQL_TYPES: &[&str] = &[
+    "Ref",
+    "CatalogueRef",
+    "ID",
+    "DateTime",
+    "Date",
+    "Currency",
+    "JSON",
+];
 
 /// Each event type has a published schema, linked from the README, whose
 /// enums list exactly the GraphQL values and whose objects use only the

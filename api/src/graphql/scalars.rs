@@ -28,6 +28,30 @@ impl ScalarType for Json {
     }
 }
 
+/// A calendar date without a time or zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date(pub chrono::NaiveDate);
+
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
+)]
+/// A calendar date, as RFC 3339's `full-date`: `YYYY-MM-DD`.
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Self)
+                .map_err(|_| InputValueError::custom("a date is written YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -39,5 +63,16 @@ mod tests {
         let value = json!({ "a": [1, "two", null, true, { "b": 2.5 }] });
         let graphql = Json(value.clone()).to_value();
         assert_eq!(Json::parse(graphql).map(|j| j.0).ok(), Some(value));
+    }
+
+    #[test]
+    fn dates_are_full_dates() {
+        let d = Date::parse(Value::String("2026-12-06".into())).ok();
+        assert_eq!(
+            d.map(|d| d.to_value()),
+            Some(Value::String("2026-12-06".into()))
+        );
+        assert!(Date::parse(Value::String("2026-12-06T10:00:00Z".into())).is_err());
+        assert!(Date::parse(Value::String("2026-02-30".into())).is_err());
     }
 }

@@ -2,10 +2,11 @@
 //! page at a time so memory stays flat whatever the size; and a pool's audit
 //! pack as JSON. Bearer token as for GraphQL, with the same authorization.
 //!
-//! - `/exports/pools/{id}/register.csv`, `ledger.csv`, `audit-trail.csv`,
-//!   `audit-pack.json` (signed: see `signing`)
+//! - `/exports/pools/{id}/register.csv`, `ledger.csv`,
+//!   `work-contributions.csv`, `audit-trail.csv`, `audit-pack.json`
+//!   (signed: see `signing`)
 //! - `/exports/parent-entities/{id}/register.csv`, `ledger.csv`,
-//!   `audit-trail.csv`
+//!   `work-contributions.csv`, `audit-trail.csv`
 //! - `/exports/spin-outs/{id}/incorporation-pack.json` (signed the same way)
 //! - `/exports/life-packs/{id}`: the signed pack an end-of-life step of a
 //!   pool sealed, as it was signed
@@ -295,7 +296,7 @@ fn parse_id(raw: &str) -> Option<Uuid> {
 
 fn not_found() -> Response {
     AppError::NotFound(
-        "no such export: use register.csv, ledger.csv or audit-trail.csv (and audit-pack.json for a pool) under a valid id"
+        "no such export: use register.csv, ledger.csv, work-contributions.csv or audit-trail.csv (and audit-pack.json for a pool) under a valid id"
             .to_owned(),
     )
     .into_response()

@@ -33,6 +33,7 @@ pub mod runners;
 pub mod signals;
 pub mod spin_outs;
 pub mod webhooks;
+pub mod work_contributions;
 
 use sea_orm::{
     ColumnTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,

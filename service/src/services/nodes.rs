@@ -8,7 +8,7 @@ use entities::{
     access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
     formation, invitation, ledger_entry, membership, parent_entity, parent_entity_role,
     payment_reconciliation_finding, pool, pool_app, pool_spin_out, proposal, sliding_scale,
-    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
+    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint, work_contribution,
 };
 use sea_orm::{
     ConnectionTrait, EntityTrait,
@@ -56,10 +56,11 @@ pub enum NodeKind {
     AppProvisioner,
     PaymentReconciliationFinding,
     SpinOut,
+    WorkContribution,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 24] = [
+    const ALL: [NodeKind; 25] = [
         NodeKind::User,
         NodeKind::ParentEntity,
         NodeKind::ParentEntityRole,
@@ -84,6 +85,7 @@ impl NodeKind {
         NodeKind::AppProvisioner,
         NodeKind::PaymentReconciliationFinding,
         NodeKind::SpinOut,
+        NodeKind::WorkContribution,
     ];
 
     /// The tag the lookup selects: the GraphQL type's name.
@@ -113,6 +115,7 @@ impl NodeKind {
             NodeKind::AppProvisioner => "AppProvisioner",
             NodeKind::PaymentReconciliationFinding => "PaymentReconciliationFinding",
             NodeKind::SpinOut => "SpinOut",
+            NodeKind::WorkContribution => "WorkContribution",
         }
     }
 
@@ -193,6 +196,9 @@ impl NodeKind {
             }
             NodeKind::SpinOut => {
                 from::<pool_spin_out::Entity>(db, pool_spin_out::Column::Id, tag, ids)
+            }
+            NodeKind::WorkContribution => {
+                from::<work_contribution::Entity>(db, work_contribution::Column::Id, tag, ids)
             }
         }
     }

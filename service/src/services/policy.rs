@@ -63,6 +63,7 @@ pub enum RuleChangeKind {
     SetAssetLock,
     SetSurplusDistribution,
     SetCodeOfConduct,
+    SetWorkContributionRules,
 }
 
 /// Which kinds of change the parent forbids, and which wait for a steward.

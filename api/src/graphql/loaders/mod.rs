@@ -11,7 +11,8 @@ use entities::{
     access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
     invitation, ledger_entry, member_suspension, membership, parent_entity, parent_entity_role,
     payment_reconciliation_finding, pool, pool_app, pool_spin_out, proposal, sliding_scale,
-    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
+    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint, work_contribution,
+    work_contribution_confirmation,
 };
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
@@ -102,6 +103,9 @@ loaders! {
     ledger_entries: ById<ledger_entry::Entity> = |s| ById::new(&s.db),
     contributions: ById<contribution::Entity> = |s| ById::new(&s.db),
     spin_outs: ById<pool_spin_out::Entity> = |s| ById::new(&s.db),
+    work_contributions: ById<work_contribution::Entity> = |s| ById::new(&s.db),
+    /// The confirmations a contribution of work, care or kind has, by its id.
+    confirmations_of_work_contribution: ByParent<work_contribution_confirmation::Entity> = |s| ByParent::new(&s.db),
     /// The expense a proposal decides, by proposal id.
     expense_of_proposal: ByParent<expense::Entity> = |s| ByParent::new(&s.db),
     /// A pool's stakeholder groups, by pool id.
@@ -158,8 +162,17 @@ keyed!(
     delegation,
     expense,
     ledger_entry,
-    contribution
+    contribution,
+    work_contribution
 );
+
+impl Owned for work_contribution_confirmation::Entity {
+    const OWNER: Self::Column = work_contribution_confirmation::Column::WorkContributionId;
+    const ORDER: Self::Column = work_contribution_confirmation::Column::Id;
+    fn owner(model: &Self::Model) -> uuid::Uuid {
+        model.work_contribution_id
+    }
+}
 
 impl Owned for stakeholder_group::Entity {
     const OWNER: Self::Column = stakeholder_group::Column::PoolId;

@@ -7,6 +7,7 @@ mod formations;
 mod governance;
 mod membership;
 mod parent_entities;
+mod work_contributions;
 
 use async_graphql::MergedObject;
 
@@ -18,5 +19,6 @@ pub struct Mutation(
     membership::MembershipMutation,
     governance::GovernanceMutation,
     contributions::ContributionMutation,
+    work_contributions::WorkContributionMutation,
     events::EventMutation,
 );

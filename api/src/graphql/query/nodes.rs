@@ -20,7 +20,7 @@ use crate::{
             Formation, Invitation, LedgerEntry, LegalTemplate, Member, MembershipApplication, Node,
             ParentEntity, ParentEntityRole, PaymentReconciliationFinding, Pool, PoolApp, Proposal,
             SlidingScale, SpinOut, StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
-            loader_error,
+            WorkContribution, loader_error,
         },
     },
     services::nodes::{self, Audience, NodeKind},
@@ -272,6 +272,17 @@ async fn one(
                 id,
                 |e| e.pool_id,
                 |e| Node::LedgerEntry(LedgerEntry::from(e)),
+            )
+            .await?
+        }
+        NodeKind::WorkContribution => {
+            in_pool(
+                c,
+                actor,
+                l.work_contributions(),
+                id,
+                |w| w.pool_id,
+                |w| Node::WorkContribution(WorkContribution::from(w)),
             )
             .await?
         }

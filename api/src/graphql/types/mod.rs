@@ -22,6 +22,8 @@ mod reports;
 mod rules;
 mod sanctions;
 mod spin_outs;
+mod work_contributions;
+mod work_rules;
 
 pub use accounts::*;
 pub use audit::*;
@@ -44,6 +46,8 @@ pub use reports::*;
 pub use rules::*;
 pub use sanctions::*;
 pub use spin_outs::*;
+pub use work_contributions::*;
+pub use work_rules::*;
 
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use super::{
     ApiToken, App, AppProvisioner, AuditEvent, Contribution, Delegation, Expense, Formation,
     Invitation, LedgerEntry, LegalTemplate, Member, MembershipApplication, ParentEntity,
     ParentEntityRole, PaymentReconciliationFinding, Pool, PoolApp, Proposal, SlidingScale, SpinOut,
-    StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint,
+    StakeholderGroup, User, Vote, WebhookDelivery, WebhookEndpoint, WorkContribution,
 };
 
 /// An object with a globally unique id: `node(id:)` finds it again.
@@ -42,6 +42,7 @@ pub enum Node {
     AppProvisioner(AppProvisioner),
     PaymentReconciliationFinding(PaymentReconciliationFinding),
     SpinOut(SpinOut),
+    WorkContribution(WorkContribution),
     /// Catalogue entries, public, by their string ids.
     App(App),
     LegalTemplate(LegalTemplate),

@@ -10,19 +10,24 @@ use crate::{
     graphql::{
         connection::{Conn, connection, nodes_select, page_complexity},
         context::Ctx,
+        ids::uuid,
         loaders::prime_owned,
+        scalars::Date,
         scalars::Json,
         types::{
-            App, ApplicationStatus, CodeOfConduct, Contribution, ContributionInterval, Delegation,
-            DelegationList, Dissolution, Formation, Ledger, LegalTemplate, LifePack,
-            MemberSuspension, MembershipApplication, Money, ParentEntity, PoolMove, PoolRules,
-            Proposal, ProposalStatus, RegisterFilter, SlidingScale, Solidarity, SpinOut,
-            SpinOutOption, User, delegations_of, loader_error, suspension_list, suspension_now,
+            App, ApplicationStatus, CodeOfConduct, Contribution, ContributionAccount,
+            ContributionInterval, Delegation, DelegationList, Dissolution, Formation, Ledger,
+            LegalTemplate, LifePack, MemberSuspension, MembershipApplication, Money, ParentEntity,
+            PoolMove, PoolRules, Proposal, ProposalStatus, RegisterFilter, SlidingScale,
+            Solidarity, SpinOut, SpinOutOption, User, WorkContribution,
+            WorkContributionRulesInForce, WorkContributionStatus, contribution_account_list,
+            delegations_of, loader_error, suspension_list, suspension_now, work_contribution_list,
         },
     },
     services::{
         self,
         pagination::{PageArgs, PageRequest},
+        work_contributions::reads::Filter as WorkFilter,
     },
 };
 
@@ -314,6 +319,74 @@ impl Pool {
     /// The pool's money, open to every member.
     async fn ledger(&self) -> Ledger {
         Ledger(self.model.clone())
+    }
+    /// Contributions of work, care and kind, oldest recorded first. For
+    /// its members and the parent's stewards and auditors.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a connection's four arguments beside two filters"
+    )]
+    async fn work_contributions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this member's.")] member_id: Option<ID>,
+        status: Option<WorkContributionStatus>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<WorkContribution>> {
+        let filter = WorkFilter {
+            membership_id: uuid!(member_id)?,
+            status: status.map(Into::into),
+        };
+        let page = PageArgs::new(first, after, last, before);
+        work_contribution_list(ctx, &self.model, filter, page).await
+    }
+    /// Each member's confirmed contributions made from `from` to `to`
+    /// (both days included; either may be left open): hours by kind,
+    /// quantities, values and the labour shares they give, one account per
+    /// member who has any, in the order members joined. For its members and
+    /// the parent's stewards and auditors.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a connection's four arguments beside two filters"
+    )]
+    async fn contribution_accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The first day counted.")] from: Option<Date>,
+        #[graphql(desc = "The last day counted; not before `from`.")] to: Option<Date>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<ContributionAccount>> {
+        let page = PageArgs::new(first, after, last, before);
+        contribution_account_list(ctx, &self.model, from, to, page).await
+    }
+    /// What the pool's rules say of contributions of work, care and kind.
+    async fn work_contribution_rules(&self) -> Result<WorkContributionRulesInForce> {
+        let g = services::rules::governance_of(&self.model)?;
+        Ok(WorkContributionRulesInForce::of(g.work_contributions))
     }
     /// The pool's accounts for `[from, to)`: balances at both ends, income
     /// and spending by kind and category, per currency. For its members and
@@ -840,6 +913,34 @@ impl Member {
     ) -> Result<Conn<MemberSuspension>> {
         let page = PageArgs::new(first, after, last, before);
         suspension_list(ctx, self.model.pool_id, self.model.id, page).await
+    }
+    /// The contributions of work, care and kind this member recorded,
+    /// oldest first; as the pool's `workContributions`.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn work_contributions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<WorkContributionStatus>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<WorkContribution>> {
+        let pool = pool_model(ctx, self.model.pool_id).await?;
+        let filter = WorkFilter {
+            membership_id: Some(self.model.id),
+            status: status.map(Into::into),
+        };
+        let page = PageArgs::new(first, after, last, before);
+        work_contribution_list(ctx, &pool, filter, page).await
     }
     /// The live delegations this member gave (one per proposal, and a
     /// standing one), for the pool's members and the parent's stewards and

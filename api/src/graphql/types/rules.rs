@@ -10,7 +10,10 @@ use crate::{
     graphql::{
         connection::{Conn, connection, page_complexity},
         context::Ctx,
-        types::{Admission, ContributionInterval, Proposal, StakeholderKind, load_proposal},
+        types::{
+            Admission, ContributionInterval, Proposal, SetWorkContributionRulesInput,
+            StakeholderKind, WorkContributionRulesInForce, load_proposal,
+        },
     },
     services::{
         self,
@@ -64,6 +67,9 @@ pub enum RuleChangeInput {
     SetSurplusDistribution(SurplusDistributionInput),
     /// A new code of conduct (its version goes up by one), or none.
     SetCodeOfConduct(CodeOfConductInput),
+    /// Who confirms contributions of work, care and kind, whether they
+    /// carry a value, and what they mean (a recognition, or labour shares).
+    SetWorkContributionRules(SetWorkContributionRulesInput),
 }
 
 #[derive(InputObject)]
@@ -226,6 +232,9 @@ fn parse_change(i: usize, c: RuleChangeInput) -> AppResult<Change> {
             distributes: s.distributes,
         },
         I::SetCodeOfConduct(c) => Change::SetCodeOfConduct { text: c.text },
+        I::SetWorkContributionRules(r) => Change::SetWorkContributionRules {
+            rules: r.rules.map(Into::into),
+        },
     })
 }
 
@@ -256,6 +265,9 @@ pub struct RuleChange {
     pub enabled: Option<bool>,
     /// For `SET_CODE_OF_CONDUCT`: the new text (null: none).
     pub text: Option<String>,
+    /// For `SET_WORK_CONTRIBUTION_RULES`: the rules it sets (null: the
+    /// section is dropped, and the defaults apply).
+    pub work_contribution_rules: Option<WorkContributionRulesInForce>,
 }
 
 impl RuleChange {
@@ -280,6 +292,7 @@ impl RuleChange {
             maximum: None,
             enabled: None,
             text: None,
+            work_contribution_rules: None,
         };
         match c {
             Change::AddGroup {
@@ -328,6 +341,11 @@ impl RuleChange {
             Change::SetAssetLock { locked } => out.enabled = Some(*locked),
             Change::SetSurplusDistribution { distributes } => out.enabled = Some(*distributes),
             Change::SetCodeOfConduct { text } => out.text = text.clone(),
+            Change::SetWorkContributionRules { rules } => {
+                out.work_contribution_rules = rules
+                    .clone()
+                    .map(|r| WorkContributionRulesInForce::of(Some(r)));
+            }
         }
         out
     }
@@ -384,6 +402,24 @@ fn summary(c: &Change, currency: &str) -> String {
             "Adopt a new code of conduct for members to accept".to_owned()
         }
         Change::SetCodeOfConduct { text: None } => "Drop the code of conduct".to_owned(),
+        Change::SetWorkContributionRules { rules: None } => {
+            "Drop the rules on contributions of work, care and kind".to_owned()
+        }
+        Change::SetWorkContributionRules { rules: Some(r) } => format!(
+            "Set how contributions of work, care and kind are confirmed ({} confirmation{}) and what they mean ({})",
+            r.confirmations_required,
+            if r.confirmations_required == 1 {
+                ""
+            } else {
+                "s"
+            },
+            match r.meaning {
+                services::formations::governance::ContributionMeaning::Recognition =>
+                    "a recognition",
+                services::formations::governance::ContributionMeaning::LabourShares =>
+                    "labour shares",
+            }
+        ),
     }
 }
 

@@ -123,6 +123,11 @@ actions! {
     VoteChanged = "vote.changed",
     WebhookEndpointCreated = "webhookEndpoint.created",
     WebhookEndpointDeleted = "webhookEndpoint.deleted",
+    WorkContributionConfirmed = "workContribution.confirmed",
+    WorkContributionRecorded = "workContribution.recorded",
+    WorkContributionRefused = "workContribution.refused",
+    WorkContributionSeconded = "workContribution.seconded",
+    WorkContributionWithdrawn = "workContribution.withdrawn",
 }
 
 /// The stored text of a refused mutation. Made only by [`Action::denied`],

@@ -33,6 +33,7 @@ pub enum Table {
     Register,
     Ledger,
     AuditTrail,
+    WorkContributions,
 }
 
 impl Table {
@@ -41,6 +42,7 @@ impl Table {
             "register.csv" => Some(Self::Register),
             "ledger.csv" => Some(Self::Ledger),
             "audit-trail.csv" => Some(Self::AuditTrail),
+            "work-contributions.csv" => Some(Self::WorkContributions),
             _ => None,
         }
     }
@@ -79,6 +81,29 @@ impl Table {
                 "description",
                 "expense_id",
                 "recorded_by",
+            ],
+            Self::WorkContributions => &[
+                "work_contribution_id",
+                "pool_id",
+                "pool_name",
+                "membership_id",
+                "display_name",
+                "kind",
+                "label",
+                "occurred_on",
+                "hours",
+                "quantity",
+                "unit",
+                "value_minor",
+                "currency",
+                "value",
+                "description",
+                "status",
+                "confirmations",
+                "confirmations_required",
+                "refusal_reason",
+                "decided_at",
+                "recorded_at",
             ],
             Self::AuditTrail => &[
                 "event_id",
@@ -187,6 +212,20 @@ pub async fn page(
                  ORDER BY l.id LIMIT {limit}"
             )
         }
+        Table::WorkContributions => {
+            let after = id_after(&mut q, after, "w.id");
+            format!(
+                "SELECT w.id, w.pool_id, p.name AS pool_name, w.membership_id, m.display_name,
+                        w.kind, w.label, w.occurred_on, w.quarter_hours, w.quantity, w.unit,
+                        w.value_minor, w.currency, w.description, w.status, w.confirmations,
+                        w.confirmations_required, w.refusal_reason, w.decided_at, w.created_at
+                 FROM work_contributions w
+                 JOIN pools p ON p.id = w.pool_id
+                 JOIN memberships m ON m.id = w.membership_id
+                 WHERE {scope_clause}{after}
+                 ORDER BY w.id LIMIT {limit}"
+            )
+        }
         // A pool that moved has events in several chains, whose `seq` do
         // not order them: its pages go by id (time-ordered), a chain's by seq.
         Table::AuditTrail if matches!(scope, Scope::Pool(_)) => {
@@ -218,6 +257,7 @@ pub async fn page(
         let (record, cursor) = match table {
             Table::Register => register_record(r)?,
             Table::Ledger => ledger_record(r)?,
+            Table::WorkContributions => work_contribution_record(r)?,
             Table::AuditTrail => {
                 let (record, by_seq) = audit_record(r)?;
                 match scope {
@@ -301,6 +341,53 @@ fn ledger_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
     ))
 }
 
+/// Quarter hours as decimal hours: `6` is `1.50`.
+fn hours(quarter_hours: i32) -> String {
+    format!("{}.{:02}", quarter_hours / 4, (quarter_hours % 4) * 25)
+}
+
+fn work_contribution_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
+    let id_: Uuid = r.try_get("", "id")?;
+    let text = |name: &str| -> Result<String, sea_orm::DbErr> {
+        Ok(r.try_get::<Option<String>>("", name)?.unwrap_or_default())
+    };
+    let value: Option<i64> = r.try_get("", "value_minor")?;
+    let currency = text("currency")?;
+    let occurred_on: chrono::NaiveDate = r.try_get("", "occurred_on")?;
+    Ok((
+        vec![
+            id_.to_string(),
+            r.try_get::<Uuid>("", "pool_id")?.to_string(),
+            r.try_get("", "pool_name")?,
+            r.try_get::<Uuid>("", "membership_id")?.to_string(),
+            r.try_get("", "display_name")?,
+            r.try_get("", "kind")?,
+            text("label")?,
+            occurred_on.format("%Y-%m-%d").to_string(),
+            r.try_get::<Option<i32>>("", "quarter_hours")?
+                .map(hours)
+                .unwrap_or_default(),
+            r.try_get::<Option<i64>>("", "quantity")?
+                .map(|q| q.to_string())
+                .unwrap_or_default(),
+            text("unit")?,
+            value.map(|v| v.to_string()).unwrap_or_default(),
+            currency.clone(),
+            value
+                .map(|v| crate::domain::format_minor(v, &currency))
+                .unwrap_or_default(),
+            r.try_get("", "description")?,
+            r.try_get("", "status")?,
+            r.try_get::<i32>("", "confirmations")?.to_string(),
+            r.try_get::<i32>("", "confirmations_required")?.to_string(),
+            text("refusal_reason")?,
+            time(r.try_get("", "decided_at")?),
+            time(Some(r.try_get("", "created_at")?)),
+        ],
+        Cursor::Id(id_),
+    ))
+}
+
 fn audit_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
     let seq: i64 = r.try_get("", "seq")?;
     let text = |name: &str| -> Result<String, sea_orm::DbErr> {
@@ -332,4 +419,14 @@ fn audit_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
         ],
         Cursor::Seq(seq),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quarter_hours_read_as_hours() {
+        assert_eq!(super::hours(6), "1.50");
+        assert_eq!(super::hours(1), "0.25");
+        assert_eq!(super::hours(96), "24.00");
+    }
 }

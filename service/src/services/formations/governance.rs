@@ -17,6 +17,7 @@ use crate::{
     services::membership::sanctions::{CodeOfConduct, MAX_SUSPENSION_DAYS},
 };
 
+pub use super::contribution_rules::{Confirmers, ContributionMeaning, WorkContributionRules};
 use super::{
     draft::{DraftGroup, FinancialProfile},
     evaluate::kind_name,
@@ -131,9 +132,18 @@ pub struct Governance {
     pub contribution_bounds: Option<ContributionBounds>,
     #[serde(default)]
     pub code_of_conduct: Option<CodeOfConduct>,
+    /// Absent from rules that never set it (and then not written, so those
+    /// rules read and hash as before): the defaults apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_contributions: Option<WorkContributionRules>,
 }
 
 impl Governance {
+    /// What the rules say of contributions of work, care and kind.
+    pub fn work_contribution_rules(&self) -> WorkContributionRules {
+        self.work_contributions.clone().unwrap_or_default()
+    }
+
     /// The quorum and threshold an expense must pass.
     pub fn expense_bars(&self) -> (i32, i32) {
         (
@@ -212,6 +222,7 @@ impl Governance {
             expenses: ExpensePolicy::default(),
             contribution_bounds: None,
             code_of_conduct: None,
+            work_contributions: None,
         }
     }
 }
@@ -237,6 +248,17 @@ pub fn render_rules(
             code.version,
             code.text.trim_end()
         );
+    }
+    if let Some(rules) = &g.work_contributions {
+        let section = if g.code_of_conduct.is_some() { 7 } else { 6 };
+        let _ = writeln!(
+            doc,
+            "\n## {section}. Contributions of work, care and kind\n"
+        );
+        let mut clause = numbered(&mut doc, section);
+        for text in rules.clauses(&g.currency) {
+            clause(text);
+        }
     }
     let _ = writeln!(
         doc,

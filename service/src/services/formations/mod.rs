@@ -5,6 +5,7 @@
 
 pub mod apps;
 mod contradictions;
+pub mod contribution_rules;
 pub mod draft;
 pub mod evaluate;
 mod founding;

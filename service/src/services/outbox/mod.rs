@@ -147,6 +147,11 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::VoteChanged
         | A::WebhookEndpointCreated
         | A::WebhookEndpointDeleted
+        | A::WorkContributionConfirmed
+        | A::WorkContributionRecorded
+        | A::WorkContributionRefused
+        | A::WorkContributionSeconded
+        | A::WorkContributionWithdrawn
         | A::Denied(_) => Accounts::None,
     }
 }

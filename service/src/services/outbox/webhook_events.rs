@@ -70,6 +70,9 @@ event_types! {
     ContributionChanged = "contribution.changed",
     ExpensePaid = "expense.paid",
     AppReady = "app.ready",
+    WorkContributionRecorded = "work_contribution.recorded",
+    WorkContributionConfirmed = "work_contribution.confirmed",
+    WorkContributionRefused = "work_contribution.refused",
 }
 
 impl Serialize for EventType {
@@ -99,6 +102,9 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         A::ProposalClosed => E::ProposalClosed,
         A::ExpensePaid => E::ExpensePaid,
         A::AppReady => E::AppReady,
+        A::WorkContributionRecorded => E::WorkContributionRecorded,
+        A::WorkContributionConfirmed => E::WorkContributionConfirmed,
+        A::WorkContributionRefused => E::WorkContributionRefused,
         A::ContributionCanceled
         | A::ContributionChanged
         | A::ContributionPaid
@@ -172,6 +178,10 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::VoteChanged
         | A::WebhookEndpointCreated
         | A::WebhookEndpointDeleted
+        // A confirmation short of those needed, and a withdrawal, change
+        // nothing an integrator acts on; the trail keeps them.
+        | A::WorkContributionSeconded
+        | A::WorkContributionWithdrawn
         | A::Denied(_) => return None,
     })
 }

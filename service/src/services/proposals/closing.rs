@@ -11,7 +11,8 @@ use entities::{
     membership::{self, MembershipStatus},
     parent_entity,
     proposal::{self, Outcome, ProposalKind, ProposalStatus},
-    stakeholder_group, vote,
+    stakeholder_group::{self, StakeholderKind},
+    vote,
 };
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ use crate::{
         jobs::{self, Job, JobError, JobResult, Kind},
         lock,
         membership::{find_pool, require_admin, sanctions, unless_inside},
-        pool_moves, rules,
+        pool_moves, rules, work_contributions,
     },
     state::AppState,
 };
@@ -170,6 +171,7 @@ async fn close_in(
     let votes = votes_cast(db, p).await?;
     let delegations = delegations(db, p).await?;
     let (expense, min_agree) = expense_rule(db, p).await?;
+    let labour_shares = labour_shares(db, p, &electorate).await?;
     let options = options_of(p);
     let result = tally(&TallyInput {
         kind: p.kind,
@@ -183,6 +185,7 @@ async fn close_in(
         delegations: &delegations,
         min_agree,
         every_group: p.kind.amends(),
+        labour_shares: &labour_shares,
     });
     proposal::Entity::update_many()
         .col_expr(proposal::Column::Outcome, Expr::value(result.outcome))
@@ -222,6 +225,33 @@ async fn claim(
         .exec(db)
         .await?;
     Ok(claimed.rows_affected > 0)
+}
+
+/// The labour shares of the voters in a workers' group, where the pool's
+/// rules make contributions count so (none otherwise).
+async fn labour_shares(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+    electorate: &HashMap<Uuid, Uuid>,
+) -> AppResult<HashMap<Uuid, i64>> {
+    let pool = find_pool(db, p.pool_id).await?;
+    let rules = rules::governance_of(&pool)?.work_contribution_rules();
+    let shares = work_contributions::accounts::labour_shares(db, pool.id, &rules).await?;
+    if shares.is_empty() {
+        return Ok(shares);
+    }
+    let workers: Vec<Uuid> = stakeholder_group::Entity::find()
+        .filter(stakeholder_group::Column::PoolId.eq(p.pool_id))
+        .filter(stakeholder_group::Column::Kind.eq(StakeholderKind::Workers))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    Ok(shares
+        .into_iter()
+        .filter(|(m, _)| electorate.get(m).is_some_and(|g| workers.contains(g)))
+        .collect())
 }
 
 /// Group id → voting weight, for every group of the pool.

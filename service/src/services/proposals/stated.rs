@@ -105,6 +105,7 @@ prop_compose! {
                 maximum: minimum + span,
             }),
             code_of_conduct: code.map(|(version, text)| CodeOfConduct { version, text: format!("Rule: {text}") }),
+            work_contributions: None,
         }
     }
 }
@@ -236,6 +237,7 @@ fn outcome(
         delegations: &HashMap::new(),
         min_agree: None,
         every_group: false,
+        labour_shares: &HashMap::new(),
     })
     .outcome
 }

@@ -36,6 +36,11 @@ pub struct TallyInput<'a> {
     /// Under `WEIGHTED_BY_GROUP`, every group must pass the threshold on its
     /// own (a change to the rules), not only their weighted sum.
     pub every_group: bool,
+    /// Labour shares (membership id → shares) where the pool's rules make
+    /// them count: each adds one to that member's ballot when agreement is
+    /// counted; quorum and blocks still count people. Empty leaves every
+    /// ballot at one.
+    pub labour_shares: &'a HashMap<Uuid, i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +77,14 @@ pub struct Tally {
     pub groups: Vec<GroupCount>,
     /// The poll option with most votes (ties: the first listed).
     pub winning_option: Option<String>,
+    /// Labour shares counted beside the ballots (0 where the rules give
+    /// none, and then not stored, so counts stored before read the same).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub labour_shares: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 pub fn tally(input: &TallyInput<'_>) -> Tally {
@@ -87,13 +100,17 @@ pub fn tally(input: &TallyInput<'_>) -> Tally {
     };
     let quorum_reached =
         eligible_voters > 0 && cast * 100 >= i64::from(input.quorum_percent) * eligible_voters;
+    let sides = Sides::of(&ballots);
     let decision = if !quorum_reached {
         Decision::plain(Outcome::NoQuorum)
     } else if input.kind == ProposalKind::Poll {
         poll_decision(&counts)
     } else {
-        proposal_decision(input, &counts, &groups)
+        proposal_decision(input, &counts, &groups, &sides)
     };
+    let labour_shares = ballots
+        .iter()
+        .fold(0i64, |n, b| n.saturating_add(b.weight.saturating_sub(1)));
     Tally {
         outcome: decision.outcome,
         eligible_voters,
@@ -104,6 +121,35 @@ pub fn tally(input: &TallyInput<'_>) -> Tally {
         counts,
         groups,
         winning_option: decision.winning_option,
+        labour_shares,
+    }
+}
+
+/// Agreeing and disagreeing weight, in all and per group: each ballot one,
+/// plus its voter's labour shares.
+#[derive(Default)]
+struct Sides {
+    all: (i64, i64),
+    groups: HashMap<Uuid, (i64, i64)>,
+}
+
+impl Sides {
+    fn of(ballots: &[Ballot<'_>]) -> Self {
+        let mut s = Self::default();
+        for b in ballots {
+            let add = |side: &mut (i64, i64)| match b.choice {
+                AGREE => side.0 = side.0.saturating_add(b.weight),
+                DISAGREE => side.1 = side.1.saturating_add(b.weight),
+                _ => {}
+            };
+            add(&mut s.all);
+            add(s.groups.entry(b.group).or_default());
+        }
+        s
+    }
+
+    fn of_group(&self, group: Uuid) -> (i64, i64) {
+        self.groups.get(&group).copied().unwrap_or_default()
     }
 }
 
@@ -113,6 +159,8 @@ struct Ballot<'a> {
     group: Uuid,
     choice: &'a str,
     delegated: bool,
+    /// One, and the voter's labour shares.
+    weight: i64,
 }
 
 /// Each eligible voter casts at most one ballot: their own, or their
@@ -121,11 +169,16 @@ struct Ballot<'a> {
 fn ballots<'a>(input: &'a TallyInput<'_>) -> Vec<Ballot<'a>> {
     let mut ballots = Vec::new();
     for (member, group) in input.electorate {
+        let weight = input
+            .labour_shares
+            .get(member)
+            .map_or(1, |s| s.max(&0).saturating_add(1));
         if let Some(choice) = input.votes.get(member) {
             ballots.push(Ballot {
                 group: *group,
                 choice,
                 delegated: false,
+                weight,
             });
         } else if let Some(choice) = input
             .delegations
@@ -137,6 +190,7 @@ fn ballots<'a>(input: &'a TallyInput<'_>) -> Vec<Ballot<'a>> {
                 group: *group,
                 choice,
                 delegated: true,
+                weight,
             });
         }
     }
@@ -235,19 +289,20 @@ fn proposal_decision(
     input: &TallyInput<'_>,
     counts: &[OptionCount],
     groups: &[GroupCount],
+    sides: &Sides,
 ) -> Decision {
     if total(counts, BLOCK) > 0 {
         return Decision::plain(Outcome::Blocked);
     }
-    let share = agree_share(input.rule, counts, groups);
+    let share = agree_share(input.rule, sides, groups);
     let bar = i64::from(input.pass_threshold_percent) * 100;
     let enough_agree = input
         .min_agree
         .is_none_or(|min| total(counts, AGREE) >= min);
     let each_group = !(input.every_group && input.rule == VotingRule::WeightedByGroup)
         || groups.iter().filter(|g| g.weight > 0).all(|g| {
-            let (a, d) = (total(&g.counts, AGREE), total(&g.counts, DISAGREE));
-            a + d > 0 && a * 10_000 / (a + d) > bar
+            let (a, d) = sides.of_group(g.group_id);
+            a + d > 0 && basis_points(a, d) > bar
         });
     let outcome = match share {
         Some(bp) if bp > bar && enough_agree && each_group => Outcome::Passed,
@@ -263,25 +318,35 @@ fn proposal_decision(
 /// Agreement among agree and disagree, in basis points: every ballot alike,
 /// or each group's share weighted by the group. `None` when nobody took a
 /// side.
-fn agree_share(rule: VotingRule, counts: &[OptionCount], groups: &[GroupCount]) -> Option<i64> {
+fn agree_share(rule: VotingRule, sides: &Sides, groups: &[GroupCount]) -> Option<i64> {
     match rule {
         VotingRule::OneMemberOneVote => {
-            let (a, d) = (total(counts, AGREE), total(counts, DISAGREE));
-            (a + d > 0).then(|| a * 10_000 / (a + d))
+            let (a, d) = sides.all;
+            (a + d > 0).then(|| basis_points(a, d))
         }
         VotingRule::WeightedByGroup => {
             let mut weighted = 0i64;
             let mut weight_sum = 0i64;
             for g in groups {
-                let (a, d) = (total(&g.counts, AGREE), total(&g.counts, DISAGREE));
+                let (a, d) = sides.of_group(g.group_id);
                 if a + d > 0 && g.weight > 0 {
-                    weighted += i64::from(g.weight) * a * 10_000 / (a + d);
+                    weighted += i64::from(g.weight) * basis_points(a, d);
                     weight_sum += i64::from(g.weight);
                 }
             }
             (weight_sum > 0).then(|| weighted / weight_sum)
         }
     }
+}
+
+/// `agree` of `agree + disagree`, in basis points, rounded down; computed
+/// wide, so that labour shares cannot overflow it.
+fn basis_points(agree: i64, disagree: i64) -> i64 {
+    let all = i128::from(agree) + i128::from(disagree);
+    if all <= 0 {
+        return 0;
+    }
+    (i128::from(agree) * 10_000 / all) as i64
 }
 
 #[cfg(test)]
@@ -294,6 +359,7 @@ mod tests {
         votes: HashMap<Uuid, String>,
         delegations: HashMap<Uuid, Uuid>,
         options: Vec<String>,
+        labour: HashMap<Uuid, i64>,
     }
 
     fn setup(groups: &[(i32, usize)]) -> (Setup, Vec<Vec<Uuid>>) {
@@ -303,6 +369,7 @@ mod tests {
             votes: HashMap::new(),
             delegations: HashMap::new(),
             options: PROPOSAL_OPTIONS.iter().map(|o| o.to_string()).collect(),
+            labour: HashMap::new(),
         };
         let mut members = Vec::new();
         for (weight, size) in groups {
@@ -330,6 +397,7 @@ mod tests {
             delegations: &s.delegations,
             min_agree: None,
             every_group: false,
+            labour_shares: &s.labour,
         })
     }
 
@@ -424,8 +492,52 @@ mod tests {
             delegations: &s.delegations,
             min_agree: None,
             every_group: false,
+            labour_shares: &s.labour,
         });
         assert_eq!(t.winning_option.as_deref(), Some("Thursday"));
         assert_eq!(t.outcome, Outcome::Passed);
+    }
+
+    #[test]
+    fn labour_shares_weigh_agreement_but_not_quorum() {
+        // Three workers: one with 3 labour shares agrees, two disagree.
+        let (mut s, m) = setup(&[(1, 3)]);
+        s.votes.insert(m[0][0], AGREE.into());
+        s.votes.insert(m[0][1], DISAGREE.into());
+        s.votes.insert(m[0][2], DISAGREE.into());
+        let plain = run(&s, VotingRule::OneMemberOneVote, 50);
+        assert_eq!(plain.outcome, Outcome::Failed, "1 against 2");
+        assert_eq!(plain.labour_shares, 0);
+        s.labour.insert(m[0][0], 3);
+        let t = run(&s, VotingRule::OneMemberOneVote, 50);
+        assert_eq!(t.outcome, Outcome::Passed, "4 against 2");
+        assert_eq!(t.agree_basis_points, Some(6_666));
+        assert_eq!(t.ballots, 3, "ballots still count people");
+        assert_eq!(t.labour_shares, 3);
+        let w = run(&s, VotingRule::WeightedByGroup, 50);
+        assert_eq!(w.outcome, Outcome::Passed);
+    }
+
+    #[test]
+    fn no_labour_shares_store_the_count_as_before() {
+        let (mut s, m) = setup(&[(1, 2)]);
+        s.votes.insert(m[0][0], AGREE.into());
+        let t = run(&s, VotingRule::OneMemberOneVote, 50);
+        let stored = serde_json::to_value(&t).unwrap();
+        assert!(stored.get("labourShares").is_none(), "{stored}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn huge_labour_shares_never_overflow(shares in proptest::prelude::any::<i64>()) {
+            let (mut s, m) = setup(&[(3, 2), (1, 2)]);
+            for g in &m {
+                s.votes.insert(g[0], AGREE.into());
+                s.votes.insert(g[1], DISAGREE.into());
+                s.labour.insert(g[0], shares);
+            }
+            let t = run(&s, VotingRule::WeightedByGroup, 50);
+            proptest::prop_assert!(t.agree_basis_points.is_some_and(|bp| (0..=10_000).contains(&bp)));
+        }
     }
 }

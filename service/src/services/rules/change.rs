@@ -17,6 +17,7 @@ use crate::{
     services::formations::{
         governance::{
             ContributionBounds, ExpensePolicy, Governance, GroupGovernance, VotingPeriod,
+            WorkContributionRules,
         },
         group_fields::{self, MAX_GROUPS},
     },
@@ -97,6 +98,11 @@ pub enum RuleChange {
     SetCodeOfConduct {
         text: Option<String>,
     },
+    /// What contributions of work, care and kind need and mean; `None`
+    /// drops the section (the defaults apply again).
+    SetWorkContributionRules {
+        rules: Option<WorkContributionRules>,
+    },
 }
 
 impl RuleChange {
@@ -117,6 +123,7 @@ impl RuleChange {
             Self::SetAssetLock { .. } => K::SetAssetLock,
             Self::SetSurplusDistribution { .. } => K::SetSurplusDistribution,
             Self::SetCodeOfConduct { .. } => K::SetCodeOfConduct,
+            Self::SetWorkContributionRules { .. } => K::SetWorkContributionRules,
         }
     }
 
@@ -327,6 +334,7 @@ impl Applying<'_, '_> {
                 }
             }
             RuleChange::SetCodeOfConduct { text } => self.code_of_conduct(text.as_deref()),
+            RuleChange::SetWorkContributionRules { rules } => self.work_contributions(rules),
             RuleChange::SetSurplusDistribution { distributes } => {
                 if *distributes
                     && self.pool.template.surplus_distribution
@@ -475,6 +483,68 @@ impl Applying<'_, '_> {
             version,
             text: text.into_inner(),
         });
+    }
+
+    fn work_contributions(&mut self, rules: &Option<WorkContributionRules>) {
+        use crate::services::formations::contribution_rules::{
+            MAX_CONFIRMATIONS, MAX_HOURS_PER_SHARE, MAX_LABOUR_SHARES, MAX_OTHER_KINDS,
+        };
+        let Some(r) = rules else {
+            self.g.work_contributions = None;
+            return;
+        };
+        let path = format!("{}.rules", self.path);
+        let mut ok = self.within(
+            "rules.confirmationsRequired",
+            r.confirmations_required,
+            1,
+            MAX_CONFIRMATIONS,
+            "",
+        );
+        ok &= self.within(
+            "rules.hoursPerShare",
+            r.hours_per_share,
+            1,
+            MAX_HOURS_PER_SHARE,
+            " hours",
+        );
+        ok &= self.within(
+            "rules.maxLabourShares",
+            r.max_labour_shares,
+            1,
+            MAX_LABOUR_SHARES,
+            "",
+        );
+        if r.other_kinds.len() > MAX_OTHER_KINDS {
+            self.fail(
+                "rules.otherKinds",
+                format!("the rules name at most {MAX_OTHER_KINDS} kinds of their own"),
+            );
+            return;
+        }
+        let mut kinds: Vec<String> = Vec::new();
+        for (i, raw) in r.other_kinds.iter().enumerate() {
+            let Some(label) = self.check.field(SingleLineText::<1, 40>::parse(
+                raw,
+                &format!("{path}.otherKinds[{i}]"),
+            )) else {
+                ok = false;
+                continue;
+            };
+            let label = label.into_inner();
+            if kinds.iter().any(|k| k.eq_ignore_ascii_case(&label)) {
+                self.fail(&format!("rules.otherKinds[{i}]"), "is named twice");
+                ok = false;
+                continue;
+            }
+            kinds.push(label);
+        }
+        if ok {
+            self.g.work_contributions = Some(WorkContributionRules {
+                other_kinds: kinds,
+                ..r.clone()
+            });
+        }
     }
 
     fn bounds(&mut self, bounds: Option<ContributionBounds>) {

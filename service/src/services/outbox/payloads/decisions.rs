@@ -249,3 +249,56 @@ impl ContributionData {
         }))
     }
 }
+
+/// `WorkContribution`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkContributionData {
+    id: Uuid,
+    kind: entities::work_contribution::WorkContributionKind,
+    label: Option<String>,
+    /// As the GraphQL `Date` scalar writes it: `YYYY-MM-DD`.
+    occurred_on: String,
+    quarter_hours: Option<i32>,
+    quantity: Option<i64>,
+    unit: Option<String>,
+    description: String,
+    value: Option<Money>,
+    status: entities::work_contribution::WorkContributionStatus,
+    confirmations: i32,
+    confirmations_required: i32,
+    refusal_reason: Option<String>,
+    decided_at: Option<Time>,
+    created_at: Time,
+    member: Ref,
+}
+
+impl WorkContributionData {
+    pub async fn read(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<Self>> {
+        use entities::work_contribution;
+        let Some(w) = work_contribution::Entity::find_by_id(id).one(db).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            id: w.id,
+            kind: w.kind,
+            label: w.label,
+            occurred_on: w.occurred_on.format("%Y-%m-%d").to_string(),
+            quarter_hours: w.quarter_hours,
+            quantity: w.quantity,
+            unit: w.unit,
+            description: w.description,
+            value: w
+                .value_minor
+                .zip(w.currency)
+                .map(|(amount, currency)| Money { amount, currency }),
+            status: w.status,
+            confirmations: w.confirmations,
+            confirmations_required: w.confirmations_required,
+            refusal_reason: w.refusal_reason,
+            decided_at: time(w.decided_at),
+            created_at: Time(w.created_at),
+            member: Ref::to(w.membership_id),
+        }))
+    }
+}

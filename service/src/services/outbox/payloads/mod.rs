@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::{error::AppResult, services::outbox::webhook_events::EventType};
 
-pub use decisions::{ContributionData, ExpenseData, ProposalData};
+pub use decisions::{ContributionData, ExpenseData, ProposalData, WorkContributionData};
 pub use pools::{FormationData, MemberData, PoolAppData, PoolData};
 
 /// The version of the payloads' shape, in every envelope. A change that
@@ -57,6 +57,7 @@ pub enum Data {
     Contribution(Box<ContributionData>),
     Expense(Box<ExpenseData>),
     PoolApp(Box<PoolAppData>),
+    WorkContribution(Box<WorkContributionData>),
 }
 
 /// The object an event of `kind` is about, read by the id its change
@@ -96,6 +97,11 @@ pub async fn data_of(
         E::AppReady => PoolAppData::read(db, id)
             .await?
             .map(|d| Data::PoolApp(Box::new(d))),
+        E::WorkContributionRecorded | E::WorkContributionConfirmed | E::WorkContributionRefused => {
+            WorkContributionData::read(db, id)
+                .await?
+                .map(|d| Data::WorkContribution(Box::new(d)))
+        }
     })
 }
 
