@@ -29,7 +29,7 @@ use crate::{
         begin_write,
         formations::governance::{Confirmers, WorkContributionRules},
         lock,
-        membership::{find_pool, require_member, unless_inside},
+        membership::{find_pool, require_member, sanctions::require_not_suspended, unless_inside},
         rules::governance_of,
     },
     state::AppState,
@@ -54,6 +54,7 @@ pub async fn record(
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
     let member = require_member(&txn, &pool, actor.user_id).await?;
+    require_not_suspended(&txn, &member, "record contributions").await?;
     let governance = governance_of(&pool)?;
     let rules = governance.work_contribution_rules();
     let parsed = input::parse(
@@ -114,6 +115,7 @@ async fn for_decision(
     let pool = find_pool(txn, row.pool_id).await?;
     let checked = async {
         let member = require_member(txn, &pool, actor.user_id).await?;
+        require_not_suspended(txn, &member, "confirm or refuse contributions").await?;
         let rules = rules_of(&pool)?;
         if rules.confirmers == Confirmers::Admins && member.role != MemberRole::Admin {
             return Err(AppError::Forbidden(
