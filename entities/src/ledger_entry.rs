@@ -34,6 +34,22 @@ pub enum LedgerKind {
     /// asset lock allows.
     #[sea_orm(string_value = "DISTRIBUTION")]
     Distribution,
+    /// Rent for an asset of the parent's commons: paid by the pool,
+    /// received by the parent.
+    #[sea_orm(string_value = "RENT")]
+    Rent,
+    /// A grant from the parent's commons fund to a pool.
+    #[sea_orm(string_value = "GRANT")]
+    Grant,
+    /// A loan from the parent's commons fund to a pool.
+    #[sea_orm(string_value = "LOAN")]
+    Loan,
+    /// A loan's instalment paid back to the parent's fund.
+    #[sea_orm(string_value = "REPAYMENT")]
+    Repayment,
+    /// A gift to the parent's fund.
+    #[sea_orm(string_value = "DONATION")]
+    Donation,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]

@@ -28,6 +28,7 @@ mod m20261210_000003_life_packs;
 mod m20261211_000001_dissolutions;
 mod m20261212_000001_job_trace_context;
 mod m20261213_000001_work_contributions;
+mod m20261214_000001_parent_ledger;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000001_dissolutions::Migration),
             Box::new(m20261212_000001_job_trace_context::Migration),
             Box::new(m20261213_000001_work_contributions::Migration),
+            Box::new(m20261214_000001_parent_ledger::Migration),
         ]
     }
 }

@@ -62,6 +62,11 @@ fn recompute_digest(e: &ledger_entry::Model) -> String {
         LedgerKind::Adjustment => "ADJUSTMENT",
         LedgerKind::TransferOut => "TRANSFER_OUT",
         LedgerKind::Distribution => "DISTRIBUTION",
+        LedgerKind::Rent => "RENT",
+        LedgerKind::Grant => "GRANT",
+        LedgerKind::Loan => "LOAN",
+        LedgerKind::Repayment => "REPAYMENT",
+        LedgerKind::Donation => "DONATION",
     };
     let canonical = json!([
         "pools-ledger/1",

@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod audit_trail;
 pub mod change;
+pub mod commons;
 pub mod contributions;
 pub mod dissolutions;
 pub mod erasure;

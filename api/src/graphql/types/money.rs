@@ -36,6 +36,16 @@ pub enum LedgerEntryKind {
     /// A dissolving pool's remaining funds, paid to the recipient its
     /// members chose as its rules allow.
     Distribution,
+    /// Rent for an asset of the parent entity's commons.
+    Rent,
+    /// A grant from the parent entity's commons fund.
+    Grant,
+    /// A loan from the parent entity's commons fund.
+    Loan,
+    /// A loan's instalment paid back to the fund.
+    Repayment,
+    /// A gift to the parent entity's fund.
+    Donation,
 }
 
 // An expense: proposed, decided by vote, then paid.

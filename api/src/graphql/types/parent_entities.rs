@@ -145,6 +145,12 @@ impl ParentEntity {
         Ok(connection(page, |d| d.id, Dissolution::from))
     }
 
+    /// The parent entity's commons fund: its own ledger, apart from its
+    /// pools' (stewards and auditors).
+    async fn ledger(&self) -> super::ParentLedger {
+        super::ParentLedger(self.model.id)
+    }
+
     /// Figures for `[from, to)` across every pool, and per pool (stewards
     /// and auditors).
     async fn report(

@@ -382,7 +382,7 @@ const SLUG_LOCK: i64 = 0x5041_5245_4e54;
 /// Serialises changes to one parent entity's roles: a no-op update takes the
 /// row lock on PostgreSQL and the write lock on SQLite, so two concurrent
 /// revocations cannot both pass the last-steward check.
-async fn lock_parent(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+pub(crate) async fn lock_parent(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
     let locked = parent_entity::Entity::update_many()
         .col_expr(
             parent_entity::Column::UpdatedAt,
