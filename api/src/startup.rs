@@ -196,6 +196,9 @@ impl Application {
         {
             tracing::error!(error = ?e, "scheduling the closing of open proposals failed");
         }
+        if let Err(e) = crate::services::commons::rent::schedule_unscheduled(&self.state).await {
+            tracing::error!(error = ?e, "scheduling the rent of running leases failed");
+        }
         // Scrapes are short: this listener stops as soon as shutdown begins.
         let metrics = self.metrics_listener.map(|listener| {
             let router = routes::metrics::router(self.state.clone());

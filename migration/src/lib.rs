@@ -29,6 +29,7 @@ mod m20261211_000001_dissolutions;
 mod m20261212_000001_job_trace_context;
 mod m20261213_000001_work_contributions;
 mod m20261214_000001_parent_ledger;
+mod m20261214_000002_commons_assets;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000001_job_trace_context::Migration),
             Box::new(m20261213_000001_work_contributions::Migration),
             Box::new(m20261214_000001_parent_ledger::Migration),
+            Box::new(m20261214_000002_commons_assets::Migration),
         ]
     }
 }

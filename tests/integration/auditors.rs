@@ -431,6 +431,26 @@ impl Walk {
             .as_str()
             .unwrap()
             .to_owned();
+        // An asset of the parent's commons, offered to the pool on a lease.
+        let asset = app
+            .ok(Some(&p.w.steward), "mutation($i: RegisterAssetInput!) { registerAsset(input: $i) { id } }",
+                json!({ "i": { "parentEntityId": p.w.parent, "name": "Walk van", "kind": "EQUIPMENT",
+                    "value": 1_000_000, "currency": "EUR" } }))
+            .await["registerAsset"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let lease = app
+            .ok(
+                Some(&p.w.steward),
+                "mutation($i: OfferLeaseInput!) { offerLease(input: $i) { id } }",
+                json!({ "i": { "assetId": asset, "poolId": p.pool, "rent": 5_000, "period": "MONTH",
+                    "startsOn": Utc::now().date_naive().to_string() } }),
+            )
+            .await["offerLease"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         // A member suspended, so a suspension has an id to name.
         let suspension = app
             .ok(
@@ -462,6 +482,8 @@ impl Walk {
                 ("expenseId", expense),
                 ("contributionId", contribution),
                 ("workContributionId", work_contribution),
+                ("assetId", asset),
+                ("leaseId", lease),
                 ("applicationId", application),
                 ("stakeholderGroupId", p.groups["workers"].clone()),
                 ("revokeApiToken.id", own_token),

@@ -23,6 +23,7 @@ mod audit_pack;
 mod auditors;
 mod browsers;
 mod cluster;
+mod commons;
 mod complexity;
 mod contributions;
 mod databases;

@@ -44,7 +44,7 @@ on_both_databases!(settings: crate::events::QUICK;
 );
 
 /// Every event an endpoint may subscribe to.
-const EVENT_TYPES: [&str; 18] = [
+const EVENT_TYPES: [&str; 22] = [
     "formation.submitted",
     "pool.created",
     "pool.suspended",
@@ -63,6 +63,10 @@ const EVENT_TYPES: [&str; 18] = [
     "work_contribution.recorded",
     "work_contribution.confirmed",
     "work_contribution.refused",
+    "lease.offered",
+    "lease.accepted",
+    "lease.ended",
+    "rent.charged",
 ];
 
 /// Where the payloads keep ids (in camelCase everywhere: the objects of

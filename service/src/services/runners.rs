@@ -3,6 +3,7 @@
 //! none of them.
 
 use crate::services::{
+    commons,
     contributions::{collection, reconcile, stripe_flow, webhook},
     jobs::Registry,
     notifications::{self, Notice},
@@ -28,6 +29,9 @@ pub fn jobs() -> Registry {
         })
         .on_give_up(|state, args: DeliverWebhook, error| async move {
             webhooks::give_up(&state, args, &error).await
+        })
+        .register(|state, _, args: commons::rent::ChargeRent| async move {
+            commons::rent::run(&state, args).await
         })
         .register(|state, _, args: CloseProposal| async move {
             closing::run_close_job(&state, args).await

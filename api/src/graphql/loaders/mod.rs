@@ -8,11 +8,11 @@ mod formation_facts;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
-    access_token, app_provisioner, application, audit_event, contribution, delegation, expense,
-    invitation, ledger_entry, member_suspension, membership, parent_entity, parent_entity_role,
-    payment_reconciliation_finding, pool, pool_app, pool_spin_out, proposal, sliding_scale,
-    stakeholder_group, user, vote, webhook_delivery, webhook_endpoint, work_contribution,
-    work_contribution_confirmation,
+    access_token, app_provisioner, application, asset, audit_event, contribution, delegation,
+    expense, invitation, lease, ledger_entry, member_suspension, membership, parent_entity,
+    parent_entity_role, payment_reconciliation_finding, pool, pool_app, pool_spin_out, proposal,
+    sliding_scale, stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
+    work_contribution, work_contribution_confirmation,
 };
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
@@ -104,6 +104,8 @@ loaders! {
     contributions: ById<contribution::Entity> = |s| ById::new(&s.db),
     spin_outs: ById<pool_spin_out::Entity> = |s| ById::new(&s.db),
     work_contributions: ById<work_contribution::Entity> = |s| ById::new(&s.db),
+    assets: ById<asset::Entity> = |s| ById::new(&s.db),
+    leases: ById<lease::Entity> = |s| ById::new(&s.db),
     /// The confirmations a contribution of work, care or kind has, by its id.
     confirmations_of_work_contribution: ByParent<work_contribution_confirmation::Entity> = |s| ByParent::new(&s.db),
     /// The expense a proposal decides, by proposal id.
@@ -141,6 +143,8 @@ macro_rules! keyed {
 
 keyed!(
     user,
+    asset,
+    lease,
     pool_spin_out,
     audit_event,
     app_provisioner,

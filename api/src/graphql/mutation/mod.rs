@@ -1,6 +1,7 @@
 //! The mutation root, merged from one object per domain.
 
 mod accounts;
+mod commons;
 mod contributions;
 mod events;
 mod formations;
@@ -20,5 +21,6 @@ pub struct Mutation(
     governance::GovernanceMutation,
     contributions::ContributionMutation,
     work_contributions::WorkContributionMutation,
+    commons::CommonsMutation,
     events::EventMutation,
 );

@@ -352,6 +352,38 @@ impl Pool {
         let page = PageArgs::new(first, after, last, before);
         work_contribution_list(ctx, &self.model, filter, page).await
     }
+    /// The leases on which the pool uses its parent entity's assets, oldest
+    /// first (its members and the parent's stewards and auditors).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn leases(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only leases with this status.")] status: Option<super::LeaseStatus>,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<super::Lease>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page = crate::services::commons::leases::of_pool(
+            c.state,
+            c.actor_in(&self.model).await?,
+            &self.model,
+            status.map(Into::into),
+            page,
+        )
+        .await?;
+        Ok(connection(page, |l| l.id, super::Lease::from))
+    }
     /// Each member's confirmed contributions made from `from` to `to`
     /// (both days included; either may be left open): hours by kind,
     /// quantities, values and the labour shares they give, one account per

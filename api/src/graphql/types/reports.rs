@@ -167,6 +167,9 @@ impl From<&Figures> for ReportFigures {
                         contribution_income: shown.show(m.contribution_income),
                         parent_share: shown.show(m.parent_share),
                         expenses: shown.show(m.expenses),
+                        rent: shown.show(m.rent),
+                        funding: shown.show(m.funding),
+                        repayments: shown.show(m.repayments),
                         adjustments: shown.show(m.adjustments),
                         balance: shown.show(m.balance),
                         saturated: shown.any(),
@@ -198,6 +201,12 @@ pub struct MoneyFigures {
     pub parent_share: i64,
     /// Paid out (a positive amount).
     pub expenses: i64,
+    /// Rent paid to the parent entity for its assets (a positive amount).
+    pub rent: i64,
+    /// Grants and loans received from the parent entity's fund.
+    pub funding: i64,
+    /// Loan instalments paid back to the fund (a positive amount).
+    pub repayments: i64,
     /// Corrections and opening balances (signed).
     pub adjustments: i64,
     /// Everything before the period's end.

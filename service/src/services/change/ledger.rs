@@ -33,6 +33,7 @@ pub const BOOKING_ACTIONS: &[Action] = &[
     Action::LedgerAdjusted,
     Action::PoolSpunOut,
     Action::PoolDistributionPaid,
+    Action::RentCharged,
 ];
 
 /// One entry as its event records it.

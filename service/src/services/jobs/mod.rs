@@ -55,10 +55,11 @@ pub enum Kind {
     SyncCollection,
     CancelCollection,
     DeprovisionApp,
+    ChargeRent,
 }
 
 impl Kind {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::ProvisionApp,
         Self::SyncAppAccount,
         Self::DeliverWebhook,
@@ -70,6 +71,7 @@ impl Kind {
         Self::SyncCollection,
         Self::CancelCollection,
         Self::DeprovisionApp,
+        Self::ChargeRent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +87,7 @@ impl Kind {
             Self::SyncCollection => "sync_collection",
             Self::CancelCollection => "cancel_collection",
             Self::DeprovisionApp => "deprovision_app",
+            Self::ChargeRent => "charge_rent",
         }
     }
 

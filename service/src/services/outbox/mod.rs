@@ -107,6 +107,14 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::FormationStarted
         | A::FormationSubmitted
         | A::FormationWithdrawn
+        | A::AssetRegistered
+        | A::AssetRetired
+        | A::AssetUpdated
+        | A::LeaseAccepted
+        | A::LeaseDeclined
+        | A::LeaseEnded
+        | A::LeaseOffered
+        | A::RentCharged
         | A::LedgerAdjusted
         | A::MemberInvited
         | A::ParentEntityPolicyChanged

@@ -73,6 +73,10 @@ event_types! {
     WorkContributionRecorded = "work_contribution.recorded",
     WorkContributionConfirmed = "work_contribution.confirmed",
     WorkContributionRefused = "work_contribution.refused",
+    LeaseOffered = "lease.offered",
+    LeaseAccepted = "lease.accepted",
+    LeaseEnded = "lease.ended",
+    RentCharged = "rent.charged",
 }
 
 impl Serialize for EventType {
@@ -105,6 +109,11 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         A::WorkContributionRecorded => E::WorkContributionRecorded,
         A::WorkContributionConfirmed => E::WorkContributionConfirmed,
         A::WorkContributionRefused => E::WorkContributionRefused,
+        A::LeaseOffered => E::LeaseOffered,
+        A::LeaseAccepted => E::LeaseAccepted,
+        // A declined offer ends the lease before it ran; `data.status` says which.
+        A::LeaseDeclined | A::LeaseEnded => E::LeaseEnded,
+        A::RentCharged => E::RentCharged,
         A::ContributionCanceled
         | A::ContributionChanged
         | A::ContributionPaid
@@ -129,6 +138,9 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::AppDeprovisioned
         | A::AppProvisioningRetried
         | A::AppProvisionerSet
+        | A::AssetRegistered
+        | A::AssetRetired
+        | A::AssetUpdated
         | A::PoolDissolutionConsented
         | A::PoolDissolutionDecided
         | A::PoolDissolutionRefused

@@ -2,20 +2,25 @@
 //! member activity keeps, and what members read to trust their money.
 
 use entities::pool;
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
 
 use super::{
     Period,
     sql::{Sql, money_sum, money_total},
 };
 use crate::{
-    auth::Actor, domain::MoneyTotal, error::AppResult, services::membership::require_reader_as,
+    auth::{Actor, permissions},
+    domain::MoneyTotal,
+    error::AppResult,
+    services::membership::require_reader_as,
     state::AppState,
 };
 
 /// Income and spending of one kind and category within the period.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountLine {
-    /// CONTRIBUTION, PARENT_SHARE, EXPENSE or ADJUSTMENT.
+    /// The entries' kind: CONTRIBUTION, PARENT_SHARE, EXPENSE, RENT…
     pub kind: String,
     pub category: String,
     pub income: MoneyTotal,
@@ -47,14 +52,51 @@ pub async fn of_pool(
     // Who may read is decided on the primary; the figures come from the
     // replica (see `AppState::reads`).
     require_reader_as(&state.db, pool, actor).await?;
+    accounts(&state.reads, Books::Pool(pool.id), period).await
+}
 
+/// The parent entity's fund accounts per currency, for its stewards and
+/// auditors: what came in (its share of contributions, rent, repayments,
+/// gifts) and what went out (grants, loans).
+pub async fn of_fund(
+    state: &AppState,
+    actor: &Actor,
+    parent_entity_id: Uuid,
+    period: Period,
+) -> AppResult<Vec<CurrencyAccount>> {
+    permissions::require_steward_or_auditor(&state.db, parent_entity_id, actor.user_id).await?;
+    accounts(&state.reads, Books::Fund(parent_entity_id), period).await
+}
+
+/// Whose ledger the accounts are drawn from.
+#[derive(Clone, Copy)]
+enum Books {
+    Pool(Uuid),
+    Fund(Uuid),
+}
+
+impl Books {
+    fn table_and_owner(self) -> (&'static str, &'static str, Uuid) {
+        match self {
+            Self::Pool(id) => ("ledger_entries", "pool_id", id),
+            Self::Fund(id) => ("parent_ledger_entries", "parent_entity_id", id),
+        }
+    }
+}
+
+async fn accounts(
+    db: &impl ConnectionTrait,
+    books: Books,
+    period: Period,
+) -> AppResult<Vec<CurrencyAccount>> {
+    let (table, owner_column, owner) = books.table_and_owner();
     let mut q = Sql::default();
-    let pool_param = q.bind(pool.id);
+    let owner_param = q.bind(owner);
     let from = q.bind(period.from);
     let to = q.bind(period.to);
     q.push(&format!(
         "SELECT currency, {opening}, {closing}
-         FROM ledger_entries WHERE pool_id = {pool_param} AND occurred_at < {to}
+         FROM {table} WHERE {owner_column} = {owner_param} AND occurred_at < {to}
          GROUP BY currency ORDER BY currency",
         opening = money_sum(
             &format!("CASE WHEN occurred_at < {from} THEN amount_minor ELSE 0 END"),
@@ -63,7 +105,7 @@ pub async fn of_pool(
         closing = money_sum("amount_minor", "closing"),
     ));
     let mut accounts: Vec<CurrencyAccount> = Vec::new();
-    for r in q.all(&state.reads).await? {
+    for r in q.all(db).await? {
         accounts.push(CurrencyAccount {
             currency: r.try_get("", "currency")?,
             opening_balance: money_total(&r, "opening")?,
@@ -73,13 +115,13 @@ pub async fn of_pool(
     }
 
     let mut q = Sql::default();
-    let pool_param = q.bind(pool.id);
+    let owner_param = q.bind(owner);
     let from = q.bind(period.from);
     let to = q.bind(period.to);
     q.push(&format!(
         "SELECT currency, kind, category, {income}, {spent}, COUNT(*) AS entries
-         FROM ledger_entries
-         WHERE pool_id = {pool_param} AND occurred_at >= {from} AND occurred_at < {to}
+         FROM {table}
+         WHERE {owner_column} = {owner_param} AND occurred_at >= {from} AND occurred_at < {to}
          GROUP BY currency, kind, category
          ORDER BY currency, kind, category",
         income = money_sum(
@@ -92,7 +134,7 @@ pub async fn of_pool(
             "spent"
         ),
     ));
-    for r in q.all(&state.reads).await? {
+    for r in q.all(db).await? {
         let currency: String = r.try_get("", "currency")?;
         let line = AccountLine {
             kind: r.try_get("", "kind")?,
@@ -107,8 +149,17 @@ pub async fn of_pool(
         account.income += line.income;
         account.spending += line.spending;
         if line.kind == "PARENT_SHARE" {
-            account.parent_share += line.spending;
-            account.parent_share -= line.income;
+            // Paid by a pool, received by the fund: a positive amount either way.
+            match books {
+                Books::Pool(_) => {
+                    account.parent_share += line.spending;
+                    account.parent_share -= line.income;
+                }
+                Books::Fund(_) => {
+                    account.parent_share += line.income;
+                    account.parent_share -= line.spending;
+                }
+            }
         }
         account.lines.push(line);
     }

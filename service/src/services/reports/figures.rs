@@ -192,6 +192,9 @@ impl Report<'_> {
                 "CONTRIBUTION" => money.contribution_income += in_period,
                 "PARENT_SHARE" => money.parent_share -= in_period,
                 "EXPENSE" => money.expenses -= in_period,
+                "RENT" => money.rent -= in_period,
+                "GRANT" | "LOAN" => money.funding += in_period,
+                "REPAYMENT" => money.repayments -= in_period,
                 _ => money.adjustments += in_period,
             }
         }

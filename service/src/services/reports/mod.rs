@@ -47,6 +47,12 @@ pub struct MoneyFigures {
     pub contribution_income: MoneyTotal,
     pub parent_share: MoneyTotal,
     pub expenses: MoneyTotal,
+    /// Rent paid to the parent for its assets.
+    pub rent: MoneyTotal,
+    /// Grants and loans received from the parent's fund.
+    pub funding: MoneyTotal,
+    /// Loan instalments paid back to the parent's fund.
+    pub repayments: MoneyTotal,
     /// Signed sum of corrections and opening balances.
     pub adjustments: MoneyTotal,
     pub balance: MoneyTotal,

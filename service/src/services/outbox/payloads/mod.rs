@@ -11,6 +11,7 @@
 //! `docs/webhooks/<type>.schema.json` publishes each event's JSON Schema;
 //! the integration tests validate every payload sent against it.
 
+mod commons;
 mod decisions;
 mod pools;
 
@@ -21,6 +22,7 @@ use uuid::Uuid;
 
 use crate::{error::AppResult, services::outbox::webhook_events::EventType};
 
+pub use commons::{LeaseData, RentChargeData};
 pub use decisions::{ContributionData, ExpenseData, ProposalData, WorkContributionData};
 pub use pools::{FormationData, MemberData, PoolAppData, PoolData};
 
@@ -58,6 +60,8 @@ pub enum Data {
     Expense(Box<ExpenseData>),
     PoolApp(Box<PoolAppData>),
     WorkContribution(Box<WorkContributionData>),
+    Lease(Box<LeaseData>),
+    RentCharge(Box<RentChargeData>),
 }
 
 /// The object an event of `kind` is about, read by the id its change
@@ -102,6 +106,12 @@ pub async fn data_of(
                 .await?
                 .map(|d| Data::WorkContribution(Box::new(d)))
         }
+        E::LeaseOffered | E::LeaseAccepted | E::LeaseEnded => LeaseData::read(db, id)
+            .await?
+            .map(|d| Data::Lease(Box::new(d))),
+        E::RentCharged => RentChargeData::read(db, id)
+            .await?
+            .map(|d| Data::RentCharge(Box::new(d))),
     })
 }
 
