@@ -5,6 +5,7 @@ use chrono::{Duration, Months, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::{
+    audit::get_csv,
     helpers::{TestApp, error_code, error_paths, eventually},
     payloads::assert_published_shape,
     pools::{PoolWorld, TWO_GROUPS},
@@ -333,6 +334,40 @@ async fn assets_are_leased_and_their_rent_falls_due(app: TestApp) {
     )
     .await;
     assert_eq!(error_code(&again), "CONFLICT", "{again:#}");
+
+    // The register and the leases, exported beside the other tables.
+    let parent = format!("/exports/parent-entities/{}", p.w.parent);
+    let (status, assets) =
+        get_csv(p.app(), Some(&p.w.auditor), &format!("{parent}/assets.csv")).await;
+    assert_eq!(status, 200);
+    assert_eq!(assets.len(), 1);
+    assert_eq!(assets[0]["name"], "Workshop");
+    assert_eq!(assets[0]["status"], "RETIRED");
+    assert_eq!(assets[0]["value"], "240000.00");
+    for path in [
+        format!("{parent}/leases.csv"),
+        format!("/exports/pools/{}/leases.csv", p.pool),
+    ] {
+        let (status, leases) = get_csv(p.app(), Some(&p.w.steward), &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(leases.len(), 1, "{path}");
+        assert_eq!(leases[0]["asset_name"], "Workshop");
+        assert_eq!(leases[0]["periods_charged"], "3");
+        assert_eq!(leases[0]["charged_minor"], "9000");
+        assert_eq!(leases[0]["ends_on"], date(ends_on));
+    }
+    let (status, _) = get_csv(p.app(), Some(&p.w.founder), &format!("{parent}/leases.csv")).await;
+    assert_eq!(
+        status, 403,
+        "the parent's exports are its stewards' and auditors'"
+    );
+    let (status, _) = get_csv(
+        p.app(),
+        Some(&p.w.founder),
+        &format!("/exports/pools/{}/assets.csv", p.pool),
+    )
+    .await;
+    assert_eq!(status, 404, "a pool has no register of assets");
 }
 
 async fn a_lease_ending_within_a_period_is_charged_its_days(app: TestApp) {

@@ -34,6 +34,9 @@ pub enum Table {
     Ledger,
     AuditTrail,
     WorkContributions,
+    /// The parent's register of assets (a parent's export only).
+    Assets,
+    Leases,
 }
 
 impl Table {
@@ -43,6 +46,8 @@ impl Table {
             "ledger.csv" => Some(Self::Ledger),
             "audit-trail.csv" => Some(Self::AuditTrail),
             "work-contributions.csv" => Some(Self::WorkContributions),
+            "assets.csv" => Some(Self::Assets),
+            "leases.csv" => Some(Self::Leases),
             _ => None,
         }
     }
@@ -105,6 +110,38 @@ impl Table {
                 "decided_at",
                 "recorded_at",
             ],
+            Self::Assets => &[
+                "asset_id",
+                "name",
+                "kind",
+                "description",
+                "value_minor",
+                "currency",
+                "value",
+                "status",
+                "registered_at",
+                "retired_at",
+            ],
+            Self::Leases => &[
+                "lease_id",
+                "pool_id",
+                "pool_name",
+                "asset_id",
+                "asset_name",
+                "status",
+                "rent_minor",
+                "currency",
+                "rent",
+                "period",
+                "starts_on",
+                "ends_on",
+                "periods_charged",
+                "charged_minor",
+                "terms",
+                "offered_at",
+                "answered_at",
+                "ended_at",
+            ],
             Self::AuditTrail => &[
                 "event_id",
                 "seq",
@@ -140,6 +177,13 @@ pub async fn authorize(
     table: Table,
 ) -> AppResult<()> {
     match (scope, table) {
+        // A pool has no register of assets; its leases say what it uses.
+        (Scope::Pool(id), Table::Assets) => {
+            return Err(crate::auth::access::not_found(
+                "export",
+                format!("{id}/assets.csv"),
+            ));
+        }
         (Scope::ParentEntity(id), _) => {
             permissions::require_steward_or_auditor(&state.db, id, actor.user_id).await?;
         }
@@ -177,6 +221,9 @@ pub async fn page(
         // serves the order; its parent_entity_id index would sort every page.
         (Scope::ParentEntity(id), Table::AuditTrail) => {
             format!("e.chain_key = {}", q.bind(chain_key(Some(id))))
+        }
+        (Scope::ParentEntity(id), Table::Assets) => {
+            format!("a.parent_entity_id = {}", q.bind(id))
         }
         (Scope::Pool(id), _) => format!("p.id = {}", q.bind(id)),
         (Scope::ParentEntity(id), _) => format!("p.parent_entity_id = {}", q.bind(id)),
@@ -226,6 +273,34 @@ pub async fn page(
                  ORDER BY w.id LIMIT {limit}"
             )
         }
+        Table::Assets => {
+            let after = id_after(&mut q, after, "a.id");
+            format!(
+                "SELECT a.id, a.name, a.kind, a.description, a.value_minor, a.currency, a.status,
+                        a.created_at, a.retired_at
+                 FROM assets a
+                 WHERE {scope_clause}{after}
+                 ORDER BY a.id LIMIT {limit}"
+            )
+        }
+        Table::Leases => {
+            let after = id_after(&mut q, after, "l.id");
+            format!(
+                "SELECT l.id, l.pool_id, p.name AS pool_name, l.asset_id, a.name AS asset_name,
+                        l.status, l.rent_minor, l.currency, l.period, l.starts_on, l.ends_on,
+                        l.periods_charged, l.terms, l.created_at, l.answered_at, l.ended_at,
+                        COALESCE(c.charged_hi, 0) AS charged_hi,
+                        COALESCE(c.charged_lo, 0) AS charged_lo
+                 FROM leases l
+                 JOIN pools p ON p.id = l.pool_id
+                 JOIN assets a ON a.id = l.asset_id
+                 LEFT JOIN (SELECT lease_id, {charged} FROM rent_charges GROUP BY lease_id) c
+                   ON c.lease_id = l.id
+                 WHERE {scope_clause}{after}
+                 ORDER BY l.id LIMIT {limit}",
+                charged = crate::services::reports::sql::money_sum("amount_minor", "charged"),
+            )
+        }
         // A pool that moved has events in several chains, whose `seq` do
         // not order them: its pages go by id (time-ordered), a chain's by seq.
         Table::AuditTrail if matches!(scope, Scope::Pool(_)) => {
@@ -258,6 +333,8 @@ pub async fn page(
             Table::Register => register_record(r)?,
             Table::Ledger => ledger_record(r)?,
             Table::WorkContributions => work_contribution_record(r)?,
+            Table::Assets => asset_record(r)?,
+            Table::Leases => lease_record(r)?,
             Table::AuditTrail => {
                 let (record, by_seq) = audit_record(r)?;
                 match scope {
@@ -383,6 +460,63 @@ fn work_contribution_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
             text("refusal_reason")?,
             time(r.try_get("", "decided_at")?),
             time(Some(r.try_get("", "created_at")?)),
+        ],
+        Cursor::Id(id_),
+    ))
+}
+
+fn day(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn asset_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
+    let id_: Uuid = r.try_get("", "id")?;
+    let value: i64 = r.try_get("", "value_minor")?;
+    let currency: String = r.try_get("", "currency")?;
+    Ok((
+        vec![
+            id_.to_string(),
+            r.try_get("", "name")?,
+            r.try_get("", "kind")?,
+            r.try_get("", "description")?,
+            value.to_string(),
+            currency.clone(),
+            crate::domain::format_minor(value, &currency),
+            r.try_get("", "status")?,
+            time(Some(r.try_get("", "created_at")?)),
+            time(r.try_get("", "retired_at")?),
+        ],
+        Cursor::Id(id_),
+    ))
+}
+
+fn lease_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
+    let id_: Uuid = r.try_get("", "id")?;
+    let rent: i64 = r.try_get("", "rent_minor")?;
+    let currency: String = r.try_get("", "currency")?;
+    let charged = crate::services::reports::sql::money_total(r, "charged")?;
+    Ok((
+        vec![
+            id_.to_string(),
+            r.try_get::<Uuid>("", "pool_id")?.to_string(),
+            r.try_get("", "pool_name")?,
+            r.try_get::<Uuid>("", "asset_id")?.to_string(),
+            r.try_get("", "asset_name")?,
+            r.try_get("", "status")?,
+            rent.to_string(),
+            currency.clone(),
+            crate::domain::format_minor(rent, &currency),
+            r.try_get("", "period")?,
+            day(r.try_get("", "starts_on")?),
+            r.try_get::<Option<chrono::NaiveDate>>("", "ends_on")?
+                .map(day)
+                .unwrap_or_default(),
+            r.try_get::<i32>("", "periods_charged")?.to_string(),
+            charged.0.to_string(),
+            r.try_get("", "terms")?,
+            time(Some(r.try_get("", "created_at")?)),
+            time(r.try_get("", "answered_at")?),
+            time(r.try_get("", "ended_at")?),
         ],
         Cursor::Id(id_),
     ))
