@@ -15,6 +15,7 @@ use crate::{
 on_both_databases!(
     assets_are_leased_and_their_rent_falls_due,
     a_lease_ending_within_a_period_is_charged_its_days,
+    a_dissolved_pools_lease_ends_when_rent_next_falls_due,
     who_may_do_what_with_the_commons,
 );
 
@@ -402,6 +403,59 @@ async fn a_lease_ending_within_a_period_is_charged_its_days(app: TestApp) {
     assert_eq!(
         pool_balance(&p).await,
         json!([{ "amount": -(3_100 + 3_100 * ran / days), "currency": "EUR" }])
+    );
+}
+
+async fn a_dissolved_pools_lease_ends_when_rent_next_falls_due(app: TestApp) {
+    use entities::pool;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let p = PoolWorld::new(app, TWO_GROUPS()).await;
+    let van = asset(&p, "Van").await;
+    let l = offered(
+        &p,
+        json!({ "assetId": van, "poolId": p.pool, "rent": 800, "period": "MONTH", "startsOn": date(months_ago(1)) }),
+    )
+    .await;
+    lease_call(
+        &p,
+        &p.w.founder,
+        "acceptLease",
+        json!({ "leaseId": l["id"] }),
+    )
+    .await;
+    charged(&p, &l["id"], 2).await;
+    // The pool dissolves (as its dissolution would leave it); the next
+    // charging finds it gone.
+    let pool_id = uuid::Uuid::parse_str(&p.pool).unwrap();
+    pool::Entity::update_many()
+        .col_expr(pool::Column::Status, Expr::value("DISSOLVED"))
+        .filter(pool::Column::Id.eq(pool_id))
+        .exec(&p.app().db)
+        .await
+        .unwrap();
+    let lease_id = uuid::Uuid::parse_str(l["id"].as_str().unwrap()).unwrap();
+    api::services::jobs::enqueue(
+        &p.app().db,
+        &api::services::commons::rent::ChargeRent { lease_id },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let ended = eventually("the lease ends", || async {
+        let l = lease(&p, &p.w.steward, &l["id"]).await;
+        if l["status"] == "ENDED" {
+            Ok(l)
+        } else {
+            Err(l)
+        }
+    })
+    .await;
+    assert_eq!(ended["endsOn"], date(today()));
+    assert_eq!(ended["nextChargeOn"], Value::Null);
+    assert_eq!(ended["periodsCharged"], 2, "nothing more is charged");
+    assert_eq!(
+        pool_balance(&p).await,
+        json!([{ "amount": -1_600, "currency": "EUR" }])
     );
 }
 

@@ -10,6 +10,7 @@ use entities::{
     asset,
     lease::{self, LeaseStatus},
     ledger_entry::LedgerKind,
+    pool::PoolStatus,
     rent_charge,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -110,6 +111,28 @@ pub async fn run(state: &AppState, job: ChargeRent) -> JobResult {
         .map(|a| a.name)
         .unwrap_or_default();
     let today = Utc::now().date_naive();
+    // A pool that dissolved, spun out or moved to another parent no longer
+    // uses the parent's assets: its lease ends today, and no period that
+    // begins from today on is charged.
+    let gone = matches!(pool.status, PoolStatus::Dissolved | PoolStatus::SpunOut)
+        || pool.parent_entity_id != row.parent_entity_id;
+    if gone && row.ends_on.is_none_or(|end| end > today) {
+        let before = row.clone();
+        let mut active: lease::ActiveModel = row.into();
+        active.status = Set(LeaseStatus::Ended);
+        active.ends_on = Set(Some(today.max(before.starts_on)));
+        active.ended_at = Set(Some(Utc::now().trunc_subsecs(6)));
+        row = save(&txn, active, before.version).await?;
+        audit::record(
+            &txn,
+            Author::system(),
+            Change::new(Action::LeaseEnded, "Lease", row.id)
+                .in_pool(&pool)
+                .diff(&before, &row)
+                .with("reason", "the pool no longer belongs to the parent entity"),
+        )
+        .await?;
+    }
     let mut next_run = None;
     for charged in 0..=PERIODS_PER_RUN {
         let Ok(n) = u32::try_from(row.periods_charged) else {
