@@ -13,6 +13,18 @@ pub enum ApprovalPolicy {
     Automatic,
 }
 
+/// How the parent's assembly of pools counts a pool's vote on the fund.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AssemblyWeighting {
+    #[sea_orm(string_value = "ONE_POOL_ONE_VOTE")]
+    OnePoolOneVote,
+    /// Each pool's vote counts as many as its active members.
+    #[sea_orm(string_value = "BY_MEMBERS")]
+    ByMembers,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "parent_entities")]
 pub struct Model {
@@ -58,6 +70,8 @@ pub struct Model {
     /// Whether a pool's dissolution, once its members decided it, waits for
     /// a steward's consent.
     pub dissolutions_need_consent: bool,
+    /// Policy: how the assembly of pools weighs each pool's vote on the fund.
+    pub assembly_weighting: AssemblyWeighting,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

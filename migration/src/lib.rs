@@ -30,6 +30,7 @@ mod m20261212_000001_job_trace_context;
 mod m20261213_000001_work_contributions;
 mod m20261214_000001_parent_ledger;
 mod m20261214_000002_commons_assets;
+mod m20261214_000003_commons_fund;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000001_work_contributions::Migration),
             Box::new(m20261214_000001_parent_ledger::Migration),
             Box::new(m20261214_000002_commons_assets::Migration),
+            Box::new(m20261214_000003_commons_fund::Migration),
         ]
     }
 }

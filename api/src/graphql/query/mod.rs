@@ -2,6 +2,7 @@
 
 mod accounts;
 mod audit;
+mod commons;
 mod events;
 mod formations;
 mod nodes;
@@ -17,4 +18,5 @@ pub struct Query(
     parent_entities::ParentEntityQuery,
     formations::FormationQuery,
     nodes::NodeQuery,
+    commons::CommonsQuery,
 );

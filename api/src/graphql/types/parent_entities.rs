@@ -10,8 +10,8 @@ use crate::{
         ids::uuid,
         loaders::prime_owned,
         types::{
-            Dissolution, Formation, FormationStatus, LifePack, Pool, PoolMove, SpinOut, User,
-            loader_error,
+            AssemblyWeighting, Dissolution, Formation, FormationStatus, LifePack, Pool, PoolMove,
+            SpinOut, User, loader_error,
         },
     },
     services::{
@@ -115,6 +115,7 @@ impl ParentEntity {
             rules_changes_forbidden: p.rules_changes.forbidden,
             rules_changes_needing_approval: p.rules_changes.needs_approval,
             dissolutions_need_consent: self.model.dissolutions_need_consent,
+            assembly_weighting: self.model.assembly_weighting.into(),
         }
     }
 
@@ -443,6 +444,8 @@ pub struct ParentEntityPolicy {
     /// Whether a pool's dissolution, once its members decided it, waits
     /// for a steward's consent (`consentToDissolution`).
     pub dissolutions_need_consent: bool,
+    /// How the assembly of its pools weighs each pool's vote on the fund.
+    pub assembly_weighting: AssemblyWeighting,
 }
 
 // A role at a parent entity, from the invitation on: current or past.
@@ -593,6 +596,10 @@ pub struct SetParentEntityPolicyInput {
     /// for a steward's consent.
     #[graphql(default = false)]
     pub dissolutions_need_consent: bool,
+    /// How the assembly of its pools weighs each pool's vote on an
+    /// application to the fund.
+    #[graphql(default_with = "AssemblyWeighting::OnePoolOneVote")]
+    pub assembly_weighting: AssemblyWeighting,
 }
 
 #[derive(InputObject)]
@@ -659,6 +666,7 @@ impl TryFrom<SetParentEntityPolicyInput> for PolicyInput {
                 needs_approval: input.rules_changes_needing_approval,
             },
             dissolutions_need_consent: input.dissolutions_need_consent,
+            assembly_weighting: input.assembly_weighting.into(),
         })
     }
 }

@@ -224,6 +224,18 @@ pub async fn retire(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<asse
     Ok(after)
 }
 
+/// One asset, for the commons' readers; `NOT_FOUND` for everyone else.
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<asset::Model> {
+    let row = asset::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| access::not_found(KIND_ASSET, id))?;
+    require_commons_reader(&state.db, row.parent_entity_id, actor.user_id)
+        .await
+        .map_err(|_| access::not_found(KIND_ASSET, id))?;
+    Ok(row)
+}
+
 /// The parent's assets, oldest first, optionally of one status.
 pub async fn of_parent(
     state: &AppState,

@@ -374,6 +374,19 @@ pub async fn of_asset(
     paginate(&state.db, select, lease::Column::Id, page).await
 }
 
+/// One lease, for its pool's readers and the commons' readers; `NOT_FOUND`
+/// for everyone else.
+pub async fn get(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<lease::Model> {
+    let row = lease::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| access::not_found(KIND_LEASE, id))?;
+    require_lease_reader(state, actor, &row)
+        .await
+        .map_err(|_| access::not_found(KIND_LEASE, id))?;
+    Ok(row)
+}
+
 /// Whether the caller may read this lease (and its asset and charges): the
 /// pool's readers and the commons' readers.
 pub async fn require_lease_reader(

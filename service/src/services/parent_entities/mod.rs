@@ -148,6 +148,7 @@ pub async fn register_linked(
         allows_principle_exceptions: Set(false),
         rules_change_policy: Set(None),
         dissolutions_need_consent: Set(false),
+        assembly_weighting: Set(parent_entity::AssemblyWeighting::OnePoolOneVote),
         expense_approval_above_minor: Set(None),
         expense_min_approvals: Set(None),
         parent_share_basis_points: Set(0),
@@ -185,6 +186,7 @@ pub struct PolicyInput {
     pub parent_share_basis_points: i32,
     pub rules_change_policy: RulesChangePolicy,
     pub dissolutions_need_consent: bool,
+    pub assembly_weighting: parent_entity::AssemblyWeighting,
 }
 
 /// Sets the parent's policy for its pools. Stewards only; every id must be in
@@ -258,6 +260,7 @@ pub async fn set_policy(
     active.parent_share_basis_points = Set(input.parent_share_basis_points);
     active.rules_change_policy = Set(input.rules_change_policy.to_json());
     active.dissolutions_need_consent = Set(input.dissolutions_need_consent);
+    active.assembly_weighting = Set(input.assembly_weighting);
     active.updated_at = Set(Utc::now());
     let parent = active.update(&txn).await?;
     audit::record(
