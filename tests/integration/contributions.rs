@@ -199,6 +199,27 @@ async fn pledges_without_stripe_reach_the_ledger(app: TestApp) {
         json!([{ "amount": 760, "currency": "EUR" }]),
         "8.00 less the parent's 5 %"
     );
+    // The parent's share is credited to its commons fund, once.
+    let fund = p
+        .app()
+        .ok(
+            Some(&p.w.steward),
+            "query($id: ID!) { parentEntity(id: $id) { ledger { balances { amount currency }
+                entries(first: 10) { edges { node { kind category amount { amount } pool { id } } } } } } }",
+            json!({ "id": p.w.parent }),
+        )
+        .await;
+    let ledger_of_parent = &fund["parentEntity"]["ledger"];
+    assert_eq!(
+        ledger_of_parent["balances"],
+        json!([{ "amount": 40, "currency": "EUR" }]),
+        "{fund:#}"
+    );
+    assert_eq!(
+        ledger_of_parent["entries"]["edges"],
+        json!([{ "node": { "kind": "PARENT_SHARE", "category": "parent share",
+            "amount": { "amount": 40 }, "pool": { "id": p.pool } } }])
+    );
     let kinds: Vec<&str> = ledger["pool"]["ledger"]["entries"]["edges"]
         .as_array()
         .unwrap()

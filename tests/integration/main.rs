@@ -24,6 +24,7 @@ mod auditors;
 mod browsers;
 mod cluster;
 mod commons;
+mod commons_fund;
 mod complexity;
 mod contributions;
 mod databases;

@@ -33,6 +33,16 @@ pub fn jobs() -> Registry {
         .register(|state, _, args: commons::rent::ChargeRent| async move {
             commons::rent::run(&state, args).await
         })
+        .register(
+            |state, _, args: commons::fund::assembly::CloseFundApplication| async move {
+                commons::fund::assembly::run_close(&state, args).await
+            },
+        )
+        .register(
+            |state, _, args: commons::fund::repayments::CollectLoanRepayment| async move {
+                commons::fund::repayments::run(&state, args).await
+            },
+        )
         .register(|state, _, args: CloseProposal| async move {
             closing::run_close_job(&state, args).await
         })

@@ -9,10 +9,10 @@ mod formation_facts;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use entities::{
     access_token, app_provisioner, application, asset, audit_event, contribution, delegation,
-    expense, invitation, lease, ledger_entry, member_suspension, membership, parent_entity,
-    parent_entity_role, payment_reconciliation_finding, pool, pool_app, pool_spin_out, proposal,
-    sliding_scale, stakeholder_group, user, vote, webhook_delivery, webhook_endpoint,
-    work_contribution, work_contribution_confirmation,
+    expense, fund_application, invitation, lease, ledger_entry, member_suspension, membership,
+    parent_entity, parent_entity_role, payment_reconciliation_finding, pool, pool_app,
+    pool_spin_out, proposal, sliding_scale, stakeholder_group, user, vote, webhook_delivery,
+    webhook_endpoint, work_contribution, work_contribution_confirmation,
 };
 
 pub use by_id::{ById, ByParent, Keyed, Owned};
@@ -106,6 +106,7 @@ loaders! {
     work_contributions: ById<work_contribution::Entity> = |s| ById::new(&s.db),
     assets: ById<asset::Entity> = |s| ById::new(&s.db),
     leases: ById<lease::Entity> = |s| ById::new(&s.db),
+    fund_applications: ById<fund_application::Entity> = |s| ById::new(&s.db),
     /// The confirmations a contribution of work, care or kind has, by its id.
     confirmations_of_work_contribution: ByParent<work_contribution_confirmation::Entity> = |s| ByParent::new(&s.db),
     /// The expense a proposal decides, by proposal id.
@@ -145,6 +146,7 @@ keyed!(
     user,
     asset,
     lease,
+    fund_application,
     pool_spin_out,
     audit_event,
     app_provisioner,

@@ -7,9 +7,9 @@ use crate::{
     graphql::{
         context::Ctx,
         ids::uuid,
-        types::{Asset, Lease},
+        types::{Asset, FundApplication, Lease},
     },
-    services::commons::{assets, leases},
+    services::commons::{assets, fund, leases},
 };
 
 #[derive(Default)]
@@ -33,6 +33,16 @@ impl CommonsQuery {
         let id = uuid!(id)?;
         Ok(Lease::from(
             leases::get(c.state, c.actor().await?, id).await?,
+        ))
+    }
+
+    /// An application to a parent entity's commons fund, for the commons'
+    /// readers and the applicant pool's.
+    async fn fund_application(&self, ctx: &Context<'_>, id: ID) -> Result<FundApplication> {
+        let c = Ctx::of(ctx)?;
+        let id = uuid!(id)?;
+        Ok(FundApplication::from(
+            fund::get(c.state, c.actor().await?, id).await?,
         ))
     }
 }

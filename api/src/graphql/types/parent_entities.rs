@@ -146,6 +146,45 @@ impl ParentEntity {
         Ok(connection(page, |d| d.id, Dissolution::from))
     }
 
+    /// Its pools' applications to its commons fund, oldest first (its
+    /// stewards and auditors, and the members of its pools, who vote on
+    /// them).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn fund_applications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only applications with this status.")] status: Option<
+            crate::graphql::types::FundApplicationStatus,
+        >,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<crate::graphql::types::FundApplication>> {
+        let c = Ctx::of(ctx)?;
+        let page = services::pagination::PageArgs::new(first, after, last, before);
+        let page = services::commons::fund::of_parent(
+            c.state,
+            c.actor().await?,
+            self.model.id,
+            status.map(Into::into),
+            page,
+        )
+        .await?;
+        Ok(connection(
+            page,
+            |a| a.id,
+            crate::graphql::types::FundApplication::from,
+        ))
+    }
     /// The assets the parent entity owns for its pools, oldest first (its
     /// stewards and auditors, and the members of its pools).
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]

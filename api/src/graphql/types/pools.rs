@@ -384,6 +384,52 @@ impl Pool {
         .await?;
         Ok(connection(page, |l| l.id, super::Lease::from))
     }
+    /// The pool's applications to its parent entity's commons fund, oldest
+    /// first (its members and the parent's stewards and auditors).
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn fund_applications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only applications with this status.")] status: Option<
+            super::FundApplicationStatus,
+        >,
+        #[graphql(
+            desc = "Rows from the start, or after `after`: 1 to 100; 20 when neither `first` nor `last` is given."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "A cursor from this list (an edge's `cursor`); the page starts after it."
+        )]
+        after: Option<String>,
+        #[graphql(desc = "Rows from the end, or before `before`: 1 to 100; not with `first`.")]
+        last: Option<i32>,
+        #[graphql(desc = "A cursor from this list (an edge's `cursor`); the page ends before it.")]
+        before: Option<String>,
+    ) -> Result<Conn<super::FundApplication>> {
+        let c = Ctx::of(ctx)?;
+        let page = PageArgs::new(first, after, last, before);
+        let page = crate::services::commons::fund::of_pool(
+            c.state,
+            c.actor_in(&self.model).await?,
+            &self.model,
+            status.map(Into::into),
+            page,
+        )
+        .await?;
+        Ok(connection(page, |a| a.id, super::FundApplication::from))
+    }
+    /// The member the admins named to cast the pool's votes in its parent
+    /// entity's assembly, if any; its admins may always cast them.
+    async fn assembly_delegate(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        let c = Ctx::of(ctx)?;
+        Ok(crate::services::commons::fund::assembly::delegate_of(
+            c.state,
+            c.actor_in(&self.model).await?,
+            &self.model,
+        )
+        .await?
+        .map(Member::from))
+    }
     /// Each member's confirmed contributions made from `from` to `to`
     /// (both days included; either may be left open): hours by kind,
     /// quantities, values and the labour shares they give, one account per

@@ -34,6 +34,8 @@ pub const BOOKING_ACTIONS: &[Action] = &[
     Action::PoolSpunOut,
     Action::PoolDistributionPaid,
     Action::RentCharged,
+    Action::FundApplicationDecided,
+    Action::LoanRepaymentCollected,
 ];
 
 /// One entry as its event records it.

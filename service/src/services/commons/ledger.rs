@@ -141,3 +141,29 @@ pub async fn book(db: &impl ConnectionTrait, m: Movement<'_>) -> AppResult<Booke
         pool: pool_entry,
     })
 }
+
+/// Credits the fund with the parent's share of a contribution, the pool's
+/// entry `share` (negative, out of the pool) already written in `db`.
+pub async fn credit_share(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    share: &ledger_entry::Model,
+) -> AppResult<parent_ledger_entry::Model> {
+    Ok(parent_ledger_entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        parent_entity_id: Set(pool.parent_entity_id),
+        kind: Set(LedgerKind::ParentShare),
+        amount_minor: Set(share.amount_minor.saturating_neg()),
+        currency: Set(share.currency.clone()),
+        category: Set("parent share".into()),
+        reference: Set(share.reference.clone()),
+        description: Set(format!("Share of a contribution to {}", pool.name)),
+        pool_id: Set(Some(pool.id)),
+        pool_ledger_entry_id: Set(Some(share.id)),
+        recorded_by: Set(share.recorded_by),
+        occurred_at: Set(share.occurred_at),
+        created_at: Set(share.created_at),
+    }
+    .insert(db)
+    .await?)
+}

@@ -1,10 +1,13 @@
 //! The parent entity's commons: what it owns and holds for its pools, as
 //! the association of co-operatives it is. Its fund has a ledger of its own
 //! (`ledger`); its assets are registered (`assets`) and leased to its pools
-//! (`leases`), whose rent falls due period by period (`rent`). Money moving
-//! between the fund and a pool is booked on both sides in one transaction.
+//! (`leases`), whose rent falls due period by period (`rent`); its pools
+//! apply to the fund for grants and loans, which their assembly decides
+//! (`fund`). Money moving between the fund and a pool is booked on both
+//! sides in one transaction.
 
 pub mod assets;
+pub mod fund;
 pub mod leases;
 pub mod ledger;
 pub mod periods;

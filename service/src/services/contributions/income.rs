@@ -101,6 +101,7 @@ pub async fn record(
         )
         .insert(db)
         .await?;
+        crate::services::commons::ledger::credit_share(db, pool, &share).await?;
         entries.push(share);
     }
     Ok(Some(entries))

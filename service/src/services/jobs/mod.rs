@@ -56,10 +56,12 @@ pub enum Kind {
     CancelCollection,
     DeprovisionApp,
     ChargeRent,
+    CloseFundApplication,
+    CollectLoanRepayment,
 }
 
 impl Kind {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::ProvisionApp,
         Self::SyncAppAccount,
         Self::DeliverWebhook,
@@ -72,6 +74,8 @@ impl Kind {
         Self::CancelCollection,
         Self::DeprovisionApp,
         Self::ChargeRent,
+        Self::CloseFundApplication,
+        Self::CollectLoanRepayment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +92,8 @@ impl Kind {
             Self::CancelCollection => "cancel_collection",
             Self::DeprovisionApp => "deprovision_app",
             Self::ChargeRent => "charge_rent",
+            Self::CloseFundApplication => "close_fund_application",
+            Self::CollectLoanRepayment => "collect_loan_repayment",
         }
     }
 

@@ -107,15 +107,22 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::FormationStarted
         | A::FormationSubmitted
         | A::FormationWithdrawn
+        | A::AssemblyDelegateSet
+        | A::AssemblyVoteCast
         | A::AssetRegistered
         | A::AssetRetired
         | A::AssetUpdated
+        | A::FundApplicationDecided
+        | A::FundApplicationSubmitted
+        | A::FundApplicationWithdrawn
+        | A::FundDonationRecorded
         | A::LeaseAccepted
         | A::LeaseDeclined
         | A::LeaseEnded
         | A::LeaseOffered
         | A::RentCharged
         | A::LedgerAdjusted
+        | A::LoanRepaymentCollected
         | A::MemberInvited
         | A::ParentEntityPolicyChanged
         | A::ParentEntityRegistered

@@ -77,6 +77,9 @@ event_types! {
     LeaseAccepted = "lease.accepted",
     LeaseEnded = "lease.ended",
     RentCharged = "rent.charged",
+    FundApplicationSubmitted = "fund_application.submitted",
+    FundApplicationDecided = "fund_application.decided",
+    LoanRepaymentCollected = "loan_repayment.collected",
 }
 
 impl Serialize for EventType {
@@ -114,6 +117,9 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         // A declined offer ends the lease before it ran; `data.status` says which.
         A::LeaseDeclined | A::LeaseEnded => E::LeaseEnded,
         A::RentCharged => E::RentCharged,
+        A::FundApplicationSubmitted => E::FundApplicationSubmitted,
+        A::FundApplicationDecided => E::FundApplicationDecided,
+        A::LoanRepaymentCollected => E::LoanRepaymentCollected,
         A::ContributionCanceled
         | A::ContributionChanged
         | A::ContributionPaid
@@ -138,6 +144,10 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::AppDeprovisioned
         | A::AppProvisioningRetried
         | A::AppProvisionerSet
+        | A::AssemblyDelegateSet
+        | A::AssemblyVoteCast
+        | A::FundApplicationWithdrawn
+        | A::FundDonationRecorded
         | A::AssetRegistered
         | A::AssetRetired
         | A::AssetUpdated

@@ -1,7 +1,17 @@
-//! The payloads of the parent's commons: a lease (`Lease`) and one
-//! period's rent charged on it (`RentCharge`).
+//! The payloads of the parent's commons: a lease (`Lease`), one period's
+//! rent charged on it (`RentCharge`), an application to the fund
+//! (`FundApplication`) and a loan's instalment collected
+//! (`LoanRepayment`).
 
-use entities::{billing_period::BillingPeriod, lease, lease::LeaseStatus, rent_charge};
+use entities::{
+    billing_period::BillingPeriod,
+    fund_application::{self, FundApplicationStatus, FundingKind},
+    lease,
+    lease::LeaseStatus,
+    loan_repayment,
+    parent_entity::AssemblyWeighting,
+    rent_charge,
+};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::Serialize;
 use uuid::Uuid;
@@ -89,6 +99,99 @@ impl RentChargeData {
             },
             charged_at: Time(c.created_at),
             lease: Ref::to(c.lease_id),
+        }))
+    }
+}
+
+/// `LoanTerms`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoanTermsData {
+    period: BillingPeriod,
+    instalments: i32,
+    starts_on: String,
+}
+
+/// `FundApplication`, without its votes and repayments (lists with
+/// arguments) and without `tally` and `nextRepaymentOn`, which are
+/// computed: query them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FundApplicationData {
+    id: Uuid,
+    kind: FundingKind,
+    status: FundApplicationStatus,
+    amount: Money,
+    purpose: String,
+    repayment: Option<LoanTermsData>,
+    weighting: AssemblyWeighting,
+    closes_at: Time,
+    decided_at: Option<Time>,
+    instalments_paid: i32,
+    applied_at: Time,
+    pool: Ref,
+}
+
+impl FundApplicationData {
+    pub async fn read(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<Self>> {
+        let Some(a) = fund_application::Entity::find_by_id(id).one(db).await? else {
+            return Ok(None);
+        };
+        let repayment = match (a.repayment_period, a.instalments, a.repayment_starts_on) {
+            (Some(period), Some(instalments), Some(starts_on)) => Some(LoanTermsData {
+                period,
+                instalments,
+                starts_on: date(starts_on),
+            }),
+            _ => None,
+        };
+        Ok(Some(Self {
+            id: a.id,
+            kind: a.kind,
+            status: a.status,
+            amount: Money {
+                amount: a.amount_minor,
+                currency: a.currency,
+            },
+            purpose: a.purpose,
+            repayment,
+            weighting: a.weighting,
+            closes_at: Time(a.closes_at),
+            decided_at: time(a.decided_at),
+            instalments_paid: a.instalments_paid,
+            applied_at: Time(a.created_at),
+            pool: Ref::to(a.pool_id),
+        }))
+    }
+}
+
+/// `LoanRepayment`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoanRepaymentData {
+    id: Uuid,
+    instalment_number: i32,
+    due_on: String,
+    amount: Money,
+    collected_at: Time,
+    application: Ref,
+}
+
+impl LoanRepaymentData {
+    pub async fn read(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<Self>> {
+        let Some(r) = loan_repayment::Entity::find_by_id(id).one(db).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            id: r.id,
+            instalment_number: r.instalment_number,
+            due_on: date(r.due_on),
+            amount: Money {
+                amount: r.amount_minor,
+                currency: r.currency,
+            },
+            collected_at: Time(r.created_at),
+            application: Ref::to(r.application_id),
         }))
     }
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::{error::AppResult, services::outbox::webhook_events::EventType};
 
-pub use commons::{LeaseData, RentChargeData};
+pub use commons::{FundApplicationData, LeaseData, LoanRepaymentData, RentChargeData};
 pub use decisions::{ContributionData, ExpenseData, ProposalData, WorkContributionData};
 pub use pools::{FormationData, MemberData, PoolAppData, PoolData};
 
@@ -62,6 +62,8 @@ pub enum Data {
     WorkContribution(Box<WorkContributionData>),
     Lease(Box<LeaseData>),
     RentCharge(Box<RentChargeData>),
+    FundApplication(Box<FundApplicationData>),
+    LoanRepayment(Box<LoanRepaymentData>),
 }
 
 /// The object an event of `kind` is about, read by the id its change
@@ -112,6 +114,14 @@ pub async fn data_of(
         E::RentCharged => RentChargeData::read(db, id)
             .await?
             .map(|d| Data::RentCharge(Box::new(d))),
+        E::FundApplicationSubmitted | E::FundApplicationDecided => {
+            FundApplicationData::read(db, id)
+                .await?
+                .map(|d| Data::FundApplication(Box::new(d)))
+        }
+        E::LoanRepaymentCollected => LoanRepaymentData::read(db, id)
+            .await?
+            .map(|d| Data::LoanRepayment(Box::new(d))),
     })
 }
 

@@ -1,0 +1,512 @@
+//! The parent's assembly of pools deciding an application to the fund.
+//! Every active pool of the parent but the applicant votes once, through
+//! its admins or the delegate they named, and may change its vote while
+//! the vote is open. It is decided as soon as every such pool has voted,
+//! or when it closes (the `close_fund_application` job): approved when
+//! more than half of the pools voted (abstaining counts) and the weight
+//! for is more than the weight against; an approved application is paid
+//! out of the fund in the same transaction, or marked `UNFUNDED` if the
+//! fund does not hold the amount. The parent's row lock orders decisions,
+//! so two of them never spend the same balance.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use entities::{
+    assembly_delegate,
+    assembly_vote::{self, AssemblyChoice},
+    fund_application::{self, FundApplicationStatus, FundingKind},
+    ledger_entry::LedgerKind,
+    membership::{self, MemberRole, MembershipStatus},
+    parent_entity::AssemblyWeighting,
+    pool::{self, PoolStatus},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use super::{KIND_APPLICATION, applications::save, repayments, status_word};
+use crate::{
+    auth::{Actor, access},
+    error::{AppError, AppResult, FieldError},
+    services::{
+        audit::{self, Action, Author, Change},
+        begin_write,
+        commons::{
+            ledger::{Movement, balances_of, book},
+            require_commons_reader,
+        },
+        jobs::{self, Job, JobError, JobResult, Kind},
+        lock,
+        membership::{active_membership, find_pool, unless_inside},
+        parent_entities::lock_parent,
+    },
+    state::AppState,
+};
+
+/// The `close_fund_application` job: decide an application whose vote
+/// has closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseFundApplication {
+    pub application_id: Uuid,
+}
+
+impl Job for CloseFundApplication {
+    const KIND: Kind = Kind::CloseFundApplication;
+}
+
+pub(super) async fn schedule_close(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    jobs::enqueue(db, &CloseFundApplication { application_id }, at).await?;
+    Ok(())
+}
+
+/// How the assembly stands on an application: live while it is open, as
+/// it was decided once it is not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// The parent's active pools other than the applicant.
+    pub eligible_pools: i64,
+    pub pools_voted: i64,
+    pub weight_for: i64,
+    pub weight_against: i64,
+}
+
+impl Tally {
+    /// More than half of the eligible pools voted.
+    pub fn quorate(&self) -> bool {
+        self.eligible_pools > 0 && self.pools_voted * 2 > self.eligible_pools
+    }
+
+    pub fn approves(&self) -> bool {
+        self.quorate() && self.weight_for > self.weight_against
+    }
+
+    /// Pools that must vote for a quorum.
+    pub fn quorum(&self) -> i64 {
+        self.eligible_pools / 2 + 1
+    }
+}
+
+/// Counts the votes of the pools still eligible; a pool's weight is 1, or
+/// its active members under `BY_MEMBERS`.
+pub async fn count(db: &impl ConnectionTrait, row: &fund_application::Model) -> AppResult<Tally> {
+    if row.status != FundApplicationStatus::Open {
+        return Ok(Tally {
+            eligible_pools: row.eligible_pools.map_or(0, i64::from),
+            pools_voted: row.pools_voted.map_or(0, i64::from),
+            weight_for: row.weight_for.unwrap_or(0),
+            weight_against: row.weight_against.unwrap_or(0),
+        });
+    }
+    let eligible: Vec<Uuid> = pool::Entity::find()
+        .select_only()
+        .column(pool::Column::Id)
+        .filter(pool::Column::ParentEntityId.eq(row.parent_entity_id))
+        .filter(pool::Column::Status.eq(PoolStatus::Active))
+        .filter(pool::Column::Id.ne(row.pool_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let votes = assembly_vote::Entity::find()
+        .filter(assembly_vote::Column::ApplicationId.eq(row.id))
+        .filter(assembly_vote::Column::PoolId.is_in(eligible.iter().copied()))
+        .all(db)
+        .await?;
+    let weights: HashMap<Uuid, i64> = match row.weighting {
+        AssemblyWeighting::OnePoolOneVote => votes.iter().map(|v| (v.pool_id, 1)).collect(),
+        AssemblyWeighting::ByMembers => {
+            let counted: Vec<(Uuid, i64)> = membership::Entity::find()
+                .select_only()
+                .column(membership::Column::PoolId)
+                .column_as(membership::Column::Id.count(), "members")
+                .filter(membership::Column::PoolId.is_in(votes.iter().map(|v| v.pool_id)))
+                .filter(membership::Column::Status.eq(MembershipStatus::Active))
+                .group_by(membership::Column::PoolId)
+                .into_tuple()
+                .all(db)
+                .await?;
+            counted.into_iter().collect()
+        }
+    };
+    let mut tally = Tally {
+        eligible_pools: i64::try_from(eligible.len()).unwrap_or(i64::MAX),
+        ..Tally::default()
+    };
+    for v in &votes {
+        let weight = weights.get(&v.pool_id).copied().unwrap_or(0);
+        tally.pools_voted += 1;
+        match v.choice {
+            AssemblyChoice::For => tally.weight_for = tally.weight_for.saturating_add(weight),
+            AssemblyChoice::Against => {
+                tally.weight_against = tally.weight_against.saturating_add(weight);
+            }
+            AssemblyChoice::Abstain => {}
+        }
+    }
+    Ok(tally)
+}
+
+pub struct VoteInput {
+    pub application_id: Uuid,
+    /// The pool whose vote this is.
+    pub pool_id: Uuid,
+    pub choice: AssemblyChoice,
+}
+
+/// A pool's admin or delegate casts (or changes) its vote on an open
+/// application; the last pool's vote decides it at once.
+pub async fn cast(
+    state: &AppState,
+    actor: &Actor,
+    input: VoteInput,
+) -> AppResult<fund_application::Model> {
+    let txn = begin_write(&state.db).await?;
+    let row = lock::<fund_application::Entity>(&txn, input.application_id)
+        .await?
+        .ok_or_else(|| access::not_found(KIND_APPLICATION, input.application_id))?;
+    // Only those who share the commons learn the application exists.
+    if require_commons_reader(&txn, row.parent_entity_id, actor.user_id)
+        .await
+        .is_err()
+    {
+        return Err(access::not_found(KIND_APPLICATION, row.id));
+    }
+    let voter = find_pool(&txn, input.pool_id).await?;
+    let checked = require_voice(&txn, &voter, actor.user_id).await;
+    unless_inside(&txn, &voter, actor.user_id, "pool", voter.id, checked).await?;
+    if voter.parent_entity_id != row.parent_entity_id {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "input.poolId",
+            "the pool is not under the parent entity whose fund this application is to",
+        )]));
+    }
+    if voter.id == row.pool_id {
+        return Err(AppError::Conflict(
+            "a pool does not vote on its own application".into(),
+        ));
+    }
+    if voter.status != PoolStatus::Active {
+        return Err(AppError::Conflict(
+            "only the parent's active pools vote in its assembly".into(),
+        ));
+    }
+    if row.status != FundApplicationStatus::Open || row.closes_at <= Utc::now() {
+        return Err(AppError::Conflict(format!(
+            "the assembly's vote on this application is closed (it is {})",
+            status_word(row.status)
+        )));
+    }
+    let now = Utc::now().trunc_subsecs(6);
+    let existing = assembly_vote::Entity::find()
+        .filter(assembly_vote::Column::ApplicationId.eq(row.id))
+        .filter(assembly_vote::Column::PoolId.eq(voter.id))
+        .one(&txn)
+        .await?;
+    let change = match existing {
+        Some(before) => {
+            let mut active: assembly_vote::ActiveModel = before.clone().into();
+            active.choice = Set(input.choice);
+            active.cast_by = Set(actor.user_id);
+            active.updated_at = Set(now);
+            let after = active.update(&txn).await?;
+            Change::new(Action::AssemblyVoteCast, "AssemblyVote", after.id)
+                .in_pool(&voter)
+                .diff(&before, &after)
+        }
+        None => {
+            let vote = assembly_vote::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                application_id: Set(row.id),
+                pool_id: Set(voter.id),
+                choice: Set(input.choice),
+                cast_by: Set(actor.user_id),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+            Change::new(Action::AssemblyVoteCast, "AssemblyVote", vote.id)
+                .in_pool(&voter)
+                .created(&vote)
+        }
+    };
+    audit::record(
+        &txn,
+        actor,
+        change.with("applicationId", row.id.to_string()),
+    )
+    .await?;
+    let tally = count(&txn, &row).await?;
+    let row = if tally.pools_voted >= tally.eligible_pools {
+        decide(&txn, row).await?
+    } else {
+        row
+    };
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Who speaks for a pool in the assembly: its admins, and its delegate.
+async fn require_voice(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    user_id: Uuid,
+) -> AppResult<()> {
+    let Some(member) = active_membership(db, pool.id, user_id).await? else {
+        return Err(AppError::Forbidden(
+            "only the pool's admins or its assembly delegate cast its vote".into(),
+        ));
+    };
+    if member.role == MemberRole::Admin {
+        return Ok(());
+    }
+    let delegate = assembly_delegate::Entity::find()
+        .filter(assembly_delegate::Column::PoolId.eq(pool.id))
+        .filter(assembly_delegate::Column::UserId.eq(user_id))
+        .count(db)
+        .await?;
+    if delegate > 0 {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "only the pool's admins or its assembly delegate cast its vote".into(),
+    ))
+}
+
+/// The pool's admins name the member who casts its votes in the assembly,
+/// or clear it (`user_id` `None`).
+pub async fn set_delegate(
+    state: &AppState,
+    actor: &Actor,
+    pool_id: Uuid,
+    user_id: Option<Uuid>,
+) -> AppResult<pool::Model> {
+    let txn = begin_write(&state.db).await?;
+    let pool = lock::<pool::Entity>(&txn, pool_id)
+        .await?
+        .ok_or_else(|| access::not_found("pool", pool_id))?;
+    let checked = crate::services::membership::require_admin(&txn, &pool, actor.user_id).await;
+    unless_inside(&txn, &pool, actor.user_id, "pool", pool.id, checked).await?;
+    if let Some(user_id) = user_id
+        && active_membership(&txn, pool.id, user_id).await?.is_none()
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "input.userId",
+            "the delegate must be an active member of the pool",
+        )]));
+    }
+    let current = assembly_delegate::Entity::find()
+        .filter(assembly_delegate::Column::PoolId.eq(pool.id))
+        .one(&txn)
+        .await?;
+    if current.as_ref().map(|d| d.user_id) == user_id {
+        txn.commit().await?;
+        return Ok(pool);
+    }
+    let now = Utc::now().trunc_subsecs(6);
+    if let Some(current) = &current {
+        assembly_delegate::Entity::delete_by_id(current.id)
+            .exec(&txn)
+            .await?;
+    }
+    let mut change = Change::new(Action::AssemblyDelegateSet, "Pool", pool.id)
+        .in_pool(&pool)
+        .with("previousDelegate", current.map(|d| d.user_id.to_string()));
+    if let Some(user_id) = user_id {
+        let row = assembly_delegate::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            pool_id: Set(pool.id),
+            user_id: Set(user_id),
+            set_by: Set(actor.user_id),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        change = change.created(&row);
+    }
+    change = change.with("delegate", user_id.map(|u| u.to_string()));
+    audit::record(&txn, actor, change).await?;
+    txn.commit().await?;
+    Ok(pool)
+}
+
+/// The pool's assembly delegate's membership, for the pool's readers.
+pub async fn delegate_of(
+    state: &AppState,
+    actor: &Actor,
+    pool: &pool::Model,
+) -> AppResult<Option<membership::Model>> {
+    crate::services::membership::require_reader_as(&state.db, pool, actor).await?;
+    let Some(delegate) = assembly_delegate::Entity::find()
+        .filter(assembly_delegate::Column::PoolId.eq(pool.id))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    active_membership(&state.db, pool.id, delegate.user_id).await
+}
+
+/// Runs a `close_fund_application` job: decides the application if it is
+/// still open once its vote has closed.
+pub async fn run_close(state: &AppState, job: CloseFundApplication) -> JobResult {
+    let txn = begin_write(&state.db).await?;
+    let Some(row) = lock::<fund_application::Entity>(&txn, job.application_id).await? else {
+        return Err(JobError::Permanent("the application is gone".into()));
+    };
+    if row.status == FundApplicationStatus::Open {
+        if row.closes_at > Utc::now() {
+            // Queued early (its closing moved): run again then.
+            let at = row.closes_at;
+            schedule_close(&txn, row.id, at).await?;
+        } else {
+            decide(&txn, row).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Decides an open application held under its row lock, in `txn`: writes
+/// the tally, and pays an approval out of the fund.
+async fn decide(
+    txn: &DatabaseTransaction,
+    row: fund_application::Model,
+) -> AppResult<fund_application::Model> {
+    // Decisions under one parent are taken one at a time, so the balance
+    // read below is still the balance when the payment is booked.
+    lock_parent(txn, row.parent_entity_id).await?;
+    let tally = count(txn, &row).await?;
+    let pool = find_pool(txn, row.pool_id).await?;
+    let still_here =
+        pool.status == PoolStatus::Active && pool.parent_entity_id == row.parent_entity_id;
+    let held = balances_of(txn, row.parent_entity_id)
+        .await?
+        .into_iter()
+        .find(|(c, _)| *c == row.currency)
+        .map_or(0, |(_, total)| total.0);
+    let (status, reason) = if !tally.quorate() {
+        (
+            FundApplicationStatus::Rejected,
+            format!(
+                "{} of {} pools voted; a quorum is more than half",
+                tally.pools_voted, tally.eligible_pools
+            ),
+        )
+    } else if !tally.approves() {
+        (
+            FundApplicationStatus::Rejected,
+            "the assembly did not vote for it".to_owned(),
+        )
+    } else if !still_here {
+        (
+            FundApplicationStatus::Rejected,
+            "the pool no longer belongs to the parent entity as an active pool".to_owned(),
+        )
+    } else if held < i128::from(row.amount_minor) {
+        (
+            FundApplicationStatus::Unfunded,
+            format!("the fund holds less than the amount in {}", row.currency),
+        )
+    } else {
+        (FundApplicationStatus::Approved, "approved".to_owned())
+    };
+    let now = Utc::now().trunc_subsecs(6);
+    let booked = if status == FundApplicationStatus::Approved {
+        let (kind, word) = match row.kind {
+            FundingKind::Grant => (LedgerKind::Grant, "Grant"),
+            FundingKind::Loan => (LedgerKind::Loan, "Loan"),
+        };
+        Some(
+            book(
+                txn,
+                Movement {
+                    parent_entity_id: row.parent_entity_id,
+                    pool: Some(&pool),
+                    kind,
+                    amount_minor: -row.amount_minor,
+                    currency: row.currency.clone(),
+                    category: "funding".into(),
+                    reference: format!("fund application {}", row.id),
+                    description: format!(
+                        "{word} from the commons fund: {}",
+                        first_line(&row.purpose)
+                    ),
+                    recorded_by: None,
+                    occurred_at: now,
+                },
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let before = row.clone();
+    let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    let mut active: fund_application::ActiveModel = row.into();
+    active.status = Set(status);
+    active.eligible_pools = Set(Some(clamp(tally.eligible_pools)));
+    active.pools_voted = Set(Some(clamp(tally.pools_voted)));
+    active.weight_for = Set(Some(tally.weight_for));
+    active.weight_against = Set(Some(tally.weight_against));
+    active.decided_at = Set(Some(now));
+    active.parent_ledger_entry_id = Set(booked.as_ref().map(|b| b.parent.id));
+    let after = save(txn, active, before.version).await?;
+    let mut change = Change::new(Action::FundApplicationDecided, "FundApplication", after.id)
+        .in_pool(&pool)
+        .diff(&before, &after)
+        .with("reason", reason);
+    if let Some(entry) = booked.as_ref().and_then(|b| b.pool.as_ref()) {
+        change = change.books(entry);
+    }
+    audit::record(txn, Author::system(), change).await?;
+    if status == FundApplicationStatus::Approved && after.kind == FundingKind::Loan {
+        repayments::schedule_first(txn, &after).await?;
+    }
+    Ok(after)
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    line.chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(eligible: i64, voted: i64, f: i64, a: i64) -> Tally {
+        Tally {
+            eligible_pools: eligible,
+            pools_voted: voted,
+            weight_for: f,
+            weight_against: a,
+        }
+    }
+
+    #[test]
+    fn a_quorum_is_more_than_half_of_the_pools() {
+        assert!(!tally(4, 2, 2, 0).quorate());
+        assert!(tally(4, 3, 2, 1).quorate());
+        assert!(tally(1, 1, 1, 0).approves());
+        assert_eq!(tally(4, 0, 0, 0).quorum(), 3);
+    }
+
+    #[test]
+    fn without_other_pools_nothing_is_approved() {
+        assert!(!tally(0, 0, 0, 0).approves());
+    }
+
+    #[test]
+    fn a_tie_or_abstentions_alone_do_not_approve() {
+        assert!(!tally(2, 2, 1, 1).approves());
+        assert!(!tally(3, 3, 0, 0).approves());
+    }
+}
