@@ -6,8 +6,11 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::{
+    audit::get_csv,
     helpers::{TestApp, error_code, error_paths, eventually},
+    payloads::assert_published_shape,
     pools::{PoolWorld, TWO_GROUPS, form_pool},
+    stub::Stub,
 };
 
 on_both_databases!(
@@ -15,6 +18,8 @@ on_both_databases!(
     votes_weighted_by_members_decide,
     who_may_do_what_with_the_fund,
 );
+
+on_both_databases!(settings: crate::events::QUICK; the_fund_raises_webhooks);
 
 const APPLICATION: &str = "id kind status amount { amount currency } purpose
     repayment { period instalments startsOn } weighting closesAt decidedAt instalmentsPaid
@@ -310,6 +315,55 @@ async fn an_assembly_grants_and_lends_and_loans_are_repaid(app: TestApp) {
         json!([{ "amount": 100_000 - 30_000 - 20_001 + 10_000, "currency": "EUR" }])
     );
 
+    // The fund and its applications, exported beside the other tables.
+    let parent = format!("/exports/parent-entities/{}", a.p.w.parent);
+    let (status, ledger) = get_csv(
+        a.app(),
+        Some(&a.p.w.auditor),
+        &format!("{parent}/fund-ledger.csv"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let kinds: Vec<&str> = ledger.iter().map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds, ["DONATION", "GRANT", "LOAN", "REPAYMENT"]);
+    assert_eq!(ledger[1]["amount_minor"], "-30000");
+    assert_eq!(ledger[1]["pool_id"], a.b.as_str());
+    let (status, apps) = get_csv(
+        a.app(),
+        Some(&a.p.w.steward),
+        &format!("{parent}/fund-applications.csv"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rows: Vec<(&str, &str)> = apps
+        .iter()
+        .map(|r| (r["kind"].as_str(), r["status"].as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("GRANT", "APPROVED"),
+            ("LOAN", "APPROVED"),
+            ("GRANT", "REJECTED"),
+            ("GRANT", "UNFUNDED")
+        ]
+    );
+    assert_eq!(apps[1]["instalments_paid"], "1");
+    assert_eq!(apps[1]["repaid_minor"], "10000");
+    assert_eq!(apps[0]["pools_voted"], "2");
+    let (status, _) = get_csv(a.app(), Some(f), &format!("{parent}/fund-ledger.csv")).await;
+    assert_eq!(
+        status, 403,
+        "the parent's exports are its stewards' and auditors'"
+    );
+    let (status, _) = get_csv(
+        a.app(),
+        Some(f),
+        &format!("/exports/pools/{}/fund-ledger.csv", a.b),
+    )
+    .await;
+    assert_eq!(status, 404, "a pool has no fund");
+
     // Every step is in the audit trail.
     let trail = a
         .app()
@@ -533,4 +587,63 @@ async fn who_may_do_what_with_the_fund(app: TestApp) {
     let withdrawn = a.app().ok(Some(f), &withdraw, i.clone()).await;
     assert_eq!(withdrawn["withdrawFundApplication"]["status"], "WITHDRAWN");
     assert_eq!(error_code(&a.vote(f, &app, &a.b, "FOR").await), "CONFLICT");
+}
+
+async fn the_fund_raises_webhooks(app: TestApp) {
+    let a = Assembly::new(app).await;
+    let f = &a.p.w.founder;
+    let receiver = Stub::start().await;
+    a.p.pool_endpoint(
+        &receiver.url,
+        &[
+            "fund_application.submitted",
+            "fund_application.decided",
+            "loan_repayment.collected",
+        ],
+    )
+    .await;
+    a.donate(10_000).await;
+    let loan = a
+        .apply(
+            f,
+            json!({ "poolId": a.p.pool, "kind": "LOAN", "amount": 3_000, "purpose": "A printer",
+                "repayment": { "period": "QUARTER", "instalments": 3, "startsOn": today() } }),
+        )
+        .await;
+    let loan = loan["data"]["applyForFunding"].clone();
+    a.voted(f, &loan, &a.b, "FOR").await;
+    a.voted(f, &loan, &a.c, "FOR").await;
+    let seen = receiver.wait_for(3, |_| true).await;
+    let mut kinds: Vec<String> = seen
+        .iter()
+        .map(|s| {
+            assert_published_shape(&s.body);
+            assert_eq!(s.body["poolId"], a.p.pool.as_str());
+            assert_eq!(s.body["parentEntityId"], a.p.w.parent.as_str());
+            let kind = s.body["type"].as_str().unwrap().to_owned();
+            match kind.as_str() {
+                "loan_repayment.collected" => {
+                    assert_eq!(
+                        s.body["data"]["amount"],
+                        json!({ "amount": 1_000, "currency": "EUR" })
+                    );
+                    assert_eq!(s.body["data"]["application"]["id"], loan["id"]);
+                }
+                _ => assert_eq!(s.body["data"]["id"], loan["id"]),
+            }
+            format!(
+                "{kind} {}",
+                s.body["data"]["status"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "fund_application.decided APPROVED",
+            "fund_application.submitted OPEN",
+            "loan_repayment.collected -"
+        ]
+    );
 }

@@ -44,7 +44,7 @@ on_both_databases!(settings: crate::events::QUICK;
 );
 
 /// Every event an endpoint may subscribe to.
-const EVENT_TYPES: [&str; 22] = [
+const EVENT_TYPES: [&str; 25] = [
     "formation.submitted",
     "pool.created",
     "pool.suspended",
@@ -67,6 +67,9 @@ const EVENT_TYPES: [&str; 22] = [
     "lease.accepted",
     "lease.ended",
     "rent.charged",
+    "fund_application.submitted",
+    "fund_application.decided",
+    "loan_repayment.collected",
 ];
 
 /// Where the payloads keep ids (in camelCase everywhere: the objects of

@@ -6,7 +6,8 @@
 //!   `work-contributions.csv`, `leases.csv`, `audit-trail.csv`,
 //!   `audit-pack.json` (signed: see `signing`)
 //! - `/exports/parent-entities/{id}/register.csv`, `ledger.csv`,
-//!   `work-contributions.csv`, `assets.csv`, `leases.csv`, `audit-trail.csv`
+//!   `work-contributions.csv`, `assets.csv`, `leases.csv`, `fund-ledger.csv`,
+//!   `fund-applications.csv`, `audit-trail.csv`
 //! - `/exports/spin-outs/{id}/incorporation-pack.json` (signed the same way)
 //! - `/exports/life-packs/{id}`: the signed pack an end-of-life step of a
 //!   pool sealed, as it was signed

@@ -37,6 +37,10 @@ pub enum Table {
     /// The parent's register of assets (a parent's export only).
     Assets,
     Leases,
+    /// The commons fund's own ledger (a parent's export only).
+    FundLedger,
+    /// The applications to the fund (a parent's export only).
+    FundApplications,
 }
 
 impl Table {
@@ -48,6 +52,8 @@ impl Table {
             "work-contributions.csv" => Some(Self::WorkContributions),
             "assets.csv" => Some(Self::Assets),
             "leases.csv" => Some(Self::Leases),
+            "fund-ledger.csv" => Some(Self::FundLedger),
+            "fund-applications.csv" => Some(Self::FundApplications),
             _ => None,
         }
     }
@@ -142,6 +148,44 @@ impl Table {
                 "answered_at",
                 "ended_at",
             ],
+            Self::FundLedger => &[
+                "entry_id",
+                "occurred_at",
+                "kind",
+                "category",
+                "amount_minor",
+                "currency",
+                "amount",
+                "reference",
+                "description",
+                "pool_id",
+                "pool_ledger_entry_id",
+                "recorded_by",
+            ],
+            Self::FundApplications => &[
+                "application_id",
+                "pool_id",
+                "pool_name",
+                "kind",
+                "status",
+                "amount_minor",
+                "currency",
+                "amount",
+                "purpose",
+                "repayment_period",
+                "instalments",
+                "repayment_starts_on",
+                "instalments_paid",
+                "repaid_minor",
+                "weighting",
+                "eligible_pools",
+                "pools_voted",
+                "weight_for",
+                "weight_against",
+                "applied_at",
+                "closes_at",
+                "decided_at",
+            ],
             Self::AuditTrail => &[
                 "event_id",
                 "seq",
@@ -178,11 +222,9 @@ pub async fn authorize(
 ) -> AppResult<()> {
     match (scope, table) {
         // A pool has no register of assets; its leases say what it uses.
-        (Scope::Pool(id), Table::Assets) => {
-            return Err(crate::auth::access::not_found(
-                "export",
-                format!("{id}/assets.csv"),
-            ));
+        // Nor a fund: its own ledger shows what it received and repaid.
+        (Scope::Pool(id), Table::Assets | Table::FundLedger | Table::FundApplications) => {
+            return Err(crate::auth::access::not_found("export", id));
         }
         (Scope::ParentEntity(id), _) => {
             permissions::require_steward_or_auditor(&state.db, id, actor.user_id).await?;
@@ -223,6 +265,14 @@ pub async fn page(
             format!("e.chain_key = {}", q.bind(chain_key(Some(id))))
         }
         (Scope::ParentEntity(id), Table::Assets) => {
+            format!("a.parent_entity_id = {}", q.bind(id))
+        }
+        (Scope::ParentEntity(id), Table::FundLedger) => {
+            format!("f.parent_entity_id = {}", q.bind(id))
+        }
+        // Applications stay with the parent they were made to, even if the
+        // pool moved on.
+        (Scope::ParentEntity(id), Table::FundApplications) => {
             format!("a.parent_entity_id = {}", q.bind(id))
         }
         (Scope::Pool(id), _) => format!("p.id = {}", q.bind(id)),
@@ -301,6 +351,37 @@ pub async fn page(
                 charged = crate::services::reports::sql::money_sum("amount_minor", "charged"),
             )
         }
+        Table::FundLedger => {
+            let after = id_after(&mut q, after, "f.id");
+            format!(
+                "SELECT f.id, f.occurred_at, f.kind, f.category, f.amount_minor, f.currency,
+                        f.reference, f.description, f.pool_id, f.pool_ledger_entry_id,
+                        f.recorded_by
+                 FROM parent_ledger_entries f
+                 WHERE {scope_clause}{after}
+                 ORDER BY f.id LIMIT {limit}"
+            )
+        }
+        Table::FundApplications => {
+            let after = id_after(&mut q, after, "a.id");
+            format!(
+                "SELECT a.id, a.pool_id, p.name AS pool_name, a.kind, a.status, a.amount_minor,
+                        a.currency, a.purpose, a.repayment_period, a.instalments,
+                        a.repayment_starts_on, a.instalments_paid, a.weighting,
+                        a.eligible_pools, a.pools_voted, a.weight_for, a.weight_against,
+                        a.created_at, a.closes_at, a.decided_at,
+                        COALESCE(r.repaid_hi, 0) AS repaid_hi,
+                        COALESCE(r.repaid_lo, 0) AS repaid_lo
+                 FROM fund_applications a
+                 JOIN pools p ON p.id = a.pool_id
+                 LEFT JOIN (SELECT application_id, {repaid} FROM loan_repayments
+                            GROUP BY application_id) r
+                   ON r.application_id = a.id
+                 WHERE {scope_clause}{after}
+                 ORDER BY a.id LIMIT {limit}",
+                repaid = crate::services::reports::sql::money_sum("amount_minor", "repaid"),
+            )
+        }
         // A pool that moved has events in several chains, whose `seq` do
         // not order them: its pages go by id (time-ordered), a chain's by seq.
         Table::AuditTrail if matches!(scope, Scope::Pool(_)) => {
@@ -335,6 +416,8 @@ pub async fn page(
             Table::WorkContributions => work_contribution_record(r)?,
             Table::Assets => asset_record(r)?,
             Table::Leases => lease_record(r)?,
+            Table::FundLedger => fund_ledger_record(r)?,
+            Table::FundApplications => fund_application_record(r)?,
             Table::AuditTrail => {
                 let (record, by_seq) = audit_record(r)?;
                 match scope {
@@ -517,6 +600,68 @@ fn lease_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
             time(Some(r.try_get("", "created_at")?)),
             time(r.try_get("", "answered_at")?),
             time(r.try_get("", "ended_at")?),
+        ],
+        Cursor::Id(id_),
+    ))
+}
+
+fn fund_ledger_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
+    let entry_id: Uuid = r.try_get("", "id")?;
+    let amount: i64 = r.try_get("", "amount_minor")?;
+    let currency: String = r.try_get("", "currency")?;
+    Ok((
+        vec![
+            entry_id.to_string(),
+            time(Some(r.try_get("", "occurred_at")?)),
+            r.try_get("", "kind")?,
+            r.try_get("", "category")?,
+            amount.to_string(),
+            currency.clone(),
+            crate::domain::format_minor(amount, &currency),
+            r.try_get("", "reference")?,
+            r.try_get("", "description")?,
+            id(r.try_get("", "pool_id")?),
+            id(r.try_get("", "pool_ledger_entry_id")?),
+            id(r.try_get("", "recorded_by")?),
+        ],
+        Cursor::Id(entry_id),
+    ))
+}
+
+fn fund_application_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
+    let id_: Uuid = r.try_get("", "id")?;
+    let amount: i64 = r.try_get("", "amount_minor")?;
+    let currency: String = r.try_get("", "currency")?;
+    let repaid = crate::services::reports::sql::money_total(r, "repaid")?;
+    let number = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let small = |v: Option<i32>| v.map(|n| n.to_string()).unwrap_or_default();
+    Ok((
+        vec![
+            id_.to_string(),
+            r.try_get::<Uuid>("", "pool_id")?.to_string(),
+            r.try_get("", "pool_name")?,
+            r.try_get("", "kind")?,
+            r.try_get("", "status")?,
+            amount.to_string(),
+            currency.clone(),
+            crate::domain::format_minor(amount, &currency),
+            r.try_get("", "purpose")?,
+            r.try_get::<Option<String>>("", "repayment_period")?
+                .unwrap_or_default(),
+            small(r.try_get("", "instalments")?),
+            r.try_get::<Option<chrono::NaiveDate>>("", "repayment_starts_on")?
+                .map(day)
+                .unwrap_or_default(),
+            r.try_get::<i32>("", "instalments_paid")?.to_string(),
+            repaid.0.to_string(),
+            r.try_get("", "weighting")?,
+            small(r.try_get("", "eligible_pools")?),
+            small(r.try_get("", "pools_voted")?),
+            number(r.try_get("", "weight_for")?),
+            number(r.try_get("", "weight_against")?),
+            time(Some(r.try_get("", "created_at")?)),
+            time(Some(r.try_get("", "closes_at")?)),
+            time(r.try_get("", "decided_at")?),
         ],
         Cursor::Id(id_),
     ))
