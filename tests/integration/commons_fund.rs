@@ -363,6 +363,20 @@ async fn an_assembly_grants_and_lends_and_loans_are_repaid(app: TestApp) {
     )
     .await;
     assert_eq!(status, 404, "a pool has no fund");
+    let (status, own) = get_csv(
+        a.app(),
+        Some(f),
+        &format!("/exports/pools/{}/fund-applications.csv", a.b),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(own.len(), 4, "the pool's own applications");
+    let pack = crate::audit_pack::download(a.app(), &a.b, f).await;
+    assert_eq!(pack.status(), 200);
+    let pack: Value = pack.json().await.unwrap();
+    let in_pack = pack["fundApplications"].as_array().unwrap();
+    assert_eq!(in_pack.len(), 4);
+    assert_eq!(in_pack[0]["status"], "APPROVED");
 
     // Every step is in the audit trail.
     let trail = a

@@ -223,7 +223,7 @@ pub async fn authorize(
     match (scope, table) {
         // A pool has no register of assets; its leases say what it uses.
         // Nor a fund: its own ledger shows what it received and repaid.
-        (Scope::Pool(id), Table::Assets | Table::FundLedger | Table::FundApplications) => {
+        (Scope::Pool(id), Table::Assets | Table::FundLedger) => {
             return Err(crate::auth::access::not_found("export", id));
         }
         (Scope::ParentEntity(id), _) => {

@@ -78,6 +78,7 @@ pub async fn compose(
     let register = all_rows(db, scope, Table::Register).await?;
     let work_contributions = all_rows(db, scope, Table::WorkContributions).await?;
     let leases = all_rows(db, scope, Table::Leases).await?;
+    let fund_applications = all_rows(db, scope, Table::FundApplications).await?;
     let ledger = ledger_entries(db, pool.id).await?;
     let events = events(db, pool.id).await?;
 
@@ -135,6 +136,7 @@ pub async fn compose(
         "proposals": proposals,
         "workContributions": work_contributions,
         "leases": leases,
+        "fundApplications": fund_applications,
         "auditEvents": events,
         "chain": {
             "hashRecipe": "SHA-256 in lower-case hex of the compact JSON array [\"pools-audit/2\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, contentDigest, requestId] of each event's fields as they are in this pack, where contentDigest is SHA-256 in lower-case hex of the compact JSON array [contentSalt, changes, clientAddress] (a redacted event keeps its contentDigest but not its salt, and its changes and clientAddress cannot be checked); an event whose contentDigest is null follows pools-audit/1: [\"pools-audit/1\", id, chainKey, seq, prevHash, poolPrevHash, occurredAt, actorKind, actorUserId, actorTokenId, action, outcome, entityType, entityId, poolId, parentEntityId, changes, requestId, clientAddress]; each event's poolPrevHash is the previous event's hash in this pack (the first's is 64 zeros); each event's chainKey is one of chainKeys (a pool that moved has events in the chain of each parent it was under, in the order it joined them), and within one chain its events' seq increase. The README gives the details.",
