@@ -199,6 +199,16 @@ impl Application {
         if let Err(e) = crate::services::commons::rent::schedule_unscheduled(&self.state).await {
             tracing::error!(error = ?e, "scheduling the rent of running leases failed");
         }
+        if let Err(e) =
+            crate::services::commons::fund::assembly::schedule_unscheduled(&self.state).await
+        {
+            tracing::error!(error = ?e, "scheduling the closing of fund applications failed");
+        }
+        if let Err(e) =
+            crate::services::commons::fund::repayments::schedule_unscheduled(&self.state).await
+        {
+            tracing::error!(error = ?e, "scheduling the repayment of loans failed");
+        }
         // Scrapes are short: this listener stops as soon as shutdown begins.
         let metrics = self.metrics_listener.map(|listener| {
             let router = routes::metrics::router(self.state.clone());

@@ -451,6 +451,18 @@ impl Walk {
             .as_str()
             .unwrap()
             .to_owned();
+        // An application of the pool to the parent's fund, open.
+        let fund_application = app
+            .ok(
+                Some(&founder),
+                "mutation($i: ApplyForFundingInput!) { applyForFunding(input: $i) { id } }",
+                json!({ "i": { "poolId": p.pool, "kind": "GRANT", "amount": 1_000,
+                    "purpose": "Walk fixture" } }),
+            )
+            .await["applyForFunding"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         // A member suspended, so a suspension has an id to name.
         let suspension = app
             .ok(
@@ -484,6 +496,7 @@ impl Walk {
                 ("workContributionId", work_contribution),
                 ("assetId", asset),
                 ("leaseId", lease),
+                ("fundApplicationId", fund_application),
                 ("applicationId", application),
                 ("stakeholderGroupId", p.groups["workers"].clone()),
                 ("revokeApiToken.id", own_token),

@@ -80,7 +80,7 @@ impl Assembly {
             .gql(
                 Some(token),
                 &format!("mutation($i: CastAssemblyVoteInput!) {{ castAssemblyVote(input: $i) {{ {APPLICATION} }} }}"),
-                json!({ "i": { "applicationId": application["id"], "poolId": pool, "choice": choice } }),
+                json!({ "i": { "fundApplicationId": application["id"], "poolId": pool, "choice": choice } }),
             )
             .await
     }
@@ -444,7 +444,8 @@ async fn who_may_do_what_with_the_fund(app: TestApp) {
     // Who may apply: the pool's admins only.
     assert_eq!(
         error_code(&a.apply(&outsider, grant.clone()).await),
-        "NOT_FOUND"
+        "FORBIDDEN",
+        "pools are public"
     );
     assert_eq!(
         error_code(&a.apply(&member, grant.clone()).await),
@@ -589,7 +590,7 @@ async fn who_may_do_what_with_the_fund(app: TestApp) {
     let withdraw = format!(
         "mutation($i: WithdrawFundApplicationInput!) {{ withdrawFundApplication(input: $i) {{ {APPLICATION} }} }}"
     );
-    let i = json!({ "i": { "applicationId": app["id"] } });
+    let i = json!({ "i": { "fundApplicationId": app["id"] } });
     assert_eq!(
         error_code(&a.app().gql(Some(&member), &withdraw, i.clone()).await),
         "FORBIDDEN"

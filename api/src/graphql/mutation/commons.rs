@@ -108,7 +108,7 @@ impl CommonsMutation {
         input: WithdrawFundApplicationInput,
     ) -> Result<FundApplication> {
         let c = Ctx::of(ctx)?;
-        let id = uuid!(input.application_id)?;
+        let id = uuid!(input.fund_application_id)?;
         Ok(FundApplication::from(
             fund::applications::withdraw(c.state, c.actor().await?, id).await?,
         ))
@@ -124,7 +124,7 @@ impl CommonsMutation {
     ) -> Result<FundApplication> {
         let c = Ctx::of(ctx)?;
         let input = fund::assembly::VoteInput {
-            application_id: uuid!(input.application_id)?,
+            application_id: uuid!(input.fund_application_id)?,
             pool_id: uuid!(input.pool_id)?,
             choice: input.choice.into(),
         };

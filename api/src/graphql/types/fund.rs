@@ -341,12 +341,12 @@ impl TryFrom<ApplyForFundingInput> for fund::applications::ApplyInput {
 
 #[derive(InputObject)]
 pub struct WithdrawFundApplicationInput {
-    pub application_id: ID,
+    pub fund_application_id: ID,
 }
 
 #[derive(InputObject)]
 pub struct CastAssemblyVoteInput {
-    pub application_id: ID,
+    pub fund_application_id: ID,
     /// The pool whose vote you cast, as its admin or its delegate.
     pub pool_id: ID,
     pub choice: AssemblyChoice,

@@ -22,7 +22,7 @@ use crate::{
     services::{
         audit::{self, Action, Change},
         begin_write, lock,
-        membership::{find_pool, require_active_pool, require_admin, sees_inside, unless_inside},
+        membership::{find_pool, require_active_pool, require_admin, sees_inside},
         rules::governance_of,
     },
     state::AppState,
@@ -68,8 +68,8 @@ pub async fn apply(
 ) -> AppResult<fund_application::Model> {
     let txn = begin_write(&state.db).await?;
     let pool = find_pool(&txn, input.pool_id).await?;
-    let checked = require_admin(&txn, &pool, actor.user_id).await;
-    unless_inside(&txn, &pool, actor.user_id, "pool", pool.id, checked).await?;
+    // Pools are public: an outsider is refused, not told it is missing.
+    require_admin(&txn, &pool, actor.user_id).await?;
     let currency = governance_of(&pool)?.currency;
     let today = Utc::now().date_naive();
     let mut check = Check::default();

@@ -40,7 +40,7 @@ use crate::{
         },
         jobs::{self, Job, JobError, JobResult, Kind},
         lock,
-        membership::{active_membership, find_pool, unless_inside},
+        membership::{active_membership, find_pool},
         parent_entities::lock_parent,
     },
     state::AppState,
@@ -179,8 +179,7 @@ pub async fn cast(
         return Err(access::not_found(KIND_APPLICATION, row.id));
     }
     let voter = find_pool(&txn, input.pool_id).await?;
-    let checked = require_voice(&txn, &voter, actor.user_id).await;
-    unless_inside(&txn, &voter, actor.user_id, "pool", voter.id, checked).await?;
+    require_voice(&txn, &voter, actor.user_id).await?;
     if voter.parent_entity_id != row.parent_entity_id {
         return Err(AppError::Validation(vec![FieldError::new(
             "input.poolId",
@@ -292,8 +291,8 @@ pub async fn set_delegate(
     let pool = lock::<pool::Entity>(&txn, pool_id)
         .await?
         .ok_or_else(|| access::not_found("pool", pool_id))?;
-    let checked = crate::services::membership::require_admin(&txn, &pool, actor.user_id).await;
-    unless_inside(&txn, &pool, actor.user_id, "pool", pool.id, checked).await?;
+    // Pools are public: an outsider is refused, not told it is missing.
+    crate::services::membership::require_admin(&txn, &pool, actor.user_id).await?;
     if let Some(user_id) = user_id
         && active_membership(&txn, pool.id, user_id).await?.is_none()
     {
@@ -352,6 +351,26 @@ pub async fn delegate_of(
         return Ok(None);
     };
     active_membership(&state.db, pool.id, delegate.user_id).await
+}
+
+/// At start: open applications without a waiting closing job get one.
+pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
+    let open: Vec<fund_application::Model> = fund_application::Entity::find()
+        .filter(fund_application::Column::Status.eq(FundApplicationStatus::Open))
+        .all(&state.db)
+        .await?;
+    let pending = jobs::pending_payloads::<CloseFundApplication>(&state.db).await?;
+    let mut scheduled = 0;
+    for row in open {
+        let job = CloseFundApplication {
+            application_id: row.id,
+        };
+        if !pending.contains(&jobs::encode(&job)) {
+            schedule_close(&state.db, row.id, row.closes_at).await?;
+            scheduled += 1;
+        }
+    }
+    Ok(scheduled)
 }
 
 /// Runs a `close_fund_application` job: decides the application if it is

@@ -13,7 +13,7 @@ use entities::{
     loan_repayment,
     pool::PoolStatus,
 };
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -88,6 +88,28 @@ pub(super) async fn schedule_first(
         jobs::enqueue(db, &job, due.and_time(NaiveTime::MIN).and_utc()).await?;
     }
     Ok(())
+}
+
+/// At start: loans still owed without a waiting collection job (one that
+/// gave up, say) get one. Queuing one twice collects nothing twice.
+pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
+    let owed: Vec<fund_application::Model> = fund_application::Entity::find()
+        .filter(fund_application::Column::Kind.eq(FundingKind::Loan))
+        .filter(fund_application::Column::Status.eq(FundApplicationStatus::Approved))
+        .all(&state.db)
+        .await?;
+    let pending = jobs::pending_payloads::<CollectLoanRepayment>(&state.db).await?;
+    let mut scheduled = 0;
+    for row in owed {
+        let job = CollectLoanRepayment {
+            application_id: row.id,
+        };
+        if next_due_on(&row).is_some() && !pending.contains(&jobs::encode(&job)) {
+            jobs::enqueue(&state.db, &job, Utc::now()).await?;
+            scheduled += 1;
+        }
+    }
+    Ok(scheduled)
 }
 
 /// Runs a `collect_loan_repayment` job.
