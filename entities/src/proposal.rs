@@ -45,6 +45,11 @@ pub enum ProposalKind {
     /// `dissolution_recipient`; votes as a rules change.
     #[sea_orm(string_value = "DISSOLUTION")]
     Dissolution,
+    /// How the pool votes in its parent's assembly on an application to the
+    /// commons fund (`fund_application_id`): passing casts FOR, failing or
+    /// blocked AGAINST; votes as a proposal.
+    #[sea_orm(string_value = "ASSEMBLY_VOTE")]
+    AssemblyVote,
 }
 
 impl ProposalKind {
@@ -193,6 +198,8 @@ pub struct Model {
     pub dissolution_coop_name: Option<String>,
     pub dissolution_coop_number: Option<String>,
     pub dissolution_coop_jurisdiction: Option<String>,
+    /// An `ASSEMBLY_VOTE` proposal's fund application.
+    pub fund_application_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

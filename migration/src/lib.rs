@@ -31,6 +31,7 @@ mod m20261213_000001_work_contributions;
 mod m20261214_000001_parent_ledger;
 mod m20261214_000002_commons_assets;
 mod m20261214_000003_commons_fund;
+mod m20261214_000004_assembly_proposals;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000001_parent_ledger::Migration),
             Box::new(m20261214_000002_commons_assets::Migration),
             Box::new(m20261214_000003_commons_fund::Migration),
+            Box::new(m20261214_000004_assembly_proposals::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ use crate::{
 on_both_databases!(
     an_assembly_grants_and_lends_and_loans_are_repaid,
     votes_weighted_by_members_decide,
+    a_pool_decides_its_vote_by_proposal,
     who_may_do_what_with_the_fund,
 );
 
@@ -661,4 +662,88 @@ async fn the_fund_raises_webhooks(app: TestApp) {
             "loan_repayment.collected -"
         ]
     );
+}
+
+async fn a_pool_decides_its_vote_by_proposal(app: TestApp) {
+    let a = Assembly::new(app).await;
+    let f = &a.p.w.founder;
+    a.donate(10_000).await;
+    let (member, _) = a.p.join("member@example.org", "users").await;
+    let grant = a
+        .applied(json!({ "kind": "GRANT", "amount": 2_000, "purpose": "Seeds", "votingDays": 7 }))
+        .await;
+    // The proposal must name an application and close before the assembly.
+    let create = "mutation($i: CreateProposalInput!) { createProposal(input: $i) { id kind fundApplication { id } } }";
+    let closes = |days: i64| (Utc::now() + chrono::Duration::days(days)).to_rfc3339();
+    let base = json!({ "poolId": a.p.pool, "title": "Fund the seeds?", "body": "Pool B asks.",
+        "kind": "ASSEMBLY_VOTE" });
+    let mut unnamed = base.clone();
+    unnamed["closesAt"] = json!(closes(2));
+    let res = a
+        .app()
+        .gql(Some(&member), create, json!({ "i": unnamed }))
+        .await;
+    assert_eq!(error_paths(&res), ["input.fundApplicationId"], "{res:#}");
+    let mut late = base.clone();
+    late["closesAt"] = json!(closes(10));
+    late["fundApplicationId"] = grant["id"].clone();
+    let res = a
+        .app()
+        .gql(Some(&member), create, json!({ "i": late }))
+        .await;
+    assert_eq!(error_paths(&res), ["input.closesAt"], "{res:#}");
+    let mut own = base.clone();
+    own["poolId"] = json!(a.b);
+    own["closesAt"] = json!(closes(2));
+    own["fundApplicationId"] = grant["id"].clone();
+    let res = a.app().gql(Some(f), create, json!({ "i": own })).await;
+    assert_eq!(
+        error_paths(&res),
+        ["input.fundApplicationId"],
+        "not on its own: {res:#}"
+    );
+
+    let mut input = base.clone();
+    input["closesAt"] = json!(closes(2));
+    input["fundApplicationId"] = grant["id"].clone();
+    let created = a
+        .app()
+        .ok(Some(&member), create, json!({ "i": input }))
+        .await;
+    let proposal = created["createProposal"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["createProposal"]["kind"], "ASSEMBLY_VOTE");
+    assert_eq!(
+        created["createProposal"]["fundApplication"]["id"],
+        grant["id"]
+    );
+    // The admins' vote stands until the members decide, which replaces it.
+    a.voted(f, &grant, &a.p.pool, "AGAINST").await;
+    assert!(
+        a.p.vote(f, &proposal, "AGREE")
+            .await
+            .get("errors")
+            .is_none()
+    );
+    assert!(
+        a.p.vote(&member, &proposal, "AGREE")
+            .await
+            .get("errors")
+            .is_none()
+    );
+    let closed = a.p.close(f, &proposal).await;
+    assert_eq!(closed["outcome"], "PASSED", "{closed:#}");
+    let read = a.application(f, &grant["id"]).await;
+    let read = &read["data"]["fundApplication"];
+    assert_eq!(read["status"], "OPEN", "C has not voted: {read:#}");
+    assert_eq!(read["tally"]["weightFor"], 1);
+    assert_eq!(read["tally"]["weightAgainst"], 0);
+    assert_eq!(read["votes"]["edges"][0]["node"]["choice"], "FOR");
+    let overridden = a.vote(f, &grant, &a.p.pool, "AGAINST").await;
+    assert_eq!(
+        error_code(&overridden),
+        "CONFLICT",
+        "the members decided: {overridden:#}"
+    );
+    let decided = a.voted(f, &grant, &a.c, "FOR").await;
+    assert_eq!(decided["status"], "APPROVED");
 }

@@ -387,17 +387,25 @@ async fn webhook_attempts_are_counted_by_outcome(app: TestApp) {
         &[("delivered", 1.0), ("retried", 3.0), ("dead", 1.0)],
     )
     .await;
-    let samples = scrape(p.app()).await;
-    let runs = |outcome: &str| {
-        value(
-            &samples,
-            "pools_job_runs_total",
-            &[("kind", "deliver_webhook"), ("outcome", outcome)],
-        )
-    };
-    assert_eq!(runs("succeeded"), Some(1.0), "{samples:#?}");
-    assert_eq!(runs("retried"), Some(3.0));
-    assert_eq!(runs("dead"), Some(1.0));
+    // A job's run is counted once its outcome is stored, just after the
+    // attempt it made: wait for it, as for the attempts.
+    let samples = eventually("the delivery jobs' runs are counted", || async {
+        let samples = scrape(p.app()).await;
+        let runs = |outcome: &str| {
+            value(
+                &samples,
+                "pools_job_runs_total",
+                &[("kind", "deliver_webhook"), ("outcome", outcome)],
+            )
+        };
+        let seen = [runs("succeeded"), runs("retried"), runs("dead")];
+        if seen == [Some(1.0), Some(3.0), Some(1.0)] {
+            Ok(samples)
+        } else {
+            Err(seen)
+        }
+    })
+    .await;
     assert_eq!(
         value(
             &samples,

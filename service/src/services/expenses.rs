@@ -100,6 +100,7 @@ pub async fn submit(
             move_to: None,
             spin_out: None,
             dissolution: None,
+            fund_application: None,
         },
     )
     .await?;

@@ -208,7 +208,7 @@ impl FundApplication {
     }
 }
 
-async fn load_application(ctx: &Context<'_>, id: Uuid) -> Result<FundApplication> {
+pub(crate) async fn load_application(ctx: &Context<'_>, id: Uuid) -> Result<FundApplication> {
     let c = Ctx::of(ctx)?;
     let a = c
         .loaders

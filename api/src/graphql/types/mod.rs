@@ -97,6 +97,7 @@ mod tests {
             move_to: None,
             spin_out: None,
             dissolution: None,
+            fund_application_id: None,
         };
         assert_eq!(
             path_of(services::proposals::CreateInput::try_from(input)),

@@ -50,6 +50,11 @@ pub enum ProposalKind {
     /// says; passes as a rules change, then waits for the parent's consent
     /// where its policy asks for it.
     Dissolution,
+    /// How the pool votes in its parent entity's assembly on the fund
+    /// application in `fundApplication`: passing casts the pool's vote FOR,
+    /// failing or a block AGAINST (no quorum casts nothing); it must close
+    /// before the assembly's vote does.
+    AssemblyVote,
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -234,6 +239,14 @@ impl Proposal {
             legal_template_id: template.to_owned(),
             entity_name: name.to_owned(),
         }))
+    }
+    /// For an assembly vote: the fund application it decides the pool's
+    /// vote on.
+    async fn fund_application(&self, ctx: &Context<'_>) -> Result<Option<super::FundApplication>> {
+        match self.model.fund_application_id {
+            Some(id) => Ok(Some(super::fund::load_application(ctx, id).await?)),
+            None => Ok(None),
+        }
     }
     /// For a dissolution: where the remaining funds go.
     async fn dissolution(&self) -> Option<ProposedDissolution> {
@@ -526,6 +539,10 @@ pub struct CreateProposalInput {
     pub spin_out: Option<SpinOutInput>,
     /// For `DISSOLUTION` only: where the remaining funds go.
     pub dissolution: Option<DissolutionInput>,
+    /// For `ASSEMBLY_VOTE` only: the open application, to the pool's
+    /// parent entity's fund by another pool, that the pool decides its vote
+    /// on.
+    pub fund_application_id: Option<ID>,
 }
 
 /// What a `SPIN_OUT` proposal chooses.
@@ -546,6 +563,7 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
         let eligible_group_ids = uuid!(input.eligible_group_ids)?;
         let rules_change = input.rules_change.map(parse_changes).transpose()?;
         let move_to = uuid!(input.move_to)?;
+        let fund_application = uuid!(input.fund_application_id)?;
         let spin_out = input
             .spin_out
             .map(|s| services::proposals::spin_out::SpinOutChoice {
@@ -567,6 +585,7 @@ impl TryFrom<CreateProposalInput> for proposals::CreateInput {
             move_to,
             spin_out,
             dissolution: input.dissolution.map(Into::into),
+            fund_application,
         })
     }
 }

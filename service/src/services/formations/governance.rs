@@ -167,7 +167,10 @@ impl Governance {
                 self.default_quorum_percent,
                 self.rules_change_threshold_percent,
             ),
-            ProposalKind::Proposal | ProposalKind::Poll | ProposalKind::Appeal => (
+            ProposalKind::Proposal
+            | ProposalKind::Poll
+            | ProposalKind::Appeal
+            | ProposalKind::AssemblyVote => (
                 self.default_quorum_percent,
                 self.default_pass_threshold_percent,
             ),

@@ -72,6 +72,7 @@ pub async fn appeal(
             move_to: None,
             spin_out: None,
             dissolution: None,
+            fund_application: None,
         },
     )
     .await?;

@@ -203,6 +203,7 @@ async fn close_in(
     sanctions::on_appeal_closed(db, by, p.id, p.kind, result.outcome).await?;
     pool_moves::on_closed(db, p, result.outcome).await?;
     super::spin_out::on_closed(db, catalogue, by, p, result.outcome).await?;
+    crate::services::commons::fund::assembly::on_proposal_closed(db, p, result.outcome).await?;
     Ok(true)
 }
 

@@ -63,6 +63,8 @@ pub struct CreateInput {
     /// A `DISSOLUTION` proposal's recipient of the remaining funds; only
     /// for that kind.
     pub dissolution: Option<dissolution::DissolutionChoice>,
+    /// An `ASSEMBLY_VOTE` proposal's fund application; only for that kind.
+    pub fund_application: Option<Uuid>,
 }
 
 /// Puts a proposal or poll to the members (any active member may).
@@ -121,6 +123,7 @@ pub(crate) async fn insert(
     let move_to = input.move_to.take();
     let spin_out = input.spin_out.take();
     let dissolving = input.dissolution.take();
+    let fund_application = input.fund_application.take();
     let f = fields::parse(input, &governance, &groups, now)?;
     let move_to = match (f.kind, move_to) {
         (ProposalKind::Move, Some(to)) => {
@@ -187,6 +190,25 @@ pub(crate) async fn insert(
         }
         (_, None) => None,
     };
+    let fund_application = match (f.kind, fund_application) {
+        (ProposalKind::AssemblyVote, Some(id)) => Some(
+            crate::services::commons::fund::assembly::check_proposal(db, pool, id, f.closes_at)
+                .await?,
+        ),
+        (ProposalKind::AssemblyVote, None) => {
+            return Err(AppError::invalid(
+                "input.fundApplicationId",
+                "an assembly vote proposal names the fund application it decides on",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(AppError::invalid(
+                "input.fundApplicationId",
+                "only an ASSEMBLY_VOTE proposal names a fund application",
+            ));
+        }
+        (_, None) => None,
+    };
     let coop = dissolving.as_ref().and_then(|d| d.coop.clone());
     // The changes are checked once the fields are: an answer names every
     // wrong field first, then every change that could never be adopted.
@@ -246,6 +268,7 @@ pub(crate) async fn insert(
         dissolution_coop_name: Set(coop.as_ref().map(|c| c.name.clone())),
         dissolution_coop_number: Set(coop.as_ref().map(|c| c.registration_number.clone())),
         dissolution_coop_jurisdiction: Set(coop.map(|c| c.jurisdiction)),
+        fund_application_id: Set(fund_application),
     }
     .insert(db)
     .await?;

@@ -182,6 +182,7 @@ fn input(kind: ProposalKind) -> CreateInput {
         move_to: None,
         spin_out: None,
         dissolution: None,
+        fund_application: None,
     }
 }
 

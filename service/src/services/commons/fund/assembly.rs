@@ -18,10 +18,11 @@ use entities::{
     membership::{self, MemberRole, MembershipStatus},
     parent_entity::AssemblyWeighting,
     pool::{self, PoolStatus},
+    proposal::{self, Outcome, ProposalKind},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -186,6 +187,30 @@ pub async fn cast(
             "the pool is not under the parent entity whose fund this application is to",
         )]));
     }
+    refuse_unless_open(&row, &voter)?;
+    let decided = proposal::Entity::find()
+        .filter(proposal::Column::PoolId.eq(voter.id))
+        .filter(proposal::Column::Kind.eq(ProposalKind::AssemblyVote))
+        .filter(proposal::Column::FundApplicationId.eq(row.id))
+        .filter(proposal::Column::Outcome.is_in([
+            Outcome::Passed,
+            Outcome::Failed,
+            Outcome::Blocked,
+        ]))
+        .count(&txn)
+        .await?;
+    if decided > 0 {
+        return Err(AppError::Conflict(
+            "the pool's members decided its vote on this application by a proposal".into(),
+        ));
+    }
+    let row = record_vote(&txn, actor, row, &voter, input.choice, actor.user_id).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Why `voter` may not vote on `row` now, if it may not.
+fn refuse_unless_open(row: &fund_application::Model, voter: &pool::Model) -> AppResult<()> {
     if voter.id == row.pool_id {
         return Err(AppError::Conflict(
             "a pool does not vote on its own application".into(),
@@ -202,21 +227,34 @@ pub async fn cast(
             status_word(row.status)
         )));
     }
+    Ok(())
+}
+
+/// Casts or changes `voter`'s vote on `row`, held under its row lock in
+/// `db`, and decides it if every pool has now voted.
+async fn record_vote(
+    db: &impl ConnectionTrait,
+    by: impl Into<Author>,
+    row: fund_application::Model,
+    voter: &pool::Model,
+    choice: AssemblyChoice,
+    cast_by: Uuid,
+) -> AppResult<fund_application::Model> {
     let now = Utc::now().trunc_subsecs(6);
     let existing = assembly_vote::Entity::find()
         .filter(assembly_vote::Column::ApplicationId.eq(row.id))
         .filter(assembly_vote::Column::PoolId.eq(voter.id))
-        .one(&txn)
+        .one(db)
         .await?;
     let change = match existing {
         Some(before) => {
             let mut active: assembly_vote::ActiveModel = before.clone().into();
-            active.choice = Set(input.choice);
-            active.cast_by = Set(actor.user_id);
+            active.choice = Set(choice);
+            active.cast_by = Set(cast_by);
             active.updated_at = Set(now);
-            let after = active.update(&txn).await?;
+            let after = active.update(db).await?;
             Change::new(Action::AssemblyVoteCast, "AssemblyVote", after.id)
-                .in_pool(&voter)
+                .in_pool(voter)
                 .diff(&before, &after)
         }
         None => {
@@ -224,32 +262,96 @@ pub async fn cast(
                 id: Set(Uuid::now_v7()),
                 application_id: Set(row.id),
                 pool_id: Set(voter.id),
-                choice: Set(input.choice),
-                cast_by: Set(actor.user_id),
+                choice: Set(choice),
+                cast_by: Set(cast_by),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
-            .insert(&txn)
+            .insert(db)
             .await?;
             Change::new(Action::AssemblyVoteCast, "AssemblyVote", vote.id)
-                .in_pool(&voter)
+                .in_pool(voter)
                 .created(&vote)
         }
     };
-    audit::record(
-        &txn,
-        actor,
-        change.with("applicationId", row.id.to_string()),
-    )
-    .await?;
-    let tally = count(&txn, &row).await?;
-    let row = if tally.pools_voted >= tally.eligible_pools {
-        decide(&txn, row).await?
+    audit::record(db, by, change.with("applicationId", row.id.to_string())).await?;
+    let tally = count(db, &row).await?;
+    if tally.pools_voted >= tally.eligible_pools {
+        decide(db, row).await
     } else {
-        row
+        Ok(row)
+    }
+}
+
+/// Checks the fund application an `ASSEMBLY_VOTE` proposal of `pool`
+/// names, closing at `closes_at`: open, to the pool's parent, by another
+/// pool, and still open when the proposal closes.
+pub async fn check_proposal(
+    db: &impl ConnectionTrait,
+    pool: &pool::Model,
+    application_id: Uuid,
+    closes_at: DateTime<Utc>,
+) -> AppResult<Uuid> {
+    let field = "input.fundApplicationId";
+    let row = fund_application::Entity::find_by_id(application_id)
+        .one(db)
+        .await?
+        .filter(|a| a.parent_entity_id == pool.parent_entity_id)
+        .ok_or_else(|| {
+            AppError::invalid(
+                field,
+                "no application to this pool's parent's fund has this id",
+            )
+        })?;
+    if let Err(AppError::Conflict(why)) = refuse_unless_open(&row, pool) {
+        return Err(AppError::invalid(field, why));
+    }
+    if closes_at >= row.closes_at {
+        return Err(AppError::invalid(
+            "input.closesAt",
+            format!(
+                "the assembly's vote closes at {}; the pool's proposal must close before it",
+                row.closes_at.to_rfc3339()
+            ),
+        ));
+    }
+    Ok(row.id)
+}
+
+/// When an `ASSEMBLY_VOTE` proposal closes, in its closing transaction:
+/// the pool's decision is its vote (passed: FOR; failed or blocked:
+/// AGAINST; no quorum: none), replacing one its admins or delegate cast.
+pub async fn on_proposal_closed(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+    outcome: Outcome,
+) -> AppResult<()> {
+    let (ProposalKind::AssemblyVote, Some(application_id)) = (p.kind, p.fund_application_id) else {
+        return Ok(());
     };
-    txn.commit().await?;
-    Ok(row)
+    let choice = match outcome {
+        Outcome::Passed => AssemblyChoice::For,
+        Outcome::Failed | Outcome::Blocked => AssemblyChoice::Against,
+        Outcome::NoQuorum | Outcome::Withdrawn => return Ok(()),
+    };
+    let Some(row) = fund_application::Entity::find_by_id(application_id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let voter = find_pool(db, p.pool_id).await?;
+    if refuse_unless_open(&row, &voter).is_err() {
+        return Ok(()); // decided or closed meanwhile: too late to count
+    }
+    let author = membership::Entity::find_by_id(p.author_membership_id)
+        .one(db)
+        .await?
+        .and_then(|m| m.user_id)
+        .unwrap_or(Uuid::nil());
+    record_vote(db, Author::system(), row, &voter, choice, author).await?;
+    Ok(())
 }
 
 /// Who speaks for a pool in the assembly: its admins, and its delegate.
@@ -396,7 +498,7 @@ pub async fn run_close(state: &AppState, job: CloseFundApplication) -> JobResult
 /// Decides an open application held under its row lock, in `txn`: writes
 /// the tally, and pays an approval out of the fund.
 async fn decide(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     row: fund_application::Model,
 ) -> AppResult<fund_application::Model> {
     // Decisions under one parent are taken one at a time, so the balance

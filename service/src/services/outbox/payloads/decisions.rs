@@ -33,6 +33,7 @@ pub struct ProposalData {
     result: Option<ProposalResult>,
     author: Ref,
     expense: Option<Ref>,
+    fund_application: Option<Ref>,
     created_at: Time,
     closed_at: Option<Time>,
 }
@@ -164,6 +165,7 @@ impl ProposalData {
                 .transpose()?,
             author: Ref::to(p.author_membership_id),
             expense: expense.map(|e| Ref::to(e.id)),
+            fund_application: p.fund_application_id.map(Ref::to),
             created_at: Time(p.created_at),
             closed_at: time(p.closed_at),
         }))
