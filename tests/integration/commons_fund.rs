@@ -3,6 +3,7 @@
 //! pool once, and a loan's instalments come back as they fall due.
 
 use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
@@ -17,6 +18,7 @@ on_both_databases!(
     an_assembly_grants_and_lends_and_loans_are_repaid,
     votes_weighted_by_members_decide,
     a_pool_decides_its_vote_by_proposal,
+    a_vote_without_a_quorum_is_rejected_when_it_closes,
     who_may_do_what_with_the_fund,
 );
 
@@ -746,4 +748,57 @@ async fn a_pool_decides_its_vote_by_proposal(app: TestApp) {
     );
     let decided = a.voted(f, &grant, &a.c, "FOR").await;
     assert_eq!(decided["status"], "APPROVED");
+}
+
+async fn a_vote_without_a_quorum_is_rejected_when_it_closes(app: TestApp) {
+    let a = Assembly::new(app).await;
+    let f = &a.p.w.founder;
+    a.donate(10_000).await;
+    let grant = a
+        .applied(json!({ "kind": "GRANT", "amount": 2_000, "purpose": "Paint", "votingDays": 1 }))
+        .await;
+    let half = a.voted(f, &grant, &a.p.pool, "FOR").await;
+    assert_eq!(half["status"], "OPEN", "one of two pools is not a quorum");
+    // Time passes: the vote has closed, and its closing job is due.
+    let past = Utc::now() - chrono::Duration::seconds(1);
+    entities::fund_application::Entity::update_many()
+        .col_expr(
+            entities::fund_application::Column::ClosesAt,
+            Expr::value(past),
+        )
+        .exec(&a.app().db)
+        .await
+        .unwrap();
+    let late = a.vote(f, &grant, &a.c, "FOR").await;
+    assert_eq!(
+        error_code(&late),
+        "CONFLICT",
+        "the vote is closed: {late:#}"
+    );
+    entities::job::Entity::update_many()
+        .col_expr(entities::job::Column::RunAt, Expr::value(past))
+        .filter(entities::job::Column::Kind.eq("close_fund_application"))
+        .exec(&a.app().db)
+        .await
+        .unwrap();
+    let decided = eventually("the closing job decides it", || async {
+        let read = a.application(f, &grant["id"]).await;
+        let read = read["data"]["fundApplication"].clone();
+        if read["status"] == "OPEN" {
+            Err(read)
+        } else {
+            Ok(read)
+        }
+    })
+    .await;
+    assert_eq!(decided["status"], "REJECTED", "{decided:#}");
+    assert_eq!(
+        decided["tally"],
+        json!({ "eligiblePools": 2, "poolsVoted": 1, "quorum": 2, "weightFor": 1, "weightAgainst": 0 })
+    );
+    assert_eq!(
+        a.fund().await["balances"],
+        json!([{ "amount": 10_000, "currency": "EUR" }]),
+        "nothing moved"
+    );
 }

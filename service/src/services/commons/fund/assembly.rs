@@ -22,7 +22,7 @@ use entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    QuerySelect, Set, sea_query::Query,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -106,28 +106,39 @@ pub async fn count(db: &impl ConnectionTrait, row: &fund_application::Model) -> 
             weight_against: row.weight_against.unwrap_or(0),
         });
     }
-    let eligible: Vec<Uuid> = pool::Entity::find()
-        .select_only()
-        .column(pool::Column::Id)
-        .filter(pool::Column::ParentEntityId.eq(row.parent_entity_id))
-        .filter(pool::Column::Status.eq(PoolStatus::Active))
-        .filter(pool::Column::Id.ne(row.pool_id))
-        .into_tuple()
-        .all(db)
+    // The parent's active pools but the applicant, as a subquery: a parent
+    // may have more pools than a statement takes parameters.
+    let eligible = || {
+        Query::select()
+            .column(pool::Column::Id)
+            .from(pool::Entity)
+            .and_where(pool::Column::ParentEntityId.eq(row.parent_entity_id))
+            .and_where(pool::Column::Status.eq(PoolStatus::Active))
+            .and_where(pool::Column::Id.ne(row.pool_id))
+            .to_owned()
+    };
+    let eligible_pools = pool::Entity::find()
+        .filter(pool::Column::Id.in_subquery(eligible()))
+        .count(db)
         .await?;
     let votes = assembly_vote::Entity::find()
         .filter(assembly_vote::Column::ApplicationId.eq(row.id))
-        .filter(assembly_vote::Column::PoolId.is_in(eligible.iter().copied()))
+        .filter(assembly_vote::Column::PoolId.in_subquery(eligible()))
         .all(db)
         .await?;
     let weights: HashMap<Uuid, i64> = match row.weighting {
         AssemblyWeighting::OnePoolOneVote => votes.iter().map(|v| (v.pool_id, 1)).collect(),
         AssemblyWeighting::ByMembers => {
+            let voted = Query::select()
+                .column(assembly_vote::Column::PoolId)
+                .from(assembly_vote::Entity)
+                .and_where(assembly_vote::Column::ApplicationId.eq(row.id))
+                .to_owned();
             let counted: Vec<(Uuid, i64)> = membership::Entity::find()
                 .select_only()
                 .column(membership::Column::PoolId)
                 .column_as(membership::Column::Id.count(), "members")
-                .filter(membership::Column::PoolId.is_in(votes.iter().map(|v| v.pool_id)))
+                .filter(membership::Column::PoolId.in_subquery(voted))
                 .filter(membership::Column::Status.eq(MembershipStatus::Active))
                 .group_by(membership::Column::PoolId)
                 .into_tuple()
@@ -137,7 +148,7 @@ pub async fn count(db: &impl ConnectionTrait, row: &fund_application::Model) -> 
         }
     };
     let mut tally = Tally {
-        eligible_pools: i64::try_from(eligible.len()).unwrap_or(i64::MAX),
+        eligible_pools: i64::try_from(eligible_pools).unwrap_or(i64::MAX),
         ..Tally::default()
     };
     for v in &votes {
