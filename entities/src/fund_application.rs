@@ -1,5 +1,6 @@
 //! A pool's application to the parent's commons fund for a grant or a
-//! loan, decided by the parent's assembly of pools. A loan is repaid in
+//! loan, decided by the parent's assembly of pools; or a formation's,
+//! paid out to its pool once the formation is approved. A loan is repaid in
 //! equal instalments, one per period from `repayment_starts_on`.
 use sea_orm::entity::prelude::*;
 
@@ -40,8 +41,11 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub parent_entity_id: Uuid,
-    /// The applicant.
-    pub pool_id: Uuid,
+    /// The applicant pool; for a formation's application, its pool once
+    /// the formation is approved.
+    pub pool_id: Option<Uuid>,
+    /// The applicant formation, if a formation applied.
+    pub formation_id: Option<Uuid>,
     pub kind: FundingKind,
     /// Minor units of `currency` (the pool's).
     pub amount_minor: i64,
@@ -62,7 +66,7 @@ pub struct Model {
     pub weight_for: Option<i64>,
     pub weight_against: Option<i64>,
     pub decided_at: Option<DateTimeUtc>,
-    /// The fund's entry paying it out, once approved.
+    /// The fund's entry paying it out, once approved and the pool exists.
     pub parent_ledger_entry_id: Option<Uuid>,
     /// Loans: instalments collected so far, from the first.
     pub instalments_paid: i32,

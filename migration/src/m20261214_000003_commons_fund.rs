@@ -1,4 +1,5 @@
-//! The commons fund's decisions: pools apply for a grant or a loan, the
+//! The commons fund's decisions: pools (or formations, paid once their pool
+//! exists) apply for a grant or a loan, the
 //! parent's assembly of pools votes on each application (one vote per
 //! pool, the unique key holds it), a pool may name a delegate who casts its
 //! vote, and a loan's instalments are collected at most once each.
@@ -31,7 +32,8 @@ impl MigrationTrait for Migration {
                     .table(FundApplications::Table)
                     .col(pk_uuid(FundApplications::Id))
                     .col(uuid(FundApplications::ParentEntityId))
-                    .col(uuid(FundApplications::PoolId))
+                    .col(uuid_null(FundApplications::PoolId))
+                    .col(uuid_null(FundApplications::FormationId))
                     .col(string_len(FundApplications::Kind, 16))
                     .col(big_integer(FundApplications::AmountMinor))
                     .col(string_len(FundApplications::Currency, 3))
@@ -82,6 +84,13 @@ impl MigrationTrait for Migration {
             "idx_fund_applications_pool",
             FundApplications::Table,
             &[FundApplications::PoolId, FundApplications::Id],
+        )
+        .await?;
+        helpers::index(
+            manager,
+            "idx_fund_applications_formation",
+            FundApplications::Table,
+            &[FundApplications::FormationId],
         )
         .await?;
         manager
@@ -215,6 +224,7 @@ enum FundApplications {
     Id,
     ParentEntityId,
     PoolId,
+    FormationId,
     Kind,
     AmountMinor,
     Currency,

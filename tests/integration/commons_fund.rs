@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 
 use crate::{
     audit::get_csv,
+    formations::World,
     helpers::{TestApp, error_code, error_paths, eventually},
     payloads::assert_published_shape,
-    pools::{PoolWorld, TWO_GROUPS, form_pool},
+    pools::{PoolWorld, TWO_GROUPS, form_pool, prepare_formation},
     stub::Stub,
 };
 
@@ -19,6 +20,7 @@ on_both_databases!(
     votes_weighted_by_members_decide,
     a_pool_decides_its_vote_by_proposal,
     a_vote_without_a_quorum_is_rejected_when_it_closes,
+    a_formation_is_funded_once_it_becomes_a_pool,
     who_may_do_what_with_the_fund,
 );
 
@@ -801,4 +803,174 @@ async fn a_vote_without_a_quorum_is_rejected_when_it_closes(app: TestApp) {
         json!([{ "amount": 10_000, "currency": "EUR" }]),
         "nothing moved"
     );
+}
+
+/// A pool of `w`'s parent, whose steward approves it; its id.
+async fn approved_pool(w: &World, name: &str) -> String {
+    let id = prepare_formation(w, TWO_GROUPS(), json!([]), name, json!([])).await;
+    w.submit(&id).await;
+    let approved = w.approve(&w.steward, &id).await;
+    approved["data"]["approveFormation"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{approved:#}"))
+        .to_owned()
+}
+
+async fn a_formation_is_funded_once_it_becomes_a_pool(app: TestApp) {
+    let w = World::new(app, "MANUAL").await;
+    let a = approved_pool(&w, "First Pool").await;
+    let b = approved_pool(&w, "Second Pool").await;
+    w.app
+        .ok(
+            Some(&w.steward),
+            "mutation($i: RecordFundDonationInput!) { recordFundDonation(input: $i) { id } }",
+            json!({ "i": { "parentEntityId": w.parent, "amount": 50_000, "currency": "EUR", "donor": "A friend" } }),
+        )
+        .await;
+    // A venture still being formed asks for a loan to start with.
+    let venture = prepare_formation(&w, TWO_GROUPS(), json!([]), "New Venture", json!([])).await;
+    let apply = format!(
+        "mutation($i: ApplyForFundingInput!) {{ applyForFunding(input: $i) {{ {APPLICATION} formation {{ id }} }} }}"
+    );
+    let (stranger, _) = w.app.sign_up("stranger@example.org").await;
+    let input = json!({ "i": { "formationId": venture, "kind": "LOAN", "amount": 12_000,
+        "purpose": "Tools to start with",
+        "repayment": { "period": "MONTH", "instalments": 12, "startsOn": today() } } });
+    let res = w.app.gql(Some(&stranger), &apply, input.clone()).await;
+    assert_eq!(
+        error_code(&res),
+        "NOT_FOUND",
+        "a formation is private: {res:#}"
+    );
+    let both = w
+        .app
+        .gql(
+            Some(&w.founder),
+            &apply,
+            json!({ "i": { "formationId": venture, "poolId": a, "kind": "GRANT", "amount": 1, "purpose": "x" } }),
+        )
+        .await;
+    assert_eq!(error_paths(&both), ["input.poolId"]);
+    let res = w.app.ok(Some(&w.founder), &apply, input).await;
+    let loan = res["applyForFunding"].clone();
+    assert_eq!(loan["pool"], Value::Null);
+    assert_eq!(loan["formation"]["id"], venture.as_str());
+    assert_eq!(
+        loan["amount"],
+        json!({ "amount": 12_000, "currency": "EUR" })
+    );
+    assert_eq!(
+        loan["tally"]["eligiblePools"], 2,
+        "every pool votes on a formation's"
+    );
+
+    let vote = format!(
+        "mutation($i: CastAssemblyVoteInput!) {{ castAssemblyVote(input: $i) {{ {APPLICATION} }} }}"
+    );
+    for pool in [&a, &b] {
+        w.app
+            .ok(
+                Some(&w.founder),
+                &vote,
+                json!({ "i": { "fundApplicationId": loan["id"], "poolId": pool, "choice": "FOR" } }),
+            )
+            .await;
+    }
+    let read = |token: String| {
+        let app = &w.app;
+        let id = loan["id"].clone();
+        async move {
+            app.ok(
+                Some(&token),
+                &format!("query($id: ID!) {{ fundApplication(id: $id) {{ {APPLICATION} }} }}"),
+                json!({ "id": id }),
+            )
+            .await["fundApplication"]
+                .clone()
+        }
+    };
+    let approved = read(w.founder.clone()).await;
+    assert_eq!(approved["status"], "APPROVED", "{approved:#}");
+    assert_eq!(approved["pool"], Value::Null, "no pool to pay yet");
+    assert_eq!(
+        approved["nextRepaymentOn"],
+        Value::Null,
+        "nothing owed before it is paid"
+    );
+    let fund = "query($id: ID!) { parentEntity(id: $id) { ledger { balances { amount } } } }";
+    let balance = |v: Value| v["parentEntity"]["ledger"]["balances"][0]["amount"].clone();
+    assert_eq!(
+        balance(
+            w.app
+                .ok(Some(&w.steward), fund, json!({ "id": w.parent }))
+                .await
+        ),
+        50_000
+    );
+
+    // The steward approves the formation: its pool is paid, and repays.
+    w.submit(&venture).await;
+    let pool = w.approve(&w.steward, &venture).await;
+    let pool = pool["data"]["approveFormation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let paid = read(w.founder.clone()).await;
+    assert_eq!(paid["pool"]["id"], pool.as_str());
+    assert_eq!(paid["status"], "APPROVED");
+    let repaid = eventually("the first instalment is collected", || async {
+        let l = read(w.founder.clone()).await;
+        if l["instalmentsPaid"] == 1 {
+            Ok(l)
+        } else {
+            Err(l)
+        }
+    })
+    .await;
+    assert!(repaid["nextRepaymentOn"].is_string());
+    assert_eq!(
+        balance(
+            w.app
+                .ok(Some(&w.steward), fund, json!({ "id": w.parent }))
+                .await
+        ),
+        50_000 - 12_000 + 1_000
+    );
+    let ledger = w
+        .app
+        .ok(
+            Some(&w.founder),
+            "query($id: ID!) { pool(id: $id) { ledger { balances { amount } } } }",
+            json!({ "id": pool }),
+        )
+        .await;
+    assert_eq!(ledger["pool"]["ledger"]["balances"][0]["amount"], 11_000);
+
+    // A formation that is withdrawn takes its open application with it.
+    let other = prepare_formation(&w, TWO_GROUPS(), json!([]), "Other Venture", json!([])).await;
+    let open = w
+        .app
+        .ok(
+            Some(&w.founder),
+            &apply,
+            json!({ "i": { "formationId": other, "kind": "GRANT", "amount": 500, "purpose": "Paint" } }),
+        )
+        .await["applyForFunding"]
+        .clone();
+    w.app
+        .ok(
+            Some(&w.founder),
+            "mutation($id: ID!) { withdrawFormation(formationId: $id) { status } }",
+            json!({ "id": other }),
+        )
+        .await;
+    let ended = w
+        .app
+        .ok(
+            Some(&w.founder),
+            &format!("query($id: ID!) {{ fundApplication(id: $id) {{ {APPLICATION} }} }}"),
+            json!({ "id": open["id"] }),
+        )
+        .await;
+    assert_eq!(ended["fundApplication"]["status"], "WITHDRAWN");
 }

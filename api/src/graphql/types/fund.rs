@@ -13,7 +13,7 @@ use crate::{
         context::Ctx,
         ids::uuid,
         scalars::Date,
-        types::{BillingPeriod, Money, Pool, load_pool, loader_error},
+        types::{BillingPeriod, Formation, Money, Pool, load_pool, loader_error},
     },
     services::{commons::fund, pagination::PageArgs},
 };
@@ -140,9 +140,28 @@ impl From<fund_application::Model> for FundApplication {
 
 #[ComplexObject]
 impl FundApplication {
-    /// The applicant.
-    async fn pool(&self, ctx: &Context<'_>) -> Result<Pool> {
-        load_pool(ctx, self.model.pool_id).await
+    /// The applicant pool; for a formation's application, its pool once
+    /// the formation is approved (and the money is paid to it then).
+    async fn pool(&self, ctx: &Context<'_>) -> Result<Option<Pool>> {
+        match self.model.pool_id {
+            Some(id) => Ok(Some(load_pool(ctx, id).await?)),
+            None => Ok(None),
+        }
+    }
+    /// The applicant formation, if a formation applied, as its `formation`
+    /// query shows it (`null` for those who do not see it).
+    async fn formation(&self, ctx: &Context<'_>) -> Result<Option<Formation>> {
+        let c = Ctx::of(ctx)?;
+        let Some(id) = self.model.formation_id else {
+            return Ok(None);
+        };
+        let actor = c.actor().await?;
+        Ok(c.loaders
+            .formations_seen()
+            .load_one((actor.user_id, id))
+            .await
+            .map_err(loader_error)?
+            .map(Formation::new))
     }
     async fn tally(&self, ctx: &Context<'_>) -> Result<AssemblyTally> {
         let c = Ctx::of(ctx)?;
@@ -305,12 +324,17 @@ pub struct LoanTermsInput {
 
 #[derive(InputObject)]
 pub struct ApplyForFundingInput {
-    /// Your pool, whose admins apply.
-    pub pool_id: ID,
+    /// Your pool, whose admins apply; or give `formationId`.
+    pub pool_id: Option<ID>,
+    /// Your formation (its founder applies), in draft or submitted, under
+    /// the parent whose fund it asks; an approval is paid to its pool once
+    /// the formation is approved.
+    pub formation_id: Option<ID>,
     pub kind: FundingKind,
     /// In minor units: above 0 and at most 10^13.
     pub amount: i64,
-    /// The pool's currency, which the fund pays out in; it may be left out.
+    /// The pool's currency (the formation's), which the fund pays out in;
+    /// it may be left out, unless the formation has chosen none yet.
     pub currency: Option<String>,
     /// What it is for: 1 to 4000 characters.
     pub purpose: String,
@@ -325,6 +349,7 @@ impl TryFrom<ApplyForFundingInput> for fund::applications::ApplyInput {
     fn try_from(input: ApplyForFundingInput) -> AppResult<Self> {
         Ok(Self {
             pool_id: uuid!(input.pool_id)?,
+            formation_id: uuid!(input.formation_id)?,
             kind: input.kind.into(),
             amount: input.amount,
             currency: input.currency,

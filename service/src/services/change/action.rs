@@ -85,6 +85,7 @@ actions! {
     FormationSubmitted = "formation.submitted",
     FormationWithdrawn = "formation.withdrawn",
     FundApplicationDecided = "fundApplication.decided",
+    FundApplicationPaid = "fundApplication.paid",
     FundApplicationSubmitted = "fundApplication.submitted",
     FundApplicationWithdrawn = "fundApplication.withdrawn",
     FundDonationRecorded = "fund.donationRecorded",

@@ -34,7 +34,7 @@ pub const BOOKING_ACTIONS: &[Action] = &[
     Action::PoolSpunOut,
     Action::PoolDistributionPaid,
     Action::RentCharged,
-    Action::FundApplicationDecided,
+    Action::FundApplicationPaid,
     Action::LoanRepaymentCollected,
 ];
 

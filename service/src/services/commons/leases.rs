@@ -28,7 +28,6 @@ use crate::{
         begin_write, lock,
         membership::{find_pool, require_admin, require_reader_as, sees_inside},
         pagination::{Page, PageArgs, paginate},
-        rules::governance_of,
     },
     state::AppState,
 };
@@ -81,7 +80,7 @@ pub async fn offer(state: &AppState, actor: &Actor, input: OfferInput) -> AppRes
             "the pool is not under the parent entity that owns this asset",
         )]));
     }
-    let currency = governance_of(&pool)?.currency;
+    let currency = pool.currency.clone();
     let today = Utc::now().date_naive();
     let mut check = Check::default();
     let rent = check.field(MinorAmount::parse_positive(input.rent, "input.rent"));

@@ -166,6 +166,7 @@ impl Table {
                 "application_id",
                 "pool_id",
                 "pool_name",
+                "formation_id",
                 "kind",
                 "status",
                 "amount_minor",
@@ -365,7 +366,8 @@ pub async fn page(
         Table::FundApplications => {
             let after = id_after(&mut q, after, "a.id");
             format!(
-                "SELECT a.id, a.pool_id, p.name AS pool_name, a.kind, a.status, a.amount_minor,
+                "SELECT a.id, a.pool_id, p.name AS pool_name, a.formation_id, a.kind, a.status,
+                        a.amount_minor,
                         a.currency, a.purpose, a.repayment_period, a.instalments,
                         a.repayment_starts_on, a.instalments_paid, a.weighting,
                         a.eligible_pools, a.pools_voted, a.weight_for, a.weight_against,
@@ -373,7 +375,7 @@ pub async fn page(
                         COALESCE(r.repaid_hi, 0) AS repaid_hi,
                         COALESCE(r.repaid_lo, 0) AS repaid_lo
                  FROM fund_applications a
-                 JOIN pools p ON p.id = a.pool_id
+                 LEFT JOIN pools p ON p.id = a.pool_id
                  LEFT JOIN (SELECT application_id, {repaid} FROM loan_repayments
                             GROUP BY application_id) r
                    ON r.application_id = a.id
@@ -638,8 +640,10 @@ fn fund_application_record(r: &QueryResult) -> Result<Record, sea_orm::DbErr> {
     Ok((
         vec![
             id_.to_string(),
-            r.try_get::<Uuid>("", "pool_id")?.to_string(),
-            r.try_get("", "pool_name")?,
+            id(r.try_get("", "pool_id")?),
+            r.try_get::<Option<String>>("", "pool_name")?
+                .unwrap_or_default(),
+            id(r.try_get("", "formation_id")?),
             r.try_get("", "kind")?,
             r.try_get("", "status")?,
             amount.to_string(),

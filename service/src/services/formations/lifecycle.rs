@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::services::commons::fund;
 use crate::{
     auth::{Actor, permissions},
     domain::MultiLineText,
@@ -91,8 +92,11 @@ pub async fn submit(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<form
         pool.as_ref(),
     )
     .await?;
-    if pool.is_none() {
-        notifications::formation_submitted(&txn, result.id, result.parent_entity_id).await?;
+    match &pool {
+        Some(pool) => fund::applications::on_formation_approved(&txn, result.id, pool).await?,
+        None => {
+            notifications::formation_submitted(&txn, result.id, result.parent_entity_id).await?;
+        }
     }
     txn.commit().await?;
     Ok(result)
@@ -138,6 +142,7 @@ pub async fn withdraw(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<fo
     )
     .await?;
     let result = record_step(&txn, actor, &formation, Action::FormationWithdrawn, None).await?;
+    fund::applications::on_formation_ended(&txn, formation.id).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -170,6 +175,7 @@ pub async fn withdraw_for_deleted_account(
         )
         .await?;
         record_step(txn, actor, &formation, Action::FormationWithdrawn, None).await?;
+        fund::applications::on_formation_ended(txn, formation.id).await?;
     }
     Ok(theirs.into_iter().map(|f| f.id).collect())
 }
@@ -207,6 +213,7 @@ pub async fn approve(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<poo
         Some(&pool),
     )
     .await?;
+    fund::applications::on_formation_approved(&txn, id, &pool).await?;
     notifications::queue(&txn, Notice::FormationDecided { formation_id: id }).await?;
     txn.commit().await?;
     Ok(pool)
@@ -249,6 +256,7 @@ pub async fn reject(
     )
     .await?;
     let result = record_step(&txn, actor, &formation, Action::FormationRejected, None).await?;
+    fund::applications::on_formation_ended(&txn, formation.id).await?;
     notifications::queue(&txn, Notice::FormationDecided { formation_id: id }).await?;
     txn.commit().await?;
     Ok(result)

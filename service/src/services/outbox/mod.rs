@@ -113,6 +113,7 @@ fn accounts_for(action: &Action) -> Accounts {
         | A::AssetRetired
         | A::AssetUpdated
         | A::FundApplicationDecided
+        | A::FundApplicationPaid
         | A::FundApplicationSubmitted
         | A::FundApplicationWithdrawn
         | A::FundDonationRecorded

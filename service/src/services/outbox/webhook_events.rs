@@ -146,6 +146,7 @@ pub fn event_type_of(action: &Action) -> Option<EventType> {
         | A::AppProvisionerSet
         | A::AssemblyDelegateSet
         | A::AssemblyVoteCast
+        | A::FundApplicationPaid
         | A::FundApplicationWithdrawn
         | A::FundDonationRecorded
         | A::AssetRegistered

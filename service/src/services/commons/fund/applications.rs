@@ -6,24 +6,25 @@
 use chrono::{Duration, NaiveDate, SubsecRound, Utc};
 use entities::{
     billing_period::BillingPeriod,
+    formation::{self, FormationStatus},
     fund_application::{self, FundApplicationStatus, FundingKind},
-    parent_entity,
+    parent_entity, pool,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::{KIND_APPLICATION, assembly, status_word};
 use crate::{
     auth::{Actor, access},
-    domain::{Check, MinorAmount, MultiLineText},
+    domain::{Check, Currency, MinorAmount, MultiLineText},
     error::{AppError, AppResult, FieldError},
     services::{
-        audit::{self, Action, Change},
+        audit::{self, Action, Author, Change},
         begin_write, lock,
         membership::{find_pool, require_active_pool, require_admin, sees_inside},
-        rules::governance_of,
     },
     state::AppState,
 };
@@ -49,7 +50,9 @@ pub struct Repayment {
 }
 
 pub struct ApplyInput {
-    pub pool_id: Uuid,
+    /// The applicant: a pool, or a formation under the parent (exactly one).
+    pub pool_id: Option<Uuid>,
+    pub formation_id: Option<Uuid>,
     pub kind: FundingKind,
     pub amount: i64,
     /// Must be the pool's currency when given.
@@ -60,26 +63,96 @@ pub struct ApplyInput {
     pub voting_days: Option<i32>,
 }
 
-/// A pool's admins apply to the fund of the pool's parent.
+/// Who applies: a pool, or a formation that is not yet one.
+enum Applicant {
+    Pool(pool::Model),
+    Formation(formation::Model),
+}
+
+impl Applicant {
+    fn parent_entity_id(&self) -> Uuid {
+        match self {
+            Self::Pool(p) => p.parent_entity_id,
+            Self::Formation(f) => f.parent_entity_id,
+        }
+    }
+}
+
+/// A pool's admins, or a formation's founder, apply to the fund of its
+/// parent.
 pub async fn apply(
     state: &AppState,
     actor: &Actor,
     input: ApplyInput,
 ) -> AppResult<fund_application::Model> {
     let txn = begin_write(&state.db).await?;
-    let pool = find_pool(&txn, input.pool_id).await?;
-    // Pools are public: an outsider is refused, not told it is missing.
-    require_admin(&txn, &pool, actor.user_id).await?;
-    let currency = governance_of(&pool)?.currency;
+    let applicant = match (input.pool_id, input.formation_id) {
+        (Some(pool_id), None) => {
+            let pool = find_pool(&txn, pool_id).await?;
+            // Pools are public: an outsider is refused, not told it is missing.
+            require_admin(&txn, &pool, actor.user_id).await?;
+            Applicant::Pool(pool)
+        }
+        (None, Some(formation_id)) => {
+            let formation = lock::<formation::Entity>(&txn, formation_id)
+                .await?
+                .ok_or_else(|| access::not_found("formation", formation_id))?;
+            let sees = super::sees_formation(&txn, actor.user_id, &formation).await?
+                || super::super::require_commons_reader(
+                    &txn,
+                    formation.parent_entity_id,
+                    actor.user_id,
+                )
+                .await
+                .is_ok();
+            if !sees {
+                return Err(access::not_found("formation", formation.id));
+            }
+            if formation.founder_id != actor.user_id {
+                return Err(AppError::Forbidden(
+                    "only the formation's founder applies for it".into(),
+                ));
+            }
+            Applicant::Formation(formation)
+        }
+        _ => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "input.poolId",
+                "give the applicant: a poolId or a formationId, not both",
+            )]));
+        }
+    };
     let today = Utc::now().date_naive();
     let mut check = Check::default();
+    let currency = match &applicant {
+        Applicant::Pool(pool) => Some(pool.currency.clone()),
+        Applicant::Formation(f) => {
+            // The currency its financial step chose, if it has been answered.
+            let chosen = f
+                .financial_profile
+                .as_ref()
+                .and_then(|p| p.get("currency"))
+                .and_then(|c| c.as_str())
+                .map(str::to_owned);
+            match (chosen, input.currency.as_deref()) {
+                (Some(c), _) => Some(c),
+                (None, Some(given)) => {
+                    check.field(Currency::parse(given, "input.currency").map(Currency::into_inner))
+                }
+                (None, None) => check.field::<String>(Err(FieldError::new(
+                    "input.currency",
+                    "the formation has chosen no currency yet: give one",
+                ))),
+            }
+        }
+    };
     let amount = check.field(MinorAmount::parse_positive(input.amount, "input.amount"));
-    if let Some(given) = input.currency.as_deref()
+    if let (Some(given), Some(currency)) = (input.currency.as_deref(), currency.as_deref())
         && given.trim().to_uppercase() != currency
     {
         check.field::<()>(Err(FieldError::new(
             "input.currency",
-            format!("the fund pays out in the pool's currency, {currency}"),
+            format!("the fund pays out in the applicant's currency, {currency}"),
         )));
     }
     let purpose = check.field(MultiLineText::<1, 4000>::parse(
@@ -124,24 +197,39 @@ pub async fn apply(
         }
         (FundingKind::Grant, None) => {}
     }
-    let (Some(amount), Some(purpose)) = (amount, purpose) else {
+    let (Some(amount), Some(purpose), Some(currency)) = (amount, purpose, currency) else {
         return Err(check.into_error());
     };
     if !check.is_empty() {
         return Err(check.into_error());
     }
-    require_active_pool(&pool)?;
     let open = fund_application::Entity::find()
-        .filter(fund_application::Column::PoolId.eq(pool.id))
-        .filter(fund_application::Column::Status.eq(FundApplicationStatus::Open))
-        .count(&txn)
-        .await?;
-    if open >= MAX_OPEN_PER_POOL {
+        .filter(fund_application::Column::Status.eq(FundApplicationStatus::Open));
+    let open = match &applicant {
+        Applicant::Pool(pool) => {
+            require_active_pool(pool)?;
+            open.filter(fund_application::Column::PoolId.eq(pool.id))
+        }
+        Applicant::Formation(f) => {
+            if !matches!(
+                f.status,
+                FormationStatus::Draft | FormationStatus::Submitted
+            ) {
+                return Err(AppError::Conflict(
+                    "only a formation still in draft or submitted applies; an approved one applies as its pool"
+                        .into(),
+                ));
+            }
+            open.filter(fund_application::Column::FormationId.eq(f.id))
+        }
+    };
+    if open.count(&txn).await? >= MAX_OPEN_PER_POOL {
         return Err(AppError::Conflict(format!(
-            "a pool has at most {MAX_OPEN_PER_POOL} applications to the fund open at once"
+            "an applicant has at most {MAX_OPEN_PER_POOL} applications to the fund open at once"
         )));
     }
-    let weighting = parent_entity::Entity::find_by_id(pool.parent_entity_id)
+    let parent_entity_id = applicant.parent_entity_id();
+    let weighting = parent_entity::Entity::find_by_id(parent_entity_id)
         .one(&txn)
         .await?
         .map(|p| p.assembly_weighting)
@@ -150,8 +238,15 @@ pub async fn apply(
     let closes_at = now + Duration::days(voting_days);
     let row = fund_application::ActiveModel {
         id: Set(Uuid::now_v7()),
-        parent_entity_id: Set(pool.parent_entity_id),
-        pool_id: Set(pool.id),
+        parent_entity_id: Set(parent_entity_id),
+        pool_id: Set(match &applicant {
+            Applicant::Pool(p) => Some(p.id),
+            Applicant::Formation(_) => None,
+        }),
+        formation_id: Set(match &applicant {
+            Applicant::Pool(_) => None,
+            Applicant::Formation(f) => Some(f.id),
+        }),
         kind: Set(input.kind),
         amount_minor: Set(amount.get()),
         currency: Set(currency),
@@ -176,20 +271,19 @@ pub async fn apply(
     }
     .insert(&txn)
     .await?;
-    audit::record(
-        &txn,
-        actor,
-        Change::new(Action::FundApplicationSubmitted, "FundApplication", row.id)
-            .in_pool(&pool)
-            .created(&row),
-    )
-    .await?;
+    let change = Change::new(Action::FundApplicationSubmitted, "FundApplication", row.id);
+    let change = match &applicant {
+        Applicant::Pool(pool) => change.in_pool(pool),
+        Applicant::Formation(_) => change.in_parent(parent_entity_id),
+    };
+    audit::record(&txn, actor, change.created(&row)).await?;
     assembly::schedule_close(&txn, row.id, closes_at).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-/// The applicant's admins withdraw an open application.
+/// The applicant's admins (a formation's founder) withdraw an open
+/// application.
 pub async fn withdraw(
     state: &AppState,
     actor: &Actor,
@@ -199,10 +293,35 @@ pub async fn withdraw(
     let row = lock::<fund_application::Entity>(&txn, id)
         .await?
         .ok_or_else(|| access::not_found(KIND_APPLICATION, id))?;
-    let pool = find_pool(&txn, row.pool_id).await?;
-    let checked = require_admin(&txn, &pool, actor.user_id).await;
+    let pool = match row.pool_id {
+        Some(pool_id) => Some(find_pool(&txn, pool_id).await?),
+        None => None,
+    };
+    let checked = match (&pool, row.formation_id) {
+        (Some(pool), _) => require_admin(&txn, pool, actor.user_id).await.map(|_| ()),
+        (None, Some(formation_id)) => {
+            let founder = formation::Entity::find_by_id(formation_id)
+                .one(&txn)
+                .await?
+                .map(|f| f.founder_id);
+            if founder == Some(actor.user_id) {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden(
+                    "only the formation's founder withdraws its application".into(),
+                ))
+            }
+        }
+        (None, None) => Err(AppError::Forbidden(
+            "this application has no applicant".into(),
+        )),
+    };
     access::unless_seen(checked, KIND_APPLICATION, id, async || {
-        Ok(sees_inside(&txn, &pool, actor.user_id).await?
+        let inside = match &pool {
+            Some(pool) => sees_inside(&txn, pool, actor.user_id).await?,
+            None => false,
+        };
+        Ok(inside
             || super::super::require_commons_reader(&txn, row.parent_entity_id, actor.user_id)
                 .await
                 .is_ok())
@@ -214,24 +333,90 @@ pub async fn withdraw(
             status_word(row.status)
         )));
     }
+    let after = end(&txn, actor, row, pool.as_ref(), None).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Marks an application `WITHDRAWN`, in `db` under its row lock.
+async fn end(
+    db: &impl ConnectionTrait,
+    by: impl Into<Author>,
+    row: fund_application::Model,
+    pool: Option<&pool::Model>,
+    reason: Option<&str>,
+) -> AppResult<fund_application::Model> {
     let before = row.clone();
     let mut active: fund_application::ActiveModel = row.into();
     active.status = Set(FundApplicationStatus::Withdrawn);
-    let after = save(&txn, active, before.version).await?;
-    audit::record(
-        &txn,
-        actor,
-        Change::new(
-            Action::FundApplicationWithdrawn,
-            "FundApplication",
-            after.id,
-        )
-        .in_pool(&pool)
-        .diff(&before, &after),
-    )
-    .await?;
-    txn.commit().await?;
+    let after = save(db, active, before.version).await?;
+    let change = Change::new(
+        Action::FundApplicationWithdrawn,
+        "FundApplication",
+        after.id,
+    );
+    let mut change = match pool {
+        Some(pool) => change.in_pool(pool),
+        None => change.in_parent(after.parent_entity_id),
+    }
+    .diff(&before, &after);
+    if let Some(reason) = reason {
+        change = change.with("reason", reason);
+    }
+    audit::record(db, by, change).await?;
     Ok(after)
+}
+
+/// A formation became `pool`, in the transaction that approves it: its
+/// applications are the pool's from now on, and one the assembly already
+/// approved is paid out to it.
+pub async fn on_formation_approved(
+    db: &impl ConnectionTrait,
+    formation_id: Uuid,
+    pool: &pool::Model,
+) -> AppResult<()> {
+    let rows = fund_application::Entity::find()
+        .filter(fund_application::Column::FormationId.eq(formation_id))
+        .filter(fund_application::Column::PoolId.is_null())
+        .lock_exclusive()
+        .all(db)
+        .await?;
+    for row in rows {
+        let version = row.version;
+        let mut active: fund_application::ActiveModel = row.into();
+        active.pool_id = Set(Some(pool.id));
+        let row = save(db, active, version).await?;
+        if row.status == FundApplicationStatus::Approved && row.parent_ledger_entry_id.is_none() {
+            assembly::pay_out(db, row, pool).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A formation was rejected or withdrawn, in that transaction: its
+/// applications still open or waiting for its pool end with it.
+pub async fn on_formation_ended(db: &impl ConnectionTrait, formation_id: Uuid) -> AppResult<()> {
+    let rows = fund_application::Entity::find()
+        .filter(fund_application::Column::FormationId.eq(formation_id))
+        .filter(fund_application::Column::PoolId.is_null())
+        .filter(
+            fund_application::Column::Status
+                .is_in([FundApplicationStatus::Open, FundApplicationStatus::Approved]),
+        )
+        .lock_exclusive()
+        .all(db)
+        .await?;
+    for row in rows {
+        end(
+            db,
+            Author::system(),
+            row,
+            None,
+            Some("the formation will not become a pool"),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Writes the change over the version read under the lock.

@@ -114,7 +114,7 @@ pub async fn count(db: &impl ConnectionTrait, row: &fund_application::Model) -> 
             .from(pool::Entity)
             .and_where(pool::Column::ParentEntityId.eq(row.parent_entity_id))
             .and_where(pool::Column::Status.eq(PoolStatus::Active))
-            .and_where(pool::Column::Id.ne(row.pool_id))
+            .and_where(pool::Column::Id.ne(row.pool_id.unwrap_or(Uuid::nil())))
             .to_owned()
     };
     let eligible_pools = pool::Entity::find()
@@ -222,7 +222,7 @@ pub async fn cast(
 
 /// Why `voter` may not vote on `row` now, if it may not.
 fn refuse_unless_open(row: &fund_application::Model, voter: &pool::Model) -> AppResult<()> {
-    if voter.id == row.pool_id {
+    if Some(voter.id) == row.pool_id {
         return Err(AppError::Conflict(
             "a pool does not vote on its own application".into(),
         ));
@@ -506,8 +506,18 @@ pub async fn run_close(state: &AppState, job: CloseFundApplication) -> JobResult
     Ok(())
 }
 
+/// What the fund holds in the application's currency.
+async fn held(db: &impl ConnectionTrait, row: &fund_application::Model) -> AppResult<i128> {
+    Ok(balances_of(db, row.parent_entity_id)
+        .await?
+        .into_iter()
+        .find(|(c, _)| *c == row.currency)
+        .map_or(0, |(_, total)| total.0))
+}
+
 /// Decides an open application held under its row lock, in `txn`: writes
-/// the tally, and pays an approval out of the fund.
+/// the tally, and pays an approval out of the fund to the pool (a
+/// formation's, once it is one).
 async fn decide(
     txn: &impl ConnectionTrait,
     row: fund_application::Model,
@@ -516,14 +526,14 @@ async fn decide(
     // read below is still the balance when the payment is booked.
     lock_parent(txn, row.parent_entity_id).await?;
     let tally = count(txn, &row).await?;
-    let pool = find_pool(txn, row.pool_id).await?;
-    let still_here =
-        pool.status == PoolStatus::Active && pool.parent_entity_id == row.parent_entity_id;
-    let held = balances_of(txn, row.parent_entity_id)
-        .await?
-        .into_iter()
-        .find(|(c, _)| *c == row.currency)
-        .map_or(0, |(_, total)| total.0);
+    let pool = match row.pool_id {
+        Some(id) => Some(find_pool(txn, id).await?),
+        None => None,
+    };
+    let still_here = pool.as_ref().is_none_or(|pool| {
+        pool.status == PoolStatus::Active && pool.parent_entity_id == row.parent_entity_id
+    });
+    let held = held(txn, &row).await?;
     let (status, reason) = if !tally.quorate() {
         (
             FundApplicationStatus::Rejected,
@@ -547,39 +557,15 @@ async fn decide(
             FundApplicationStatus::Unfunded,
             format!("the fund holds less than the amount in {}", row.currency),
         )
+    } else if pool.is_none() {
+        (
+            FundApplicationStatus::Approved,
+            "approved; paid out when the formation becomes a pool".to_owned(),
+        )
     } else {
         (FundApplicationStatus::Approved, "approved".to_owned())
     };
     let now = Utc::now().trunc_subsecs(6);
-    let booked = if status == FundApplicationStatus::Approved {
-        let (kind, word) = match row.kind {
-            FundingKind::Grant => (LedgerKind::Grant, "Grant"),
-            FundingKind::Loan => (LedgerKind::Loan, "Loan"),
-        };
-        Some(
-            book(
-                txn,
-                Movement {
-                    parent_entity_id: row.parent_entity_id,
-                    pool: Some(&pool),
-                    kind,
-                    amount_minor: -row.amount_minor,
-                    currency: row.currency.clone(),
-                    category: "funding".into(),
-                    reference: format!("fund application {}", row.id),
-                    description: format!(
-                        "{word} from the commons fund: {}",
-                        first_line(&row.purpose)
-                    ),
-                    recorded_by: None,
-                    occurred_at: now,
-                },
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
     let before = row.clone();
     let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
     let mut active: fund_application::ActiveModel = row.into();
@@ -589,18 +575,85 @@ async fn decide(
     active.weight_for = Set(Some(tally.weight_for));
     active.weight_against = Set(Some(tally.weight_against));
     active.decided_at = Set(Some(now));
-    active.parent_ledger_entry_id = Set(booked.as_ref().map(|b| b.parent.id));
     let after = save(txn, active, before.version).await?;
-    let mut change = Change::new(Action::FundApplicationDecided, "FundApplication", after.id)
-        .in_pool(&pool)
-        .diff(&before, &after)
-        .with("reason", reason);
-    if let Some(entry) = booked.as_ref().and_then(|b| b.pool.as_ref()) {
+    let change = Change::new(Action::FundApplicationDecided, "FundApplication", after.id);
+    let change = match &pool {
+        Some(pool) => change.in_pool(pool),
+        None => change.in_parent(after.parent_entity_id),
+    };
+    audit::record(
+        txn,
+        Author::system(),
+        change.diff(&before, &after).with("reason", reason),
+    )
+    .await?;
+    match pool {
+        Some(pool) if status == FundApplicationStatus::Approved => pay_out(txn, after, &pool).await,
+        _ => Ok(after),
+    }
+}
+
+/// Pays an approved application held under its row lock out of the fund
+/// into `pool`'s ledger, in `db`, and queues a loan's first repayment; if
+/// the fund no longer holds the amount (a formation's, approved a while
+/// before its pool existed), it is `UNFUNDED` instead.
+pub(super) async fn pay_out(
+    db: &impl ConnectionTrait,
+    row: fund_application::Model,
+    pool: &pool::Model,
+) -> AppResult<fund_application::Model> {
+    lock_parent(db, row.parent_entity_id).await?;
+    let before = row.clone();
+    if held(db, &row).await? < i128::from(row.amount_minor) {
+        let mut active: fund_application::ActiveModel = row.into();
+        active.status = Set(FundApplicationStatus::Unfunded);
+        let after = save(db, active, before.version).await?;
+        audit::record(
+            db,
+            Author::system(),
+            Change::new(Action::FundApplicationDecided, "FundApplication", after.id)
+                .in_pool(pool)
+                .diff(&before, &after)
+                .with(
+                    "reason",
+                    format!("the fund holds less than the amount in {}", after.currency),
+                ),
+        )
+        .await?;
+        return Ok(after);
+    }
+    let (kind, word) = match row.kind {
+        FundingKind::Grant => (LedgerKind::Grant, "Grant"),
+        FundingKind::Loan => (LedgerKind::Loan, "Loan"),
+    };
+    let booked = book(
+        db,
+        Movement {
+            parent_entity_id: row.parent_entity_id,
+            pool: Some(pool),
+            kind,
+            amount_minor: -row.amount_minor,
+            currency: row.currency.clone(),
+            category: "funding".into(),
+            reference: format!("fund application {}", row.id),
+            description: format!("{word} from the commons fund: {}", first_line(&row.purpose)),
+            recorded_by: None,
+            occurred_at: Utc::now(),
+        },
+    )
+    .await?;
+    let mut active: fund_application::ActiveModel = row.into();
+    active.parent_ledger_entry_id = Set(Some(booked.parent.id));
+    let after = save(db, active, before.version).await?;
+    let mut change = Change::new(Action::FundApplicationPaid, "FundApplication", after.id)
+        .in_pool(pool)
+        .diff(&before, &after);
+    if let Some(entry) = &booked.pool {
         change = change.books(entry);
     }
-    audit::record(txn, Author::system(), change).await?;
-    if status == FundApplicationStatus::Approved && after.kind == FundingKind::Loan {
-        repayments::schedule_first(txn, &after).await?;
+    audit::record(db, Author::system(), change).await?;
+    if after.kind == FundingKind::Loan {
+        repayments::schedule_first(db, &after).await?;
     }
     Ok(after)
 }

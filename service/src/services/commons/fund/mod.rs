@@ -12,7 +12,7 @@ pub mod donations;
 pub mod repayments;
 
 use entities::{assembly_vote, fund_application, loan_repayment, pool};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::require_commons_reader;
@@ -42,9 +42,48 @@ pub async fn require_application_reader(
     {
         return Ok(());
     }
-    let pool = find_pool(&state.db, row.pool_id).await?;
-    require_reader_as(&state.db, &pool, actor).await?;
-    Ok(())
+    if let Some(pool_id) = row.pool_id {
+        let pool = find_pool(&state.db, pool_id).await?;
+        return require_reader_as(&state.db, &pool, actor).await.map(|_| ());
+    }
+    let formation = match row.formation_id {
+        Some(id) => {
+            entities::formation::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    match formation {
+        Some(f) if sees_formation(&state.db, actor.user_id, &f).await? => Ok(()),
+        _ => Err(access::not_found(KIND_APPLICATION, row.id)),
+    }
+}
+
+/// Whether the caller is the formation's founder or one of its founding
+/// members (its stewards and auditors read its applications as the
+/// commons' readers).
+async fn sees_formation(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    formation: &entities::formation::Model,
+) -> AppResult<bool> {
+    if formation.founder_id == user_id {
+        return Ok(true);
+    }
+    let Some(email) = entities::user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .map(|u| u.email)
+    else {
+        return Ok(false);
+    };
+    Ok(entities::formation_founding_member::Entity::find()
+        .filter(entities::formation_founding_member::Column::FormationId.eq(formation.id))
+        .filter(entities::formation_founding_member::Column::Email.eq(email))
+        .count(db)
+        .await?
+        > 0)
 }
 
 /// One application, for its readers; `NOT_FOUND` for everyone else.

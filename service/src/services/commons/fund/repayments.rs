@@ -67,7 +67,10 @@ pub fn due_on(row: &fund_application::Model, n: i32) -> Option<NaiveDate> {
 
 /// The next instalment's due date, while one is still owed.
 pub fn next_due_on(row: &fund_application::Model) -> Option<NaiveDate> {
-    if row.kind != FundingKind::Loan || row.status != FundApplicationStatus::Approved {
+    if row.kind != FundingKind::Loan
+        || row.status != FundApplicationStatus::Approved
+        || row.parent_ledger_entry_id.is_none()
+    {
         return None;
     }
     if row.instalments_paid >= row.instalments? {
@@ -118,7 +121,10 @@ pub async fn run(state: &AppState, job: CollectLoanRepayment) -> JobResult {
     let Some(mut row) = lock::<fund_application::Entity>(&txn, job.application_id).await? else {
         return Err(JobError::Permanent("the application is gone".into()));
     };
-    let pool = find_pool(&txn, row.pool_id).await?;
+    let Some(pool_id) = row.pool_id else {
+        return Ok(()); // not paid out: nothing is owed
+    };
+    let pool = find_pool(&txn, pool_id).await?;
     if pool.status == PoolStatus::Dissolved {
         txn.commit().await?;
         return Ok(());

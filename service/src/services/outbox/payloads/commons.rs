@@ -129,7 +129,8 @@ pub struct FundApplicationData {
     decided_at: Option<Time>,
     instalments_paid: i32,
     applied_at: Time,
-    pool: Ref,
+    pool: Option<Ref>,
+    formation: Option<Ref>,
 }
 
 impl FundApplicationData {
@@ -160,7 +161,8 @@ impl FundApplicationData {
             decided_at: time(a.decided_at),
             instalments_paid: a.instalments_paid,
             applied_at: Time(a.created_at),
-            pool: Ref::to(a.pool_id),
+            pool: a.pool_id.map(Ref::to),
+            formation: a.formation_id.map(Ref::to),
         }))
     }
 }
