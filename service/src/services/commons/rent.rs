@@ -60,26 +60,20 @@ pub async fn schedule(
     Ok(())
 }
 
-/// At start: running leases without a pending charging job (one that gave
-/// up, say) get one. Running it on several servers at once only queues a
-/// job twice, and charging twice charges nothing more.
+/// At start: running leases without a pending charging job (one that
+/// gave up, say) get one; charging twice charges nothing more.
 pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
     let running: Vec<lease::Model> = lease::Entity::find()
         .filter(lease::Column::Status.is_in([LeaseStatus::Active, LeaseStatus::Ended]))
         .filter(lease::Column::AnsweredAt.is_not_null())
         .all(&state.db)
         .await?;
-    let pending = jobs::pending_payloads::<ChargeRent>(&state.db).await?;
-    let mut scheduled = 0;
-    for l in running {
-        if super::leases::next_charge_on(&l).is_some()
-            && !pending.contains(&jobs::encode(&ChargeRent { lease_id: l.id }))
-        {
-            schedule(&state.db, l.id, Utc::now()).await?;
-            scheduled += 1;
-        }
-    }
-    Ok(scheduled)
+    let due: Vec<_> = running
+        .iter()
+        .filter(|l| super::leases::next_charge_on(l).is_some())
+        .map(|l| (ChargeRent { lease_id: l.id }, Utc::now()))
+        .collect();
+    jobs::enqueue_missing(&state.db, due).await
 }
 
 /// The amount of a period cut short by the lease's end: the rent in
@@ -206,13 +200,8 @@ pub async fn run(state: &AppState, job: ChargeRent) -> JobResult {
     }
     // One waiting job per lease is enough: another queued meanwhile (a
     // duplicate, or the next period's) charges what this one would.
-    let job = ChargeRent { lease_id: row.id };
-    if let Some(at) = next_run
-        && jobs::lock_waiting(&txn, std::slice::from_ref(&job))
-            .await?
-            .is_empty()
-    {
-        schedule(&txn, row.id, at).await?;
+    if let Some(at) = next_run {
+        jobs::enqueue_unless_waiting(&txn, &ChargeRent { lease_id: row.id }, at).await?;
     }
     txn.commit().await?;
     Ok(())

@@ -355,6 +355,42 @@ pub async fn pending_payloads<J: Job>(
         .collect())
 }
 
+/// Queues each of `jobs` at its time unless one like it waits or runs
+/// already: the start-up sweep that gives what should have a job (one
+/// that gave up, say) a new one. Run on several servers at once it only
+/// queues a job twice, which every such job tolerates. How many it queued.
+pub async fn enqueue_missing<J: Job>(
+    db: &impl ConnectionTrait,
+    jobs: impl IntoIterator<Item = (J, DateTime<Utc>)>,
+) -> AppResult<usize> {
+    let pending = pending_payloads::<J>(db).await?;
+    let mut queued = 0;
+    for (job, at) in jobs {
+        if !pending.contains(&encode(&job)) {
+            enqueue(db, &job, at).await?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues `job` at `at` unless one like it waits already (held, as
+/// [`lock_waiting`] holds it, until the caller's transaction ends): a job
+/// that queues its own next run, where one waiting run is enough.
+pub async fn enqueue_unless_waiting<J: Job>(
+    db: &impl ConnectionTrait,
+    job: &J,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    if lock_waiting(db, std::slice::from_ref(job))
+        .await?
+        .is_empty()
+    {
+        enqueue(db, job, at).await?;
+    }
+    Ok(())
+}
+
 /// Which of these jobs (as payload texts) wait already, not yet
 /// claimed. On PostgreSQL those rows stay locked until the caller's
 /// transaction ends, so no worker starts them on facts that transaction is

@@ -87,15 +87,11 @@ pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
         .filter(proposal::Column::Status.eq(ProposalStatus::Open))
         .all(&state.db)
         .await?;
-    let pending = jobs::pending_payloads::<CloseProposal>(&state.db).await?;
-    let mut scheduled = 0;
-    for p in open {
-        if !pending.contains(&jobs::encode(&CloseProposal { proposal_id: p.id })) {
-            schedule(&state.db, &p).await?;
-            scheduled += 1;
-        }
-    }
-    Ok(scheduled)
+    let due: Vec<_> = open
+        .iter()
+        .map(|p| (CloseProposal { proposal_id: p.id }, p.closes_at))
+        .collect();
+    jobs::enqueue_missing(&state.db, due).await
 }
 
 /// Runs a `close_proposal` job: counts the proposal if it is due and open.

@@ -1,7 +1,9 @@
-//! Applying to the commons fund: a pool's admins ask for a grant or a loan
-//! (a loan with its repayment terms); the assembly of the parent's other
-//! pools votes on it until it closes. The applicant may withdraw it while
-//! it is open.
+//! Applying to the commons fund: a pool's admins, or a formation's
+//! founder, ask for a grant or a loan (a loan with its repayment terms);
+//! the assembly of the parent's other pools votes on it until it closes.
+//! The applicant may withdraw it while it is open. A formation's
+//! application follows the formation: paid to its pool once approved,
+//! withdrawn if it never becomes one.
 
 use chrono::{Duration, NaiveDate, SubsecRound, Utc};
 use entities::{
@@ -29,9 +31,9 @@ use crate::{
     state::AppState,
 };
 
-/// Applications one pool may have open at once: a bound on what one pool
-/// can ask the others to vote on.
-pub const MAX_OPEN_PER_POOL: u64 = 5;
+/// Applications one pool or formation may have open at once: a bound on
+/// what one applicant can ask the pools to vote on.
+pub const MAX_OPEN_PER_APPLICANT: u64 = 5;
 
 /// How long the assembly votes when the applicant does not say, and the
 /// bounds it may say.
@@ -223,9 +225,9 @@ pub async fn apply(
             open.filter(fund_application::Column::FormationId.eq(f.id))
         }
     };
-    if open.count(&txn).await? >= MAX_OPEN_PER_POOL {
+    if open.count(&txn).await? >= MAX_OPEN_PER_APPLICANT {
         return Err(AppError::Conflict(format!(
-            "an applicant has at most {MAX_OPEN_PER_POOL} applications to the fund open at once"
+            "an applicant has at most {MAX_OPEN_PER_APPLICANT} applications to the fund open at once"
         )));
     }
     let parent_entity_id = applicant.parent_entity_id();

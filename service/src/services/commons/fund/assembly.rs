@@ -472,18 +472,16 @@ pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
         .filter(fund_application::Column::Status.eq(FundApplicationStatus::Open))
         .all(&state.db)
         .await?;
-    let pending = jobs::pending_payloads::<CloseFundApplication>(&state.db).await?;
-    let mut scheduled = 0;
-    for row in open {
-        let job = CloseFundApplication {
-            application_id: row.id,
-        };
-        if !pending.contains(&jobs::encode(&job)) {
-            schedule_close(&state.db, row.id, row.closes_at).await?;
-            scheduled += 1;
-        }
-    }
-    Ok(scheduled)
+    let due: Vec<_> = open
+        .iter()
+        .map(|row| {
+            let job = CloseFundApplication {
+                application_id: row.id,
+            };
+            (job, row.closes_at)
+        })
+        .collect();
+    jobs::enqueue_missing(&state.db, due).await
 }
 
 /// Runs a `close_fund_application` job: decides the application if it is

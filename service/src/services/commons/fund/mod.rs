@@ -62,7 +62,8 @@ pub async fn require_application_reader(
 
 /// Whether the caller is the formation's founder or one of its founding
 /// members (its stewards and auditors read its applications as the
-/// commons' readers).
+/// commons' readers). The formations module's own check is not called:
+/// formations call into the fund when they end, and modules depend one way.
 async fn sees_formation(
     db: &impl ConnectionTrait,
     user_id: Uuid,

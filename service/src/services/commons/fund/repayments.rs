@@ -99,20 +99,20 @@ pub async fn schedule_unscheduled(state: &AppState) -> AppResult<usize> {
     let owed: Vec<fund_application::Model> = fund_application::Entity::find()
         .filter(fund_application::Column::Kind.eq(FundingKind::Loan))
         .filter(fund_application::Column::Status.eq(FundApplicationStatus::Approved))
+        .filter(fund_application::Column::ParentLedgerEntryId.is_not_null())
         .all(&state.db)
         .await?;
-    let pending = jobs::pending_payloads::<CollectLoanRepayment>(&state.db).await?;
-    let mut scheduled = 0;
-    for row in owed {
-        let job = CollectLoanRepayment {
-            application_id: row.id,
-        };
-        if next_due_on(&row).is_some() && !pending.contains(&jobs::encode(&job)) {
-            jobs::enqueue(&state.db, &job, Utc::now()).await?;
-            scheduled += 1;
-        }
-    }
-    Ok(scheduled)
+    let due: Vec<_> = owed
+        .iter()
+        .filter(|row| next_due_on(row).is_some())
+        .map(|row| {
+            let job = CollectLoanRepayment {
+                application_id: row.id,
+            };
+            (job, Utc::now())
+        })
+        .collect();
+    jobs::enqueue_missing(&state.db, due).await
 }
 
 /// Runs a `collect_loan_repayment` job.
@@ -192,15 +192,11 @@ pub async fn run(state: &AppState, job: CollectLoanRepayment) -> JobResult {
         .await?;
     }
     // One waiting job per loan is enough.
-    let job = CollectLoanRepayment {
-        application_id: row.id,
-    };
-    if let Some(at) = next_run
-        && jobs::lock_waiting(&txn, std::slice::from_ref(&job))
-            .await?
-            .is_empty()
-    {
-        jobs::enqueue(&txn, &job, at).await?;
+    if let Some(at) = next_run {
+        let job = CollectLoanRepayment {
+            application_id: row.id,
+        };
+        jobs::enqueue_unless_waiting(&txn, &job, at).await?;
     }
     txn.commit().await?;
     Ok(())
