@@ -318,6 +318,7 @@ def measured(servers, server, body_file, token, conc, db):
     n = max(res["requests"], 1)
     res["server_ms"] = (s1 - s0) * 1000 / TICK / n
     res["db_ms"] = db_ticks * 1000 / TICK / n
+    res["wrk_ms"] = wrk_ticks * 1000 / TICK / n
     busy, total = m1[0] - m0[0], m1[1] - m0[1]
     res["others_pct"] = 100 * max(busy - (s1 - s0) - db_ticks - wrk_ticks, 0) / max(total, 1)
     return res
@@ -436,6 +437,7 @@ def table(results, with_peers):
                                   == (server, workload, n, conc)] or [float("nan")])
 
     names = {"rust": "this server", **{k: v[0] for k, v in PEERS.items()}}
+    bounds = []
     lines = ["| page | c | server | rps | p99 ms | server CPU ms/req | database CPU ms/req |"
              " server CPU ÷ graphql-js | total CPU ÷ graphql-js | p99 ÷ graphql-js |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -456,6 +458,8 @@ def table(results, with_peers):
                 ours = pick("rust", "pool", PAGE, conc, "rps")
                 lines.append(f"| pool/{PAGE} | {conc} | pgbench replay of this server's statements | "
                              f"{ceiling:.0f} | | | | this server reaches {100 * ours / ceiling:.0f}% of it | | |")
+                bounds.append(cpu_bound(pick, conc, ceiling))
+    lines += [""] + bounds if bounds else []
     if "statements" in results:
         servers = ["rust"] + ([s for s in PEERS if f"{s}/pool/50" in results["statements"]] if with_peers else [])
         lines += ["", "| statements per request | " + " | ".join(names[s] for s in servers) + " |",
@@ -464,6 +468,20 @@ def table(results, with_peers):
             lines.append(f"| {w} | " + " | ".join(
                 str(results["statements"].get(f"{s}/{w}", {}).get("statements", "")) for s in servers) + " |")
     return "\n".join(lines)
+
+
+def cpu_bound(pick, conc, ceiling):
+    """What the machine's cores allow this server on the pool page, when it,
+    its database and the load generator share them: the ceiling above gives
+    the database every core, which a server on the same machine cannot."""
+    cores = os.cpu_count() or 1
+    s, d, w = (pick("rust", "pool", PAGE, conc, k) for k in ("server_ms", "db_ms", "wrk_ms"))
+    ours = pick("rust", "pool", PAGE, conc, "rps")
+    bound = cores * 1000 / (s + d + w)
+    budget = cores * 1000 / (0.7 * ceiling) - d - w
+    return (f"c={conc}: on {cores} cores, {s:.3f} + {d:.3f} + {w:.3f} ms of CPU per pool page (this server, its "
+            f"database, wrk) allow at most {bound:.0f} pages/s; this server reaches {100 * ours / bound:.0f}% of that. "
+            f"Reaching 70% of the pgbench ceiling here would need at most {budget:.3f} ms of server CPU per page.")
 
 
 if __name__ == "__main__":
