@@ -458,8 +458,9 @@ def table(results, with_peers):
                 ours = pick("rust", "pool", PAGE, conc, "rps")
                 lines.append(f"| pool/{PAGE} | {conc} | pgbench replay of this server's statements | "
                              f"{ceiling:.0f} | | | | this server reaches {100 * ours / ceiling:.0f}% of it | | |")
-                bounds.append(cpu_bound(pick, conc, ceiling))
-    lines += [""] + bounds if bounds else []
+                bounds.append(cpu_bound(pick, conc, ceiling, ours))
+    if bounds:
+        lines += [""] + bounds
     if "statements" in results:
         servers = ["rust"] + ([s for s in PEERS if f"{s}/pool/50" in results["statements"]] if with_peers else [])
         lines += ["", "| statements per request | " + " | ".join(names[s] for s in servers) + " |",
@@ -470,13 +471,12 @@ def table(results, with_peers):
     return "\n".join(lines)
 
 
-def cpu_bound(pick, conc, ceiling):
+def cpu_bound(pick, conc, ceiling, ours):
     """What the machine's cores allow this server on the pool page, when it,
     its database and the load generator share them: the ceiling above gives
     the database every core, which a server on the same machine cannot."""
     cores = os.cpu_count() or 1
     s, d, w = (pick("rust", "pool", PAGE, conc, k) for k in ("server_ms", "db_ms", "wrk_ms"))
-    ours = pick("rust", "pool", PAGE, conc, "rps")
     bound = cores * 1000 / (s + d + w)
     budget = cores * 1000 / (0.7 * ceiling) - d - w
     return (f"c={conc}: on {cores} cores, {s:.3f} + {d:.3f} + {w:.3f} ms of CPU per pool page (this server, its "
